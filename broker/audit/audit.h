@@ -1,0 +1,56 @@
+/*
+ * audit: the tamper-evident trail.  Each event is a JSON object stored in
+ * the AUDIT database under its seq (big-endian u64 key) and chained:
+ * hash = SHA-256(prev_hash_hex || canonical JSON of the event without
+ * "hash").  The head hash lives in META.  Events are written inside the
+ * caller's write transaction, so an event exists exactly when the change
+ * it describes was committed.
+ *
+ * Never put a password, a TOTP code or secret, a session token or a private
+ * key into an event.
+ */
+#ifndef TSS_AUDIT_H
+#define TSS_AUDIT_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct store;
+struct store_txn;
+
+struct audit_event {
+	const char *actor;	/* username, "local", or "-" for anonymous */
+	const char *action;	/* "login.ok", "cert.issue", ... */
+	const char *object;	/* what it acted on; NULL for none */
+	const char *result;	/* "ok", "denied", "error" */
+	const char *remote_addr;/* NULL for none */
+	const char *request_id;	/* NULL for none */
+	json_t *fields;		/* extra fields (borrowed); NULL for none */
+};
+
+/* Append in write transaction t at time now (Unix seconds). */
+int audit_append(struct store_txn *t, const struct audit_event *ev,
+    int64_t now, uint64_t *seq);
+
+/* Event seq as a new JSON object (caller json_decref()s). */
+int audit_get(struct store_txn *t, uint64_t seq, json_t **out);
+
+/*
+ * Walk the chain from seq 1.  *count gets the number of events, head (65
+ * bytes) the last hash in hex.  On a broken chain returns TSS_E_SIGNATURE
+ * with *bad set to the first bad seq.
+ */
+int audit_verify(struct store_txn *t, uint64_t *count, char head[65],
+    uint64_t *bad);
+
+/*
+ * Sinks stream committed events as JSON lines to a file, stderr ("-") or
+ * syslog ("syslog").  audit_sink_flush writes every event after the last
+ * one it wrote (events committed by other processes too).  Thread-safe.
+ */
+struct audit_sink;
+int audit_sink_open(const char *spec, struct audit_sink **out);
+int audit_sink_flush(struct audit_sink *k, struct store *s);
+void audit_sink_close(struct audit_sink *k);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * Text encodings: base64 (RFC 4648 §4, padded, as in authorized_keys and
+ * PEM) through OpenSSL, base32 (RFC 4648 §6, as in TOTP secrets) through
+ * liboath, lowercase hex.  Decoders refuse whitespace, bad characters,
+ * bad padding and non-canonical trailing bits.
+ */
+#ifndef TSS_ENC_H
+#define TSS_ENC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Encoders return a NUL-terminated allocation (caller frees) in *out. */
+int b64_encode(const void *p, size_t len, char **out);
+/* Decoders allocate *out (caller frees; wipe if secret). */
+int b64_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen);
+/* base32 without padding ("GEZDGNBV..."), as authenticator apps take. */
+int b32_encode(const void *p, size_t len, char **out);
+int b32_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen);
+/* hex into dst of 2*len+1 bytes. */
+void hex_encode(const void *p, size_t len, char *dst);
+
+#endif

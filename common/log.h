@@ -1,0 +1,21 @@
+/*
+ * Process-wide logging to stderr, as text or JSON lines.  Messages are
+ * escaped (CR, LF, control bytes) so a caller-supplied string cannot forge
+ * a line.  Never pass a secret: passwords, codes, tokens, keys.
+ */
+#ifndef TSS_LOG_H
+#define TSS_LOG_H
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_setup(enum log_level min, int json);
+int log_level_parse(const char *s, enum log_level *out);
+void log_msg(enum log_level lvl, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_WARN, __VA_ARGS__)
+#define log_error(...)	log_msg(LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,34 @@
+#!/bin/sh
+# Install the Debian packages Tessera needs to build and test, when missing.
+# Prints one line and does nothing when everything is present; runs
+# `apt-get update` only when it has something to install.
+set -eu
+
+PKGS="build-essential meson ninja-build pkg-config
+liboath-dev libssl-dev libmicrohttpd-dev liblmdb-dev libcriterion-dev
+libjansson-dev libargon2-dev libqrencode-dev libcurl4-openssl-dev
+openssh-server openssh-client oathtool lmdb-utils curl valgrind"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	echo "install-deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing:$missing" >&2
+	echo "install-deps: run as root: apt-get update && apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+
+echo "install-deps: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

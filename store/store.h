@@ -1,0 +1,143 @@
+/*
+ * store: Tessera's one LMDB environment.  The only module that includes
+ * lmdb.h.  Callers see databases by enum, byte keys and values, and
+ * transactions; never MDB_val.
+ *
+ * Threading: a struct store is shared by all threads.  A transaction belongs
+ * to the thread that began it.  Any number of read transactions run beside
+ * one write transaction (LMDB's single writer; others wait).
+ *
+ * Records are opaque bytes to the store; record.h gives the versioned
+ * encoding every table uses.
+ */
+#ifndef TSS_STORE_H
+#define TSS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_SCHEMA_VERSION	1
+
+/* Every database, named once.  X(enum suffix, LMDB name) */
+#define STORE_DATABASES(X) \
+	X(META,             "meta") \
+	X(USERS,            "users") \
+	X(SESSIONS,         "sessions") \
+	X(ENROLLMENTS,      "enrollments") \
+	X(TARGETS,          "targets") \
+	X(ROLES,            "roles") \
+	X(BINDINGS,         "bindings") \
+	X(BINDINGS_BY_SUBJ, "bindings_by_subject") \
+	X(CERTS,            "certs") \
+	X(CERTS_BY_USER,    "certs_by_user") \
+	X(REVOCATIONS,      "revocations") \
+	X(AUDIT,            "audit") \
+	X(DEVICE,           "device_requests")
+
+enum store_db {
+#define STORE_DB_ENUM(sym, name) STORE_DB_##sym,
+	STORE_DATABASES(STORE_DB_ENUM)
+#undef STORE_DB_ENUM
+	STORE_DB__COUNT
+};
+
+/* Monotonic counters kept in META; the first value allocated is 1. */
+enum store_counter {
+	STORE_CTR_SERIAL,	/* certificate serials */
+	STORE_CTR_AUDIT_SEQ,	/* audit event sequence */
+	STORE_CTR_POLICY_GEN,	/* bumped by every policy change */
+	STORE_CTR_BINDING_ID,	/* binding ids */
+	STORE_CTR__COUNT
+};
+
+struct store_opts {
+	size_t map_size;	/* initial map size; 0 = 64 MiB */
+	size_t map_max;		/* growth bound on MDB_MAP_FULL; 0 = 4 GiB */
+	int read_only;		/* open without write access */
+};
+
+struct store;
+struct store_txn;
+struct store_cursor;
+
+/*
+ * Open (creating if needed) the environment in directory dir, which must
+ * exist.  Creates all databases and the META schema record on first use;
+ * runs migrations for an older schema; refuses a newer one
+ * (TSS_E_SCHEMA_TOO_NEW) and a directory holding something that is not a
+ * Tessera environment (TSS_E_NOT_A_STORE).  opts may be NULL.
+ */
+int store_open(const char *dir, const struct store_opts *opts,
+    struct store **out);
+void store_close(struct store *s);		/* NULL is harmless */
+
+/*
+ * Begin a transaction; write != 0 for a write transaction.  A write
+ * transaction must end with store_commit() or store_abort().
+ */
+int store_begin(struct store *s, int write, struct store_txn **out);
+/* Commit and free the transaction (also on failure). TSS_E_STORE_FULL when
+ * the map is full: the caller may retry the whole transaction, the store
+ * has grown the map if it could. */
+int store_commit(struct store_txn *t);
+void store_abort(struct store_txn *t);		/* NULL is harmless */
+
+/*
+ * Returned pointers point into the map: valid until the transaction ends
+ * (for write transactions, until the next write in it).  Do not write
+ * through them.
+ */
+int store_get(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const void **val, size_t *vlen);	/* TSS_E_NOT_FOUND */
+#define STORE_NOOVERWRITE	0x1	/* TSS_E_CONFLICT if key exists */
+int store_put(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const void *val, size_t vlen, unsigned flags);
+int store_del(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen);					/* TSS_E_NOT_FOUND */
+
+/* Allocate the next value of a counter (write transaction only). */
+int store_counter_next(struct store_txn *t, enum store_counter c,
+    uint64_t *out);
+/* Current value (0 before the first allocation). */
+int store_counter_get(struct store_txn *t, enum store_counter c,
+    uint64_t *out);
+/* Raise a counter to at least v (restore keeps serials above any issued). */
+int store_counter_raise(struct store_txn *t, enum store_counter c,
+    uint64_t v);
+
+/*
+ * Cursors iterate in key order.  seek positions at the first key >= key
+ * (klen 0: the first key); next advances; both return TSS_E_NOT_FOUND at
+ * the end.  last positions at the last key.  Pointers as for store_get.
+ */
+int store_cursor_open(struct store_txn *t, enum store_db db,
+    struct store_cursor **out);
+int store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
+    const void **k, size_t *kl, const void **v, size_t *vl);
+int store_cursor_next(struct store_cursor *c,
+    const void **k, size_t *kl, const void **v, size_t *vl);
+int store_cursor_last(struct store_cursor *c,
+    const void **k, size_t *kl, const void **v, size_t *vl);
+int store_cursor_del(struct store_cursor *c);	/* current entry */
+void store_cursor_close(struct store_cursor *c);	/* NULL is harmless */
+
+/* Entries in a database. */
+int store_count(struct store_txn *t, enum store_db db, uint64_t *n);
+/* Bytes of the map in use and the current map size. */
+int store_usage(struct store *s, uint64_t *used, uint64_t *map_size);
+/* Change counter of the environment's last committed write transaction. */
+int store_last_txnid(struct store *s, uint64_t *id);
+
+/*
+ * Online, consistent, compacted copy to file (mode 0600; must not exist).
+ * Runs beside readers and writers.
+ */
+int store_backup(struct store *s, const char *file);
+/*
+ * Restore a backup file into dir, which must be missing or empty (created
+ * 0700).  Checks that the file is a Tessera environment of a schema this
+ * program reads.  Counters are kept as saved.
+ */
+int store_restore(const char *file, const char *dir);
+
+#endif

@@ -1,0 +1,1 @@
+#include "enc.h"

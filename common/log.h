@@ -6,16 +6,17 @@
 #ifndef TSS_LOG_H
 #define TSS_LOG_H
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* LOGL_, not LOG_: syslog.h owns those names. */
+enum log_level { LOGL_DEBUG, LOGL_INFO, LOGL_WARN, LOGL_ERROR };
 
 void log_setup(enum log_level min, int json);
 int log_level_parse(const char *s, enum log_level *out);
 void log_msg(enum log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
-#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define log_warn(...)	log_msg(LOG_WARN, __VA_ARGS__)
-#define log_error(...)	log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOGL_DEBUG, __VA_ARGS__)
+#define log_info(...)	log_msg(LOGL_INFO, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOGL_WARN, __VA_ARGS__)
+#define log_error(...)	log_msg(LOGL_ERROR, __VA_ARGS__)
 
 #endif

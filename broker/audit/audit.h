@@ -46,10 +46,14 @@ int audit_verify(struct store_txn *t, uint64_t *count, char head[65],
 /*
  * Sinks stream committed events as JSON lines to a file, stderr ("-") or
  * syslog ("syslog").  audit_sink_flush writes every event after the last
- * one it wrote (events committed by other processes too).  Thread-safe.
+ * one it wrote (events committed by other processes too).  A file sink
+ * resumes after the last seq already in the file, so a restart neither
+ * repeats nor skips events; stderr and syslog start at the current head.
+ * Thread-safe.
  */
 struct audit_sink;
-int audit_sink_open(const char *spec, struct audit_sink **out);
+int audit_sink_open(const char *spec, struct store *s,
+    struct audit_sink **out);
 int audit_sink_flush(struct audit_sink *k, struct store *s);
 void audit_sink_close(struct audit_sink *k);
 

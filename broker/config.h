@@ -1,0 +1,55 @@
+/*
+ * config: tesserad.conf (CONTRACT §2).  `key = value` lines, `#` comments,
+ * blank lines; every key may be overridden by the environment variable
+ * TESSERA_<UPPERCASE_KEY>.  Errors name the file, the line and the key in
+ * the caller's err buffer; the daemon exits 78 (EX_CONFIG) on them.
+ */
+#ifndef TSS_CONFIG_H
+#define TSS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH	"/etc/tessera/tesserad.conf"
+#define CONFIG_EXIT_CODE	78
+
+struct config {
+	char *listen;		/* "127.0.0.1:8443", "[::1]:8443" */
+	char *public_url;	/* NULL: https://<listen> */
+	char *data_dir;
+	char *tls_cert, *tls_key, *ca_key, *master_key;
+	char *issuer;
+	char *audit_log;	/* path, "-" or "syslog" */
+	char *log_level;	/* debug, info, warn, error */
+	int64_t cert_default_ttl, cert_max_ttl;	/* seconds */
+	int64_t session_idle, session_max;	/* seconds */
+	int64_t connection_timeout;		/* seconds */
+	uint64_t totp_window;
+	uint64_t max_connections, per_ip_connections, threads;
+	uint64_t argon2_memory_kib, argon2_time, argon2_parallelism;
+	uint64_t argon2_max_concurrent;	/* 0: number of cores */
+	uint64_t map_size_mib, map_max_mib;
+};
+
+/* Fill defaults; strings are allocated (config_free releases them). */
+int config_defaults(struct config *c);
+/*
+ * Defaults, then the file at path, then TESSERA_* overrides, then checks
+ * (required keys present, ranges, default ttl <= max ttl).  On failure err
+ * holds "FILE:LINE: KEY: reason" (or "TESSERA_KEY: reason") and *c is
+ * freed.  path NULL reads no file.
+ */
+int config_load(const char *path, struct config *c, char *err, size_t errlen);
+/* Set one key from text, as a file line would. */
+int config_set(struct config *c, const char *key, const char *value,
+    char *err, size_t errlen);
+void config_free(struct config *c);
+
+/*
+ * Split a listen string into host and port (host without brackets).
+ * host must hold at least 64 bytes.
+ */
+int config_parse_listen(const char *s, char *host, size_t hostlen,
+    uint16_t *port);
+
+#endif

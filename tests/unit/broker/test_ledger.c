@@ -1,0 +1,258 @@
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/certs.h"
+#include "broker/commit.h"
+#include "common/err.h"
+#include "store/store.h"
+#include "tmpdir.h"
+
+static char dir[256];
+static struct store *st;
+
+static void
+setup(void)
+{
+	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
+	cr_assert_eq(store_open(dir, NULL, &st), 0);
+}
+
+static void
+teardown(void)
+{
+	store_close(st);
+	tmpdir_remove(dir);
+}
+
+TestSuite(commit, .init = setup, .fini = teardown);
+TestSuite(certs, .init = setup, .fini = teardown);
+TestSuite(serials, .init = setup, .fini = teardown);
+
+struct put_arg {
+	uint32_t key;
+	int fail;
+};
+
+static int
+put_fn(struct store_txn *t, void *a)
+{
+	struct put_arg *p = a;
+	uint64_t seq;
+	int r;
+
+	if (p->fail)
+		return TSS_E_VALIDATION;
+	if ((r = store_counter_next(t, STORE_CTR_AUDIT_SEQ, &seq)) != 0)
+		return r;
+	return store_put(t, STORE_DB_META, &p->key, sizeof(p->key), "x", 1,
+	    STORE_NOOVERWRITE);
+}
+
+#define THREADS	8
+#define JOBS	150
+
+struct worker {
+	struct commit_queue *q;
+	int id;
+	int failures;
+};
+
+static void *
+worker_main(void *a)
+{
+	struct worker *w = a;
+	int i;
+
+	for (i = 0; i < JOBS; i++) {
+		/* Every tenth job of odd threads fails validation. */
+		struct put_arg p = { .key = 0x80000000u | (uint32_t)(w->id * JOBS + i),
+		    .fail = (w->id & 1) && i % 10 == 0 };
+		int r = commit_run(w->q, put_fn, &p);
+
+		if (r != (p.fail ? TSS_E_VALIDATION : 0))
+			w->failures++;
+	}
+	return NULL;
+}
+
+Test(commit, concurrent_jobs_all_commit_and_failures_stay_alone)
+{
+	struct commit_queue *q;
+	struct worker w[THREADS];
+	pthread_t th[THREADS];
+	struct store_txn *t;
+	uint64_t seq;
+	int i, expected = 0;
+
+	cr_assert_eq(commit_queue_new(st, NULL, NULL, &q), 0);
+	for (i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){ .q = q, .id = i };
+		cr_assert_eq(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		cr_expect_eq(w[i].failures, 0, "thread %d", i);
+		expected += (i & 1) ? JOBS - JOBS / 10 : JOBS;
+	}
+	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_counter_get(t, STORE_CTR_AUDIT_SEQ, &seq), 0);
+	cr_expect_eq(seq, (uint64_t)expected, "seq %llu want %d",
+	    (unsigned long long)seq, expected);
+	for (i = 0; i < THREADS * JOBS; i++) {
+		uint32_t key = 0x80000000u | (uint32_t)i;
+		const void *v;
+		size_t vl;
+		int failed = ((i / JOBS) & 1) && (i % JOBS) % 10 == 0;
+
+		cr_expect_eq(store_get(t, STORE_DB_META, &key, sizeof(key), &v,
+		    &vl), failed ? TSS_E_NOT_FOUND : 0, "key %d", i);
+	}
+	store_abort(t);
+	commit_queue_free(q);
+}
+
+static struct cert_record
+sample(uint64_t serial, const char *user, int64_t before)
+{
+	static char *principals[] = { "app@prod/api", "root@prod/db" };
+	struct cert_record c = {
+		.serial = serial, .username = (char *)user,
+		.fingerprint = "SHA256:abc", .target = "prod/api",
+		.principals = principals, .n_principals = 2,
+		.valid_after = 700, .valid_before = before, .issued_at = 1000,
+		.certificate = "ssh-ed25519-cert-v01@openssh.com AAAA",
+	};
+	return c;
+}
+
+static void
+put(uint64_t serial, const char *user, int64_t before)
+{
+	struct cert_record c = sample(serial, user, before);
+	struct store_txn *t;
+
+	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_assert_eq(certs_put(t, &c), 0);
+	cr_assert_eq(store_commit(t), 0);
+}
+
+Test(certs, put_get_round_trip_and_serial_reuse_refused)
+{
+	struct cert_record c = sample(7, "alice", 5000), got;
+	struct store_txn *t;
+
+	put(7, "alice", 5000);
+	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_assert_eq(certs_get(t, 7, &got), 0);
+	cr_expect_eq(got.serial, 7);
+	cr_expect_str_eq(got.username, "alice");
+	cr_expect_eq(got.n_principals, 2);
+	cr_expect_str_eq(got.principals[1], "root@prod/db");
+	cr_expect_eq(got.valid_before, 5000);
+	cr_expect_eq(got.revoked_at, 0);
+	cert_record_free(&got);
+	cr_expect_eq(certs_put(t, &c), TSS_E_CONFLICT);
+	cr_expect_eq(certs_get(t, 8, &got), TSS_E_NOT_FOUND);
+	store_abort(t);
+}
+
+Test(certs, list_newest_first_per_user_and_all)
+{
+	struct store_txn *t;
+	json_t *l;
+
+	put(1, "alice", 5000);
+	put(2, "bob", 5000);
+	put(3, "alice", 5000);
+	put(4, "alicia", 5000);
+	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(certs_list(t, "alice", 0, 1000, &l), 0);
+	cr_assert_eq(json_array_size(l), 2);
+	cr_expect_eq(json_integer_value(json_object_get(json_array_get(l, 0),
+	    "serial")), 3);
+	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(l, 0),
+	    "key_id")), "alice:3");
+	json_decref(l);
+	cr_assert_eq(certs_list(t, NULL, 3, 1000, &l), 0);
+	cr_assert_eq(json_array_size(l), 3);
+	cr_expect_eq(json_integer_value(json_object_get(json_array_get(l, 0),
+	    "serial")), 4);
+	cr_expect_eq(json_integer_value(json_object_get(json_array_get(l, 2),
+	    "serial")), 2);
+	json_decref(l);
+	cr_assert_eq(certs_list(t, "nobody", 0, 1000, &l), 0);
+	cr_expect_eq(json_array_size(l), 0);
+	json_decref(l);
+	store_abort(t);
+}
+
+Test(certs, revoke_once_and_krl_set_skips_expired)
+{
+	struct store_txn *t;
+	uint64_t *serials;
+	size_t n, count;
+
+	put(1, "alice", 5000);
+	put(2, "alice", 1500);	/* expires before the KRL time below */
+	put(3, "alice", 5000);
+	put(4, "bob", 5000);
+	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_expect_eq(certs_revoke(t, 9, 1000), TSS_E_NOT_FOUND);
+	cr_assert_eq(certs_revoke(t, 3, 1000), 0);
+	cr_expect_eq(certs_revoke(t, 3, 1001), TSS_E_CONFLICT);
+	cr_assert_eq(certs_revoke_user(t, "alice", 1000, &count), 0);
+	cr_expect_eq(count, 2);		/* 1 and 2; 3 was already revoked */
+	cr_assert_eq(store_commit(t), 0);
+
+	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(certs_revoked_serials(t, 2000, &serials, &n), 0);
+	cr_assert_eq(n, 2);
+	cr_expect_eq(serials[0], 1);
+	cr_expect_eq(serials[1], 3);
+	free(serials);
+	store_abort(t);
+}
+
+Test(serials, unique_increasing_and_above_the_clock)
+{
+	struct serials *sa;
+	uint64_t a, b, c;
+
+	cr_assert_eq(serials_new(st, &sa), 0);
+	cr_assert_eq(serials_take(sa, 1000, &a), 0);
+	cr_assert_eq(serials_take(sa, 1000, &b), 0);
+	cr_expect_gt(a, 1000ULL << 20);
+	cr_expect_eq(b, a + 1);
+	serials_free(sa);
+
+	/* A restart reserves a fresh block above the last one. */
+	cr_assert_eq(serials_new(st, &sa), 0);
+	cr_assert_eq(serials_take(sa, 1000, &c), 0);
+	cr_expect_gt(c, b);
+	serials_free(sa);
+}
+
+Test(serials, restored_older_store_still_moves_forward)
+{
+	struct store *old;
+	struct serials *sa;
+	char olddir[256];
+	uint64_t before, after;
+
+	/* Serials issued at t=1000 on this store ... */
+	cr_assert_eq(serials_new(st, &sa), 0);
+	cr_assert_eq(serials_take(sa, 1000, &before), 0);
+	serials_free(sa);
+	/* ... then an older (here: empty) store is put back at t=1001. */
+	cr_assert_eq(tmpdir_make(olddir, sizeof(olddir)), 0);
+	cr_assert_eq(store_open(olddir, NULL, &old), 0);
+	cr_assert_eq(serials_new(old, &sa), 0);
+	cr_assert_eq(serials_take(sa, 1001, &after), 0);
+	cr_expect_gt(after, before);
+	serials_free(sa);
+	store_close(old);
+	tmpdir_remove(olddir);
+}

@@ -1,1 +1,1148 @@
+/*
+ * store: the LMDB environment, its databases, transactions, counters,
+ * schema marker and migrations, backup and restore.  See store.h.
+ *
+ * What the code cannot say by itself:
+ *
+ * - MDB_NOTLS.  Without it a reader slot belongs to the thread: a thread
+ *   may hold one read transaction at a time (a second begin fails with
+ *   MDB_BAD_RSLOT) and keeps its slot until it exits.  Our requests run on
+ *   pool threads and helpers open their own read transactions, so slots
+ *   are tied to the transaction object instead and freed when it ends.
+ *
+ * - Map growth.  mdb_env_set_mapsize() remaps the file, so no transaction
+ *   of this process may be live: every transaction holds s->lock shared
+ *   from begin to end, and growth takes it exclusive.  A write that hits
+ *   MDB_MAP_FULL sets s->grow and fails with TSS_E_STORE_FULL; the next
+ *   write begin doubles the map (capped at map_max) before starting.  The
+ *   lock prefers writers so a stream of readers cannot starve growth, and
+ *   growth waits at most GROW_WAIT_SEC, so a thread that nests two
+ *   transactions stalls instead of deadlocking.  MDB_MAP_RESIZED (another
+ *   process grew the file past our map) adopts the new size the same way.
+ *
+ * - Durability: default LMDB sync flags; a commit is on disk on return.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "common/err.h"
+#include "common/log.h"
 #include "store.h"
+
+#define DEFAULT_MAP_SIZE	((size_t)64 << 20)
+#define DEFAULT_MAP_MAX		((size_t)4 << 30)
+#define MAX_READERS		510
+#define GROW_WAIT_SEC		2
+#define BEGIN_TRIES		3
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[STORE_DB__COUNT];
+	pthread_rwlock_t lock;		/* shared: a live txn; exclusive: remap */
+	int lock_ok;
+	atomic_int grow;		/* a write hit MDB_MAP_FULL */
+	size_t map_max;
+	int read_only;
+};
+
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+	struct store_cursor *cursors;	/* open cursors, closed at txn end */
+	int write;
+	int full;			/* an operation hit MDB_MAP_FULL */
+};
+
+struct store_cursor {
+	MDB_cursor *mc;			/* NULL once its txn has ended */
+	struct store_txn *t;
+	struct store_cursor *next;
+};
+
+/* Migrates a store from version v to v + 1 inside the open transaction. */
+typedef int (*store_migration_fn)(struct store_txn *t);
+
+/*
+ * migrations[v] upgrades version v to v + 1.  Version 1 is the first, so
+ * the table is empty; a store of a version without a path is refused.
+ */
+static const store_migration_fn migrations[STORE_SCHEMA_VERSION + 1] = {
+	NULL,
+};
+
+static const char *const db_names[STORE_DB__COUNT] = {
+#define STORE_DB_NAME(sym, name) name,
+	STORE_DATABASES(STORE_DB_NAME)
+#undef STORE_DB_NAME
+};
+
+static const char *const counter_keys[STORE_CTR__COUNT] = {
+	[STORE_CTR_SERIAL] = "ctr.serial",
+	[STORE_CTR_AUDIT_SEQ] = "ctr.audit_seq",
+	[STORE_CTR_POLICY_GEN] = "ctr.policy_gen",
+	[STORE_CTR_BINDING_ID] = "ctr.binding_id",
+};
+
+/* Translate an LMDB or errno result; details go to the debug log. */
+static int
+tr(int rc, const char *what)
+{
+	int r;
+
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return TSS_E_NOT_FOUND;		/* routine: not logged */
+	case MDB_KEYEXIST:
+		r = TSS_E_CONFLICT;
+		break;
+	case MDB_MAP_FULL:
+		r = TSS_E_STORE_FULL;
+		break;
+	case EACCES:
+	case EPERM:
+		r = TSS_E_PERMISSION;
+		break;
+	case ENOENT:
+		r = TSS_E_NOT_FOUND;
+		break;
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
+		r = TSS_E_NOT_A_STORE;
+		break;
+	case MDB_BAD_VALSIZE:
+		r = TSS_E_INVALID_ARGUMENT;
+		break;
+	case MDB_READERS_FULL:
+		r = TSS_E_BUSY;
+		break;
+	case ENOMEM:
+		r = TSS_E_NOMEM;
+		break;
+	default:
+		r = TSS_E_STORE;		/* EROFS, MDB_PANIC, EIO, ... */
+		break;
+	}
+	log_debug("store: %s: %s", what, mdb_strerror(rc));
+	return r;
+}
+
+/* errno from plain file operations (backup, restore). */
+static int
+sys_err(int e, const char *what, const char *path)
+{
+	int r;
+
+	switch (e) {
+	case ENOENT:
+		r = TSS_E_NOT_FOUND;
+		break;
+	case EEXIST:
+		r = TSS_E_CONFLICT;
+		break;
+	case EACCES:
+	case EPERM:
+		r = TSS_E_PERMISSION;
+		break;
+	case ENOMEM:
+		r = TSS_E_NOMEM;
+		break;
+	default:
+		r = TSS_E_IO;
+		break;
+	}
+	log_debug("store: %s %s: %s", what, path, strerror(e));
+	return r;
+}
+
+/* Translate for an operation inside t; remembers a full map. */
+static int
+op_err(struct store_txn *t, int rc, const char *what)
+{
+	int r = tr(rc, what);
+
+	if (r == TSS_E_STORE_FULL) {
+		t->full = 1;
+		atomic_store(&t->s->grow, 1);
+	}
+	return r;
+}
+
+const char *
+store_db_name(enum store_db db)
+{
+	if ((unsigned)db >= STORE_DB__COUNT)
+		return NULL;
+	return db_names[db];
+}
+
+static void
+put_be64(uint8_t b[8], uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		b[i] = (uint8_t)v;
+}
+
+static uint64_t
+get_be64(const uint8_t b[8])
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static int
+lock_shared(struct store *s)
+{
+	if (pthread_rwlock_rdlock(&s->lock) != 0) {
+		log_debug("store: rwlock rdlock failed");
+		return TSS_E_INTERNAL;
+	}
+	return 0;
+}
+
+/*
+ * Remap with no transaction of ours live: size 0 adopts the size another
+ * process set; otherwise grow (double, capped at map_max) if a write
+ * still asks for it.  TSS_E_BUSY when transactions did not end in time.
+ */
+static int
+remap(struct store *s, int adopt)
+{
+	MDB_envinfo ei;
+	struct timespec ts;
+	size_t want = 0;
+	int rc, r = TSS_E_INTERNAL;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return TSS_E_INTERNAL;
+	ts.tv_sec += GROW_WAIT_SEC;
+	if (pthread_rwlock_clockwrlock(&s->lock, CLOCK_MONOTONIC, &ts) != 0) {
+		log_debug("store: remap postponed: transactions still live");
+		return TSS_E_BUSY;
+	}
+	if (!adopt) {
+		if (!atomic_load(&s->grow)) {
+			r = 0;			/* another thread grew it */
+			goto out;
+		}
+		if ((rc = mdb_env_info(s->env, &ei)) != 0) {
+			r = tr(rc, "env_info");
+			goto out;
+		}
+		if (ei.me_mapsize >= s->map_max) {
+			atomic_store(&s->grow, 0);
+			log_debug("store: map full at its bound %zu",
+			    s->map_max);
+			r = TSS_E_STORE_FULL;
+			goto out;
+		}
+		want = ei.me_mapsize > s->map_max / 2 ?
+		    s->map_max : ei.me_mapsize * 2;
+	}
+	if ((rc = mdb_env_set_mapsize(s->env, want)) != 0) {
+		r = tr(rc, "set_mapsize");
+		goto out;
+	}
+	if (!adopt) {
+		atomic_store(&s->grow, 0);
+		log_info("store: map grown to %zu bytes", want);
+	}
+	r = 0;
+ out:
+	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+static int
+valid_key(const void *key, size_t klen)
+{
+	return key != NULL && klen > 0 && klen <= STORE_KEY_MAX;
+}
+
+static int
+valid_txn_db(const struct store_txn *t, enum store_db db)
+{
+	return t != NULL && t->txn != NULL && (unsigned)db < STORE_DB__COUNT;
+}
+
+/* Write the schema marker. */
+static int
+put_schema(MDB_txn *txn, MDB_dbi meta, uint32_t ver)
+{
+	uint8_t b[4] = {
+		(uint8_t)(ver >> 24), (uint8_t)(ver >> 16),
+		(uint8_t)(ver >> 8), (uint8_t)ver
+	};
+	MDB_val k = { sizeof(STORE_META_SCHEMA) - 1, (void *)STORE_META_SCHEMA };
+	MDB_val v = { sizeof(b), b };
+
+	return tr(mdb_put(txn, meta, &k, &v, 0), "put schema");
+}
+
+/*
+ * Open every database, create them and the marker in a fresh environment,
+ * check the marker of an existing one, migrate an older one.  validate:
+ * only check (restore), nothing is written.
+ */
+static int
+setup_schema(struct store *s, int validate)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi main_dbi;
+	MDB_stat st;
+	MDB_val k = { sizeof(STORE_META_SCHEMA) - 1, (void *)STORE_META_SCHEMA };
+	MDB_val v;
+	struct store_txn mt;
+	const uint8_t *p;
+	uint32_t ver = 0;
+	unsigned cflags = s->read_only ? 0 : MDB_CREATE;
+	int rc, r = TSS_E_INTERNAL, fresh = 0, i;
+
+	if ((rc = mdb_txn_begin(s->env, NULL,
+	    s->read_only ? MDB_RDONLY : 0, &txn)) != 0) {
+		r = tr(rc, "begin schema txn");
+		goto out;
+	}
+	rc = mdb_dbi_open(txn, db_names[STORE_DB_META], 0,
+	    &s->dbi[STORE_DB_META]);
+	if (rc == MDB_NOTFOUND) {
+		/* No META: fresh, unless the environment holds anything. */
+		if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+		    (rc = mdb_stat(txn, main_dbi, &st)) != 0) {
+			r = tr(rc, "main db");
+			goto out;
+		}
+		if (st.ms_entries != 0 || s->read_only) {
+			log_debug("store: environment without a META marker "
+			    "(%zu entries)", st.ms_entries);
+			r = TSS_E_NOT_A_STORE;
+			goto out;
+		}
+		fresh = 1;
+	} else if (rc != 0) {
+		r = tr(rc, "open meta");
+		goto out;
+	}
+	if (!fresh) {
+		if ((rc = mdb_get(txn, s->dbi[STORE_DB_META], &k, &v)) != 0 ||
+		    v.mv_size != 4) {
+			log_debug("store: META holds no schema marker");
+			r = TSS_E_NOT_A_STORE;
+			goto out;
+		}
+		p = v.mv_data;
+		ver = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		    (uint32_t)p[2] << 8 | p[3];
+		if (ver == 0) {
+			r = TSS_E_NOT_A_STORE;
+			goto out;
+		}
+		if (ver > STORE_SCHEMA_VERSION) {
+			log_debug("store: schema %u, this program reads up "
+			    "to %u", ver, STORE_SCHEMA_VERSION);
+			r = TSS_E_SCHEMA_TOO_NEW;
+			goto out;
+		}
+	}
+	for (i = 0; i < STORE_DB__COUNT; i++) {
+		if ((rc = mdb_dbi_open(txn, db_names[i], cflags,
+		    &s->dbi[i])) != 0) {
+			r = rc == MDB_NOTFOUND ? TSS_E_NOT_A_STORE :
+			    tr(rc, db_names[i]);
+			goto out;
+		}
+	}
+	if (fresh && (r = put_schema(txn, s->dbi[STORE_DB_META],
+	    STORE_SCHEMA_VERSION)) != 0)
+		goto out;
+	if (ver != 0 && ver < STORE_SCHEMA_VERSION) {
+		if (s->read_only && !validate) {
+			log_debug("store: schema %u needs a writable open to "
+			    "migrate", ver);
+			r = TSS_E_UNSUPPORTED;
+			goto out;
+		}
+		memset(&mt, 0, sizeof(mt));
+		mt.s = s;
+		mt.txn = txn;
+		mt.write = 1;
+		for (; ver < STORE_SCHEMA_VERSION; ver++) {
+			if (migrations[ver] == NULL) {
+				log_debug("store: no migration from schema %u",
+				    ver);
+				r = TSS_E_UNSUPPORTED;
+				goto out;
+			}
+			if (validate)
+				continue;
+			if ((r = migrations[ver](&mt)) != 0)
+				goto out;
+			log_info("store: migrated schema %u to %u", ver,
+			    ver + 1);
+		}
+		if (!validate && (r = put_schema(txn, s->dbi[STORE_DB_META],
+		    STORE_SCHEMA_VERSION)) != 0)
+			goto out;
+	}
+	/* Commit, even read-only: the dbi handles outlive only a commit. */
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		r = tr(rc, "commit schema");
+		goto out;
+	}
+	r = 0;
+ out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return r;
+}
+
+static int
+open_env(const char *dir, const struct store_opts *opts, int validate,
+    struct store **out)
+{
+	struct store *s = NULL;
+	pthread_rwlockattr_t la;
+	size_t size = DEFAULT_MAP_SIZE, max = 0, pg;
+	unsigned flags = MDB_NOTLS;
+	int rc, r = TSS_E_INTERNAL;
+
+	if (out != NULL)
+		*out = NULL;
+	if (dir == NULL || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if (opts != NULL) {
+		if (opts->map_size != 0)
+			size = opts->map_size;
+		max = opts->map_max;
+	}
+	if (max == 0)
+		max = size > DEFAULT_MAP_MAX ? size : DEFAULT_MAP_MAX;
+	pg = (size_t)sysconf(_SC_PAGESIZE);
+	if (max < size || size > SIZE_MAX - pg)
+		return TSS_E_INVALID_ARGUMENT;
+	size = (size + pg - 1) / pg * pg;
+	max = max / pg * pg;
+	if (max < size)
+		max = size;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return TSS_E_NOMEM;
+	s->map_max = max;
+	s->read_only = validate || (opts != NULL && opts->read_only);
+	if (pthread_rwlockattr_init(&la) != 0)
+		goto out;
+	pthread_rwlockattr_setkind_np(&la,
+	    PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	rc = pthread_rwlock_init(&s->lock, &la);
+	pthread_rwlockattr_destroy(&la);
+	if (rc != 0)
+		goto out;
+	s->lock_ok = 1;
+	if (s->read_only)
+		flags |= MDB_RDONLY;
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		s->env = NULL;
+		r = tr(rc, "env_create");
+		goto out;
+	}
+	if ((rc = mdb_env_set_maxdbs(s->env, STORE_DB__COUNT)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(s->env, MAX_READERS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(s->env, size)) != 0) {
+		r = tr(rc, "env setup");
+		goto out;
+	}
+	if ((rc = mdb_env_open(s->env, dir, flags, 0600)) != 0) {
+		r = tr(rc, dir);
+		/* An empty data file is "new" to LMDB: not a backup. */
+		if (validate && r == TSS_E_NOT_FOUND)
+			r = TSS_E_NOT_A_STORE;
+		goto out;
+	}
+	if ((r = setup_schema(s, validate)) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	r = 0;
+ out:
+	store_close(s);
+	return r;
+}
+
+int
+store_open(const char *dir, const struct store_opts *opts, struct store **out)
+{
+	return open_env(dir, opts, 0, out);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	if (s->lock_ok)
+		pthread_rwlock_destroy(&s->lock);
+	free(s);
+}
+
+int
+store_begin(struct store *s, int write, struct store_txn **out)
+{
+	struct store_txn *t = NULL;
+	int rc = 0, r = TSS_E_INTERNAL, tries, locked = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if (write && s->read_only) {
+		log_debug("store: write transaction on a read-only store");
+		return TSS_E_STORE;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL)
+		return TSS_E_NOMEM;
+	t->s = s;
+	t->write = write != 0;
+	/* Best effort: if growth fails, this txn may fill up again. */
+	if (write && atomic_load(&s->grow))
+		(void)remap(s, 0);
+	for (tries = 0; tries < BEGIN_TRIES; tries++) {
+		if ((r = lock_shared(s)) != 0)
+			goto out;
+		locked = 1;
+		rc = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY,
+		    &t->txn);
+		if (rc != MDB_MAP_RESIZED)
+			break;
+		pthread_rwlock_unlock(&s->lock);
+		locked = 0;
+		log_debug("store: map resized by another process");
+		if ((r = remap(s, 1)) != 0)
+			goto out;
+	}
+	if (rc != 0) {
+		t->txn = NULL;
+		r = tr(rc, "txn_begin");
+		goto out;
+	}
+	*out = t;
+	t = NULL;
+	locked = 0;			/* transferred to the txn */
+	r = 0;
+ out:
+	if (locked)
+		pthread_rwlock_unlock(&s->lock);
+	free(t);
+	return r;
+}
+
+/* Close the txn's cursors, release the lock and free t. */
+static void
+txn_release(struct store_txn *t)
+{
+	struct store_cursor *c;
+
+	while ((c = t->cursors) != NULL) {
+		t->cursors = c->next;
+		/* Write-txn cursors are freed by LMDB with their txn. */
+		if (!t->write && c->mc != NULL)
+			mdb_cursor_close(c->mc);
+		c->mc = NULL;
+		c->t = NULL;
+		c->next = NULL;
+	}
+	pthread_rwlock_unlock(&t->s->lock);
+	free(t);
+}
+
+int
+store_commit(struct store_txn *t)
+{
+	int rc, r = TSS_E_INTERNAL;
+
+	if (t == NULL || t->txn == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if (t->full) {
+		mdb_txn_abort(t->txn);
+		r = TSS_E_STORE_FULL;
+	} else if ((rc = mdb_txn_commit(t->txn)) != 0) {
+		r = op_err(t, rc, "commit");	/* LMDB freed the txn */
+	} else
+		r = 0;
+	t->txn = NULL;
+	txn_release(t);
+	return r;
+}
+
+void
+store_abort(struct store_txn *t)
+{
+	if (t == NULL)
+		return;
+	if (t->txn != NULL)
+		mdb_txn_abort(t->txn);
+	t->txn = NULL;
+	txn_release(t);
+}
+
+int
+store_write(struct store *s, int (*fn)(struct store_txn *, void *), void *arg)
+{
+	struct store_txn *t = NULL;
+	int r = TSS_E_INTERNAL, attempt, full;
+
+	if (s == NULL || fn == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((r = store_begin(s, 1, &t)) != 0)
+			break;
+		if ((r = fn(t, arg)) != 0) {
+			full = t->full;
+			store_abort(t);
+			/* fn may have mapped the put's error to its own. */
+			if (full)
+				r = TSS_E_STORE_FULL;
+		} else
+			r = store_commit(t);
+		t = NULL;
+		if (r != TSS_E_STORE_FULL)
+			break;
+		log_debug("store: write transaction hit a full map (try %d)",
+		    attempt + 1);
+	}
+	return r;
+}
+
+int
+store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
+    const void **val, size_t *vlen)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (val != NULL)
+		*val = NULL;
+	if (vlen != NULL)
+		*vlen = 0;
+	if (!valid_txn_db(t, db) || !valid_key(key, klen) || val == NULL ||
+	    vlen == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	if ((rc = mdb_get(t->txn, t->s->dbi[db], &k, &v)) != 0)
+		return op_err(t, rc, "get");
+	*val = v.mv_data;
+	*vlen = v.mv_size;
+	return 0;
+}
+
+int
+store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
+    const void *val, size_t vlen, unsigned flags)
+{
+	MDB_val k, v;
+	unsigned mflags = 0;
+	int rc;
+
+	if (!valid_txn_db(t, db) || !t->write || !valid_key(key, klen) ||
+	    (val == NULL && vlen != 0) || vlen > UINT32_MAX ||
+	    (flags & ~(unsigned)STORE_NOOVERWRITE) != 0)
+		return TSS_E_INVALID_ARGUMENT;
+	if (flags & STORE_NOOVERWRITE)
+		mflags |= MDB_NOOVERWRITE;
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	v.mv_size = vlen;
+	v.mv_data = (void *)val;
+	if ((rc = mdb_put(t->txn, t->s->dbi[db], &k, &v, mflags)) != 0)
+		return op_err(t, rc, "put");
+	return 0;
+}
+
+int
+store_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
+{
+	MDB_val k;
+	int rc;
+
+	if (!valid_txn_db(t, db) || !t->write || !valid_key(key, klen))
+		return TSS_E_INVALID_ARGUMENT;
+	k.mv_size = klen;
+	k.mv_data = (void *)key;
+	if ((rc = mdb_del(t->txn, t->s->dbi[db], &k, NULL)) != 0)
+		return op_err(t, rc, "del");
+	return 0;
+}
+
+int
+store_counter_get(struct store_txn *t, enum store_counter c, uint64_t *out)
+{
+	const void *v;
+	size_t vl;
+	int r;
+
+	if (out != NULL)
+		*out = 0;
+	if (t == NULL || (unsigned)c >= STORE_CTR__COUNT || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	r = store_get(t, STORE_DB_META, counter_keys[c],
+	    strlen(counter_keys[c]), &v, &vl);
+	if (r == TSS_E_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return r;
+	if (vl != 8) {
+		log_debug("store: counter %s has %zu bytes", counter_keys[c],
+		    vl);
+		return TSS_E_STORE;
+	}
+	*out = get_be64(v);
+	return 0;
+}
+
+static int
+counter_set(struct store_txn *t, enum store_counter c, uint64_t v)
+{
+	uint8_t b[8];
+
+	put_be64(b, v);
+	return store_put(t, STORE_DB_META, counter_keys[c],
+	    strlen(counter_keys[c]), b, sizeof(b), 0);
+}
+
+int
+store_counter_next(struct store_txn *t, enum store_counter c, uint64_t *out)
+{
+	uint64_t v;
+	int r;
+
+	if (out != NULL)
+		*out = 0;
+	if (t == NULL || !t->write || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = store_counter_get(t, c, &v)) != 0)
+		return r;
+	if (v == UINT64_MAX)
+		return TSS_E_OVERFLOW;
+	if ((r = counter_set(t, c, v + 1)) != 0)
+		return r;
+	*out = v + 1;
+	return 0;
+}
+
+int
+store_counter_raise(struct store_txn *t, enum store_counter c, uint64_t v)
+{
+	uint64_t cur;
+	int r;
+
+	if (t == NULL || !t->write)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = store_counter_get(t, c, &cur)) != 0)
+		return r;
+	if (v <= cur)
+		return 0;
+	return counter_set(t, c, v);
+}
+
+int
+store_cursor_open(struct store_txn *t, enum store_db db,
+    struct store_cursor **out)
+{
+	struct store_cursor *c;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (!valid_txn_db(t, db) || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return TSS_E_NOMEM;
+	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c->mc)) != 0) {
+		free(c);
+		return tr(rc, "cursor_open");
+	}
+	c->t = t;
+	c->next = t->cursors;
+	t->cursors = c;
+	*out = c;
+	return 0;
+}
+
+static void
+cursor_clear(const void **kp, size_t *kl, const void **vp, size_t *vl)
+{
+	if (kp != NULL)
+		*kp = NULL;
+	if (kl != NULL)
+		*kl = 0;
+	if (vp != NULL)
+		*vp = NULL;
+	if (vl != NULL)
+		*vl = 0;
+}
+
+/* One cursor step; outputs cleared first, set only on success. */
+static int
+cursor_get(struct store_cursor *c, MDB_val *k, MDB_cursor_op op,
+    const void **kp, size_t *kl, const void **vp, size_t *vl)
+{
+	MDB_val v;
+	int rc;
+
+	cursor_clear(kp, kl, vp, vl);
+	if (c == NULL || c->mc == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((rc = mdb_cursor_get(c->mc, k, &v, op)) != 0)
+		return op_err(c->t, rc, "cursor_get");
+	if (kp != NULL)
+		*kp = k->mv_data;
+	if (kl != NULL)
+		*kl = k->mv_size;
+	if (vp != NULL)
+		*vp = v.mv_data;
+	if (vl != NULL)
+		*vl = v.mv_size;
+	return 0;
+}
+
+int
+store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
+    const void **k, size_t *kl, const void **v, size_t *vl)
+{
+	MDB_val mk = { 0, NULL };
+
+	if (klen == 0)
+		return cursor_get(c, &mk, MDB_FIRST, k, kl, v, vl);
+	if (!valid_key(key, klen)) {
+		cursor_clear(k, kl, v, vl);
+		return TSS_E_INVALID_ARGUMENT;
+	}
+	mk.mv_size = klen;
+	mk.mv_data = (void *)key;
+	return cursor_get(c, &mk, MDB_SET_RANGE, k, kl, v, vl);
+}
+
+int
+store_cursor_next(struct store_cursor *c,
+    const void **k, size_t *kl, const void **v, size_t *vl)
+{
+	MDB_val mk = { 0, NULL };
+
+	return cursor_get(c, &mk, MDB_NEXT, k, kl, v, vl);
+}
+
+int
+store_cursor_last(struct store_cursor *c,
+    const void **k, size_t *kl, const void **v, size_t *vl)
+{
+	MDB_val mk = { 0, NULL };
+
+	return cursor_get(c, &mk, MDB_LAST, k, kl, v, vl);
+}
+
+int
+store_cursor_del(struct store_cursor *c)
+{
+	int rc;
+
+	if (c == NULL || c->mc == NULL || !c->t->write)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((rc = mdb_cursor_del(c->mc, 0)) != 0)
+		return op_err(c->t, rc, "cursor_del");
+	return 0;
+}
+
+void
+store_cursor_close(struct store_cursor *c)
+{
+	struct store_cursor **pp;
+
+	if (c == NULL)
+		return;
+	if (c->t != NULL) {
+		for (pp = &c->t->cursors; *pp != NULL; pp = &(*pp)->next) {
+			if (*pp == c) {
+				*pp = c->next;
+				break;
+			}
+		}
+		if (c->mc != NULL)
+			mdb_cursor_close(c->mc);
+	}
+	free(c);
+}
+
+int
+store_count(struct store_txn *t, enum store_db db, uint64_t *n)
+{
+	MDB_stat st;
+	int rc;
+
+	if (n != NULL)
+		*n = 0;
+	if (!valid_txn_db(t, db) || n == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((rc = mdb_stat(t->txn, t->s->dbi[db], &st)) != 0)
+		return tr(rc, "stat");
+	*n = st.ms_entries;
+	return 0;
+}
+
+int
+store_usage(struct store *s, uint64_t *used, uint64_t *map_size)
+{
+	MDB_envinfo ei;
+	MDB_stat st;
+	int rc, r;
+
+	if (used != NULL)
+		*used = 0;
+	if (map_size != NULL)
+		*map_size = 0;
+	if (s == NULL || used == NULL || map_size == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = lock_shared(s)) != 0)	/* env_info reads the map */
+		return r;
+	if ((rc = mdb_env_info(s->env, &ei)) != 0 ||
+	    (rc = mdb_env_stat(s->env, &st)) != 0) {
+		pthread_rwlock_unlock(&s->lock);
+		return tr(rc, "env_info");
+	}
+	pthread_rwlock_unlock(&s->lock);
+	*used = ((uint64_t)ei.me_last_pgno + 1) * st.ms_psize;
+	*map_size = ei.me_mapsize;
+	return 0;
+}
+
+int
+store_last_txnid(struct store *s, uint64_t *id)
+{
+	MDB_envinfo ei;
+	int rc, r;
+
+	if (id != NULL)
+		*id = 0;
+	if (s == NULL || id == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = lock_shared(s)) != 0)
+		return r;
+	rc = mdb_env_info(s->env, &ei);
+	pthread_rwlock_unlock(&s->lock);
+	if (rc != 0)
+		return tr(rc, "env_info");
+	*id = ei.me_last_txnid;
+	return 0;
+}
+
+/* fsync the directory holding path, so a new name is durable. */
+static int
+sync_parent(const char *path)
+{
+	char d[PATH_MAX];
+	const char *slash;
+	int fd, r = 0;
+	size_t n;
+
+	if ((slash = strrchr(path, '/')) == NULL) {
+		d[0] = '.';
+		n = 1;
+	} else {
+		n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof(d))
+			return TSS_E_TOO_LONG;
+		memcpy(d, path, n);
+	}
+	d[n] = '\0';
+	if ((fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return sys_err(errno, "open dir", d);
+	if (fsync(fd) != 0)
+		r = sys_err(errno, "fsync dir", d);
+	close(fd);
+	return r;
+}
+
+int
+store_backup(struct store *s, const char *file)
+{
+	int fd = -1, rc, r = TSS_E_INTERNAL;
+
+	if (s == NULL || file == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1)
+		return sys_err(errno, "create", file);
+	if ((r = lock_shared(s)) != 0)
+		goto out;
+	rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&s->lock);
+	if (rc != 0) {
+		r = tr(rc, "env_copy");
+		goto out;
+	}
+	if (fsync(fd) != 0) {
+		r = sys_err(errno, "fsync", file);
+		goto out;
+	}
+	rc = close(fd);
+	fd = -1;
+	if (rc != 0) {
+		r = sys_err(errno, "close", file);
+		goto out;
+	}
+	if ((r = sync_parent(file)) != 0)
+		goto out;
+	r = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	if (r != 0)
+		unlink(file);
+	return r;
+}
+
+static int
+dir_is_empty(const char *dir)
+{
+	DIR *d;
+	struct dirent *e;
+	int r = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return sys_err(errno, "opendir", dir);
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+			r = TSS_E_NOT_EMPTY;
+			break;
+		}
+	}
+	closedir(d);
+	return r;
+}
+
+static int
+copy_fd(int in, int out, const char *path)
+{
+	uint8_t b[65536];
+	ssize_t n, w;
+	size_t off;
+
+	for (;;) {
+		if ((n = read(in, b, sizeof(b))) == -1) {
+			if (errno == EINTR)
+				continue;
+			return sys_err(errno, "read", path);
+		}
+		if (n == 0)
+			return 0;
+		for (off = 0; off < (size_t)n; off += (size_t)w) {
+			if ((w = write(out, b + off, (size_t)n - off)) == -1) {
+				if (errno == EINTR) {
+					w = 0;
+					continue;
+				}
+				return sys_err(errno, "write", path);
+			}
+		}
+	}
+}
+
+int
+store_restore(const char *file, const char *dir)
+{
+	char data[PATH_MAX], lockf[PATH_MAX];
+	struct store *s = NULL;
+	struct stat st;
+	int in = -1, fd = -1, made_dir = 0, made_data = 0, r = TSS_E_INTERNAL;
+	int n1, n2;
+
+	if (file == NULL || dir == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	n1 = snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	n2 = snprintf(lockf, sizeof(lockf), "%s/lock.mdb", dir);
+	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(data) ||
+	    (size_t)n2 >= sizeof(lockf))
+		return TSS_E_TOO_LONG;
+	if ((in = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return sys_err(errno, "open", file);
+	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+		log_debug("store: restore source %s is not a file", file);
+		r = TSS_E_NOT_A_STORE;
+		goto out;
+	}
+	if (stat(dir, &st) != 0) {
+		if (errno != ENOENT) {
+			r = sys_err(errno, "stat", dir);
+			goto out;
+		}
+		if (mkdir(dir, 0700) != 0) {
+			r = sys_err(errno, "mkdir", dir);
+			goto out;
+		}
+		made_dir = 1;
+	} else if (!S_ISDIR(st.st_mode)) {
+		r = TSS_E_NOT_EMPTY;
+		goto out;
+	} else if ((r = dir_is_empty(dir)) != 0)
+		goto out;
+	if ((fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+	    0600)) == -1) {
+		r = sys_err(errno, "create", data);
+		goto out;
+	}
+	made_data = 1;
+	if ((r = copy_fd(in, fd, data)) != 0)
+		goto out;
+	if (fsync(fd) != 0) {
+		r = sys_err(errno, "fsync", data);
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		r = sys_err(errno, "close", data);
+		goto out;
+	}
+	fd = -1;
+	if ((r = open_env(dir, NULL, 1, &s)) != 0)
+		goto out;
+	store_close(s);
+	if ((r = sync_parent(data)) != 0 ||
+	    (made_dir && (r = sync_parent(dir)) != 0))
+		goto out;
+	r = 0;
+ out:
+	if (in != -1)
+		close(in);
+	if (fd != -1)
+		close(fd);
+	if (r != 0 && made_data) {
+		unlink(data);
+		unlink(lockf);
+	}
+	if (r != 0 && made_dir)
+		rmdir(dir);
+	return r;
+}

@@ -5,7 +5,14 @@
  *
  * Threading: a struct store is shared by all threads.  A transaction belongs
  * to the thread that began it.  Any number of read transactions run beside
- * one write transaction (LMDB's single writer; others wait).
+ * one write transaction (LMDB's single writer; others wait).  Do not hold
+ * two transactions at once in one thread: while another thread grows the
+ * map, the second begin waits (at most 2 s) for the first to end.
+ *
+ * Processes: several processes (tesserad, the offline CLI) may open the
+ * same directory; LMDB's lock file coordinates them.
+ *
+ * Keys are 1 to STORE_KEY_MAX bytes (TSS_E_INVALID_ARGUMENT otherwise).
  *
  * Records are opaque bytes to the store; record.h gives the versioned
  * encoding every table uses.
@@ -17,6 +24,14 @@
 #include <stdint.h>
 
 #define STORE_SCHEMA_VERSION	1
+#define STORE_KEY_MAX		511
+
+/*
+ * Keys in META owned by the store: the schema marker (u32 big-endian
+ * version; its absence means "not a Tessera store") and the counters
+ * ("ctr." prefix).  Other modules may keep their own META keys.
+ */
+#define STORE_META_SCHEMA	"tessera.schema"
 
 /* Every database, named once.  X(enum suffix, LMDB name) */
 #define STORE_DATABASES(X) \
@@ -40,6 +55,9 @@ enum store_db {
 #undef STORE_DB_ENUM
 	STORE_DB__COUNT
 };
+
+/* LMDB name of a database ("users"); NULL for an unknown value. */
+const char *store_db_name(enum store_db db);
 
 /* Monotonic counters kept in META; the first value allocated is 1. */
 enum store_counter {
@@ -65,22 +83,44 @@ struct store_cursor;
  * exist.  Creates all databases and the META schema record on first use;
  * runs migrations for an older schema; refuses a newer one
  * (TSS_E_SCHEMA_TOO_NEW) and a directory holding something that is not a
- * Tessera environment (TSS_E_NOT_A_STORE).  opts may be NULL.
+ * Tessera environment (TSS_E_NOT_A_STORE).  opts may be NULL.  A missing
+ * dir: TSS_E_NOT_FOUND; no access: TSS_E_PERMISSION.  Files are mode 0600.
+ * read_only opens an existing store only and never migrates
+ * (TSS_E_UNSUPPORTED for an older schema).
  */
 int store_open(const char *dir, const struct store_opts *opts,
     struct store **out);
-void store_close(struct store *s);		/* NULL is harmless */
+/* End every transaction first.  NULL is harmless. */
+void store_close(struct store *s);
 
 /*
- * Begin a transaction; write != 0 for a write transaction.  A write
- * transaction must end with store_commit() or store_abort().
+ * Begin a transaction; write != 0 for a write transaction.  Every
+ * transaction, read or write, must end with store_commit() or
+ * store_abort() (a read transaction holds a reader slot and pins its
+ * snapshot until then).  A write transaction on a read_only store:
+ * TSS_E_STORE.
  */
 int store_begin(struct store *s, int write, struct store_txn **out);
-/* Commit and free the transaction (also on failure). TSS_E_STORE_FULL when
- * the map is full: the caller may retry the whole transaction, the store
- * has grown the map if it could. */
+/*
+ * Commit and free the transaction (also on failure); cursors still open on
+ * it become dead (close them anyway).  Durable on return (no MDB_NOSYNC).
+ * TSS_E_STORE_FULL when the map was full in this transaction (any put in
+ * it may already have said so): nothing of it is written; the next write
+ * begin grows the map if map_max allows, so the caller may retry the whole
+ * transaction once.  store_write() does exactly that.
+ */
 int store_commit(struct store_txn *t);
 void store_abort(struct store_txn *t);		/* NULL is harmless */
+
+/*
+ * Run fn(txn, arg) in a write transaction and commit it.  fn's non-zero
+ * return aborts and is returned.  On TSS_E_STORE_FULL (from fn's puts or
+ * the commit) the map is grown and fn runs once more in a fresh
+ * transaction, so fn must have no effects outside the transaction (or
+ * undo them itself).  TSS_E_STORE_FULL again means the map is at map_max.
+ */
+int store_write(struct store *s, int (*fn)(struct store_txn *, void *),
+    void *arg);
 
 /*
  * Returned pointers point into the map: valid until the transaction ends
@@ -118,8 +158,10 @@ int store_cursor_next(struct store_cursor *c,
     const void **k, size_t *kl, const void **v, size_t *vl);
 int store_cursor_last(struct store_cursor *c,
     const void **k, size_t *kl, const void **v, size_t *vl);
-int store_cursor_del(struct store_cursor *c);	/* current entry */
-void store_cursor_close(struct store_cursor *c);	/* NULL is harmless */
+/* Delete the current entry; a following next gives the entry after it. */
+int store_cursor_del(struct store_cursor *c);
+/* Close before or after the transaction ends; NULL is harmless. */
+void store_cursor_close(struct store_cursor *c);
 
 /* Entries in a database. */
 int store_count(struct store_txn *t, enum store_db db, uint64_t *n);
@@ -129,14 +171,18 @@ int store_usage(struct store *s, uint64_t *used, uint64_t *map_size);
 int store_last_txnid(struct store *s, uint64_t *id);
 
 /*
- * Online, consistent, compacted copy to file (mode 0600; must not exist).
- * Runs beside readers and writers.
+ * Online, consistent, compacted copy to file (mode 0600; must not exist:
+ * TSS_E_CONFLICT).  Runs beside readers and writers; a failed backup
+ * removes the partial file.
  */
 int store_backup(struct store *s, const char *file);
 /*
- * Restore a backup file into dir, which must be missing or empty (created
- * 0700).  Checks that the file is a Tessera environment of a schema this
- * program reads.  Counters are kept as saved.
+ * Restore a backup file into dir, which must be missing (created 0700) or
+ * empty (else TSS_E_NOT_EMPTY).  Checks that the file is a Tessera
+ * environment (TSS_E_NOT_A_STORE) of a schema this program reads
+ * (TSS_E_SCHEMA_TOO_NEW); on any failure removes what it created.
+ * Counters are kept as saved: a caller that may have issued serials after
+ * the backup was taken raises STORE_CTR_SERIAL itself.
  */
 int store_restore(const char *file, const char *dir);
 

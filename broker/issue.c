@@ -1,0 +1,202 @@
+/* Certificate issuance: decide, sign, commit, answer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/audit/audit.h"
+#include "broker/ssh/cert.h"
+#include "broker/ssh/sshkey.h"
+#include "certs.h"
+#include "commit.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "issue.h"
+#include "rbac/rbac.h"
+#include "store/store.h"
+
+struct commit_arg {
+	const struct cert_record *rec;
+	const struct issue_req *rq;
+	int64_t now;
+};
+
+static int
+commit_issue(struct store_txn *t, void *a)
+{
+	const struct commit_arg *ca = a;
+	const struct cert_record *c = ca->rec;
+	char object[32];
+	json_t *f, *p;
+	size_t i;
+	int r;
+
+	if ((r = certs_put(t, c)) != 0)
+		return r;
+	if ((p = json_array()) == NULL)
+		return TSS_E_NOMEM;
+	for (i = 0; i < c->n_principals; i++)
+		json_array_append_new(p, json_string(c->principals[i]));
+	snprintf(object, sizeof(object), "cert:%llu",
+	    (unsigned long long)c->serial);
+	f = json_pack("{s:I, s:s, s:o, s:I, s:I, s:s}",
+	    "serial", (json_int_t)c->serial, "fingerprint", c->fingerprint,
+	    "principals", p, "valid_after", (json_int_t)c->valid_after,
+	    "valid_before", (json_int_t)c->valid_before, "target", c->target);
+	if (f == NULL)
+		return TSS_E_NOMEM;
+	{
+		struct audit_event ev = { .actor = c->username,
+		    .action = "cert.issue", .object = object, .result = "ok",
+		    .remote_addr = ca->rq->remote_addr,
+		    .request_id = ca->rq->request_id, .fields = f };
+
+		r = audit_append(t, &ev, ca->now, NULL);
+	}
+	json_decref(f);
+	return r;
+}
+
+/* Extension names for the granted bits, in table order. */
+static size_t
+ext_names(uint32_t bits, const char **names, size_t max)
+{
+	size_t n = 0;
+	uint32_t bit;
+
+	for (bit = 1; bit <= RBAC_EXT_ALL && n < max; bit <<= 1)
+		if ((bits & bit) && rbac_ext_name(bit) != NULL)
+			names[n++] = rbac_ext_name(bit);
+	return n;
+}
+
+int
+issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
+    json_t **out, char *errmsg, size_t errlen)
+{
+	struct rbac_snap *snap = NULL;
+	struct rbac_access *acc = NULL;
+	struct rbac_grant g;
+	struct sshkey *key = NULL;
+	struct buf *blob = NULL;
+	struct cert_record rec;
+	struct cert_request req;
+	const char *exts[8];
+	char cidr_text[RBAC_CIDRS_MAX][64], *cidrs[RBAC_CIDRS_MAX];
+	char fp[SSHKEY_FP_MAX], kid[96], *line = NULL;
+	uint64_t serial, va, vb;
+	int64_t ttl, cap;
+	json_t *principals = NULL;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	memset(&g, 0, sizeof(g));
+	memset(&rec, 0, sizeof(rec));
+	snprintf(errmsg, errlen, "%s", "");
+	if (rq->ttl < 0) {
+		snprintf(errmsg, errlen, "ttl: must be a positive number of "
+		    "seconds");
+		return TSS_E_VALIDATION;
+	}
+	if ((rq->target != NULL && rbac_valid_target_name(rq->target) != 0) ||
+	    (rq->login != NULL && rbac_valid_login(rq->login) != 0)) {
+		snprintf(errmsg, errlen, "%s: malformed", rq->target != NULL &&
+		    rbac_valid_target_name(rq->target) != 0 ? "target" : "login");
+		return TSS_E_VALIDATION;
+	}
+	if ((r = sshkey_parse_line(rq->public_key, strlen(rq->public_key),
+	    &key, NULL)) != 0) {
+		snprintf(errmsg, errlen, "public_key: %s", r == TSS_E_WEAK_KEY ?
+		    "key type refused or too weak (use ed25519, ecdsa or "
+		    "RSA of 2048 bits or more)" : "not a valid OpenSSH public key");
+		goto out;
+	}
+	/* Decide. */
+	if ((r = rbac_acquire(is->rbac, &snap)) != 0 ||
+	    (r = rbac_access(snap, rq->username, rq->groups, rq->n_groups, now,
+	    &acc)) != 0)
+		goto out;
+	if ((r = rbac_grant(acc, rq->target, rq->login, &g)) != 0) {
+		if (r == TSS_E_TOO_MANY)
+			snprintf(errmsg, errlen, "more than %d principals: "
+			    "name a target", RBAC_PRINCIPALS_MAX);
+		else if (r == TSS_E_FORBIDDEN)
+			snprintf(errmsg, errlen, "no binding grants %s on %s",
+			    rq->login != NULL ? rq->login : "any login",
+			    rq->target != NULL ? rq->target : "any target");
+		goto out;
+	}
+	/* TTL: asked for (or default), never above any granting role's
+	 * max_ttl nor cert_max_ttl. */
+	ttl = rq->ttl != 0 ? rq->ttl : is->default_ttl;
+	cap = g.max_ttl < is->max_ttl ? g.max_ttl : is->max_ttl;
+	if (ttl > cap)
+		ttl = cap;
+	if ((r = cert_validity((uint64_t)now, (uint64_t)ttl, &va, &vb)) != 0 ||
+	    (r = serials_take(is->serials, now, &serial)) != 0 ||
+	    (r = sshkey_fingerprint(key, fp)) != 0)
+		goto out;
+	snprintf(kid, sizeof(kid), "%s:%llu", rq->username,
+	    (unsigned long long)serial);
+	for (i = 0; i < g.n_cidrs; i++) {
+		rbac_cidr_format(&g.cidrs[i], cidr_text[i], sizeof(cidr_text[i]));
+		cidrs[i] = cidr_text[i];
+	}
+	memset(&req, 0, sizeof(req));
+	req.key = key;
+	req.serial = serial;
+	req.username = rq->username;
+	req.principals = (const char *const *)g.principals;
+	req.nprincipals = g.n;
+	req.valid_after = va;
+	req.valid_before = vb;
+	req.force_command = g.force_command;
+	req.source_address = (const char *const *)cidrs;
+	req.nsource_address = g.n_cidrs;
+	req.extensions = exts;
+	req.nextensions = ext_names(g.extensions, exts,
+	    sizeof(exts) / sizeof(exts[0]));
+	if ((r = cert_sign(is->ca, &req, &blob)) != 0 ||
+	    (r = cert_to_line(buf_ptr(blob), buf_len(blob), kid, &line)) != 0)
+		goto out;
+
+	/* Record and audit event, durably, before the answer. */
+	rec.serial = serial;
+	rec.username = (char *)rq->username;
+	rec.fingerprint = fp;
+	rec.target = (char *)(rq->target != NULL ? rq->target : "");
+	rec.principals = g.principals;
+	rec.n_principals = g.n;
+	rec.valid_after = (int64_t)va;
+	rec.valid_before = (int64_t)vb;
+	rec.issued_at = now;
+	rec.certificate = line;
+	{
+		struct commit_arg ca = { .rec = &rec, .rq = rq, .now = now };
+
+		if ((r = commit_run(is->commits, commit_issue, &ca)) != 0)
+			goto out;
+	}
+	r = TSS_E_NOMEM;
+	if ((principals = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < g.n; i++)
+		json_array_append_new(principals, json_string(g.principals[i]));
+	*out = json_pack("{s:s, s:I, s:s, s:o, s:I, s:I}",
+	    "certificate", line, "serial", (json_int_t)serial, "key_id", kid,
+	    "principals", principals, "valid_after", (json_int_t)va,
+	    "valid_before", (json_int_t)vb);
+	principals = NULL;	/* json_pack took it, even on failure */
+	if (*out == NULL)
+		goto out;
+	r = 0;
+ out:
+	json_decref(principals);
+	free(line);
+	buf_free(blob);
+	rbac_grant_clear(&g);
+	rbac_access_free(acc);
+	rbac_snap_release(snap);
+	sshkey_free(key);
+	return r;
+}

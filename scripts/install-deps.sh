@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential meson ninja-build pkg-config
 liboath-dev libssl-dev libmicrohttpd-dev liblmdb-dev libcriterion-dev
-libjansson-dev libargon2-dev libqrencode-dev libcurl4-openssl-dev
+libjansson-dev libargon2-dev libqrencode-dev libcurl4-openssl-dev libgnutls28-dev
 openssh-server openssh-client oathtool lmdb-utils curl valgrind openssl"
 
 missing=""

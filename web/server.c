@@ -1,0 +1,1659 @@
+/*
+ * The HTTPS server; see server.h.
+ *
+ * Certificate reload: the key pair lives in a refcounted bundle.  Each
+ * connection gets a small context at accept time (NOTIFY_CONNECTION), which
+ * we also hang on its GnuTLS session (gnutls_session_set_ptr; libmicrohttpd
+ * does not use that slot).  The certificate callback hands the current
+ * bundle to the handshake and pins it on the connection; a reload swaps the
+ * current bundle and retires the old one, freed when its last connection
+ * closes.  So GnuTLS never sees a certificate or key freed under it.
+ *
+ * Request bodies: libmicrohttpd calls the access handler once with the
+ * headers, then per body chunk, then once more with nothing; we buffer at
+ * most WEB_BODY_MAX bytes and answer 413 (closing the connection) the
+ * moment a Content-Length or the received bytes exceed it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "web/server.h"
+
+#define TLS_CHAIN_MAX	8
+#define TLS_FILE_MAX	(1024 * 1024)
+#define RESP_HDR_MAX	16
+#define STOP_WAIT_NS	(5ull * 1000000000ull)
+#define ORIGIN_MAX	320
+
+#define CSP_API "default-src 'none'; frame-ancestors 'none'; " \
+	"base-uri 'none'; form-action 'none'"
+#define CSP_HTML "default-src 'self'; script-src 'self'; style-src 'self'; " \
+	"img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; " \
+	"form-action 'self'"
+
+struct tls_bundle {
+	gnutls_pcert_st pcert[TLS_CHAIN_MAX];
+	unsigned npcert;
+	gnutls_privkey_t key;
+	unsigned refs;			/* connections pinning it */
+	struct tls_bundle *next;	/* retired list */
+};
+
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+};
+
+struct conn_ctx {
+	struct web_server *s;
+	struct tls_bundle *b;		/* pinned by the last handshake */
+};
+
+/* Status codes with their own metric series; the rest count as "other". */
+static const unsigned metric_status[] = {
+	200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 429,
+	500, 503,
+};
+static const char *const metric_status_names[] = {
+	"200", "201", "204", "304", "400", "401", "403", "404", "405", "409",
+	"413", "415", "429", "500", "503", "other",
+};
+#define NSTATUS	(sizeof(metric_status_names) / sizeof(metric_status_names[0]))
+
+struct web_server {
+	struct MHD_Daemon *d;
+	MHD_socket quiesced;
+	const struct web_route *routes;
+	size_t nroutes;
+	void *arg;
+	char *cert_file;
+	char *key_file;
+	char origin[ORIGIN_MAX];
+	uint16_t port;
+	int cacheable_all;
+
+	pthread_mutex_t tls_lock;
+	struct tls_bundle *cur;
+	struct tls_bundle *retired;
+	struct file_id cert_id, key_id;
+
+	atomic_int stopping;
+	atomic_long inflight;
+
+	struct web_metrics *metrics;
+	int own_metrics;
+	struct web_metric *m_requests;
+	struct web_metric *m_latency;
+	size_t *route_pattern;		/* route index -> pattern label index */
+	size_t npatterns;		/* label index npatterns = "unmatched" */
+};
+
+struct web_req {
+	struct web_server *s;
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *raw_url;
+	char path[WEB_PATH_MAX + 1];
+	char param[WEB_PATH_MAX + 1];
+	int has_param;
+	const struct web_route *route;
+	size_t pattern;			/* metric label index */
+	char remote[INET6_ADDRSTRLEN];
+	char id[17];
+	json_t *json;
+	char *token;
+	enum web_auth auth;
+	char *qkey[WEB_QUERY_MAX];
+	char *qval[WEB_QUERY_MAX];
+	size_t nquery;
+	int qerr;
+	uint8_t *body;
+	size_t body_len;
+	int responded;
+	struct timespec start;
+};
+
+struct web_resp {
+	unsigned status;
+	char *body;			/* malloc'd, wiped on free */
+	size_t len;
+	char *ctype;
+	size_t nhdr;
+	char *hname[RESP_HDR_MAX];
+	char *hval[RESP_HDR_MAX];
+};
+
+/* Memory that may have held secrets: wipe it whole before free. */
+static void
+wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+static pthread_once_t json_once = PTHREAD_ONCE_INIT;
+
+static void
+json_alloc_setup(void)
+{
+	json_set_alloc_funcs(malloc, wipe_free);
+}
+
+/* ------------------------------------------------------------------ */
+/* Responses */
+
+void
+web_resp_free(struct web_resp *resp)
+{
+	size_t i;
+
+	if (resp == NULL)
+		return;
+	wipe_free(resp->body);
+	free(resp->ctype);
+	for (i = 0; i < resp->nhdr; i++) {
+		free(resp->hname[i]);
+		wipe_free(resp->hval[i]);
+	}
+	free(resp);
+}
+
+unsigned
+web_resp_status(const struct web_resp *resp)
+{
+	return resp == NULL ? 0 : resp->status;
+}
+
+static struct web_resp *
+resp_new(unsigned status, const char *ctype, char *body, size_t len)
+{
+	struct web_resp *resp;
+
+	if (status < 100 || status > 599 ||
+	    (resp = calloc(1, sizeof(*resp))) == NULL) {
+		wipe_free(body);
+		return NULL;
+	}
+	resp->status = status;
+	resp->body = body;
+	resp->len = len;
+	if (ctype != NULL && (resp->ctype = strdup(ctype)) == NULL) {
+		web_resp_free(resp);
+		return NULL;
+	}
+	return resp;
+}
+
+struct web_resp *
+web_json(unsigned status, json_t *j)
+{
+	char *body;
+
+	if (j == NULL)
+		return NULL;
+	body = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (body == NULL)
+		return NULL;
+	return resp_new(status, "application/json", body, strlen(body));
+}
+
+struct web_resp *
+web_error(unsigned status, const char *code, const char *message)
+{
+	json_t *j;
+
+	j = json_pack("{s:{s:s,s:s}}", "error", "code",
+	    code != NULL ? code : "internal", "message",
+	    message != NULL ? message : "");
+	return web_json(status, j);
+}
+
+struct web_resp *
+web_error_from(int r)
+{
+	unsigned status;
+
+	switch (r) {
+	case TSS_E_NOT_FOUND:
+		status = 404;
+		break;
+	case TSS_E_CONFLICT:
+		status = 409;
+		break;
+	case TSS_E_FORBIDDEN:
+	case TSS_E_PERMISSION:
+		return web_error(403, "forbidden", tss_strerror(TSS_E_FORBIDDEN));
+	case TSS_E_UNAUTHENTICATED:
+	case TSS_E_INVALID_CREDENTIALS:
+		status = 401;
+		break;
+	case TSS_E_TOO_MANY_ATTEMPTS:
+	case TSS_E_LOCKED:
+		return web_error(429, "too_many_attempts",
+		    tss_strerror(TSS_E_TOO_MANY_ATTEMPTS));
+	case TSS_E_TOO_LARGE:
+		status = 413;
+		break;
+	case TSS_E_INVALID_JSON:
+	case TSS_E_VALIDATION:
+	case TSS_E_INVALID_ARGUMENT:
+	case TSS_E_INVALID_PUBLIC_KEY:
+	case TSS_E_WEAK_KEY:
+	case TSS_E_INVALID_PRINCIPAL:
+	case TSS_E_WEAK_PASSWORD:
+	case TSS_E_DURATION:
+	case TSS_E_INVALID_CIDR:
+	case TSS_E_TOO_MANY:
+	case TSS_E_TOO_LONG:
+	case TSS_E_BAD_FORMAT:
+	case TSS_E_EXPIRED:
+	case TSS_E_REPLAY:
+		status = 400;
+		break;
+	case TSS_E_UNAVAILABLE:
+	case TSS_E_STORE_FULL:
+	case TSS_E_BUSY:
+		return web_error(503, "unavailable",
+		    tss_strerror(TSS_E_UNAVAILABLE));
+	default:
+		return web_error(500, "internal", "internal error");
+	}
+	if (r == TSS_E_INVALID_ARGUMENT || r == TSS_E_TOO_LONG ||
+	    r == TSS_E_BAD_FORMAT || r == TSS_E_TOO_MANY)
+		return web_error(status, "bad_request", tss_strerror(r));
+	return web_error(status, tss_errname(r), tss_strerror(r));
+}
+
+struct web_resp *
+web_text(unsigned status, const char *content_type, const void *body,
+    size_t len)
+{
+	char *copy;
+
+	if (content_type == NULL || (body == NULL && len != 0))
+		return NULL;
+	if ((copy = malloc(len + 1)) == NULL)
+		return NULL;
+	if (len)
+		memcpy(copy, body, len);
+	copy[len] = '\0';
+	return resp_new(status, content_type, copy, len);
+}
+
+struct web_resp *
+web_empty(unsigned status)
+{
+	return resp_new(status, NULL, NULL, 0);
+}
+
+static int
+header_safe(const char *s, int name)
+{
+	const unsigned char *p;
+
+	if (s == NULL || (name && *s == '\0') || strlen(s) > 4096)
+		return 0;
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+		if (name && (*p == ':' || *p == ' '))
+			return 0;
+	}
+	return 1;
+}
+
+int
+web_resp_header(struct web_resp *resp, const char *name, const char *value)
+{
+	char *n = NULL, *v = NULL;
+
+	if (resp == NULL || !header_safe(name, 1) || !header_safe(value, 0))
+		return TSS_E_INVALID_ARGUMENT;
+	if (resp->nhdr >= RESP_HDR_MAX)
+		return TSS_E_TOO_MANY;
+	if ((n = strdup(name)) == NULL || (v = strdup(value)) == NULL) {
+		free(n);
+		return TSS_E_NOMEM;
+	}
+	resp->hname[resp->nhdr] = n;
+	resp->hval[resp->nhdr] = v;
+	resp->nhdr++;
+	return 0;
+}
+
+/* Tokens: base64/base64url/hex alphabets, bounded. */
+static int
+token_ok(const char *t, size_t len)
+{
+	size_t i;
+	char c;
+
+	if (len == 0 || len > WEB_TOKEN_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		c = t[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+		    c == '_' || c == '~' || c == '+' || c == '/' || c == '=')
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+#define COOKIE_ATTRS "; Secure; HttpOnly; SameSite=Strict; Path=/; Max-Age="
+
+int
+web_resp_set_cookie(struct web_resp *resp, const char *token,
+    unsigned long max_age)
+{
+	char v[WEB_TOKEN_MAX + 128];
+	int n, r;
+
+	if (resp == NULL || token == NULL || !token_ok(token, strlen(token)))
+		return TSS_E_INVALID_ARGUMENT;
+	n = snprintf(v, sizeof(v), "%s=%s" COOKIE_ATTRS "%lu",
+	    WEB_COOKIE_NAME, token, max_age);
+	if (n < 0 || (size_t)n >= sizeof(v))
+		r = TSS_E_TOO_LONG;
+	else
+		r = web_resp_header(resp, "Set-Cookie", v);
+	explicit_bzero(v, sizeof(v));
+	return r;
+}
+
+int
+web_resp_clear_cookie(struct web_resp *resp)
+{
+	return web_resp_header(resp, "Set-Cookie",
+	    WEB_COOKIE_NAME "=" COOKIE_ATTRS "0");
+}
+
+int
+web_resp_retry_after(struct web_resp *resp, unsigned long seconds)
+{
+	char v[32];
+	int n;
+
+	n = snprintf(v, sizeof(v), "%lu", seconds);
+	if (n < 0 || (size_t)n >= sizeof(v))
+		return TSS_E_INTERNAL;
+	return web_resp_header(resp, "Retry-After", v);
+}
+
+/* ------------------------------------------------------------------ */
+/* Request accessors */
+
+const char *
+web_req_method(const struct web_req *req)
+{
+	return req->method;
+}
+
+const char *
+web_req_path(const struct web_req *req)
+{
+	return req->path;
+}
+
+const char *
+web_req_param(const struct web_req *req)
+{
+	return req->has_param ? req->param : NULL;
+}
+
+const struct web_route *
+web_req_route(const struct web_req *req)
+{
+	return req->route;
+}
+
+const char *
+web_req_query(const struct web_req *req, const char *key)
+{
+	size_t i;
+
+	if (key == NULL)
+		return NULL;
+	for (i = 0; i < req->nquery; i++)
+		if (strcmp(req->qkey[i], key) == 0)
+			return req->qval[i];
+	return NULL;
+}
+
+const char *
+web_req_header(const struct web_req *req, const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+web_req_remote(const struct web_req *req)
+{
+	return req->remote;
+}
+
+const char *
+web_req_id(const struct web_req *req)
+{
+	return req->id;
+}
+
+json_t *
+web_req_json(const struct web_req *req)
+{
+	return req->json;
+}
+
+const char *
+web_req_token(const struct web_req *req, enum web_auth *kind)
+{
+	if (kind != NULL)
+		*kind = req->auth;
+	return req->token;
+}
+
+struct web_server *
+web_req_server(const struct web_req *req)
+{
+	return req->s;
+}
+
+/* ------------------------------------------------------------------ */
+/* CSRF / Origin */
+
+int
+web_check_origin(const struct web_req *req)
+{
+	const char *sfs, *origin;
+
+	if (req == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	/*
+	 * "same-site" is refused too: SameSite=Strict cookies ride along on
+	 * requests from sibling subdomains, which we do not trust.
+	 */
+	sfs = web_req_header(req, "Sec-Fetch-Site");
+	if (sfs != NULL && strcasecmp(sfs, "same-origin") != 0 &&
+	    strcasecmp(sfs, "none") != 0)
+		return TSS_E_FORBIDDEN;
+	origin = web_req_header(req, "Origin");
+	if (origin != NULL && strcasecmp(origin, req->s->origin) != 0)
+		return TSS_E_FORBIDDEN;
+	return 0;
+}
+
+int
+web_check_csrf(const struct web_req *req, web_csrf_verify verify, void *arg)
+{
+	const char *tok;
+	size_t len;
+	int r;
+
+	if (req == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if (req->auth != WEB_AUTH_COOKIE)
+		return 0;
+	if ((r = web_check_origin(req)) != 0)
+		return r;
+	tok = web_req_header(req, "X-CSRF-Token");
+	if (tok == NULL || verify == NULL)
+		return TSS_E_FORBIDDEN;
+	len = strnlen(tok, WEB_TOKEN_MAX + 1);
+	if (len == 0 || len > WEB_TOKEN_MAX)
+		return TSS_E_FORBIDDEN;
+	if (verify(tok, len, arg) != 0)
+		return TSS_E_FORBIDDEN;
+	return 0;
+}
+
+int
+web_csrf_equal(const char *token, size_t len, void *arg)
+{
+	const char *expected = arg;
+
+	if (token == NULL || expected == NULL || strlen(expected) != len ||
+	    len == 0)
+		return TSS_E_FORBIDDEN;
+	return CRYPTO_memcmp(token, expected, len) == 0 ? 0 : TSS_E_FORBIDDEN;
+}
+
+/* ------------------------------------------------------------------ */
+/* TLS material */
+
+static void
+bundle_free(struct tls_bundle *b)
+{
+	unsigned i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->npcert; i++)
+		gnutls_pcert_deinit(&b->pcert[i]);
+	if (b->key != NULL)
+		gnutls_privkey_deinit(b->key);
+	free(b);
+}
+
+/* Read a whole (small) file; *id describes what was read. */
+static int
+read_file(const char *path, uint8_t **out, size_t *outlen, struct file_id *id)
+{
+	struct stat st;
+	uint8_t *p = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd = -1, r = TSS_E_IO;
+
+	*out = NULL;
+	*outlen = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		log_error("web: cannot open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		goto out;
+	if (st.st_size <= 0 || st.st_size > TLS_FILE_MAX) {
+		r = TSS_E_TOO_LONG;
+		goto out;
+	}
+	if ((p = malloc((size_t)st.st_size + 1)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, p + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		got += (size_t)n;
+	}
+	p[got] = '\0';
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+	*out = p;
+	*outlen = got;
+	p = NULL;	/* transferred */
+	r = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	if (p != NULL) {
+		explicit_bzero(p, (size_t)st.st_size + 1);
+		free(p);
+	}
+	return r;
+}
+
+/* Do the leaf certificate and the private key hold the same public key? */
+static int
+key_matches(struct tls_bundle *b)
+{
+	gnutls_pubkey_t pk = NULL;
+	gnutls_datum_t a = { NULL, 0 }, c = { NULL, 0 };
+	int ok = 0;
+
+	if (gnutls_pubkey_init(&pk) < 0)
+		return 0;
+	if (gnutls_pubkey_import_privkey(pk, b->key, 0, 0) < 0 ||
+	    gnutls_pubkey_export2(pk, GNUTLS_X509_FMT_DER, &a) < 0 ||
+	    gnutls_pubkey_export2(b->pcert[0].pubkey, GNUTLS_X509_FMT_DER,
+	    &c) < 0)
+		goto out;
+	ok = a.size == c.size && memcmp(a.data, c.data, a.size) == 0;
+ out:
+	gnutls_free(a.data);
+	gnutls_free(c.data);
+	gnutls_pubkey_deinit(pk);
+	return ok;
+}
+
+static int
+bundle_load(const char *cert_file, const char *key_file,
+    struct tls_bundle **out, struct file_id *cid, struct file_id *kid)
+{
+	struct tls_bundle *b = NULL;
+	uint8_t *cpem = NULL, *kpem = NULL;
+	size_t clen = 0, klen = 0;
+	gnutls_datum_t d;
+	unsigned n = TLS_CHAIN_MAX;
+	int r = TSS_E_INTERNAL, gr;
+
+	*out = NULL;
+	if ((r = read_file(cert_file, &cpem, &clen, cid)) != 0 ||
+	    (r = read_file(key_file, &kpem, &klen, kid)) != 0)
+		goto out;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	d.data = cpem;
+	d.size = (unsigned)clen;
+	if ((gr = gnutls_pcert_list_import_x509_raw(b->pcert, &n, &d,
+	    GNUTLS_X509_FMT_PEM, 0)) < 0 || n == 0) {
+		log_error("web: %s: no usable certificate: %s", cert_file,
+		    gnutls_strerror(gr));
+		r = TSS_E_BAD_FORMAT;
+		goto out;
+	}
+	b->npcert = n;
+	if (gnutls_privkey_init(&b->key) < 0) {
+		r = TSS_E_CRYPTO;
+		goto out;
+	}
+	d.data = kpem;
+	d.size = (unsigned)klen;
+	if ((gr = gnutls_privkey_import_x509_raw(b->key, &d,
+	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		log_error("web: %s: no usable private key: %s", key_file,
+		    gnutls_strerror(gr));
+		r = TSS_E_BAD_FORMAT;
+		goto out;
+	}
+	if (!key_matches(b)) {
+		log_error("web: %s does not match %s", key_file, cert_file);
+		r = TSS_E_CRYPTO;
+		goto out;
+	}
+	*out = b;
+	b = NULL;	/* transferred */
+	r = 0;
+ out:
+	bundle_free(b);
+	free(cpem);
+	if (kpem != NULL) {
+		explicit_bzero(kpem, klen);
+		free(kpem);
+	}
+	return r;
+}
+
+/* With tls_lock held: drop one pin; free a retired bundle nobody pins. */
+static void
+bundle_unpin_locked(struct web_server *s, struct tls_bundle *b)
+{
+	struct tls_bundle **pp;
+
+	if (b == NULL)
+		return;
+	if (b->refs > 0)
+		b->refs--;
+	if (b->refs > 0 || b == s->cur)
+		return;
+	for (pp = &s->retired; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			bundle_free(b);
+			return;
+		}
+	}
+}
+
+static int
+cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
+    int nreqs, const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+    gnutls_pcert_st **pcert, unsigned int *pcert_length,
+    gnutls_privkey_t *key)
+{
+	struct conn_ctx *cc = gnutls_session_get_ptr(session);
+	struct web_server *s;
+	struct tls_bundle *b;
+
+	if (cc == NULL || cc->s == NULL)
+		return -1;
+	s = cc->s;
+	pthread_mutex_lock(&s->tls_lock);
+	b = s->cur;
+	if (cc->b != b) {
+		b->refs++;
+		bundle_unpin_locked(s, cc->b);
+		cc->b = b;
+	}
+	pthread_mutex_unlock(&s->tls_lock);
+	*pcert = b->pcert;
+	*pcert_length = b->npcert;
+	*key = b->key;
+	return 0;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct web_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct conn_ctx *cc;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		/* Without a context the handshake fails: safe. */
+		if ((cc = calloc(1, sizeof(*cc))) == NULL)
+			return;
+		cc->s = s;
+		*socket_ctx = cc;
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_GNUTLS_SESSION);
+		if (ci != NULL && ci->tls_session != NULL)
+			gnutls_session_set_ptr(
+			    (gnutls_session_t)ci->tls_session, cc);
+		return;
+	}
+	if ((cc = *socket_ctx) == NULL)
+		return;
+	*socket_ctx = NULL;
+	pthread_mutex_lock(&s->tls_lock);
+	bundle_unpin_locked(s, cc->b);
+	pthread_mutex_unlock(&s->tls_lock);
+	free(cc);
+}
+
+int
+web_reload_tls(struct web_server *s)
+{
+	struct tls_bundle *b = NULL, *old;
+	struct file_id cid, kid;
+	int r;
+
+	if (s == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	memset(&cid, 0, sizeof(cid));
+	memset(&kid, 0, sizeof(kid));
+	if ((r = bundle_load(s->cert_file, s->key_file, &b, &cid, &kid)) != 0)
+		return r;
+	pthread_mutex_lock(&s->tls_lock);
+	old = s->cur;
+	s->cur = b;
+	s->cert_id = cid;
+	s->key_id = kid;
+	if (old != NULL) {
+		if (old->refs == 0)
+			bundle_free(old);
+		else {
+			old->next = s->retired;
+			s->retired = old;
+		}
+	}
+	pthread_mutex_unlock(&s->tls_lock);
+	log_info("web: TLS certificate loaded from %s", s->cert_file);
+	return 0;
+}
+
+static int
+file_changed(const char *path, const struct file_id *id)
+{
+	struct stat st;
+
+	if (stat(path, &st) == -1)
+		return TSS_E_IO;
+	return st.st_dev != id->dev || st.st_ino != id->ino ||
+	    st.st_size != id->size ||
+	    st.st_mtim.tv_sec != id->mtime.tv_sec ||
+	    st.st_mtim.tv_nsec != id->mtime.tv_nsec;
+}
+
+int
+web_tls_changed(struct web_server *s)
+{
+	struct file_id cid, kid;
+	int r;
+
+	if (s == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	pthread_mutex_lock(&s->tls_lock);
+	cid = s->cert_id;
+	kid = s->key_id;
+	pthread_mutex_unlock(&s->tls_lock);
+	if ((r = file_changed(s->cert_file, &cid)) != 0)
+		return r;
+	return file_changed(s->key_file, &kid);
+}
+
+/* ------------------------------------------------------------------ */
+/* Request decoding */
+
+static void
+req_free(struct web_req *req)
+{
+	size_t i;
+
+	if (req == NULL)
+		return;
+	json_decref(req->json);
+	if (req->token != NULL)
+		wipe_free(req->token);
+	if (req->body != NULL)
+		wipe_free(req->body);
+	for (i = 0; i < req->nquery; i++) {
+		free(req->qkey[i]);
+		free(req->qval[i]);
+	}
+	free(req);
+}
+
+static void
+request_id(char dst[17])
+{
+	static atomic_ullong fallback;
+	uint8_t rnd[8];
+	unsigned long long v;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		v = atomic_fetch_add(&fallback, 1);
+		memcpy(rnd, &v, sizeof(rnd));
+	}
+	snprintf(dst, 17, "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+	    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+}
+
+static void
+remote_text(struct MHD_Connection *conn, char *dst, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	snprintf(dst, len, "unknown");
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr, dst, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)
+		    (const void *)sa)->sin6_addr, dst, (socklen_t)len);
+}
+
+static int
+hexv(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decode one query component ('+' is a space); refuse control bytes. */
+static int
+query_decode(const char *raw, char **out)
+{
+	size_t i, o = 0, len;
+	char *d;
+	int hi, lo;
+	unsigned char c;
+
+	*out = NULL;
+	len = strnlen(raw, 3 * WEB_QUERY_VALUE_MAX + 1);
+	if (len > 3 * WEB_QUERY_VALUE_MAX)
+		return TSS_E_TOO_LONG;
+	if ((d = malloc(len + 1)) == NULL)
+		return TSS_E_NOMEM;
+	for (i = 0; i < len; i++) {
+		c = (unsigned char)raw[i];
+		if (c == '+')
+			c = ' ';
+		else if (c == '%') {
+			if (i + 2 >= len || (hi = hexv(raw[i + 1])) < 0 ||
+			    (lo = hexv(raw[i + 2])) < 0)
+				goto bad;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f)
+			goto bad;
+		d[o++] = (char)c;
+	}
+	if (o > WEB_QUERY_VALUE_MAX)
+		goto bad;
+	d[o] = '\0';
+	*out = d;
+	return 0;
+ bad:
+	free(d);
+	return TSS_E_BAD_FORMAT;
+}
+
+static enum MHD_Result
+query_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct web_req *req = cls;
+	char *k = NULL, *v = NULL;
+
+	if (req->nquery >= WEB_QUERY_MAX || key == NULL) {
+		req->qerr = TSS_E_TOO_MANY;
+		return MHD_NO;
+	}
+	if ((req->qerr = query_decode(key, &k)) != 0 ||
+	    (req->qerr = query_decode(value != NULL ? value : "", &v)) != 0)
+		goto fail;
+	if (web_req_query(req, k) != NULL) {
+		req->qerr = TSS_E_CONFLICT;
+		goto fail;
+	}
+	req->qkey[req->nquery] = k;
+	req->qval[req->nquery] = v;
+	req->nquery++;
+	return MHD_YES;
+ fail:
+	free(k);
+	free(v);
+	return MHD_NO;
+}
+
+/* "application/json" with optional parameters; charset must be utf-8. */
+static int
+content_type_json(const char *ct)
+{
+	static const char mt[] = "application/json";
+	const char *p, *val;
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, mt, sizeof(mt) - 1) != 0)
+		return 0;
+	p = ct + sizeof(mt) - 1;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 1;
+		if (*p++ != ';')
+			return 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		n = strcspn(p, ";");
+		if (strncasecmp(p, "charset=", 8) == 0) {
+			val = p + 8;
+			if (*val == '"')
+				val++;
+			if (strncasecmp(val, "utf-8", 5) != 0)
+				return 0;
+			val += 5;
+			if (*val == '"')
+				val++;
+			while (*val == ' ' || *val == '\t')
+				val++;
+			if (*val != '\0' && *val != ';')
+				return 0;
+		}
+		p += n;
+	}
+}
+
+/* Nesting of arrays/objects outside strings, before jansson recurses. */
+static int
+json_depth_ok(const uint8_t *p, size_t n, unsigned max)
+{
+	unsigned depth = 0;
+	int instr = 0, esc = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (instr) {
+			if (esc)
+				esc = 0;
+			else if (p[i] == '\\')
+				esc = 1;
+			else if (p[i] == '"')
+				instr = 0;
+		} else if (p[i] == '"')
+			instr = 1;
+		else if (p[i] == '[' || p[i] == '{') {
+			if (++depth > max)
+				return 0;
+		} else if ((p[i] == ']' || p[i] == '}') && depth > 0)
+			depth--;
+	}
+	return 1;
+}
+
+static void
+extract_token(struct web_req *req)
+{
+	const char *h, *t;
+	size_t len;
+
+	h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND,
+	    "Authorization");
+	if (h != NULL) {
+		/* The header alone decides, even when malformed. */
+		if (strncasecmp(h, "Bearer ", 7) != 0)
+			return;
+		for (t = h + 7; *t == ' '; t++)
+			;
+		len = strnlen(t, WEB_TOKEN_MAX + 1);
+		if (!token_ok(t, len) || (req->token = strdup(t)) == NULL)
+			return;
+		req->auth = WEB_AUTH_BEARER;
+		return;
+	}
+	t = MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND,
+	    WEB_COOKIE_NAME);
+	if (t == NULL)
+		return;
+	len = strnlen(t, WEB_TOKEN_MAX + 1);
+	if (!token_ok(t, len) || (req->token = strdup(t)) == NULL)
+		return;
+	req->auth = WEB_AUTH_COOKIE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sending */
+
+static size_t
+status_slot(unsigned status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(metric_status) / sizeof(metric_status[0]); i++)
+		if (metric_status[i] == status)
+			return i;
+	return NSTATUS - 1;
+}
+
+static double
+elapsed(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* Queue resp (consumed) with the standard headers; close when asked. */
+static enum MHD_Result
+send_resp(struct web_req *req, struct web_resp *resp, int close_conn)
+{
+	struct web_server *s = req->s;
+	struct MHD_Response *mr = NULL;
+	enum MHD_Result ret = MHD_NO;
+	unsigned flags = req->route != NULL ? req->route->flags : 0;
+	size_t i;
+	int ok;
+
+	if (resp == NULL &&
+	    (resp = web_error(500, "internal", "internal error")) == NULL)
+		goto out;
+	if (resp->body != NULL)
+		mr = MHD_create_response_from_buffer_with_free_callback(
+		    resp->len, resp->body, wipe_free);
+	else
+		mr = MHD_create_response_from_buffer(0, (void *)"",
+		    MHD_RESPMEM_PERSISTENT);
+	if (mr == NULL)
+		goto out;
+	resp->body = NULL;	/* transferred */
+	ok = MHD_add_response_header(mr, "Strict-Transport-Security",
+	    "max-age=63072000; includeSubDomains") == MHD_YES &&
+	    MHD_add_response_header(mr, "X-Content-Type-Options",
+	    "nosniff") == MHD_YES &&
+	    MHD_add_response_header(mr, "Referrer-Policy",
+	    "no-referrer") == MHD_YES &&
+	    MHD_add_response_header(mr, "X-Frame-Options", "DENY") == MHD_YES &&
+	    MHD_add_response_header(mr, "Content-Security-Policy",
+	    (flags & WEB_R_HTML) ? CSP_HTML : CSP_API) == MHD_YES &&
+	    MHD_add_response_header(mr, "X-Request-Id", req->id) == MHD_YES;
+	if (ok && !(flags & WEB_R_CACHEABLE))
+		ok = MHD_add_response_header(mr, "Cache-Control",
+		    "no-store") == MHD_YES;
+	if (ok && resp->ctype != NULL)
+		ok = MHD_add_response_header(mr, "Content-Type",
+		    resp->ctype) == MHD_YES;
+	if (ok && close_conn)
+		ok = MHD_add_response_header(mr, "Connection",
+		    "close") == MHD_YES;
+	for (i = 0; ok && i < resp->nhdr; i++)
+		ok = MHD_add_response_header(mr, resp->hname[i],
+		    resp->hval[i]) == MHD_YES;
+	if (!ok)
+		goto out;
+	ret = MHD_queue_response(req->conn, resp->status, mr);
+	if (ret == MHD_YES) {
+		req->responded = 1;
+		web_metric_inc(s->m_requests, web_metric_idx2(s->m_requests,
+		    req->pattern, status_slot(resp->status)));
+		web_metric_observe(s->m_latency, elapsed(&req->start));
+		log_info("web: %s %s %s %u remote=%s id=%s", req->method,
+		    req->route != NULL ? req->route->pattern : "-",
+		    req->path[0] ? req->path : "-", resp->status, req->remote,
+		    req->id);
+	}
+ out:
+	if (mr != NULL)
+		MHD_destroy_response(mr);
+	web_resp_free(resp);
+	return ret;
+}
+
+static enum MHD_Result
+send_error(struct web_req *req, unsigned status, const char *code,
+    const char *msg, int close_conn)
+{
+	return send_resp(req, web_error(status, code, msg), close_conn);
+}
+
+static enum MHD_Result
+dispatch(struct web_req *req)
+{
+	struct web_server *s = req->s;
+	char allow[WEB_ALLOW_MAX];
+	struct web_resp *resp;
+	json_error_t jerr;
+	size_t idx = 0, off = 0, len = 0;
+	int r;
+
+	if ((r = web_path_decode(req->raw_url, req->path,
+	    sizeof(req->path))) != 0) {
+		req->path[0] = '\0';
+		return send_error(req, 400, "bad_request", "invalid path", 0);
+	}
+	r = web_route_match(s->routes, s->nroutes, req->method, req->path,
+	    &idx, &off, &len, allow, sizeof(allow));
+	if (r == TSS_E_NOT_FOUND)
+		return send_error(req, 404, "not_found", "not found", 0);
+	if (r == TSS_E_UNSUPPORTED) {
+		if ((resp = web_error(405, "method_not_allowed",
+		    "method not allowed")) != NULL &&
+		    web_resp_header(resp, "Allow", allow) != 0) {
+			web_resp_free(resp);
+			resp = NULL;
+		}
+		return send_resp(req, resp, 0);
+	}
+	if (r != 0)
+		return send_resp(req, NULL, 0);
+	req->route = &s->routes[idx];
+	req->pattern = s->route_pattern[idx];
+	if (len > 0) {
+		memcpy(req->param, req->path + off, len);
+		req->param[len] = '\0';
+		req->has_param = 1;
+	}
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND,
+	    query_iter, req);
+	if (req->qerr != 0)
+		return send_error(req, 400, "bad_request",
+		    "invalid query string", 0);
+	if (req->body_len > 0) {
+		if (!content_type_json(MHD_lookup_connection_value(req->conn,
+		    MHD_HEADER_KIND, "Content-Type")))
+			return send_error(req, 415, "unsupported_media_type",
+			    "Content-Type must be application/json", 0);
+		if (!json_depth_ok(req->body, req->body_len, WEB_JSON_DEPTH))
+			return send_error(req, 400, "invalid_json",
+			    "JSON nested too deeply", 0);
+		req->json = json_loadb((const char *)req->body, req->body_len,
+		    JSON_REJECT_DUPLICATES, &jerr);
+		if (req->json == NULL)
+			return send_error(req, 400, "invalid_json",
+			    "request body is not valid JSON", 0);
+		if (!json_is_object(req->json))
+			return send_error(req, 400, "invalid_json",
+			    "request body must be a JSON object", 0);
+	} else if (req->route->flags & WEB_R_JSON)
+		return send_error(req, 400, "invalid_json",
+		    "a JSON object body is required", 0);
+	extract_token(req);
+	resp = req->route->handler(req, s->arg);
+	return send_resp(req, resp, 0);
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload,
+    size_t *upload_size, void **con_cls)
+{
+	struct web_server *s = cls;
+	struct web_req *req = *con_cls;
+	const char *cl;
+	unsigned long long n;
+	uint8_t *nb;
+	char *end;
+
+	if (req == NULL) {
+		if ((req = calloc(1, sizeof(*req))) == NULL)
+			return MHD_NO;
+		clock_gettime(CLOCK_MONOTONIC, &req->start);
+		req->s = s;
+		req->conn = conn;
+		req->method = method;
+		req->raw_url = url;
+		req->pattern = s->npatterns;	/* "unmatched" */
+		request_id(req->id);
+		remote_text(conn, req->remote, sizeof(req->remote));
+		*con_cls = req;
+		atomic_fetch_add(&s->inflight, 1);
+		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl != NULL) {
+			errno = 0;
+			n = strtoull(cl, &end, 10);
+			if (errno != 0 || end == cl || *end != '\0' ||
+			    n > WEB_BODY_MAX)
+				return send_error(req, 413, "payload_too_large",
+				    "request body too large", 1);
+		}
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (req->responded) {
+			*upload_size = 0;	/* discard */
+			return MHD_YES;
+		}
+		if (*upload_size > WEB_BODY_MAX - req->body_len) {
+			*upload_size = 0;
+			return send_error(req, 413, "payload_too_large",
+			    "request body too large", 1);
+		}
+		if (req->body == NULL &&
+		    (req->body = malloc(WEB_BODY_MAX)) == NULL)
+			return MHD_NO;
+		nb = req->body;
+		memcpy(nb + req->body_len, upload, *upload_size);
+		req->body_len += *upload_size;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (req->responded)
+		return MHD_YES;
+	return dispatch(req);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct web_server *s = cls;
+
+	if (*con_cls == NULL)
+		return;
+	req_free(*con_cls);
+	*con_cls = NULL;
+	atomic_fetch_sub(&s->inflight, 1);
+}
+
+/* Keep the raw path: web_path_decode() decodes it strictly. */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	return strlen(s);
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_debug("web: libmicrohttpd: %s", msg);
+}
+#pragma GCC diagnostic pop
+
+/* ------------------------------------------------------------------ */
+/* Start / stop */
+
+/* "a.b.c.d:port" or "[v6]:port", numeric only. */
+static int
+parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6,
+    char *host, size_t hostlen)
+{
+	const char *colon, *hs, *he;
+	char *end;
+	unsigned long port;
+	size_t hl;
+	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (listen == NULL || (colon = strrchr(listen, ':')) == NULL)
+		return TSS_E_CONFIG;
+	if (listen[0] == '[') {
+		hs = listen + 1;
+		he = colon - 1;
+		if (he < hs || *he != ']')
+			return TSS_E_CONFIG;
+		*v6 = 1;
+	} else {
+		hs = listen;
+		he = colon;
+		*v6 = 0;
+		if (memchr(hs, ':', (size_t)(he - hs)) != NULL)
+			return TSS_E_CONFIG;
+	}
+	hl = (size_t)(he - hs);
+	if (hl == 0 || hl >= hostlen)
+		return TSS_E_CONFIG;
+	memcpy(host, hs, hl);
+	host[hl] = '\0';
+	if (colon[1] < '0' || colon[1] > '9')
+		return TSS_E_CONFIG;
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (errno != 0 || *end != '\0' || port > 65535)
+		return TSS_E_CONFIG;
+	if (*v6) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1)
+			return TSS_E_CONFIG;
+	} else {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)port);
+		if (inet_pton(AF_INET, host, &sin->sin_addr) != 1)
+			return TSS_E_CONFIG;
+	}
+	return 0;
+}
+
+/* requests_total{route,status}: one route label per distinct pattern. */
+static int
+metrics_setup(struct web_server *s)
+{
+	static const double lat[] = { 0.001, 0.0025, 0.005, 0.01, 0.025,
+	    0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10 };
+	const char **pats = NULL;
+	struct web_label labels[2];
+	size_t i, j;
+	int r = TSS_E_NOMEM;
+
+	if ((s->route_pattern = calloc(s->nroutes + 1,
+	    sizeof(*s->route_pattern))) == NULL ||
+	    (pats = calloc(s->nroutes + 1, sizeof(*pats))) == NULL)
+		goto out;
+	for (i = 0; i < s->nroutes; i++) {
+		for (j = 0; j < s->npatterns; j++)
+			if (strcmp(pats[j], s->routes[i].pattern) == 0)
+				break;
+		if (j == s->npatterns)
+			pats[s->npatterns++] = s->routes[i].pattern;
+		s->route_pattern[i] = j;
+	}
+	pats[s->npatterns] = "unmatched";
+	labels[0].name = "route";
+	labels[0].values = pats;
+	labels[0].nvalues = s->npatterns + 1;
+	labels[1].name = "status";
+	labels[1].values = metric_status_names;
+	labels[1].nvalues = NSTATUS;
+	if ((r = web_metrics_counter(s->metrics, "tessera_http_requests_total",
+	    "HTTP requests answered, by route pattern and status.", labels, 2,
+	    &s->m_requests)) != 0 ||
+	    (r = web_metrics_histogram(s->metrics,
+	    "tessera_http_request_duration_seconds",
+	    "Time from request headers to queued response.", lat,
+	    sizeof(lat) / sizeof(lat[0]), &s->m_latency)) != 0)
+		goto out;
+	r = 0;
+ out:
+	free(pats);
+	return r;
+}
+
+static int
+tls_priorities_ok(const char *prio)
+{
+	gnutls_priority_t p;
+	const char *errpos = NULL;
+
+	if (gnutls_priority_init(&p, prio, &errpos) < 0) {
+		log_error("web: bad TLS priority string at \"%s\"",
+		    errpos != NULL ? errpos : "?");
+		return 0;
+	}
+	gnutls_priority_deinit(p);
+	return 1;
+}
+
+int
+web_start(const struct web_config *cfg, struct web_server **out)
+{
+	struct web_server *s = NULL;
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *di;
+	const char *prio;
+	char host[INET6_ADDRSTRLEN];
+	unsigned threads, timeout, maxconn, perip;
+	size_t mem;
+	long ncpu;
+	int v6 = 0, r = TSS_E_INTERNAL, n, lock_init = 0;
+
+	if (out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	*out = NULL;
+	if (cfg == NULL || cfg->tls_cert_file == NULL ||
+	    cfg->tls_key_file == NULL || (cfg->routes == NULL &&
+	    cfg->nroutes != 0))
+		return TSS_E_INVALID_ARGUMENT;
+	pthread_once(&json_once, json_alloc_setup);
+	if ((r = parse_listen(cfg->listen, &ss, &v6, host, sizeof(host))) != 0) {
+		log_error("web: bad listen address \"%s\"",
+		    cfg->listen != NULL ? cfg->listen : "");
+		return r;
+	}
+	prio = cfg->tls_priorities != NULL ? cfg->tls_priorities :
+	    WEB_TLS_PRIORITIES;
+	if (!tls_priorities_ok(prio))
+		return TSS_E_CONFIG;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	threads = cfg->threads ? cfg->threads :
+	    (unsigned)(ncpu > 0 && ncpu < 128 ? 2 * ncpu : 2);
+	timeout = cfg->conn_timeout ? cfg->conn_timeout : 30;
+	maxconn = cfg->max_connections ? cfg->max_connections : 1024;
+	perip = cfg->per_ip_limit ? cfg->per_ip_limit : 64;
+	mem = cfg->conn_memory ? cfg->conn_memory : 64 * 1024;
+	if (threads > 256 || maxconn < threads)
+		return TSS_E_CONFIG;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return TSS_E_NOMEM;
+	s->quiesced = MHD_INVALID_SOCKET;
+	s->routes = cfg->routes;
+	s->nroutes = cfg->nroutes;
+	s->arg = cfg->handler_arg;
+	if (pthread_mutex_init(&s->tls_lock, NULL) != 0)
+		goto out;
+	lock_init = 1;
+	if ((s->cert_file = strdup(cfg->tls_cert_file)) == NULL ||
+	    (s->key_file = strdup(cfg->tls_key_file)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = web_reload_tls(s)) != 0)
+		goto out;
+	if (cfg->metrics != NULL)
+		s->metrics = cfg->metrics;
+	else {
+		if ((r = web_metrics_new(&s->metrics)) != 0)
+			goto out;
+		s->own_metrics = 1;
+	}
+	if ((r = metrics_setup(s)) != 0)
+		goto out;
+
+	s->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+	    (v6 ? MHD_USE_IPv6 : 0),
+	    0, NULL, NULL, on_access, s,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
+	    MHD_OPTION_HTTPS_PRIORITIES, prio,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
+	    MHD_OPTION_CONNECTION_LIMIT, maxconn,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+	    MHD_OPTION_END);
+	if (s->d == NULL) {
+		log_error("web: cannot start HTTPS server on %s", cfg->listen);
+		r = TSS_E_IO;
+		goto out;
+	}
+	if ((di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT)) ==
+	    NULL || di->port == 0) {
+		r = TSS_E_IO;
+		goto out;
+	}
+	s->port = di->port;
+	if (cfg->public_origin != NULL)
+		n = snprintf(s->origin, sizeof(s->origin), "%s",
+		    cfg->public_origin);
+	else
+		n = snprintf(s->origin, sizeof(s->origin), "https://%s%s%s:%u",
+		    v6 ? "[" : "", host, v6 ? "]" : "", (unsigned)s->port);
+	if (n < 0 || (size_t)n >= sizeof(s->origin)) {
+		r = TSS_E_CONFIG;
+		goto out;
+	}
+	log_info("web: listening on %s port %u (%u threads)", host,
+	    (unsigned)s->port, threads);
+	*out = s;
+	s = NULL;	/* transferred */
+	r = 0;
+ out:
+	if (s != NULL && !lock_init) {
+		free(s);
+		s = NULL;
+	}
+	web_free(s);
+	return r;
+}
+
+uint16_t
+web_port(const struct web_server *s)
+{
+	return s == NULL ? 0 : s->port;
+}
+
+const char *
+web_origin(const struct web_server *s)
+{
+	return s == NULL ? NULL : s->origin;
+}
+
+struct web_metrics *
+web_server_metrics(struct web_server *s)
+{
+	return s == NULL ? NULL : s->metrics;
+}
+
+int
+web_stopping(const struct web_server *s)
+{
+	return s == NULL ? 1 : atomic_load(&s->stopping);
+}
+
+void
+web_stop(struct web_server *s)
+{
+	struct timespec t0, pause = { 0, 5 * 1000 * 1000 };
+	unsigned long long waited;
+
+	if (s == NULL || s->d == NULL)
+		return;
+	atomic_store(&s->stopping, 1);
+	s->quiesced = MHD_quiesce_daemon(s->d);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (atomic_load(&s->inflight) <= 0)
+			break;
+		waited = (unsigned long long)(elapsed(&t0) * 1e9);
+		if (waited >= STOP_WAIT_NS) {
+			log_warn("web: stopping with %ld requests in flight",
+			    (long)atomic_load(&s->inflight));
+			break;
+		}
+		nanosleep(&pause, NULL);
+	}
+	MHD_stop_daemon(s->d);
+	s->d = NULL;
+	if (s->quiesced != MHD_INVALID_SOCKET) {
+		close(s->quiesced);
+		s->quiesced = MHD_INVALID_SOCKET;
+	}
+}
+
+void
+web_free(struct web_server *s)
+{
+	struct tls_bundle *b, *next;
+
+	if (s == NULL)
+		return;
+	web_stop(s);
+	bundle_free(s->cur);
+	for (b = s->retired; b != NULL; b = next) {
+		next = b->next;
+		bundle_free(b);
+	}
+	pthread_mutex_destroy(&s->tls_lock);
+	if (s->own_metrics)
+		web_metrics_free(s->metrics);
+	free(s->route_pattern);
+	free(s->cert_file);
+	free(s->key_file);
+	free(s);
+}
+
+struct web_resp *
+web_handle_metrics(const struct web_req *req, void *arg)
+{
+	struct web_resp *resp = NULL;
+	char *text = NULL;
+	size_t len = 0;
+
+	if (web_metrics_render(req->s->metrics, &text, &len) != 0)
+		return web_error(500, "internal", "internal error");
+	resp = web_text(200, "text/plain; version=0.0.4; charset=utf-8", text,
+	    len);
+	free(text);
+	return resp;
+}

@@ -475,8 +475,9 @@ open_env(const char *dir, const struct store_opts *opts, int validate,
 	}
 	if ((rc = mdb_env_open(s->env, dir, flags, 0600)) != 0) {
 		r = tr(rc, dir);
-		/* An empty data file is "new" to LMDB: not a backup. */
-		if (validate && r == TSS_E_NOT_FOUND)
+		/* LMDB takes an empty data file for a new one and fails to
+		 * initialise it read-only: either way, not a backup. */
+		if (validate && (r == TSS_E_NOT_FOUND || r == TSS_E_STORE))
 			r = TSS_E_NOT_A_STORE;
 		goto out;
 	}
@@ -1088,8 +1089,9 @@ store_restore(const char *file, const char *dir)
 		return TSS_E_TOO_LONG;
 	if ((in = open(file, O_RDONLY | O_CLOEXEC)) == -1)
 		return sys_err(errno, "open", file);
-	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-		log_debug("store: restore source %s is not a file", file);
+	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		log_debug("store: restore source %s is not a non-empty file",
+		    file);
 		r = TSS_E_NOT_A_STORE;
 		goto out;
 	}

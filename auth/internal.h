@@ -1,0 +1,25 @@
+/*
+ * Shared between auth/ source files only; not part of the public API.
+ */
+#ifndef TSS_AUTH_INTERNAL_H
+#define TSS_AUTH_INTERNAL_H
+
+#include <stdint.h>
+#include <jansson.h>
+
+struct store_txn;
+struct user_actor;
+
+/*
+ * Append an audit event.  actor NULL = "local"; fields is borrowed.
+ * Strings are the caller's; none may be a secret.
+ */
+int auth__audit(struct store_txn *t, const struct user_actor *actor,
+    const char *actor_name, const char *action, const char *object,
+    const char *result, json_t *fields, int64_t now);
+
+/* Write a new enrollment record for username; see enroll.h. */
+int auth__enroll_issue(struct store_txn *t, const char *username,
+    int64_t now, char *token, uint8_t key[32], int64_t *expires_at);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * Sessions stored by token hash.  See session.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "common/buf.h"
+#include "common/enc.h"
+#include "common/err.h"
+#include "store/record.h"
+#include "store/store.h"
+#include "auth/internal.h"
+#include "auth/session.h"
+#include "auth/user.h"
+
+#define REMOTE_MAX	128
+static const char csrf_label[] = "tessera csrf v1";
+
+void
+session_free(struct session *s)
+{
+	if (s == NULL)
+		return;
+	free(s->username);
+	free(s->remote_addr);
+	free(s);
+}
+
+static int64_t
+expiry(int64_t created, int64_t last_used, int64_t idle, int64_t max)
+{
+	int64_t a = last_used + idle, b = created + max;
+
+	return a < b ? a : b;
+}
+
+static int
+session_encode(const char *username, const char *remote, int64_t created,
+    int64_t last_used, struct buf **out)
+{
+	struct buf *b = NULL;
+	int r;
+
+	*out = NULL;
+	if ((b = buf_new()) == NULL)
+		return TSS_E_NOMEM;
+	if ((r = rec_begin(b, SESSION_REC_TYPE, SESSION_REC_VERSION)) != 0 ||
+	    (r = buf_put_cstring(b, username)) != 0 ||
+	    (r = buf_put_u64(b, (uint64_t)created)) != 0 ||
+	    (r = buf_put_u64(b, (uint64_t)last_used)) != 0 ||
+	    (r = buf_put_cstring(b, remote)) != 0) {
+		buf_free(b);
+		return r;
+	}
+	*out = b;
+	return 0;
+}
+
+static int
+session_decode(const void *p, size_t len, struct session **out)
+{
+	struct session *s = NULL;
+	struct buf *v = NULL;
+	uint64_t c, l;
+	uint8_t ver;
+	int r;
+
+	*out = NULL;
+	if ((r = rec_open(p, len, SESSION_REC_TYPE, SESSION_REC_VERSION, &v,
+	    &ver)) != 0)
+		return r;
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = buf_get_cstring(v, &s->username, NULL)) != 0 ||
+	    (r = buf_get_u64(v, &c)) != 0 ||
+	    (r = buf_get_u64(v, &l)) != 0 ||
+	    (r = buf_get_cstring(v, &s->remote_addr, NULL)) != 0)
+		goto out;
+	if (buf_len(v) != 0) {
+		r = TSS_E_TRAILING_DATA;
+		goto out;
+	}
+	s->created = (int64_t)c;
+	s->last_used = (int64_t)l;
+	*out = s;
+	s = NULL;
+	r = 0;
+ out:
+	session_free(s);
+	buf_free(v);
+	return r;
+}
+
+static const char *
+remote_clip(const char *remote)
+{
+	if (remote == NULL || strnlen(remote, REMOTE_MAX + 1) > REMOTE_MAX)
+		return "";
+	return remote;
+}
+
+int
+session_csrf(const char *token, char *csrf)
+{
+	uint8_t raw[TOKEN_BYTES], mac[EVP_MAX_MD_SIZE];
+	unsigned int ml = 0;
+	int r;
+
+	if ((r = token_decode(token, raw)) != 0)
+		return r;
+	if (HMAC(EVP_sha256(), raw, sizeof(raw),
+	    (const unsigned char *)csrf_label, sizeof(csrf_label) - 1, mac,
+	    &ml) == NULL || ml != TOKEN_BYTES) {
+		r = TSS_E_CRYPTO;
+		goto out;
+	}
+	hex_encode(mac, TOKEN_BYTES, csrf);
+	r = 0;
+ out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return r;
+}
+
+int
+session_csrf_check(const char *token, const char *csrf)
+{
+	char want[TOKEN_TEXT_LEN + 1];
+	int r = TSS_E_FORBIDDEN;
+
+	if (csrf == NULL || strnlen(csrf, TOKEN_TEXT_LEN + 1) != TOKEN_TEXT_LEN)
+		return TSS_E_FORBIDDEN;
+	if (session_csrf(token, want) != 0)
+		goto out;
+	if (CRYPTO_memcmp(want, csrf, TOKEN_TEXT_LEN) == 0)
+		r = 0;
+ out:
+	OPENSSL_cleanse(want, sizeof(want));
+	return r;
+}
+
+int
+session_create(struct store_txn *t, const char *username,
+    const char *remote_addr, int64_t now, int64_t idle, int64_t max,
+    char *token, char *csrf, int64_t *expires_at)
+{
+	char tok[TOKEN_TEXT_LEN + 1], cs[TOKEN_TEXT_LEN + 1];
+	uint8_t key[TOKEN_HASH_LEN];
+	struct buf *b = NULL;
+	int r;
+
+	*expires_at = 0;
+	if (user_name_valid(username) != 0 || idle <= 0 || max <= 0)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = token_new(tok, key)) != 0 || (r = session_csrf(tok, cs)) != 0)
+		goto out;
+	if ((r = session_encode(username, remote_clip(remote_addr), now, now,
+	    &b)) != 0)
+		goto out;
+	/* A collision of 256 random bits means a broken CSPRNG: refuse. */
+	if ((r = store_put(t, STORE_DB_SESSIONS, key, sizeof(key),
+	    buf_ptr(b), buf_len(b), STORE_NOOVERWRITE)) != 0)
+		goto out;
+	memcpy(token, tok, sizeof(tok));
+	memcpy(csrf, cs, sizeof(cs));
+	*expires_at = expiry(now, now, idle, max);
+	r = 0;
+ out:
+	buf_free(b);
+	OPENSSL_cleanse(tok, sizeof(tok));
+	OPENSSL_cleanse(cs, sizeof(cs));
+	return r;
+}
+
+int
+session_lookup(struct store_txn *t, const char *token, int64_t now,
+    int64_t idle, int64_t max, struct session **out)
+{
+	struct session *s = NULL;
+	struct buf *b = NULL;
+	uint8_t key[TOKEN_HASH_LEN];
+	const void *v;
+	size_t vl;
+	int r;
+
+	*out = NULL;
+	if (token_hash(token, key) != 0)
+		return TSS_E_UNAUTHENTICATED;
+	if ((r = store_get(t, STORE_DB_SESSIONS, key, sizeof(key), &v,
+	    &vl)) != 0) {
+		if (r == TSS_E_NOT_FOUND)
+			r = TSS_E_UNAUTHENTICATED;
+		goto out;
+	}
+	if ((r = session_decode(v, vl, &s)) != 0)
+		goto out;
+	memcpy(s->key, key, sizeof(key));
+	if (now >= expiry(s->created, s->last_used, idle, max)) {
+		if ((r = store_del(t, STORE_DB_SESSIONS, key,
+		    sizeof(key))) != 0)
+			goto out;
+		r = TSS_E_UNAUTHENTICATED;
+		goto out;
+	}
+	if (now > s->last_used) {
+		s->last_used = now;
+		if ((r = session_encode(s->username, s->remote_addr,
+		    s->created, s->last_used, &b)) != 0 ||
+		    (r = store_put(t, STORE_DB_SESSIONS, key, sizeof(key),
+		    buf_ptr(b), buf_len(b), 0)) != 0)
+			goto out;
+	}
+	s->expires_at = expiry(s->created, s->last_used, idle, max);
+	*out = s;
+	s = NULL;
+	r = 0;
+ out:
+	buf_free(b);
+	session_free(s);
+	return r;
+}
+
+int
+session_end(struct store_txn *t, const char *token, const char *remote_addr,
+    int64_t now)
+{
+	struct session *s = NULL;
+	struct user_actor a;
+	uint8_t key[TOKEN_HASH_LEN];
+	const void *v;
+	size_t vl;
+	int r;
+
+	if (token_hash(token, key) != 0)
+		return TSS_E_UNAUTHENTICATED;
+	if ((r = store_get(t, STORE_DB_SESSIONS, key, sizeof(key), &v,
+	    &vl)) != 0) {
+		if (r == TSS_E_NOT_FOUND)
+			r = TSS_E_UNAUTHENTICATED;
+		goto out;
+	}
+	if ((r = session_decode(v, vl, &s)) != 0 ||
+	    (r = store_del(t, STORE_DB_SESSIONS, key, sizeof(key))) != 0)
+		goto out;
+	memset(&a, 0, sizeof(a));
+	a.name = s->username;
+	a.remote_addr = remote_addr;
+	r = auth__audit(t, &a, NULL, "session.end", s->username, "ok", NULL,
+	    now);
+ out:
+	session_free(s);
+	return r;
+}
+
+/* Delete sessions matching: a user (username != NULL) or expired ones. */
+static int
+sweep(struct store_txn *t, const char *username, int64_t now, int64_t idle,
+    int64_t max, size_t *n)
+{
+	struct store_cursor *c = NULL;
+	struct session *s = NULL;
+	const void *k, *v;
+	uint8_t here[TOKEN_HASH_LEN];
+	size_t kl, vl, cnt = 0;
+	int r, kill;
+
+	if (n != NULL)
+		*n = 0;
+	if ((r = store_cursor_open(t, STORE_DB_SESSIONS, &c)) != 0)
+		return r;
+	r = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
+	while (r == 0) {
+		if ((r = session_decode(v, vl, &s)) != 0) {
+			/* An unreadable session cannot be used: drop it. */
+			kill = 1;
+		} else if (username != NULL)
+			kill = strcmp(s->username, username) == 0;
+		else
+			kill = now >= expiry(s->created, s->last_used, idle,
+			    max);
+		session_free(s);
+		s = NULL;
+		if (kill) {
+			if (kl != sizeof(here)) {
+				r = TSS_E_BAD_FORMAT;
+				goto out;
+			}
+			/* Resume at the first key after the deleted one. */
+			memcpy(here, k, sizeof(here));
+			if ((r = store_cursor_del(c)) != 0)
+				goto out;
+			cnt++;
+			r = store_cursor_seek(c, here, sizeof(here), &k, &kl,
+			    &v, &vl);
+			continue;
+		}
+		r = store_cursor_next(c, &k, &kl, &v, &vl);
+	}
+	if (r != TSS_E_NOT_FOUND)
+		goto out;
+	if (n != NULL)
+		*n = cnt;
+	r = 0;
+ out:
+	store_cursor_close(c);
+	return r;
+}
+
+int
+session_end_all_for_user(struct store_txn *t, const char *username,
+    size_t *n)
+{
+	if (username == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return sweep(t, username, 0, 0, 0, n);
+}
+
+int
+session_prune(struct store_txn *t, int64_t now, int64_t idle, int64_t max,
+    size_t *n)
+{
+	return sweep(t, NULL, now, idle, max, n);
+}

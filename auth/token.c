@@ -1,0 +1,72 @@
+/*
+ * Random tokens and their SHA-256 storage form.  See token.h.
+ */
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "common/enc.h"
+#include "common/err.h"
+#include "auth/token.h"
+
+int
+token_new(char text[TOKEN_TEXT_LEN + 1], uint8_t hash[TOKEN_HASH_LEN])
+{
+	uint8_t raw[TOKEN_BYTES];
+	int r = TSS_E_CRYPTO;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		goto out;
+	if (SHA256(raw, sizeof(raw), hash) == NULL)
+		goto out;
+	hex_encode(raw, sizeof(raw), text);
+	r = 0;
+ out:
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return r;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+token_decode(const char *text, uint8_t raw[TOKEN_BYTES])
+{
+	size_t i;
+	int hi, lo;
+
+	if (text == NULL || strnlen(text, TOKEN_TEXT_LEN + 1) != TOKEN_TEXT_LEN)
+		return TSS_E_BAD_FORMAT;
+	for (i = 0; i < TOKEN_BYTES; i++) {
+		hi = hexval(text[2 * i]);
+		lo = hexval(text[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			OPENSSL_cleanse(raw, TOKEN_BYTES);
+			return TSS_E_BAD_FORMAT;
+		}
+		raw[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int
+token_hash(const char *text, uint8_t hash[TOKEN_HASH_LEN])
+{
+	uint8_t raw[TOKEN_BYTES];
+	int r;
+
+	if ((r = token_decode(text, raw)) != 0)
+		return r;
+	r = SHA256(raw, sizeof(raw), hash) == NULL ? TSS_E_CRYPTO : 0;
+	OPENSSL_cleanse(raw, sizeof(raw));
+	return r;
+}

@@ -95,78 +95,54 @@ static const char *const counter_keys[STORE_CTR__COUNT] = {
 	[STORE_CTR_BINDING_ID] = "ctr.binding_id",
 };
 
-/* Translate an LMDB or errno result; details go to the debug log. */
+/* LMDB and errno results and what callers see; anything else is dflt. */
+static const struct {
+	int rc;
+	int r;
+} err_map[] = {
+	{ MDB_KEYEXIST, TSS_E_CONFLICT },
+	{ EEXIST, TSS_E_CONFLICT },
+	{ MDB_MAP_FULL, TSS_E_STORE_FULL },
+	{ EACCES, TSS_E_PERMISSION },
+	{ EPERM, TSS_E_PERMISSION },
+	{ ENOENT, TSS_E_NOT_FOUND },
+	{ MDB_INVALID, TSS_E_NOT_A_STORE },
+	{ MDB_VERSION_MISMATCH, TSS_E_NOT_A_STORE },
+	{ MDB_INCOMPATIBLE, TSS_E_NOT_A_STORE },
+	{ MDB_BAD_VALSIZE, TSS_E_INVALID_ARGUMENT },
+	{ MDB_READERS_FULL, TSS_E_BUSY },
+	{ ENOMEM, TSS_E_NOMEM },
+};
+
+static int
+xlate(int rc, int dflt, const char *what, const char *path)
+{
+	size_t i;
+
+	log_debug("store: %s%s%s: %s", what, path != NULL ? " " : "",
+	    path != NULL ? path : "", mdb_strerror(rc));
+	for (i = 0; i < sizeof(err_map) / sizeof(err_map[0]); i++)
+		if (err_map[i].rc == rc)
+			return err_map[i].r;
+	return dflt;
+}
+
+/* Translate an LMDB result (EROFS, MDB_PANIC, EIO, ...: TSS_E_STORE). */
 static int
 tr(int rc, const char *what)
 {
-	int r;
-
-	switch (rc) {
-	case 0:
+	if (rc == 0)
 		return 0;
-	case MDB_NOTFOUND:
+	if (rc == MDB_NOTFOUND)
 		return TSS_E_NOT_FOUND;		/* routine: not logged */
-	case MDB_KEYEXIST:
-		r = TSS_E_CONFLICT;
-		break;
-	case MDB_MAP_FULL:
-		r = TSS_E_STORE_FULL;
-		break;
-	case EACCES:
-	case EPERM:
-		r = TSS_E_PERMISSION;
-		break;
-	case ENOENT:
-		r = TSS_E_NOT_FOUND;
-		break;
-	case MDB_INVALID:
-	case MDB_VERSION_MISMATCH:
-	case MDB_INCOMPATIBLE:
-		r = TSS_E_NOT_A_STORE;
-		break;
-	case MDB_BAD_VALSIZE:
-		r = TSS_E_INVALID_ARGUMENT;
-		break;
-	case MDB_READERS_FULL:
-		r = TSS_E_BUSY;
-		break;
-	case ENOMEM:
-		r = TSS_E_NOMEM;
-		break;
-	default:
-		r = TSS_E_STORE;		/* EROFS, MDB_PANIC, EIO, ... */
-		break;
-	}
-	log_debug("store: %s: %s", what, mdb_strerror(rc));
-	return r;
+	return xlate(rc, TSS_E_STORE, what, NULL);
 }
 
 /* errno from plain file operations (backup, restore). */
 static int
 sys_err(int e, const char *what, const char *path)
 {
-	int r;
-
-	switch (e) {
-	case ENOENT:
-		r = TSS_E_NOT_FOUND;
-		break;
-	case EEXIST:
-		r = TSS_E_CONFLICT;
-		break;
-	case EACCES:
-	case EPERM:
-		r = TSS_E_PERMISSION;
-		break;
-	case ENOMEM:
-		r = TSS_E_NOMEM;
-		break;
-	default:
-		r = TSS_E_IO;
-		break;
-	}
-	log_debug("store: %s %s: %s", what, path, strerror(e));
-	return r;
+	return xlate(e, TSS_E_IO, what, path);
 }
 
 /* Translate for an operation inside t; remembers a full map. */

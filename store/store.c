@@ -53,6 +53,7 @@ struct store {
 	pthread_rwlock_t lock;		/* shared: a live txn; exclusive: remap */
 	int lock_ok;
 	atomic_int grow;		/* a write hit MDB_MAP_FULL */
+	atomic_int at_max;		/* the map reached map_max */
 	size_t map_max;
 	int read_only;
 };
@@ -227,6 +228,7 @@ remap(struct store *s, int adopt)
 		}
 		if (ei.me_mapsize >= s->map_max) {
 			atomic_store(&s->grow, 0);
+			atomic_store(&s->at_max, 1);
 			log_debug("store: map full at its bound %zu",
 			    s->map_max);
 			r = TSS_E_STORE_FULL;
@@ -503,8 +505,9 @@ store_begin(struct store *s, int write, struct store_txn **out)
 		return TSS_E_NOMEM;
 	t->s = s;
 	t->write = write != 0;
-	/* Best effort: if growth fails, this txn may fill up again. */
-	if (write && atomic_load(&s->grow))
+	/* Best effort: if growth fails, this txn may fill up again.  At
+	 * the bound, skip the exclusive lock: nothing to gain. */
+	if (write && atomic_load(&s->grow) && !atomic_load(&s->at_max))
 		(void)remap(s, 0);
 	for (tries = 0; tries < BEGIN_TRIES; tries++) {
 		if ((r = lock_shared(s)) != 0)

@@ -11,8 +11,11 @@
  *
  * Request bodies: libmicrohttpd calls the access handler once with the
  * headers, then per body chunk, then once more with nothing; we buffer at
- * most WEB_BODY_MAX bytes and answer 413 (closing the connection) the
- * moment a Content-Length or the received bytes exceed it.
+ * most WEB_BODY_MAX bytes.  A Content-Length over the cap gets 413 at once
+ * (the body is never read, the connection closes).  A chunked body that
+ * grows past it is dropped as it arrives and answered with 413 at its end
+ * (libmicrohttpd 0.9.75 will not queue a response mid-body), unless it
+ * runs past WEB_DISCARD_MAX, where the connection is simply closed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +49,9 @@
 #define RESP_HDR_MAX	16
 #define STOP_WAIT_NS	(5ull * 1000000000ull)
 #define ORIGIN_MAX	320
+/* A chunked body past WEB_BODY_MAX is read and dropped up to this much
+ * more so the client gets its 413; beyond it the connection is closed. */
+#define WEB_DISCARD_MAX	(1024u * 1024)
 
 #define CSP_API "default-src 'none'; frame-ancestors 'none'; " \
 	"base-uri 'none'; form-action 'none'"
@@ -133,6 +139,8 @@ struct web_req {
 	int qerr;
 	uint8_t *body;
 	size_t body_len;
+	size_t discarded;		/* bytes dropped past WEB_BODY_MAX */
+	int too_large;
 	int responded;
 	struct timespec start;
 };
@@ -1274,14 +1282,21 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
-		if (req->responded) {
-			*upload_size = 0;	/* discard */
-			return MHD_YES;
-		}
-		if (*upload_size > WEB_BODY_MAX - req->body_len) {
+		if (req->responded)
+			return MHD_NO;
+		if (req->too_large ||
+		    *upload_size > WEB_BODY_MAX - req->body_len) {
+			/*
+			 * libmicrohttpd 0.9.75 refuses a response while the
+			 * body is still arriving: drop the excess up to a cap
+			 * and answer 413 at its end; past the cap, close.
+			 */
+			req->too_large = 1;
+			if (*upload_size > WEB_DISCARD_MAX - req->discarded)
+				return MHD_NO;
+			req->discarded += *upload_size;
 			*upload_size = 0;
-			return send_error(req, 413, "payload_too_large",
-			    "request body too large", 1);
+			return MHD_YES;
 		}
 		if (req->body == NULL &&
 		    (req->body = malloc(WEB_BODY_MAX)) == NULL)
@@ -1294,6 +1309,9 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (req->responded)
 		return MHD_YES;
+	if (req->too_large)
+		return send_error(req, 413, "payload_too_large",
+		    "request body too large", 1);
 	return dispatch(req);
 }
 

@@ -6,7 +6,9 @@
  *
  * What the server does before a handler runs, in order:
  *   - a Content-Length over WEB_BODY_MAX, or a (chunked) body growing past
- *     it: 413 payload_too_large, the connection is closed;
+ *     it: 413 payload_too_large, the connection is closed (a chunked body
+ *     more than 1 MiB past the cap gets the connection closed without
+ *     a response: libmicrohttpd cannot answer before the body ends);
  *   - the raw path is decoded strictly (router.h): 400 bad_request;
  *   - routing: 404 not_found, 405 method_not_allowed with Allow;
  *   - query arguments decoded, at most WEB_QUERY_MAX, no duplicates: 400;

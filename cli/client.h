@@ -1,0 +1,64 @@
+/*
+ * client: the CLI's HTTPS client for the Tessera API, on libcurl.
+ *
+ * Only https:// URLs; the server certificate is always verified, against
+ * the system store or the given CA file, and a failure is an error, never
+ * a retry without verification.  No redirects are followed.  Request and
+ * response bodies may hold secrets (passwords, tokens, TOTP secrets), so
+ * both are wiped when released; the bearer token is wiped with the client.
+ */
+#ifndef TSS_CLI_CLIENT_H
+#define TSS_CLI_CLIENT_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#define CLIENT_BODY_MAX	(32u * 1024 * 1024)	/* response body cap */
+
+struct client;
+
+struct client_resp {
+	long status;		/* HTTP status; 0 before an answer */
+	char *body;		/* NUL-terminated, wiped by client_resp_clear */
+	size_t len;
+	size_t cap;
+	char ctype[128];	/* Content-Type, "" when none */
+	long retry_after;	/* Retry-After seconds, -1 when absent */
+};
+
+/*
+ * server: "https://host[:port]" (a trailing '/' is ignored); ca_file NULL
+ * for the system store.  TSS_E_INVALID_ARGUMENT for a URL that is not
+ * https, TSS_E_IO for an unreadable CA file; errbuf gets the message.
+ */
+int client_new(const char *server, const char *ca_file, struct client **out,
+    char *errbuf, size_t errlen);
+void client_free(struct client *c);		/* NULL is harmless */
+/* Use this bearer token from now on (copied; NULL for none). */
+int client_set_token(struct client *c, const char *token);
+const char *client_server(const struct client *c);
+
+/*
+ * method path (starting with '/') with an optional JSON body.  Returns 0
+ * once an HTTP answer arrived, whatever its status (resp filled; the caller
+ * clears it), or TSS_E_UNAVAILABLE / TSS_E_IO / TSS_E_TOO_LARGE with a
+ * message naming the cause (connection refused, TLS verification, bad CA
+ * file, timeout) in client_errmsg().
+ */
+int client_request(struct client *c, const char *method, const char *path,
+    const json_t *body, struct client_resp *resp);
+const char *client_errmsg(const struct client *c);
+
+/* Wipe and free the body; the struct is reset for reuse. */
+void client_resp_clear(struct client_resp *r);
+/* Whether the response is JSON by its Content-Type. */
+int client_resp_is_json(const struct client_resp *r);
+/*
+ * The server's error as "message (code)" into buf, or "HTTP <status>"
+ * when the body is not the API's error shape.  code (may be NULL) gets the
+ * snake_case code or "".
+ */
+void client_resp_error(const struct client_resp *r, char *buf, size_t len,
+    char *code, size_t codelen);
+
+#endif

@@ -165,3 +165,40 @@ Test(store_growth, map_grown_by_another_process_is_adopted)
 	cr_assert_eq(th_count(s, STORE_DB_USERS), 2);
 	store_close(s);
 }
+
+Test(store_growth, live_reader_postpones_growth_without_deadlock)
+{
+	struct store_opts o = { .map_size = SMALL_MAP,
+	    .map_max = (size_t)16 << 20 };
+	struct store *s = NULL;
+	struct store_txn *r = NULL;
+	struct fill f = { .next = 1 };
+	uint64_t n0 = 0, used, size;
+	const void *v;
+	size_t vl;
+	int i, rc = 0;
+
+	cr_assert_eq(store_open(th_dir, &o, &s), 0);
+	th_put1(s, STORE_DB_USERS, "pinned", "snapshot");
+	/* This thread's own reader blocks the remap: the grower gives up
+	 * after its bounded wait and the write reports a full map. */
+	cr_assert_eq(store_begin(s, 0, &r), 0);
+	for (i = 0; i < 100; i++) {
+		n0 = th_count(s, STORE_DB_AUDIT);
+		if ((rc = store_write(s, fill_fn, &f)) != 0)
+			break;
+		f.next += PER_TXN;
+	}
+	cr_assert_eq(rc, TSS_E_STORE_FULL);
+	cr_assert_eq(th_count(s, STORE_DB_AUDIT), n0);
+	cr_assert_eq(store_usage(s, &used, &size), 0);
+	cr_assert_eq(size, SMALL_MAP);
+	cr_assert_eq(store_get(r, STORE_DB_USERS, "pinned", 6, &v, &vl), 0);
+	cr_assert_eq(memcmp(v, "snapshot", 8), 0);
+	store_abort(r);
+	/* Reader gone: the next write grows the map and succeeds. */
+	cr_assert_eq(store_write(s, fill_fn, &f), 0);
+	cr_assert_eq(store_usage(s, &used, &size), 0);
+	cr_assert(size > SMALL_MAP);
+	store_close(s);
+}

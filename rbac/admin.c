@@ -1,0 +1,957 @@
+/*
+ * Admin writes and reads of the policy records.  Every write runs in the
+ * caller's write transaction: it reads the actor's permissions from the
+ * actor's own bindings in that same transaction, checks the escalation
+ * rules, writes the record (and the subject index for bindings), bumps
+ * STORE_CTR_POLICY_GEN and appends an audit event carrying "before" and
+ * "after", so the change, the generation and the event commit together.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rbac_int.h"
+#include "audit.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "store/store.h"
+
+#define SUBJ_KEY_MAX	(6 + RBAC_SUBJECT_NAME_MAX + 1 + 8)
+
+static int
+has_perm(uint32_t have, uint32_t need)
+{
+	return (have & RBAC_PERM_STAR) != 0 || (have & need) == need;
+}
+
+/* "user:alice\0" (+ be64 id when id != 0); klen gets the length. */
+static int
+subj_key(const char *subject, uint64_t id, int with_id,
+    uint8_t k[SUBJ_KEY_MAX], size_t *klen)
+{
+	size_t n = strlen(subject);
+
+	if (n + 1 + 8 > SUBJ_KEY_MAX)
+		return TSS_E_VALIDATION;
+	memcpy(k, subject, n);
+	k[n] = '\0';
+	*klen = n + 1;
+	if (with_id) {
+		rbac__be64(id, k + n + 1);
+		*klen += 8;
+	}
+	return 0;
+}
+
+/* ---- reads ---- */
+
+int
+rbac_target_get(struct store_txn *t, const char *name,
+    struct rbac_target **out)
+{
+	const void *v;
+	size_t vl;
+	int r;
+
+	*out = NULL;
+	if (name == NULL || rbac_valid_target_name(name) != 0)
+		return TSS_E_NOT_FOUND;
+	if ((r = store_get(t, STORE_DB_TARGETS, name, strlen(name), &v,
+	    &vl)) != 0)
+		return r;
+	return rbac__target_decode(name, strlen(name), v, vl, out);
+}
+
+int
+rbac_role_get(struct store_txn *t, const char *name, struct rbac_role **out)
+{
+	const void *v;
+	size_t vl;
+	int r;
+
+	*out = NULL;
+	if (name == NULL || rbac_valid_role_name(name) != 0)
+		return TSS_E_NOT_FOUND;
+	if ((r = store_get(t, STORE_DB_ROLES, name, strlen(name), &v,
+	    &vl)) != 0)
+		return r;
+	return rbac__role_decode(name, strlen(name), v, vl, out);
+}
+
+int
+rbac_binding_get(struct store_txn *t, uint64_t id, struct rbac_binding **out)
+{
+	uint8_t k[8];
+	const void *v;
+	size_t vl;
+	int r;
+
+	*out = NULL;
+	rbac__be64(id, k);
+	if ((r = store_get(t, STORE_DB_BINDINGS, k, sizeof(k), &v, &vl)) != 0)
+		return r;
+	return rbac__binding_decode(id, v, vl, out);
+}
+
+static int
+list_json(struct store_txn *t, enum store_db db, json_t **out)
+{
+	struct store_cursor *c = NULL;
+	struct rbac_target *tg;
+	struct rbac_role *ro;
+	struct rbac_binding *bi;
+	json_t *a = NULL, *e;
+	const void *k, *v;
+	size_t kl, vl;
+	int r, rr;
+
+	*out = NULL;
+	if ((a = json_array()) == NULL)
+		return TSS_E_NOMEM;
+	if ((r = store_cursor_open(t, db, &c)) != 0)
+		goto out;
+	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); rr == 0;
+	    rr = store_cursor_next(c, &k, &kl, &v, &vl)) {
+		e = NULL;
+		if (db == STORE_DB_TARGETS &&
+		    rbac__target_decode(k, kl, v, vl, &tg) == 0) {
+			e = rbac_target_to_json(tg);
+			rbac_target_free(tg);
+		} else if (db == STORE_DB_ROLES &&
+		    rbac__role_decode(k, kl, v, vl, &ro) == 0) {
+			e = rbac_role_to_json(ro);
+			rbac_role_free(ro);
+		} else if (db == STORE_DB_BINDINGS && kl == 8 &&
+		    rbac__binding_decode(rbac__get_be64(k), v, vl,
+		    &bi) == 0) {
+			e = rbac_binding_to_json(bi);
+			rbac_binding_free(bi);
+		} else
+			continue;	/* unreadable record: not listed */
+		if (e == NULL || json_array_append_new(a, e) != 0) {
+			r = TSS_E_NOMEM;
+			goto out;
+		}
+	}
+	if (rr != TSS_E_NOT_FOUND) {
+		r = rr;
+		goto out;
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+ out:
+	store_cursor_close(c);
+	json_decref(a);
+	return r;
+}
+
+int
+rbac_targets_json(struct store_txn *t, json_t **out)
+{
+	return list_json(t, STORE_DB_TARGETS, out);
+}
+
+int
+rbac_roles_json(struct store_txn *t, json_t **out)
+{
+	return list_json(t, STORE_DB_ROLES, out);
+}
+
+/*
+ * Ids of the bindings of one subject, from the index.  *ids allocated
+ * (caller frees) even when empty.
+ */
+static int
+subject_ids(struct store_txn *t, const char *subject, uint64_t **ids,
+    size_t *n)
+{
+	struct store_cursor *c = NULL;
+	uint8_t pre[SUBJ_KEY_MAX];
+	uint64_t *v = NULL, *nv;
+	size_t pl, kl, vl, cnt = 0, cap = 0;
+	const void *k, *val;
+	int r, rr;
+
+	*ids = NULL;
+	*n = 0;
+	if ((r = subj_key(subject, 0, 0, pre, &pl)) != 0)
+		return r;
+	if ((r = store_cursor_open(t, STORE_DB_BINDINGS_BY_SUBJ, &c)) != 0)
+		return r;
+	for (rr = store_cursor_seek(c, pre, pl, &k, &kl, &val, &vl);
+	    rr == 0 && kl == pl + 8 && memcmp(k, pre, pl) == 0;
+	    rr = store_cursor_next(c, &k, &kl, &val, &vl)) {
+		if (cnt == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+				r = TSS_E_NOMEM;
+				goto out;
+			}
+			v = nv;
+		}
+		v[cnt++] = rbac__get_be64((const uint8_t *)k + pl);
+	}
+	if (rr != 0 && rr != TSS_E_NOT_FOUND) {
+		r = rr;
+		goto out;
+	}
+	if (v == NULL && (v = malloc(sizeof(*v))) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	*ids = v;
+	*n = cnt;
+	v = NULL;
+	r = 0;
+ out:
+	free(v);
+	store_cursor_close(c);
+	return r;
+}
+
+int
+rbac_bindings_json(struct store_txn *t, const char *subject, json_t **out)
+{
+	struct rbac_binding *b;
+	uint64_t *ids = NULL;
+	json_t *a = NULL, *e;
+	size_t i, n;
+	int r;
+
+	*out = NULL;
+	if (subject == NULL)
+		return list_json(t, STORE_DB_BINDINGS, out);
+	if (rbac_valid_subject(subject) != 0)
+		return TSS_E_VALIDATION;
+	if ((r = subject_ids(t, subject, &ids, &n)) != 0)
+		return r;
+	if ((a = json_array()) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = rbac_binding_get(t, ids[i], &b)) == TSS_E_NOT_FOUND)
+			continue;
+		if (r != 0)
+			goto out;
+		e = rbac_binding_to_json(b);
+		rbac_binding_free(b);
+		if (e == NULL || json_array_append_new(a, e) != 0) {
+			r = TSS_E_NOMEM;
+			goto out;
+		}
+	}
+	*out = a;
+	a = NULL;
+	r = 0;
+ out:
+	free(ids);
+	json_decref(a);
+	return r;
+}
+
+/* ---- permissions from the store ---- */
+
+static int
+subject_perms(struct store_txn *t, const char *subject, int64_t now,
+    uint32_t *perms)
+{
+	struct rbac_binding *b = NULL;
+	struct rbac_role *ro = NULL;
+	uint64_t *ids = NULL;
+	size_t i, n;
+	int r;
+
+	if (rbac_valid_subject(subject) != 0)
+		return 0;	/* such a subject has no bindings */
+	if ((r = subject_ids(t, subject, &ids, &n)) != 0)
+		return r;
+	for (i = 0; i < n; i++) {
+		if ((r = rbac_binding_get(t, ids[i], &b)) == TSS_E_NOT_FOUND)
+			continue;
+		if (r != 0)
+			goto out;
+		if (b->expires_at == 0 || now < b->expires_at) {
+			r = rbac_role_get(t, b->role, &ro);
+			if (r == 0)
+				*perms |= ro->admin;
+			else if (r != TSS_E_NOT_FOUND)
+				goto out;
+			rbac_role_free(ro);
+			ro = NULL;
+		}
+		rbac_binding_free(b);
+		b = NULL;
+	}
+	r = 0;
+ out:
+	rbac_binding_free(b);
+	free(ids);
+	return r;
+}
+
+int
+rbac_perms_txn(struct store_txn *t, const char *user,
+    const char *const *groups, size_t n_groups, int64_t now, uint32_t *out)
+{
+	char subj[8 + RBAC_SUBJECT_NAME_MAX + 1];
+	uint32_t p = 0;
+	size_t i;
+	int r, n;
+
+	*out = 0;
+	if (user == NULL || (n_groups > 0 && groups == NULL))
+		return TSS_E_INVALID_ARGUMENT;
+	n = snprintf(subj, sizeof(subj), "user:%s", user);
+	if (n > 0 && (size_t)n < sizeof(subj) &&
+	    (r = subject_perms(t, subj, now, &p)) != 0)
+		return r;
+	for (i = 0; i < n_groups; i++) {
+		if (groups[i] == NULL)
+			continue;
+		n = snprintf(subj, sizeof(subj), "group:%s", groups[i]);
+		if (n > 0 && (size_t)n < sizeof(subj) &&
+		    (r = subject_perms(t, subj, now, &p)) != 0)
+			return r;
+	}
+	if ((p & RBAC_PERM_STAR) != 0)
+		p |= RBAC_PERM_ALL;
+	*out = p;
+	return 0;
+}
+
+/* ---- write helpers ---- */
+
+static const char *
+perm_label(uint32_t bit)
+{
+	switch (bit) {
+	case RBAC_PERM_USERS_READ:	return "users:read";
+	case RBAC_PERM_USERS_WRITE:	return "users:write";
+	case RBAC_PERM_TARGETS_WRITE:	return "targets:write";
+	case RBAC_PERM_ROLES_WRITE:	return "roles:write";
+	case RBAC_PERM_BINDINGS_READ:	return "bindings:read";
+	case RBAC_PERM_BINDINGS_WRITE:	return "bindings:write";
+	case RBAC_PERM_CERTS_REVOKE:	return "certs:revoke";
+	case RBAC_PERM_AUDIT_READ:	return "audit:read";
+	default:			return "*";
+	}
+}
+
+/* The actor's permissions, and that it holds need. */
+static int
+actor_check(struct store_txn *t, const struct rbac_actor *a, uint32_t need,
+    int64_t now, uint32_t *perms, char *errmsg, size_t errlen)
+{
+	int r;
+
+	*perms = 0;
+	if (t == NULL || a == NULL || a->name == NULL ||
+	    (a->n_groups > 0 && a->groups == NULL))
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = rbac_perms_txn(t, a->name, a->groups, a->n_groups, now,
+	    perms)) != 0)
+		return r;
+	if (!has_perm(*perms, need)) {
+		rbac__err(errmsg, errlen, "needs the %s permission",
+		    perm_label(need));
+		return TSS_E_FORBIDDEN;
+	}
+	return 0;
+}
+
+/* First permission in want that have lacks (STAR counts as its own). */
+static uint32_t
+lacking(uint32_t have, uint32_t want)
+{
+	uint32_t bit;
+
+	if ((have & RBAC_PERM_STAR) != 0)
+		return 0;
+	if ((want & RBAC_PERM_STAR) != 0)
+		return RBAC_PERM_STAR;
+	for (bit = 1; bit <= RBAC_PERM_AUDIT_READ; bit <<= 1)
+		if ((want & bit) != 0 && (have & bit) == 0)
+			return bit;
+	return 0;
+}
+
+static int
+bump_and_audit(struct store_txn *t, const struct rbac_actor *a,
+    const char *actor_name, const char *action, const char *object,
+    json_t *before, json_t *after, json_t *extra, int64_t now)
+{
+	struct audit_event ev;
+	json_t *fields;
+	uint64_t gen, seq;
+	int r;
+
+	if ((r = store_counter_next(t, STORE_CTR_POLICY_GEN, &gen)) != 0)
+		return r;
+	if ((fields = extra != NULL ? json_deep_copy(extra) :
+	    json_object()) == NULL)
+		return TSS_E_NOMEM;
+	if (json_object_set(fields, "before",
+	    before != NULL ? before : json_null()) != 0 ||
+	    json_object_set(fields, "after",
+	    after != NULL ? after : json_null()) != 0 ||
+	    json_object_set_new(fields, "policy_generation",
+	    json_integer((json_int_t)gen)) != 0) {
+		json_decref(fields);
+		return TSS_E_NOMEM;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.actor = actor_name;
+	ev.action = action;
+	ev.object = object;
+	ev.result = "ok";
+	ev.remote_addr = a != NULL ? a->remote_addr : NULL;
+	ev.request_id = a != NULL ? a->request_id : NULL;
+	ev.fields = fields;
+	r = audit_append(t, &ev, now, &seq);
+	json_decref(fields);
+	return r;
+}
+
+static int
+put_buf(struct store_txn *t, enum store_db db, const void *k, size_t kl,
+    const struct buf *b, unsigned flags)
+{
+	return store_put(t, db, k, kl, buf_ptr(b), buf_len(b), flags);
+}
+
+/* ---- targets ---- */
+
+int
+rbac_target_put(struct store_txn *t, const struct rbac_actor *a,
+    const struct rbac_target *tg, int64_t now, char *errmsg, size_t errlen)
+{
+	struct rbac_target *old = NULL, rec;
+	struct buf *b = NULL;
+	json_t *before = NULL, *after = NULL;
+	uint32_t perms;
+	int r;
+
+	if ((r = actor_check(t, a, RBAC_PERM_TARGETS_WRITE, now, &perms,
+	    errmsg, errlen)) != 0)
+		return r;
+	if ((r = rbac_target_validate(tg, errmsg, errlen)) != 0)
+		return r;
+	r = rbac_target_get(t, tg->name, &old);
+	if (r != 0 && r != TSS_E_NOT_FOUND)
+		goto out;
+	rec = *tg;
+	rec.updated_at = now;
+	rec.updated_by = (char *)a->name;
+	if ((old != NULL && (before = rbac_target_to_json(old)) == NULL) ||
+	    (after = rbac_target_to_json(&rec)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = rbac__target_encode(&rec, &b)) != 0 ||
+	    (r = put_buf(t, STORE_DB_TARGETS, rec.name, strlen(rec.name), b,
+	    0)) != 0 ||
+	    (r = bump_and_audit(t, a, a->name, "target.put", rec.name, before,
+	    after, NULL, now)) != 0)
+		goto out;
+	r = 0;
+ out:
+	buf_free(b);
+	json_decref(before);
+	json_decref(after);
+	rbac_target_free(old);
+	return r;
+}
+
+/* Role and rule matching target, scanning every role. */
+static int
+target_in_use(struct store_txn *t, const struct rbac_target *tg,
+    char *role, size_t rlen, size_t *rule)
+{
+	struct store_cursor *c = NULL;
+	struct rbac_role *ro;
+	const void *k, *v;
+	size_t kl, vl, i;
+	int r, rr, found = 0;
+
+	if ((r = store_cursor_open(t, STORE_DB_ROLES, &c)) != 0)
+		return r;
+	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
+	    rr == 0 && !found; rr = store_cursor_next(c, &k, &kl, &v, &vl)) {
+		if (rbac__role_decode(k, kl, v, vl, &ro) != 0)
+			continue;
+		for (i = 0; i < ro->n_rules && !found; i++) {
+			if (rbac__rule_matches(&ro->rules[i], tg)) {
+				found = 1;
+				(void)snprintf(role, rlen, "%s", ro->name);
+				*rule = i;
+			}
+		}
+		rbac_role_free(ro);
+	}
+	store_cursor_close(c);
+	if (rr != 0 && rr != TSS_E_NOT_FOUND)
+		return rr;
+	return found ? TSS_E_CONFLICT : 0;
+}
+
+int
+rbac_target_delete(struct store_txn *t, const struct rbac_actor *a,
+    const char *name, int force, int64_t now, char *errmsg, size_t errlen)
+{
+	struct rbac_target *old = NULL;
+	json_t *before = NULL, *extra = NULL;
+	char role[RBAC_ROLE_NAME_MAX + 1];
+	size_t rule = 0;
+	uint32_t perms;
+	int r;
+
+	if ((r = actor_check(t, a, RBAC_PERM_TARGETS_WRITE, now, &perms,
+	    errmsg, errlen)) != 0)
+		return r;
+	if ((r = rbac_target_get(t, name, &old)) != 0) {
+		if (r == TSS_E_NOT_FOUND)
+			rbac__err(errmsg, errlen, "no such target");
+		return r;
+	}
+	if (!force && (r = target_in_use(t, old, role, sizeof(role),
+	    &rule)) != 0) {
+		if (r == TSS_E_CONFLICT)
+			rbac__err(errmsg, errlen, "target %s is matched by "
+			    "role %s rule %zu; delete with force to remove it "
+			    "anyway", old->name, role, rule);
+		goto out;
+	}
+	if ((before = rbac_target_to_json(old)) == NULL ||
+	    (extra = json_pack("{s:b}", "forced", force != 0)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = store_del(t, STORE_DB_TARGETS, old->name,
+	    strlen(old->name))) != 0 ||
+	    (r = bump_and_audit(t, a, a->name, "target.delete", old->name,
+	    before, NULL, extra, now)) != 0)
+		goto out;
+	r = 0;
+ out:
+	json_decref(before);
+	json_decref(extra);
+	rbac_target_free(old);
+	return r;
+}
+
+/* ---- roles ---- */
+
+int
+rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
+    const struct rbac_role *ro, int64_t now, char *errmsg, size_t errlen)
+{
+	struct rbac_role *old = NULL, rec;
+	struct buf *b = NULL;
+	json_t *before = NULL, *after = NULL;
+	uint32_t perms, added, miss;
+	int r;
+
+	if ((r = actor_check(t, a, RBAC_PERM_ROLES_WRITE, now, &perms,
+	    errmsg, errlen)) != 0)
+		return r;
+	if ((r = rbac_role_validate(ro, errmsg, errlen)) != 0)
+		return r;
+	r = rbac_role_get(t, ro->name, &old);
+	if (r != 0 && r != TSS_E_NOT_FOUND)
+		goto out;
+	/* Only what the edit adds must be the actor's to give. */
+	added = ro->admin;
+	if (old != NULL)
+		added = (old->admin & RBAC_PERM_STAR) != 0 ? 0 :
+		    ro->admin & ~old->admin;
+	if ((miss = lacking(perms, added)) != 0) {
+		rbac__err(errmsg, errlen, "cannot give role %s the %s "
+		    "permission, which you lack", ro->name, perm_label(miss));
+		r = TSS_E_FORBIDDEN;
+		goto out;
+	}
+	rec = *ro;
+	rec.updated_at = now;
+	rec.updated_by = (char *)a->name;
+	if ((old != NULL && (before = rbac_role_to_json(old)) == NULL) ||
+	    (after = rbac_role_to_json(&rec)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = rbac__role_encode(&rec, &b)) != 0 ||
+	    (r = put_buf(t, STORE_DB_ROLES, rec.name, strlen(rec.name), b,
+	    0)) != 0 ||
+	    (r = bump_and_audit(t, a, a->name, "role.put", rec.name, before,
+	    after, NULL, now)) != 0)
+		goto out;
+	r = 0;
+ out:
+	buf_free(b);
+	json_decref(before);
+	json_decref(after);
+	rbac_role_free(old);
+	return r;
+}
+
+/* Bindings of a role (full scan: admin path only). */
+static int
+role_bindings(struct store_txn *t, const char *role, uint64_t **ids,
+    char ***subjects, size_t *n)
+{
+	struct store_cursor *c = NULL;
+	struct rbac_binding *b;
+	uint64_t *iv = NULL, *niv;
+	char **sv = NULL, **nsv;
+	const void *k, *v;
+	size_t kl, vl, cnt = 0, cap = 0, i;
+	int r, rr;
+
+	*ids = NULL;
+	*subjects = NULL;
+	*n = 0;
+	if ((r = store_cursor_open(t, STORE_DB_BINDINGS, &c)) != 0)
+		return r;
+	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); rr == 0;
+	    rr = store_cursor_next(c, &k, &kl, &v, &vl)) {
+		if (kl != 8 || rbac__binding_decode(rbac__get_be64(k), v, vl,
+		    &b) != 0)
+			continue;
+		if (strcmp(b->role, role) != 0) {
+			rbac_binding_free(b);
+			continue;
+		}
+		if (cnt == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			niv = realloc(iv, cap * sizeof(*iv));
+			if (niv != NULL)
+				iv = niv;
+			nsv = realloc(sv, cap * sizeof(*sv));
+			if (nsv != NULL)
+				sv = nsv;
+			if (niv == NULL || nsv == NULL) {
+				rbac_binding_free(b);
+				r = TSS_E_NOMEM;
+				goto out;
+			}
+		}
+		iv[cnt] = b->id;
+		sv[cnt++] = b->subject;
+		b->subject = NULL;	/* transferred */
+		rbac_binding_free(b);
+	}
+	if (rr != TSS_E_NOT_FOUND) {
+		r = rr;
+		goto out;
+	}
+	*ids = iv;
+	*subjects = sv;
+	*n = cnt;
+	iv = NULL;
+	sv = NULL;
+	cnt = 0;
+	r = 0;
+ out:
+	store_cursor_close(c);
+	for (i = 0; i < cnt; i++)
+		free(sv[i]);
+	free(sv);
+	free(iv);
+	return r;
+}
+
+static int
+binding_remove(struct store_txn *t, uint64_t id, const char *subject)
+{
+	uint8_t k[8], sk[SUBJ_KEY_MAX];
+	size_t skl;
+	int r;
+
+	rbac__be64(id, k);
+	if ((r = store_del(t, STORE_DB_BINDINGS, k, sizeof(k))) != 0)
+		return r;
+	if ((r = subj_key(subject, id, 1, sk, &skl)) != 0)
+		return r;
+	r = store_del(t, STORE_DB_BINDINGS_BY_SUBJ, sk, skl);
+	return r == TSS_E_NOT_FOUND ? 0 : r;
+}
+
+int
+rbac_role_delete(struct store_txn *t, const struct rbac_actor *a,
+    const char *name, int force, int64_t now, char *errmsg, size_t errlen)
+{
+	struct rbac_role *old = NULL;
+	json_t *before = NULL, *extra = NULL, *gone = NULL;
+	uint64_t *ids = NULL;
+	char **subjects = NULL;
+	size_t i, n = 0;
+	uint32_t perms;
+	int r;
+
+	if ((r = actor_check(t, a, RBAC_PERM_ROLES_WRITE, now, &perms,
+	    errmsg, errlen)) != 0)
+		return r;
+	if ((r = rbac_role_get(t, name, &old)) != 0) {
+		if (r == TSS_E_NOT_FOUND)
+			rbac__err(errmsg, errlen, "no such role");
+		return r;
+	}
+	if ((r = role_bindings(t, old->name, &ids, &subjects, &n)) != 0)
+		goto out;
+	if (n > 0 && !force) {
+		rbac__err(errmsg, errlen, "role %s is used by %zu binding%s "
+		    "(first: %llu); delete with force to remove them too",
+		    old->name, n, n == 1 ? "" : "s",
+		    (unsigned long long)ids[0]);
+		r = TSS_E_CONFLICT;
+		goto out;
+	}
+	if ((before = rbac_role_to_json(old)) == NULL ||
+	    (gone = json_array()) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = binding_remove(t, ids[i], subjects[i])) != 0)
+			goto out;
+		if (json_array_append_new(gone,
+		    json_integer((json_int_t)ids[i])) != 0) {
+			r = TSS_E_NOMEM;
+			goto out;
+		}
+	}
+	if ((extra = json_pack("{s:b,s:O}", "forced", force != 0,
+	    "deleted_bindings", gone)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = store_del(t, STORE_DB_ROLES, old->name,
+	    strlen(old->name))) != 0 ||
+	    (r = bump_and_audit(t, a, a->name, "role.delete", old->name,
+	    before, NULL, extra, now)) != 0)
+		goto out;
+	r = 0;
+ out:
+	for (i = 0; i < n; i++)
+		free(subjects[i]);
+	free(subjects);
+	free(ids);
+	json_decref(before);
+	json_decref(extra);
+	json_decref(gone);
+	rbac_role_free(old);
+	return r;
+}
+
+/* ---- bindings ---- */
+
+static int
+covers_actor(const struct rbac_actor *a, const char *subject)
+{
+	size_t i;
+
+	if (strncmp(subject, "user:", 5) == 0)
+		return strcmp(subject + 5, a->name) == 0;
+	if (strncmp(subject, "group:", 6) == 0)
+		for (i = 0; i < a->n_groups; i++)
+			if (a->groups[i] != NULL &&
+			    strcmp(subject + 6, a->groups[i]) == 0)
+				return 1;
+	return 0;
+}
+
+static int
+binding_write(struct store_txn *t, const struct rbac_actor *a,
+    const char *actor_name, const char *role, const char *subject,
+    int64_t expires_at, int64_t now, uint64_t *id)
+{
+	struct rbac_binding rec;
+	struct buf *b = NULL;
+	json_t *after = NULL;
+	uint8_t k[8], sk[SUBJ_KEY_MAX];
+	char obj[24];
+	size_t skl;
+	uint64_t nid;
+	int r;
+
+	if ((r = store_counter_next(t, STORE_CTR_BINDING_ID, &nid)) != 0)
+		return r;
+	memset(&rec, 0, sizeof(rec));
+	rec.id = nid;
+	rec.role = (char *)role;
+	rec.subject = (char *)subject;
+	rec.expires_at = expires_at;
+	rec.created_at = now;
+	rec.created_by = (char *)actor_name;
+	rbac__be64(nid, k);
+	(void)snprintf(obj, sizeof(obj), "%llu", (unsigned long long)nid);
+	if ((after = rbac_binding_to_json(&rec)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = subj_key(subject, nid, 1, sk, &skl)) != 0 ||
+	    (r = rbac__binding_encode(&rec, &b)) != 0 ||
+	    (r = put_buf(t, STORE_DB_BINDINGS, k, sizeof(k), b,
+	    STORE_NOOVERWRITE)) != 0 ||
+	    (r = store_put(t, STORE_DB_BINDINGS_BY_SUBJ, sk, skl, "", 0,
+	    STORE_NOOVERWRITE)) != 0 ||
+	    (r = bump_and_audit(t, a, actor_name, "binding.create", obj, NULL,
+	    after, NULL, now)) != 0)
+		goto out;
+	*id = nid;
+	r = 0;
+ out:
+	buf_free(b);
+	json_decref(after);
+	return r;
+}
+
+int
+rbac_binding_create(struct store_txn *t, const struct rbac_actor *a,
+    const char *role, const char *subject, int64_t expires_at, int64_t now,
+    uint64_t *id, char *errmsg, size_t errlen)
+{
+	struct rbac_role *ro = NULL;
+	uint32_t perms, miss;
+	int r;
+
+	*id = 0;
+	if ((r = actor_check(t, a, RBAC_PERM_BINDINGS_WRITE, now, &perms,
+	    errmsg, errlen)) != 0)
+		return r;
+	if (rbac_valid_role_name(role) != 0) {
+		rbac__err(errmsg, errlen, "role: not a role name");
+		return TSS_E_VALIDATION;
+	}
+	if (rbac_valid_subject(subject) != 0) {
+		rbac__err(errmsg, errlen, "subject: \"user:<name>\" or "
+		    "\"group:<name>\"");
+		return TSS_E_VALIDATION;
+	}
+	if (expires_at < 0 || (expires_at != 0 && expires_at <= now) ||
+	    expires_at > now + RBAC_TTL_MAX) {
+		rbac__err(errmsg, errlen, "expires_at: null or a Unix time in "
+		    "the future");
+		return TSS_E_VALIDATION;
+	}
+	if ((r = rbac_role_get(t, role, &ro)) != 0) {
+		if (r == TSS_E_NOT_FOUND)
+			rbac__err(errmsg, errlen, "role: no such role");
+		return r;
+	}
+	if (covers_actor(a, subject)) {
+		rbac__err(errmsg, errlen, "subject: a binding may not cover "
+		    "its own creator");
+		r = TSS_E_FORBIDDEN;
+		goto out;
+	}
+	if ((miss = lacking(perms, ro->admin)) != 0) {
+		rbac__err(errmsg, errlen, "role %s holds the %s permission, "
+		    "which you lack", ro->name, perm_label(miss));
+		r = TSS_E_FORBIDDEN;
+		goto out;
+	}
+	r = binding_write(t, a, a->name, ro->name, subject, expires_at, now,
+	    id);
+ out:
+	rbac_role_free(ro);
+	return r;
+}
+
+int
+rbac_binding_delete(struct store_txn *t, const struct rbac_actor *a,
+    uint64_t id, int64_t now, char *errmsg, size_t errlen)
+{
+	struct rbac_binding *old = NULL;
+	json_t *before = NULL;
+	char obj[24];
+	uint32_t perms;
+	int r;
+
+	if ((r = actor_check(t, a, RBAC_PERM_BINDINGS_WRITE, now, &perms,
+	    errmsg, errlen)) != 0)
+		return r;
+	if ((r = rbac_binding_get(t, id, &old)) != 0) {
+		if (r == TSS_E_NOT_FOUND)
+			rbac__err(errmsg, errlen, "no such binding");
+		return r;
+	}
+	(void)snprintf(obj, sizeof(obj), "%llu", (unsigned long long)id);
+	if ((before = rbac_binding_to_json(old)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = binding_remove(t, id, old->subject)) != 0 ||
+	    (r = bump_and_audit(t, a, a->name, "binding.delete", obj, before,
+	    NULL, NULL, now)) != 0)
+		goto out;
+	r = 0;
+ out:
+	json_decref(before);
+	rbac_binding_free(old);
+	return r;
+}
+
+/* ---- bootstrap ---- */
+
+int
+rbac_bootstrap_admin(struct store_txn *t, const char *user, int64_t now)
+{
+	struct rbac_role *ro = NULL, admin;
+	struct rbac_binding *b = NULL;
+	struct buf *buf = NULL;
+	json_t *after = NULL;
+	char subj[8 + RBAC_SUBJECT_NAME_MAX + 1];
+	uint64_t *ids = NULL, id;
+	size_t i, n = 0;
+	int r, found = 0;
+
+	if (t == NULL || user == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if (snprintf(subj, sizeof(subj), "user:%s", user) >=
+	    (int)sizeof(subj) || rbac_valid_subject(subj) != 0)
+		return TSS_E_VALIDATION;
+	r = rbac_role_get(t, "admin", &ro);
+	if (r == TSS_E_NOT_FOUND) {
+		memset(&admin, 0, sizeof(admin));
+		admin.name = (char *)"admin";
+		admin.max_ttl = RBAC_DEFAULT_TTL;
+		admin.extensions = RBAC_EXT_DEFAULT;
+		admin.admin = RBAC_PERM_STAR | RBAC_PERM_ALL;
+		admin.updated_at = now;
+		admin.updated_by = (char *)"local";
+		if ((after = rbac_role_to_json(&admin)) == NULL) {
+			r = TSS_E_NOMEM;
+			goto out;
+		}
+		if ((r = rbac__role_encode(&admin, &buf)) != 0 ||
+		    (r = put_buf(t, STORE_DB_ROLES, "admin", 5, buf,
+		    STORE_NOOVERWRITE)) != 0 ||
+		    (r = bump_and_audit(t, NULL, "local", "role.put", "admin",
+		    NULL, after, NULL, now)) != 0)
+			goto out;
+	} else if (r != 0)
+		goto out;
+	if ((r = subject_ids(t, subj, &ids, &n)) != 0)
+		goto out;
+	for (i = 0; i < n && !found; i++) {
+		if ((r = rbac_binding_get(t, ids[i], &b)) == TSS_E_NOT_FOUND)
+			continue;
+		if (r != 0)
+			goto out;
+		found = strcmp(b->role, "admin") == 0 && b->expires_at == 0;
+		rbac_binding_free(b);
+		b = NULL;
+	}
+	if (!found && (r = binding_write(t, NULL, "local", "admin", subj, 0,
+	    now, &id)) != 0)
+		goto out;
+	r = 0;
+ out:
+	free(ids);
+	buf_free(buf);
+	json_decref(after);
+	rbac_role_free(ro);
+	return r;
+}

@@ -1,0 +1,66 @@
+/*
+ * rbac internals shared by model.c, snap.c and admin.c; not for other
+ * modules.
+ */
+#ifndef TSS_RBAC_INT_H
+#define TSS_RBAC_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rbac.h"
+
+struct buf;
+
+#define RBAC_REC_TARGET		't'
+#define RBAC_REC_ROLE		'r'
+#define RBAC_REC_BINDING	'b'
+#define RBAC_REC_VERSION	1
+
+#define RBAC_DEFAULT_TTL	3600
+
+/* CIDR text → struct; TSS_E_INVALID_CIDR for anything but a network
+ * address with its host bits zero (a bare address is /32 or /128). */
+int rbac__cidr_parse(const char *s, struct rbac_cidr *c);
+/* a lies inside b. */
+int rbac__cidr_within(const struct rbac_cidr *a, const struct rbac_cidr *b);
+int rbac__cidr_cmp(const struct rbac_cidr *a, const struct rbac_cidr *b);
+/*
+ * Drop entries inside another entry and sort: the form every role's list is
+ * compiled to, so intersections stay small and comparable.  Returns the
+ * new count.
+ */
+size_t rbac__cidr_normalize(struct rbac_cidr *c, size_t n);
+/* out = a ∩ b (both normalized); at most RBAC_CIDRS_MAX kept (keeping
+ * fewer only narrows).  out may alias neither input. */
+size_t rbac__cidr_intersect(const struct rbac_cidr *a, size_t na,
+    const struct rbac_cidr *b, size_t nb, struct rbac_cidr *out);
+
+/* Record encoding; *out allocated by the caller's buf_free. */
+int rbac__target_encode(const struct rbac_target *t, struct buf **out);
+int rbac__target_decode(const char *name, size_t nlen, const void *p,
+    size_t len, struct rbac_target **out);
+int rbac__role_encode(const struct rbac_role *r, struct buf **out);
+int rbac__role_decode(const char *name, size_t nlen, const void *p,
+    size_t len, struct rbac_role **out);
+int rbac__binding_encode(const struct rbac_binding *b, struct buf **out);
+int rbac__binding_decode(uint64_t id, const void *p, size_t len,
+    struct rbac_binding **out);
+
+void rbac__be64(uint64_t v, uint8_t k[8]);
+uint64_t rbac__get_be64(const uint8_t k[8]);
+
+/* Match on model structs (admin checks; not the decision path). */
+int rbac__glob_match(const char *glob, const char *name);
+int rbac__rule_matches(const struct rbac_rule *ru,
+    const struct rbac_target *t);
+
+/* Copies (deep).  NULL on allocation failure. */
+struct rbac_role *rbac__role_dup(const struct rbac_role *r);
+struct rbac_target *rbac__target_dup(const struct rbac_target *t);
+
+/* Bounded formatting into errmsg (NULL harmless). */
+void rbac__err(char *errmsg, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

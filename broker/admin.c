@@ -1,0 +1,781 @@
+/* Admin use cases: users, targets, roles, bindings, check, audit. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/token.h"
+#include "auth/user.h"
+#include "broker.h"
+#include "broker/audit/audit.h"
+#include "certs.h"
+#include "commit.h"
+#include "common/err.h"
+#include "rbac/rbac.h"
+#include "store/store.h"
+
+#define AUDIT_LIST_DEFAULT	100
+#define AUDIT_LIST_MAX		1000
+
+static int
+need(const struct caller *c, uint32_t perm)
+{
+	return (c->perms & (perm | RBAC_PERM_STAR)) != 0 ? 0 : TSS_E_FORBIDDEN;
+}
+
+static void
+rbac_actor_of(const struct caller *c, struct rbac_actor *a)
+{
+	a->name = c->username;
+	a->groups = (const char *const *)c->groups;
+	a->n_groups = c->n_groups;
+	a->remote_addr = c->remote_addr;
+	a->request_id = c->request_id;
+}
+
+static void
+user_actor_of(const struct caller *c, struct user_actor *a)
+{
+	a->name = c->username;
+	a->remote_addr = c->remote_addr;
+	a->request_id = c->request_id;
+}
+
+/* Refuse a body holding keys other than those listed (NULL-terminated). */
+static int
+only_keys(const json_t *body, const char *const *allowed, char *errmsg,
+    size_t len)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach((json_t *)body, k, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(k, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(errmsg, len, "%s: unknown field", k);
+			return TSS_E_VALIDATION;
+		}
+	}
+	return 0;
+}
+
+/* "groups": array of valid names -> borrowed string vector (caller frees
+ * the vector only). */
+static int
+groups_from_json(const json_t *j, const char ***out, size_t *n,
+    char *errmsg, size_t len)
+{
+	const char **v;
+	json_t *g;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (j == NULL)
+		return 0;
+	if (!json_is_array(j) || json_array_size(j) > USER_GROUPS_MAX) {
+		snprintf(errmsg, len, "groups: expected an array of at most %d "
+		    "names", USER_GROUPS_MAX);
+		return TSS_E_VALIDATION;
+	}
+	if ((v = calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
+		return TSS_E_NOMEM;
+	json_array_foreach(j, i, g) {
+		if (!json_is_string(g) ||
+		    user_name_valid(json_string_value(g)) != 0) {
+			snprintf(errmsg, len, "groups[%zu]: expected a name of "
+			    "[a-z_][a-z0-9_.-], at most 32 bytes", i);
+			free(v);
+			return TSS_E_VALIDATION;
+		}
+		v[i] = json_string_value(g);
+	}
+	*out = v;
+	*n = json_array_size(j);
+	return 0;
+}
+
+static json_t *
+user_json(const struct user *u)
+{
+	json_t *g = json_array();
+	size_t i;
+
+	if (g == NULL)
+		return NULL;
+	for (i = 0; i < u->ngroups; i++)
+		json_array_append_new(g, json_string(u->groups[i]));
+	return json_pack("{s:s, s:o, s:b, s:s, s:b, s:I, s:i}",
+	    "username", u->name, "groups", g, "disabled", u->disabled,
+	    "state", u->state == USER_ACTIVE ? "active" : "pending",
+	    "locked", u->locked, "created", (json_int_t)u->created,
+	    "recovery_codes_left", (int)u->nrecovery);
+}
+
+int
+broker_users_list(struct broker *b, const struct caller *c, json_t **out)
+{
+	struct store_txn *t = NULL;
+	struct user **v = NULL;
+	json_t *arr = NULL;
+	size_t n = 0, i;
+	int r;
+
+	*out = NULL;
+	if ((r = need(c, RBAC_PERM_USERS_READ)) != 0)
+		return r;
+	if ((r = store_begin(b->store, 0, &t)) != 0 ||
+	    (r = user_list(t, &v, &n)) != 0)
+		goto out;
+	r = TSS_E_NOMEM;
+	if ((arr = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(arr, user_json(v[i])) != 0)
+			goto out;
+	if ((*out = json_pack("{s:o}", "users", arr)) == NULL)
+		goto out;
+	arr = NULL;
+	r = 0;
+ out:
+	json_decref(arr);
+	user_list_free(v, n);
+	store_abort(t);
+	return r;
+}
+
+int
+broker_user_get(struct broker *b, const struct caller *c, const char *name,
+    json_t **out)
+{
+	struct store_txn *t = NULL;
+	struct user *u = NULL;
+	int r;
+
+	*out = NULL;
+	if (strcmp(name, c->username) != 0 &&
+	    (r = need(c, RBAC_PERM_USERS_READ)) != 0)
+		return r;
+	if ((r = store_begin(b->store, 0, &t)) != 0 ||
+	    (r = user_get(t, name, &u)) != 0)
+		goto out;
+	r = (*out = user_json(u)) != NULL ? 0 : TSS_E_NOMEM;
+ out:
+	user_free(u);
+	store_abort(t);
+	return r;
+}
+
+/*
+ * Escalation guard for changes to another account: the target's admin
+ * permissions (with groups as they will be) must be ones the actor holds,
+ * or a reset would hand the actor an account stronger than its own.
+ */
+static int
+covers(struct broker *b, struct store_txn *t, const struct caller *c,
+    const char *name, const char *const *groups, size_t ngroups,
+    int64_t now, char *errmsg, size_t len)
+{
+	uint32_t theirs, mine = c->perms;
+	int r;
+
+	if (mine & RBAC_PERM_STAR)
+		return 0;
+	if ((r = rbac_perms_txn(t, name, groups, ngroups, now, &theirs)) != 0)
+		return r;
+	if (theirs & RBAC_PERM_STAR)
+		theirs |= RBAC_PERM_ALL;
+	if ((theirs & RBAC_PERM_ALL & ~mine) != 0) {
+		snprintf(errmsg, len, "%s holds admin permissions you lack",
+		    name);
+		return TSS_E_FORBIDDEN;
+	}
+	(void)b;
+	return 0;
+}
+
+static json_t *
+enrollment_json(struct broker *b, const char *name, const char *token,
+    int64_t expires_at)
+{
+	char url[512];
+
+	snprintf(url, sizeof(url), "%s/enroll#token=%s",
+	    b->cfg.public_url != NULL ? b->cfg.public_url : "", token);
+	return json_pack("{s:s, s:s, s:s, s:I}", "username", name,
+	    "enroll_url", url, "enroll_token", token,
+	    "expires_at", (json_int_t)expires_at);
+}
+
+struct user_op {
+	struct broker *b;
+	const struct caller *c;
+	const char *name;
+	const char **groups;
+	size_t ngroups;
+	int set_groups;
+	int disabled;		/* -1: unchanged */
+	int64_t now;
+	char token[TOKEN_TEXT_LEN + 1];
+	int64_t expires_at;
+	size_t revoked;
+	char *errmsg;
+	size_t len;
+};
+
+static int
+create_fn(struct store_txn *t, void *a)
+{
+	struct user_op *op = a;
+	struct user_actor ua;
+	int r;
+
+	user_actor_of(op->c, &ua);
+	if ((r = covers(op->b, t, op->c, op->name, op->groups, op->ngroups,
+	    op->now, op->errmsg, op->len)) != 0)
+		return r;
+	r = user_create(t, op->name, op->groups, op->ngroups, &ua, op->now,
+	    op->token, &op->expires_at);
+	if (r == TSS_E_CONFLICT)
+		snprintf(op->errmsg, op->len, "user %s exists", op->name);
+	return r;
+}
+
+int
+broker_user_create(struct broker *b, const struct caller *c,
+    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+{
+	static const char *const keys[] = { "username", "groups", NULL };
+	struct user_op op = { .b = b, .c = c, .now = now, .errmsg = errmsg,
+	    .len = len };
+	int r;
+
+	*out = NULL;
+	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
+	    (r = only_keys(body, keys, errmsg, len)) != 0)
+		goto out;
+	op.name = json_string_value(json_object_get(body, "username"));
+	if (op.name == NULL || user_name_valid(op.name) != 0) {
+		snprintf(errmsg, len, "username: expected [a-z_][a-z0-9_.-], "
+		    "at most 32 bytes");
+		r = TSS_E_VALIDATION;
+		goto out;
+	}
+	if ((r = groups_from_json(json_object_get(body, "groups"), &op.groups,
+	    &op.ngroups, errmsg, len)) != 0 ||
+	    (r = commit_run(b->commits, create_fn, &op)) != 0)
+		goto out;
+	r = (*out = enrollment_json(b, op.name, op.token, op.expires_at)) ?
+	    0 : TSS_E_NOMEM;
+ out:
+	explicit_bzero(op.token, sizeof(op.token));
+	free(op.groups);
+	return r;
+}
+
+static int
+patch_fn(struct store_txn *t, void *a)
+{
+	struct user_op *op = a;
+	struct user_actor ua;
+	struct user *u = NULL;
+	int r;
+
+	user_actor_of(op->c, &ua);
+	if ((r = user_get(t, op->name, &u)) != 0)
+		return r;
+	r = covers(op->b, t, op->c, op->name, op->set_groups ? op->groups :
+	    (const char **)u->groups, op->set_groups ? op->ngroups :
+	    u->ngroups, op->now, op->errmsg, op->len);
+	if (r == 0 && op->set_groups)
+		r = user_set_groups(t, op->name, op->groups, op->ngroups, &ua,
+		    op->now);
+	if (r == 0 && op->disabled != -1 && op->disabled != u->disabled)
+		r = user_set_disabled(t, op->name, op->disabled, &ua, op->now);
+	user_free(u);
+	return r;
+}
+
+int
+broker_user_patch(struct broker *b, const struct caller *c, const char *name,
+    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+{
+	static const char *const keys[] = { "groups", "disabled", NULL };
+	struct user_op op = { .b = b, .c = c, .name = name, .disabled = -1,
+	    .now = now, .errmsg = errmsg, .len = len };
+	json_t *d;
+	int r;
+
+	*out = NULL;
+	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
+	    (r = only_keys(body, keys, errmsg, len)) != 0)
+		goto out;
+	if ((d = json_object_get(body, "disabled")) != NULL) {
+		if (!json_is_boolean(d)) {
+			snprintf(errmsg, len, "disabled: expected true or false");
+			r = TSS_E_VALIDATION;
+			goto out;
+		}
+		op.disabled = json_is_true(d);
+	}
+	op.set_groups = json_object_get(body, "groups") != NULL;
+	if ((r = groups_from_json(json_object_get(body, "groups"), &op.groups,
+	    &op.ngroups, errmsg, len)) != 0 ||
+	    (r = commit_run(b->commits, patch_fn, &op)) != 0)
+		goto out;
+	r = broker_user_get(b, c, name, out);
+ out:
+	free(op.groups);
+	return r;
+}
+
+static int
+delete_fn(struct store_txn *t, void *a)
+{
+	struct user_op *op = a;
+	struct user_actor ua;
+	struct user *u = NULL;
+	int r;
+
+	user_actor_of(op->c, &ua);
+	if ((r = user_get(t, op->name, &u)) != 0)
+		return r;
+	if ((r = covers(op->b, t, op->c, op->name,
+	    (const char *const *)u->groups, u->ngroups, op->now, op->errmsg,
+	    op->len)) == 0 &&
+	    (r = certs_revoke_user(t, op->name, op->now, &op->revoked)) == 0)
+		r = user_delete(t, op->name, &ua, op->now);
+	user_free(u);
+	return r;
+}
+
+int
+broker_user_delete(struct broker *b, const struct caller *c, const char *name,
+    int64_t now)
+{
+	char errmsg[128];
+	struct user_op op = { .b = b, .c = c, .name = name, .now = now,
+	    .errmsg = errmsg, .len = sizeof(errmsg) };
+	int r;
+
+	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0)
+		return r;
+	if (strcmp(name, c->username) == 0)
+		return TSS_E_FORBIDDEN;
+	return commit_run(b->commits, delete_fn, &op);
+}
+
+static int
+reset_fn(struct store_txn *t, void *a)
+{
+	struct user_op *op = a;
+	struct user_actor ua;
+	struct user *u = NULL;
+	char object[80];
+	json_t *f;
+	int r;
+
+	user_actor_of(op->c, &ua);
+	if ((r = user_get(t, op->name, &u)) != 0)
+		return r;
+	r = covers(op->b, t, op->c, op->name, (const char *const *)u->groups,
+	    u->ngroups, op->now, op->errmsg, op->len);
+	user_free(u);
+	if (r != 0 ||
+	    (r = user_reset(t, op->name, &ua, op->now, op->token,
+	    &op->expires_at)) != 0 ||
+	    (r = certs_revoke_user(t, op->name, op->now, &op->revoked)) != 0)
+		return r;
+	if (op->revoked == 0)
+		return 0;
+	snprintf(object, sizeof(object), "user:%s", op->name);
+	if ((f = json_pack("{s:I}", "count", (json_int_t)op->revoked)) == NULL)
+		return TSS_E_NOMEM;
+	{
+		struct audit_event ev = { .actor = op->c->username,
+		    .action = "cert.revoke_user", .object = object,
+		    .result = "ok", .remote_addr = op->c->remote_addr,
+		    .request_id = op->c->request_id, .fields = f };
+
+		r = audit_append(t, &ev, op->now, NULL);
+	}
+	json_decref(f);
+	return r;
+}
+
+int
+broker_user_reset(struct broker *b, const struct caller *c, const char *name,
+    int64_t now, json_t **out)
+{
+	char errmsg[128];
+	struct user_op op = { .b = b, .c = c, .name = name, .now = now,
+	    .errmsg = errmsg, .len = sizeof(errmsg) };
+	int r;
+
+	*out = NULL;
+	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0)
+		return r;
+	if ((r = commit_run(b->commits, reset_fn, &op)) == 0) {
+		*out = enrollment_json(b, name, op.token, op.expires_at);
+		if (*out == NULL)
+			r = TSS_E_NOMEM;
+		else
+			json_object_set_new(*out, "revoked_certificates",
+			    json_integer((json_int_t)op.revoked));
+	}
+	explicit_bzero(op.token, sizeof(op.token));
+	return r;
+}
+
+/* Policy reads: one read transaction each. */
+static int
+read_json(struct broker *b, int (*fn)(struct store_txn *, json_t **),
+    const char *key, json_t **out)
+{
+	struct store_txn *t = NULL;
+	json_t *v = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = store_begin(b->store, 0, &t)) != 0)
+		return r;
+	r = fn(t, &v);
+	store_abort(t);
+	if (r == 0 && (*out = json_pack("{s:o}", key, v)) == NULL)
+		r = TSS_E_NOMEM;
+	return r;
+}
+
+int
+broker_targets_list(struct broker *b, json_t **out)
+{
+	return read_json(b, rbac_targets_json, "targets", out);
+}
+
+int
+broker_roles_list(struct broker *b, json_t **out)
+{
+	return read_json(b, rbac_roles_json, "roles", out);
+}
+
+int
+broker_role_get(struct broker *b, const char *name, json_t **out)
+{
+	struct store_txn *t = NULL;
+	struct rbac_role *role = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = store_begin(b->store, 0, &t)) != 0)
+		return r;
+	if ((r = rbac_role_get(t, name, &role)) == 0 &&
+	    (*out = rbac_role_to_json(role)) == NULL)
+		r = TSS_E_NOMEM;
+	rbac_role_free(role);
+	store_abort(t);
+	return r;
+}
+
+struct policy_op {
+	const struct caller *c;
+	const char *name;
+	struct rbac_target *target;
+	struct rbac_role *role;
+	const char *subject;
+	int64_t expires_at;
+	uint64_t id;
+	int force;
+	int64_t now;
+	char *errmsg;
+	size_t len;
+};
+
+static int
+target_put_fn(struct store_txn *t, void *a)
+{
+	struct policy_op *op = a;
+	struct rbac_actor ra;
+
+	rbac_actor_of(op->c, &ra);
+	return rbac_target_put(t, &ra, op->target, op->now, op->errmsg,
+	    op->len);
+}
+
+int
+broker_target_put(struct broker *b, const struct caller *c, const char *name,
+    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+{
+	struct policy_op op = { .c = c, .name = name, .now = now,
+	    .errmsg = errmsg, .len = len };
+	int r;
+
+	*out = NULL;
+	if ((r = rbac_target_from_json(name, body, &op.target, errmsg,
+	    len)) != 0 ||
+	    (r = commit_run(b->commits, target_put_fn, &op)) != 0)
+		goto out;
+	r = (*out = rbac_target_to_json(op.target)) != NULL ? 0 : TSS_E_NOMEM;
+ out:
+	rbac_target_free(op.target);
+	return r;
+}
+
+static int
+target_delete_fn(struct store_txn *t, void *a)
+{
+	struct policy_op *op = a;
+	struct rbac_actor ra;
+
+	rbac_actor_of(op->c, &ra);
+	return rbac_target_delete(t, &ra, op->name, op->force, op->now,
+	    op->errmsg, op->len);
+}
+
+int
+broker_target_delete(struct broker *b, const struct caller *c,
+    const char *name, int force, int64_t now, char *errmsg, size_t len)
+{
+	struct policy_op op = { .c = c, .name = name, .force = force,
+	    .now = now, .errmsg = errmsg, .len = len };
+
+	return commit_run(b->commits, target_delete_fn, &op);
+}
+
+static int
+role_put_fn(struct store_txn *t, void *a)
+{
+	struct policy_op *op = a;
+	struct rbac_actor ra;
+
+	rbac_actor_of(op->c, &ra);
+	return rbac_role_put(t, &ra, op->role, op->now, op->errmsg, op->len);
+}
+
+int
+broker_role_put(struct broker *b, const struct caller *c, const char *name,
+    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+{
+	struct policy_op op = { .c = c, .name = name, .now = now,
+	    .errmsg = errmsg, .len = len };
+	int r;
+
+	*out = NULL;
+	if ((r = rbac_role_from_json(name, body, &op.role, errmsg, len)) != 0 ||
+	    (r = commit_run(b->commits, role_put_fn, &op)) != 0)
+		goto out;
+	r = (*out = rbac_role_to_json(op.role)) != NULL ? 0 : TSS_E_NOMEM;
+ out:
+	rbac_role_free(op.role);
+	return r;
+}
+
+static int
+role_delete_fn(struct store_txn *t, void *a)
+{
+	struct policy_op *op = a;
+	struct rbac_actor ra;
+
+	rbac_actor_of(op->c, &ra);
+	return rbac_role_delete(t, &ra, op->name, op->force, op->now,
+	    op->errmsg, op->len);
+}
+
+int
+broker_role_delete(struct broker *b, const struct caller *c, const char *name,
+    int force, int64_t now, char *errmsg, size_t len)
+{
+	struct policy_op op = { .c = c, .name = name, .force = force,
+	    .now = now, .errmsg = errmsg, .len = len };
+
+	return commit_run(b->commits, role_delete_fn, &op);
+}
+
+int
+broker_bindings_list(struct broker *b, const struct caller *c, json_t **out)
+{
+	struct store_txn *t = NULL;
+	json_t *v = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = need(c, RBAC_PERM_BINDINGS_READ)) != 0 &&
+	    (r = need(c, RBAC_PERM_BINDINGS_WRITE)) != 0)
+		return r;
+	if ((r = store_begin(b->store, 0, &t)) != 0)
+		return r;
+	r = rbac_bindings_json(t, NULL, &v);
+	store_abort(t);
+	if (r == 0 && (*out = json_pack("{s:o}", "bindings", v)) == NULL)
+		r = TSS_E_NOMEM;
+	return r;
+}
+
+static int
+binding_create_fn(struct store_txn *t, void *a)
+{
+	struct policy_op *op = a;
+	struct rbac_actor ra;
+
+	rbac_actor_of(op->c, &ra);
+	return rbac_binding_create(t, &ra, op->name, op->subject,
+	    op->expires_at, op->now, &op->id, op->errmsg, op->len);
+}
+
+int
+broker_binding_create(struct broker *b, const struct caller *c,
+    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+{
+	struct policy_op op = { .c = c, .now = now, .errmsg = errmsg,
+	    .len = len };
+	struct store_txn *t = NULL;
+	struct rbac_binding *bd = NULL;
+	char *role = NULL, *subject = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = rbac_binding_req_from_json(body, now, &role, &subject,
+	    &op.expires_at, errmsg, len)) != 0)
+		goto out;
+	op.name = role;
+	op.subject = subject;
+	if ((r = commit_run(b->commits, binding_create_fn, &op)) != 0 ||
+	    (r = store_begin(b->store, 0, &t)) != 0 ||
+	    (r = rbac_binding_get(t, op.id, &bd)) != 0)
+		goto out;
+	r = (*out = rbac_binding_to_json(bd)) != NULL ? 0 : TSS_E_NOMEM;
+ out:
+	rbac_binding_free(bd);
+	store_abort(t);
+	free(role);
+	free(subject);
+	return r;
+}
+
+static int
+binding_delete_fn(struct store_txn *t, void *a)
+{
+	struct policy_op *op = a;
+	struct rbac_actor ra;
+
+	rbac_actor_of(op->c, &ra);
+	return rbac_binding_delete(t, &ra, op->id, op->now, op->errmsg,
+	    op->len);
+}
+
+int
+broker_binding_delete(struct broker *b, const struct caller *c,
+    const char *id, int64_t now, char *errmsg, size_t len)
+{
+	struct policy_op op = { .c = c, .now = now, .errmsg = errmsg,
+	    .len = len };
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = id[0] >= '0' && id[0] <= '9' ? strtoull(id, &end, 10) : 0;
+	if (v == 0 || errno == ERANGE || *end != '\0') {
+		snprintf(errmsg, len, "binding id: expected a positive integer");
+		return TSS_E_VALIDATION;
+	}
+	op.id = v;
+	return commit_run(b->commits, binding_delete_fn, &op);
+}
+
+int
+broker_check(struct broker *b, const struct caller *c, const char *user,
+    const char *target, const char *login, int64_t now, json_t **out,
+    char *errmsg, size_t len)
+{
+	struct store_txn *t = NULL;
+	struct user *u = NULL;
+	char reason[256];
+	int allowed = 0, r;
+
+	*out = NULL;
+	if ((r = need(c, RBAC_PERM_BINDINGS_READ)) != 0)
+		return r;
+	if (user == NULL || target == NULL || login == NULL) {
+		snprintf(errmsg, len, "user, target and login are required");
+		return TSS_E_VALIDATION;
+	}
+	if ((r = store_begin(b->store, 0, &t)) != 0)
+		return r;
+	r = user_get(t, user, &u);
+	store_abort(t);
+	if (r == TSS_E_NOT_FOUND) {
+		snprintf(reason, sizeof(reason), "no user %s", user);
+	} else if (r != 0) {
+		return r;
+	} else if (u->disabled) {
+		snprintf(reason, sizeof(reason), "user %s is disabled", user);
+	} else if ((r = rbac_check(b->rbac, user, (const char *const *)u->groups,
+	    u->ngroups, target, login, now, &allowed, reason,
+	    sizeof(reason))) != 0 && r != TSS_E_FORBIDDEN) {
+		user_free(u);
+		return r;
+	}
+	user_free(u);
+	*out = json_pack("{s:b, s:s}", "allowed", allowed, "reason", reason);
+	return *out != NULL ? 0 : TSS_E_NOMEM;
+}
+
+static int
+parse_count(const char *s, uint64_t dflt, uint64_t max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL) {
+		*out = dflt;
+		return 0;
+	}
+	if (s[0] < '0' || s[0] > '9')
+		return TSS_E_VALIDATION;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE || v > max)
+		return TSS_E_VALIDATION;
+	*out = v;
+	return 0;
+}
+
+int
+broker_audit_list(struct broker *b, const struct caller *c, const char *after,
+    const char *limit, json_t **out, char *errmsg, size_t len)
+{
+	struct store_txn *t = NULL;
+	uint64_t from, lim, seq;
+	json_t *arr = NULL, *e;
+	int r;
+
+	*out = NULL;
+	if ((r = need(c, RBAC_PERM_AUDIT_READ)) != 0)
+		return r;
+	if (parse_count(after, 0, UINT64_MAX - 1, &from) != 0 ||
+	    parse_count(limit, AUDIT_LIST_DEFAULT, AUDIT_LIST_MAX, &lim) != 0 ||
+	    lim == 0) {
+		snprintf(errmsg, len, "after: a sequence number; limit: 1 to %d",
+		    AUDIT_LIST_MAX);
+		return TSS_E_VALIDATION;
+	}
+	if ((arr = json_array()) == NULL)
+		return TSS_E_NOMEM;
+	if ((r = store_begin(b->store, 0, &t)) != 0)
+		goto out;
+	for (seq = from + 1; json_array_size(arr) < lim; seq++) {
+		if ((r = audit_get(t, seq, &e)) != 0)
+			break;
+		json_array_append_new(arr, e);
+	}
+	if (r != 0 && r != TSS_E_NOT_FOUND)
+		goto out;
+	r = (*out = json_pack("{s:O}", "events", arr)) != NULL ? 0 : TSS_E_NOMEM;
+ out:
+	store_abort(t);
+	json_decref(arr);
+	return r;
+}

@@ -1,0 +1,421 @@
+/* tesserad's use cases: each opens one transaction, decides, audits, commits. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "auth/login.h"
+#include "auth/secretbox.h"
+#include "auth/session.h"
+#include "auth/user.h"
+#include "broker.h"
+#include "broker/audit/audit.h"
+#include "broker/ssh/cakey.h"
+#include "broker/ssh/krl.h"
+#include "broker/ssh/sshkey.h"
+#include "certs.h"
+#include "commit.h"
+#include "common/buf.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "rbac/rbac.h"
+#include "store/store.h"
+
+static void
+flush_after_commit(void *arg)
+{
+	broker_audit_flush(arg);
+}
+
+void
+broker_audit_flush(struct broker *b)
+{
+	audit_sink_flush(b->sink, b->store);
+}
+
+int
+broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
+{
+	struct broker *b;
+	struct store_opts so;
+	struct auth_config ac;
+	uint8_t key[SECRETBOX_KEY_LEN];
+	const char *what = "memory";
+	int r = TSS_E_NOMEM;
+
+	*out = NULL;
+	if ((b = calloc(1, sizeof(*b))) == NULL) {
+		config_free(cfg);
+		snprintf(err, errlen, "out of memory");
+		return TSS_E_NOMEM;
+	}
+	b->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));	/* transferred */
+	memset(&so, 0, sizeof(so));
+	so.map_size = (size_t)b->cfg.map_size_mib << 20;
+	so.map_max = (size_t)b->cfg.map_max_mib << 20;
+	what = b->cfg.data_dir;
+	if ((r = store_open(b->cfg.data_dir, &so, &b->store)) != 0)
+		goto fail;
+	what = b->cfg.ca_key;
+	if ((r = cakey_load(b->cfg.ca_key, &b->ca)) != 0)
+		goto fail;
+	what = b->cfg.master_key;
+	if ((r = secretbox_key_load(b->cfg.master_key, key)) != 0)
+		goto fail;
+	auth_config_defaults(&ac);
+	ac.password.m_kib = (uint32_t)b->cfg.argon2_memory_kib;
+	ac.password.t_cost = (uint32_t)b->cfg.argon2_time;
+	ac.password.parallelism = (uint32_t)b->cfg.argon2_parallelism;
+	ac.limits.max_active = (unsigned)b->cfg.argon2_max_concurrent;
+	ac.limits.wait_ms = 2000;
+	ac.totp_window = (unsigned)b->cfg.totp_window;
+	ac.session_idle = b->cfg.session_idle;
+	ac.session_max = b->cfg.session_max;
+	ac.issuer = b->cfg.issuer;
+	what = "authentication";
+	r = auth_ctx_new(b->store, key, &ac, &b->auth);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (r != 0)
+		goto fail;
+	what = "policy";
+	if ((r = rbac_open(b->store, b->cfg.cert_max_ttl, &b->rbac)) != 0)
+		goto fail;
+	what = b->cfg.audit_log;
+	if ((r = audit_sink_open(b->cfg.audit_log, b->store, &b->sink)) != 0)
+		goto fail;
+	what = "memory";
+	if ((r = commit_queue_new(b->store, flush_after_commit, b,
+	    &b->commits)) != 0 ||
+	    (r = serials_new(b->store, &b->serials)) != 0)
+		goto fail;
+	b->issuer.ca = b->ca;
+	b->issuer.rbac = b->rbac;
+	b->issuer.commits = b->commits;
+	b->issuer.serials = b->serials;
+	b->issuer.default_ttl = b->cfg.cert_default_ttl;
+	b->issuer.max_ttl = b->cfg.cert_max_ttl;
+	*out = b;
+	return 0;
+ fail:
+	snprintf(err, errlen, "%s: %s", what, tss_strerror(r));
+	broker_close(b);
+	return r;
+}
+
+void
+broker_close(struct broker *b)
+{
+	if (b == NULL)
+		return;
+	if (b->sink != NULL && b->store != NULL)
+		broker_audit_flush(b);
+	serials_free(b->serials);
+	commit_queue_free(b->commits);
+	audit_sink_close(b->sink);
+	rbac_close(b->rbac);
+	auth_ctx_free(b->auth);
+	cakey_free(b->ca);
+	store_close(b->store);
+	config_free(&b->cfg);
+	free(b);
+}
+
+int
+broker_health(struct broker *b)
+{
+	struct store_txn *t;
+	uint64_t v;
+	int r;
+
+	if ((r = store_begin(b->store, 0, &t)) != 0)
+		return r;
+	r = store_counter_get(t, STORE_CTR_AUDIT_SEQ, &v);
+	store_abort(t);
+	return r;
+}
+
+void
+caller_clear(struct caller *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	free(c->username);
+	for (i = 0; i < c->n_groups; i++)
+		free(c->groups[i]);
+	free(c->groups);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+broker_caller(struct broker *b, const char *token, int64_t now,
+    struct caller *c)
+{
+	struct session *s = NULL;
+	struct store_txn *t = NULL;
+	struct rbac_snap *snap = NULL;
+	struct user *u = NULL;
+	size_t i;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (token == NULL)
+		return TSS_E_UNAUTHENTICATED;
+	if ((r = auth_session(b->auth, token, now, &s)) != 0)
+		return r;
+	if ((r = store_begin(b->store, 0, &t)) != 0 ||
+	    (r = user_get(t, s->username, &u)) != 0)
+		goto out;
+	r = TSS_E_UNAUTHENTICATED;
+	if (u->disabled || u->state != USER_ACTIVE)
+		goto out;
+	r = TSS_E_NOMEM;
+	if ((c->username = strdup(u->name)) == NULL ||
+	    (u->ngroups > 0 &&
+	    (c->groups = calloc(u->ngroups, sizeof(char *))) == NULL))
+		goto out;
+	for (i = 0; i < u->ngroups; i++) {
+		if ((c->groups[i] = strdup(u->groups[i])) == NULL)
+			goto out;
+		c->n_groups++;
+	}
+	if ((r = rbac_acquire(b->rbac, &snap)) != 0)
+		goto out;
+	c->perms = rbac_perms(snap, c->username,
+	    (const char *const *)c->groups, c->n_groups, now);
+	r = 0;
+ out:
+	rbac_snap_release(snap);
+	user_free(u);
+	store_abort(t);
+	session_free(s);
+	if (r != 0)
+		caller_clear(c);
+	return r;
+}
+
+static int
+need(const struct caller *c, uint32_t perm)
+{
+	return (c->perms & (perm | RBAC_PERM_STAR)) != 0 ? 0 : TSS_E_FORBIDDEN;
+}
+
+int
+broker_me(struct broker *b, const struct caller *c, int64_t now, json_t **out)
+{
+	struct rbac_snap *snap = NULL;
+	struct rbac_access *acc = NULL;
+	json_t *o = NULL, *g;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if ((r = rbac_acquire(b->rbac, &snap)) != 0 ||
+	    (r = rbac_access(snap, c->username, (const char *const *)c->groups,
+	    c->n_groups, now, &acc)) != 0 ||
+	    (r = rbac_me_json(acc, &o)) != 0)
+		goto out;
+	r = TSS_E_NOMEM;
+	if ((g = json_array()) == NULL)
+		goto out;
+	for (i = 0; i < c->n_groups; i++)
+		json_array_append_new(g, json_string(c->groups[i]));
+	if (json_object_set_new(o, "groups", g) != 0 ||
+	    json_object_set_new(o, "username", json_string(c->username)) != 0)
+		goto out;
+	/* max_ttl never above the server's cap. */
+	if (json_integer_value(json_object_get(o, "max_ttl")) > b->cfg.cert_max_ttl)
+		json_object_set_new(o, "max_ttl",
+		    json_integer(b->cfg.cert_max_ttl));
+	*out = o;
+	o = NULL;
+	r = 0;
+ out:
+	json_decref(o);
+	rbac_access_free(acc);
+	rbac_snap_release(snap);
+	return r;
+}
+
+int
+broker_ca_text(struct broker *b, char **out)
+{
+	char *line = NULL, *text;
+	size_t n;
+	int r;
+
+	*out = NULL;
+	if ((r = sshkey_to_line(cakey_public(b->ca), "tessera-ca", &line)) != 0)
+		return r;
+	n = strlen(line);
+	if ((text = malloc(n + 2)) == NULL) {
+		free(line);
+		return TSS_E_NOMEM;
+	}
+	memcpy(text, line, n);
+	text[n] = '\n';
+	text[n + 1] = '\0';
+	free(line);
+	*out = text;
+	return 0;
+}
+
+int
+broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len)
+{
+	struct store_txn *t = NULL;
+	struct buf *krl = NULL;
+	uint64_t *serials = NULL, version = 0;
+	struct krl_ca ca;
+	size_t n = 0;
+	int r;
+
+	*out = NULL;
+	*len = 0;
+	if ((r = store_begin(b->store, 0, &t)) != 0 ||
+	    (r = certs_revoked_serials(t, now, &serials, &n)) != 0)
+		goto out;
+	store_abort(t);
+	t = NULL;
+	/* The version only has to grow with every change: the environment's
+	 * last transaction id does. */
+	if ((r = store_last_txnid(b->store, &version)) != 0)
+		goto out;
+	ca.ca = cakey_public(b->ca);
+	ca.serials = serials;
+	ca.nserials = n;
+	if ((r = krl_build(&ca, 1, version, (uint64_t)now, "tessera", &krl)) != 0)
+		goto out;
+	r = TSS_E_NOMEM;
+	if ((*out = malloc(buf_len(krl) ? buf_len(krl) : 1)) == NULL)
+		goto out;
+	memcpy(*out, buf_ptr(krl), buf_len(krl));
+	*len = buf_len(krl);
+	r = 0;
+ out:
+	buf_free(krl);
+	free(serials);
+	store_abort(t);
+	return r;
+}
+
+/* Run fn in a write transaction through group commit. */
+static int
+write_txn(struct broker *b, commit_fn fn, void *arg)
+{
+	return commit_run(b->commits, fn, arg);
+}
+
+static int
+parse_serial(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9')
+		return TSS_E_VALIDATION;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end != '\0' || errno == ERANGE || v == 0)
+		return TSS_E_VALIDATION;
+	*out = v;
+	return 0;
+}
+
+int
+broker_certs_list(struct broker *b, const struct caller *c, const char *user,
+    int64_t now, json_t **out, char *errmsg, size_t len)
+{
+	struct store_txn *t = NULL;
+	json_t *list = NULL;
+	int r;
+
+	*out = NULL;
+	if (user != NULL && strcmp(user, c->username) != 0 &&
+	    need(c, RBAC_PERM_USERS_READ) != 0 &&
+	    need(c, RBAC_PERM_CERTS_REVOKE) != 0) {
+		snprintf(errmsg, len, "listing another user's certificates "
+		    "needs users:read");
+		return TSS_E_FORBIDDEN;
+	}
+	if ((r = store_begin(b->store, 0, &t)) != 0)
+		return r;
+	r = certs_list(t, user != NULL ? user : c->username, 0, now, &list);
+	store_abort(t);
+	if (r == 0 && (*out = json_pack("{s:o}", "certificates", list)) == NULL)
+		r = TSS_E_NOMEM;
+	return r;
+}
+
+struct revoke_arg {
+	const struct caller *c;
+	uint64_t serial;
+	int64_t now;
+	char *errmsg;
+	size_t len;
+};
+
+static int
+revoke_fn(struct store_txn *t, void *a)
+{
+	struct revoke_arg *ra = a;
+	struct cert_record rec;
+	char object[32];
+	json_t *f;
+	int r;
+
+	if ((r = certs_get(t, ra->serial, &rec)) != 0)
+		return r;
+	if (strcmp(rec.username, ra->c->username) != 0 &&
+	    need(ra->c, RBAC_PERM_CERTS_REVOKE) != 0) {
+		snprintf(ra->errmsg, ra->len, "revoking another user's "
+		    "certificate needs certs:revoke");
+		cert_record_free(&rec);
+		return TSS_E_FORBIDDEN;
+	}
+	if ((r = certs_revoke(t, ra->serial, ra->now)) != 0) {
+		if (r == TSS_E_CONFLICT)
+			snprintf(ra->errmsg, ra->len, "already revoked");
+		cert_record_free(&rec);
+		return r;
+	}
+	snprintf(object, sizeof(object), "cert:%" PRIu64, ra->serial);
+	f = json_pack("{s:I, s:s}", "serial", (json_int_t)ra->serial,
+	    "owner", rec.username);
+	{
+		struct audit_event ev = { .actor = ra->c->username,
+		    .action = "cert.revoke", .object = object, .result = "ok",
+		    .remote_addr = ra->c->remote_addr,
+		    .request_id = ra->c->request_id, .fields = f };
+
+		r = f != NULL ? audit_append(t, &ev, ra->now, NULL) : TSS_E_NOMEM;
+	}
+	json_decref(f);
+	cert_record_free(&rec);
+	return r;
+}
+
+int
+broker_cert_revoke(struct broker *b, const struct caller *c,
+    const char *serial, int64_t now, json_t **out, char *errmsg, size_t len)
+{
+	struct revoke_arg ra = { .c = c, .now = now, .errmsg = errmsg,
+	    .len = len };
+	int r;
+
+	*out = NULL;
+	if (parse_serial(serial, &ra.serial) != 0) {
+		snprintf(errmsg, len, "serial: expected a positive integer");
+		return TSS_E_VALIDATION;
+	}
+	if ((r = write_txn(b, revoke_fn, &ra)) != 0)
+		return r;
+	*out = json_pack("{s:I, s:b}", "serial", (json_int_t)ra.serial,
+	    "revoked", 1);
+	return *out != NULL ? 0 : TSS_E_NOMEM;
+}

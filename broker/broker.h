@@ -1,0 +1,125 @@
+/*
+ * broker: tesserad's use cases over one open data directory.  struct
+ * broker owns the store, the CA key, the auth context, the RBAC holder,
+ * group commit, serial allocation and the audit sink; it is shared by all
+ * request threads.  Each use case is one function here (or in issue.h)
+ * that opens its transaction, decides, writes its audit event and commits
+ * before returning.  The HTTP layer only decodes and encodes.
+ *
+ * errmsg buffers receive a reason fit for the client when a use case
+ * fails for a reason the client can fix; they never hold a secret.
+ */
+#ifndef TSS_BROKER_H
+#define TSS_BROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "broker/config.h"
+#include "broker/issue.h"
+
+struct auth_ctx;
+struct cakey;
+struct rbac;
+struct store;
+struct audit_sink;
+
+struct broker {
+	struct config cfg;
+	struct store *store;
+	struct cakey *ca;
+	struct auth_ctx *auth;
+	struct rbac *rbac;
+	struct commit_queue *commits;
+	struct serials *serials;
+	struct audit_sink *sink;
+	struct issuer issuer;
+};
+
+/*
+ * Open the data directory of cfg (taken over: config_free runs in
+ * broker_close) and load the CA key and master key.  err names what
+ * failed.
+ */
+int broker_open(struct config *cfg, struct broker **out, char *err,
+    size_t errlen);
+void broker_close(struct broker *b);		/* NULL is harmless */
+/* Stream newly committed audit events to the configured sink. */
+void broker_audit_flush(struct broker *b);
+
+/* An authenticated caller, as the HTTP layer resolved it. */
+struct caller {
+	char *username;
+	char **groups;
+	size_t n_groups;
+	uint32_t perms;			/* RBAC_PERM_* from the caller's roles */
+	const char *remote_addr;
+	const char *request_id;
+};
+
+/* Resolve a session token: TSS_E_UNAUTHENTICATED when it is no good. */
+int broker_caller(struct broker *b, const char *token, int64_t now,
+    struct caller *c);
+void caller_clear(struct caller *c);
+
+/* GET /v1/me body (without csrf_token). */
+int broker_me(struct broker *b, const struct caller *c, int64_t now,
+    json_t **out);
+/* GET /v1/ca: authorized_keys line(s), newline-terminated. */
+int broker_ca_text(struct broker *b, char **out);
+/* GET /v1/krl: the KRL bytes (caller frees). */
+int broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len);
+/* GET /healthz: 0 when the store answers. */
+int broker_health(struct broker *b);
+
+/* Certificates. */
+int broker_certs_list(struct broker *b, const struct caller *c,
+    const char *user, int64_t now, json_t **out, char *errmsg, size_t len);
+int broker_cert_revoke(struct broker *b, const struct caller *c,
+    const char *serial, int64_t now, json_t **out, char *errmsg, size_t len);
+
+/* Users (users:read / users:write). */
+int broker_users_list(struct broker *b, const struct caller *c,
+    json_t **out);
+int broker_user_get(struct broker *b, const struct caller *c,
+    const char *name, json_t **out);
+int broker_user_create(struct broker *b, const struct caller *c,
+    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len);
+int broker_user_patch(struct broker *b, const struct caller *c,
+    const char *name, const json_t *body, int64_t now, json_t **out,
+    char *errmsg, size_t len);
+int broker_user_delete(struct broker *b, const struct caller *c,
+    const char *name, int64_t now);
+int broker_user_reset(struct broker *b, const struct caller *c,
+    const char *name, int64_t now, json_t **out);
+
+/* Policy (rbac writes check their own permissions). */
+int broker_targets_list(struct broker *b, json_t **out);
+int broker_target_put(struct broker *b, const struct caller *c,
+    const char *name, const json_t *body, int64_t now, json_t **out,
+    char *errmsg, size_t len);
+int broker_target_delete(struct broker *b, const struct caller *c,
+    const char *name, int force, int64_t now, char *errmsg, size_t len);
+int broker_target_sshd(struct broker *b, const char *name, char **out);
+int broker_roles_list(struct broker *b, json_t **out);
+int broker_role_get(struct broker *b, const char *name, json_t **out);
+int broker_role_put(struct broker *b, const struct caller *c,
+    const char *name, const json_t *body, int64_t now, json_t **out,
+    char *errmsg, size_t len);
+int broker_role_delete(struct broker *b, const struct caller *c,
+    const char *name, int force, int64_t now, char *errmsg, size_t len);
+int broker_bindings_list(struct broker *b, const struct caller *c,
+    json_t **out);
+int broker_binding_create(struct broker *b, const struct caller *c,
+    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len);
+int broker_binding_delete(struct broker *b, const struct caller *c,
+    const char *id, int64_t now, char *errmsg, size_t len);
+int broker_check(struct broker *b, const struct caller *c, const char *user,
+    const char *target, const char *login, int64_t now, json_t **out,
+    char *errmsg, size_t len);
+int broker_audit_list(struct broker *b, const struct caller *c,
+    const char *after, const char *limit, json_t **out, char *errmsg,
+    size_t len);
+
+#endif

@@ -834,7 +834,7 @@ int
 web_tls_changed(struct web_server *s)
 {
 	struct file_id cid, kid;
-	int r;
+	int rc, rk;
 
 	if (s == NULL)
 		return TSS_E_INVALID_ARGUMENT;
@@ -842,9 +842,14 @@ web_tls_changed(struct web_server *s)
 	cid = s->cert_id;
 	kid = s->key_id;
 	pthread_mutex_unlock(&s->tls_lock);
-	if ((r = file_changed(s->cert_file, &cid)) != 0)
-		return r;
-	return file_changed(s->key_file, &kid);
+	/* A file that cannot be stat()ed wins over a change. */
+	rc = file_changed(s->cert_file, &cid);
+	rk = file_changed(s->key_file, &kid);
+	if (rc < 0)
+		return rc;
+	if (rk < 0)
+		return rk;
+	return rc || rk;
 }
 
 /* ------------------------------------------------------------------ */

@@ -67,10 +67,11 @@ cert_check_principal(const char *p)
 	/*
 	 * sshd compares principals as exact strings, but older versions split
 	 * on commas and principals files are whitespace-separated: refuse
-	 * anything that could be split or smuggled.
+	 * anything that could be split or smuggled, and pattern characters
+	 * that would mean something else anywhere sshd matches lists.
 	 */
 	if (p == NULL || printable_run(p, CERT_PRINCIPAL_MAX, &len, 0) != 0 ||
-	    strchr(p, ',') != NULL)
+	    strpbrk(p, ",*?") != NULL)
 		return TSS_E_INVALID_PRINCIPAL;
 	return 0;
 }

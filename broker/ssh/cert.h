@@ -49,7 +49,8 @@ struct cert_request {
 int cert_validity(uint64_t now, uint64_t ttl, uint64_t *afterp,
     uint64_t *beforep);
 
-/* 0 or TSS_E_INVALID_PRINCIPAL: 1..255 bytes, no comma, space, control. */
+/* 0 or TSS_E_INVALID_PRINCIPAL: 1..255 bytes; no comma, space, control
+ * byte, '*' or '?'. */
 int cert_check_principal(const char *p);
 /*
  * 0 or TSS_E_INVALID_CIDR: "a.b.c.d[/n]" or an IPv6 address with optional

@@ -63,17 +63,20 @@ run_batch(struct commit_queue *q, struct job *first, struct job *stop)
 	struct job *j;
 	int r, attempt;
 
-	/* A full map fails the commit; the next begin grows it: retry once. */
+	/* A full map fails a put or the commit; the next begin grows the
+	 * map: retry once. */
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((r = store_begin(q->s, 1, &t)) != 0)
 			return r;
 		for (j = first; j != stop; j = j->next) {
-			if ((j->r = j->fn(t, j->arg)) != 0) {
-				store_abort(t);
-				return j->r;
-			}
+			if ((r = j->r = j->fn(t, j->arg)) != 0)
+				break;
 		}
-		if ((r = store_commit(t)) != TSS_E_STORE_FULL)
+		if (r != 0)
+			store_abort(t);
+		else
+			r = store_commit(t);
+		if (r != TSS_E_STORE_FULL)
 			break;
 	}
 	return r;

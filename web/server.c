@@ -1277,10 +1277,16 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL) {
+			/* libmicrohttpd has vetted it; digits only anyway. */
+			if (*cl < '0' || *cl > '9')
+				return send_error(req, 400, "bad_request",
+				    "invalid Content-Length", 1);
 			errno = 0;
 			n = strtoull(cl, &end, 10);
-			if (errno != 0 || end == cl || *end != '\0' ||
-			    n > WEB_BODY_MAX)
+			if (*end != '\0')
+				return send_error(req, 400, "bad_request",
+				    "invalid Content-Length", 1);
+			if (errno == ERANGE || n > WEB_BODY_MAX)
 				return send_error(req, 413, "payload_too_large",
 				    "request body too large", 1);
 		}

@@ -77,7 +77,11 @@ struct web_config {
 	const struct web_route *routes;	/* must outlive the server */
 	size_t nroutes;
 	void *handler_arg;		/* second argument of every handler */
-	/* Registry for request metrics; NULL: the server makes its own. */
+	/*
+	 * Registry for request metrics; NULL: the server makes its own.  The
+	 * server registers its two metrics in it, so one registry serves one
+	 * server; it must outlive the server.
+	 */
 	struct web_metrics *metrics;
 };
 

@@ -370,9 +370,8 @@ Test(web_http, huge_header_line_refused)
 	memset(hdr + 7, 'a', n);
 	hdr[n + 7] = '\0';
 	h_req(&H, "GET", "/hello", hdrs, NULL, 0, 0, &R);
-	cr_assert(R.status == 431 || R.status == 413 || R.status == 400 ||
-	    R.status == 0, "status %ld", R.status);
-	cr_assert_neq(R.status, 200);
+	/* libmicrohttpd answers 431 itself: the line exceeds the pool. */
+	cr_assert_eq(R.status, 431, "status %ld", R.status);
 	free(hdr);
 	assert_healthy();
 }

@@ -81,6 +81,9 @@ void cli_info(const struct cli *c, const char *fmt, ...)
  * default. */
 const char *cli_server(struct cli *c);
 
+/* Make the client for cli_server() now (checks the URL and CA file before
+ * anything is asked of the user); CLI_OK or CLI_FAIL after a message. */
+int cli_connect(struct cli *c);
 /*
  * An API request with the saved session (auth != 0) or without.  Loads the
  * session, refuses an expired one or one for another server before sending

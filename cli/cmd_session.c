@@ -165,6 +165,8 @@ cmd_enroll(struct cli *c, int argc, char **argv)
 	}
 	if (c->server == NULL)
 		c->server = base;	/* the link names its server */
+	if ((r = cli_connect(c)) != CLI_OK)
+		goto out;
 
 	for (tries = 0;; tries++) {
 		if ((r = read_secret(c, pw_stdin, "New password: ", "password",
@@ -591,6 +593,8 @@ cmd_login(struct cli *c, int argc, char **argv)
 	}
 
 	if (browser) {
+		if ((r = cli_connect(c)) != CLI_OK)
+			goto out;
 		if ((r = ensure_identity(c, id, interactive)) != CLI_OK) {
 			if (r == DECLINED)
 				r = cli_fail(c, "no key, no certificate");
@@ -630,6 +634,8 @@ cmd_login(struct cli *c, int argc, char **argv)
 		r = cli_fail(c, "out of memory");
 		goto out;
 	}
+	if ((r = cli_connect(c)) != CLI_OK)
+		goto out;
 	if (interactive)
 		fprintf(stderr, "Logging in to %s as %s\n", server, user);
 	if ((r = read_secret(c, pw_stdin, "Password: ", "password",

@@ -208,19 +208,29 @@ check_session(struct cli *c)
 }
 
 int
+cli_connect(struct cli *c)
+{
+	char err[512];
+
+	if (c->cl == NULL && client_new(cli_server(c), c->ca_file, &c->cl,
+	    err, sizeof(err)) != 0)
+		return cli_fail(c, "%s", err);
+	return CLI_OK;
+}
+
+int
 cli_call_quiet(struct cli *c, int auth, const char *method, const char *path,
     const json_t *body, struct client_resp *resp, const long *quiet)
 {
-	char msg[600], code[64], err[512];
+	char msg[600], code[64];
 	const long *q;
 	int r;
 
 	client_resp_clear(resp);
 	if (auth && (r = check_session(c)) != CLI_OK)
 		return r;
-	if (c->cl == NULL && client_new(cli_server(c), c->ca_file, &c->cl,
-	    err, sizeof(err)) != 0)
-		return cli_fail(c, "%s", err);
+	if ((r = cli_connect(c)) != CLI_OK)
+		return r;
 	if (client_set_token(c->cl, auth ? c->sess->token : NULL) != 0)
 		return cli_fail(c, "out of memory");
 	if (client_request(c->cl, method, path, body, resp) != 0)

@@ -1,0 +1,64 @@
+/* Per-address token buckets. */
+#include <stdio.h>
+
+#include <criterion/criterion.h>
+
+#include "common/err.h"
+#include "auth/ratelimit.h"
+
+Test(auth_ratelimit, burst_then_refuse_then_refill)
+{
+	struct ratelimit *rl = NULL;
+	int64_t ra = 0;
+	int i;
+
+	cr_assert_eq(ratelimit_new(64, 5, 4, &rl), 0);
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 1000, &ra), 0);
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 1000, &ra),
+	    TSS_E_TOO_MANY_ATTEMPTS);
+	cr_assert_eq(ra, 4);
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 1003, &ra),
+	    TSS_E_TOO_MANY_ATTEMPTS);
+	cr_assert_eq(ra, 1);
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 1004, &ra), 0);
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 1004, &ra),
+	    TSS_E_TOO_MANY_ATTEMPTS);
+	/* A long pause refills to the burst, not beyond. */
+	for (i = 0; i < 5; i++)
+		cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 5000, &ra), 0);
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 5000, &ra),
+	    TSS_E_TOO_MANY_ATTEMPTS);
+	/* Other addresses have their own bucket. */
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.2", 5000, &ra), 0);
+	ratelimit_free(rl);
+}
+
+Test(auth_ratelimit, many_addresses_fixed_memory)
+{
+	struct ratelimit *rl = NULL;
+	char key[32];
+	int i, refused = 0;
+
+	cr_assert_eq(ratelimit_new(64, 1, 60, &rl), 0);
+	/* 10,000 addresses through 64 slots: each first attempt passes. */
+	for (i = 0; i < 10000; i++) {
+		snprintf(key, sizeof(key), "10.%d.%d.1", i / 256, i % 256);
+		if (ratelimit_take(rl, key, 1000, NULL) != 0)
+			refused++;
+	}
+	cr_assert_eq(refused, 0);
+	/* A recent address still holds its empty bucket. */
+	cr_assert_eq(ratelimit_take(rl, "10.39.15.1", 1000, NULL),
+	    TSS_E_TOO_MANY_ATTEMPTS);
+	ratelimit_free(rl);
+}
+
+Test(auth_ratelimit, bad_arguments)
+{
+	struct ratelimit *rl = NULL;
+
+	cr_assert_eq(ratelimit_new(0, 0, 1, &rl), TSS_E_INVALID_ARGUMENT);
+	cr_assert_eq(ratelimit_new(0, 1, 0, &rl), TSS_E_INVALID_ARGUMENT);
+	cr_assert_null(rl);
+}

@@ -419,3 +419,59 @@ broker_cert_revoke(struct broker *b, const struct caller *c,
 	    "revoked", 1);
 	return *out != NULL ? 0 : TSS_E_NOMEM;
 }
+
+int
+broker_target_sshd(struct broker *b, const char *name, char **out)
+{
+	struct store_txn *t = NULL;
+	char **logins = NULL, *ca = NULL, *text = NULL;
+	size_t n = 0, i, len = 0;
+	FILE *f = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = broker_ca_text(b, &ca)) != 0 ||
+	    (r = store_begin(b->store, 0, &t)) != 0 ||
+	    (r = rbac_target_logins(t, name, &logins, &n)) != 0)
+		goto out;
+	r = TSS_E_NOMEM;
+	if ((f = open_memstream(&text, &len)) == NULL)
+		goto out;
+	fprintf(f, "# Tessera: sshd for target %s\n"
+	    "#\n"
+	    "# /etc/ssh/tessera_ca.pub (GET /v1/ca):\n# %s"
+	    "# /etc/ssh/tessera.krl: GET /v1/krl, replaced atomically (write a\n"
+	    "# temporary file, then rename): sshd refuses every public key\n"
+	    "# while its RevokedKeys file is missing or unreadable.\n"
+	    "#\n"
+	    "# sshd_config:\n"
+	    "TrustedUserCAKeys /etc/ssh/tessera_ca.pub\n"
+	    "AuthorizedPrincipalsFile /etc/ssh/tessera_principals/%%u\n"
+	    "RevokedKeys /etc/ssh/tessera.krl\n"
+	    "PubkeyAuthentication yes\n"
+	    "PasswordAuthentication no\n"
+	    "KbdInteractiveAuthentication no\n", name, ca);
+	if (n == 0)
+		fprintf(f, "#\n# No role grants a login on %s yet.\n", name);
+	for (i = 0; i < n; i++)
+		fprintf(f, "#\n# /etc/ssh/tessera_principals/%s:\n%s@%s\n",
+		    logins[i], logins[i], name);
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	*out = text;
+	text = NULL;
+	r = 0;
+ out:
+	if (f != NULL)
+		fclose(f);
+	free(text);
+	for (i = 0; i < n; i++)
+		free(logins[i]);
+	free(logins);
+	free(ca);
+	store_abort(t);
+	return r;
+}

@@ -190,6 +190,15 @@ int rbac_roles_json(struct store_txn *t, json_t **out);
 int rbac_bindings_json(struct store_txn *t, const char *subject,
     json_t **out);
 
+/*
+ * Logins any role's rule grants on target (whoever is bound), sorted and
+ * unique: what the target's AuthorizedPrincipalsFiles must list.  *out is
+ * an array of n strings; the caller frees each and the array.
+ * TSS_E_NOT_FOUND for an unknown target.
+ */
+int rbac_target_logins(struct store_txn *t, const char *target, char ***out,
+    size_t *n);
+
 /* ---- Admin writes (in the caller's write transaction) ---- */
 
 /*

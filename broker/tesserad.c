@@ -1,0 +1,211 @@
+/*
+ * tesserad: load the config, open the broker, serve HTTPS until SIGTERM or
+ * SIGINT.  SIGHUP, or a change of the TLS files, reloads the certificate
+ * without dropping connections.  The main thread owns the signals (blocked
+ * everywhere else) and the housekeeping: pruning expired sessions and
+ * enrollments, streaming audit events other processes committed.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/enroll.h"
+#include "auth/session.h"
+#include "broker/broker.h"
+#include "broker/config.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "store/store.h"
+#include "web/api/api.h"
+#include "web/server.h"
+
+#define EX_USAGE	64
+#define PRUNE_EVERY	300	/* seconds */
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: tesserad [--config FILE]\n");
+	exit(EX_USAGE);
+}
+
+/* Write data_dir/tesserad.port atomically. */
+static int
+write_port_file(const char *dir, unsigned port)
+{
+	char path[4096], tmp[4096 + 8], text[16];
+	int fd, n, ok;
+
+	n = snprintf(path, sizeof(path), "%s/tesserad.port", dir);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return TSS_E_TOO_LONG;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	n = snprintf(text, sizeof(text), "%u\n", port);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1)
+		return TSS_E_IO;
+	ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return TSS_E_IO;
+	}
+	return 0;
+}
+
+static int
+prune_fn(struct store_txn *t, void *arg)
+{
+	const struct broker *b = arg;
+	int64_t now = (int64_t)time(NULL);
+	int r;
+
+	if ((r = session_prune(t, now, b->cfg.session_idle, b->cfg.session_max,
+	    NULL)) != 0)
+		return r;
+	return enroll_prune(t, now, NULL);
+}
+
+/* public_url default: https://<listen host>:<bound port>. */
+static int
+default_public_url(struct config *cfg, unsigned port)
+{
+	char host[64], url[128];
+	uint16_t p;
+
+	if (cfg->public_url != NULL)
+		return 0;
+	if (config_parse_listen(cfg->listen, host, sizeof(host), &p) != 0)
+		return TSS_E_CONFIG;
+	snprintf(url, sizeof(url), strchr(host, ':') != NULL ?
+	    "https://[%s]:%u" : "https://%s:%u", host, port);
+	return (cfg->public_url = strdup(url)) != NULL ? 0 : TSS_E_NOMEM;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CONFIG_DEFAULT_PATH;
+	struct config cfg;
+	struct broker *b = NULL;
+	struct web_metrics *metrics = NULL;
+	struct web_server *srv = NULL;
+	struct web_config wc;
+	struct api api;
+	const struct web_route *routes;
+	struct timespec tick = { 1, 0 };
+	enum log_level lvl;
+	sigset_t sigs;
+	char err[1024];
+	time_t last_prune;
+	size_t nroutes;
+	int i, sig, r, status = 1;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			path = argv[i] + 9;
+		else
+			usage();
+	}
+	if (config_load(path, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tesserad: %s\n", err);
+		return CONFIG_EXIT_CODE;
+	}
+	if (log_level_parse(cfg.log_level, &lvl) == 0)
+		log_setup(lvl, 0);
+
+	/* Signals go to this thread only: block them before any thread. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (broker_open(&cfg, &b, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tesserad: %s\n", err);
+		return CONFIG_EXIT_CODE;
+	}
+	if ((r = web_metrics_new(&metrics)) != 0 ||
+	    (r = api_init(&api, b, metrics)) != 0) {
+		log_error("metrics: %s", tss_strerror(r));
+		goto out;
+	}
+	routes = api_routes(&nroutes);
+	memset(&wc, 0, sizeof(wc));
+	wc.listen = b->cfg.listen;
+	wc.tls_cert_file = b->cfg.tls_cert;
+	wc.tls_key_file = b->cfg.tls_key;
+	wc.public_origin = NULL;
+	wc.threads = (unsigned)b->cfg.threads;
+	wc.conn_timeout = (unsigned)b->cfg.connection_timeout;
+	wc.max_connections = (unsigned)b->cfg.max_connections;
+	wc.per_ip_limit = (unsigned)b->cfg.per_ip_connections;
+	wc.routes = routes;
+	wc.nroutes = nroutes;
+	wc.handler_arg = &api;
+	wc.metrics = metrics;
+	if (b->cfg.public_url != NULL) {
+		/* The origin is the public URL without a path. */
+		static char origin[512];
+		const char *p = strchr(b->cfg.public_url, ':');
+		size_t n = strlen(b->cfg.public_url);
+
+		if (p != NULL && strncmp(p, "://", 3) == 0 &&
+		    (p = strchr(p + 3, '/')) != NULL)
+			n = (size_t)(p - b->cfg.public_url);
+		if (n < sizeof(origin)) {
+			memcpy(origin, b->cfg.public_url, n);
+			origin[n] = '\0';
+			wc.public_origin = origin;
+		}
+	}
+	if ((r = web_start(&wc, &srv)) != 0) {
+		log_error("cannot serve on %s: %s", b->cfg.listen,
+		    tss_strerror(r));
+		status = r == TSS_E_IO ? 1 : CONFIG_EXIT_CODE;
+		goto out;
+	}
+	if ((r = default_public_url(&b->cfg, web_port(srv))) != 0 ||
+	    (r = write_port_file(b->cfg.data_dir, web_port(srv))) != 0) {
+		log_error("%s/tesserad.port: %s", b->cfg.data_dir,
+		    tss_strerror(r));
+		goto out;
+	}
+	log_info("tesserad listening on %s (port %u), public URL %s",
+	    b->cfg.listen, web_port(srv), b->cfg.public_url);
+
+	last_prune = time(NULL);
+	for (;;) {
+		sig = sigtimedwait(&sigs, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("signal %d: draining", sig);
+			break;
+		}
+		if (sig == SIGHUP || web_tls_changed(srv) == 1) {
+			if ((r = web_reload_tls(srv)) != 0)
+				log_warn("TLS reload failed, keeping the old "
+				    "certificate: %s", tss_strerror(r));
+			else
+				log_info("TLS certificate reloaded");
+		}
+		if (time(NULL) - last_prune >= PRUNE_EVERY) {
+			last_prune = time(NULL);
+			if ((r = store_write(b->store, prune_fn, b)) != 0)
+				log_warn("pruning sessions: %s", tss_strerror(r));
+		}
+		broker_audit_flush(b);
+	}
+	status = 0;
+ out:
+	web_free(srv);		/* stops: in-flight requests finish, 5 s cap */
+	broker_close(b);
+	web_metrics_free(metrics);
+	return status;
+}

@@ -1,0 +1,637 @@
+/* HTTP handlers: decode, one broker call, encode. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "auth/enroll.h"
+#include "auth/login.h"
+#include "auth/session.h"
+#include "broker/broker.h"
+#include "broker/issue.h"
+#include "common/err.h"
+#include "common/log.h"
+#include "store/store.h"
+#include "web/server.h"
+
+#define ERRMSG_MAX	256
+
+static const char *const login_outcomes[] = { "ok", "invalid_credentials",
+    "too_many_attempts", "unavailable", "bad_request" };
+enum { LO_OK, LO_INVALID, LO_THROTTLED, LO_UNAVAILABLE, LO_BAD };
+static const char *const store_kinds[] = { "used", "map" };
+
+int
+api_init(struct api *a, struct broker *b, struct web_metrics *m)
+{
+	static const double bounds[] = { 0.0005, 0.001, 0.002, 0.005, 0.01,
+	    0.02, 0.05, 0.1, 0.25, 0.5, 1 };
+	struct web_label outcome = { "outcome", login_outcomes,
+	    sizeof(login_outcomes) / sizeof(login_outcomes[0]) };
+	struct web_label kind = { "kind", store_kinds, 2 };
+	int r;
+
+	memset(a, 0, sizeof(*a));
+	a->b = b;
+	a->metrics = m;
+	if ((r = web_metrics_counter(m, "tessera_logins_total",
+	    "Login attempts by outcome.", &outcome, 1, &a->logins)) != 0 ||
+	    (r = web_metrics_counter(m, "tessera_totp_failures_total",
+	    "Logins refused for a wrong or replayed TOTP code.", NULL, 0,
+	    &a->totp_fail)) != 0 ||
+	    (r = web_metrics_counter(m, "tessera_lockouts_total",
+	    "Logins refused because the account is throttled or locked.",
+	    NULL, 0, &a->lockouts)) != 0 ||
+	    (r = web_metrics_counter(m, "tessera_certificates_issued_total",
+	    "Certificates issued.", NULL, 0, &a->certs_issued)) != 0 ||
+	    (r = web_metrics_histogram(m, "tessera_issue_duration_seconds",
+	    "Certificate issuance latency, decision to commit.", bounds,
+	    sizeof(bounds) / sizeof(bounds[0]), &a->issue_seconds)) != 0 ||
+	    (r = web_metrics_gauge(m, "tessera_store_bytes",
+	    "LMDB bytes in use and map size.", &kind, 1, &a->store_bytes)) != 0)
+		return r;
+	return 0;
+}
+
+static int64_t
+now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static double
+mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An error response with the code's status and, when given, our message. */
+static struct web_resp *
+fail(int r, const char *msg)
+{
+	struct web_resp *base;
+	unsigned status;
+	const char *code;
+
+	base = web_error_from(r);
+	if (base == NULL || msg == NULL || msg[0] == '\0')
+		return base;
+	status = web_resp_status(base);
+	web_resp_free(base);
+	code = status == 403 ? "forbidden" : status == 429 ?
+	    "too_many_attempts" : status == 500 ? "internal" : tss_errname(r);
+	if (status == 500)
+		msg = "internal error";
+	return web_error(status, code, msg);
+}
+
+static int
+csrf_verify(const char *hdr, size_t len, void *token)
+{
+	(void)len;
+	return session_csrf_check(token, hdr);
+}
+
+/*
+ * Authenticate the request into c.  NULL on success, else the response to
+ * send.  Cookie-authenticated writes must pass the CSRF and Origin checks.
+ */
+static struct web_resp *
+authed(const struct web_req *req, struct api *a, struct caller *c)
+{
+	enum web_auth kind;
+	const char *token = web_req_token(req, &kind);
+	int r;
+
+	if (token == NULL)
+		return web_error(401, "unauthenticated",
+		    "log in first: no session token");
+	if ((r = broker_caller(a->b, token, now(), c)) != 0)
+		return r == TSS_E_UNAUTHENTICATED ? web_error(401,
+		    "unauthenticated", "session ended or unknown") : fail(r, NULL);
+	c->remote_addr = web_req_remote(req);
+	c->request_id = web_req_id(req);
+	if (kind == WEB_AUTH_COOKIE &&
+	    (web_req_route(req)->flags & WEB_R_WRITE) &&
+	    web_check_csrf(req, csrf_verify, (void *)token) != 0) {
+		caller_clear(c);
+		return web_error(403, "forbidden",
+		    "cross-site request or missing X-CSRF-Token");
+	}
+	return NULL;
+}
+
+/* Reply with a use case's JSON result or its error. */
+static struct web_resp *
+reply(int r, unsigned status, json_t *body, const char *errmsg)
+{
+	if (r != 0) {
+		json_decref(body);
+		return fail(r, errmsg);
+	}
+	return web_json(status, body);
+}
+
+/* String field of a JSON body, NULL when absent or not a string. */
+static const char *
+jstr(const struct web_req *req, const char *key)
+{
+	return json_string_value(json_object_get(web_req_json(req), key));
+}
+
+/* ---- public ---- */
+
+static struct web_resp *
+h_healthz(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+
+	(void)req;
+	if (broker_health(a->b) != 0)
+		return web_error(503, "unavailable", "store does not answer");
+	return web_json(200, json_pack("{s:s}", "status", "ok"));
+}
+
+static struct web_resp *
+h_metrics(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	uint64_t used, map;
+
+	if (store_usage(a->b->store, &used, &map) == 0) {
+		web_metric_set(a->store_bytes, 0, (int64_t)used);
+		web_metric_set(a->store_bytes, 1, (int64_t)map);
+	}
+	return web_handle_metrics(req, arg);
+}
+
+static struct web_resp *
+h_ca(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct web_resp *resp;
+	char *text;
+	int r;
+
+	(void)req;
+	if ((r = broker_ca_text(a->b, &text)) != 0)
+		return fail(r, NULL);
+	resp = web_text(200, "text/plain; charset=utf-8", text, strlen(text));
+	free(text);
+	return resp;
+}
+
+static struct web_resp *
+h_krl(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct web_resp *resp;
+	uint8_t *krl;
+	size_t len;
+	int r;
+
+	(void)req;
+	if ((r = broker_krl(a->b, now(), &krl, &len)) != 0)
+		return fail(r, NULL);
+	resp = web_text(200, "application/octet-stream", krl, len);
+	free(krl);
+	return resp;
+}
+
+/* ---- enrollment and sessions ---- */
+
+static struct web_resp *
+h_enroll_start(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct enroll_start_result res;
+	const char *token = jstr(req, "token"), *pw = jstr(req, "password");
+	json_t *body;
+	int r;
+
+	if (token == NULL || pw == NULL)
+		return web_error(400, "bad_request",
+		    "token and password are required strings");
+	memset(&res, 0, sizeof(res));
+	r = enroll_start(a->b->auth, token, pw, strlen(pw), web_req_remote(req),
+	    now(), &res);
+	if (r == TSS_E_WEAK_PASSWORD) {
+		enroll_start_result_clear(&res);
+		return web_error(400, "weak_password", "password: 12 to 1024 "
+		    "characters of UTF-8, not the username");
+	}
+	if (r == TSS_E_EXPIRED || r == TSS_E_UNAUTHENTICATED) {
+		enroll_start_result_clear(&res);
+		return web_error(401, "invalid_credentials",
+		    "enrollment link unknown, used or expired");
+	}
+	if (r != 0) {
+		enroll_start_result_clear(&res);
+		return fail(r, NULL);
+	}
+	body = json_pack("{s:s, s:s, s:s, s:s}", "username", res.username,
+	    "totp_secret", res.totp_secret, "otpauth_uri", res.otpauth_uri,
+	    "qr_svg", res.qr_svg);
+	enroll_start_result_clear(&res);
+	return web_json(200, body);
+}
+
+static struct web_resp *
+h_enroll_finish(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct enroll_finish_result res;
+	const char *token = jstr(req, "token"), *code = jstr(req, "code");
+	json_t *codes, *body;
+	size_t i;
+	int r;
+
+	if (token == NULL || code == NULL)
+		return web_error(400, "bad_request",
+		    "token and code are required strings");
+	memset(&res, 0, sizeof(res));
+	r = enroll_finish(a->b->auth, token, code, web_req_remote(req), now(),
+	    &res);
+	if (r == TSS_E_EXPIRED || r == TSS_E_UNAUTHENTICATED ||
+	    r == TSS_E_INVALID_CREDENTIALS) {
+		enroll_finish_result_clear(&res);
+		return web_error(401, "invalid_credentials",
+		    r == TSS_E_INVALID_CREDENTIALS ? "wrong code" :
+		    "enrollment link unknown, used or expired");
+	}
+	if (r == TSS_E_CONFLICT) {
+		enroll_finish_result_clear(&res);
+		return web_error(409, "conflict", "call /v1/enroll/start first");
+	}
+	if (r != 0) {
+		enroll_finish_result_clear(&res);
+		return fail(r, NULL);
+	}
+	codes = json_array();
+	for (i = 0; codes != NULL && i < USER_RECOVERY_CODES; i++)
+		json_array_append_new(codes, json_string(res.codes[i]));
+	body = json_pack("{s:s, s:o}", "username", res.username,
+	    "recovery_codes", codes);
+	enroll_finish_result_clear(&res);
+	broker_audit_flush(a->b);
+	return web_json(200, body);
+}
+
+static struct web_resp *
+h_login(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct auth_login_result res;
+	const char *user = jstr(req, "username"), *pw = jstr(req, "password"),
+	    *code = jstr(req, "code");
+	struct web_resp *resp;
+	char retry[24];
+	int r;
+
+	if (web_check_origin(req) != 0)
+		return web_error(403, "forbidden", "cross-site login refused");
+	if (user == NULL || pw == NULL || code == NULL) {
+		web_metric_inc(a->logins, LO_BAD);
+		return web_error(400, "bad_request",
+		    "username, password and code are required strings");
+	}
+	memset(&res, 0, sizeof(res));
+	r = auth_login(a->b->auth, user, pw, strlen(pw), code,
+	    web_req_remote(req), web_req_id(req), now(), &res);
+	broker_audit_flush(a->b);
+	if (res.reason != NULL && (strcmp(res.reason, "bad_code") == 0 ||
+	    strcmp(res.reason, "replay") == 0))
+		web_metric_inc(a->totp_fail, 0);
+	switch (r) {
+	case 0:
+		web_metric_inc(a->logins, LO_OK);
+		resp = web_json(200, json_pack("{s:s, s:s, s:I}", "token",
+		    res.token, "csrf_token", res.csrf, "expires_at",
+		    (json_int_t)res.expires_at));
+		if (resp != NULL)
+			web_resp_set_cookie(resp, res.token,
+			    (unsigned long)a->b->cfg.session_max);
+		break;
+	case TSS_E_TOO_MANY_ATTEMPTS:
+	case TSS_E_LOCKED:
+		web_metric_inc(a->logins, LO_THROTTLED);
+		web_metric_inc(a->lockouts, 0);
+		resp = web_error(429, "too_many_attempts",
+		    "too many attempts; try again later");
+		snprintf(retry, sizeof(retry), "%lld", (long long)(r ==
+		    TSS_E_LOCKED ? 3600 : res.retry_after > 0 ?
+		    res.retry_after : 1));
+		if (resp != NULL)
+			web_resp_header(resp, "Retry-After", retry);
+		break;
+	case TSS_E_UNAVAILABLE:
+		web_metric_inc(a->logins, LO_UNAVAILABLE);
+		resp = web_error(503, "unavailable", "busy; try again");
+		if (resp != NULL)
+			web_resp_retry_after(resp, 1);
+		break;
+	default:
+		/* Wrong user, password, code, disabled or not enrolled: one
+		 * answer for all. */
+		web_metric_inc(a->logins, LO_INVALID);
+		resp = web_error(401, "invalid_credentials",
+		    "invalid username, password or code");
+		break;
+	}
+	auth_login_result_clear(&res);
+	return resp;
+}
+
+static struct web_resp *
+h_logout(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct caller c;
+	struct web_resp *resp;
+	enum web_auth kind;
+
+	if ((resp = authed(req, a, &c)) != NULL)
+		return resp;
+	caller_clear(&c);
+	auth_logout(a->b->auth, web_req_token(req, &kind), web_req_remote(req),
+	    now());
+	broker_audit_flush(a->b);
+	resp = web_empty(204);
+	if (resp != NULL)
+		web_resp_clear_cookie(resp);
+	return resp;
+}
+
+static struct web_resp *
+h_me(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct caller c;
+	struct web_resp *resp;
+	enum web_auth kind;
+	char csrf[TOKEN_TEXT_LEN + 1];
+	json_t *body = NULL;
+	int r;
+
+	if ((resp = authed(req, a, &c)) != NULL)
+		return resp;
+	r = broker_me(a->b, &c, now(), &body);
+	caller_clear(&c);
+	if (r == 0 && web_req_token(req, &kind) != NULL &&
+	    kind == WEB_AUTH_COOKIE &&
+	    session_csrf(web_req_token(req, &kind), csrf) == 0)
+		json_object_set_new(body, "csrf_token", json_string(csrf));
+	return reply(r, 200, body, NULL);
+}
+
+/* ---- certificates ---- */
+
+/* ttl: absent, or an integer; floats, strings, 0 and negatives refused;
+ * values past the caps are clamped by the use case. */
+static int
+ttl_of(const json_t *j, int64_t *ttl)
+{
+	json_int_t v;
+
+	*ttl = 0;
+	if (j == NULL || json_is_null(j))
+		return 0;
+	if (!json_is_integer(j) || (v = json_integer_value(j)) <= 0)
+		return TSS_E_VALIDATION;
+	*ttl = (int64_t)v;
+	return 0;
+}
+
+static struct web_resp *
+h_cert_issue(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct issue_req rq;
+	struct caller c;
+	struct web_resp *resp;
+	json_t *body = web_req_json(req), *out = NULL, *v;
+	char errmsg[ERRMSG_MAX] = "";
+	const char *k;
+	double t0;
+	int r;
+
+	json_object_foreach(body, k, v) {
+		if (strcmp(k, "public_key") != 0 && strcmp(k, "target") != 0 &&
+		    strcmp(k, "login") != 0 && strcmp(k, "ttl") != 0) {
+			snprintf(errmsg, sizeof(errmsg), "%s: unknown field", k);
+			return web_error(400, "bad_request", errmsg);
+		}
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.public_key = jstr(req, "public_key");
+	rq.target = jstr(req, "target");
+	rq.login = jstr(req, "login");
+	if (rq.public_key == NULL)
+		return web_error(400, "invalid_public_key",
+		    "public_key: an authorized_keys line is required");
+	if ((json_object_get(body, "target") != NULL && rq.target == NULL &&
+	    !json_is_null(json_object_get(body, "target"))) ||
+	    (json_object_get(body, "login") != NULL && rq.login == NULL &&
+	    !json_is_null(json_object_get(body, "login"))))
+		return web_error(400, "bad_request",
+		    "target and login must be strings");
+	if (ttl_of(json_object_get(body, "ttl"), &rq.ttl) != 0)
+		return web_error(400, "bad_request",
+		    "ttl: a positive integer number of seconds");
+	if ((resp = authed(req, a, &c)) != NULL)
+		return resp;
+	rq.username = c.username;
+	rq.groups = (const char *const *)c.groups;
+	rq.n_groups = c.n_groups;
+	rq.remote_addr = web_req_remote(req);
+	rq.request_id = web_req_id(req);
+	t0 = mono();
+	r = issue_cert(&a->b->issuer, &rq, now(), &out, errmsg,
+	    sizeof(errmsg));
+	caller_clear(&c);
+	if (r == 0) {
+		web_metric_observe(a->issue_seconds, mono() - t0);
+		web_metric_inc(a->certs_issued, 0);
+	}
+	return reply(r, 201, out, errmsg);
+}
+
+static struct web_resp *
+h_certs_list(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct caller c;
+	struct web_resp *resp;
+	char errmsg[ERRMSG_MAX] = "";
+	json_t *out = NULL;
+	int r;
+
+	if ((resp = authed(req, a, &c)) != NULL)
+		return resp;
+	r = broker_certs_list(a->b, &c, web_req_query(req, "user"), now(), &out,
+	    errmsg, sizeof(errmsg));
+	caller_clear(&c);
+	return reply(r, 200, out, errmsg);
+}
+
+static struct web_resp *
+h_cert_revoke(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct caller c;
+	struct web_resp *resp;
+	char errmsg[ERRMSG_MAX] = "";
+	json_t *out = NULL;
+	int r;
+
+	if ((resp = authed(req, a, &c)) != NULL)
+		return resp;
+	r = broker_cert_revoke(a->b, &c, web_req_param(req), now(), &out,
+	    errmsg, sizeof(errmsg));
+	caller_clear(&c);
+	return reply(r, 200, out, errmsg);
+}
+
+/* ---- admin ---- */
+
+/* Most admin handlers: authenticate, then one broker call. */
+#define ADMIN_HANDLER(fname, status, call)				\
+static struct web_resp *						\
+fname(const struct web_req *req, void *arg)				\
+{									\
+	struct api *a = arg;						\
+	struct caller c;						\
+	struct web_resp *resp;						\
+	char errmsg[ERRMSG_MAX] = "";					\
+	json_t *out = NULL;						\
+	int r;								\
+									\
+	if ((resp = authed(req, a, &c)) != NULL)			\
+		return resp;						\
+	r = (call);							\
+	caller_clear(&c);						\
+	return reply(r, status, out, errmsg);				\
+}
+
+static int
+want_force(const struct web_req *req)
+{
+	const char *f = web_req_query(req, "force");
+
+	return f != NULL && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
+}
+
+/* Deletes answer 204. */
+static int
+done(int r, json_t **out)
+{
+	*out = NULL;
+	return r;
+}
+
+ADMIN_HANDLER(h_users_list, 200, broker_users_list(a->b, &c, &out))
+ADMIN_HANDLER(h_user_create, 201, broker_user_create(a->b, &c,
+    web_req_json(req), now(), &out, errmsg, sizeof(errmsg)))
+ADMIN_HANDLER(h_user_get, 200, broker_user_get(a->b, &c, web_req_param(req),
+    &out))
+ADMIN_HANDLER(h_user_patch, 200, broker_user_patch(a->b, &c,
+    web_req_param(req), web_req_json(req), now(), &out, errmsg,
+    sizeof(errmsg)))
+ADMIN_HANDLER(h_user_reset, 200, broker_user_reset(a->b, &c,
+    web_req_param(req), now(), &out))
+ADMIN_HANDLER(h_targets_list, 200, broker_targets_list(a->b, &out))
+ADMIN_HANDLER(h_target_put, 200, broker_target_put(a->b, &c,
+    web_req_param(req), web_req_json(req), now(), &out, errmsg,
+    sizeof(errmsg)))
+ADMIN_HANDLER(h_roles_list, 200, broker_roles_list(a->b, &out))
+ADMIN_HANDLER(h_role_get, 200, broker_role_get(a->b, web_req_param(req),
+    &out))
+ADMIN_HANDLER(h_role_put, 200, broker_role_put(a->b, &c, web_req_param(req),
+    web_req_json(req), now(), &out, errmsg, sizeof(errmsg)))
+ADMIN_HANDLER(h_bindings_list, 200, broker_bindings_list(a->b, &c, &out))
+ADMIN_HANDLER(h_binding_create, 201, broker_binding_create(a->b, &c,
+    web_req_json(req), now(), &out, errmsg, sizeof(errmsg)))
+ADMIN_HANDLER(h_check, 200, broker_check(a->b, &c, web_req_query(req, "user"),
+    web_req_query(req, "target"), web_req_query(req, "login"), now(), &out,
+    errmsg, sizeof(errmsg)))
+ADMIN_HANDLER(h_audit, 200, broker_audit_list(a->b, &c,
+    web_req_query(req, "after"), web_req_query(req, "limit"), &out, errmsg,
+    sizeof(errmsg)))
+ADMIN_HANDLER(h_user_delete, 204, done(broker_user_delete(a->b, &c,
+    web_req_param(req), now()), &out))
+ADMIN_HANDLER(h_target_delete, 204, done(broker_target_delete(a->b, &c,
+    web_req_param(req), want_force(req), now(), errmsg, sizeof(errmsg)), &out))
+ADMIN_HANDLER(h_role_delete, 204, done(broker_role_delete(a->b, &c,
+    web_req_param(req), want_force(req), now(), errmsg, sizeof(errmsg)), &out))
+ADMIN_HANDLER(h_binding_delete, 204, done(broker_binding_delete(a->b, &c,
+    web_req_param(req), now(), errmsg, sizeof(errmsg)), &out))
+
+static struct web_resp *
+h_target_sshd(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct caller c;
+	struct web_resp *resp;
+	char *text = NULL;
+	int r;
+
+	if ((resp = authed(req, a, &c)) != NULL)
+		return resp;
+	caller_clear(&c);
+	if ((r = broker_target_sshd(a->b, web_req_param(req), &text)) != 0)
+		return fail(r, NULL);
+	resp = web_text(200, "text/plain; charset=utf-8", text, strlen(text));
+	free(text);
+	return resp;
+}
+
+#define J	WEB_R_JSON
+#define W	WEB_R_WRITE
+static const struct web_route routes[] = {
+	{ "GET",    "/healthz",              h_healthz,        0 },
+	{ "GET",    "/metrics",              h_metrics,        0 },
+	{ "GET",    "/v1/ca",                h_ca,             0 },
+	{ "GET",    "/v1/krl",               h_krl,            0 },
+	{ "POST",   "/v1/enroll/start",      h_enroll_start,   J },
+	{ "POST",   "/v1/enroll/finish",     h_enroll_finish,  J },
+	{ "POST",   "/v1/login",             h_login,          J },
+	{ "POST",   "/v1/logout",            h_logout,         W },
+	{ "GET",    "/v1/me",                h_me,             0 },
+	{ "POST",   "/v1/certs",             h_cert_issue,     J | W },
+	{ "GET",    "/v1/certs",             h_certs_list,     0 },
+	{ "POST",   "/v1/certs/*/revoke",    h_cert_revoke,    W },
+	{ "GET",    "/v1/users",             h_users_list,     0 },
+	{ "POST",   "/v1/users",             h_user_create,    J | W },
+	{ "GET",    "/v1/users/*",           h_user_get,       0 },
+	{ "PATCH",  "/v1/users/*",           h_user_patch,     J | W },
+	{ "DELETE", "/v1/users/*",           h_user_delete,    W },
+	{ "POST",   "/v1/users/*/reset",     h_user_reset,     W },
+	{ "GET",    "/v1/targets",           h_targets_list,   0 },
+	{ "PUT",    "/v1/targets/*",         h_target_put,     J | W },
+	{ "DELETE", "/v1/targets/*",         h_target_delete,  W },
+	{ "GET",    "/v1/targets/*/sshd",    h_target_sshd,    0 },
+	{ "GET",    "/v1/roles",             h_roles_list,     0 },
+	{ "GET",    "/v1/roles/*",           h_role_get,       0 },
+	{ "PUT",    "/v1/roles/*",           h_role_put,       J | W },
+	{ "DELETE", "/v1/roles/*",           h_role_delete,    W },
+	{ "GET",    "/v1/bindings",          h_bindings_list,  0 },
+	{ "POST",   "/v1/bindings",          h_binding_create, J | W },
+	{ "DELETE", "/v1/bindings/*",        h_binding_delete, W },
+	{ "GET",    "/v1/check",             h_check,          0 },
+	{ "GET",    "/v1/audit",             h_audit,          0 },
+};
+#undef J
+#undef W
+
+const struct web_route *
+api_routes(size_t *n)
+{
+	*n = sizeof(routes) / sizeof(routes[0]);
+	return routes;
+}

@@ -1,0 +1,31 @@
+/*
+ * api: tesserad's HTTP endpoints (CONTRACT §3) over the broker use cases.
+ * Each handler decodes, calls one broker function and encodes; the route
+ * table here is what web_start() serves.
+ */
+#ifndef TSS_API_H
+#define TSS_API_H
+
+#include <stddef.h>
+
+struct broker;
+struct web_metrics;
+struct web_route;
+
+struct api {
+	struct broker *b;
+	struct web_metrics *metrics;
+	struct web_metric *logins;	/* {outcome} */
+	struct web_metric *totp_fail;
+	struct web_metric *lockouts;
+	struct web_metric *certs_issued;
+	struct web_metric *issue_seconds;	/* histogram */
+	struct web_metric *store_bytes;		/* gauge {kind} */
+};
+
+/* Register the service metrics in m and fill a. */
+int api_init(struct api *a, struct broker *b, struct web_metrics *m);
+/* The route table; handler_arg must be the struct api. */
+const struct web_route *api_routes(size_t *n);
+
+#endif

@@ -333,7 +333,7 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 		k->fd = -1;
 		openlog("tesserad", LOG_PID, LOG_AUTHPRIV);
 	} else {
-		if ((k->fd = open(spec, O_WRONLY | O_APPEND | O_CREAT |
+		if ((k->fd = open(spec, O_RDWR | O_APPEND | O_CREAT |
 		    O_CLOEXEC, 0600)) == -1) {
 			r = errno == EACCES ? TSS_E_PERMISSION : TSS_E_IO;
 			free(k);

@@ -18,7 +18,7 @@
 #include <jansson.h>
 
 #include "client.h"
-#include "session.h"
+#include "sessfile.h"
 
 #define CLI_OK		0
 #define CLI_FAIL	1
@@ -32,10 +32,10 @@ struct cli {
 	int json;		/* --json: print the server's JSON */
 	const char *usage;	/* usage line of the running command */
 	const char *prog;	/* "tessera" */
-	struct session *sess;	/* loaded on demand by cli_call() */
+	struct sessfile *sess;	/* loaded on demand by cli_call() */
 	int sess_err;		/* why sess is NULL once tried; 1 untried */
 	struct client *cl;	/* made on demand by cli_call() */
-	char session_path[4096];
+	char sessfile_path[4096];
 };
 
 /* Command-line options of one command (global ones are already gone). */

@@ -383,7 +383,7 @@ use_cert(struct cli *c, const struct client_resp *resp, const char *id)
 	}
 	memcpy(line, cert, strlen(cert));
 	memcpy(line + strlen(cert), "\n", 2);
-	if ((k = session_write_file(path, line, strlen(line), 0644)) != 0) {
+	if ((k = sessfile_write_file(path, line, strlen(line), 0644)) != 0) {
 		r = cli_fail(c, "cannot write %s: %s", path, tss_strerror(k));
 		goto out;
 	}
@@ -564,7 +564,7 @@ cmd_login(struct cli *c, int argc, char **argv)
 	char when[32], left[32], msg[600], pubpath[4200];
 	char *id = NULL, *pubkey = NULL, *server = NULL;
 	struct client_resp resp = { 0 };
-	struct session ns = { 0 }, *sess;
+	struct sessfile ns = { 0 }, *sess;
 	json_t *body = NULL, *j = NULL;
 	int64_t ttl = 0, exp = 0;
 	size_t np;
@@ -669,22 +669,22 @@ cmd_login(struct cli *c, int argc, char **argv)
 	ns.token = (char *)token;
 	ns.expires_at = exp;
 	ns.username = (char *)user;
-	if (c->session_path[0] == '\0' && (k = session_path(c->session_path,
-	    sizeof(c->session_path))) != 0) {
+	if (c->sessfile_path[0] == '\0' && (k = sessfile_path(c->sessfile_path,
+	    sizeof(c->sessfile_path))) != 0) {
 		r = cli_fail(c, "cannot find the home directory");
 		goto out;
 	}
-	if ((k = session_save(c->session_path, &ns)) != 0) {
+	if ((k = sessfile_save(c->sessfile_path, &ns)) != 0) {
 		r = cli_fail(c, "cannot save the session in %s: %s",
-		    c->session_path, tss_strerror(k));
+		    c->sessfile_path, tss_strerror(k));
 		goto out;
 	}
 	/* From here on, calls use the new session. */
-	session_free(c->sess);
+	sessfile_free(c->sess);
 	c->sess = NULL;
 	c->sess_err = 1;
-	if ((k = session_load(c->session_path, &sess)) != 0) {
-		r = cli_fail(c, "cannot read back %s: %s", c->session_path,
+	if ((k = sessfile_load(c->sessfile_path, &sess)) != 0) {
+		r = cli_fail(c, "cannot read back %s: %s", c->sessfile_path,
 		    tss_strerror(k));
 		goto out;
 	}
@@ -802,15 +802,15 @@ cmd_logout(struct cli *c, int argc, char **argv)
 	static const long quiet401[] = { 401, 0 };
 	const char *pos[CLI_POS_MAX];
 	struct client_resp resp = { 0 };
-	struct session *s = NULL;
+	struct sessfile *s = NULL;
 	size_t np;
 	int r, k;
 
 	resp.retry_after = -1;
 	CLI_PARSE(c, argc, argv, NULL, pos, 0, 0, &np);
-	if ((k = session_path(c->session_path, sizeof(c->session_path))) != 0)
+	if ((k = sessfile_path(c->sessfile_path, sizeof(c->sessfile_path))) != 0)
 		return cli_fail(c, "cannot find the home directory");
-	k = session_load(c->session_path, &s);
+	k = sessfile_load(c->sessfile_path, &s);
 	if (k == TSS_E_NOT_FOUND) {
 		cli_info(c, "Not logged in.\n");
 		return CLI_OK;
@@ -821,22 +821,22 @@ cmd_logout(struct cli *c, int argc, char **argv)
 		if (r != CLI_OK && resp.status != 401) {
 			/* The local copy goes anyway; say the server may
 			 * still honour the token until it times out. */
-			if (session_remove(c->session_path) == 0)
+			if (sessfile_remove(c->sessfile_path) == 0)
 				fprintf(stderr, "%s: removed the local session, "
 				    "but the server did not confirm the "
 				    "logout\n", c->prog);
 			goto out;
 		}
 	}
-	if ((k = session_remove(c->session_path)) != 0) {
-		r = cli_fail(c, "cannot remove %s: %s", c->session_path,
+	if ((k = sessfile_remove(c->sessfile_path)) != 0) {
+		r = cli_fail(c, "cannot remove %s: %s", c->sessfile_path,
 		    tss_strerror(k));
 		goto out;
 	}
 	cli_info(c, "Logged out.\n");
 	r = CLI_OK;
  out:
-	session_free(s);
+	sessfile_free(s);
 	client_resp_clear(&resp);
 	return r;
 }

@@ -143,10 +143,10 @@ try_session(struct cli *c)
 {
 	if (c->sess != NULL || c->sess_err != 1)
 		return;
-	if ((c->sess_err = session_path(c->session_path,
-	    sizeof(c->session_path))) != 0)
+	if ((c->sess_err = sessfile_path(c->sessfile_path,
+	    sizeof(c->sessfile_path))) != 0)
 		return;
-	c->sess_err = session_load(c->session_path, &c->sess);
+	c->sess_err = sessfile_load(c->sessfile_path, &c->sess);
 }
 
 static int
@@ -186,13 +186,13 @@ check_session(struct cli *c)
 		case TSS_E_PERMISSION:
 			return cli_fail(c, "session file %s may be read by "
 			    "others or is not yours: remove it and log in "
-			    "again", c->session_path);
+			    "again", c->sessfile_path);
 		case TSS_E_BAD_FORMAT:
 			return cli_fail(c, "session file %s is damaged: run "
-			    "`%s login`", c->session_path, c->prog);
+			    "`%s login`", c->sessfile_path, c->prog);
 		default:
 			return cli_fail(c, "cannot read session file %s: %s",
-			    c->session_path, tss_strerror(c->sess_err));
+			    c->sessfile_path, tss_strerror(c->sess_err));
 		}
 	}
 	if (c->server != NULL && !same_server(c->server, c->sess->server))
@@ -294,7 +294,7 @@ cli_cleanup(struct cli *c)
 {
 	client_free(c->cl);
 	c->cl = NULL;
-	session_free(c->sess);
+	sessfile_free(c->sess);
 	c->sess = NULL;
 	c->sess_err = 1;
 }

@@ -8,7 +8,7 @@
 #include <criterion/criterion.h>
 
 #include "common/err.h"
-#include "session.h"
+#include "sessfile.h"
 #include "tmpdir.h"
 
 static char dir[4096], path[4300];
@@ -28,7 +28,7 @@ teardown(void)
 
 TestSuite(cli_session, .init = setup, .fini = teardown);
 
-static const struct session sample = {
+static const struct sessfile sample = {
 	.server = "https://127.0.0.1:8443",
 	.token = "secret-token",
 	.expires_at = 1700000000,
@@ -41,7 +41,7 @@ Test(cli_session, saved_file_0600_dir_0700_despite_umask)
 	struct stat st;
 	mode_t old = umask(0);
 
-	cr_assert_eq(session_save(path, &sample), 0);
+	cr_assert_eq(sessfile_save(path, &sample), 0);
 	umask(old);
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0600, "mode %o", st.st_mode & 07777);
@@ -52,54 +52,54 @@ Test(cli_session, saved_file_0600_dir_0700_despite_umask)
 
 Test(cli_session, round_trip)
 {
-	struct session *s = NULL;
+	struct sessfile *s = NULL;
 
-	cr_assert_eq(session_save(path, &sample), 0);
-	cr_assert_eq(session_load(path, &s), 0);
+	cr_assert_eq(sessfile_save(path, &sample), 0);
+	cr_assert_eq(sessfile_load(path, &s), 0);
 	cr_assert_str_eq(s->server, sample.server);
 	cr_assert_str_eq(s->token, sample.token);
 	cr_assert_str_eq(s->username, sample.username);
 	cr_assert_eq(s->expires_at, sample.expires_at);
-	session_free(s);
+	sessfile_free(s);
 }
 
 Test(cli_session, overwrite_keeps_mode)
 {
-	struct session other = sample;
-	struct session *s = NULL;
+	struct sessfile other = sample;
+	struct sessfile *s = NULL;
 	struct stat st;
 
-	cr_assert_eq(session_save(path, &sample), 0);
+	cr_assert_eq(sessfile_save(path, &sample), 0);
 	other.token = "second";
-	cr_assert_eq(session_save(path, &other), 0);
+	cr_assert_eq(sessfile_save(path, &other), 0);
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0600);
-	cr_assert_eq(session_load(path, &s), 0);
+	cr_assert_eq(sessfile_load(path, &s), 0);
 	cr_assert_str_eq(s->token, "second");
-	session_free(s);
+	sessfile_free(s);
 }
 
 Test(cli_session, missing_is_not_found)
 {
-	struct session *s = (struct session *)1;
+	struct sessfile *s = (struct sessfile *)1;
 
-	cr_assert_eq(session_load(path, &s), TSS_E_NOT_FOUND);
+	cr_assert_eq(sessfile_load(path, &s), TSS_E_NOT_FOUND);
 	cr_assert_null(s);
 }
 
 Test(cli_session, readable_by_group_refused)
 {
-	struct session *s = (struct session *)1;
+	struct sessfile *s = (struct sessfile *)1;
 
-	cr_assert_eq(session_save(path, &sample), 0);
+	cr_assert_eq(sessfile_save(path, &sample), 0);
 	cr_assert_eq(chmod(path, 0640), 0);
-	cr_assert_eq(session_load(path, &s), TSS_E_PERMISSION);
+	cr_assert_eq(sessfile_load(path, &s), TSS_E_PERMISSION);
 	cr_assert_null(s);
 }
 
 Test(cli_session, damaged_refused)
 {
-	struct session *s = (struct session *)1;
+	struct sessfile *s = (struct sessfile *)1;
 	char d[4300];
 
 	snprintf(d, sizeof(d), "%s/cfg", dir);
@@ -107,20 +107,20 @@ Test(cli_session, damaged_refused)
 	snprintf(d, sizeof(d), "%s/cfg/tessera", dir);
 	cr_assert_eq(mkdir(d, 0700), 0);
 	cr_assert_eq(tmpfile_write(path, "{\"server\": \"x\"}", 0600), 0);
-	cr_assert_eq(session_load(path, &s), TSS_E_BAD_FORMAT);
+	cr_assert_eq(sessfile_load(path, &s), TSS_E_BAD_FORMAT);
 	cr_assert_null(s);
 	cr_assert_eq(tmpfile_write(path, "not json", 0600), 0);
-	cr_assert_eq(session_load(path, &s), TSS_E_BAD_FORMAT);
+	cr_assert_eq(sessfile_load(path, &s), TSS_E_BAD_FORMAT);
 }
 
 Test(cli_session, remove_is_idempotent)
 {
 	struct stat st;
 
-	cr_assert_eq(session_save(path, &sample), 0);
-	cr_assert_eq(session_remove(path), 0);
+	cr_assert_eq(sessfile_save(path, &sample), 0);
+	cr_assert_eq(sessfile_remove(path), 0);
 	cr_assert_neq(stat(path, &st), 0);
-	cr_assert_eq(session_remove(path), 0);
+	cr_assert_eq(sessfile_remove(path), 0);
 }
 
 Test(cli_session, write_file_sets_mode_0644_for_certificates)
@@ -130,7 +130,7 @@ Test(cli_session, write_file_sets_mode_0644_for_certificates)
 	mode_t old = umask(077);
 
 	snprintf(p, sizeof(p), "%s/id-cert.pub", dir);
-	cr_assert_eq(session_write_file(p, "cert\n", 5, 0644), 0);
+	cr_assert_eq(sessfile_write_file(p, "cert\n", 5, 0644), 0);
 	umask(old);
 	cr_assert_eq(stat(p, &st), 0);
 	cr_assert_eq(st.st_mode & 07777, 0644);

@@ -1,5 +1,5 @@
 /*
- * session: the saved login (see session.h).
+ * sessfile: the saved login (see sessfile.h).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -15,7 +15,7 @@
 #include <jansson.h>
 
 #include "common/err.h"
-#include "session.h"
+#include "sessfile.h"
 
 #define SESSION_FILE_MAX	(64 * 1024)
 
@@ -29,7 +29,7 @@ wipe_free_str(char *s)
 }
 
 void
-session_free(struct session *s)
+sessfile_free(struct sessfile *s)
 {
 	if (s == NULL)
 		return;
@@ -40,7 +40,7 @@ session_free(struct session *s)
 }
 
 int
-session_path(char *buf, size_t len)
+sessfile_path(char *buf, size_t len)
 {
 	const char *home = getenv("HOME");
 	struct passwd *pw;
@@ -58,9 +58,9 @@ session_path(char *buf, size_t len)
 }
 
 int
-session_load(const char *path, struct session **out)
+sessfile_load(const char *path, struct sessfile **out)
 {
-	struct session *s = NULL;
+	struct sessfile *s = NULL;
 	struct stat st;
 	char *text = NULL;
 	json_t *j = NULL, *v;
@@ -128,12 +128,12 @@ session_load(const char *path, struct session **out)
 		free(text);
 	}
 	json_decref(j);		/* jansson's allocator wipes (see main.c) */
-	session_free(s);
+	sessfile_free(s);
 	return r;
 }
 
 int
-session_write_file(const char *path, const void *data, size_t len,
+sessfile_write_file(const char *path, const void *data, size_t len,
     unsigned mode)
 {
 	char tmp[4096];
@@ -214,7 +214,7 @@ make_parent(const char *path)
 }
 
 int
-session_save(const char *path, const struct session *s)
+sessfile_save(const char *path, const struct sessfile *s)
 {
 	json_t *j = NULL;
 	char *text = NULL;
@@ -229,7 +229,7 @@ session_save(const char *path, const struct session *s)
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	r = session_write_file(path, text, strlen(text), 0600);
+	r = sessfile_write_file(path, text, strlen(text), 0600);
  out:
 	if (text != NULL) {
 		explicit_bzero(text, strlen(text));
@@ -240,7 +240,7 @@ session_save(const char *path, const struct session *s)
 }
 
 int
-session_remove(const char *path)
+sessfile_remove(const char *path)
 {
 	if (unlink(path) != 0 && errno != ENOENT)
 		return TSS_E_IO;

@@ -1,0 +1,451 @@
+/* Validation of every policy field: bad values are refused with
+ * TSS_E_VALIDATION and a message naming the field; records round-trip and
+ * damaged records are refused. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "common/buf.h"
+#include "common/err.h"
+#include "rbac/rbac.h"
+#include "rbac/rbac_int.h"
+
+TestSuite(rbac_validate);
+
+Test(rbac_validate, logins_are_posix_account_names)
+{
+	static const char *good[] = { "app", "_x", "a-b_9", "root",
+	    "abcdefghijklmnopqrstuvwxyz012345" };
+	static const char *bad[] = { "", "App", "9a", "-a", "a,root",
+	    "a\nroot", "a root", " a", "*", "a@b", "a.b", "a$",
+	    "abcdefghijklmnopqrstuvwxyz0123456" };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++)
+		cr_expect_eq(rbac_valid_login(good[i]), 0, "%s", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		cr_expect_eq(rbac_valid_login(bad[i]), TSS_E_VALIDATION, "%s",
+		    bad[i]);
+	cr_expect_eq(rbac_valid_login(NULL), TSS_E_VALIDATION);
+}
+
+Test(rbac_validate, target_names_follow_the_contract)
+{
+	static const char *good[] = { "prod/api", "a", "a.b_c-d/e9",
+	    "prod/sshd-x", "sshd/api" };
+	static const char *bad[] = { "", "/a", "a/", "a//b", "Prod/api",
+	    "a/sshd", "sshd", "a/.x", "a/-x", "a/*", "a b", "a\\b" };
+	char longname[200];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++)
+		cr_expect_eq(rbac_valid_target_name(good[i]), 0, "%s",
+		    good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		cr_expect_eq(rbac_valid_target_name(bad[i]), TSS_E_VALIDATION,
+		    "%s", bad[i]);
+	memset(longname, 'a', 128);
+	longname[128] = '\0';
+	cr_expect_eq(rbac_valid_target_name(longname), 0);
+	longname[128] = 'a';
+	longname[129] = '\0';
+	cr_expect_eq(rbac_valid_target_name(longname), TSS_E_VALIDATION);
+}
+
+Test(rbac_validate, globs_allow_stars_and_a_final_double_star)
+{
+	static const char *good[] = { "prod/*", "*/api", "**", "prod/**",
+	    "api-*", "*-*/x*y", "prod/api" };
+	static const char *bad[] = { "", "prod/**/x", "a**", "**a", "a//b",
+	    "PROD/*", "/x", "x/", "prod/?" };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++)
+		cr_expect_eq(rbac_valid_glob(good[i]), 0, "%s", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		cr_expect_eq(rbac_valid_glob(bad[i]), TSS_E_VALIDATION, "%s",
+		    bad[i]);
+}
+
+Test(rbac_validate, subjects_need_a_kind_and_a_name)
+{
+	cr_expect_eq(rbac_valid_subject("user:alice"), 0);
+	cr_expect_eq(rbac_valid_subject("group:on-call"), 0);
+	cr_expect_eq(rbac_valid_subject("user:a.b@corp"), 0);
+	cr_expect_eq(rbac_valid_subject("alice"), TSS_E_VALIDATION);
+	cr_expect_eq(rbac_valid_subject("user:"), TSS_E_VALIDATION);
+	cr_expect_eq(rbac_valid_subject("role:x"), TSS_E_VALIDATION);
+	cr_expect_eq(rbac_valid_subject("user:a b"), TSS_E_VALIDATION);
+	cr_expect_eq(rbac_valid_subject("user:-a"), TSS_E_VALIDATION);
+	cr_expect_eq(rbac_valid_subject("user:a\nb"), TSS_E_VALIDATION);
+}
+
+/* Parse body as a role named "r"; expect refusal naming field. */
+static void
+role_refused(const char *body, const char *field)
+{
+	struct rbac_role *ro = (struct rbac_role *)0x1;
+	json_error_t jerr;
+	char err[512] = "";
+	json_t *j;
+
+	j = json_loads(body, 0, &jerr);
+	cr_assert_not_null(j, "%s: %s", body, jerr.text);
+	cr_expect_eq(rbac_role_from_json("r", j, &ro, err, sizeof(err)),
+	    TSS_E_VALIDATION, "%s", body);
+	cr_expect_null(ro, "%s", body);
+	cr_expect_not_null(strstr(err, field), "%s: message '%s' lacks '%s'",
+	    body, err, field);
+	json_decref(j);
+}
+
+Test(rbac_validate, each_bad_role_field_is_named)
+{
+	role_refused("{\"rules\":[{\"targets\":[\"prod/*\"],"
+	    "\"logins\":[\"Bad\"]}]}", "rules[0].logins[0]");
+	role_refused("{\"rules\":[{\"targets\":[\"a\"],\"logins\":[\"ok\"]},"
+	    "{\"targets\":[\"a\"],\"logins\":[\"ok\",\"a,root\"]}]}",
+	    "rules[1].logins[1]");
+	role_refused("{\"rules\":[{\"logins\":[\"app\"]}]}",
+	    "rules[0]: needs targets or labels");
+	role_refused("{\"rules\":[{\"targets\":[\"a\"]}]}",
+	    "rules[0].logins: required");
+	role_refused("{\"rules\":[{\"targets\":[\"a\"],\"logins\":[]}]}",
+	    "rules[0].logins");
+	role_refused("{\"rules\":[{\"targets\":[\"a//b\"],"
+	    "\"logins\":[\"app\"]}]}", "rules[0].targets[0]");
+	role_refused("{\"rules\":[{\"targets\":\"a\",\"logins\":[\"app\"]}]}",
+	    "rules[0].targets");
+	role_refused("{\"rules\":[{\"targets\":[\"a\"],"
+	    "\"labels\":{\"env\":\"pr od\"},\"logins\":[\"app\"]}]}",
+	    "rules[0].labels.env");
+	role_refused("{\"rules\":[{\"targets\":[\"a\"],"
+	    "\"labels\":{\"Env\":\"prod\"},\"logins\":[\"app\"]}]}",
+	    "rules[0].labels: key");
+	role_refused("{\"rules\":[{\"targets\":[\"a\"],\"logins\":[\"app\"],"
+	    "\"extra\":1}]}", "rules[0].extra: unknown field");
+	role_refused("{\"rules\":{}}", "rules: must be an array");
+	role_refused("{\"max_ttl\":0}", "max_ttl");
+	role_refused("{\"max_ttl\":-5}", "max_ttl");
+	role_refused("{\"max_ttl\":\"abc\"}", "max_ttl");
+	role_refused("{\"max_ttl\":1e99}", "max_ttl");
+	role_refused("{\"extensions\":[\"permit-everything\"]}",
+	    "extensions[0]");
+	role_refused("{\"extensions\":[\"permit-pty\",7]}", "extensions[1]");
+	role_refused("{\"source_address\":[\"10.0.0.1/8\"]}",
+	    "source_address[0]");
+	role_refused("{\"source_address\":[\"10.0.0.0/8\",\"300.0.0.0/8\"]}",
+	    "source_address[1]");
+	role_refused("{\"source_address\":[\"10.0.0.0/33\"]}",
+	    "source_address[0]");
+	role_refused("{\"source_address\":[\"10.0.0.0/08\"]}",
+	    "source_address[0]");
+	role_refused("{\"source_address\":\"10.0.0.0/8\"}", "source_address");
+	role_refused("{\"force_command\":\"a\\nb\"}", "force_command");
+	role_refused("{\"force_command\":\"\"}", "force_command");
+	role_refused("{\"force_command\":5}", "force_command");
+	role_refused("{\"admin\":[\"root:all\"]}", "admin[0]");
+	role_refused("{\"admin\":[\"users:read\",\"users:delete\"]}",
+	    "admin[1]");
+	role_refused("{\"bogus\":1}", "bogus: unknown field");
+	role_refused("{\"name\":\"other\"}", "name");
+}
+
+Test(rbac_validate, bad_role_name_is_named)
+{
+	struct rbac_role *ro = NULL;
+	char err[256] = "";
+	json_t *j = json_object();
+
+	cr_expect_eq(rbac_role_from_json("Bad Name", j, &ro, err,
+	    sizeof(err)), TSS_E_VALIDATION);
+	cr_expect_null(ro);
+	cr_expect_not_null(strstr(err, "name"));
+	json_decref(j);
+}
+
+Test(rbac_validate, too_many_rules_globs_logins_and_labels)
+{
+	json_t *body, *rules, *rule, *a, *labels;
+	struct rbac_role *ro = NULL;
+	char err[256] = "", key[16];
+	int i;
+
+	body = json_object();
+	rules = json_array();
+	for (i = 0; i < RBAC_RULES_MAX + 1; i++)
+		json_array_append_new(rules, json_pack("{s:[s],s:[s]}",
+		    "targets", "a", "logins", "app"));
+	json_object_set_new(body, "rules", rules);
+	cr_expect_eq(rbac_role_from_json("r", body, &ro, err, sizeof(err)),
+	    TSS_E_VALIDATION);
+	cr_expect_not_null(strstr(err, "rules: at most"), "%s", err);
+	json_decref(body);
+
+	rule = json_pack("{s:[s]}", "logins", "app");
+	a = json_array();
+	for (i = 0; i < RBAC_GLOBS_MAX + 1; i++)
+		json_array_append_new(a, json_string("a/*"));
+	json_object_set_new(rule, "targets", a);
+	body = json_pack("{s:[o]}", "rules", rule);
+	cr_expect_eq(rbac_role_from_json("r", body, &ro, err, sizeof(err)),
+	    TSS_E_VALIDATION);
+	cr_expect_not_null(strstr(err, "rules[0].targets"), "%s", err);
+	json_decref(body);
+
+	rule = json_pack("{s:[s]}", "targets", "a");
+	a = json_array();
+	for (i = 0; i < RBAC_LOGINS_MAX + 1; i++)
+		json_array_append_new(a, json_string("app"));
+	json_object_set_new(rule, "logins", a);
+	body = json_pack("{s:[o]}", "rules", rule);
+	cr_expect_eq(rbac_role_from_json("r", body, &ro, err, sizeof(err)),
+	    TSS_E_VALIDATION);
+	cr_expect_not_null(strstr(err, "rules[0].logins"), "%s", err);
+	json_decref(body);
+
+	labels = json_object();
+	for (i = 0; i < RBAC_LABELS_MAX + 1; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		json_object_set_new(labels, key, json_string("v"));
+	}
+	body = json_pack("{s:o}", "labels", labels);
+	{
+		struct rbac_target *t = NULL;
+
+		cr_expect_eq(rbac_target_from_json("prod/api", body, &t, err,
+		    sizeof(err)), TSS_E_VALIDATION);
+		cr_expect_null(t);
+		cr_expect_not_null(strstr(err, "labels: at most 32"), "%s",
+		    err);
+	}
+	json_decref(body);
+}
+
+static void
+target_refused(const char *name, const char *body, const char *field)
+{
+	struct rbac_target *t = NULL;
+	json_error_t jerr;
+	char err[256] = "";
+	json_t *j = json_loads(body, 0, &jerr);
+
+	cr_assert_not_null(j);
+	cr_expect_eq(rbac_target_from_json(name, j, &t, err, sizeof(err)),
+	    TSS_E_VALIDATION, "%s %s", name, body);
+	cr_expect_null(t);
+	cr_expect_not_null(strstr(err, field), "'%s' lacks '%s'", err, field);
+	json_decref(j);
+}
+
+Test(rbac_validate, each_bad_target_field_is_named)
+{
+	target_refused("prod/sshd", "{}", "name");
+	target_refused("Prod", "{}", "name");
+	target_refused("prod/api", "{\"labels\":{\"env\":\"\"}}",
+	    "labels.env");
+	target_refused("prod/api", "{\"labels\":{\"env\":3}}", "labels.env");
+	target_refused("prod/api", "{\"labels\":{\"-x\":\"a\"}}",
+	    "labels: key");
+	target_refused("prod/api", "{\"labels\":[]}", "labels");
+	target_refused("prod/api", "{\"owner\":\"x\"}", "owner: unknown");
+	target_refused("prod/api", "{\"name\":\"prod/web\"}", "name");
+}
+
+static void
+binding_refused(const char *body, int64_t now, const char *field)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(body, 0, &jerr);
+	char *role = NULL, *subject = NULL, err[256] = "";
+	int64_t exp = 0;
+
+	cr_assert_not_null(j);
+	cr_expect_eq(rbac_binding_req_from_json(j, now, &role, &subject, &exp,
+	    err, sizeof(err)), TSS_E_VALIDATION, "%s", body);
+	cr_expect_null(role);
+	cr_expect_null(subject);
+	cr_expect_not_null(strstr(err, field), "'%s' lacks '%s'", err, field);
+	json_decref(j);
+}
+
+Test(rbac_validate, each_bad_binding_field_is_named)
+{
+	binding_refused("{\"role\":\"Ops\",\"subject\":\"user:a\"}", 100,
+	    "role");
+	binding_refused("{\"subject\":\"user:a\"}", 100, "role");
+	binding_refused("{\"role\":\"ops\",\"subject\":\"alice\"}", 100,
+	    "subject");
+	binding_refused("{\"role\":\"ops\",\"subject\":\"user:a\","
+	    "\"expires_at\":100}", 100, "expires_at");
+	binding_refused("{\"role\":\"ops\",\"subject\":\"user:a\","
+	    "\"expires_at\":\"tomorrow\"}", 100, "expires_at");
+	binding_refused("{\"role\":\"ops\",\"subject\":\"user:a\","
+	    "\"id\":5}", 100, "id: unknown field");
+}
+
+Test(rbac_validate, binding_request_parses)
+{
+	json_t *j = json_pack("{s:s,s:s,s:I}", "role", "ops", "subject",
+	    "group:oncall", "expires_at", (json_int_t)500);
+	char *role = NULL, *subject = NULL, err[64];
+	int64_t exp = 0;
+
+	cr_assert_eq(rbac_binding_req_from_json(j, 100, &role, &subject, &exp,
+	    err, sizeof(err)), 0);
+	cr_expect_str_eq(role, "ops");
+	cr_expect_str_eq(subject, "group:oncall");
+	cr_expect_eq(exp, 500);
+	free(role);
+	free(subject);
+	json_decref(j);
+}
+
+Test(rbac_validate, role_defaults_and_canonical_cidrs)
+{
+	struct rbac_role *ro = NULL;
+	char err[256];
+	json_t *j = json_loads("{\"rules\":[{\"targets\":[\"prod/*\"],"
+	    "\"logins\":[\"app\"]}],\"source_address\":[\"2001:DB8::/32\","
+	    "\"10.1.2.3\"],\"max_ttl\":\"2h\",\"admin\":[\"*\"]}", 0, NULL);
+
+	cr_assert_eq(rbac_role_from_json("ops", j, &ro, err, sizeof(err)), 0,
+	    "%s", err);
+	cr_expect_eq(ro->extensions, RBAC_EXT_PTY);
+	cr_expect_eq(ro->max_ttl, 7200);
+	cr_expect_eq(ro->n_source, 2);
+	cr_expect_str_eq(ro->source_address[0], "2001:db8::/32");
+	cr_expect_str_eq(ro->source_address[1], "10.1.2.3/32");
+	cr_expect_neq(ro->admin & RBAC_PERM_STAR, 0);
+	cr_expect_null(ro->force_command);
+	rbac_role_free(ro);
+	json_decref(j);
+}
+
+Test(rbac_validate, role_json_round_trips)
+{
+	static const char *body = "{\"rules\":[{\"targets\":[\"prod/*\","
+	    "\"*/api\"],\"labels\":{\"env\":\"prod\",\"tier\":\"web\"},"
+	    "\"logins\":[\"app\",\"deploy\"]},{\"labels\":{\"a\":\"b\"},"
+	    "\"logins\":[\"root\"]}],\"max_ttl\":900,\"extensions\":"
+	    "[\"permit-pty\",\"permit-port-forwarding\"],\"source_address\":"
+	    "[\"10.0.0.0/8\"],\"force_command\":\"/bin/true\",\"admin\":"
+	    "[\"users:read\",\"audit:read\"]}";
+	struct rbac_role *a = NULL, *b = NULL;
+	json_t *j = json_loads(body, 0, NULL), *out, *out2;
+	char err[256];
+
+	cr_assert_eq(rbac_role_from_json("ops", j, &a, err, sizeof(err)), 0,
+	    "%s", err);
+	out = rbac_role_to_json(a);
+	cr_assert_not_null(out);
+	cr_assert_eq(rbac_role_from_json("ops", out, &b, err, sizeof(err)), 0,
+	    "%s", err);
+	out2 = rbac_role_to_json(b);
+	cr_expect(json_equal(out, out2));
+	cr_expect_eq(json_integer_value(json_object_get(out, "max_ttl")), 900);
+	cr_expect_str_eq(json_string_value(json_array_get(json_object_get(
+	    out, "admin"), 1)), "audit:read");
+	json_decref(out);
+	json_decref(out2);
+	json_decref(j);
+	rbac_role_free(a);
+	rbac_role_free(b);
+}
+
+Test(rbac_validate, records_round_trip_and_refuse_damage)
+{
+	struct rbac_role *a = NULL, *b = NULL;
+	struct buf *enc = NULL;
+	json_t *j = json_loads("{\"rules\":[{\"targets\":[\"prod/*\"],"
+	    "\"labels\":{\"env\":\"prod\"},\"logins\":[\"app\"]}],"
+	    "\"source_address\":[\"10.0.0.0/8\"],\"force_command\":\"x\"}", 0,
+	    NULL), *ja, *jb;
+	uint8_t copy[4096];
+	char err[256];
+	size_t len, cut;
+
+	cr_assert_eq(rbac_role_from_json("ops", j, &a, err, sizeof(err)), 0);
+	a->updated_at = 77;
+	cr_assert_eq(rbac__role_encode(a, &enc), 0);
+	len = buf_len(enc);
+	cr_assert_lt(len, sizeof(copy));
+	memcpy(copy, buf_ptr(enc), len);
+	cr_assert_eq(rbac__role_decode("ops", 3, copy, len, &b), 0);
+	ja = rbac_role_to_json(a);
+	jb = rbac_role_to_json(b);
+	cr_expect(json_equal(ja, jb));
+	json_decref(ja);
+	json_decref(jb);
+	rbac_role_free(b);
+	b = NULL;
+	/* Every truncation is refused. */
+	for (cut = 0; cut < len; cut++) {
+		cr_expect_neq(rbac__role_decode("ops", 3, copy, cut, &b), 0,
+		    "cut %zu", cut);
+		cr_expect_null(b);
+	}
+	/* Trailing bytes are refused. */
+	copy[len] = 0;
+	cr_expect_eq(rbac__role_decode("ops", 3, copy, len + 1, &b),
+	    TSS_E_TRAILING_DATA);
+	/* A newer record version is refused. */
+	copy[2] = 9;
+	cr_expect_eq(rbac__role_decode("ops", 3, copy, len, &b),
+	    TSS_E_RECORD_VERSION);
+	buf_free(enc);
+	rbac_role_free(a);
+	json_decref(j);
+}
+
+Test(rbac_validate, cidr_arithmetic)
+{
+	struct rbac_cidr a, b, c[4], out[RBAC_CIDRS_MAX];
+	char s[64];
+	size_t n;
+
+	cr_assert_eq(rbac__cidr_parse("10.0.0.0/8", &a), 0);
+	cr_assert_eq(rbac__cidr_parse("10.1.0.0/16", &b), 0);
+	cr_expect(rbac__cidr_within(&b, &a));
+	cr_expect(!rbac__cidr_within(&a, &b));
+	cr_expect_eq(rbac__cidr_parse("10.1.0.0/15", &b), TSS_E_INVALID_CIDR);
+	cr_expect_eq(rbac__cidr_parse("10.0.0.0/", &b), TSS_E_INVALID_CIDR);
+	cr_expect_eq(rbac__cidr_parse("::/129", &b), TSS_E_INVALID_CIDR);
+	cr_expect_eq(rbac__cidr_parse("10.0.0.0/+8", &b), TSS_E_INVALID_CIDR);
+	cr_assert_eq(rbac__cidr_parse("::/0", &b), 0);
+	cr_expect(!rbac__cidr_within(&a, &b));	/* families differ */
+	cr_assert_eq(rbac__cidr_parse("10.0.0.0/8", &c[0]), 0);
+	cr_assert_eq(rbac__cidr_parse("10.2.0.0/16", &c[1]), 0);
+	cr_assert_eq(rbac__cidr_parse("10.0.0.0/8", &c[2]), 0);
+	cr_assert_eq(rbac__cidr_parse("192.168.0.0/16", &c[3]), 0);
+	n = rbac__cidr_normalize(c, 4);
+	cr_assert_eq(n, 2);
+	rbac_cidr_format(&c[0], s, sizeof(s));
+	cr_expect_str_eq(s, "10.0.0.0/8");
+	rbac_cidr_format(&c[1], s, sizeof(s));
+	cr_expect_str_eq(s, "192.168.0.0/16");
+	cr_assert_eq(rbac__cidr_parse("10.5.0.0/16", &b), 0);
+	n = rbac__cidr_intersect(c, 2, &b, 1, out);
+	cr_assert_eq(n, 1);
+	rbac_cidr_format(&out[0], s, sizeof(s));
+	cr_expect_str_eq(s, "10.5.0.0/16");
+	cr_assert_eq(rbac__cidr_parse("172.16.0.0/12", &b), 0);
+	cr_expect_eq(rbac__cidr_intersect(c, 2, &b, 1, out), 0);
+}
+
+Test(rbac_validate, perm_and_extension_names)
+{
+	uint32_t v;
+
+	cr_expect_eq(rbac_perm_parse("bindings:write", &v), 0);
+	cr_expect_eq(v, RBAC_PERM_BINDINGS_WRITE);
+	cr_expect_eq(rbac_perm_parse("*", &v), 0);
+	cr_expect_neq(v & RBAC_PERM_STAR, 0);
+	cr_expect_eq(rbac_perm_parse("Users:read", &v), TSS_E_VALIDATION);
+	cr_expect_eq(rbac_ext_parse("permit-X11-forwarding", &v), 0);
+	cr_expect_eq(v, RBAC_EXT_X11);
+	cr_expect_eq(rbac_ext_parse("permit-x11-forwarding", &v),
+	    TSS_E_VALIDATION);
+	cr_expect_str_eq(rbac_ext_name(RBAC_EXT_USER_RC), "permit-user-rc");
+}

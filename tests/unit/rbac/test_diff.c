@@ -45,7 +45,7 @@ struct rrule {
 };
 
 struct rrole {
-	char name[8];
+	char name[16];
 	int nr;
 	struct rrule ru[MRU];
 	int64_t ttl;
@@ -58,8 +58,8 @@ struct rrole {
 
 struct rbind {
 	uint64_t id;
-	char role[8];
-	char subj[16];
+	char role[16];
+	char subj[24];
 	int64_t exp;
 };
 
@@ -74,9 +74,9 @@ struct pol {
 };
 
 struct query {
-	char user[8];
+	char user[16];
 	int ng;
-	char g[3][8];
+	char g[3][16];
 	char target[40];
 	char login[8];
 	int64_t now;
@@ -249,7 +249,7 @@ gen_query(const struct pol *p, struct query *q)
 	snprintf(q->user, sizeof(q->user), "u%d", 1 + pick(4));
 	for (i = 1; i <= 3; i++)
 		if (pick(2) == 0)
-			snprintf(q->g[q->ng++], 8, "g%d", i);
+			snprintf(q->g[q->ng++], sizeof(q->g[0]), "g%d", i);
 	if (p->nt > 0 && pick(8) != 0)
 		snprintf(q->target, sizeof(q->target), "%s",
 		    p->t[pick(p->nt)].name);
@@ -334,7 +334,7 @@ ref_has_login(const struct rrule *ru, const char *l)
 static int
 ref_subject_applies(const struct query *q, const char *subj)
 {
-	char buf[24];
+	char buf[40];
 	int i;
 
 	snprintf(buf, sizeof(buf), "user:%s", q->user);
@@ -393,7 +393,7 @@ ra_eq(const struct ra *x, const struct ra *y)
 struct ref_out {
 	enum rbac_reason reason;
 	uint64_t id;
-	char role[8];
+	char role[16];
 	int rule;
 	int64_t ttl;
 	unsigned ext;

@@ -11,6 +11,13 @@
  * buf_from() makes a read-only view of caller memory, which must outlive
  * the buffer; putters on it fail with TSS_E_INVALID_ARGUMENT.
  *
+ * Errors: TSS_E_TRUNCATED reading past the end; TSS_E_TOO_LONG for a
+ * string length field above BUF_SIZE_MAX - 4 (checked first) or growth
+ * past the cap; TSS_E_EMBEDDED_NUL in a cstring or name-list;
+ * TSS_E_BAD_FORMAT for a negative or non-minimal mpint or a bad name-list;
+ * TSS_E_INVALID_ARGUMENT for writes to a view.  Output pointers may be
+ * NULL ("skip") and are cleared on entry.
+ *
  * Not thread-safe: one buffer, one thread at a time.
  */
 #ifndef TSS_BUF_H

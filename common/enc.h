@@ -2,7 +2,8 @@
  * Text encodings: base64 (RFC 4648 §4, padded, as in authorized_keys and
  * PEM) through OpenSSL, base32 (RFC 4648 §6, as in TOTP secrets) through
  * liboath, lowercase hex.  Decoders refuse whitespace, bad characters,
- * bad padding and non-canonical trailing bits.
+ * bad padding and non-canonical trailing bits; base32 is upper case only
+ * and its padding is optional on input.
  */
 #ifndef TSS_ENC_H
 #define TSS_ENC_H

@@ -475,7 +475,8 @@ compile_targets(struct rbac_snap *s, const struct rbac_target *const *in,
 		return TSS_E_TOO_MANY;
 	if ((v = malloc((nt + 1) * sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
-	memcpy(v, in, nt * sizeof(*v));
+	if (nt > 0)
+		memcpy(v, in, nt * sizeof(*v));
 	qsort(v, nt, sizeof(*v), tptr_cmp);
 	for (i = 0; i < nt; i++) {
 		if (i > 0 && strcmp(v[i - 1]->name, v[i]->name) == 0) {
@@ -586,7 +587,8 @@ compile_roles(struct rbac_snap *s, const struct rbac_role *const *in,
 		return TSS_E_TOO_MANY;
 	if ((v = malloc((nr + 1) * sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
-	memcpy(v, in, nr * sizeof(*v));
+	if (nr > 0)
+		memcpy(v, in, nr * sizeof(*v));
 	qsort(v, nr, sizeof(*v), rptr_cmp);
 	for (i = 0; i < nr; i++) {
 		if ((i > 0 && strcmp(v[i - 1]->name, v[i]->name) == 0) ||
@@ -1456,7 +1458,8 @@ rbac_access(const struct rbac_snap *s, const char *user,
 			}
 		}
 	}
-	qsort(as.e, as.n, sizeof(*as.e), acc_cmp);
+	if (as.n > 0)
+		qsort(as.e, as.n, sizeof(*as.e), acc_cmp);
 	if ((res->entries = calloc(as.n + 1, sizeof(*res->entries))) == NULL ||
 	    (res->roles = calloc(nro + 1, sizeof(*res->roles))) == NULL) {
 		r = TSS_E_NOMEM;

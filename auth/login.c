@@ -35,6 +35,8 @@ auth_config_defaults(struct auth_config *c)
 	c->password.m_kib = PASSWORD_DEFAULT_M_KIB;
 	c->password.t_cost = PASSWORD_DEFAULT_T;
 	c->password.parallelism = PASSWORD_DEFAULT_P;
+	/* A login arriving while N hash waits a little, not forever. */
+	c->limits.wait_ms = 2000;
 	c->totp_window = 1;
 	c->session_idle = SESSION_IDLE_DEFAULT;
 	c->session_max = SESSION_MAX_DEFAULT;

@@ -46,7 +46,8 @@ struct session;
 
 struct auth_config {
 	struct password_params password;	/* zero fields = defaults */
-	struct password_limits limits;		/* zero fields = defaults */
+	struct password_limits limits;		/* zero fields = defaults;
+						 * wait_ms 2000 here */
 	unsigned totp_window;			/* steps either side; 1 */
 	int64_t session_idle;			/* seconds; 30 min */
 	int64_t session_max;			/* seconds; 12 h */

@@ -126,8 +126,8 @@ enroll_answer(struct cli *c, const char *method, char *path, json_t *body)
 
 /* ---------------------------------------------------------------- users */
 
-static const char *const user_cols[] = { "username", "groups", "disabled",
-    "enrolled", "status", "created_at", NULL };
+static const char *const user_cols[] = { "username", "groups", "state",
+    "disabled", "locked", "created", "created_at", NULL };
 
 int
 cmd_user_add(struct cli *c, int argc, char **argv)
@@ -512,7 +512,7 @@ int
 cmd_cert_ls(struct cli *c, int argc, char **argv)
 {
 	static const char *const cols[] = { "serial", "username", "user",
-	    "key_id", "target", "principals", "valid_after", "valid_before",
+	    "target", "principals", "valid_after", "valid_before", "state",
 	    "revoked", NULL };
 	const char *user = NULL;
 	const struct cli_opt opts[] = {
@@ -525,8 +525,8 @@ cmd_cert_ls(struct cli *c, int argc, char **argv)
 
 	CLI_PARSE(c, argc, argv, opts, pos, 0, 0, &np);
 	if (user == NULL)
-		return simple(c, "GET", strdup("/v1/certs"), NULL, "certs",
-		    cols, NULL);
+		return simple(c, "GET", strdup("/v1/certs"), NULL,
+		    "certificates", cols, NULL);
 	if ((esc = cli_escape(user, 0)) == NULL)
 		return cli_fail(c, "out of memory");
 	n = strlen(esc) + 20;
@@ -536,7 +536,7 @@ cmd_cert_ls(struct cli *c, int argc, char **argv)
 		path = NULL;
 	}
 	free(esc);
-	return simple(c, "GET", path, NULL, "certs", cols, NULL);
+	return simple(c, "GET", path, NULL, "certificates", cols, NULL);
 }
 
 int

@@ -142,7 +142,7 @@ cmd_enroll(struct cli *c, int argc, char **argv)
 	};
 	const char *pos[CLI_POS_MAX], *link, *h, *user, *secret, *uri;
 	char pw[PROMPT_LINE_MAX], pw2[PROMPT_LINE_MAX], code[CODE_MAX];
-	char *token = NULL, *base = NULL, *drawing = NULL;
+	char *token = NULL, *base = NULL, *drawing = NULL, *uname = NULL;
 	struct client_resp resp = { 0 };
 	json_t *body = NULL, *j = NULL, *codes, *e;
 	size_t np, i, n;
@@ -212,7 +212,12 @@ cmd_enroll(struct cli *c, int argc, char **argv)
 		r = CLI_FAIL;
 		goto out;
 	}
-	user = json_string_value(json_object_get(j, "username"));
+	if ((user = json_string_value(json_object_get(j, "username"))) != NULL &&
+	    (uname = strdup(user)) == NULL) {
+		r = cli_fail(c, "out of memory");
+		goto out;
+	}
+	user = uname;	/* j is replaced by the finish answer below */
 	secret = json_string_value(json_object_get(j, "totp_secret"));
 	uri = json_string_value(json_object_get(j, "otpauth_uri"));
 	if (secret == NULL) {
@@ -303,6 +308,7 @@ cmd_enroll(struct cli *c, int argc, char **argv)
 		free(drawing);
 	}
 	free(base);
+	free(uname);
 	json_decref(body);
 	json_decref(j);
 	client_resp_clear(&resp);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/duration.h"
 #include "common/err.h"
 #include "cli.h"
 
@@ -326,7 +327,7 @@ is_time_key(const char *key)
 		return 0;
 	n = strlen(key);
 	return (n > 3 && strcmp(key + n - 3, "_at") == 0) ||
-	    strcmp(key, "time") == 0 || strcmp(key, "valid_after") == 0 ||
+	    strcmp(key, "time") == 0 || strcmp(key, "created") == 0 || strcmp(key, "valid_after") == 0 ||
 	    strcmp(key, "valid_before") == 0;
 }
 
@@ -357,6 +358,8 @@ cli_cell(const char *key, const json_t *v)
 	if (v == NULL || json_is_null(v))
 		return strdup("-");
 	if (json_is_string(v)) {
+		if (json_string_length(v) == 0)
+			return strdup("-");
 		if (is_time_key(key) && cli_json_time(v, &t) == 0) {
 			cli_fmt_time(t, num, sizeof(num));
 			return strdup(num);
@@ -366,6 +369,11 @@ cli_cell(const char *key, const json_t *v)
 	if (json_is_integer(v)) {
 		if (is_time_key(key) && json_integer_value(v) > 0) {
 			cli_fmt_time(json_integer_value(v), num, sizeof(num));
+			return strdup(num);
+		}
+		if (key != NULL && strcmp(key, "max_ttl") == 0 &&
+		    json_integer_value(v) > 0) {
+			duration_format(json_integer_value(v), num, sizeof(num));
 			return strdup(num);
 		}
 		snprintf(num, sizeof(num), "%lld",

@@ -21,7 +21,7 @@ clirun_binary(void)
 	static char path[4096];
 	const char *b = getenv("TESSERA_BUILD_DIR");
 
-	snprintf(path, sizeof(path), "%s/cli/tessera", b != NULL ? b : ".");
+	snprintf(path, sizeof(path), "%s/tessera", b != NULL ? b : ".");
 	return path;
 }
 

@@ -11,7 +11,7 @@ struct clirun {
 	char err[65536];	/* stderr, NUL-terminated (truncated) */
 };
 
-/* Path of build/cli/tessera (from TESSERA_BUILD_DIR). */
+/* Path of build/tessera (from TESSERA_BUILD_DIR). */
 const char *clirun_binary(void);
 /*
  * Run tessera with args (NULL-terminated, without argv[0]) and HOME=home

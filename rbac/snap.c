@@ -38,6 +38,8 @@ struct gseg {
 };
 
 struct glob {
+	const char *str;	/* the glob text */
+	uint32_t plen;		/* literal prefix length (up to the first '*') */
 	uint32_t seg_first;
 	uint16_t nseg;		/* segments before a final "**" */
 	uint8_t dstar;		/* ends in "**" */
@@ -56,6 +58,7 @@ struct rule {
 };
 
 struct role {
+	uint32_t login_mask;	/* see struct sbind */
 	const char *name;
 	const char *force_command;
 	int64_t max_ttl;
@@ -79,19 +82,43 @@ struct target {
 	uint32_t label_first;
 };
 
+/*
+ * A binding as decisions see it (16 bytes, four to a cache line).  The
+ * role's login mask is copied in, so a binding whose role grants no such
+ * login is passed over without touching the role's memory; the mask is a
+ * filter only (a set bit means "maybe"), the rules still decide.  The
+ * binding id, needed only for a grant, lives in the parallel bind_ids.
+ */
 struct sbind {
-	uint64_t id;
 	int64_t expires_at;
 	uint32_t role;		/* NONE: role missing */
-	uint32_t pad;
+	uint32_t login_mask;	/* bit (login id % 32) per login granted */
 };
 
-/* Open addressing; slots hold index + 1, 0 is empty. */
+/* Target index by label: (key, value, target) sorted. */
+struct lpost {
+	uint32_t k, v, ti;
+};
+
+/*
+ * Open addressing.  A slot holds the key's hash in its high half and the
+ * entry index + 1 in its low half (0 is empty), so probing compares hashes
+ * without touching the entries; only a hash match reads the name.  Names
+ * are found at base + idx * stride (the first member of an entry).
+ */
 struct htab {
-	uint32_t *slots;
+	uint64_t *slots;
 	uint32_t mask;
-	const char **names;
-	uint32_t *hashes;
+	const char *base;
+	size_t stride;
+	const uint32_t *hashes;	/* build time: hash of entry idx */
+};
+
+/* A subject (user or group) and its run of bindings. */
+struct subj {
+	const char *name;
+	uint32_t first;
+	uint32_t count;
 };
 
 struct chunk {
@@ -122,6 +149,8 @@ struct rbac_snap {
 	struct htab tgtab;
 	uint32_t *tsegs;
 	struct lpair *tlabels;
+	struct lpost *lposts;
+	uint32_t nlposts;
 
 	struct role *roles;
 	uint32_t nroles;
@@ -133,12 +162,19 @@ struct rbac_snap {
 	struct rbac_cidr *cidrs;
 
 	struct sbind *binds;
+	uint64_t *bind_ids;
+	/*
+	 * Reach: per target, one bit per role whose rules may match it (exact
+	 * for most roles; set for every target for roles too costly to
+	 * enumerate).  NULL when ntg * nroles bits would exceed REACH_MAX: no
+	 * target filtering then, only the rules.
+	 */
+	uint64_t *reach;
+	uint32_t rwords;
 	uint32_t nbinds;
 	/* subjects: [0, nusers) users then groups */
-	const char **subj_name;
+	struct subj *subj;
 	uint32_t *subj_hash;
-	uint32_t *subj_first;
-	uint32_t *subj_count;
 	uint32_t nusers, ngroups;
 	struct htab usertab, grouptab;
 };
@@ -181,8 +217,8 @@ salloc(struct rbac_snap *s, size_t n, size_t size)
 }
 
 static int
-ht_init(struct rbac_snap *s, struct htab *h, size_t n, const char **names,
-    uint32_t *hashes)
+ht_init(struct rbac_snap *s, struct htab *h, size_t n, const void *base,
+    size_t stride, const uint32_t *hashes)
 {
 	size_t cap = 16;
 
@@ -191,21 +227,33 @@ ht_init(struct rbac_snap *s, struct htab *h, size_t n, const char **names,
 	if ((h->slots = salloc(s, cap, sizeof(*h->slots))) == NULL)
 		return TSS_E_NOMEM;
 	h->mask = (uint32_t)(cap - 1);
-	h->names = names;
+	h->base = base;
+	h->stride = stride;
 	h->hashes = hashes;
 	return 0;
+}
+
+static const char *
+ht_name(const struct htab *h, uint32_t idx)
+{
+	const char *p;
+
+	memcpy(&p, h->base + (size_t)idx * h->stride, sizeof(p));
+	return p;
 }
 
 static uint32_t
 ht_get(const struct htab *h, const char *key, uint32_t hv)
 {
 	uint32_t i = hv & h->mask, e;
+	uint64_t sl;
 
 	if (h->slots == NULL)
 		return NONE;
-	while ((e = h->slots[i]) != 0) {
-		e--;
-		if (h->hashes[e] == hv && strcmp(h->names[e], key) == 0)
+	while ((sl = h->slots[i]) != 0) {
+		e = (uint32_t)sl - 1;
+		if ((uint32_t)(sl >> 32) == hv &&
+		    strcmp(ht_name(h, e), key) == 0)
 			return e;
 		i = (i + 1) & h->mask;
 	}
@@ -219,7 +267,7 @@ ht_put(struct htab *h, uint32_t idx)
 
 	while (h->slots[i] != 0)
 		i = (i + 1) & h->mask;
-	h->slots[i] = idx + 1;
+	h->slots[i] = (uint64_t)h->hashes[idx] << 32 | (idx + 1);
 }
 
 static char *
@@ -271,10 +319,11 @@ str_grow(struct rbac_snap *s)
 	    sizeof(*nl));
 	s->strcap = ncap;
 	if (s->strtab.slots != NULL)
-		s->mem -= ((size_t)s->strtab.mask + 1) * sizeof(uint32_t);
+		s->mem -= ((size_t)s->strtab.mask + 1) * sizeof(uint64_t);
 	free(s->strtab.slots);
 	s->strtab.slots = NULL;
-	if (ht_init(s, &s->strtab, ncap, s->strs, s->str_hash) != 0)
+	if (ht_init(s, &s->strtab, ncap, s->strs, sizeof(*s->strs),
+	    s->str_hash) != 0)
 		return TSS_E_NOMEM;
 	for (i = 0; i < s->nstr; i++)
 		ht_put(&s->strtab, i);
@@ -289,8 +338,8 @@ intern(struct rbac_snap *s, const char *p, size_t n, uint32_t *id)
 
 	if (s->strtab.slots != NULL) {
 		i = hv & s->strtab.mask;
-		while ((e = s->strtab.slots[i]) != 0) {
-			e--;
+		while (s->strtab.slots[i] != 0) {
+			e = (uint32_t)s->strtab.slots[i] - 1;
 			if (s->str_hash[e] == hv && s->str_len[e] == n &&
 			    memcmp(s->strs[e], p, n) == 0) {
 				*id = e;
@@ -343,6 +392,7 @@ snap_free(struct rbac_snap *s)
 	free(s->tgtab.slots);
 	free(s->tsegs);
 	free(s->tlabels);
+	free(s->lposts);
 	free(s->roles);
 	free(s->rules);
 	free(s->globs);
@@ -351,10 +401,10 @@ snap_free(struct rbac_snap *s)
 	free(s->logins);
 	free(s->cidrs);
 	free(s->binds);
-	free(s->subj_name);
+	free(s->bind_ids);
+	free(s->reach);
+	free(s->subj);
 	free(s->subj_hash);
-	free(s->subj_first);
-	free(s->subj_count);
 	free(s->usertab.slots);
 	free(s->grouptab.slots);
 	free(s);
@@ -462,11 +512,23 @@ labels_compile(struct rbac_snap *s, const struct rbac_label *l, size_t n,
 }
 
 static int
+lpost_cmp(const void *a, const void *b)
+{
+	const struct lpost *x = a, *y = b;
+
+	if (x->k != y->k)
+		return x->k < y->k ? -1 : 1;
+	if (x->v != y->v)
+		return x->v < y->v ? -1 : 1;
+	return x->ti < y->ti ? -1 : x->ti > y->ti;
+}
+
+static int
 compile_targets(struct rbac_snap *s, const struct rbac_target *const *in,
     size_t nt)
 {
 	const struct rbac_target **v = NULL;
-	size_t i, nseg = 0, nlab = 0, si = 0, li = 0;
+	size_t i, j, nseg = 0, nlab = 0, si = 0, li = 0;
 	const char *p, *e;
 	struct target *t;
 	int r = TSS_E_NOMEM;
@@ -492,7 +554,8 @@ compile_targets(struct rbac_snap *s, const struct rbac_target *const *in,
 	    (s->tsegs = salloc(s, nseg, sizeof(*s->tsegs))) == NULL ||
 	    (s->tlabels = salloc(s, nlab, sizeof(*s->tlabels))) == NULL)
 		goto out;
-	if ((r = ht_init(s, &s->tgtab, nt, s->tg_name, s->tg_hash)) != 0)
+	if ((r = ht_init(s, &s->tgtab, nt, s->tg_name, sizeof(*s->tg_name),
+	    s->tg_hash)) != 0)
 		goto out;
 	for (i = 0; i < nt; i++) {
 		t = &s->tg[i];
@@ -526,6 +589,21 @@ compile_targets(struct rbac_snap *s, const struct rbac_target *const *in,
 		ht_put(&s->tgtab, (uint32_t)i);
 		s->ntg++;
 	}
+	if ((s->lposts = salloc(s, nlab, sizeof(*s->lposts))) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < s->ntg; i++) {
+		for (j = 0; j < s->tg[i].nlabels; j++) {
+			struct lpost *lp = &s->lposts[s->nlposts++];
+
+			lp->k = s->tlabels[s->tg[i].label_first + j].k;
+			lp->v = s->tlabels[s->tg[i].label_first + j].v;
+			lp->ti = (uint32_t)i;
+		}
+	}
+	if (s->nlposts > 0)
+		qsort(s->lposts, s->nlposts, sizeof(*s->lposts), lpost_cmp);
 	r = 0;
  out:
 	free(v);
@@ -544,6 +622,10 @@ compile_glob(struct rbac_snap *s, const char *g, struct glob *out,
 	out->seg_first = (uint32_t)*gsi;
 	out->literal = strchr(g, '*') == NULL;
 	out->target = NONE;
+	if ((out->str = arena_strndup(s, g, strlen(g))) == NULL)
+		return TSS_E_NOMEM;
+	out->plen = (uint32_t)(out->literal ? strlen(g) :
+	    (size_t)(strchr(g, '*') - g));
 	if (out->literal) {
 		out->target = ht_get(&s->tgtab, g, hash_str(g));
 		return 0;
@@ -625,7 +707,7 @@ compile_roles(struct rbac_snap *s, const struct rbac_role *const *in,
 	    (*rnames = calloc(nr + 1, sizeof(**rnames))) == NULL ||
 	    (*rhash = calloc(nr + 1, sizeof(**rhash))) == NULL)
 		goto out;
-	if ((r = ht_init(s, rtab, nr, *rnames, *rhash)) != 0)
+	if ((r = ht_init(s, rtab, nr, *rnames, sizeof(**rnames), *rhash)) != 0)
 		goto out;
 	for (i = 0; i < nr; i++) {
 		const struct rbac_role *m = v[i];
@@ -686,11 +768,14 @@ compile_roles(struct rbac_snap *s, const struct rbac_role *const *in,
 			sli += mr->n_labels;
 			ru->login_first = (uint32_t)li;
 			ru->nlogins = (uint16_t)mr->n_logins;
-			for (k = 0; k < mr->n_logins; k++)
+			for (k = 0; k < mr->n_logins; k++) {
 				if ((r = intern(s, mr->logins[k],
 				    strlen(mr->logins[k]),
-				    &s->logins[li++])) != 0)
+				    &s->logins[li])) != 0)
 					goto out;
+				ro->login_mask |= 1U << (s->logins[li] & 31);
+				li++;
+			}
 		}
 		s->nroles++;
 	}
@@ -736,39 +821,39 @@ compile_bindings(struct rbac_snap *s, const struct rbac_binding *const *in,
 		    strcmp(v[i - 1].name, v[i].name) != 0)
 			nsubj++;
 	if ((s->binds = salloc(s, n, sizeof(*s->binds))) == NULL ||
-	    (s->subj_name = salloc(s, nsubj, sizeof(*s->subj_name))) == NULL ||
-	    (s->subj_hash = salloc(s, nsubj, sizeof(*s->subj_hash))) == NULL ||
-	    (s->subj_first = salloc(s, nsubj,
-	    sizeof(*s->subj_first))) == NULL ||
-	    (s->subj_count = salloc(s, nsubj,
-	    sizeof(*s->subj_count))) == NULL)
+	    (s->bind_ids = salloc(s, n, sizeof(*s->bind_ids))) == NULL ||
+	    (s->subj = salloc(s, nsubj, sizeof(*s->subj))) == NULL ||
+	    (s->subj_hash = salloc(s, nsubj, sizeof(*s->subj_hash))) == NULL)
 		goto out;
 	si = 0;
 	for (i = 0; i < n; i++) {
 		if (i == 0 || v[i - 1].group != v[i].group ||
 		    strcmp(v[i - 1].name, v[i].name) != 0) {
-			if ((s->subj_name[si] = arena_strndup(s, v[i].name,
+			if ((s->subj[si].name = arena_strndup(s, v[i].name,
 			    strlen(v[i].name))) == NULL)
 				goto out;
 			s->subj_hash[si] = hash_str(v[i].name);
-			s->subj_first[si] = (uint32_t)i;
+			s->subj[si].first = (uint32_t)i;
 			if (v[i].group)
 				s->ngroups++;
 			else
 				s->nusers++;
 			si++;
 		}
-		s->subj_count[si - 1]++;
-		s->binds[i].id = v[i].id;
+		s->subj[si - 1].count++;
+		s->bind_ids[i] = v[i].id;
 		s->binds[i].expires_at = v[i].expires_at;
 		s->binds[i].role = v[i].role;
+		if (v[i].role != NONE)
+			s->binds[i].login_mask =
+			    s->roles[v[i].role].login_mask;
 	}
 	s->nbinds = (uint32_t)n;
 	/* Users come first (sorted by group flag). */
-	if ((r = ht_init(s, &s->usertab, s->nusers, s->subj_name,
+	if ((r = ht_init(s, &s->usertab, s->nusers, s->subj, sizeof(*s->subj),
 	    s->subj_hash)) != 0 ||
-	    (r = ht_init(s, &s->grouptab, s->ngroups, s->subj_name,
-	    s->subj_hash)) != 0)
+	    (r = ht_init(s, &s->grouptab, s->ngroups, s->subj,
+	    sizeof(*s->subj), s->subj_hash)) != 0)
 		goto out;
 	for (i = 0; i < si; i++)
 		ht_put(i < s->nusers ? &s->usertab : &s->grouptab,
@@ -778,6 +863,8 @@ compile_bindings(struct rbac_snap *s, const struct rbac_binding *const *in,
 	free(v);
 	return r;
 }
+
+static int compile_reach(struct rbac_snap *);
 
 int
 rbac_snap_compile(const struct rbac_target *const *targets, size_t nt,
@@ -799,11 +886,13 @@ rbac_snap_compile(const struct rbac_target *const *targets, size_t nt,
 	s->cert_max_ttl = cert_max_ttl;
 	if ((r = str_grow(s)) != 0 ||
 	    (r = compile_targets(s, targets, nt)) != 0 ||
-	    (r = compile_roles(s, roles, nr, &rtab, &rnames, &rhash)) != 0 ||
+	    (r = compile_roles(s, roles, nr, &rtab, &rnames, &rhash)) != 0)
+		goto out;
+	if ((r = compile_reach(s)) != 0 ||
 	    (r = compile_bindings(s, bindings, nb, &rtab)) != 0)
 		goto out;
 	if (rtab.slots != NULL)
-		s->mem -= ((size_t)rtab.mask + 1) * sizeof(uint32_t);
+		s->mem -= ((size_t)rtab.mask + 1) * sizeof(uint64_t);
 	*out = s;
 	s = NULL;
 	r = 0;
@@ -1024,6 +1113,195 @@ rule_has_login(const struct rbac_snap *s, const struct rule *ru,
 	return 0;
 }
 
+/* ---- which targets a rule can reach ---- */
+
+/* Roles costing more candidate checks reach every target (no filter). */
+#define REACH_BUDGET	20000
+/* Largest reach table (bytes). */
+#define REACH_MAX	(64u * 1024 * 1024)
+
+/* Targets whose name starts with p[0..plen): a range of the sorted list. */
+static void
+prefix_range(const struct rbac_snap *s, const char *p, size_t plen,
+    uint32_t *lo, uint32_t *hi)
+{
+	uint32_t a = 0, b = s->ntg, m;
+
+	while (a < b) {
+		m = a + (b - a) / 2;
+		if (strncmp(s->tg_name[m], p, plen) < 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	b = s->ntg;
+	while (a < b) {
+		m = a + (b - a) / 2;
+		if (strncmp(s->tg_name[m], p, plen) <= 0)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*hi = a;
+}
+
+/* Postings of one label pair. */
+static void
+post_range(const struct rbac_snap *s, const struct lpair *l, uint32_t *lo,
+    uint32_t *hi)
+{
+	uint32_t a = 0, b = s->nlposts, m;
+	const struct lpost *x;
+
+	while (a < b) {
+		m = a + (b - a) / 2;
+		x = &s->lposts[m];
+		if (x->k < l->k || (x->k == l->k && x->v < l->v))
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	b = s->nlposts;
+	while (a < b) {
+		m = a + (b - a) / 2;
+		x = &s->lposts[m];
+		if (x->k < l->k || (x->k == l->k && x->v <= l->v))
+			a = m + 1;
+		else
+			b = m;
+	}
+	*hi = a;
+}
+
+/* The selector pair with the fewest postings. */
+static void
+best_post(const struct rbac_snap *s, const struct rule *ru, uint32_t *lo,
+    uint32_t *hi)
+{
+	uint32_t i, a, b;
+
+	*lo = *hi = 0;
+	for (i = 0; i < ru->nsel; i++) {
+		post_range(s, &s->sels[ru->sel_first + i], &a, &b);
+		if (i == 0 || b - a < *hi - *lo) {
+			*lo = a;
+			*hi = b;
+		}
+	}
+}
+
+/* How many candidates rule_visit would test. */
+static size_t
+rule_cost(const struct rbac_snap *s, const struct rule *ru)
+{
+	const struct glob *g;
+	uint32_t i, lo, hi;
+	size_t n = 0;
+
+	if (ru->nglobs == 0) {
+		best_post(s, ru, &lo, &hi);
+		return hi - lo;
+	}
+	for (i = 0; i < ru->nglobs; i++) {
+		g = &s->globs[ru->glob_first + i];
+		if (g->literal) {
+			n++;
+			continue;
+		}
+		prefix_range(s, g->str, g->plen, &lo, &hi);
+		n += hi - lo;
+	}
+	return n;
+}
+
+typedef int (*visit_fn)(void *ctx, uint32_t ti);
+
+/*
+ * Call fn for every target the rule matches (a target matching several
+ * globs may come more than once).  Candidates come from the literal prefix
+ * of each glob (a range of the sorted names) or, for a selector-only rule,
+ * from the label postings; each is then checked in full.
+ */
+static int
+rule_visit(const struct rbac_snap *s, const struct rule *ru, visit_fn fn,
+    void *ctx)
+{
+	const struct glob *g;
+	uint32_t i, ti, lo, hi;
+	int r;
+
+	if (ru->nglobs == 0) {
+		best_post(s, ru, &lo, &hi);
+		for (; lo < hi; lo++) {
+			ti = s->lposts[lo].ti;
+			if (sel_match(s, ru, ti) && (r = fn(ctx, ti)) != 0)
+				return r;
+		}
+		return 0;
+	}
+	for (i = 0; i < ru->nglobs; i++) {
+		g = &s->globs[ru->glob_first + i];
+		if (g->literal) {
+			if (g->target != NONE && sel_match(s, ru, g->target) &&
+			    (r = fn(ctx, g->target)) != 0)
+				return r;
+			continue;
+		}
+		prefix_range(s, g->str, g->plen, &lo, &hi);
+		for (ti = lo; ti < hi; ti++)
+			if (rule_matches(s, ru, ti) && (r = fn(ctx, ti)) != 0)
+				return r;
+	}
+	return 0;
+}
+
+struct reach_ctx {
+	struct rbac_snap *s;
+	uint32_t role;
+};
+
+static int
+reach_set(void *ctx, uint32_t ti)
+{
+	struct reach_ctx *c = ctx;
+
+	c->s->reach[(size_t)ti * c->s->rwords + (c->role >> 6)] |=
+	    1ULL << (c->role & 63);
+	return 0;
+}
+
+static int
+compile_reach(struct rbac_snap *s)
+{
+	struct reach_ctx c = { s, 0 };
+	const struct role *ro;
+	size_t cost, words;
+	uint32_t j, ti;
+
+	s->rwords = (s->nroles + 63) / 64;
+	words = (size_t)s->ntg * s->rwords;
+	if (words == 0 || words > REACH_MAX / sizeof(uint64_t))
+		return 0;	/* decide on the rules alone */
+	if ((s->reach = salloc(s, words, sizeof(*s->reach))) == NULL)
+		return TSS_E_NOMEM;
+	for (c.role = 0; c.role < s->nroles; c.role++) {
+		ro = &s->roles[c.role];
+		for (j = 0, cost = 0; j < ro->nrules; j++)
+			cost += rule_cost(s, &s->rules[ro->rule_first + j]);
+		if (cost > REACH_BUDGET) {
+			for (ti = 0; ti < s->ntg; ti++)
+				(void)reach_set(&c, ti);
+			continue;
+		}
+		for (j = 0; j < ro->nrules; j++)
+			(void)rule_visit(s, &s->rules[ro->rule_first + j],
+			    reach_set, &c);
+	}
+	return 0;
+}
+
 /* ---- combining ---- */
 
 struct comb {
@@ -1086,7 +1364,8 @@ cap_ttl(const struct rbac_snap *s, int64_t ttl)
 
 struct dstate {
 	const struct rbac_snap *s;
-	uint32_t ti, lid;
+	uint32_t ti, lid, lbit;
+	const uint64_t *reach;	/* the target's row, or NULL */
 	int64_t now;
 	int saw_binding, saw_active;
 	uint64_t best_id;
@@ -1094,25 +1373,28 @@ struct dstate {
 	struct comb c;
 };
 
+/* The bindings of subject e. */
 static void
-decide_subject(struct dstate *st, const struct htab *h, const char *name)
+decide_run(struct dstate *st, uint32_t e)
 {
 	const struct rbac_snap *s = st->s;
 	const struct sbind *b;
 	const struct role *ro;
 	const struct rule *ru;
-	uint32_t e, i, j;
+	const uint64_t *ids;
+	uint32_t i, j;
 
-	if (name == NULL || (e = ht_get(h, name, hash_str(name))) == NONE)
-		return;
 	st->saw_binding = 1;
-	b = &s->binds[s->subj_first[e]];
-	for (i = 0; i < s->subj_count[e]; i++) {
+	b = &s->binds[s->subj[e].first];
+	ids = &s->bind_ids[s->subj[e].first];
+	for (i = 0; i < s->subj[e].count; i++) {
 		if (b[i].role == NONE || (b[i].expires_at != 0 &&
 		    st->now >= b[i].expires_at))
 			continue;
 		st->saw_active = 1;
-		if (st->lid == NONE)
+		if ((b[i].login_mask & st->lbit) == 0 ||
+		    (st->reach != NULL && ((st->reach[b[i].role >> 6] >>
+		    (b[i].role & 63)) & 1) == 0))
 			continue;
 		ro = &s->roles[b[i].role];
 		for (j = 0; j < ro->nrules; j++) {
@@ -1120,8 +1402,8 @@ decide_subject(struct dstate *st, const struct htab *h, const char *name)
 			if (!rule_has_login(s, ru, st->lid) ||
 			    !rule_matches(s, ru, st->ti))
 				continue;
-			if (!st->c.granted || b[i].id < st->best_id) {
-				st->best_id = b[i].id;
+			if (!st->c.granted || ids[i] < st->best_id) {
+				st->best_id = ids[i];
 				st->best_role = b[i].role;
 				st->best_rule = j;
 			}
@@ -1131,13 +1413,17 @@ decide_subject(struct dstate *st, const struct htab *h, const char *name)
 	}
 }
 
+#define DECIDE_BATCH	16
+
 int
 rbac_decide(const struct rbac_snap *s, const char *user,
     const char *const *groups, size_t n_groups, const char *target,
     const char *login, int64_t now, struct rbac_decision *d)
 {
 	struct dstate st;
-	size_t i;
+	uint32_t batch[DECIDE_BATCH], e;
+	size_t i, nb, gi;
+	int first;
 
 	memset(d, 0, offsetof(struct rbac_decision, cidrs));
 	d->reason = RBAC_DENY_ERROR;
@@ -1152,10 +1438,38 @@ rbac_decide(const struct rbac_snap *s, const char *user,
 		d->reason = RBAC_DENY_NO_TARGET;
 		return TSS_E_FORBIDDEN;
 	}
+	if (s->reach != NULL) {
+		st.reach = &s->reach[(size_t)st.ti * s->rwords];
+		__builtin_prefetch(st.reach);
+	}
 	st.lid = str_find(s, login);
-	decide_subject(&st, &s->usertab, user);
-	for (i = 0; i < n_groups; i++)
-		decide_subject(&st, &s->grouptab, groups[i]);
+	st.lbit = st.lid == NONE ? 0 : 1U << (st.lid & 31);
+	/*
+	 * Look subjects up in batches and prefetch their binding runs, so
+	 * the cache misses overlap instead of queueing.
+	 */
+	gi = 0;
+	first = 1;
+	while (first || gi < n_groups) {
+		nb = 0;
+		if (first) {
+			if ((e = ht_get(&s->usertab, user,
+			    hash_str(user))) != NONE) {
+				batch[nb++] = e;
+				__builtin_prefetch(&s->binds[s->subj[e].first]);
+			}
+			first = 0;
+		}
+		for (; nb < DECIDE_BATCH && gi < n_groups; gi++) {
+			if (groups[gi] == NULL || (e = ht_get(&s->grouptab,
+			    groups[gi], hash_str(groups[gi]))) == NONE)
+				continue;
+			batch[nb++] = e;
+			__builtin_prefetch(&s->binds[s->subj[e].first]);
+		}
+		for (i = 0; i < nb; i++)
+			decide_run(&st, batch[i]);
+	}
 	if (!st.c.granted) {
 		d->reason = !st.saw_binding ? RBAC_DENY_NO_BINDING :
 		    !st.saw_active ? RBAC_DENY_NO_ACTIVE : RBAC_DENY_NO_RULE;
@@ -1236,8 +1550,8 @@ perms_subject(const struct rbac_snap *s, const struct htab *h,
 
 	if (name == NULL || (e = ht_get(h, name, hash_str(name))) == NONE)
 		return 0;
-	b = &s->binds[s->subj_first[e]];
-	for (i = 0; i < s->subj_count[e]; i++) {
+	b = &s->binds[s->subj[e].first];
+	for (i = 0; i < s->subj[e].count; i++) {
 		if (b[i].role == NONE || (b[i].expires_at != 0 &&
 		    now >= b[i].expires_at))
 			continue;
@@ -1276,6 +1590,8 @@ struct accset {
 	uint32_t *map;		/* target index -> entry or NONE */
 	struct acc *e;
 	size_t n, cap;
+	uint32_t role;		/* being visited */
+	const struct rule *rule;
 };
 
 static int
@@ -1329,6 +1645,14 @@ acc_hit(struct accset *a, uint32_t ti, uint32_t role, const struct rule *ru)
 }
 
 static int
+acc_visit(void *ctx, uint32_t ti)
+{
+	struct accset *a = ctx;
+
+	return acc_hit(a, ti, a->role, a->rule);
+}
+
+static int
 u32_cmp(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -1358,8 +1682,8 @@ collect_roles(const struct rbac_snap *s, const struct htab *h,
 
 	if (name == NULL || (e = ht_get(h, name, hash_str(name))) == NONE)
 		return 0;
-	b = &s->binds[s->subj_first[e]];
-	for (i = 0; i < s->subj_count[e]; i++) {
+	b = &s->binds[s->subj[e].first];
+	for (i = 0; i < s->subj[e].count; i++) {
 		if (b[i].role == NONE || (b[i].expires_at != 0 &&
 		    now >= b[i].expires_at))
 			continue;
@@ -1378,7 +1702,7 @@ subject_count(const struct rbac_snap *s, const struct htab *h,
 
 	if (name == NULL || (e = ht_get(h, name, hash_str(name))) == NONE)
 		return 0;
-	return s->subj_count[e];
+	return s->subj[e].count;
 }
 
 void
@@ -1403,10 +1727,8 @@ rbac_access(const struct rbac_snap *s, const char *user,
 	struct accset as = { 0 };
 	struct rbac_access *res = NULL;
 	struct rbac_access_entry *oe;
-	uint32_t *roles = NULL, ti, ro;
-	size_t i, j, k, nro = 0, cap, m;
-	const struct rule *ru;
-	const struct glob *g;
+	uint32_t *roles = NULL;
+	size_t i, j, nro = 0, cap, m;
 	int r = TSS_E_NOMEM;
 
 	*out = NULL;
@@ -1435,27 +1757,11 @@ rbac_access(const struct rbac_snap *s, const char *user,
 	nro = m;
 	r = TSS_E_NOMEM;
 	for (i = 0; i < nro; i++) {
-		ro = roles[i];
-		for (j = 0; j < s->roles[ro].nrules; j++) {
-			ru = &s->rules[s->roles[ro].rule_first + j];
-			if (ru->nglobs > 0 && ru->all_literal) {
-				for (k = 0; k < ru->nglobs; k++) {
-					g = &s->globs[ru->glob_first + k];
-					if (g->target == NONE ||
-					    !sel_match(s, ru, g->target))
-						continue;
-					if ((r = acc_hit(&as, g->target, ro,
-					    ru)) != 0)
-						goto out;
-				}
-				continue;
-			}
-			for (ti = 0; ti < s->ntg; ti++) {
-				if (!rule_matches(s, ru, ti))
-					continue;
-				if ((r = acc_hit(&as, ti, ro, ru)) != 0)
-					goto out;
-			}
+		as.role = roles[i];
+		for (j = 0; j < s->roles[as.role].nrules; j++) {
+			as.rule = &s->rules[s->roles[as.role].rule_first + j];
+			if ((r = rule_visit(s, as.rule, acc_visit, &as)) != 0)
+				goto out;
 		}
 	}
 	if (as.n > 0)

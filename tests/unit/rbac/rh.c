@@ -35,7 +35,7 @@ rh_open(void)
 struct rbac_snap *
 rh_compile(const char *policy_json, int64_t cert_max_ttl)
 {
-	struct rbac_target *tg[512];
+	struct rbac_target *tg[2048];
 	struct rbac_role *ro[512];
 	struct rbac_binding *bi[1024];
 	struct rbac_snap *s = NULL;
@@ -49,7 +49,7 @@ rh_compile(const char *policy_json, int64_t cert_max_ttl)
 	cr_assert_not_null(p, "policy JSON: %s", jerr.text);
 	json_object_foreach(json_object_get(p, "targets"), k, v) {
 		o = json_pack("{s:O}", "labels", v);
-		cr_assert_lt(nt, 512);
+		cr_assert_lt(nt, 2048);
 		cr_assert_eq(rbac_target_from_json(k, o, &tg[nt], err,
 		    sizeof(err)), 0, "target %s: %s", k, err);
 		nt++;

@@ -501,3 +501,44 @@ Test(rbac_decide, snapshot_reports_generation_and_memory)
 	cr_expect_gt(rbac_snap_memory(s), 1000);
 	rbac_snap_release(s);
 }
+
+Test(rbac_decide, roles_too_costly_to_enumerate_still_decide_by_rules)
+{
+	size_t len = 0, cap = 128 * 1024;
+	char *buf = malloc(cap);
+	struct rbac_snap *s;
+	struct rbac_access *a = NULL;
+	int i;
+
+	cr_assert_not_null(buf);
+	len += (size_t)snprintf(buf + len, cap - len, "{\"targets\":{");
+	for (i = 0; i < 1000; i++)
+		len += (size_t)snprintf(buf + len, cap - len,
+		    "%s\"h/%03d\":{}", i ? "," : "", i);
+	/* 21 leading-wildcard globs over 1,000 targets: past the budget. */
+	len += (size_t)snprintf(buf + len, cap - len, "},\"roles\":{"
+	    "\"broad\":{\"rules\":[{\"targets\":[");
+	for (i = 0; i < 21; i++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s\"*/0*\"",
+		    i ? "," : "");
+	snprintf(buf + len, cap - len, "],\"logins\":[\"app\"]}]},"
+	    "\"narrow\":{\"rules\":[{\"targets\":[\"h/9*\"],\"logins\":"
+	    "[\"app\"]}]}},\"bindings\":["
+	    "{\"id\":1,\"role\":\"broad\",\"subject\":\"user:u\","
+	    "\"expires_at\":0},{\"id\":2,\"role\":\"narrow\",\"subject\":"
+	    "\"user:u\",\"expires_at\":0}]}");
+	s = rh_compile(buf, 0);
+	cr_expect_eq(rh_decide(s, "u", NULL, "h/005", "app", NOW, NULL),
+	    RBAC_ALLOW);
+	cr_expect_eq(rh_decide(s, "u", NULL, "h/099", "app", NOW, NULL),
+	    RBAC_ALLOW);
+	cr_expect_eq(rh_decide(s, "u", NULL, "h/505", "app", NOW, NULL),
+	    RBAC_DENY_NO_RULE);
+	cr_expect_eq(rh_decide(s, "u", NULL, "h/905", "app", NOW, NULL),
+	    RBAC_ALLOW);
+	cr_assert_eq(rbac_access(s, "u", NULL, 0, NOW, &a), 0);
+	cr_expect_eq(a->n, 200);
+	rbac_access_free(a);
+	rbac_snap_release(s);
+	free(buf);
+}

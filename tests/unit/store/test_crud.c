@@ -126,6 +126,7 @@ Test(store_crud, abort_discards_writes)
 	cr_assert_eq(th_count(s, STORE_DB_CERTS), 0);
 	cr_assert_eq(store_last_txnid(s, &id1), 0);
 	cr_assert_eq(id0, id1);
+	store_close(s);
 }
 
 Test(store_crud, commit_advances_txnid)

@@ -54,7 +54,8 @@ struct rule {
 	uint16_t nglobs;
 	uint16_t nsel;
 	uint16_t nlogins;
-	uint16_t all_literal;	/* every glob literal (access fast path) */
+	uint16_t all_literal;	/* every glob literal */
+	uint32_t login_mask;	/* as struct sbind's, for this rule */
 };
 
 struct role {
@@ -261,6 +262,13 @@ ht_get(const struct htab *h, const char *key, uint32_t hv)
 }
 
 static void
+ht_prefetch(const struct htab *h, uint32_t hv)
+{
+	if (h->slots != NULL)
+		__builtin_prefetch(&h->slots[hv & h->mask]);
+}
+
+static void
 ht_put(struct htab *h, uint32_t idx)
 {
 	uint32_t i = h->hashes[idx] & h->mask;
@@ -361,12 +369,6 @@ intern(struct rbac_snap *s, const char *p, size_t n, uint32_t *id)
 	ht_put(&s->strtab, e);
 	*id = e;
 	return 0;
-}
-
-static uint32_t
-str_find(const struct rbac_snap *s, const char *p)
-{
-	return ht_get(&s->strtab, p, hash_str(p));
 }
 
 /* ---- lifetime ---- */
@@ -773,10 +775,12 @@ compile_roles(struct rbac_snap *s, const struct rbac_role *const *in,
 				    strlen(mr->logins[k]),
 				    &s->logins[li])) != 0)
 					goto out;
-				ro->login_mask |= 1U << (s->logins[li] & 31);
+				ru->login_mask |= 1U << (s->logins[li] & 31);
 				li++;
 			}
 		}
+		for (j = 0; j < ro->nrules; j++)
+			ro->login_mask |= s->rules[ro->rule_first + j].login_mask;
 		s->nroles++;
 	}
 	r = 0;
@@ -1399,7 +1403,8 @@ decide_run(struct dstate *st, uint32_t e)
 		ro = &s->roles[b[i].role];
 		for (j = 0; j < ro->nrules; j++) {
 			ru = &s->rules[ro->rule_first + j];
-			if (!rule_has_login(s, ru, st->lid) ||
+			if ((ru->login_mask & st->lbit) == 0 ||
+			    !rule_has_login(s, ru, st->lid) ||
 			    !rule_matches(s, ru, st->ti))
 				continue;
 			if (!st->c.granted || ids[i] < st->best_id) {
@@ -1421,8 +1426,8 @@ rbac_decide(const struct rbac_snap *s, const char *user,
     const char *login, int64_t now, struct rbac_decision *d)
 {
 	struct dstate st;
-	uint32_t batch[DECIDE_BATCH], e;
-	size_t i, nb, gi;
+	uint32_t batch[DECIDE_BATCH], gh[DECIDE_BATCH], e, th, lh, uh;
+	size_t i, nb, gi, gn;
 	int first;
 
 	memset(d, 0, offsetof(struct rbac_decision, cidrs));
@@ -1434,7 +1439,14 @@ rbac_decide(const struct rbac_snap *s, const char *user,
 	    offsetof(struct comb, cidrs));
 	st.s = s;
 	st.now = now;
-	if ((st.ti = ht_get(&s->tgtab, target, hash_str(target))) == NONE) {
+	/* Hash everything first so the table probes' misses overlap. */
+	th = hash_str(target);
+	ht_prefetch(&s->tgtab, th);
+	lh = hash_str(login);
+	ht_prefetch(&s->strtab, lh);
+	uh = hash_str(user);
+	ht_prefetch(&s->usertab, uh);
+	if ((st.ti = ht_get(&s->tgtab, target, th)) == NONE) {
 		d->reason = RBAC_DENY_NO_TARGET;
 		return TSS_E_FORBIDDEN;
 	}
@@ -1442,7 +1454,7 @@ rbac_decide(const struct rbac_snap *s, const char *user,
 		st.reach = &s->reach[(size_t)st.ti * s->rwords];
 		__builtin_prefetch(st.reach);
 	}
-	st.lid = str_find(s, login);
+	st.lid = ht_get(&s->strtab, login, lh);
 	st.lbit = st.lid == NONE ? 0 : 1U << (st.lid & 31);
 	/*
 	 * Look subjects up in batches and prefetch their binding runs, so
@@ -1452,17 +1464,23 @@ rbac_decide(const struct rbac_snap *s, const char *user,
 	first = 1;
 	while (first || gi < n_groups) {
 		nb = 0;
+		gn = n_groups - gi < DECIDE_BATCH - 1 ? n_groups - gi :
+		    DECIDE_BATCH - 1;
+		for (i = 0; i < gn; i++) {
+			gh[i] = groups[gi + i] != NULL ?
+			    hash_str(groups[gi + i]) : 0;
+			ht_prefetch(&s->grouptab, gh[i]);
+		}
 		if (first) {
-			if ((e = ht_get(&s->usertab, user,
-			    hash_str(user))) != NONE) {
+			if ((e = ht_get(&s->usertab, user, uh)) != NONE) {
 				batch[nb++] = e;
 				__builtin_prefetch(&s->binds[s->subj[e].first]);
 			}
 			first = 0;
 		}
-		for (; nb < DECIDE_BATCH && gi < n_groups; gi++) {
+		for (i = 0; i < gn; i++, gi++) {
 			if (groups[gi] == NULL || (e = ht_get(&s->grouptab,
-			    groups[gi], hash_str(groups[gi]))) == NONE)
+			    groups[gi], gh[i])) == NONE)
 				continue;
 			batch[nb++] = e;
 			__builtin_prefetch(&s->binds[s->subj[e].first]);

@@ -1,6 +1,7 @@
 /*
  * Snapshot rebuilds under concurrent decisions: reader threads decide
- * without pause while a second process (fork) rewrites the policy.  Each
+ * without pause while a second process (fork) rewrites the policy, one
+ * commit per round, and the main thread acquires (rebuilding) after each.  Each
  * child transaction sets role ops' max_ttl to 1000+k and binds bob when k
  * is even, unbinds him when odd, in one commit; a torn or mixed snapshot
  * would show bob's access disagreeing with the TTL it sees.
@@ -45,18 +46,24 @@ put_ops(struct store_txn *t, int64_t ttl)
 	json_decref(j);
 }
 
-/* The writer process: its own store handle, ROUNDS commits. */
+/*
+ * The writer process: its own store handle, ROUNDS commits, each when the
+ * parent asks (a byte on go) and acknowledged (a byte on done), so every
+ * rebuild happens while the reader threads are deciding.
+ */
 static void
-writer(const char *dir, uint64_t bob)
+writer(const char *dir, uint64_t bob, int go, int done)
 {
 	struct store *s = NULL;
 	struct store_txn *t = NULL;
-	char err[256];
+	char err[256], c;
 	int k;
 
 	if (store_open(dir, NULL, &s) != 0)
 		_exit(2);
 	for (k = 1; k <= ROUNDS; k++) {
+		if (read(go, &c, 1) != 1)
+			_exit(7);
 		if (store_begin(s, 1, &t) != 0)
 			_exit(3);
 		put_ops(t, 1000 + k);
@@ -69,6 +76,8 @@ writer(const char *dir, uint64_t bob)
 			_exit(5);
 		if (store_commit(t) != 0)
 			_exit(6);
+		if (write(done, "k", 1) != 1)
+			_exit(8);
 	}
 	store_close(s);
 	_exit(0);
@@ -141,7 +150,7 @@ Test(rbac_concurrent, rebuilds_under_readers_with_a_writer_process,
 	json_t *empty = json_object();
 	uint64_t gen = 0, bob = 0, alice = 0;
 	pid_t pid;
-	int i, status = -1, done = 0;
+	int i, status = -1, done = 0, rounds = 0, go[2], ack[2];
 
 	/* Initial state (k = 0): ttl 1000, bob bound. */
 	s = rh_open();
@@ -165,22 +174,46 @@ Test(rbac_concurrent, rebuilds_under_readers_with_a_writer_process,
 	json_decref(empty);
 
 	/* Fork before any thread exists; each side opens its own handle. */
+	cr_assert_eq(pipe(go), 0);
+	cr_assert_eq(pipe(ack), 0);
 	pid = fork();
 	cr_assert_neq(pid, -1);
-	if (pid == 0)
-		writer(rh_dir, bob);
+	if (pid == 0) {
+		close(go[1]);
+		close(ack[0]);
+		writer(rh_dir, bob, go[0], ack[1]);
+	}
+	close(go[0]);
+	close(ack[1]);
 
 	s = rh_open();
 	memset(&sh, 0, sizeof(sh));
 	cr_assert_eq(rbac_open(s, 0, &sh.holder), 0);
 	for (i = 0; i < THREADS; i++)
 		cr_assert_eq(pthread_create(&th[i], NULL, reader, &sh), 0);
+	/* Drive the writer a commit at a time; after each, a rebuild. */
+	for (i = 1; i <= ROUNDS && atomic_load(&sh.bad) == 0; i++) {
+		char c;
+
+		if (write(go[1], "g", 1) != 1 || read(ack[0], &c, 1) != 1)
+			break;
+		cr_assert_eq(rbac_acquire(sh.holder, &snap), 0);
+		cr_assert_eq(rbac_decide(snap, "alice", NULL, 0, "t/0", "app",
+		    5, &d), 0);
+		cr_assert_eq(d.max_ttl, 1000 + i, "round %d sees ttl %lld", i,
+		    (long long)d.max_ttl);
+		rbac_snap_release(snap);
+		snap = NULL;
+		rounds++;
+	}
+	close(go[1]);
+	close(ack[0]);
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (!done) {
 		if (waitpid(pid, &status, WNOHANG) == pid)
 			done = 1;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (!done && now.tv_sec - start.tv_sec > 90) {
+		if (!done && now.tv_sec - start.tv_sec > 60) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			break;
@@ -197,6 +230,7 @@ Test(rbac_concurrent, rebuilds_under_readers_with_a_writer_process,
 	cr_expect_eq(atomic_load(&sh.bad), 0, "inconsistent snapshot (%d)",
 	    atomic_load(&sh.bad));
 	cr_expect_gt(atomic_load(&sh.decisions), 0);
+	cr_expect_eq(rounds, ROUNDS);
 
 	/* After the writer: the holder sees its last commit. */
 	cr_assert_eq(rbac_acquire(sh.holder, &snap), 0);

@@ -101,6 +101,11 @@ struct lpost {
 	uint32_t k, v, ti;
 };
 
+/* Target index by segment: (position, segment id, target) sorted. */
+struct spost {
+	uint32_t pos, id, ti;
+};
+
 /*
  * Open addressing.  A slot holds the key's hash in its high half and the
  * entry index + 1 in its low half (0 is empty), so probing compares hashes
@@ -152,6 +157,8 @@ struct rbac_snap {
 	struct lpair *tlabels;
 	struct lpost *lposts;
 	uint32_t nlposts;
+	struct spost *sposts;
+	uint32_t nsposts;
 
 	struct role *roles;
 	uint32_t nroles;
@@ -395,6 +402,7 @@ snap_free(struct rbac_snap *s)
 	free(s->tsegs);
 	free(s->tlabels);
 	free(s->lposts);
+	free(s->sposts);
 	free(s->roles);
 	free(s->rules);
 	free(s->globs);
@@ -526,6 +534,18 @@ lpost_cmp(const void *a, const void *b)
 }
 
 static int
+spost_cmp(const void *a, const void *b)
+{
+	const struct spost *x = a, *y = b;
+
+	if (x->pos != y->pos)
+		return x->pos < y->pos ? -1 : 1;
+	if (x->id != y->id)
+		return x->id < y->id ? -1 : 1;
+	return x->ti < y->ti ? -1 : x->ti > y->ti;
+}
+
+static int
 compile_targets(struct rbac_snap *s, const struct rbac_target *const *in,
     size_t nt)
 {
@@ -606,6 +626,21 @@ compile_targets(struct rbac_snap *s, const struct rbac_target *const *in,
 	}
 	if (s->nlposts > 0)
 		qsort(s->lposts, s->nlposts, sizeof(*s->lposts), lpost_cmp);
+	if ((s->sposts = salloc(s, nseg, sizeof(*s->sposts))) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < s->ntg; i++) {
+		for (j = 0; j < s->tg[i].nseg; j++) {
+			struct spost *sp = &s->sposts[s->nsposts++];
+
+			sp->pos = (uint32_t)j;
+			sp->id = s->tsegs[s->tg[i].seg_first + j];
+			sp->ti = (uint32_t)i;
+		}
+	}
+	if (s->nsposts > 0)
+		qsort(s->sposts, s->nsposts, sizeof(*s->sposts), spost_cmp);
 	r = 0;
  out:
 	free(v);
@@ -1196,6 +1231,61 @@ best_post(const struct rbac_snap *s, const struct rule *ru, uint32_t *lo,
 	}
 }
 
+/* Postings of a literal segment at a position. */
+static void
+seg_range(const struct rbac_snap *s, uint32_t pos, uint32_t id,
+    uint32_t *lo, uint32_t *hi)
+{
+	uint32_t a = 0, b = s->nsposts, m;
+	const struct spost *x;
+
+	while (a < b) {
+		m = a + (b - a) / 2;
+		x = &s->sposts[m];
+		if (x->pos < pos || (x->pos == pos && x->id < id))
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	b = s->nsposts;
+	while (a < b) {
+		m = a + (b - a) / 2;
+		x = &s->sposts[m];
+		if (x->pos < pos || (x->pos == pos && x->id <= id))
+			a = m + 1;
+		else
+			b = m;
+	}
+	*hi = a;
+}
+
+/*
+ * Candidates of a wildcard glob: the range of names sharing its literal
+ * prefix, or the postings of its most selective literal segment, which
+ * ever is smaller.  *bypos: the range is over sposts, else over targets.
+ */
+static void
+glob_cands(const struct rbac_snap *s, const struct glob *g, uint32_t *lo,
+    uint32_t *hi, int *bypos)
+{
+	const struct gseg *gs = &s->gsegs[g->seg_first];
+	uint32_t i, a, b;
+
+	prefix_range(s, g->str, g->plen, lo, hi);
+	*bypos = 0;
+	for (i = 0; i < g->nseg; i++) {
+		if (gs[i].kind != SEG_LIT)
+			continue;
+		seg_range(s, i, gs[i].id, &a, &b);
+		if (b - a < *hi - *lo) {
+			*lo = a;
+			*hi = b;
+			*bypos = 1;
+		}
+	}
+}
+
 /* How many candidates rule_visit would test. */
 static size_t
 rule_cost(const struct rbac_snap *s, const struct rule *ru)
@@ -1203,6 +1293,7 @@ rule_cost(const struct rbac_snap *s, const struct rule *ru)
 	const struct glob *g;
 	uint32_t i, lo, hi;
 	size_t n = 0;
+	int bypos;
 
 	if (ru->nglobs == 0) {
 		best_post(s, ru, &lo, &hi);
@@ -1214,7 +1305,7 @@ rule_cost(const struct rbac_snap *s, const struct rule *ru)
 			n++;
 			continue;
 		}
-		prefix_range(s, g->str, g->plen, &lo, &hi);
+		glob_cands(s, g, &lo, &hi, &bypos);
 		n += hi - lo;
 	}
 	return n;
@@ -1224,9 +1315,10 @@ typedef int (*visit_fn)(void *ctx, uint32_t ti);
 
 /*
  * Call fn for every target the rule matches (a target matching several
- * globs may come more than once).  Candidates come from the literal prefix
- * of each glob (a range of the sorted names) or, for a selector-only rule,
- * from the label postings; each is then checked in full.
+ * globs may come more than once).  Candidates come from each glob's
+ * literal prefix (a range of the sorted names) or literal segments (the
+ * segment postings), or for a selector-only rule from the label postings;
+ * each candidate is then checked in full.
  */
 static int
 rule_visit(const struct rbac_snap *s, const struct rule *ru, visit_fn fn,
@@ -1234,7 +1326,7 @@ rule_visit(const struct rbac_snap *s, const struct rule *ru, visit_fn fn,
 {
 	const struct glob *g;
 	uint32_t i, ti, lo, hi;
-	int r;
+	int r, bypos;
 
 	if (ru->nglobs == 0) {
 		best_post(s, ru, &lo, &hi);
@@ -1253,10 +1345,12 @@ rule_visit(const struct rbac_snap *s, const struct rule *ru, visit_fn fn,
 				return r;
 			continue;
 		}
-		prefix_range(s, g->str, g->plen, &lo, &hi);
-		for (ti = lo; ti < hi; ti++)
+		glob_cands(s, g, &lo, &hi, &bypos);
+		for (; lo < hi; lo++) {
+			ti = bypos ? s->sposts[lo].ti : lo;
 			if (rule_matches(s, ru, ti) && (r = fn(ctx, ti)) != 0)
 				return r;
+		}
 	}
 	return 0;
 }
@@ -1670,6 +1764,23 @@ acc_visit(void *ctx, uint32_t ti)
 	return acc_hit(a, ti, a->role, a->rule);
 }
 
+/* Every rule of role a->role that matches target ti. */
+static int
+role_hits(struct accset *a, uint32_t ti)
+{
+	const struct role *ro = &a->s->roles[a->role];
+	uint32_t j;
+	int r;
+
+	for (j = 0; j < ro->nrules; j++) {
+		a->rule = &a->s->rules[ro->rule_first + j];
+		if (rule_matches(a->s, a->rule, ti) &&
+		    (r = acc_hit(a, ti, a->role, a->rule)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 static int
 u32_cmp(const void *a, const void *b)
 {
@@ -1745,7 +1856,8 @@ rbac_access(const struct rbac_snap *s, const char *user,
 	struct accset as = { 0 };
 	struct rbac_access *res = NULL;
 	struct rbac_access_entry *oe;
-	uint32_t *roles = NULL;
+	uint32_t *roles = NULL, ti, w;
+	uint64_t *rmask = NULL, x;
 	size_t i, j, nro = 0, cap, m;
 	int r = TSS_E_NOMEM;
 
@@ -1774,12 +1886,34 @@ rbac_access(const struct rbac_snap *s, const char *user,
 			roles[m++] = roles[i];
 	nro = m;
 	r = TSS_E_NOMEM;
-	for (i = 0; i < nro; i++) {
-		as.role = roles[i];
-		for (j = 0; j < s->roles[as.role].nrules; j++) {
-			as.rule = &s->rules[s->roles[as.role].rule_first + j];
-			if ((r = rule_visit(s, as.rule, acc_visit, &as)) != 0)
-				goto out;
+	if (s->reach != NULL) {
+		/* Walk the targets; the reach rows name the roles to try. */
+		if ((rmask = calloc(s->rwords + 1, sizeof(*rmask))) == NULL)
+			goto out;
+		for (i = 0; i < nro; i++)
+			rmask[roles[i] >> 6] |= 1ULL << (roles[i] & 63);
+		for (ti = 0; ti < s->ntg; ti++) {
+			const uint64_t *row = &s->reach[(size_t)ti * s->rwords];
+
+			for (w = 0; w < s->rwords; w++) {
+				for (x = row[w] & rmask[w]; x != 0; x &= x - 1) {
+					as.role = w * 64 +
+					    (uint32_t)__builtin_ctzll(x);
+					if ((r = role_hits(&as, ti)) != 0)
+						goto out;
+				}
+			}
+		}
+	} else {
+		for (i = 0; i < nro; i++) {
+			as.role = roles[i];
+			for (j = 0; j < s->roles[as.role].nrules; j++) {
+				as.rule = &s->rules[s->roles[as.role].rule_first +
+				    j];
+				if ((r = rule_visit(s, as.rule, acc_visit,
+				    &as)) != 0)
+					goto out;
+			}
 		}
 	}
 	if (as.n > 0)
@@ -1826,6 +1960,7 @@ rbac_access(const struct rbac_snap *s, const char *user,
 	free(as.e);
 	free(as.map);
 	free(roles);
+	free(rmask);
 	rbac_access_free(res);
 	return r;
 }

@@ -539,6 +539,105 @@ ref_perms(const struct pol *p, const struct query *q)
 	return v;
 }
 
+/*
+ * Access listing, naively: for every target in name order, the logins of
+ * every rule (of an active binding's role) matching it, and the roles
+ * granting anything there combined; a target whose combination conflicts
+ * is left out.  Compared with a; 0 when they agree.
+ */
+static int
+ref_access_check(const struct pol *p, const struct query *q,
+    const struct rbac_access *a, char *why, size_t len)
+{
+	const struct rrole *g[MB * MRU];
+	const struct rrole *r;
+	const char *lg_set[MRU * ML * MB];
+	int order[MT], i, j, k, l, m, ng, nl, tmp, dup;
+	size_t e = 0;
+	struct ref_out o;
+
+	for (i = 0; i < p->nt; i++)
+		order[i] = i;
+	for (i = 1; i < p->nt; i++)
+		for (j = i; j > 0 && strcmp(p->t[order[j - 1]].name,
+		    p->t[order[j]].name) > 0; j--) {
+			tmp = order[j];
+			order[j] = order[j - 1];
+			order[j - 1] = tmp;
+		}
+	for (i = 0; i < p->nt; i++) {
+		const struct rt *t = &p->t[order[i]];
+
+		ng = nl = 0;
+		for (j = 0; j < p->nb; j++) {
+			if (!ref_subject_applies(q, p->b[j].subj))
+				continue;
+			r = ref_role(p, p->b[j].role);
+			if (r == NULL || (p->b[j].exp != 0 &&
+			    q->now >= p->b[j].exp))
+				continue;
+			for (k = 0, m = 0; k < r->nr; k++) {
+				if (!ref_rule_matches(&r->ru[k], t))
+					continue;
+				m = 1;
+				for (l = 0; l < r->ru[k].nl; l++) {
+					int x;
+
+					for (x = 0, dup = 0; x < nl; x++)
+						dup |= strcmp(lg_set[x],
+						    r->ru[k].lg[l]) == 0;
+					if (!dup)
+						lg_set[nl++] = r->ru[k].lg[l];
+				}
+			}
+			if (m)
+				g[ng++] = r;
+		}
+		if (ng == 0)
+			continue;
+		ref_combine(p, g, ng, &o);
+		if (o.reason != RBAC_ALLOW)
+			continue;
+		if (e >= a->n || strcmp(a->entries[e].target, t->name) != 0) {
+			snprintf(why, len, "access: expected target %s at %zu, "
+			    "got %s", t->name, e, e < a->n ?
+			    a->entries[e].target : "(end)");
+			return 1;
+		}
+		if ((int)a->entries[e].n_logins != nl) {
+			snprintf(why, len, "access: %s has %zu logins, "
+			    "reference %d", t->name, a->entries[e].n_logins,
+			    nl);
+			return 1;
+		}
+		for (j = 0; j < nl; j++) {
+			for (k = 0, dup = 0; k < nl; k++)
+				dup |= strcmp(a->entries[e].logins[j],
+				    lg_set[k]) == 0;
+			if (!dup || (j > 0 && strcmp(a->entries[e].logins[j -
+			    1], a->entries[e].logins[j]) >= 0)) {
+				snprintf(why, len, "access: %s logins differ "
+				    "or are unsorted", t->name);
+				return 1;
+			}
+		}
+		if (a->entries[e].max_ttl != o.ttl ||
+		    a->entries[e].extensions != o.ext) {
+			snprintf(why, len, "access: %s ttl %lld/%lld ext "
+			    "%u/%u", t->name, (long long)a->entries[e].max_ttl,
+			    (long long)o.ttl, a->entries[e].extensions, o.ext);
+			return 1;
+		}
+		e++;
+	}
+	if (e != a->n) {
+		snprintf(why, len, "access: %zu entries, reference %zu", a->n,
+		    e);
+		return 1;
+	}
+	return 0;
+}
+
 /* ---- building the library's view ---- */
 
 static char *
@@ -738,6 +837,14 @@ disagree(const struct pol *p, const struct query *q, char *why, size_t len)
 		snprintf(why, len, "perms %#x, reference %#x", perms,
 		    ref_perms(p, q));
 		bad = 1;
+	}
+	if (!bad) {
+		struct rbac_access *a = NULL;
+
+		cr_assert_eq(rbac_access(s, q->user, g, (size_t)q->ng, q->now,
+		    &a), 0);
+		bad = ref_access_check(p, q, a, why, len);
+		rbac_access_free(a);
 	}
 	rbac_snap_release(s);
 	return bad;

@@ -915,9 +915,23 @@ rbac_snap_compile(const struct rbac_target *const *targets, size_t nt,
 	struct htab rtab = { 0 };
 	const char **rnames = NULL;
 	uint32_t *rhash = NULL;
+	size_t i;
 	int r = TSS_E_NOMEM;
 
 	*out = NULL;
+	/* Model arrays from callers other than the store are checked too. */
+	for (i = 0; i < nt; i++)
+		if (targets[i] == NULL ||
+		    rbac_target_validate(targets[i], NULL, 0) != 0)
+			return TSS_E_INVALID_ARGUMENT;
+	for (i = 0; i < nr; i++)
+		if (roles[i] == NULL ||
+		    rbac_role_validate(roles[i], NULL, 0) != 0)
+			return TSS_E_INVALID_ARGUMENT;
+	for (i = 0; i < nb; i++)
+		if (bindings[i] == NULL || bindings[i]->role == NULL ||
+		    rbac_valid_subject(bindings[i]->subject) != 0)
+			return TSS_E_INVALID_ARGUMENT;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return TSS_E_NOMEM;
 	atomic_init(&s->refs, 1);

@@ -542,3 +542,32 @@ Test(rbac_decide, roles_too_costly_to_enumerate_still_decide_by_rules)
 	rbac_snap_release(s);
 	free(buf);
 }
+
+Test(rbac_decide, compile_refuses_invalid_model_input)
+{
+	struct rbac_label dup[2] = { { "env", "a" }, { "env", "b" } };
+	struct rbac_target t = { .name = "prod/api", .labels = dup,
+	    .n_labels = 2 };
+	const struct rbac_target *tv[] = { &t };
+	char *bad_login[] = { "a,root" }, *glob[] = { "prod/*" };
+	struct rbac_rule ru = { .targets = glob, .n_targets = 1,
+	    .logins = bad_login, .n_logins = 1 };
+	struct rbac_role ro = { .name = "r", .rules = &ru, .n_rules = 1,
+	    .max_ttl = 60 };
+	const struct rbac_role *rv[] = { &ro };
+	struct rbac_binding b = { .id = 1, .role = "r", .subject = "alice" };
+	const struct rbac_binding *bv[] = { &b };
+	struct rbac_snap *s = (struct rbac_snap *)0x1;
+
+	cr_expect_eq(rbac_snap_compile(tv, 1, NULL, 0, NULL, 0, 1, 0, &s),
+	    TSS_E_INVALID_ARGUMENT);
+	cr_expect_null(s);
+	cr_expect_eq(rbac_snap_compile(NULL, 0, rv, 1, NULL, 0, 1, 0, &s),
+	    TSS_E_INVALID_ARGUMENT);
+	cr_expect_eq(rbac_snap_compile(NULL, 0, NULL, 0, bv, 1, 1, 0, &s),
+	    TSS_E_INVALID_ARGUMENT);
+	cr_expect_eq(rbac_snap_compile(NULL, 0, NULL, 0, NULL, 0, 7, 0, &s),
+	    0);
+	cr_expect_eq(rbac_snap_generation(s), 7);
+	rbac_snap_release(s);
+}

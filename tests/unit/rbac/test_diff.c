@@ -366,7 +366,13 @@ ra_parse(const char *s, struct ra *r)
 	r->fam = strchr(tmp, ':') ? 6 : 4;
 	cr_assert_eq(inet_pton(r->fam == 6 ? AF_INET6 : AF_INET, tmp, r->a),
 	    1);
-	r->pl = (int)strtol(sl + 1, NULL, 10);
+	{
+		char *end = NULL;
+		unsigned long long v = strtoull(sl + 1, &end, 10);
+
+		cr_assert(end != NULL && *end == '\0' && v <= 128);
+		r->pl = (int)v;
+	}
 }
 
 /* x inside y, bit by bit. */

@@ -7,9 +7,13 @@
  * without wildcards is resolved to its target index outright), target
  * labels and selectors are sorted by key id, role address lists are
  * normalized, and bindings are grouped by subject behind two hash tables
- * (users, groups).  A decision is then a handful of hash lookups and
- * integer compares on memory nobody writes: no allocation, no parsing, no
- * lock.
+ * (users, groups).  Two filters keep a decision off the memory of roles
+ * that cannot grant: each binding carries its role's login mask, and each
+ * target has a bitmap of the roles whose rules may match it ("reach",
+ * computed here from name prefixes, segment and label postings).  Filters
+ * only skip; the rules always decide.  A decision is then a handful of
+ * hash lookups and integer compares on memory nobody writes: no
+ * allocation, no parsing, no lock.
  *
  * The holder (struct rbac) publishes the current snapshot behind a
  * rwlock held only to load or swap the pointer and take a reference;

@@ -1,0 +1,369 @@
+#!/usr/bin/env python3
+"""HTTPS service benchmark for tesserad (make bench, benchmark 'http').
+
+Sets up a fresh instance (tessera init --dev, default Argon2 parameters
+throughout), an admin, a target, a role granting one login on it, a user
+bound to the role and that user's session token, then measures with
+bench/http/loadgen:
+
+  1. raw one-core Ed25519 signatures per second (same OpenSSL, same run);
+  2. POST /v1/certs from 64 keep-alive clients for ~10 s: issuances/s,
+     p50/p99 latency, non-2xx answers;
+  3. GET /healthz latency with a few clients, idle, then during a flood of
+     64 clients posting wrong logins (each from its own loopback address,
+     as a flood from many hosts would come), which keeps every Argon2 slot
+     busy;
+  4. tesserad's peak RSS (VmHWM).
+
+Prints a report with a pass/fail line per target.  Exits 0 whatever the
+figures are (benchmarks report, tests assert); non-zero only when the run
+itself broke.  Environment: TESSERA_BUILD_DIR (set by meson); optional
+HTTPBENCH_ISSUE_SECONDS, HTTPBENCH_FLOOD_SECONDS, HTTPBENCH_KEEP=1 (keep the
+data directory), HTTPBENCH_TESSERAD_ENV="KEY=VALUE ..." (extra tesserad
+environment, e.g. TESSERA_THREADS=8 to compare settings),
+HTTPBENCH_PERF=FILE (perf record -g on tesserad during issuance).
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import resource
+import shutil
+import signal
+import ssl
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ISSUE_CLIENTS = 64
+FLOOD_CLIENTS = 64
+HEALTH_CLIENTS = 4
+ISSUE_SECONDS = int(os.environ.get("HTTPBENCH_ISSUE_SECONDS", "10"))
+FLOOD_SECONDS = int(os.environ.get("HTTPBENCH_FLOOD_SECONDS", "12"))
+PASSWORD = "http bench password 0123"
+MIB = 1024 * 1024
+
+
+class Broke(Exception):
+    """The run itself failed (not a missed target)."""
+
+
+def find_exe(build, *names):
+    for n in names:
+        p = os.path.join(build, n)
+        if os.path.isfile(p) and os.access(p, os.X_OK):
+            return p
+    raise Broke("none of %s built in %s" % (", ".join(names), build))
+
+
+def totp(secret_b32, t):
+    key = base64.b32decode(secret_b32.upper() + "=" * (-len(secret_b32) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(t) // 30), hashlib.sha1).digest()
+    o = mac[-1] & 0x0F
+    v = struct.unpack(">I", mac[o:o + 4])[0] & 0x7FFFFFFF
+    return "%06d" % (v % 1000000)
+
+
+class Api:
+    def __init__(self, base, cafile):
+        self.base = base
+        self.ctx = ssl.create_default_context(cafile=cafile)
+
+    def call(self, method, path, body=None, token=None, want=(200, 201, 204)):
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.base + path, data=data,
+                                     method=method)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        if token is not None:
+            req.add_header("Authorization", "Bearer " + token)
+        try:
+            with urllib.request.urlopen(req, context=self.ctx,
+                                        timeout=30) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        if status not in want:
+            raise Broke("%s %s: %d %s" % (method, path, status,
+                                          raw[:300].decode("utf-8", "replace")))
+        return json.loads(raw) if raw.strip() else None
+
+
+def enroll(api, token):
+    r = api.call("POST", "/v1/enroll/start",
+                 {"token": token, "password": PASSWORD})
+    secret = r["totp_secret"]
+    api.call("POST", "/v1/enroll/finish",
+             {"token": token, "code": totp(secret, time.time())})
+    return secret
+
+
+def login(api, user, secret):
+    # The code of the next step (window 1): the enrollment spent this one.
+    r = api.call("POST", "/v1/login", {"username": user, "password": PASSWORD,
+                                       "code": totp(secret, time.time() + 30)})
+    return r["token"]
+
+
+def proc_status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmHWM", "VmRSS", "Threads"):
+                out[k] = int(v.split()[0])  # kB, or a count
+    return out
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def loadgen(exe, args, timeout):
+    p = subprocess.run([exe] + args, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, text=True)
+    if p.returncode != 0:
+        raise Broke("loadgen %s: exit %d: %s" % (args[0], p.returncode,
+                                                 p.stderr.strip()))
+    if p.stderr.strip():
+        sys.stderr.write(p.stderr)
+    return json.loads(p.stdout)
+
+
+def config_value(conf, env, key, default):
+    """A tesserad config value as the daemon will see it."""
+    if "TESSERA_" + key.upper() in env:
+        return env["TESSERA_" + key.upper()]
+    val = default
+    with open(conf) as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            k, eq, v = line.partition("=")
+            if eq and k.strip() == key:
+                val = v.strip()
+    return val
+
+
+def main():
+    build = os.environ.get("TESSERA_BUILD_DIR")
+    if not build:
+        build = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                             "..", "..", "build")
+    tessera = find_exe(build, "tessera", "cli/tessera")
+    tesserad = find_exe(build, "tesserad")
+    gen = find_exe(build, "bench/http/loadgen")
+    ncpu = os.cpu_count() or 1
+
+    tmp = tempfile.mkdtemp(prefix="httpbench.")
+    data = os.path.join(tmp, "data")
+    daemon = None
+    try:
+        # ---- instance ----
+        p = subprocess.run([tessera, "init", "--data", data, "--dev",
+                            "--admin", "admin"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+        if p.returncode != 0:
+            raise Broke("tessera init: %s" % p.stderr.strip())
+        link = [l for l in p.stdout.splitlines() if "/enroll#token=" in l]
+        if not link:
+            raise Broke("tessera init printed no enrollment link")
+        admin_enroll = link[-1].strip().split("#token=", 1)[1]
+        conf = os.path.join(data, "tesserad.conf")
+        cafile = os.path.join(data, "tls.crt")
+
+        env = dict(os.environ)
+        env["TESSERA_LISTEN"] = "127.0.0.1:0"
+        env["TESSERA_AUDIT_LOG"] = os.path.join(tmp, "audit.jsonl")
+        env["TESSERA_LOG_LEVEL"] = "warn"
+        for kv in os.environ.get("HTTPBENCH_TESSERAD_ENV", "").split():
+            k, _, v = kv.partition("=")
+            env[k] = v
+        a2_mem_kib = int(config_value(conf, env, "argon2_memory_kib",
+                                      "65536"))
+        a2_conc = int(config_value(conf, env, "argon2_max_concurrent",
+                                   "0")) or ncpu
+        threads = config_value(conf, env, "threads", "0")
+        log = open(os.path.join(tmp, "tesserad.log"), "w")
+        daemon = subprocess.Popen([tesserad, "--config", conf], env=env,
+                                  stdout=log, stderr=log)
+        portfile = os.path.join(data, "tesserad.port")
+        deadline = time.monotonic() + 60
+        while not os.path.exists(portfile):
+            if daemon.poll() is not None:
+                raise Broke("tesserad exited %d; log in %s" %
+                            (daemon.returncode, log.name))
+            if time.monotonic() > deadline:
+                raise Broke("tesserad wrote no port file in 60 s")
+            time.sleep(0.05)
+        with open(portfile) as f:
+            port = int(f.read().strip())
+        base = "https://127.0.0.1:%d" % port
+        api = Api(base, cafile)
+
+        t_setup = time.monotonic()
+        admin_secret = enroll(api, admin_enroll)
+        admin = login(api, "admin", admin_secret)
+        api.call("PUT", "/v1/targets/bench/api", {"labels": {"env": "bench"}},
+                 token=admin)
+        api.call("PUT", "/v1/roles/bench-app",
+                 {"rules": [{"targets": ["bench/api"], "logins": ["app"]}],
+                  "max_ttl": 3600}, token=admin)
+        u = api.call("POST", "/v1/users", {"username": "bench", "groups": []},
+                     token=admin)
+        api.call("POST", "/v1/bindings",
+                 {"role": "bench-app", "subject": "user:bench",
+                  "expires_at": None}, token=admin)
+        bench_secret = enroll(api, u["enroll_token"])
+        token = login(api, "bench", bench_secret)
+        setup_s = time.monotonic() - t_setup
+
+        # ---- 1. raw signatures ----
+        raw = loadgen(gen, ["rawsign", "--duration", "3"], 60)
+
+        # ---- 2. issuance ----
+        common = ["--url", base, "--cacert", cafile]
+        perf = None
+        if os.environ.get("HTTPBENCH_PERF"):
+            perf = subprocess.Popen(
+                ["perf", "record", "--call-graph",
+                 os.environ.get("HTTPBENCH_PERF_CALLGRAPH", "fp"), "-q", "-o",
+                 os.environ["HTTPBENCH_PERF"], "-p", str(daemon.pid), "--",
+                 "sleep", str(min(ISSUE_SECONDS, 4))],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        d0, g0 = cpu_seconds(daemon.pid), children_cpu()
+        issue = loadgen(gen, ["issue"] + common + [
+            "--threads", str(ISSUE_CLIENTS), "--duration", str(ISSUE_SECONDS),
+            "--token", token, "--target", "bench/api", "--login", "app"],
+            ISSUE_SECONDS + 120)
+        issue_cpu_d = cpu_seconds(daemon.pid) - d0
+        if perf is not None:
+            perf.wait(timeout=60)
+        issue_cpu_g = children_cpu() - g0
+        after_issue = proc_status(daemon.pid)
+
+        # ---- 3. /healthz idle, then during a login flood ----
+        idle = loadgen(gen, ["get"] + common + [
+            "--threads", str(HEALTH_CLIENTS), "--duration", "3"], 60)
+        flood_p = subprocess.Popen(
+            [gen, "login"] + common + [
+                "--threads", str(FLOOD_CLIENTS), "--duration",
+                str(FLOOD_SECONDS), "--sources", "127.0.1"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # Let the flood fill every hashing slot and the queue first.
+        time.sleep(1.5)
+        during = loadgen(gen, ["get"] + common + [
+            "--threads", str(HEALTH_CLIENTS), "--duration",
+            str(max(FLOOD_SECONDS - 3, 2))], FLOOD_SECONDS + 60)
+        fout, ferr = flood_p.communicate(timeout=FLOOD_SECONDS + 120)
+        if flood_p.returncode != 0:
+            raise Broke("loadgen login: exit %d: %s" % (flood_p.returncode,
+                                                        ferr.strip()))
+        flood = json.loads(fout)
+        status = proc_status(daemon.pid)
+        alive = daemon.poll() is None
+    finally:
+        if daemon is not None and daemon.poll() is None:
+            daemon.send_signal(signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                daemon.kill()
+                daemon.wait()
+        if os.environ.get("HTTPBENCH_KEEP") == "1":
+            print("data kept in", tmp)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    # ---- report ----
+    rss_bound = 64 * MIB + a2_conc * a2_mem_kib * 1024
+    peak = status["VmHWM"] * 1024
+    raw_rate = raw["rate_cpu"]
+    ratio = issue["ok_rate"] / raw_rate if raw_rate else 0.0
+    load = os.getloadavg()
+
+    print("== tesserad HTTPS benchmark ==")
+    print("machine: %d cores, load average %.2f %.2f %.2f; tesserad threads "
+          "setting %s; Argon2 m=%d KiB, at most %d at once; set-up %.1f s"
+          % (ncpu, load[0], load[1], load[2], threads, a2_mem_kib, a2_conc,
+             setup_s))
+    if os.environ.get("HTTPBENCH_TESSERAD_ENV"):
+        print("tesserad environment:", os.environ["HTTPBENCH_TESSERAD_ENV"])
+    print("raw Ed25519 signatures/s, one core (300-byte message): %.0f "
+          "(%.0f per wall second)" % (raw["rate_cpu"], raw["rate"]))
+    print("issuance, %d clients, %.1f s: %d requests, %.0f certificates/s, "
+          "p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms, non-2xx %d, "
+          "transport errors %d, statuses %s"
+          % (issue["threads"], issue["elapsed_s"], issue["requests"],
+             issue["ok_rate"], issue["p50_ms"], issue["p90_ms"],
+             issue["p99_ms"], issue["max_ms"], issue["non2xx"],
+             issue["transport_errors"], json.dumps(issue["status"])))
+    print("issuance / raw one-core signatures: %.3f" % ratio)
+    print("CPU during issuance: tesserad %.1f s (%.0f us per certificate), "
+          "load generator %.1f s, of %.1f s x %d cores"
+          % (issue_cpu_d, 1e6 * issue_cpu_d / max(issue["ok"], 1),
+             issue_cpu_g, issue["elapsed_s"], ncpu))
+    print("tesserad after issuance: VmRSS %.1f MiB, VmHWM %.1f MiB, "
+          "%d threads" % (after_issue["VmRSS"] / 1024.0,
+                          after_issue["VmHWM"] / 1024.0,
+                          after_issue["Threads"]))
+    print("/healthz idle, %d clients: %.0f/s, p50 %.2f ms, p99 %.2f ms, "
+          "non-2xx %d" % (idle["threads"], idle["rate"], idle["p50_ms"],
+                          idle["p99_ms"], idle["non2xx"]))
+    print("login flood, %d clients from %d addresses, %.1f s: %d attempts, "
+          "p50 %.1f ms, p99 %.1f ms, statuses %s"
+          % (flood["threads"], min(flood["threads"], 250), flood["elapsed_s"],
+             flood["requests"], flood["p50_ms"], flood["p99_ms"],
+             json.dumps(flood["status"])))
+    print("/healthz during the flood, %d clients: %d requests, p50 %.2f ms, "
+          "p99 %.2f ms, max %.2f ms, non-2xx %d, transport errors %d"
+          % (during["threads"], during["requests"], during["p50_ms"],
+             during["p99_ms"], during["max_ms"], during["non2xx"],
+             during["transport_errors"]))
+    print("tesserad peak RSS (VmHWM): %.1f MiB; bound 64 MiB + %d x %d KiB "
+          "= %.0f MiB" % (peak / MIB, a2_conc, a2_mem_kib, rss_bound / MIB))
+
+    targets = [
+        ("issuance >= 0.5 x raw one-core Ed25519", ratio >= 0.5,
+         "%.3f" % ratio),
+        ("issuance p99 < 20 ms", issue["p99_ms"] < 20.0,
+         "%.2f ms" % issue["p99_ms"]),
+        ("issuance zero non-2xx",
+         issue["non2xx"] == 0 and issue["transport_errors"] == 0,
+         "%d non-2xx, %d transport errors" % (issue["non2xx"],
+                                              issue["transport_errors"])),
+        ("/healthz p99 < 50 ms during login flood",
+         during["p99_ms"] < 50.0 and during["non2xx"] == 0 and
+         during["transport_errors"] == 0, "%.2f ms" % during["p99_ms"]),
+        ("peak RSS < 64 MiB + Argon2 bound", peak < rss_bound,
+         "%.1f MiB < %.0f MiB" % (peak / MIB, rss_bound / MIB)),
+        ("tesserad alive after the run", alive, str(alive)),
+    ]
+    print("targets:")
+    for name, ok, what in targets:
+        print("  %-44s %s  (%s)" % (name, "PASS" if ok else "FAIL", what))
+    print("json:", json.dumps({"raw": raw, "issue": issue, "healthz_idle": idle,
+                               "flood": flood, "healthz_flood": during,
+                               "peak_rss_kib": status["VmHWM"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Broke as e:
+        print("httpbench: %s" % e, file=sys.stderr)
+        sys.exit(1)

@@ -560,18 +560,57 @@ auth_logout(struct auth_ctx *c, const char *token, const char *remote_addr,
 	return r;
 }
 
+/* The user behind a session may still use it. */
+static int
+session_user_ok(struct store_txn *t, const char *username)
+{
+	struct user *u = NULL;
+	int r;
+
+	if ((r = user_get(t, username, &u)) != 0 || u->disabled ||
+	    u->state != USER_ACTIVE) {
+		if (r == 0 || r == TSS_E_NOT_FOUND)
+			r = TSS_E_UNAUTHENTICATED;
+	}
+	user_free(u);
+	return r;
+}
+
+/*
+ * Every authenticated request comes here, so the common case reads only
+ * (session_peek in a read transaction) and stays off the writer lock,
+ * which group commits hold through their sync.  The write transaction is
+ * taken when the use must be recorded (SESSION_TOUCH_EVERY) or an expired
+ * session deleted.
+ */
 int
 auth_session(struct auth_ctx *c, const char *token, int64_t now,
     struct session **out)
 {
 	struct store_txn *t = NULL;
 	struct session *s = NULL;
-	struct user *u = NULL;
-	int r;
+	int r, touch = 0;
 
 	*out = NULL;
-	if ((r = store_begin(c->store, 1, &t)) != 0)
+	if ((r = store_begin(c->store, 0, &t)) != 0)
 		return r;
+	r = session_peek(t, token, now, c->cfg.session_idle,
+	    c->cfg.session_max, &s, &touch);
+	if (r == 0 && !touch) {
+		if ((r = session_user_ok(t, s->username)) != 0)
+			goto out;
+		goto done;
+	}
+	store_abort(t);
+	t = NULL;
+	session_free(s);
+	s = NULL;
+	if (r != 0 && !touch)
+		goto out;
+
+	/* Record the use, or delete the expired session. */
+	if ((r = store_begin(c->store, 1, &t)) != 0)
+		goto out;
 	r = session_lookup(t, token, now, c->cfg.session_idle,
 	    c->cfg.session_max, &s);
 	if (r == TSS_E_UNAUTHENTICATED) {
@@ -581,26 +620,19 @@ auth_session(struct auth_ctx *c, const char *token, int64_t now,
 		t = NULL;
 		goto out;
 	}
-	if (r != 0)
+	if (r != 0 || (r = session_user_ok(t, s->username)) != 0)
 		goto out;
-	if ((r = user_get(t, s->username, &u)) != 0 || u->disabled ||
-	    u->state != USER_ACTIVE) {
-		if (r != 0 && r != TSS_E_NOT_FOUND)
-			goto out;
-		r = TSS_E_UNAUTHENTICATED;
-		goto out;
-	}
 	if ((r = store_commit(t)) != 0) {
 		t = NULL;
 		goto out;
 	}
 	t = NULL;
+ done:
 	*out = s;
 	s = NULL;
 	r = 0;
  out:
 	store_abort(t);
-	user_free(u);
 	session_free(s);
 	return r;
 }

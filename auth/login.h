@@ -110,8 +110,10 @@ int auth_logout(struct auth_ctx *c, const char *token,
     const char *remote_addr, int64_t now);
 
 /*
- * Session of a presented token, touched at now, with the configured
- * timeouts; also TSS_E_UNAUTHENTICATED when its user is gone or disabled.
+ * Session of a presented token at now, with the configured timeouts; also
+ * TSS_E_UNAUTHENTICATED when its user is gone or disabled.  Reads only,
+ * unless the recorded use is SESSION_TOUCH_EVERY seconds old (then it is
+ * recorded) or the session expired (then it is deleted): see session.h.
  */
 int auth_session(struct auth_ctx *c, const char *token, int64_t now,
     struct session **out);

@@ -227,6 +227,45 @@ session_lookup(struct store_txn *t, const char *token, int64_t now,
 }
 
 int
+session_peek(struct store_txn *t, const char *token, int64_t now,
+    int64_t idle, int64_t max, struct session **out, int *touch)
+{
+	struct session *s = NULL;
+	uint8_t key[TOKEN_HASH_LEN];
+	const void *v;
+	size_t vl;
+	int r;
+
+	*out = NULL;
+	*touch = 0;
+	if (token_hash(token, key) != 0)
+		return TSS_E_UNAUTHENTICATED;
+	if ((r = store_get(t, STORE_DB_SESSIONS, key, sizeof(key), &v,
+	    &vl)) != 0) {
+		if (r == TSS_E_NOT_FOUND)
+			r = TSS_E_UNAUTHENTICATED;
+		goto out;
+	}
+	if ((r = session_decode(v, vl, &s)) != 0)
+		goto out;
+	memcpy(s->key, key, sizeof(key));
+	s->expires_at = expiry(s->created, s->last_used, idle, max);
+	if (now >= s->expires_at) {
+		*touch = 1;	/* to delete it */
+		r = TSS_E_UNAUTHENTICATED;
+		goto out;
+	}
+	/* A clock that went back counts as fresh, as in session_lookup(). */
+	*touch = now - s->last_used >= SESSION_TOUCH_EVERY;
+	*out = s;
+	s = NULL;
+	r = 0;
+ out:
+	session_free(s);
+	return r;
+}
+
+int
 session_end(struct store_txn *t, const char *token, const char *remote_addr,
     int64_t now)
 {

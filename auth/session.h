@@ -11,6 +11,12 @@
  * after creation, and when its user is disabled, reset, deleted or changes
  * password (session_end_all_for_user).  session_lookup() needs a write
  * transaction: it records the use, and deletes a session it finds expired.
+ * session_peek() reads in any transaction and writes nothing: the hot path
+ * (every authenticated request) stays off LMDB's writer lock and only
+ * takes it when the recorded use is SESSION_TOUCH_EVERY seconds old or the
+ * session must be deleted.  So the recorded last use may lag the real one
+ * by less than SESSION_TOUCH_EVERY seconds, and an idle session may end
+ * that much earlier than `idle` after its real last use, never later.
  */
 #ifndef TSS_AUTH_SESSION_H
 #define TSS_AUTH_SESSION_H
@@ -24,6 +30,7 @@
 #define SESSION_MAX_DEFAULT	(12 * 60 * 60)
 #define SESSION_REC_TYPE	'S'
 #define SESSION_REC_VERSION	1
+#define SESSION_TOUCH_EVERY	60	/* seconds between recorded uses */
 
 struct store_txn;
 
@@ -53,6 +60,18 @@ int session_create(struct store_txn *t, const char *username,
  */
 int session_lookup(struct store_txn *t, const char *token, int64_t now,
     int64_t idle, int64_t max, struct session **out);
+
+/*
+ * Find the session of a presented token without writing (any transaction).
+ * 0: *out is the session as recorded (expires_at from the recorded last
+ * use) and *touch says whether the caller should record the use (take the
+ * write path, session_lookup) because the recorded one is at least
+ * SESSION_TOUCH_EVERY seconds old.  TSS_E_UNAUTHENTICATED for a malformed,
+ * unknown or expired token; *touch is 1 for an expired one (the write path
+ * deletes it).  *touch is always set.
+ */
+int session_peek(struct store_txn *t, const char *token, int64_t now,
+    int64_t idle, int64_t max, struct session **out, int *touch);
 
 /* The CSRF token belonging to a session token (TOKEN_TEXT_LEN + 1 bytes). */
 int session_csrf(const char *token, char *csrf);

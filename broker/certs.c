@@ -17,26 +17,6 @@
 #define USER_MAX	64
 #define SERIAL_BLOCK	1024
 
-static void
-be64(uint64_t v, uint8_t out[8])
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		out[i] = (uint8_t)v;
-}
-
-static uint64_t
-from_be64(const uint8_t in[8])
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | in[i];
-	return v;
-}
-
 /* "user\0" + be64 serial. */
 static int
 user_key(const char *user, uint64_t serial, uint8_t *key, size_t *klen)
@@ -46,7 +26,7 @@ user_key(const char *user, uint64_t serial, uint8_t *key, size_t *klen)
 	if (ul == 0 || ul >= USER_MAX)
 		return TSS_E_INVALID_ARGUMENT;
 	memcpy(key, user, ul + 1);
-	be64(serial, key + ul + 1);
+	buf_poke_u64(key + ul + 1, serial);
 	*klen = ul + 9;
 	return 0;
 }
@@ -150,7 +130,7 @@ write_record(struct store_txn *t, const struct cert_record *c, unsigned flags)
 
 	if ((b = buf_new()) == NULL)
 		return TSS_E_NOMEM;
-	be64(c->serial, key);
+	buf_poke_u64(key, c->serial);
 	if ((r = encode(c, b)) == 0)
 		r = store_put(t, STORE_DB_CERTS, key, sizeof(key), buf_ptr(b),
 		    buf_len(b), flags);
@@ -183,7 +163,7 @@ certs_get(struct store_txn *t, uint64_t serial, struct cert_record *c)
 	int r;
 
 	memset(c, 0, sizeof(*c));
-	be64(serial, key);
+	buf_poke_u64(key, serial);
 	if ((r = store_get(t, STORE_DB_CERTS, key, sizeof(key), &v, &vl)) != 0)
 		return r;
 	return decode(v, vl, c);
@@ -270,7 +250,7 @@ certs_list(struct store_txn *t, const char *username, size_t limit,
 	    r = store_cursor_next(c, &k, &kl, &v, &vl)) {
 		if (kl != pl + 8 || memcmp(k, prefix, pl) != 0)
 			break;
-		ring[n++ % limit] = from_be64((const uint8_t *)k + pl);
+		ring[n++ % limit] = buf_peek_u64((const uint8_t *)k + pl);
 	}
 	if (r != 0 && r != TSS_E_NOT_FOUND)
 		goto out;
@@ -305,7 +285,7 @@ certs_revoke(struct store_txn *t, uint64_t serial, int64_t now)
 	r = TSS_E_NOMEM;
 	if ((b = buf_new()) == NULL)
 		goto out;
-	be64(serial, key);
+	buf_poke_u64(key, serial);
 	if ((r = write_record(t, &c, 0)) != 0 ||
 	    (r = rec_begin(b, REC_REVOKE, REC_REVOKE_V)) != 0 ||
 	    (r = buf_put_u64(b, (uint64_t)now)) != 0 ||
@@ -351,7 +331,7 @@ certs_revoke_user(struct store_txn *t, const char *username, int64_t now,
 			}
 			serials = grown;
 		}
-		serials[n++] = from_be64((const uint8_t *)k + pl);
+		serials[n++] = buf_peek_u64((const uint8_t *)k + pl);
 	}
 	if (r != 0 && r != TSS_E_NOT_FOUND)
 		goto out;
@@ -409,7 +389,7 @@ certs_revoked_serials(struct store_txn *t, int64_t now, uint64_t **serials,
 			}
 			list = grown;
 		}
-		list[cnt++] = from_be64(k);
+		list[cnt++] = buf_peek_u64(k);
 	}
 	if (r != TSS_E_NOT_FOUND)
 		goto out;
@@ -437,7 +417,7 @@ certs_max_serial(struct store_txn *t, uint64_t *max)
 		return r;
 	r = store_cursor_last(c, &k, &kl, &v, &vl);
 	if (r == 0 && kl == 8)
-		*max = from_be64(k);
+		*max = buf_peek_u64(k);
 	store_cursor_close(c);
 	return r == TSS_E_NOT_FOUND ? 0 : r;
 }

@@ -225,10 +225,17 @@ buf_get_u64(struct buf *b, uint64_t *v)
 	if ((r = peek(b, 8, &p)) != 0)
 		return r;
 	if (v != NULL)
-		*v = (uint64_t)load_u32(p) << 32 | load_u32(p + 4);
+		*v = buf_peek_u64(p);
 	b->off += 8;
 	return 0;
 }
+
+uint64_t
+buf_peek_u64(const uint8_t p[8])
+{
+	return (uint64_t)load_u32(p) << 32 | load_u32(p + 4);
+}
+
 
 /*
  * Locate the string at the front without consuming it: *p, *len are its
@@ -574,6 +581,13 @@ store_u32(uint8_t *p, uint32_t v)
 	p[2] = (uint8_t)(v >> 8);
 	p[3] = (uint8_t)v;
 }
+void
+buf_poke_u64(uint8_t p[8], uint64_t v)
+{
+	store_u32(p, (uint32_t)(v >> 32));
+	store_u32(p + 4, (uint32_t)v);
+}
+
 
 /* Append a length field (if hdr), pad zero bytes and n bytes from src. */
 static int
@@ -637,12 +651,8 @@ int
 buf_put_u64(struct buf *b, uint64_t v)
 {
 	uint8_t p[8];
-	int i;
 
-	for (i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
+	buf_poke_u64(p, v);
 	return append(b, 0, 0, p, sizeof(p));
 }
 

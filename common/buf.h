@@ -57,6 +57,11 @@ int buf_get_bignum2_direct(struct buf *b, const uint8_t **p, size_t *len);
 /* string whose contents become a read-only view (*sub freed by caller). */
 int buf_get_stringb(struct buf *b, struct buf **sub);
 
+/* Big-endian u64 at p (no bounds: p holds 8 bytes); for keys and counters
+ * outside a buffer. */
+uint64_t buf_peek_u64(const uint8_t p[8]);
+void buf_poke_u64(uint8_t p[8], uint64_t v);
+
 /* Writers. */
 int buf_put(struct buf *b, const void *src, size_t n);
 int buf_put_u8(struct buf *b, uint8_t v);

@@ -37,7 +37,7 @@ subj_key(const char *subject, uint64_t id, int with_id,
 	k[n] = '\0';
 	*klen = n + 1;
 	if (with_id) {
-		rbac__be64(id, k + n + 1);
+		buf_poke_u64(k + n + 1, id);
 		*klen += 8;
 	}
 	return 0;
@@ -87,7 +87,7 @@ rbac_binding_get(struct store_txn *t, uint64_t id, struct rbac_binding **out)
 	int r;
 
 	*out = NULL;
-	rbac__be64(id, k);
+	buf_poke_u64(k, id);
 	if ((r = store_get(t, STORE_DB_BINDINGS, k, sizeof(k), &v, &vl)) != 0)
 		return r;
 	return rbac__binding_decode(id, v, vl, out);
@@ -122,7 +122,7 @@ list_json(struct store_txn *t, enum store_db db, json_t **out)
 			e = rbac_role_to_json(ro);
 			rbac_role_free(ro);
 		} else if (db == STORE_DB_BINDINGS && kl == 8 &&
-		    rbac__binding_decode(rbac__get_be64(k), v, vl,
+		    rbac__binding_decode(buf_peek_u64(k), v, vl,
 		    &bi) == 0) {
 			e = rbac_binding_to_json(bi);
 			rbac_binding_free(bi);
@@ -190,7 +190,7 @@ subject_ids(struct store_txn *t, const char *subject, uint64_t **ids,
 			}
 			v = nv;
 		}
-		v[cnt++] = rbac__get_be64((const uint8_t *)k + pl);
+		v[cnt++] = buf_peek_u64((const uint8_t *)k + pl);
 	}
 	if (rr != 0 && rr != TSS_E_NOT_FOUND) {
 		r = rr;
@@ -615,7 +615,7 @@ role_bindings(struct store_txn *t, const char *role, uint64_t **ids,
 		return r;
 	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); rr == 0;
 	    rr = store_cursor_next(c, &k, &kl, &v, &vl)) {
-		if (kl != 8 || rbac__binding_decode(rbac__get_be64(k), v, vl,
+		if (kl != 8 || rbac__binding_decode(buf_peek_u64(k), v, vl,
 		    &b) != 0)
 			continue;
 		if (strcmp(b->role, role) != 0) {
@@ -668,7 +668,7 @@ binding_remove(struct store_txn *t, uint64_t id, const char *subject)
 	size_t skl;
 	int r;
 
-	rbac__be64(id, k);
+	buf_poke_u64(k, id);
 	if ((r = store_del(t, STORE_DB_BINDINGS, k, sizeof(k))) != 0)
 		return r;
 	if ((r = subj_key(subject, id, 1, sk, &skl)) != 0)
@@ -784,7 +784,7 @@ binding_write(struct store_txn *t, const struct rbac_actor *a,
 	rec.expires_at = expires_at;
 	rec.created_at = now;
 	rec.created_by = (char *)actor_name;
-	rbac__be64(nid, k);
+	buf_poke_u64(k, nid);
 	(void)snprintf(obj, sizeof(obj), "%llu", (unsigned long long)nid);
 	if ((after = rbac_binding_to_json(&rec)) == NULL) {
 		r = TSS_E_NOMEM;

@@ -30,26 +30,6 @@ rbac__err(char *errmsg, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-rbac__be64(uint64_t v, uint8_t k[8])
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		k[i] = (uint8_t)v;
-}
-
-uint64_t
-rbac__get_be64(const uint8_t k[8])
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | k[i];
-	return v;
-}
-
 static void
 free_strv(char **v, size_t n)
 {

@@ -47,8 +47,6 @@ int rbac__binding_encode(const struct rbac_binding *b, struct buf **out);
 int rbac__binding_decode(uint64_t id, const void *p, size_t len,
     struct rbac_binding **out);
 
-void rbac__be64(uint64_t v, uint8_t k[8]);
-uint64_t rbac__get_be64(const uint8_t k[8]);
 
 /* Match on model structs (admin checks; not the decision path). */
 int rbac__glob_match(const char *glob, const char *name);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "rbac_int.h"
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "store/store.h"
@@ -1041,7 +1042,7 @@ rbac_snap_load(struct store_txn *t, int64_t cert_max_ttl,
 		goto out;
 	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &val, &vl); rr == 0;
 	    rr = store_cursor_next(c, &k, &kl, &val, &vl)) {
-		if (kl != 8 || rbac__binding_decode(rbac__get_be64(k), val, vl,
+		if (kl != 8 || rbac__binding_decode(buf_peek_u64(k), val, vl,
 		    &bi) != 0) {
 			log_warn("rbac: skipping a bad binding record");
 			continue;

@@ -37,6 +37,7 @@
 
 #include <lmdb.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "store.h"
@@ -165,26 +166,6 @@ store_db_name(enum store_db db)
 	if ((unsigned)db >= STORE_DB__COUNT)
 		return NULL;
 	return db_names[db];
-}
-
-static void
-put_be64(uint8_t b[8], uint64_t v)
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		b[i] = (uint8_t)v;
-}
-
-static uint64_t
-get_be64(const uint8_t b[8])
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v = (v << 8) | b[i];
-	return v;
 }
 
 static int
@@ -699,7 +680,7 @@ store_counter_get(struct store_txn *t, enum store_counter c, uint64_t *out)
 		    vl);
 		return TSS_E_STORE;
 	}
-	*out = get_be64(v);
+	*out = buf_peek_u64(v);
 	return 0;
 }
 
@@ -708,7 +689,7 @@ counter_set(struct store_txn *t, enum store_counter c, uint64_t v)
 {
 	uint8_t b[8];
 
-	put_be64(b, v);
+	buf_poke_u64(b, v);
 	return store_put(t, STORE_DB_META, counter_keys[c],
 	    strlen(counter_keys[c]), b, sizeof(b), 0);
 }

@@ -231,12 +231,12 @@ fill_store(struct store *st)
 		bi.created_at = NOW;
 		if ((r = rbac__binding_encode(&bi, &b)) != 0)
 			die("encode binding", r);
-		rbac__be64(id, k);
+		buf_poke_u64(k, id);
 		put(t, STORE_DB_BINDINGS, k, 8, b);
 		sl = strlen(subj);
 		memcpy(sk, subj, sl);
 		sk[sl] = 0;
-		rbac__be64(id, sk + sl + 1);
+		buf_poke_u64(sk + sl + 1, id);
 		if ((r = store_put(t, STORE_DB_BINDINGS_BY_SUBJ, sk, sl + 9,
 		    "", 0, 0)) != 0)
 			die("index", r);

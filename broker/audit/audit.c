@@ -31,15 +31,6 @@
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
-static void
-seq_key(uint64_t seq, uint8_t k[8])
-{
-	int i;
-
-	for (i = 7; i >= 0; i--, seq >>= 8)
-		k[i] = (uint8_t)seq;
-}
-
 static int
 sha256_hex(const char *s, char out[65])
 {
@@ -140,7 +131,7 @@ audit_append(struct store_txn *t, const struct audit_event *ev, int64_t now,
 	if ((r = rec_begin(b, REC_AUDIT, REC_AUDIT_V)) != 0 ||
 	    (r = buf_put_cstring(b, text)) != 0)
 		goto out;
-	seq_key(seq, key);
+	buf_poke_u64(key, seq);
 	if ((r = store_put(t, STORE_DB_AUDIT, key, sizeof(key), buf_ptr(b),
 	    buf_len(b), STORE_NOOVERWRITE)) != 0 ||
 	    (r = store_put(t, STORE_DB_META, HEAD_KEY, sizeof(HEAD_KEY) - 1,
@@ -188,7 +179,7 @@ audit_get(struct store_txn *t, uint64_t seq, json_t **out)
 	int r;
 
 	*out = NULL;
-	seq_key(seq, key);
+	buf_poke_u64(key, seq);
 	if ((r = store_get(t, STORE_DB_AUDIT, key, sizeof(key), &v, &vl)) != 0 ||
 	    (r = record_text(v, vl, &text)) != 0)
 		return r;
@@ -252,7 +243,7 @@ audit_verify(struct store_txn *t, uint64_t *count, char head[65],
 		return r;
 	for (r = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); r == 0;
 	    r = store_cursor_next(c, &k, &kl, &v, &vl)) {
-		seq_key(n + 1, want);
+		buf_poke_u64(want, n + 1);
 		if (kl != 8 || memcmp(k, want, 8) != 0 ||
 		    verify_one(v, vl, n + 1, chain) != 0) {
 			*bad = n + 1;
@@ -401,7 +392,7 @@ audit_sink_flush(struct audit_sink *k, struct store *s)
 	if ((r = store_begin(s, 0, &t)) != 0 ||
 	    (r = store_cursor_open(t, STORE_DB_AUDIT, &c)) != 0)
 		goto out;
-	seq_key(k->last + 1, key);
+	buf_poke_u64(key, k->last + 1);
 	for (r = store_cursor_seek(c, key, sizeof(key), &kp, &kl, &v, &vl);
 	    r == 0; r = store_cursor_next(c, &kp, &kl, &v, &vl)) {
 		if ((r = record_text(v, vl, &text)) != 0)

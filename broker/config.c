@@ -38,7 +38,10 @@ static const struct key {
 	{ "totp_window",	K_UINT, S(totp_window), "1", 0, 10 },
 	{ "max_connections",	K_UINT, S(max_connections), "1024", 1, 65536 },
 	{ "per_ip_connections",	K_UINT, S(per_ip_connections), "64", 1, 65536 },
-	{ "threads",		K_UINT, S(threads), "0", 0, 256 },
+	/* Handlers block (group commit, Argon2 slot waits) and a blocked pool
+	 * thread stalls its other connections: size for waiting, not cores.
+	 * 0 = 2 x cores (web/server.c). */
+	{ "threads",		K_UINT, S(threads), "64", 0, 256 },
 	{ "argon2_memory_kib",	K_UINT, S(argon2_memory_kib), "65536", 8, 4194304 },
 	{ "argon2_time",	K_UINT, S(argon2_time), "3", 1, 100 },
 	{ "argon2_parallelism",	K_UINT, S(argon2_parallelism), "1", 1, 64 },

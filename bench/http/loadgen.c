@@ -349,6 +349,7 @@ run_http(const struct opts *o)
 	uint32_t *all = NULL;
 	size_t i, k, n = 0, off = 0;
 	unsigned setup_failed = 0;
+	size_t tmin = SIZE_MAX, tmax = 0;
 	double t0, elapsed;
 	int first, rc = 1;
 
@@ -384,6 +385,10 @@ run_http(const struct opts *o)
 				    "failed: %s\n", i, w[i].curl_err);
 		}
 		n += w[i].nlat;
+		if (!w[i].setup_failed) {
+			tmin = w[i].nlat < tmin ? w[i].nlat : tmin;
+			tmax = w[i].nlat > tmax ? w[i].nlat : tmax;
+		}
 		fail += w[i].fail;
 		other += w[i].other;
 		for (k = 0; k < STATUS_MAX; k++)
@@ -411,12 +416,14 @@ run_http(const struct opts *o)
 	    "\"non2xx\":%" PRIu64 ",\"transport_errors\":%" PRIu64 ","
 	    "\"rate\":%.1f,\"ok_rate\":%.1f,"
 	    "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
-	    "\"p999_ms\":%.3f,\"max_ms\":%.3f,\"status\":{",
+	    "\"p999_ms\":%.3f,\"max_ms\":%.3f,"
+	    "\"per_thread_min\":%zu,\"per_thread_max\":%zu,\"status\":{",
 	    mode_name(o->mode), o->threads, setup_failed, elapsed, n,
 	    ok2xx, non2xx, fail, elapsed > 0 ? (double)n / elapsed : 0.0,
 	    elapsed > 0 ? (double)ok2xx / elapsed : 0.0,
 	    pct_ms(all, n, 50), pct_ms(all, n, 90), pct_ms(all, n, 99),
-	    pct_ms(all, n, 99.9), n ? (double)all[n - 1] / 1000.0 : 0.0);
+	    pct_ms(all, n, 99.9), n ? (double)all[n - 1] / 1000.0 : 0.0,
+	    tmin == SIZE_MAX ? 0 : tmin, tmax);
 	for (k = 0, first = 1; k < STATUS_MAX; k++) {
 		if (status[k] == 0)
 			continue;

@@ -20,6 +20,7 @@
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/objects.h>
@@ -894,6 +895,8 @@ cakey_parse(const void *data, size_t len, struct cakey **cap)
 	r = cakey_from_pkey(pkey, cap);
 	pkey = NULL;	/* consumed */
  out:
+	if (r != 0)
+		ERR_clear_error();	/* the reason is r; drop OpenSSL's queue */
 	EVP_PKEY_free(pkey);
 	BIO_free(bio);
 	return r;

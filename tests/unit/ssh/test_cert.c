@@ -3,6 +3,7 @@
  * certificates for every key type and CA type, and a cross-check against
  * certificates `ssh-keygen -s` makes for the same inputs.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -614,5 +615,65 @@ Test(cert, to_line_refuses_non_certificate_blob)
 	cr_assert_eq(cert_to_line(blob, len, NULL, &line),
 	    TSS_E_INVALID_ARGUMENT);
 	cr_assert_null(line);
+	signfx_free(&f);
+}
+
+/* ---- concurrency ---------------------------------------------------- */
+
+#define SIGNERS		4
+#define PER_SIGNER	50
+
+struct signer_arg {
+	struct cakey *ca;
+	const struct cert_request *req;
+	const struct buf *want;
+	int mismatches;
+};
+
+static void *
+signer(void *p)
+{
+	struct signer_arg *a = p;
+	struct buf *cert;
+	int i;
+
+	for (i = 0; i < PER_SIGNER; i++) {
+		cert = NULL;
+		if (cert_sign(a->ca, a->req, &cert) != 0 ||
+		    buf_len(cert) != buf_len(a->want) ||
+		    memcmp(buf_ptr(cert), buf_ptr(a->want),
+		    buf_len(cert)) != 0)
+			a->mismatches++;
+		buf_free(cert);
+	}
+	return NULL;
+}
+
+Test(cert, concurrent_signers_on_one_ca_make_identical_certificates)
+{
+	uint8_t nonce[CERT_NONCE_LEN];
+	struct signer_arg args[SIGNERS];
+	pthread_t th[SIGNERS];
+	struct signfx f;
+	struct cert_request req;
+	struct buf *want = NULL;
+	int i;
+
+	memset(nonce, 0x33, sizeof(nonce));
+	signfx_init(&f);
+	full_request(&req, f.key);
+	req.nonce = nonce;
+	cr_assert_eq(cert_sign(f.ca, &req, &want), 0);
+	/* Ed25519 is deterministic: contended and shared contexts alike
+	 * must give the same bytes. */
+	for (i = 0; i < SIGNERS; i++) {
+		args[i] = (struct signer_arg){ f.ca, &req, want, 0 };
+		cr_assert_eq(pthread_create(&th[i], NULL, signer, &args[i]), 0);
+	}
+	for (i = 0; i < SIGNERS; i++) {
+		cr_assert_eq(pthread_join(th[i], NULL), 0);
+		cr_assert_eq(args[i].mismatches, 0);
+	}
+	buf_free(want);
 	signfx_free(&f);
 }

@@ -505,6 +505,20 @@ target_put_fn(struct store_txn *t, void *a)
 	    op->len);
 }
 
+/* The bookkeeping rbac_*_put() stored with a record: when and by whom. */
+static int
+stamp(int64_t *at, char **by, const struct caller *c, int64_t now)
+{
+	char *name;
+
+	if ((name = strdup(c->username)) == NULL)
+		return TSS_E_NOMEM;
+	free(*by);
+	*by = name;
+	*at = now;
+	return 0;
+}
+
 int
 broker_target_put(struct broker *b, const struct caller *c, const char *name,
     const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
@@ -517,6 +531,10 @@ broker_target_put(struct broker *b, const struct caller *c, const char *name,
 	if ((r = rbac_target_from_json(name, body, &op.target, errmsg,
 	    len)) != 0 ||
 	    (r = commit_run(b->commits, target_put_fn, &op)) != 0)
+		goto out;
+	/* Answer what was stored, bookkeeping included. */
+	if ((r = stamp(&op.target->updated_at, &op.target->updated_by, c,
+	    now)) != 0)
 		goto out;
 	r = (*out = rbac_target_to_json(op.target)) != NULL ? 0 : TSS_E_NOMEM;
  out:
@@ -566,6 +584,9 @@ broker_role_put(struct broker *b, const struct caller *c, const char *name,
 	*out = NULL;
 	if ((r = rbac_role_from_json(name, body, &op.role, errmsg, len)) != 0 ||
 	    (r = commit_run(b->commits, role_put_fn, &op)) != 0)
+		goto out;
+	if ((r = stamp(&op.role->updated_at, &op.role->updated_by, c,
+	    now)) != 0)
 		goto out;
 	r = (*out = rbac_role_to_json(op.role)) != NULL ? 0 : TSS_E_NOMEM;
  out:

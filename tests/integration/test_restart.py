@@ -109,6 +109,29 @@ class Restart(unittest.TestCase):
 
     # ---- tests, in order
 
+    def test_0_policy_answers_survive_restart(self):
+        # What PUT answers is what is stored: GET gives the same body,
+        # before and after a restart, bookkeeping included.
+        put_t = self.i.ok("PUT", "/v1/targets/prod/db",
+                          {"labels": {"env": "prod"}}, token=self.admin)
+        put_r = self.i.ok("PUT", "/v1/roles/dba",
+                          {"rules": [{"targets": ["prod/db"],
+                                      "logins": [LOGIN]}],
+                           "max_ttl": "2h"}, token=self.admin)
+        self.assertEqual(put_t["updated_by"], "admin")
+        self.assertEqual(put_r["updated_by"], "admin")
+        self.assertLessEqual(abs(put_r["updated_at"] - time.time()), 60)
+
+        def stored():
+            targets = self.i.ok("GET", "/v1/targets", token=self.admin)
+            targets = targets.get("targets", targets)
+            return ([t for t in targets if t["name"] == "prod/db"],
+                    self.i.ok("GET", "/v1/roles/dba", token=self.admin))
+        self.assertEqual(stored(), ([put_t], put_r))
+        self.assertEqual(self.i.stop(), 0, self.i.tail())
+        self.i.start()
+        self.assertEqual(stored(), ([put_t], put_r))
+
     def test_1_sigterm_restart_keeps_sessions_and_serials(self):
         first = self.issue()
         rc = self.i.stop()

@@ -915,7 +915,7 @@ cakey_load(const char *path, struct cakey **cap)
 		*cap = NULL;
 	if (path == NULL || cap == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		r = (errno == ENOENT) ? TSS_E_NOT_FOUND :
 		    (errno == EACCES) ? TSS_E_PERMISSION : TSS_E_IO;
 		goto out;

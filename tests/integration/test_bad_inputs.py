@@ -442,6 +442,46 @@ class BadInputs(unittest.TestCase):
                          403, "forbidden")
         self.assertEqual(self.certs_of_bob(), before)
 
+    def test_authorization_refusals(self):
+        # Someone else's certificate cannot be revoked by a plain user.
+        st, _, c = self.issue({"public_key": self.pub, "target": "prod/api",
+                               "login": LOGIN, "ttl": 60})
+        self.assertEqual(st, 201, c)
+        _, tok = self.make_user("mallory", bind=True)
+        self.assertError(self.i.call("POST", "/v1/certs/%d/revoke"
+                                     % c["serial"], token=tok),
+                         403, "forbidden")
+        st, _, listed = self.i.call("GET", "/v1/certs?user=bob", token=tok)
+        self.assertEqual(st, 403, listed)
+        for bad in ("abc", "-1", "18446744073709551616", "0x10", "1.5"):
+            with self.subTest(serial=bad):
+                st, _, b = self.i.call("POST", "/v1/certs/%s/revoke" % bad,
+                                       token=self.bob_tok)
+                self.assertIn(st, (400, 404), b)
+        self.assertEqual({x["serial"]: x["state"] for x in self.i.ok(
+            "GET", "/v1/certs", token=self.bob_tok)["certificates"]}
+            [c["serial"]], "valid")
+        # Admin endpoints need their permission.
+        for method, path, body in (
+                ("GET", "/v1/users", None),
+                ("GET", "/v1/check?user=bob&target=prod/api&login=x", None),
+                ("GET", "/v1/audit", None),
+                ("GET", "/v1/bindings", None),
+                ("POST", "/v1/users", {"username": "zed", "groups": []}),
+                ("PUT", "/v1/roles/mine", {"rules": [], "admin": ["*"]}),
+                ("POST", "/v1/bindings", {"role": "ops",
+                                          "subject": "user:mallory"}),
+                ("DELETE", "/v1/targets/prod/api", None)):
+            with self.subTest(method=method, path=path):
+                self.assertError(self.i.call(method, path, body, token=tok),
+                                 403, "forbidden")
+        # An admin cannot bind a role to themself.
+        self.assertError(self.i.call(
+            "POST", "/v1/bindings", {"role": "ops", "subject": "user:admin"},
+            token=self.admin), 403, "forbidden")
+        self.assertNotIn("zed", repr(self.i.ok("GET", "/v1/users",
+                                               token=self.admin)))
+
     # ---- 6. TTL
 
     def test_bad_ttls(self):

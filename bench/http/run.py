@@ -24,7 +24,9 @@ environment, e.g. TESSERA_THREADS=8 to compare settings),
 HTTPBENCH_PERF=FILE (perf record -g on tesserad during issuance),
 HTTPBENCH_TESSERAD=PATH (an experimental tesserad binary),
 HTTPBENCH_LOADGEN_PREFIX="perf record -g -o F --" (wraps the issuance
-load generator).
+load generator), HTTPBENCH_CALLGRIND=FILE (tesserad under callgrind,
+collecting during issuance only), HTTPBENCH_ISSUE_REQUESTS=N (stop
+issuance after N requests).
 """
 
 import base64
@@ -228,16 +230,21 @@ def main():
                                    "0")) or ncpu
         threads = config_value(conf, env, "threads", "default")
         log = open(os.path.join(tmp, "tesserad.log"), "w")
-        daemon = subprocess.Popen([tesserad, "--config", conf], env=env,
+        grind = os.environ.get("HTTPBENCH_CALLGRIND")
+        cmd = [tesserad, "--config", conf]
+        if grind:
+            cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                   "--callgrind-out-file=" + grind] + cmd
+        daemon = subprocess.Popen(cmd, env=env,
                                   stdout=log, stderr=log)
         portfile = os.path.join(data, "tesserad.port")
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + (600 if grind else 60)
         while not os.path.exists(portfile):
             if daemon.poll() is not None:
                 raise Broke("tesserad exited %d; log in %s" %
                             (daemon.returncode, log.name))
             if time.monotonic() > deadline:
-                raise Broke("tesserad wrote no port file in 60 s")
+                raise Broke("tesserad wrote no port file in time")
             time.sleep(0.05)
         with open(portfile) as f:
             port = int(f.read().strip())
@@ -276,13 +283,25 @@ def main():
                  os.environ["HTTPBENCH_PERF"], "-p", str(daemon.pid), "--",
                  "sleep", str(min(ISSUE_SECONDS, 4))],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if grind:
+            subprocess.run(["callgrind_control", "-i", "on",
+                            str(daemon.pid)], stdout=subprocess.DEVNULL,
+                           check=True)
         d0, g0 = cpu_seconds(daemon.pid), children_cpu()
         prefix = os.environ.get("HTTPBENCH_LOADGEN_PREFIX", "").split()
         issue = loadgen(prefix + [gen], ["issue"] + common + [
             "--threads", str(ISSUE_CLIENTS), "--duration", str(ISSUE_SECONDS),
-            "--token", token, "--target", "bench/api", "--login", "app"],
+            "--token", token, "--target", "bench/api", "--login", "app"] +
+            (["--requests", os.environ["HTTPBENCH_ISSUE_REQUESTS"]]
+             if os.environ.get("HTTPBENCH_ISSUE_REQUESTS") else []),
             ISSUE_SECONDS + 120)
         issue_cpu_d = cpu_seconds(daemon.pid) - d0
+        if grind:
+            subprocess.run(["callgrind_control", "-d", str(daemon.pid)],
+                           stdout=subprocess.DEVNULL, check=True)
+            subprocess.run(["callgrind_control", "-i", "off",
+                            str(daemon.pid)], stdout=subprocess.DEVNULL,
+                           check=True)
         if perf is not None:
             perf.wait(timeout=60)
         issue_cpu_g = children_cpu() - g0

@@ -589,6 +589,11 @@ class BadInputs(unittest.TestCase):
                 th.join(120)
             self.assertEqual(sorted(results), [200] + [401] * (n - 1),
                              results)
+            # The losers counted as failures; a success resets the count
+            # so the next round cannot run into the throttle.
+            st, _, b = login_from(self.i, fresh_addr(), acct.name,
+                                  acct.password, acct.recovery.pop())
+            self.assertEqual(st, 200, b)
 
     def test_totp_two_steps_away_refused(self):
         acct, _ = self.make_user("drift", login=False)

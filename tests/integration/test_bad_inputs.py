@@ -24,6 +24,8 @@ import harness
 
 LOGIN = pwd.getpwuid(os.geteuid()).pw_name
 ROLE_MAX_TTL = 3600
+CONN_TIMEOUT = 3          # seconds of inactivity before tesserad closes
+PER_IP = 64               # per_ip_connections default
 
 _addr = itertools.count(1)
 _addr_lock = threading.Lock()
@@ -117,6 +119,8 @@ class BadInputs(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.i = harness.Instance()
+        # A short idle timeout so the slowloris test is quick.
+        cls.i.env["TESSERA_CONNECTION_TIMEOUT"] = "%ds" % CONN_TIMEOUT
         cls.i.start()
         i = cls.i
         cls.admin_acct, cls.admin = i.admin()
@@ -302,6 +306,69 @@ class BadInputs(unittest.TestCase):
                           b"Host: 127.0.0.1\r\nX-Big: " + b"a" * 65536
                           + b"\r\nConnection: close\r\n\r\n")
         self.assertEqual(st, 431, body)
+
+    # ---- 3. slow clients and many sockets
+
+    def tls_from(self, source):
+        s = socket.create_connection(("127.0.0.1", self.i.port), timeout=30,
+                                     source_address=(source, 0))
+        return self.i.ctx.wrap_socket(s, server_hostname="127.0.0.1")
+
+    def test_slow_clients_closed_at_timeout(self):
+        starts = {
+            "slowloris": b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+            "slow post": b"POST /v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: application/json\r\n"
+                         b"Content-Length: 100\r\n\r\n{\"user",
+            "silent": b"",
+        }
+        socks = {}
+        for what, data in starts.items():
+            t = self.tls_from(fresh_addr())
+            if data:
+                t.sendall(data)
+            socks[what] = t
+        # Others are served meanwhile.
+        self.assertEqual(self.i.call("GET", "/healthz")[0], 200)
+        for what, t in socks.items():
+            with self.subTest(what):
+                t.settimeout(CONN_TIMEOUT + 30)
+                try:
+                    got = t.recv(65536)
+                except (ConnectionResetError, ssl.SSLError):
+                    got = b""
+                # Closed (EOF or reset), at most with an error answer;
+                # never a 200 for half a request.
+                self.assertNotIn(b" 200 ", got[:20])
+                t.close()
+
+    def test_connections_per_address_limited(self):
+        src = fresh_addr()
+        held = []
+        try:
+            for _ in range(PER_IP + 16):
+                held.append(socket.create_connection(
+                    ("127.0.0.1", self.i.port), timeout=10,
+                    source_address=(src, 0)))
+            # The address is over its limit: a new connection from it is
+            # dropped without an answer ...
+            with self.assertRaises((OSError, ssl.SSLError,
+                                    http.client.HTTPException)):
+                call_from(self.i, src, "GET", "/healthz")
+            # ... while another address is served.
+            self.assertEqual(call_from(self.i, fresh_addr(), "GET",
+                                       "/healthz")[0], 200)
+        finally:
+            for s in held:
+                s.close()
+
+        def served():
+            try:
+                return call_from(self.i, src, "GET", "/healthz")[0] == 200
+            except (OSError, ssl.SSLError, http.client.HTTPException):
+                return False
+        harness.wait_for(served, "the address served again",
+                         timeout=CONN_TIMEOUT + 30, step=0.1)
 
     # ---- 4. public keys
 

@@ -332,10 +332,11 @@ def main():
         db_bytes = os.path.getsize(os.path.join(data, "data.mdb")) \
             if os.path.exists(os.path.join(data, "data.mdb")) else 0
     finally:
+        stop_status = None
         if daemon is not None and daemon.poll() is None:
             daemon.send_signal(signal.SIGTERM)
             try:
-                daemon.wait(timeout=30)
+                stop_status = daemon.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 daemon.kill()
                 daemon.wait()
@@ -415,7 +416,9 @@ def main():
          sampler.peak["RssAnon"] * 1024 < rss_bound,
          "%.1f MiB vs %.0f MiB" % (sampler.peak["RssAnon"] / 1024.0,
                                    rss_bound / MIB)),
-        ("tesserad alive after the run", alive, str(alive)),
+        ("tesserad alive, then exit 0 on SIGTERM",
+         alive and stop_status == 0,
+         "alive %s, exit %s" % (alive, stop_status)),
     ]
     print("targets:")
     for name, ok, what in targets:

@@ -8,17 +8,23 @@
 
 #define BATCH_MAX	256
 
+/*
+ * A job waits on its own condition variable, so finishing a batch wakes
+ * exactly the jobs in it (plus the one that is to lead next), not every
+ * waiter in the queue.
+ */
 struct job {
 	commit_fn fn;
 	void *arg;
 	int r;
 	int done;
+	int lead;		/* told to lead the next batch */
+	pthread_cond_t cv;
 	struct job *next;
 };
 
 struct commit_queue {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	struct job *head, **tail;
 	int leading;
 	struct store *s;
@@ -36,7 +42,6 @@ commit_queue_new(struct store *s, void (*after)(void *), void *after_arg,
 	if ((q = calloc(1, sizeof(*q))) == NULL)
 		return TSS_E_NOMEM;
 	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
 	q->tail = &q->head;
 	q->s = s;
 	q->after = after;
@@ -50,7 +55,6 @@ commit_queue_free(struct commit_queue *q)
 {
 	if (q == NULL)
 		return;
-	pthread_cond_destroy(&q->cv);
 	pthread_mutex_destroy(&q->mu);
 	free(q);
 }
@@ -105,19 +109,21 @@ lead(struct commit_queue *q, struct job *batch, struct job *stop)
 int
 commit_run(struct commit_queue *q, commit_fn fn, void *arg)
 {
-	struct job self = { .fn = fn, .arg = arg }, *batch, *stop, *j;
+	struct job self = { .fn = fn, .arg = arg }, *batch, *stop, *j, *next;
 	int n;
 
+	pthread_cond_init(&self.cv, NULL);
 	pthread_mutex_lock(&q->mu);
 	*q->tail = &self;
 	q->tail = &self.next;
-	while (!self.done) {
-		if (q->leading) {
-			pthread_cond_wait(&q->cv, &q->mu);
-			continue;
-		}
-		/* Lead: take up to BATCH_MAX queued jobs, ours among them. */
+	if (!q->leading) {
 		q->leading = 1;
+		self.lead = 1;
+	}
+	while (!self.lead && !self.done)
+		pthread_cond_wait(&self.cv, &q->mu);
+	if (!self.done) {
+		/* Lead: take up to BATCH_MAX queued jobs, ours first. */
 		batch = q->head;
 		for (stop = batch, n = 0; stop != NULL && n < BATCH_MAX; n++)
 			stop = stop->next;
@@ -129,11 +135,21 @@ commit_run(struct commit_queue *q, commit_fn fn, void *arg)
 		lead(q, batch, stop);
 
 		pthread_mutex_lock(&q->mu);
-		for (j = batch; j != stop; j = j->next)
+		for (j = batch; j != stop; j = next) {
+			next = j->next;		/* j may return once done */
 			j->done = 1;
-		q->leading = 0;
-		pthread_cond_broadcast(&q->cv);
+			if (j != &self)
+				pthread_cond_signal(&j->cv);
+		}
+		/* Hand the lead to the first job still queued, if any. */
+		if (q->head != NULL) {
+			q->head->lead = 1;
+			pthread_cond_signal(&q->head->cv);
+		} else {
+			q->leading = 0;
+		}
 	}
 	pthread_mutex_unlock(&q->mu);
+	pthread_cond_destroy(&self.cv);
 	return self.r;
 }

@@ -28,6 +28,7 @@
 #define REC_AUDIT	'A'
 #define REC_AUDIT_V	1
 #define HEAD_KEY	"audit_head"
+#define HASH_FIELD	",\"hash\":\""
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
@@ -89,6 +90,7 @@ audit_append(struct store_txn *t, const struct audit_event *ev, int64_t now,
 	char prev[65], hash[65], ts[32], *text = NULL;
 	uint8_t key[8];
 	uint64_t seq;
+	size_t len;
 	int r = TSS_E_INTERNAL;
 
 	if (seqp != NULL)
@@ -117,19 +119,23 @@ audit_append(struct store_txn *t, const struct audit_event *ev, int64_t now,
 	if (ev->request_id != NULL &&
 	    json_object_set_new(o, "request_id", json_string(ev->request_id)))
 		goto out;
-	if ((text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT)) == NULL)
+	if ((text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT)) == NULL ||
+	    (b = buf_new()) == NULL)
 		goto out;
 	if ((r = sha256_hex(text, hash)) != 0)
 		goto out;
-	free(text);
-	text = NULL;
-	r = TSS_E_NOMEM;
-	if (json_object_set_new(o, "hash", json_string(hash)) ||
-	    (text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT)) == NULL ||
-	    (b = buf_new()) == NULL)
-		goto out;
+	/*
+	 * Stored: the canonical text with "hash" spliced in last, so one
+	 * serialisation serves both; readers parse it as any JSON object.
+	 */
+	len = strlen(text);
 	if ((r = rec_begin(b, REC_AUDIT, REC_AUDIT_V)) != 0 ||
-	    (r = buf_put_cstring(b, text)) != 0)
+	    (r = buf_put_u32(b, (uint32_t)(len - 1 + sizeof(HASH_FIELD) - 1 +
+	    64 + 2))) != 0 ||
+	    (r = buf_put(b, text, len - 1)) != 0 ||
+	    (r = buf_put(b, HASH_FIELD, sizeof(HASH_FIELD) - 1)) != 0 ||
+	    (r = buf_put(b, hash, 64)) != 0 ||
+	    (r = buf_put(b, "\"}", 2)) != 0)
 		goto out;
 	buf_poke_u64(key, seq);
 	if ((r = store_put(t, STORE_DB_AUDIT, key, sizeof(key), buf_ptr(b),

@@ -865,8 +865,12 @@ req_free(struct web_req *req)
 	json_decref(req->json);
 	if (req->token != NULL)
 		wipe_free(req->token);
-	if (req->body != NULL)
-		wipe_free(req->body);
+	if (req->body != NULL) {
+		/* Only body_len bytes were ever written: wipe those, not the
+		 * whole 64 KiB buffer. */
+		explicit_bzero(req->body, req->body_len);
+		free(req->body);
+	}
 	for (i = 0; i < req->nquery; i++) {
 		free(req->qkey[i]);
 		free(req->qval[i]);

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "device_api.h"
 #include "auth/enroll.h"
 #include "auth/login.h"
 #include "auth/session.h"
@@ -16,6 +17,7 @@
 #include "common/log.h"
 #include "store/store.h"
 #include "web/server.h"
+#include "web/ui/ui.h"
 
 #define ERRMSG_MAX	256
 
@@ -125,6 +127,12 @@ authed(const struct web_req *req, struct api *a, struct caller *c)
 		    "cross-site request or missing X-CSRF-Token");
 	}
 	return NULL;
+}
+
+struct web_resp *
+api_authed(const struct web_req *req, struct api *a, struct caller *c)
+{
+	return authed(req, a, c);
 }
 
 /* Reply with a use case's JSON result or its error. */
@@ -625,6 +633,15 @@ static const struct web_route routes[] = {
 	{ "DELETE", "/v1/bindings/*",        h_binding_delete, W },
 	{ "GET",    "/v1/check",             h_check,          0 },
 	{ "GET",    "/v1/audit",             h_audit,          0 },
+	{ "POST",   "/v1/device",            device_api_create,  J },
+	{ "GET",    "/v1/device/pending",    device_api_pending, 0 },
+	{ "POST",   "/v1/device/approve",    device_api_approve, J | W },
+	{ "POST",   "/v1/device/token",      device_api_token,   J },
+	{ "GET",    "/",                     ui_handle,        UI_PAGE },
+	{ "GET",    "/enroll",               ui_handle,        UI_PAGE },
+	{ "GET",    "/device",               ui_handle,        UI_PAGE },
+	{ "GET",    "/static/app.js",        ui_handle,        UI_ASSET },
+	{ "GET",    "/static/style.css",     ui_handle,        UI_ASSET },
 };
 #undef J
 #undef W

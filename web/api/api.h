@@ -28,4 +28,15 @@ int api_init(struct api *a, struct broker *b, struct web_metrics *m);
 /* The route table; handler_arg must be the struct api. */
 const struct web_route *api_routes(size_t *n);
 
+struct caller;
+struct web_req;
+struct web_resp;
+/*
+ * Authenticate a request into c (for handlers outside api.c): NULL on
+ * success (caller_clear(c) when done), else the response to send.  Cookie
+ * callers of WEB_R_WRITE routes must pass the CSRF and Origin checks.
+ */
+struct web_resp *api_authed(const struct web_req *req, struct api *a,
+    struct caller *c);
+
 #endif

@@ -1,0 +1,427 @@
+// Browser test of Tessera's pages, end to end: a real tesserad on
+// 127.0.0.1, Debian's headless Chromium driven by playwright-core, real
+// oathtool codes, the real `tessera login --browser` and ssh-keygen.
+//
+// Story: the admin enrolls and sets up policy through the API; alice
+// enrolls in the browser (/enroll), signs in (/), starts a device login
+// from the CLI and approves its code on /device; the CLI receives a
+// certificate that ssh-keygen -L reads.  A second request is denied on
+// the page and its poll answers access_denied.  Each page is
+// screenshotted (copied to <build>/tests/e2e/screenshots for people to
+// look at), and any console error or CSP violation fails the test.
+//
+// Exit 77 (skipped) only when chromium is missing; processes are stopped
+// by pid and the temp dir removed on every path.
+
+import { spawn, execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+
+const CHROMIUM = process.env.TESSERA_CHROMIUM || '/usr/bin/chromium';
+const BUILD = path.resolve(process.env.TESSERA_BUILD_DIR || 'build');
+const TESSERA = path.join(BUILD, 'tessera');
+const TESSERAD = path.join(BUILD, 'tesserad');
+const DEADLINE_MS = 240 * 1000;
+
+if (!fs.existsSync(CHROMIUM)) {
+  console.log(`e2e: ${CHROMIUM} not found: skipped`);
+  process.exit(77);
+}
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (e) {
+  console.error('e2e: playwright-core is not installed: run `npm ci --prefix tests/e2e` (make test does)');
+  process.exit(1);
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e.'));
+const data = path.join(tmp, 'data');
+const shots = path.join(tmp, 'screenshots');
+fs.mkdirSync(shots);
+const children = new Set();
+let browser = null;
+let checks = 0;
+
+function log(...a) { console.log('e2e:', ...a); }
+
+function check(cond, what) {
+  if (!cond) throw new Error('check failed: ' + what);
+  checks++;
+}
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+// Poll fn() until it returns something truthy, at most ms.
+async function waitFor(fn, what, ms = 20000, step = 50) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+    await sleep(step);
+  }
+}
+
+function run(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { encoding: 'utf8', ...opts });
+}
+
+// ---- TOTP: each step is accepted once per user, and only ascending ----
+
+class Account {
+  constructor(name, password) {
+    this.name = name;
+    this.password = password;
+    this.secret = null;
+    this.lastStep = 0;
+  }
+
+  nextCode() {
+    const now = Math.floor(Date.now() / 1000);
+    for (const step of [Math.floor(now / 30) - 1, Math.floor(now / 30),
+      Math.floor(now / 30) + 1]) {
+      if (step > this.lastStep) {
+        this.lastStep = step;
+        return run('oathtool', ['--totp', '-b', this.secret, '-N',
+          '@' + (step * 30 + 1)]).trim();
+      }
+    }
+    throw new Error('no fresh TOTP step for ' + this.name);
+  }
+}
+
+// ---- tesserad ----
+
+let port = 0;
+let caPem = null;
+
+function call(method, p, body, token) {
+  return new Promise((resolve, reject) => {
+    const headers = {};
+    let data = null;
+    if (body !== undefined) {
+      data = Buffer.from(JSON.stringify(body));
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = data.length;
+    }
+    if (token) headers.Authorization = 'Bearer ' + token;
+    const req = https.request({ host: '127.0.0.1', port, method, path: p,
+      headers, ca: caPem, timeout: 30000 }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        if ((res.headers['content-type'] || '').startsWith('application/json'))
+          json = JSON.parse(raw);
+        resolve({ status: res.statusCode, headers: res.headers, json, raw });
+      });
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('request timed out')));
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+async function ok(method, p, body, token, want = 200) {
+  const r = await call(method, p, body, token);
+  if (r.status !== want)
+    throw new Error(`${method} ${p}: ${r.status} ${r.raw} (want ${want})`);
+  return r.json;
+}
+
+function startChild(cmd, args, opts) {
+  const c = spawn(cmd, args, opts);
+  children.add(c);
+  c.on('exit', () => children.delete(c));
+  return c;
+}
+
+async function startServer() {
+  const out = run(TESSERA, ['init', '--data', data, '--dev', '--admin', 'admin']);
+  const m = out.match(/^https:\/\/\S+\/enroll#token=([0-9a-f]{64})$/m);
+  check(m, 'tessera init prints the admin enrollment link');
+  // Listen on an ephemeral port and let public_url follow it, so the
+  // browser's Origin is the one the server expects.
+  const conf = path.join(data, 'tesserad.conf');
+  fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8')
+    .split('\n').filter((l) => !/^\s*public_url\s*=/.test(l)).join('\n'));
+  caPem = fs.readFileSync(path.join(data, 'tls.crt'));
+  const env = { ...process.env, TESSERA_LISTEN: '127.0.0.1:0',
+    TESSERA_AUDIT_LOG: path.join(tmp, 'audit.log'),
+    TESSERA_ARGON2_MEMORY_KIB: '1024', TESSERA_ARGON2_TIME: '1' };
+  const logfd = fs.openSync(path.join(tmp, 'tesserad.log'), 'a');
+  const d = startChild(TESSERAD, ['--config', conf], { env,
+    stdio: ['ignore', logfd, logfd] });
+  fs.closeSync(logfd);
+  const portfile = path.join(data, 'tesserad.port');
+  port = await waitFor(() => {
+    if (d.exitCode !== null)
+      throw new Error('tesserad exited ' + d.exitCode + ': ' + tail());
+    try { return parseInt(fs.readFileSync(portfile, 'utf8'), 10) || 0; } catch (e) { return 0; }
+  }, 'tesserad.port');
+  await waitFor(async () => {
+    try { return (await call('GET', '/healthz')).status === 200; } catch (e) { return false; }
+  }, '/healthz');
+  log('tesserad on port', port);
+  return { server: d, adminToken: m[1] };
+}
+
+function tail() {
+  try {
+    return fs.readFileSync(path.join(tmp, 'tesserad.log'), 'utf8').slice(-2000);
+  } catch (e) { return ''; }
+}
+
+// Enroll through the API (the admin; alice uses the browser).
+async function enrollApi(token, acct) {
+  const s = await ok('POST', '/v1/enroll/start', { token, password: acct.password });
+  acct.secret = s.totp_secret;
+  await ok('POST', '/v1/enroll/finish', { token, code: acct.nextCode() });
+  const l = await ok('POST', '/v1/login', { username: acct.name,
+    password: acct.password, code: acct.nextCode() });
+  return l.token;
+}
+
+// SPKI pin of the dev TLS certificate, so Chromium trusts exactly it.
+function spkiPin(pem) {
+  const der = new crypto.X509Certificate(pem).publicKey
+    .export({ type: 'spki', format: 'der' });
+  return crypto.createHash('sha256').update(der).digest('base64');
+}
+
+function keyFingerprint(pub) {
+  // "256 SHA256:xxx comment (ED25519)"
+  return run('ssh-keygen', ['-l', '-E', 'sha256', '-f', pub]).split(' ')[1];
+}
+
+async function main() {
+  const { adminToken } = await startServer();
+  const base = `https://127.0.0.1:${port}`;
+
+  // ---- admin: policy and a user, through the API ----
+  const admin = new Account('admin', 'correct horse battery staple');
+  const at = await enrollApi(adminToken, admin);
+  await ok('PUT', '/v1/targets/lab/box', { labels: { env: 'lab' } }, at);
+  await ok('PUT', '/v1/roles/dev', { rules: [{ targets: ['lab/*'],
+    logins: ['app'] }], max_ttl: 3600 }, at);
+  const nu = await ok('POST', '/v1/users', { username: 'alice',
+    groups: ['dev'] }, at, 201);
+  await ok('POST', '/v1/bindings', { role: 'dev', subject: 'group:dev' }, at, 201);
+  check(/\/enroll#token=[0-9a-f]{64}$/.test(nu.enroll_url), 'enroll_url shape');
+  const aliceLink = base + '/enroll#token=' + nu.enroll_token;
+
+  // ---- the browser ----
+  const profile = path.join(tmp, 'chromium-profile');
+  fs.mkdirSync(profile);
+  // A fresh profile (--user-data-dir, which playwright takes as the
+  // persistent context's directory); the dev certificate trusted by its
+  // SPKI pin rather than by ignoring certificate errors.
+  browser = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 900, height: 800 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+      '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync',
+      '--ignore-certificate-errors-spki-list=' + spkiPin(caPem)],
+  });
+  const ctx = browser;
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const problems = [];
+  // Error statuses the pages expect (401 before sign-in, a wrong code)
+  // show up as "Failed to load resource"; anything else is a problem.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
+      problems.push('console: ' + m.text());
+  });
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  const shot = async (name) => {
+    await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
+  };
+  const visible = (sel) => page.waitForSelector(sel, { state: 'visible', timeout: 15000 });
+
+  // /enroll without a token says so.
+  await page.goto(base + '/enroll');
+  await visible('#enroll-notoken');
+  await page.goto('about:blank');
+
+  // /enroll: password, authenticator, recovery codes.
+  const alice = new Account('alice', 'a long passphrase for alice');
+  const resp = await page.goto(aliceLink);
+  check(resp.status() === 200, 'GET /enroll is 200');
+  const csp = resp.headers()['content-security-policy'] || '';
+  check(/script-src 'self'/.test(csp) && !/unsafe-inline/.test(csp), 'page CSP: ' + csp);
+  await visible('#enroll-password');
+  await shot('enroll-1-password');
+  await page.fill('#enroll-pw1', alice.password);
+  await page.fill('#enroll-pw2', alice.password + 'x');
+  await page.click('#enroll-pw-submit');
+  await visible('#enroll-pw-error');
+  check(/differ/.test(await page.textContent('#enroll-pw-error')), 'mismatch refused on the page');
+  await page.fill('#enroll-pw2', alice.password);
+  await page.click('#enroll-pw-submit');
+  await visible('#enroll-totp');
+  alice.secret = (await page.textContent('#enroll-secret')).replace(/\s+/g, '');
+  check(/^[A-Z2-7]{32,}$/.test(alice.secret), 'secret shown as base32: ' + alice.secret);
+  check(await page.textContent('#enroll-user') === 'alice', 'enroll page names the user');
+  await page.waitForFunction(() => {
+    const i = document.getElementById('enroll-qr');
+    return i.complete && i.naturalWidth > 0;
+  }, null, { timeout: 10000 });
+  check((await page.getAttribute('#enroll-qr', 'src')).startsWith('data:image/svg+xml;base64,'),
+    'QR shown as a data: image');
+  await shot('enroll-2-totp');
+  await page.fill('#enroll-code', alice.nextCode());
+  await page.click('#enroll-code-submit');
+  await visible('#enroll-done');
+  const codes = await page.$$eval('#enroll-codes li', (l) => l.map((e) => e.textContent));
+  check(codes.length === 10, 'ten recovery codes: ' + codes.length);
+  check(!page.url().includes('token='), 'token dropped from the address bar');
+  await shot('enroll-3-done');
+
+  // /: sign in, see groups and access.
+  await page.goto(base + '/');
+  await visible('#login');
+  await shot('index-1-login');
+  await page.fill('#login-username', 'alice');
+  await page.fill('#login-password', alice.password);
+  await page.fill('#login-code', '000000');
+  await page.click('#login-submit');
+  await visible('#login-error');
+  check(/Wrong username, password or code/.test(await page.textContent('#login-error')),
+    'wrong code refused');
+  await page.fill('#login-password', alice.password);
+  await page.fill('#login-code', alice.nextCode());
+  await page.click('#login-submit');
+  await visible('#me');
+  check(await page.textContent('#me-user') === 'alice', 'signed in as alice');
+  check(await page.textContent('#me-groups') === 'dev', 'groups shown');
+  const rows = await page.$$eval('#me-access-rows tr', (l) => l.map((e) => e.textContent));
+  check(rows.length === 1 && rows[0].includes('lab/box') && rows[0].includes('app'),
+    'access shown: ' + JSON.stringify(rows));
+  const cookies = await ctx.cookies();
+  const c = cookies.find((x) => x.name === '__Host-tessera');
+  check(c && c.httpOnly && c.secure && c.sameSite === 'Strict', 'session cookie flags');
+  await shot('index-2-me');
+
+  // ---- device flow: the CLI asks, the page approves ----
+  const home = path.join(tmp, 'home');
+  fs.mkdirSync(home, { mode: 0o700 });
+  const identity = path.join(home, '.ssh', 'id_ed25519');
+  const cliEnv = { ...process.env, HOME: home };
+  delete cliEnv.SSH_AUTH_SOCK;
+  delete cliEnv.TESSERA_SERVER;
+  let cliErr = '';
+  const cli = startChild(TESSERA, ['--server', base, '--ca-file',
+    path.join(data, 'tls.crt'), 'login', '--browser', '--identity', identity,
+    '--target', 'lab/box', '--login', 'app', '--ttl', '15m'],
+  { env: cliEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  cli.stderr.on('data', (d) => { cliErr += d; });
+  cli.stdout.on('data', (d) => { cliErr += d; });
+  const userCode = await waitFor(() => {
+    if (cli.exitCode !== null) throw new Error('tessera login exited: ' + cliErr);
+    const mm = cliErr.match(/enter the code ([A-Z]{4}-[A-Z]{4})/);
+    return mm && mm[1];
+  }, 'the user code from tessera login --browser');
+  log('user code', userCode);
+
+  await page.goto(base + '/device');
+  await visible('#device-enter');
+  check(await page.textContent('#device-me') === 'alice', 'device page knows the user');
+  await shot('device-1-enter');
+  // Typed as a person might: lower case, no dash.
+  await page.fill('#device-code', userCode.replace('-', '').toLowerCase());
+  await page.click('#device-lookup');
+  await visible('#device-review');
+  check(await page.textContent('#review-code') === userCode, 'review shows the code');
+  const fp = keyFingerprint(identity + '.pub');
+  check(await page.textContent('#review-fp') === fp, 'review shows the key fingerprint ' + fp);
+  check(await page.textContent('#review-target') === 'lab/box', 'review shows the target');
+  check(await page.textContent('#review-login') === 'app', 'review shows the login');
+  await shot('device-2-review');
+  await page.click('#device-approve');
+  await visible('#device-result');
+  check(await page.textContent('#result-title') === 'Approved', 'approved on the page');
+  await shot('device-3-approved');
+
+  const code = await waitFor(() => cli.exitCode !== null && { rc: cli.exitCode },
+    'tessera login --browser to finish', 40000, 100);
+  check(code.rc === 0, 'tessera login --browser exit 0: ' + cliErr);
+  const certFile = identity + '-cert.pub';
+  check(fs.existsSync(certFile), 'certificate written to ' + certFile);
+  const shown = run('ssh-keygen', ['-L', '-f', certFile]);
+  check(/Type: ssh-ed25519-cert-v01@openssh.com user certificate/.test(shown),
+    'ssh-keygen -L reads a user certificate');
+  check(/Key ID: "alice:\d+"/.test(shown), 'key id names alice');
+  check(/Principals:\s*\n\s*app@lab\/box\s*\n/.test(shown), 'principal app@lab/box');
+
+  // ---- a second request, denied on the page ----
+  const pub = fs.readFileSync(identity + '.pub', 'utf8').trim();
+  const dv = await ok('POST', '/v1/device', { public_key: pub, target: 'lab/box' });
+  check(dv.verification_uri === base + '/device', 'verification_uri ' + dv.verification_uri);
+  await page.goto(dv.verification_uri_complete);
+  await visible('#device-review');
+  await page.click('#device-deny');
+  await visible('#device-result');
+  check(await page.textContent('#result-title') === 'Denied', 'denied on the page');
+  await shot('device-4-denied');
+  const polled = await call('POST', '/v1/device/token', { device_code: dv.device_code });
+  check(polled.status === 400 && polled.json.error.code === 'access_denied',
+    'denied request polls access_denied: ' + polled.raw);
+
+  // The trail names alice for both decisions and the certificate.
+  const au = await ok('GET', '/v1/audit?limit=1000', undefined, at);
+  const acts = au.events.filter((e) => e.actor === 'alice').map((e) => e.action);
+  for (const a of ['enroll.finish', 'login.ok', 'device.approve', 'device.deny', 'cert.issue'])
+    check(acts.includes(a), 'audit has ' + a + ' by alice: ' + acts.join(','));
+
+  check(problems.length === 0, 'no console errors or CSP violations: ' + problems.join('; '));
+}
+
+async function cleanup() {
+  if (browser) {
+    try { await browser.close(); } catch (e) { /* already gone */ }
+  }
+  for (const c of children) {
+    try { c.kill('SIGTERM'); } catch (e) { /* gone */ }
+  }
+  await waitFor(() => children.size === 0, 'children to exit', 10000)
+    .catch(() => { for (const c of children) c.kill('SIGKILL'); });
+  try {
+    const keep = path.join(BUILD, 'tests', 'e2e', 'screenshots');
+    fs.rmSync(keep, { recursive: true, force: true });
+    fs.mkdirSync(keep, { recursive: true });
+    for (const f of fs.readdirSync(shots))
+      fs.copyFileSync(path.join(shots, f), path.join(keep, f));
+  } catch (e) { /* screenshots are a courtesy */ }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+const timer = setTimeout(async () => {
+  console.error('e2e: overall deadline passed');
+  await cleanup();
+  process.exit(1);
+}, DEADLINE_MS);
+
+let rc = 0;
+const t0 = Date.now();
+try {
+  await main();
+  console.log(`e2e: ${checks} checks in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log('1 passed, 0 failed');
+} catch (e) {
+  console.error('e2e: FAILED:', e && e.stack ? e.stack : e);
+  console.error('e2e: tesserad log tail:\n' + tail());
+  console.log('0 passed, 1 failed');
+  rc = 1;
+}
+clearTimeout(timer);
+await cleanup();
+process.exit(rc);

@@ -1,0 +1,637 @@
+/*
+ * Device flow use cases (broker/device.h) on a real broker: a real LMDB
+ * store, CA key and master key in a temp dir, users and policy written
+ * through the auth and rbac modules, keys made by ssh-keygen.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/secretbox.h"
+#include "auth/token.h"
+#include "auth/user.h"
+#include "broker/audit/audit.h"
+#include "broker/broker.h"
+#include "broker/device.h"
+#include "broker/ssh/cakey.h"
+#include "common/err.h"
+#include "rbac/rbac.h"
+#include "store/store.h"
+#include "tmpdir.h"
+
+static char dir[256];
+static char pubkey[1024];
+static char fingerprint[128];
+static struct broker *b;
+static int64_t T;	/* base time of each test */
+
+static void
+path_in(char *out, size_t len, const char *name)
+{
+	cr_assert_lt(snprintf(out, len, "%s/%s", dir, name), (int)len);
+}
+
+static void
+cfg_set(struct config *c, const char *k, const char *v)
+{
+	char err[256];
+
+	cr_assert_eq(config_set(c, k, v, err, sizeof(err)), 0, "%s: %s", k,
+	    err);
+}
+
+static void
+add_user(struct store_txn *t, const char *name, const char *group)
+{
+	const char *groups[1] = { group };
+	char token[TOKEN_TEXT_LEN + 1];
+	struct user *u;
+	int64_t exp;
+
+	cr_assert_eq(user_create(t, name, groups, group != NULL ? 1 : 0, NULL,
+	    T, token, &exp), 0);
+	cr_assert_eq(user_get(t, name, &u), 0);
+	u->state = USER_ACTIVE;
+	cr_assert_eq(user_put(t, u), 0);
+	user_free(u);
+}
+
+static void
+read_line(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+
+	cr_assert_not_null(f, "%s", path);
+	cr_assert_not_null(fgets(out, (int)len, f));
+	fclose(f);
+	out[strcspn(out, "\n")] = '\0';
+}
+
+/*
+ * alice (group dev) may reach every lab target as app; bob has no access; root is an
+ * admin only (for the policy writes).
+ */
+static void
+setup(void)
+{
+	char p[512], cmd[1024], line[512], err[256];
+	struct config cfg;
+	struct cakey *ca;
+	struct store_txn *t;
+	struct rbac_actor root = { .name = "root" };
+	struct rbac_target *tg;
+	struct rbac_role *role;
+	const char *sp, *end;
+	json_t *j;
+	uint64_t id;
+
+	T = (int64_t)time(NULL);
+	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
+	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &ca), 0);
+	path_in(p, sizeof(p), "ca.key");
+	cr_assert_eq(cakey_save(ca, p, CAKEY_FORMAT_OPENSSH, "test-ca"), 0);
+	cakey_free(ca);
+	path_in(p, sizeof(p), "master.key");
+	cr_assert_eq(secretbox_key_create(p), 0);
+
+	cr_assert_eq(config_defaults(&cfg), 0);
+	cfg_set(&cfg, "data_dir", dir);
+	path_in(p, sizeof(p), "ca.key");
+	cfg_set(&cfg, "ca_key", p);
+	path_in(p, sizeof(p), "master.key");
+	cfg_set(&cfg, "master_key", p);
+	path_in(p, sizeof(p), "audit.log");
+	cfg_set(&cfg, "audit_log", p);
+	cfg_set(&cfg, "argon2_memory_kib", "64");
+	cfg_set(&cfg, "argon2_time", "1");
+	cr_assert_eq(broker_open(&cfg, &b, err, sizeof(err)), 0, "%s", err);
+
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	add_user(t, "alice", "dev");
+	add_user(t, "bob", NULL);
+	cr_assert_eq(rbac_bootstrap_admin(t, "root", T), 0);
+	j = json_pack("{s:{s:s}}", "labels", "env", "lab");
+	cr_assert_eq(rbac_target_from_json("lab/box", j, &tg, err,
+	    sizeof(err)), 0, "%s", err);
+	json_decref(j);
+	cr_assert_eq(rbac_target_put(t, &root, tg, T, err, sizeof(err)), 0,
+	    "%s", err);
+	rbac_target_free(tg);
+	j = json_pack("{s:[{s:[s], s:[s]}], s:i}", "rules", "targets",
+	    "lab/*", "logins", "app", "max_ttl", 3600);
+	cr_assert_eq(rbac_role_from_json("dev", j, &role, err, sizeof(err)),
+	    0, "%s", err);
+	json_decref(j);
+	cr_assert_eq(rbac_role_put(t, &root, role, T, err, sizeof(err)), 0,
+	    "%s", err);
+	rbac_role_free(role);
+	cr_assert_eq(rbac_binding_create(t, &root, "dev", "group:dev", 0, T,
+	    &id, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_commit(t), 0);
+
+	/* A real key from ssh-keygen, and its fingerprint as ssh-keygen
+	 * prints it: "256 SHA256:xxx dev (ED25519)". */
+	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ed25519 -N '' -C dev "
+	    "-f '%s/id' && ssh-keygen -l -E sha256 -f '%s/id.pub' > "
+	    "'%s/fp'", dir, dir, dir);
+	cr_assert_eq(system(cmd), 0);
+	path_in(p, sizeof(p), "id.pub");
+	read_line(p, pubkey, sizeof(pubkey));
+	path_in(p, sizeof(p), "fp");
+	read_line(p, line, sizeof(line));
+	cr_assert_not_null(sp = strchr(line, ' '));
+	sp++;
+	cr_assert_not_null(end = strchr(sp, ' '));
+	cr_assert_lt((size_t)(end - sp), sizeof(fingerprint));
+	memcpy(fingerprint, sp, (size_t)(end - sp));
+	fingerprint[end - sp] = '\0';
+}
+
+static void
+teardown(void)
+{
+	broker_close(b);
+	b = NULL;
+	tmpdir_remove(dir);
+}
+
+TestSuite(device, .init = setup, .fini = teardown, .timeout = 60);
+
+/* ---- helpers ---- */
+
+static uint64_t
+count_db(enum store_db db)
+{
+	struct store_txn *t;
+	uint64_t n;
+
+	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	cr_assert_eq(store_count(t, db, &n), 0);
+	store_abort(t);
+	return n;
+}
+
+/* Audit events with this action (and actor, when not NULL). */
+static int
+count_events(const char *action, const char *actor)
+{
+	struct store_txn *t;
+	uint64_t n, seq;
+	json_t *ev;
+	int found = 0;
+
+	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	cr_assert_eq(store_counter_get(t, STORE_CTR_AUDIT_SEQ, &n), 0);
+	for (seq = 1; seq <= n; seq++) {
+		if (audit_get(t, seq, &ev) != 0)
+			continue;
+		if (strcmp(json_string_value(json_object_get(ev, "action")),
+		    action) == 0 && (actor == NULL || strcmp(actor,
+		    json_string_value(json_object_get(ev, "actor"))) == 0))
+			found++;
+		json_decref(ev);
+	}
+	store_abort(t);
+	return found;
+}
+
+static void
+make(const char *target, const char *login, int64_t ttl, int64_t now,
+    struct device_grant *g)
+{
+	struct device_request rq = { .public_key = pubkey, .target = target,
+	    .login = login, .ttl = ttl, .remote_addr = "192.0.2.7" };
+	char err[256];
+
+	cr_assert_eq(device_create(b->store, &rq, now, g, err, sizeof(err)), 0,
+	    "%s", err);
+}
+
+static struct device_actor alice = { "alice", "198.51.100.1", "req-alice" };
+static struct device_actor bob = { "bob", "198.51.100.2", "req-bob" };
+
+static int
+poll_at(const char *code, int64_t now, enum device_poll *p, json_t **out)
+{
+	char err[256];
+
+	return device_token(b->store, &b->issuer, code, "192.0.2.7", "req-dev",
+	    now, p, out, err, sizeof(err));
+}
+
+/* ---- create ---- */
+
+Test(device, create_returns_codes_and_stores_only_a_hash)
+{
+	struct device_grant g;
+	uint8_t key[TOKEN_HASH_LEN];
+	struct store_txn *t;
+	const void *v;
+	size_t vl, i;
+
+	make("lab/box", "app", 900, T, &g);
+	cr_expect_eq(strlen(g.device_code), DEVICE_CODE_LEN);
+	cr_expect_eq(strspn(g.device_code, "0123456789abcdef"),
+	    DEVICE_CODE_LEN);
+	cr_assert_eq(strlen(g.user_code), 9);
+	for (i = 0; i < 9; i++) {
+		if (i == 4)
+			cr_expect_eq(g.user_code[i], '-');
+		else
+			cr_expect_not_null(strchr(DEVICE_ALPHABET,
+			    g.user_code[i]), "%s", g.user_code);
+	}
+	cr_expect_eq(g.expires_at, T + 600);
+	cr_expect_eq(g.interval, 5);
+	/* The record lives under the hash; the code itself is nowhere. */
+	cr_assert_eq(token_hash(g.device_code, key), 0);
+	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	cr_expect_eq(store_get(t, STORE_DB_DEVICE, key, sizeof(key), &v, &vl),
+	    0);
+	cr_expect_null(memmem(v, vl, g.device_code, DEVICE_CODE_LEN));
+	store_abort(t);
+	cr_expect_eq(count_db(STORE_DB_DEVICE), 2);	/* record + index */
+}
+
+Test(device, create_refuses_bad_keys_and_writes_nothing)
+{
+	struct device_request rq = { .public_key = "ssh-ed25519 AAAA" };
+	struct device_grant g;
+	char err[256];
+
+	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	    TSS_E_INVALID_PUBLIC_KEY);
+	cr_expect_neq(err[0], '\0');
+	rq.public_key = NULL;
+	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	    TSS_E_INVALID_PUBLIC_KEY);
+	cr_expect_eq(g.device_code[0], '\0');
+	cr_expect_eq(count_db(STORE_DB_DEVICE), 0);
+}
+
+Test(device, create_refuses_bad_target_login_ttl)
+{
+	struct device_request rq = { .public_key = pubkey };
+	struct device_grant g;
+	char err[256];
+
+	rq.target = "a,root";
+	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	    TSS_E_VALIDATION);
+	cr_expect_str_eq(err, "target: malformed");
+	rq.target = "lab/box";
+	rq.login = "a\nroot";
+	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	    TSS_E_VALIDATION);
+	cr_expect_str_eq(err, "login: malformed");
+	rq.login = "app";
+	rq.ttl = -1;
+	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	    TSS_E_VALIDATION);
+	cr_expect_eq(count_db(STORE_DB_DEVICE), 0);
+}
+
+/* ---- user codes ---- */
+
+Test(device, user_code_normalisation)
+{
+	char out[DEVICE_USER_CODE_TEXT + 1];
+
+	cr_assert_eq(device_user_code_normalise("bcdf-ghjk", out), 0);
+	cr_expect_str_eq(out, "BCDF-GHJK");
+	cr_assert_eq(device_user_code_normalise("bcdfghjk", out), 0);
+	cr_expect_str_eq(out, "BCDF-GHJK");
+	cr_assert_eq(device_user_code_normalise("  BcDf-GhJk ", out), 0);
+	cr_expect_str_eq(out, "BCDF-GHJK");
+	/* Vowels and digits are not in the alphabet; wrong lengths, a dash
+	 * elsewhere, empty and NULL are refused. */
+	cr_expect_eq(device_user_code_normalise("ABCD-EFGH", out),
+	    TSS_E_BAD_FORMAT);
+	cr_expect_eq(device_user_code_normalise("BCDF-GHJ1", out),
+	    TSS_E_BAD_FORMAT);
+	cr_expect_eq(device_user_code_normalise("BCD-FGHJK", out),
+	    TSS_E_BAD_FORMAT);
+	cr_expect_eq(device_user_code_normalise("BCDFGHJ", out),
+	    TSS_E_BAD_FORMAT);
+	cr_expect_eq(device_user_code_normalise("BCDFGHJKL", out),
+	    TSS_E_BAD_FORMAT);
+	cr_expect_eq(device_user_code_normalise("BCDF GHJK", out),
+	    TSS_E_BAD_FORMAT);
+	cr_expect_eq(device_user_code_normalise("", out), TSS_E_BAD_FORMAT);
+	cr_expect_eq(device_user_code_normalise(NULL, out), TSS_E_BAD_FORMAT);
+}
+
+Test(device, pending_found_by_any_spelling_of_the_code)
+{
+	struct device_grant g;
+	struct device_pending p;
+	char typed[16];
+	size_t i, o = 0;
+
+	make("lab/box", "app", 900, T, &g);
+	/* Lower case, no dash. */
+	for (i = 0; g.user_code[i] != '\0'; i++)
+		if (g.user_code[i] != '-')
+			typed[o++] = (char)(g.user_code[i] - 'A' + 'a');
+	typed[o] = '\0';
+	cr_assert_eq(device_pending_get(b->store, typed, T + 1, &p), 0);
+	cr_expect_str_eq(p.user_code, g.user_code);
+	cr_expect_str_eq(p.fingerprint, fingerprint);
+	cr_expect_str_eq(p.key_type, "ssh-ed25519");
+	cr_expect_str_eq(p.target, "lab/box");
+	cr_expect_str_eq(p.login, "app");
+	cr_expect_eq(p.ttl, 900);
+	cr_expect_eq(p.expires_at, T + 600);
+	cr_expect_str_eq(p.remote_addr, "192.0.2.7");
+	device_pending_clear(&p);
+}
+
+Test(device, pending_without_target_or_login_shows_none)
+{
+	struct device_grant g;
+	struct device_pending p;
+
+	make(NULL, NULL, 0, T, &g);
+	cr_assert_eq(device_pending_get(b->store, g.user_code, T, &p), 0);
+	cr_expect_null(p.target);
+	cr_expect_null(p.login);
+	cr_expect_eq(p.ttl, 0);
+	device_pending_clear(&p);
+}
+
+Test(device, unknown_and_malformed_codes)
+{
+	struct device_pending p;
+	enum device_poll poll;
+	json_t *out = NULL;
+	char code[TOKEN_TEXT_LEN + 1];
+	uint8_t h[TOKEN_HASH_LEN];
+
+	cr_expect_eq(device_pending_get(b->store, "BCDF-GHJK", T, &p),
+	    TSS_E_NOT_FOUND);
+	cr_expect_eq(device_pending_get(b->store, "nope", T, &p),
+	    TSS_E_BAD_FORMAT);
+	cr_expect_eq(device_decide(b->store, "BCDF-GHJK", 1, &alice, T),
+	    TSS_E_NOT_FOUND);
+	cr_expect_eq(device_decide(b->store, "AAAA-AAAA", 1, &alice, T),
+	    TSS_E_BAD_FORMAT);
+	cr_assert_eq(token_new(code, h), 0);
+	cr_expect_eq(poll_at(code, T, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_INVALID);
+	cr_expect_null(out);
+	cr_expect_eq(poll_at("not-hex", T, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_INVALID);
+	cr_expect_eq(poll_at(NULL, T, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_INVALID);
+	cr_expect_str_eq(device_poll_code(DEVICE_INVALID), "invalid_grant");
+	cr_expect_eq(count_db(STORE_DB_DEVICE), 0);
+	cr_expect_eq(count_events("device.approve", NULL), 0);
+}
+
+/* ---- polls ---- */
+
+Test(device, token_pending_until_approved_and_slow_down_when_fast)
+{
+	struct device_grant g;
+	enum device_poll poll;
+	json_t *out = NULL;
+
+	make("lab/box", "app", 900, T, &g);
+	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_PENDING);
+	cr_expect_str_eq(device_poll_code(poll), "authorization_pending");
+	cr_assert_eq(poll_at(g.device_code, T + 6, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
+	cr_expect_str_eq(device_poll_code(poll), "slow_down");
+	cr_assert_eq(poll_at(g.device_code, T + 11, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_PENDING);
+	cr_expect_null(out);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
+}
+
+Test(device, approve_then_token_issues_once_as_the_approver)
+{
+	struct device_grant g;
+	struct device_pending p;
+	enum device_poll poll;
+	json_t *out = NULL, *pr;
+	char kid[64];
+
+	make("lab/box", "app", 900, T, &g);
+	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 2), 0);
+	cr_expect_eq(count_events("device.approve", "alice"), 1);
+	/* No longer pending: a second decision is refused. */
+	cr_expect_eq(device_pending_get(b->store, g.user_code, T + 3, &p),
+	    TSS_E_CONFLICT);
+	cr_expect_eq(device_decide(b->store, g.user_code, 0, &bob, T + 3),
+	    TSS_E_CONFLICT);
+
+	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_assert_eq(poll, DEVICE_ISSUED);
+	cr_assert_not_null(out);
+	cr_expect_eq(strncmp(json_string_value(json_object_get(out,
+	    "certificate")), "ssh-ed25519-cert-v01@openssh.com ", 33), 0);
+	snprintf(kid, sizeof(kid), "alice:%lld", (long long)json_integer_value(
+	    json_object_get(out, "serial")));
+	cr_expect_str_eq(json_string_value(json_object_get(out, "key_id")),
+	    kid);
+	pr = json_object_get(out, "principals");
+	cr_assert_eq(json_array_size(pr), 1);
+	cr_expect_str_eq(json_string_value(json_array_get(pr, 0)),
+	    "app@lab/box");
+	/* ttl 900 asked, within the role's 3600: kept (5 min skew before). */
+	cr_expect_eq(json_integer_value(json_object_get(out, "valid_before")) -
+	    json_integer_value(json_object_get(out, "valid_after")), 900 + 300);
+	json_decref(out);
+	out = NULL;
+	cr_expect_eq(count_events("cert.issue", "alice"), 1);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 1);
+
+	/* Single use. */
+	cr_assert_eq(poll_at(g.device_code, T + 10, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_INVALID);
+	cr_expect_null(out);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 1);
+}
+
+#define POLLERS	8
+
+struct poller {
+	const char *code;
+	int64_t now;
+	int r;
+	enum device_poll poll;
+	json_t *out;
+	pthread_barrier_t *bar;
+};
+
+static void *
+poller_main(void *arg)
+{
+	struct poller *p = arg;
+	char err[256];
+
+	pthread_barrier_wait(p->bar);
+	p->r = device_token(b->store, &b->issuer, p->code, "192.0.2.7", NULL,
+	    p->now, &p->poll, &p->out, err, sizeof(err));
+	return NULL;
+}
+
+Test(device, concurrent_polls_issue_exactly_one_certificate)
+{
+	struct device_grant g;
+	struct poller p[POLLERS];
+	pthread_t th[POLLERS];
+	pthread_barrier_t bar;
+	int i, issued = 0, invalid = 0;
+
+	make("lab/box", "app", 0, T, &g);
+	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 1), 0);
+	cr_assert_eq(pthread_barrier_init(&bar, NULL, POLLERS), 0);
+	for (i = 0; i < POLLERS; i++) {
+		p[i] = (struct poller){ .code = g.device_code, .now = T + 6,
+		    .bar = &bar };
+		cr_assert_eq(pthread_create(&th[i], NULL, poller_main, &p[i]),
+		    0);
+	}
+	for (i = 0; i < POLLERS; i++) {
+		pthread_join(th[i], NULL);
+		cr_expect_eq(p[i].r, 0);
+		if (p[i].poll == DEVICE_ISSUED && p[i].out != NULL)
+			issued++;
+		else if (p[i].poll == DEVICE_INVALID && p[i].out == NULL)
+			invalid++;
+		json_decref(p[i].out);
+	}
+	pthread_barrier_destroy(&bar);
+	cr_expect_eq(issued, 1, "issued %d", issued);
+	cr_expect_eq(invalid, POLLERS - 1);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 1);
+	cr_expect_eq(count_events("cert.issue", NULL), 1);
+}
+
+Test(device, deny_gives_access_denied_and_is_audited)
+{
+	struct device_grant g;
+	enum device_poll poll;
+	json_t *out = NULL;
+
+	make("lab/box", "app", 0, T, &g);
+	cr_assert_eq(device_decide(b->store, g.user_code, 0, &alice, T + 1), 0);
+	cr_expect_eq(count_events("device.deny", "alice"), 1);
+	cr_expect_eq(count_events("device.approve", NULL), 0);
+	cr_expect_eq(device_decide(b->store, g.user_code, 1, &alice, T + 2),
+	    TSS_E_CONFLICT);
+	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_DENIED);
+	cr_expect_str_eq(device_poll_code(poll), "access_denied");
+	cr_expect_null(out);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
+}
+
+Test(device, expiry_gives_expired_token_everywhere)
+{
+	struct device_grant g, g2;
+	struct device_pending p;
+	enum device_poll poll;
+	json_t *out = NULL;
+
+	make("lab/box", "app", 0, T, &g);
+	cr_expect_eq(device_pending_get(b->store, g.user_code, T + 600, &p),
+	    TSS_E_EXPIRED);
+	cr_expect_eq(device_decide(b->store, g.user_code, 1, &alice, T + 600),
+	    TSS_E_EXPIRED);
+	cr_expect_eq(count_events("device.approve", NULL), 0);
+	cr_assert_eq(poll_at(g.device_code, T + 600, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_EXPIRED);
+	cr_expect_str_eq(device_poll_code(poll), "expired_token");
+
+	/* Approved but collected too late: expired as well. */
+	make("lab/box", "app", 0, T, &g2);
+	cr_assert_eq(device_decide(b->store, g2.user_code, 1, &alice, T + 599),
+	    0);
+	cr_assert_eq(poll_at(g2.device_code, T + 601, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_EXPIRED);
+	cr_expect_null(out);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
+}
+
+Test(device, approver_without_access_spends_the_request)
+{
+	struct device_grant g;
+	enum device_poll poll;
+	json_t *out = NULL;
+	char err[256];
+
+	make("lab/box", "app", 0, T, &g);
+	cr_assert_eq(device_decide(b->store, g.user_code, 1, &bob, T + 1), 0);
+	cr_expect_eq(device_token(b->store, &b->issuer, g.device_code, NULL,
+	    NULL, T + 5, &poll, &out, err, sizeof(err)), TSS_E_FORBIDDEN);
+	cr_expect_null(out);
+	cr_expect_neq(err[0], '\0');
+	cr_assert_eq(poll_at(g.device_code, T + 10, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_INVALID);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
+}
+
+Test(device, approver_disabled_before_the_poll_is_denied)
+{
+	struct device_grant g;
+	enum device_poll poll;
+	struct store_txn *t;
+	json_t *out = NULL;
+
+	make("lab/box", "app", 0, T, &g);
+	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 1), 0);
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(user_set_disabled(t, "alice", 1, NULL, T + 2), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_DENIED);
+	cr_expect_null(out);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
+}
+
+Test(device, groups_are_read_at_poll_time)
+{
+	struct device_grant g;
+	enum device_poll poll;
+	struct store_txn *t;
+	json_t *out = NULL;
+	char err[256];
+
+	make("lab/box", "app", 0, T, &g);
+	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 1), 0);
+	/* alice leaves group dev after approving: no grant any more. */
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(user_set_groups(t, "alice", NULL, 0, NULL, T + 2), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_expect_eq(device_token(b->store, &b->issuer, g.device_code, NULL,
+	    NULL, T + 5, &poll, &out, err, sizeof(err)), TSS_E_FORBIDDEN);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
+}
+
+Test(device, old_requests_are_pruned_by_later_ones)
+{
+	struct device_grant g1, g2;
+	enum device_poll poll;
+	json_t *out = NULL;
+
+	make("lab/box", "app", 0, T, &g1);
+	cr_expect_eq(count_db(STORE_DB_DEVICE), 2);
+	/* Still kept (and "expired") within DEVICE_KEEP after expiry. */
+	make("lab/box", "app", 0, T + DEVICE_TTL + DEVICE_KEEP, &g2);
+	cr_expect_eq(count_db(STORE_DB_DEVICE), 4);
+	cr_assert_eq(poll_at(g1.device_code, T + DEVICE_TTL + DEVICE_KEEP,
+	    &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_EXPIRED);
+	/* Past that, the next request removes it, index entry included. */
+	make("lab/box", "app", 0, T + DEVICE_TTL + DEVICE_KEEP + 1, &g2);
+	cr_expect_eq(count_db(STORE_DB_DEVICE), 4);
+	cr_assert_eq(poll_at(g1.device_code, T + DEVICE_TTL + DEVICE_KEEP + 2,
+	    &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_INVALID);
+}

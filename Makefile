@@ -6,7 +6,7 @@ MESON   ?= meson
 SAN_ENV  = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps build test sanitize bench install run clean
+.PHONY: all deps e2e-deps build test sanitize bench install run clean
 
 all: build
 
@@ -19,13 +19,20 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-test: build
+# playwright-core for the browser test (tests/e2e), once; never a browser
+# download: the test drives Debian's chromium.
+e2e-deps:
+	@if [ ! -d tests/e2e/node_modules ] && command -v npm >/dev/null 2>&1; then \
+		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/e2e --no-audit --no-fund; \
+	fi
+
+test: build e2e-deps
 	$(MESON) test -C $(BUILD) --print-errorlogs
 
 $(ASAN)/build.ninja:
 	$(MESON) setup $(ASAN) -Db_sanitize=address,undefined -Db_lundef=false
 
-sanitize: deps $(ASAN)/build.ninja
+sanitize: deps e2e-deps $(ASAN)/build.ninja
 	ninja -C $(ASAN)
 	$(SAN_ENV) $(MESON) test -C $(ASAN) --print-errorlogs --timeout-multiplier 3
 

@@ -41,7 +41,6 @@ static const struct key {
 	/* Handlers block (group commit, Argon2 slot waits) and a blocked pool
 	 * thread stalls its other connections: size for waiting, not cores.
 	 * 0 = 2 x cores (web/server.c). */
-	{ "threads",		K_UINT, S(threads), "64", 0, 256 },
 	{ "argon2_memory_kib",	K_UINT, S(argon2_memory_kib), "65536", 8, 4194304 },
 	{ "argon2_time",	K_UINT, S(argon2_time), "3", 1, 100 },
 	{ "argon2_parallelism",	K_UINT, S(argon2_parallelism), "1", 1, 64 },

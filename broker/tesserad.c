@@ -143,12 +143,6 @@ main(int argc, char **argv)
 	wc.tls_cert_file = b->cfg.tls_cert;
 	wc.tls_key_file = b->cfg.tls_key;
 	wc.public_origin = NULL;
-	/* The pool is sized for handlers that wait (group commit, Argon2
-	 * slots), default 64; never more threads than connections, which
-	 * libmicrohttpd would refuse. */
-	wc.threads = (unsigned)b->cfg.threads;
-	if (wc.threads > b->cfg.max_connections)
-		wc.threads = (unsigned)b->cfg.max_connections;
 	wc.conn_timeout = (unsigned)b->cfg.connection_timeout;
 	wc.max_connections = (unsigned)b->cfg.max_connections;
 	wc.per_ip_limit = (unsigned)b->cfg.per_ip_connections;

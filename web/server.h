@@ -27,7 +27,8 @@
  * tessera_http_requests_total{route,status} and its latency observed in
  * tessera_http_request_duration_seconds.
  *
- * Threads: handlers run on libmicrohttpd's pool threads, several at once.
+ * Threads: each connection has its own thread (libmicrohttpd's thread per
+ * connection), so a handler may wait without stalling other clients.
  * The hot path takes no lock except atomics; the TLS certificate swap takes
  * a mutex at connection start/close and during handshakes only.
  *
@@ -69,7 +70,6 @@ struct web_config {
 	 */
 	const char *public_origin;
 	const char *tls_priorities;	/* NULL: WEB_TLS_PRIORITIES */
-	unsigned threads;		/* 0: 2 * online CPUs */
 	unsigned conn_timeout;		/* seconds of inactivity; 0: 30 */
 	unsigned max_connections;	/* 0: 1024 */
 	unsigned per_ip_limit;		/* 0: 64 */

@@ -20,7 +20,7 @@ figures are (benchmarks report, tests assert); non-zero only when the run
 itself broke.  Environment: TESSERA_BUILD_DIR (set by meson); optional
 HTTPBENCH_ISSUE_SECONDS, HTTPBENCH_FLOOD_SECONDS, HTTPBENCH_KEEP=1 (keep the
 data directory), HTTPBENCH_TESSERAD_ENV="KEY=VALUE ..." (extra tesserad
-environment, e.g. TESSERA_THREADS=8 to compare settings),
+environment, e.g. TESSERA_ARGON2_MAX_CONCURRENT=1 to compare settings),
 HTTPBENCH_PERF=FILE (perf record -g on tesserad during issuance),
 HTTPBENCH_TESSERAD=PATH (an experimental tesserad binary),
 HTTPBENCH_LOADGEN_PREFIX="perf record -g -o F --" (wraps the issuance
@@ -228,7 +228,6 @@ def main():
                                       "65536"))
         a2_conc = int(config_value(conf, env, "argon2_max_concurrent",
                                    "0")) or ncpu
-        threads = config_value(conf, env, "threads", "default")
         log = open(os.path.join(tmp, "tesserad.log"), "w")
         grind = os.environ.get("HTTPBENCH_CALLGRIND")
         cmd = [tesserad, "--config", conf]
@@ -353,10 +352,9 @@ def main():
     load = os.getloadavg()
 
     print("== tesserad HTTPS benchmark ==")
-    print("machine: %d cores, load average %.2f %.2f %.2f; tesserad threads "
-          "setting %s; Argon2 m=%d KiB, at most %d at once; set-up %.1f s"
-          % (ncpu, load[0], load[1], load[2], threads, a2_mem_kib, a2_conc,
-             setup_s))
+    print("machine: %d cores, load average %.2f %.2f %.2f; "
+          "Argon2 m=%d KiB, at most %d at once; set-up %.1f s"
+          % (ncpu, load[0], load[1], load[2], a2_mem_kib, a2_conc, setup_s))
     if os.environ.get("HTTPBENCH_TESSERAD_ENV"):
         print("tesserad environment:", os.environ["HTTPBENCH_TESSERAD_ENV"])
     print("raw Ed25519 signatures/s, one core (300-byte message): %.0f "

@@ -52,7 +52,6 @@ Test(config, defaults_when_only_required_keys)
 	cr_expect_eq(c.session_max, 12 * 3600);
 	cr_expect_eq(c.totp_window, 1);
 	cr_expect_eq(c.max_connections, 1024);
-	cr_expect_eq(c.threads, 64);
 	config_free(&c);
 }
 

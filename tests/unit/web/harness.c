@@ -265,8 +265,6 @@ h_start(struct h *h, struct web_config *cfg)
 		c.listen = "127.0.0.1:0";
 	c.tls_cert_file = h->cert;
 	c.tls_key_file = h->key;
-	if (c.threads == 0)
-		c.threads = 2;
 	if (c.conn_timeout == 0)
 		c.conn_timeout = 10;
 	if (c.routes == NULL) {

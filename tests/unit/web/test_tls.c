@@ -315,7 +315,6 @@ Test(web_tls, ipv6_loopback_listen)
 	cfg.tls_key_file = H.key;
 	cfg.routes = h_routes;
 	cfg.nroutes = h_nroutes;
-	cfg.threads = 1;
 	if (web_start(&cfg, &H.srv) != 0) {
 		/* No IPv6 in this sandbox: nothing to check. */
 		cr_skip_test("IPv6 loopback unavailable");

@@ -878,19 +878,29 @@ req_free(struct web_req *req)
 	free(req);
 }
 
+static unsigned id_prefix;
+
+static void
+request_id_prefix(void)
+{
+	if (RAND_bytes((unsigned char *)&id_prefix, sizeof(id_prefix)) != 1)
+		id_prefix = (unsigned)getpid() ^ (unsigned)time(NULL);
+}
+
+/*
+ * Request ids need to be unique, not secret: a random 32-bit prefix drawn
+ * once per process and a 32-bit counter, instead of the CSPRNG on every
+ * request.
+ */
 static void
 request_id(char dst[17])
 {
-	static atomic_ullong fallback;
-	uint8_t rnd[8];
-	unsigned long long v;
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static atomic_uint count;
 
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		v = atomic_fetch_add(&fallback, 1);
-		memcpy(rnd, &v, sizeof(rnd));
-	}
-	snprintf(dst, 17, "%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
-	    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	pthread_once(&once, request_id_prefix);
+	snprintf(dst, 17, "%08x%08x", id_prefix,
+	    atomic_fetch_add(&count, 1) + 1);
 }
 
 static void

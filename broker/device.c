@@ -408,9 +408,9 @@ device_create(struct store *s, const struct device_request *rq, int64_t now,
 		snprintf(errmsg, errlen, "login: malformed");
 		return TSS_E_VALIDATION;
 	}
+	r = TSS_E_INVALID_PUBLIC_KEY;
 	if (rq->public_key == NULL || (r = sshkey_parse_line(rq->public_key,
 	    strlen(rq->public_key), &key, NULL)) != 0) {
-		r = rq->public_key == NULL ? TSS_E_INVALID_PUBLIC_KEY : r;
 		snprintf(errmsg, errlen, "public_key: %s", r == TSS_E_WEAK_KEY ?
 		    "key type refused or too weak (use ed25519, ecdsa or "
 		    "RSA of 2048 bits or more)" : "not a valid OpenSSH public key");

@@ -202,7 +202,7 @@ function keyFingerprint(pub) {
 }
 
 async function main() {
-  const { adminToken } = await startServer();
+  const { server, adminToken } = await startServer();
   const base = `https://127.0.0.1:${port}`;
 
   // ---- admin: policy and a user, through the API ----
@@ -376,6 +376,53 @@ async function main() {
   check(polled.status === 400 && polled.json.error.code === 'access_denied',
     'denied request polls access_denied: ' + polled.raw);
 
+  // ---- API edges ----
+  // A cookie-authenticated approval without the CSRF header is refused.
+  const noCsrf = await page.evaluate((uc) => fetch('/v1/device/approve', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ user_code: uc }) }).then((r) => r.status),
+  dv.user_code);
+  check(noCsrf === 403, 'approve without X-CSRF-Token: ' + noCsrf);
+  let r = await call('GET', '/v1/device/pending?user_code=' + dv.user_code);
+  check(r.status === 401, 'pending needs a session: ' + r.status);
+  r = await call('GET', '/v1/device/pending?user_code=nope', undefined, at);
+  check(r.status === 400, 'malformed user code: ' + r.raw);
+  r = await call('GET', '/v1/device/pending?user_code=BCDF-GHJK', undefined, at);
+  check(r.status === 404, 'unknown user code: ' + r.raw);
+  r = await call('POST', '/v1/device', { public_key: pub, scope: 'x' });
+  check(r.status === 400 && r.json.error.code === 'bad_request', 'unknown field: ' + r.raw);
+  r = await call('POST', '/v1/device', { public_key: 'ssh-ed25519 AAAA' });
+  check(r.status === 400 && r.json.error.code === 'invalid_public_key', 'bad key: ' + r.raw);
+  r = await call('POST', '/v1/device', { public_key: pub, ttl: '1h' });
+  check(r.status === 400, 'string ttl: ' + r.raw);
+  r = await call('POST', '/v1/device/token', { device_code: '0'.repeat(64) });
+  check(r.status === 400 && r.json.error.code === 'invalid_grant', 'unknown device code: ' + r.raw);
+  r = await call('POST', '/v1/device/token', { device_code: dv.device_code });
+  check(r.status === 400 && r.json.error.code === 'access_denied', 'still denied: ' + r.raw);
+  // Static assets: right types, revalidated by ETag.
+  r = await call('GET', '/static/app.js');
+  check(r.status === 200 && r.headers['content-type'] === 'text/javascript; charset=utf-8',
+    'app.js type ' + r.headers['content-type']);
+  const etag = r.headers.etag;
+  check(/^"[0-9a-f]{16}"$/.test(etag || '') && r.headers['cache-control'] === 'no-cache',
+    'app.js ETag and Cache-Control');
+  const again = await new Promise((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port, path: '/static/app.js', ca: caPem,
+      headers: { 'If-None-Match': etag } }, (res) => { res.resume(); resolve(res.statusCode); })
+      .on('error', reject);
+  });
+  check(again === 304, 'If-None-Match gives 304: ' + again);
+  r = await call('GET', '/static/style.css');
+  check(r.status === 200 && r.headers['content-type'] === 'text/css; charset=utf-8', 'style.css type');
+  // Device requests are rate-limited per address.
+  let limited = null;
+  for (let i = 0; i < 40 && !limited; i++) {
+    r = await call('POST', '/v1/device', { public_key: pub });
+    if (r.status === 429) limited = r;
+    else check(r.status === 200, 'device request ' + r.status);
+  }
+  check(limited && limited.headers['retry-after'], 'device requests hit 429 with Retry-After');
+
   // The trail names alice for both decisions and the certificate.
   const au = await ok('GET', '/v1/audit?limit=1000', undefined, at);
   const acts = au.events.filter((e) => e.actor === 'alice').map((e) => e.action);
@@ -383,6 +430,13 @@ async function main() {
     check(acts.includes(a), 'audit has ' + a + ' by alice: ' + acts.join(','));
 
   check(problems.length === 0, 'no console errors or CSP violations: ' + problems.join('; '));
+
+  // SIGTERM: a clean stop (under ASan, also no leak report).
+  server.kill('SIGTERM');
+  const st = await waitFor(() => server.exitCode !== null || server.signalCode !== null,
+    'tesserad to stop', 15000);
+  check(st && server.exitCode === 0, 'tesserad exit ' + server.exitCode + ' ' +
+    (server.signalCode || '') + ': ' + tail());
 }
 
 async function cleanup() {
@@ -401,7 +455,10 @@ async function cleanup() {
     for (const f of fs.readdirSync(shots))
       fs.copyFileSync(path.join(shots, f), path.join(keep, f));
   } catch (e) { /* screenshots are a courtesy */ }
-  fs.rmSync(tmp, { recursive: true, force: true });
+  if (process.env.TESSERA_E2E_KEEP)
+    console.log('e2e: kept', tmp);
+  else
+    fs.rmSync(tmp, { recursive: true, force: true });
 }
 
 const timer = setTimeout(async () => {

@@ -2,10 +2,13 @@
 tesserad over real TLS: each gets its status and error code, nothing is
 written, and the service is still healthy afterwards.
 
-One instance for the file.  Logins come from rotating loopback addresses
+One instance for the file, with the connection idle timeout at 3 s so the
+slow-client test is quick.  Logins come from rotating loopback addresses
 (127.2.x.y) unless a test is about one address: the per-address login rate
 limit (20 attempts, then one per 3 s) must not decide tests about other
-things."""
+things.  Waits are bounded polls; the one timing assumption (a request
+sent right after a 429 saying "wait 4 s" arrives within those 4 s) is
+noted where it is made."""
 
 import base64
 import http.client

@@ -1523,7 +1523,9 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	timeout = cfg->conn_timeout ? cfg->conn_timeout : 30;
 	maxconn = cfg->max_connections ? cfg->max_connections : 1024;
 	perip = cfg->per_ip_limit ? cfg->per_ip_limit : 64;
-	mem = cfg->conn_memory ? cfg->conn_memory : 64 * 1024;
+	/* libmicrohttpd clears the whole pool after every request: 16 KiB
+	 * holds any sane header block and costs a quarter of 64 KiB. */
+	mem = cfg->conn_memory ? cfg->conn_memory : 16 * 1024;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return TSS_E_NOMEM;

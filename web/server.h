@@ -73,7 +73,7 @@ struct web_config {
 	unsigned conn_timeout;		/* seconds of inactivity; 0: 30 */
 	unsigned max_connections;	/* 0: 1024 */
 	unsigned per_ip_limit;		/* 0: 64 */
-	size_t conn_memory;		/* per-connection pool; 0: 64 KiB */
+	size_t conn_memory;		/* per-connection pool; 0: 16 KiB */
 	const struct web_route *routes;	/* must outlive the server */
 	size_t nroutes;
 	void *handler_arg;		/* second argument of every handler */

@@ -77,6 +77,7 @@ struct file_id {
 struct conn_ctx {
 	struct web_server *s;
 	struct tls_bundle *b;		/* pinned by the last handshake */
+	int seen;			/* its first request has started */
 };
 
 /* Status codes with their own metric series; the rest count as "other". */
@@ -109,6 +110,7 @@ struct web_server {
 
 	atomic_int stopping;
 	atomic_long inflight;
+	atomic_long fresh;		/* connections before their first request */
 
 	struct web_metrics *metrics;
 	int own_metrics;
@@ -770,6 +772,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 			return;
 		cc->s = s;
 		*socket_ctx = cc;
+		atomic_fetch_add(&s->fresh, 1);
 		ci = MHD_get_connection_info(conn,
 		    MHD_CONNECTION_INFO_GNUTLS_SESSION);
 		if (ci != NULL && ci->tls_session != NULL)
@@ -780,6 +783,8 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 	if ((cc = *socket_ctx) == NULL)
 		return;
 	*socket_ctx = NULL;
+	if (!cc->seen)
+		atomic_fetch_sub(&s->fresh, 1);
 	pthread_mutex_lock(&s->tls_lock);
 	bundle_unpin_locked(s, cc->b);
 	pthread_mutex_unlock(&s->tls_lock);
@@ -901,6 +906,22 @@ request_id(char dst[17])
 	pthread_once(&once, request_id_prefix);
 	snprintf(dst, 17, "%08x%08x", id_prefix,
 	    atomic_fetch_add(&count, 1) + 1);
+}
+
+/* The connection's first request has begun: it no longer counts as
+ * fresh (web_stop waits for fresh connections: their request may be on
+ * its way). */
+static void
+mark_seen(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct conn_ctx *cc;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci == NULL || (cc = ci->socket_context) == NULL || cc->seen)
+		return;
+	cc->seen = 1;
+	atomic_fetch_sub(&cc->s->fresh, 1);
 }
 
 static void
@@ -1288,6 +1309,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		remote_text(conn, req->remote, sizeof(req->remote));
 		*con_cls = req;
 		atomic_fetch_add(&s->inflight, 1);
+		mark_seen(conn);
 		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 		    MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl != NULL) {
@@ -1650,7 +1672,13 @@ web_stop(struct web_server *s)
 	s->quiesced = MHD_quiesce_daemon(s->d);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if (atomic_load(&s->inflight) <= 0)
+		/*
+		 * Done when nothing is in flight and no new connection is
+		 * still before its first request (a client that connected
+		 * just before the stop has its request on the way).
+		 */
+		if (atomic_load(&s->inflight) <= 0 &&
+		    atomic_load(&s->fresh) <= 0)
 			break;
 		waited = (unsigned long long)(elapsed(&t0) * 1e9);
 		if (waited >= STOP_WAIT_NS) {

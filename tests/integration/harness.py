@@ -293,8 +293,8 @@ class Sshd:
             f.write(data)
         os.replace(tmp, self.krl)      # atomic: sshd never sees a gap
 
-    def login(self, key, user):
-        p = subprocess.run(
+    def ssh(self, key, user):
+        return subprocess.run(
             ["ssh", "-F", "/dev/null", "-o", "IdentitiesOnly=yes",
              "-o", "StrictHostKeyChecking=no", "-o",
              "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
@@ -302,7 +302,15 @@ class Sshd:
              "CertificateFile=" + key + "-cert.pub", "-p", str(self.port),
              user + "@127.0.0.1", "true"],
             capture_output=True, text=True, timeout=60)
-        return p.returncode == 0
+
+    def login(self, key, user):
+        return self.ssh(key, user).returncode == 0
+
+    def refused(self, key, user):
+        """True when sshd refused the certificate itself (ssh exits 255
+        with "Permission denied"), not when a later step failed."""
+        p = self.ssh(key, user)
+        return p.returncode == 255 and "Permission denied" in p.stderr
 
     def tail(self):
         with open(os.path.join(self.dir, "sshd.log"), "rb") as f:

@@ -95,12 +95,12 @@ class Story(unittest.TestCase):
             if IS_ROOT:
                 # A login whose principals file does not list ours.
                 sshd.write_principals("nobody", "nobody@prod/api")
-                self.assertFalse(sshd.login(key, "nobody"))
+                self.assertTrue(sshd.refused(key, "nobody"))
 
             # Revoke; the KRL served next makes sshd refuse the key.
             inst.ok("POST", "/v1/certs/%d/revoke" % c["serial"], token=tok)
             sshd.set_krl(inst.ok("GET", "/v1/krl"))
-            self.assertFalse(sshd.login(key, LOGIN))
+            self.assertTrue(sshd.refused(key, LOGIN))
             st = inst.ok("GET", "/v1/certs", token=tok)["certificates"]
             self.assertEqual(st[0]["state"], "revoked")
         finally:

@@ -280,7 +280,6 @@ device_user_code_normalise(const char *in, char out[DEVICE_USER_CODE_TEXT + 1])
 /* ---- create ---- */
 
 struct create_arg {
-	const struct device_request *rq;
 	struct dev_rec rec;	/* borrowed strings except user_code */
 	char user_code[DEVICE_USER_CODE_LEN + 1];
 	char device_code[DEVICE_CODE_LEN + 1];
@@ -418,7 +417,6 @@ device_create(struct store *s, const struct device_request *rq, int64_t now,
 	}
 	if ((r = sshkey_fingerprint(key, fp)) != 0)
 		goto out;
-	a.rq = rq;
 	a.now = now;
 	a.rec.state = ST_PENDING;
 	a.rec.public_key = (char *)rq->public_key;

@@ -480,7 +480,11 @@ broker_role_get(struct broker *b, const char *name, json_t **out)
 	return r;
 }
 
+enum policy_kind { TARGET_PUT, TARGET_DELETE, ROLE_PUT, ROLE_DELETE,
+    BINDING_CREATE, BINDING_DELETE };
+
 struct policy_op {
+	enum policy_kind kind;
 	const struct caller *c;
 	const char *name;
 	struct rbac_target *target;
@@ -494,15 +498,35 @@ struct policy_op {
 	size_t len;
 };
 
+/* One policy change inside a group-commit transaction. */
 static int
-target_put_fn(struct store_txn *t, void *a)
+policy_fn(struct store_txn *t, void *a)
 {
 	struct policy_op *op = a;
 	struct rbac_actor ra;
 
 	rbac_actor_of(op->c, &ra);
-	return rbac_target_put(t, &ra, op->target, op->now, op->errmsg,
-	    op->len);
+	switch (op->kind) {
+	case TARGET_PUT:
+		return rbac_target_put(t, &ra, op->target, op->now,
+		    op->errmsg, op->len);
+	case TARGET_DELETE:
+		return rbac_target_delete(t, &ra, op->name, op->force,
+		    op->now, op->errmsg, op->len);
+	case ROLE_PUT:
+		return rbac_role_put(t, &ra, op->role, op->now, op->errmsg,
+		    op->len);
+	case ROLE_DELETE:
+		return rbac_role_delete(t, &ra, op->name, op->force, op->now,
+		    op->errmsg, op->len);
+	case BINDING_CREATE:
+		return rbac_binding_create(t, &ra, op->name, op->subject,
+		    op->expires_at, op->now, &op->id, op->errmsg, op->len);
+	case BINDING_DELETE:
+		return rbac_binding_delete(t, &ra, op->id, op->now,
+		    op->errmsg, op->len);
+	}
+	return TSS_E_INTERNAL;
 }
 
 /* The bookkeeping rbac_*_put() stored with a record: when and by whom. */
@@ -523,14 +547,14 @@ int
 broker_target_put(struct broker *b, const struct caller *c, const char *name,
     const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
 {
-	struct policy_op op = { .c = c, .name = name, .now = now,
-	    .errmsg = errmsg, .len = len };
+	struct policy_op op = { .kind = TARGET_PUT, .c = c, .name = name,
+	    .now = now, .errmsg = errmsg, .len = len };
 	int r;
 
 	*out = NULL;
 	if ((r = rbac_target_from_json(name, body, &op.target, errmsg,
 	    len)) != 0 ||
-	    (r = commit_run(b->commits, target_put_fn, &op)) != 0)
+	    (r = commit_run(b->commits, policy_fn, &op)) != 0)
 		goto out;
 	/* Answer what was stored, bookkeeping included. */
 	if ((r = stamp(&op.target->updated_at, &op.target->updated_by, c,
@@ -542,48 +566,27 @@ broker_target_put(struct broker *b, const struct caller *c, const char *name,
 	return r;
 }
 
-static int
-target_delete_fn(struct store_txn *t, void *a)
-{
-	struct policy_op *op = a;
-	struct rbac_actor ra;
-
-	rbac_actor_of(op->c, &ra);
-	return rbac_target_delete(t, &ra, op->name, op->force, op->now,
-	    op->errmsg, op->len);
-}
-
 int
 broker_target_delete(struct broker *b, const struct caller *c,
     const char *name, int force, int64_t now, char *errmsg, size_t len)
 {
-	struct policy_op op = { .c = c, .name = name, .force = force,
-	    .now = now, .errmsg = errmsg, .len = len };
+	struct policy_op op = { .kind = TARGET_DELETE, .c = c, .name = name,
+	    .force = force, .now = now, .errmsg = errmsg, .len = len };
 
-	return commit_run(b->commits, target_delete_fn, &op);
-}
-
-static int
-role_put_fn(struct store_txn *t, void *a)
-{
-	struct policy_op *op = a;
-	struct rbac_actor ra;
-
-	rbac_actor_of(op->c, &ra);
-	return rbac_role_put(t, &ra, op->role, op->now, op->errmsg, op->len);
+	return commit_run(b->commits, policy_fn, &op);
 }
 
 int
 broker_role_put(struct broker *b, const struct caller *c, const char *name,
     const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
 {
-	struct policy_op op = { .c = c, .name = name, .now = now,
-	    .errmsg = errmsg, .len = len };
+	struct policy_op op = { .kind = ROLE_PUT, .c = c, .name = name,
+	    .now = now, .errmsg = errmsg, .len = len };
 	int r;
 
 	*out = NULL;
 	if ((r = rbac_role_from_json(name, body, &op.role, errmsg, len)) != 0 ||
-	    (r = commit_run(b->commits, role_put_fn, &op)) != 0)
+	    (r = commit_run(b->commits, policy_fn, &op)) != 0)
 		goto out;
 	if ((r = stamp(&op.role->updated_at, &op.role->updated_by, c,
 	    now)) != 0)
@@ -594,25 +597,14 @@ broker_role_put(struct broker *b, const struct caller *c, const char *name,
 	return r;
 }
 
-static int
-role_delete_fn(struct store_txn *t, void *a)
-{
-	struct policy_op *op = a;
-	struct rbac_actor ra;
-
-	rbac_actor_of(op->c, &ra);
-	return rbac_role_delete(t, &ra, op->name, op->force, op->now,
-	    op->errmsg, op->len);
-}
-
 int
 broker_role_delete(struct broker *b, const struct caller *c, const char *name,
     int force, int64_t now, char *errmsg, size_t len)
 {
-	struct policy_op op = { .c = c, .name = name, .force = force,
-	    .now = now, .errmsg = errmsg, .len = len };
+	struct policy_op op = { .kind = ROLE_DELETE, .c = c, .name = name,
+	    .force = force, .now = now, .errmsg = errmsg, .len = len };
 
-	return commit_run(b->commits, role_delete_fn, &op);
+	return commit_run(b->commits, policy_fn, &op);
 }
 
 int
@@ -635,23 +627,12 @@ broker_bindings_list(struct broker *b, const struct caller *c, json_t **out)
 	return r;
 }
 
-static int
-binding_create_fn(struct store_txn *t, void *a)
-{
-	struct policy_op *op = a;
-	struct rbac_actor ra;
-
-	rbac_actor_of(op->c, &ra);
-	return rbac_binding_create(t, &ra, op->name, op->subject,
-	    op->expires_at, op->now, &op->id, op->errmsg, op->len);
-}
-
 int
 broker_binding_create(struct broker *b, const struct caller *c,
     const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
 {
-	struct policy_op op = { .c = c, .now = now, .errmsg = errmsg,
-	    .len = len };
+	struct policy_op op = { .kind = BINDING_CREATE, .c = c, .now = now,
+	    .errmsg = errmsg, .len = len };
 	struct store_txn *t = NULL;
 	struct rbac_binding *bd = NULL;
 	char *role = NULL, *subject = NULL;
@@ -663,7 +644,7 @@ broker_binding_create(struct broker *b, const struct caller *c,
 		goto out;
 	op.name = role;
 	op.subject = subject;
-	if ((r = commit_run(b->commits, binding_create_fn, &op)) != 0 ||
+	if ((r = commit_run(b->commits, policy_fn, &op)) != 0 ||
 	    (r = store_begin(b->store, 0, &t)) != 0 ||
 	    (r = rbac_binding_get(t, op.id, &bd)) != 0)
 		goto out;
@@ -676,23 +657,12 @@ broker_binding_create(struct broker *b, const struct caller *c,
 	return r;
 }
 
-static int
-binding_delete_fn(struct store_txn *t, void *a)
-{
-	struct policy_op *op = a;
-	struct rbac_actor ra;
-
-	rbac_actor_of(op->c, &ra);
-	return rbac_binding_delete(t, &ra, op->id, op->now, op->errmsg,
-	    op->len);
-}
-
 int
 broker_binding_delete(struct broker *b, const struct caller *c,
     const char *id, int64_t now, char *errmsg, size_t len)
 {
-	struct policy_op op = { .c = c, .now = now, .errmsg = errmsg,
-	    .len = len };
+	struct policy_op op = { .kind = BINDING_DELETE, .c = c, .now = now,
+	    .errmsg = errmsg, .len = len };
 	unsigned long long v;
 	char *end;
 
@@ -703,7 +673,7 @@ broker_binding_delete(struct broker *b, const struct caller *c,
 		return TSS_E_VALIDATION;
 	}
 	op.id = v;
-	return commit_run(b->commits, binding_delete_fn, &op);
+	return commit_run(b->commits, policy_fn, &op);
 }
 
 int

@@ -1,4 +1,4 @@
-/* tesserad's use cases: each opens one transaction, decides, audits, commits. */
+/* tesserad use cases: each opens a transaction, decides, audits, commits. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

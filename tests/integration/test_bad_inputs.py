@@ -308,7 +308,10 @@ class BadInputs(unittest.TestCase):
         st, _, body = raw(self.i, b"GET /healthz HTTP/1.1\r\n"
                           b"Host: 127.0.0.1\r\nX-Big: " + b"a" * 65536
                           + b"\r\nConnection: close\r\n\r\n")
-        self.assertEqual(st, 431, body)
+        # 431, or a reset when the server's close overtakes the rest of
+        # the line still being sent (None): refused either way.
+        self.assertIn(st, (431, None), body)
+        self.assertTrue(self.i.healthy())
 
     # ---- 3. slow clients and many sockets
 

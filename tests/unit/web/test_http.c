@@ -370,8 +370,14 @@ Test(web_http, huge_header_line_refused)
 	memset(hdr + 7, 'a', n);
 	hdr[n + 7] = '\0';
 	h_req(&H, "GET", "/hello", hdrs, NULL, 0, 0, &R);
-	/* libmicrohttpd answers 431 itself: the line exceeds the pool. */
-	cr_assert_eq(R.status, 431, "status %ld", R.status);
+	/*
+	 * libmicrohttpd answers 431 itself (the line exceeds the 16 KiB
+	 * pool) and closes; when the close lands while the client is still
+	 * sending the rest of the line, TCP resets the connection before the
+	 * client reads the answer (status 0).  Either way: refused, and the
+	 * server stays healthy.
+	 */
+	cr_assert(R.status == 431 || R.status == 0, "status %ld", R.status);
 	free(hdr);
 	assert_healthy();
 }

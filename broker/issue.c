@@ -69,6 +69,34 @@ ext_names(uint32_t bits, const char **names, size_t max)
 	return n;
 }
 
+/* The grant for exactly login@target, from one decision. */
+static int
+grant_one(const struct rbac_snap *snap, const struct issue_req *rq,
+    int64_t now, struct rbac_grant *g)
+{
+	struct rbac_decision d;
+	size_t n;
+	int r;
+
+	if ((r = rbac_decide(snap, rq->username, rq->groups, rq->n_groups,
+	    rq->target, rq->login, now, &d)) != 0)
+		return r;
+	if ((g->principals = calloc(1, sizeof(char *))) == NULL ||
+	    asprintf(&g->principals[0], "%s@%s", rq->login, rq->target) < 0) {
+		if (g->principals != NULL)
+			g->principals[0] = NULL;
+		return TSS_E_NOMEM;
+	}
+	g->n = 1;
+	g->max_ttl = d.max_ttl;
+	g->extensions = d.extensions;
+	g->force_command = d.force_command;
+	n = d.n_cidrs;
+	g->n_cidrs = n;
+	memcpy(g->cidrs, d.cidrs, n * sizeof(d.cidrs[0]));
+	return 0;
+}
+
 int
 issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
     json_t **out, char *errmsg, size_t errlen)
@@ -111,12 +139,16 @@ issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
 		    "RSA of 2048 bits or more)" : "not a valid OpenSSH public key");
 		goto out;
 	}
-	/* Decide. */
-	if ((r = rbac_acquire(is->rbac, &snap)) != 0 ||
-	    (r = rbac_access(snap, rq->username, rq->groups, rq->n_groups, now,
-	    &acc)) != 0)
+	/* Decide: one (target, login) is a single decision, without the
+	 * allocations of a full access listing. */
+	if ((r = rbac_acquire(is->rbac, &snap)) != 0)
 		goto out;
-	if ((r = rbac_grant(acc, rq->target, rq->login, &g)) != 0) {
+	if (rq->target != NULL && rq->login != NULL)
+		r = grant_one(snap, rq, now, &g);
+	else if ((r = rbac_access(snap, rq->username, rq->groups,
+	    rq->n_groups, now, &acc)) == 0)
+		r = rbac_grant(acc, rq->target, rq->login, &g);
+	if (r != 0) {
 		if (r == TSS_E_TOO_MANY)
 			snprintf(errmsg, errlen, "more than %d principals: "
 			    "name a target", RBAC_PRINCIPALS_MAX);

@@ -10,15 +10,17 @@ if [ ! -f "$data/tesserad.conf" ]; then
 	mkdir -p "$top/var"
 	"$top/$build/tessera" init --data "$data" --dev --admin admin
 	echo
-	echo "Enroll the admin with the link above:"
+	echo "Enroll the admin: open the link above in a browser (the certificate"
+	echo "is var/dev/tls.crt, self-signed), or in a terminal:"
 	echo "  $build/tessera --ca-file var/dev/tls.crt enroll '<link>'"
-	echo "(it asks for a password and shows a QR code for your authenticator app)"
+	echo "Either way you choose a password and scan a QR code with an"
+	echo "authenticator app."
 else
 	echo "Reusing the development instance in var/dev."
 	echo "Start over with: rm -rf var/dev && make run"
 fi
 echo
-echo "Then log in and get a certificate:"
+echo "Then sign in at https://127.0.0.1:8443/ or get a certificate with:"
 echo "  $build/tessera --server https://127.0.0.1:8443 --ca-file var/dev/tls.crt login --user admin"
 echo
 exec "$top/$build/tesserad" --config "$data/tesserad.conf"

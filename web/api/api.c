@@ -58,14 +58,14 @@ api_init(struct api *a, struct broker *b, struct web_metrics *m)
 	return 0;
 }
 
-static int64_t
-now(void)
+int64_t
+api_now(void)
 {
 	return (int64_t)time(NULL);
 }
 
-static double
-mono(void)
+double
+api_mono(void)
 {
 	struct timespec ts;
 
@@ -73,9 +73,8 @@ mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* An error response with the code's status and, when given, our message. */
-static struct web_resp *
-fail(int r, const char *msg)
+struct web_resp *
+api_fail(int r, const char *msg)
 {
 	struct web_resp *base;
 	unsigned status;
@@ -91,6 +90,26 @@ fail(int r, const char *msg)
 	if (status == 500)
 		msg = "internal error";
 	return web_error(status, code, msg);
+}
+
+struct web_resp *
+api_only_fields(const struct web_req *req, const char *const *allowed)
+{
+	char msg[ERRMSG_MAX];
+	const char *k;
+	json_t *v;
+	size_t i;
+
+	json_object_foreach(web_req_json(req), k, v) {
+		for (i = 0; allowed[i] != NULL; i++)
+			if (strcmp(k, allowed[i]) == 0)
+				break;
+		if (allowed[i] == NULL) {
+			snprintf(msg, sizeof(msg), "%.64s: unknown field", k);
+			return web_error(400, "bad_request", msg);
+		}
+	}
+	return NULL;
 }
 
 static int
@@ -114,9 +133,9 @@ authed(const struct web_req *req, struct api *a, struct caller *c)
 	if (token == NULL)
 		return web_error(401, "unauthenticated",
 		    "log in first: no session token");
-	if ((r = broker_caller(a->b, token, now(), c)) != 0)
+	if ((r = broker_caller(a->b, token, api_now(), c)) != 0)
 		return r == TSS_E_UNAUTHENTICATED ? web_error(401,
-		    "unauthenticated", "session ended or unknown") : fail(r, NULL);
+		    "unauthenticated", "session ended or unknown") : api_fail(r, NULL);
 	c->remote_addr = web_req_remote(req);
 	c->request_id = web_req_id(req);
 	if (kind == WEB_AUTH_COOKIE &&
@@ -141,7 +160,7 @@ reply(int r, unsigned status, json_t *body, const char *errmsg)
 {
 	if (r != 0) {
 		json_decref(body);
-		return fail(r, errmsg);
+		return api_fail(r, errmsg);
 	}
 	return web_json(status, body);
 }
@@ -189,7 +208,7 @@ h_ca(const struct web_req *req, void *arg)
 
 	(void)req;
 	if ((r = broker_ca_text(a->b, &text)) != 0)
-		return fail(r, NULL);
+		return api_fail(r, NULL);
 	resp = web_text(200, "text/plain; charset=utf-8", text, strlen(text));
 	free(text);
 	return resp;
@@ -205,8 +224,8 @@ h_krl(const struct web_req *req, void *arg)
 	int r;
 
 	(void)req;
-	if ((r = broker_krl(a->b, now(), &krl, &len)) != 0)
-		return fail(r, NULL);
+	if ((r = broker_krl(a->b, api_now(), &krl, &len)) != 0)
+		return api_fail(r, NULL);
 	resp = web_text(200, "application/octet-stream", krl, len);
 	free(krl);
 	return resp;
@@ -220,15 +239,19 @@ h_enroll_start(const struct web_req *req, void *arg)
 	struct api *a = arg;
 	struct enroll_start_result res;
 	const char *token = jstr(req, "token"), *pw = jstr(req, "password");
+	static const char *const fields[] = { "token", "password", NULL };
+	struct web_resp *resp;
 	json_t *body;
 	int r;
 
+	if ((resp = api_only_fields(req, fields)) != NULL)
+		return resp;
 	if (token == NULL || pw == NULL)
 		return web_error(400, "bad_request",
 		    "token and password are required strings");
 	memset(&res, 0, sizeof(res));
 	r = enroll_start(a->b->auth, token, pw, strlen(pw), web_req_remote(req),
-	    now(), &res);
+	    api_now(), &res);
 	if (r == TSS_E_WEAK_PASSWORD) {
 		enroll_start_result_clear(&res);
 		return web_error(400, "weak_password", "password: 12 to 1024 "
@@ -241,7 +264,7 @@ h_enroll_start(const struct web_req *req, void *arg)
 	}
 	if (r != 0) {
 		enroll_start_result_clear(&res);
-		return fail(r, NULL);
+		return api_fail(r, NULL);
 	}
 	body = json_pack("{s:s, s:s, s:s, s:s}", "username", res.username,
 	    "totp_secret", res.totp_secret, "otpauth_uri", res.otpauth_uri,
@@ -256,15 +279,19 @@ h_enroll_finish(const struct web_req *req, void *arg)
 	struct api *a = arg;
 	struct enroll_finish_result res;
 	const char *token = jstr(req, "token"), *code = jstr(req, "code");
+	static const char *const fields[] = { "token", "code", NULL };
+	struct web_resp *resp;
 	json_t *codes, *body;
 	size_t i;
 	int r;
 
+	if ((resp = api_only_fields(req, fields)) != NULL)
+		return resp;
 	if (token == NULL || code == NULL)
 		return web_error(400, "bad_request",
 		    "token and code are required strings");
 	memset(&res, 0, sizeof(res));
-	r = enroll_finish(a->b->auth, token, code, web_req_remote(req), now(),
+	r = enroll_finish(a->b->auth, token, code, web_req_remote(req), api_now(),
 	    &res);
 	if (r == TSS_E_EXPIRED || r == TSS_E_UNAUTHENTICATED ||
 	    r == TSS_E_INVALID_CREDENTIALS) {
@@ -279,7 +306,7 @@ h_enroll_finish(const struct web_req *req, void *arg)
 	}
 	if (r != 0) {
 		enroll_finish_result_clear(&res);
-		return fail(r, NULL);
+		return api_fail(r, NULL);
 	}
 	codes = json_array();
 	for (i = 0; codes != NULL && i < USER_RECOVERY_CODES; i++)
@@ -302,8 +329,13 @@ h_login(const struct web_req *req, void *arg)
 	char retry[24];
 	int r;
 
+	static const char *const fields[] = { "username", "password", "code",
+	    NULL };
+
 	if (web_check_origin(req) != 0)
 		return web_error(403, "forbidden", "cross-site login refused");
+	if ((resp = api_only_fields(req, fields)) != NULL)
+		return resp;
 	if (user == NULL || pw == NULL || code == NULL) {
 		web_metric_inc(a->logins, LO_BAD);
 		return web_error(400, "bad_request",
@@ -311,7 +343,7 @@ h_login(const struct web_req *req, void *arg)
 	}
 	memset(&res, 0, sizeof(res));
 	r = auth_login(a->b->auth, user, pw, strlen(pw), code,
-	    web_req_remote(req), web_req_id(req), now(), &res);
+	    web_req_remote(req), web_req_id(req), api_now(), &res);
 	broker_audit_flush(a->b);
 	if (res.reason != NULL && (strcmp(res.reason, "bad_code") == 0 ||
 	    strcmp(res.reason, "replay") == 0))
@@ -368,7 +400,7 @@ h_logout(const struct web_req *req, void *arg)
 		return resp;
 	caller_clear(&c);
 	auth_logout(a->b->auth, web_req_token(req, &kind), web_req_remote(req),
-	    now());
+	    api_now());
 	broker_audit_flush(a->b);
 	resp = web_empty(204);
 	if (resp != NULL)
@@ -389,7 +421,7 @@ h_me(const struct web_req *req, void *arg)
 
 	if ((resp = authed(req, a, &c)) != NULL)
 		return resp;
-	r = broker_me(a->b, &c, now(), &body);
+	r = broker_me(a->b, &c, api_now(), &body);
 	caller_clear(&c);
 	if (r == 0 && web_req_token(req, &kind) != NULL &&
 	    kind == WEB_AUTH_COOKIE &&
@@ -422,20 +454,16 @@ h_cert_issue(const struct web_req *req, void *arg)
 	struct api *a = arg;
 	struct issue_req rq;
 	struct caller c;
+	static const char *const fields[] = { "public_key", "target", "login",
+	    "ttl", NULL };
 	struct web_resp *resp;
-	json_t *body = web_req_json(req), *out = NULL, *v;
+	json_t *body = web_req_json(req), *out = NULL;
 	char errmsg[ERRMSG_MAX] = "";
-	const char *k;
 	double t0;
 	int r;
 
-	json_object_foreach(body, k, v) {
-		if (strcmp(k, "public_key") != 0 && strcmp(k, "target") != 0 &&
-		    strcmp(k, "login") != 0 && strcmp(k, "ttl") != 0) {
-			snprintf(errmsg, sizeof(errmsg), "%s: unknown field", k);
-			return web_error(400, "bad_request", errmsg);
-		}
-	}
+	if ((resp = api_only_fields(req, fields)) != NULL)
+		return resp;
 	memset(&rq, 0, sizeof(rq));
 	rq.public_key = jstr(req, "public_key");
 	rq.target = jstr(req, "target");
@@ -459,12 +487,12 @@ h_cert_issue(const struct web_req *req, void *arg)
 	rq.n_groups = c.n_groups;
 	rq.remote_addr = web_req_remote(req);
 	rq.request_id = web_req_id(req);
-	t0 = mono();
-	r = issue_cert(&a->b->issuer, &rq, now(), &out, errmsg,
+	t0 = api_mono();
+	r = issue_cert(&a->b->issuer, &rq, api_now(), &out, errmsg,
 	    sizeof(errmsg));
 	caller_clear(&c);
 	if (r == 0) {
-		web_metric_observe(a->issue_seconds, mono() - t0);
+		web_metric_observe(a->issue_seconds, api_mono() - t0);
 		web_metric_inc(a->certs_issued, 0);
 	}
 	return reply(r, 201, out, errmsg);
@@ -482,7 +510,7 @@ h_certs_list(const struct web_req *req, void *arg)
 
 	if ((resp = authed(req, a, &c)) != NULL)
 		return resp;
-	r = broker_certs_list(a->b, &c, web_req_query(req, "user"), now(), &out,
+	r = broker_certs_list(a->b, &c, web_req_query(req, "user"), api_now(), &out,
 	    errmsg, sizeof(errmsg));
 	caller_clear(&c);
 	return reply(r, 200, out, errmsg);
@@ -500,7 +528,7 @@ h_cert_revoke(const struct web_req *req, void *arg)
 
 	if ((resp = authed(req, a, &c)) != NULL)
 		return resp;
-	r = broker_cert_revoke(a->b, &c, web_req_param(req), now(), &out,
+	r = broker_cert_revoke(a->b, &c, web_req_param(req), api_now(), &out,
 	    errmsg, sizeof(errmsg));
 	caller_clear(&c);
 	return reply(r, 200, out, errmsg);
@@ -545,40 +573,40 @@ done(int r, json_t **out)
 
 ADMIN_HANDLER(h_users_list, 200, broker_users_list(a->b, &c, &out))
 ADMIN_HANDLER(h_user_create, 201, broker_user_create(a->b, &c,
-    web_req_json(req), now(), &out, errmsg, sizeof(errmsg)))
+    web_req_json(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_user_get, 200, broker_user_get(a->b, &c, web_req_param(req),
     &out))
 ADMIN_HANDLER(h_user_patch, 200, broker_user_patch(a->b, &c,
-    web_req_param(req), web_req_json(req), now(), &out, errmsg,
+    web_req_param(req), web_req_json(req), api_now(), &out, errmsg,
     sizeof(errmsg)))
 ADMIN_HANDLER(h_user_reset, 200, broker_user_reset(a->b, &c,
-    web_req_param(req), now(), &out))
+    web_req_param(req), api_now(), &out))
 ADMIN_HANDLER(h_targets_list, 200, broker_targets_list(a->b, &out))
 ADMIN_HANDLER(h_target_put, 200, broker_target_put(a->b, &c,
-    web_req_param(req), web_req_json(req), now(), &out, errmsg,
+    web_req_param(req), web_req_json(req), api_now(), &out, errmsg,
     sizeof(errmsg)))
 ADMIN_HANDLER(h_roles_list, 200, broker_roles_list(a->b, &out))
 ADMIN_HANDLER(h_role_get, 200, broker_role_get(a->b, web_req_param(req),
     &out))
 ADMIN_HANDLER(h_role_put, 200, broker_role_put(a->b, &c, web_req_param(req),
-    web_req_json(req), now(), &out, errmsg, sizeof(errmsg)))
+    web_req_json(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_bindings_list, 200, broker_bindings_list(a->b, &c, &out))
 ADMIN_HANDLER(h_binding_create, 201, broker_binding_create(a->b, &c,
-    web_req_json(req), now(), &out, errmsg, sizeof(errmsg)))
+    web_req_json(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_check, 200, broker_check(a->b, &c, web_req_query(req, "user"),
-    web_req_query(req, "target"), web_req_query(req, "login"), now(), &out,
+    web_req_query(req, "target"), web_req_query(req, "login"), api_now(), &out,
     errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_audit, 200, broker_audit_list(a->b, &c,
     web_req_query(req, "after"), web_req_query(req, "limit"), &out, errmsg,
     sizeof(errmsg)))
 ADMIN_HANDLER(h_user_delete, 204, done(broker_user_delete(a->b, &c,
-    web_req_param(req), now()), &out))
+    web_req_param(req), api_now()), &out))
 ADMIN_HANDLER(h_target_delete, 204, done(broker_target_delete(a->b, &c,
-    web_req_param(req), want_force(req), now(), errmsg, sizeof(errmsg)), &out))
+    web_req_param(req), want_force(req), api_now(), errmsg, sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_role_delete, 204, done(broker_role_delete(a->b, &c,
-    web_req_param(req), want_force(req), now(), errmsg, sizeof(errmsg)), &out))
+    web_req_param(req), want_force(req), api_now(), errmsg, sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_binding_delete, 204, done(broker_binding_delete(a->b, &c,
-    web_req_param(req), now(), errmsg, sizeof(errmsg)), &out))
+    web_req_param(req), api_now(), errmsg, sizeof(errmsg)), &out))
 
 static struct web_resp *
 h_target_sshd(const struct web_req *req, void *arg)
@@ -593,7 +621,7 @@ h_target_sshd(const struct web_req *req, void *arg)
 		return resp;
 	caller_clear(&c);
 	if ((r = broker_target_sshd(a->b, web_req_param(req), &text)) != 0)
-		return fail(r, NULL);
+		return api_fail(r, NULL);
 	resp = web_text(200, "text/plain; charset=utf-8", text, strlen(text));
 	free(text);
 	return resp;

@@ -31,59 +31,6 @@ rl_init(void)
 		rl = NULL;
 }
 
-static int64_t
-now(void)
-{
-	return (int64_t)time(NULL);
-}
-
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* An error response for r, with errmsg when the client can act on it. */
-static struct web_resp *
-fail(int r, const char *errmsg)
-{
-	struct web_resp *base = web_error_from(r);
-	unsigned status;
-
-	if (base == NULL || errmsg == NULL || errmsg[0] == '\0')
-		return base;
-	status = web_resp_status(base);
-	if (status != 400 && status != 403)
-		return base;
-	web_resp_free(base);
-	return web_error(status, status == 403 ? "forbidden" : tss_errname(r),
-	    errmsg);
-}
-
-/* Refuse body fields outside allowed (NULL-terminated). */
-static struct web_resp *
-only_fields(const struct web_req *req, const char *const *allowed)
-{
-	char msg[ERRMSG_MAX];
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	json_object_foreach(web_req_json(req), k, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			snprintf(msg, sizeof(msg), "%.64s: unknown field", k);
-			return web_error(400, "bad_request", msg);
-		}
-	}
-	return NULL;
-}
-
 /* Optional string field: absent or null gives NULL; -1 for a non-string. */
 static int
 opt_str(const struct web_req *req, const char *key, const char **out)
@@ -129,7 +76,7 @@ device_api_create(const struct web_req *req, void *arg)
 	int64_t retry = 0;
 	int r;
 
-	if ((resp = only_fields(req, fields)) != NULL)
+	if ((resp = api_only_fields(req, fields)) != NULL)
 		return resp;
 	memset(&rq, 0, sizeof(rq));
 	if (opt_str(req, "public_key", &rq.public_key) != 0 ||
@@ -150,7 +97,7 @@ device_api_create(const struct web_req *req, void *arg)
 	pthread_once(&rl_once, rl_init);
 	if (rl == NULL)
 		return web_error(500, "internal", "internal error");
-	if (ratelimit_take(rl, web_req_remote(req), now(), &retry) != 0) {
+	if (ratelimit_take(rl, web_req_remote(req), api_now(), &retry) != 0) {
 		resp = web_error(429, "too_many_attempts",
 		    "too many device requests; try again later");
 		if (resp != NULL)
@@ -159,9 +106,9 @@ device_api_create(const struct web_req *req, void *arg)
 		return resp;
 	}
 	rq.remote_addr = web_req_remote(req);
-	if ((r = device_create(a->b->store, &rq, now(), &g, errmsg,
+	if ((r = device_create(a->b->store, &rq, api_now(), &g, errmsg,
 	    sizeof(errmsg))) != 0)
-		return fail(r, errmsg);
+		return api_fail(r, errmsg);
 	base_url(req, a, base, sizeof(base));
 	snprintf(uri, sizeof(uri), "%s/device", base);
 	snprintf(full, sizeof(full), "%s?user_code=%s", uri, g.user_code);
@@ -191,7 +138,7 @@ code_error(int r)
 		return web_error(409, "conflict",
 		    "the request was already approved or denied");
 	default:
-		return fail(r, NULL);
+		return api_fail(r, NULL);
 	}
 }
 
@@ -209,7 +156,7 @@ device_api_pending(const struct web_req *req, void *arg)
 		return resp;
 	caller_clear(&c);
 	if ((r = device_pending_get(a->b->store, web_req_query(req,
-	    "user_code"), now(), &p)) != 0)
+	    "user_code"), api_now(), &p)) != 0)
 		return code_error(r);
 	out = json_pack("{s:s, s:s, s:s, s:s?, s:s?, s:I, s:I, s:s}",
 	    "user_code", p.user_code, "fingerprint", p.fingerprint,
@@ -232,7 +179,7 @@ device_api_approve(const struct web_req *req, void *arg)
 	json_t *ap;
 	int r, approve = 1;
 
-	if ((resp = only_fields(req, fields)) != NULL)
+	if ((resp = api_only_fields(req, fields)) != NULL)
 		return resp;
 	if (opt_str(req, "user_code", &code) != 0 || code == NULL)
 		return web_error(400, "bad_request",
@@ -248,7 +195,7 @@ device_api_approve(const struct web_req *req, void *arg)
 	actor.username = c.username;
 	actor.remote_addr = web_req_remote(req);
 	actor.request_id = web_req_id(req);
-	r = device_decide(a->b->store, code, approve, &actor, now());
+	r = device_decide(a->b->store, code, approve, &actor, api_now());
 	if (r == 0) {
 		log_info("device %s by %s", approve ? "approved" : "denied",
 		    c.username);
@@ -273,16 +220,16 @@ device_api_token(const struct web_req *req, void *arg)
 	double t0;
 	int r;
 
-	if ((resp = only_fields(req, fields)) != NULL)
+	if ((resp = api_only_fields(req, fields)) != NULL)
 		return resp;
 	if (opt_str(req, "device_code", &dc) != 0 || dc == NULL)
 		return web_error(400, "bad_request",
 		    "device_code: a string is required");
-	t0 = mono();
+	t0 = api_mono();
 	r = device_token(a->b->store, &a->b->issuer, dc, web_req_remote(req),
-	    web_req_id(req), now(), &poll, &out, errmsg, sizeof(errmsg));
+	    web_req_id(req), api_now(), &poll, &out, errmsg, sizeof(errmsg));
 	if (r != 0)
-		return fail(r, errmsg);
+		return api_fail(r, errmsg);
 	if (poll != DEVICE_ISSUED) {
 		switch (poll) {
 		case DEVICE_PENDING:
@@ -302,7 +249,7 @@ device_api_token(const struct web_req *req, void *arg)
 			    "unknown or already used device_code");
 		}
 	}
-	web_metric_observe(a->issue_seconds, mono() - t0);
+	web_metric_observe(a->issue_seconds, api_mono() - t0);
 	web_metric_inc(a->certs_issued, 0);
 	return web_json(201, out);
 }

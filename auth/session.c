@@ -178,12 +178,11 @@ session_create(struct store_txn *t, const char *username,
 	return r;
 }
 
-int
-session_lookup(struct store_txn *t, const char *token, int64_t now,
-    int64_t idle, int64_t max, struct session **out)
+/* The stored session of a presented token, decoded, its key filled in;
+ * TSS_E_UNAUTHENTICATED for a malformed or unknown token. */
+static int
+session_find(struct store_txn *t, const char *token, struct session **out)
 {
-	struct session *s = NULL;
-	struct buf *b = NULL;
 	uint8_t key[TOKEN_HASH_LEN];
 	const void *v;
 	size_t vl;
@@ -193,17 +192,28 @@ session_lookup(struct store_txn *t, const char *token, int64_t now,
 	if (token_hash(token, key) != 0)
 		return TSS_E_UNAUTHENTICATED;
 	if ((r = store_get(t, STORE_DB_SESSIONS, key, sizeof(key), &v,
-	    &vl)) != 0) {
-		if (r == TSS_E_NOT_FOUND)
-			r = TSS_E_UNAUTHENTICATED;
+	    &vl)) != 0)
+		return r == TSS_E_NOT_FOUND ? TSS_E_UNAUTHENTICATED : r;
+	if ((r = session_decode(v, vl, out)) != 0)
+		return r;
+	memcpy((*out)->key, key, sizeof(key));
+	return 0;
+}
+
+int
+session_lookup(struct store_txn *t, const char *token, int64_t now,
+    int64_t idle, int64_t max, struct session **out)
+{
+	struct session *s = NULL;
+	struct buf *b = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = session_find(t, token, &s)) != 0)
 		goto out;
-	}
-	if ((r = session_decode(v, vl, &s)) != 0)
-		goto out;
-	memcpy(s->key, key, sizeof(key));
 	if (now >= expiry(s->created, s->last_used, idle, max)) {
-		if ((r = store_del(t, STORE_DB_SESSIONS, key,
-		    sizeof(key))) != 0)
+		if ((r = store_del(t, STORE_DB_SESSIONS, s->key,
+		    sizeof(s->key))) != 0)
 			goto out;
 		r = TSS_E_UNAUTHENTICATED;
 		goto out;
@@ -212,8 +222,8 @@ session_lookup(struct store_txn *t, const char *token, int64_t now,
 		s->last_used = now;
 		if ((r = session_encode(s->username, s->remote_addr,
 		    s->created, s->last_used, &b)) != 0 ||
-		    (r = store_put(t, STORE_DB_SESSIONS, key, sizeof(key),
-		    buf_ptr(b), buf_len(b), 0)) != 0)
+		    (r = store_put(t, STORE_DB_SESSIONS, s->key,
+		    sizeof(s->key), buf_ptr(b), buf_len(b), 0)) != 0)
 			goto out;
 	}
 	s->expires_at = expiry(s->created, s->last_used, idle, max);
@@ -231,24 +241,12 @@ session_peek(struct store_txn *t, const char *token, int64_t now,
     int64_t idle, int64_t max, struct session **out, int *touch)
 {
 	struct session *s = NULL;
-	uint8_t key[TOKEN_HASH_LEN];
-	const void *v;
-	size_t vl;
 	int r;
 
 	*out = NULL;
 	*touch = 0;
-	if (token_hash(token, key) != 0)
-		return TSS_E_UNAUTHENTICATED;
-	if ((r = store_get(t, STORE_DB_SESSIONS, key, sizeof(key), &v,
-	    &vl)) != 0) {
-		if (r == TSS_E_NOT_FOUND)
-			r = TSS_E_UNAUTHENTICATED;
+	if ((r = session_find(t, token, &s)) != 0)
 		goto out;
-	}
-	if ((r = session_decode(v, vl, &s)) != 0)
-		goto out;
-	memcpy(s->key, key, sizeof(key));
 	s->expires_at = expiry(s->created, s->last_used, idle, max);
 	if (now >= s->expires_at) {
 		*touch = 1;	/* to delete it */

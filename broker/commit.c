@@ -1,4 +1,4 @@
-/* Leader/follower group commit over store transactions. */
+/* Group commit on a dedicated committer thread. */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -8,56 +8,24 @@
 
 #define BATCH_MAX	256
 
-/*
- * A job waits on its own condition variable, so finishing a batch wakes
- * exactly the jobs in it (plus the one that is to lead next), not every
- * waiter in the queue.
- */
 struct job {
 	commit_fn fn;
 	void *arg;
+	commit_done_fn done;
 	int r;
-	int done;
-	int lead;		/* told to lead the next batch */
-	pthread_cond_t cv;
 	struct job *next;
 };
 
 struct commit_queue {
 	pthread_mutex_t mu;
+	pthread_cond_t cv;		/* the committer waits for work */
 	struct job *head, **tail;
-	int leading;
+	int stop;
+	pthread_t thread;
 	struct store *s;
 	void (*after)(void *);
 	void *after_arg;
 };
-
-int
-commit_queue_new(struct store *s, void (*after)(void *), void *after_arg,
-    struct commit_queue **out)
-{
-	struct commit_queue *q;
-
-	*out = NULL;
-	if ((q = calloc(1, sizeof(*q))) == NULL)
-		return TSS_E_NOMEM;
-	pthread_mutex_init(&q->mu, NULL);
-	q->tail = &q->head;
-	q->s = s;
-	q->after = after;
-	q->after_arg = after_arg;
-	*out = q;
-	return 0;
-}
-
-void
-commit_queue_free(struct commit_queue *q)
-{
-	if (q == NULL)
-		return;
-	pthread_mutex_destroy(&q->mu);
-	free(q);
-}
 
 /* Run jobs [first, stop) in one transaction; 0 when all committed. */
 static int
@@ -87,69 +55,166 @@ run_batch(struct commit_queue *q, struct job *first, struct job *stop)
 }
 
 static void
-lead(struct commit_queue *q, struct job *batch, struct job *stop)
+lead(struct commit_queue *q, struct job *batch)
 {
-	struct job *j, *next;
+	struct job *j;
 	int r;
 
-	if ((r = run_batch(q, batch, stop)) != 0 && batch->next != stop) {
+	if ((r = run_batch(q, batch, NULL)) != 0 && batch->next != NULL) {
 		/* Something failed: give every job its own transaction. */
-		for (j = batch; j != stop; j = next) {
-			next = j->next;
-			j->r = run_batch(q, j, next);
-		}
+		for (j = batch; j != NULL; j = j->next)
+			j->r = run_batch(q, j, j->next);
 	} else {
-		for (j = batch; j != stop; j = j->next)
+		for (j = batch; j != NULL; j = j->next)
 			j->r = r;
 	}
 	if (q->after != NULL)
 		q->after(q->after_arg);
 }
 
+static void *
+committer(void *arg)
+{
+	struct commit_queue *q = arg;
+	struct job *batch, *last, *j, *next;
+	int n;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		while (q->head == NULL && !q->stop)
+			pthread_cond_wait(&q->cv, &q->mu);
+		if (q->head == NULL)
+			break;
+		/* Take up to BATCH_MAX queued jobs. */
+		batch = last = q->head;
+		for (n = 1; n < BATCH_MAX && last->next != NULL; n++)
+			last = last->next;
+		q->head = last->next;
+		if (q->head == NULL)
+			q->tail = &q->head;
+		last->next = NULL;
+		pthread_mutex_unlock(&q->mu);
+
+		lead(q, batch);
+		for (j = batch; j != NULL; j = next) {
+			next = j->next;
+			j->done(j->arg, j->r);
+			free(j);
+		}
+		pthread_mutex_lock(&q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
+	return NULL;
+}
+
+int
+commit_queue_new(struct store *s, void (*after)(void *), void *after_arg,
+    struct commit_queue **out)
+{
+	struct commit_queue *q;
+
+	*out = NULL;
+	if ((q = calloc(1, sizeof(*q))) == NULL)
+		return TSS_E_NOMEM;
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	q->tail = &q->head;
+	q->s = s;
+	q->after = after;
+	q->after_arg = after_arg;
+	if (pthread_create(&q->thread, NULL, committer, q) != 0) {
+		pthread_cond_destroy(&q->cv);
+		pthread_mutex_destroy(&q->mu);
+		free(q);
+		return TSS_E_NOMEM;
+	}
+	*out = q;
+	return 0;
+}
+
+void
+commit_queue_free(struct commit_queue *q)
+{
+	if (q == NULL)
+		return;
+	pthread_mutex_lock(&q->mu);
+	q->stop = 1;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	pthread_join(q->thread, NULL);
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mu);
+	free(q);
+}
+
+int
+commit_submit(struct commit_queue *q, commit_fn fn, commit_done_fn done,
+    void *arg)
+{
+	struct job *j;
+	int idle;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return TSS_E_NOMEM;
+	j->fn = fn;
+	j->arg = arg;
+	j->done = done;
+	pthread_mutex_lock(&q->mu);
+	idle = q->head == NULL;
+	*q->tail = j;
+	q->tail = &j->next;
+	if (idle)
+		pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return 0;
+}
+
+/* commit_run: the caller's function and its wait, on the caller's stack. */
+struct waiter {
+	commit_fn fn;
+	void *arg;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int r;
+};
+
+static int
+run_fn(struct store_txn *t, void *arg)
+{
+	struct waiter *w = arg;
+
+	return w->fn(t, w->arg);
+}
+
+static void
+wake(void *arg, int r)
+{
+	struct waiter *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->r = r;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
 int
 commit_run(struct commit_queue *q, commit_fn fn, void *arg)
 {
-	struct job self = { .fn = fn, .arg = arg }, *batch, *stop, *j, *next;
-	int n;
+	struct waiter w = { .fn = fn, .arg = arg };
+	int r;
 
-	pthread_cond_init(&self.cv, NULL);
-	pthread_mutex_lock(&q->mu);
-	*q->tail = &self;
-	q->tail = &self.next;
-	if (!q->leading) {
-		q->leading = 1;
-		self.lead = 1;
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	if ((r = commit_submit(q, run_fn, wake, &w)) == 0) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		pthread_mutex_unlock(&w.mu);
+		r = w.r;
 	}
-	while (!self.lead && !self.done)
-		pthread_cond_wait(&self.cv, &q->mu);
-	if (!self.done) {
-		/* Lead: take up to BATCH_MAX queued jobs, ours first. */
-		batch = q->head;
-		for (stop = batch, n = 0; stop != NULL && n < BATCH_MAX; n++)
-			stop = stop->next;
-		q->head = stop;
-		if (stop == NULL)
-			q->tail = &q->head;
-		pthread_mutex_unlock(&q->mu);
-
-		lead(q, batch, stop);
-
-		pthread_mutex_lock(&q->mu);
-		for (j = batch; j != stop; j = next) {
-			next = j->next;		/* j may return once done */
-			j->done = 1;
-			if (j != &self)
-				pthread_cond_signal(&j->cv);
-		}
-		/* Hand the lead to the first job still queued, if any. */
-		if (q->head != NULL) {
-			q->head->lead = 1;
-			pthread_cond_signal(&q->head->cv);
-		} else {
-			q->leading = 0;
-		}
-	}
-	pthread_mutex_unlock(&q->mu);
-	pthread_cond_destroy(&self.cv);
-	return self.r;
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return r;
 }

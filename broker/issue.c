@@ -14,46 +14,93 @@
 #include "rbac/rbac.h"
 #include "store/store.h"
 
-struct commit_arg {
-	const struct cert_record *rec;
-	const struct issue_req *rq;
-	int64_t now;
+/*
+ * What the commit needs, owned: the record (its strings), the audit event
+ * and who to tell.  Built before the transaction, so the committer does
+ * no more than the writes.
+ */
+struct issue_job {
+	struct cert_record rec;
+	char object[32];
+	char *remote_addr, *request_id;
+	json_t *fields;			/* the audit event's extra fields */
+	commit_done_fn done;
+	void *done_arg;
 };
 
 static int
 commit_issue(struct store_txn *t, void *a)
 {
-	const struct commit_arg *ca = a;
-	const struct cert_record *c = ca->rec;
-	char object[32];
-	json_t *f, *p;
-	size_t i;
+	struct issue_job *j = a;
+	struct audit_event ev = { .actor = j->rec.username,
+	    .action = "cert.issue", .object = j->object, .result = "ok",
+	    .remote_addr = j->remote_addr, .request_id = j->request_id,
+	    .fields = j->fields };
 	int r;
 
-	if ((r = certs_put(t, c)) != 0)
+	if ((r = certs_put(t, &j->rec)) != 0)
 		return r;
-	if ((p = json_array()) == NULL)
-		return TSS_E_NOMEM;
-	for (i = 0; i < c->n_principals; i++)
-		json_array_append_new(p, json_string(c->principals[i]));
-	snprintf(object, sizeof(object), "cert:%llu",
-	    (unsigned long long)c->serial);
-	f = json_pack("{s:I, s:s, s:o, s:I, s:I, s:s}",
-	    "serial", (json_int_t)c->serial, "fingerprint", c->fingerprint,
-	    "principals", p, "valid_after", (json_int_t)c->valid_after,
-	    "valid_before", (json_int_t)c->valid_before, "target", c->target);
-	if (f == NULL)
-		return TSS_E_NOMEM;
-	{
-		struct audit_event ev = { .actor = c->username,
-		    .action = "cert.issue", .object = object, .result = "ok",
-		    .remote_addr = ca->rq->remote_addr,
-		    .request_id = ca->rq->request_id, .fields = f };
+	return audit_append(t, &ev, j->rec.issued_at, NULL);
+}
 
-		r = audit_append(t, &ev, ca->now, NULL);
-	}
-	json_decref(f);
-	return r;
+void
+issue_job_free(struct issue_job *j)
+{
+	if (j == NULL)
+		return;
+	cert_record_free(&j->rec);
+	free(j->remote_addr);
+	free(j->request_id);
+	json_decref(j->fields);
+	free(j);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* The job for rec (whose fields it takes) and its audit event. */
+static int
+job_new(struct cert_record *rec, const struct issue_req *rq,
+    struct issue_job **out)
+{
+	struct issue_job *j;
+	json_t *p = NULL;
+	size_t i;
+
+	*out = NULL;
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return TSS_E_NOMEM;
+	j->rec = *rec;
+	memset(rec, 0, sizeof(*rec));
+	snprintf(j->object, sizeof(j->object), "cert:%llu",
+	    (unsigned long long)j->rec.serial);
+	j->remote_addr = dup_or_null(rq->remote_addr);
+	j->request_id = dup_or_null(rq->request_id);
+	if ((rq->remote_addr != NULL && j->remote_addr == NULL) ||
+	    (rq->request_id != NULL && j->request_id == NULL) ||
+	    (p = json_array()) == NULL)
+		goto fail;
+	for (i = 0; i < j->rec.n_principals; i++)
+		if (json_array_append_new(p,
+		    json_string(j->rec.principals[i])) != 0)
+			goto fail;
+	j->fields = json_pack("{s:I, s:s, s:o, s:I, s:I, s:s}",
+	    "serial", (json_int_t)j->rec.serial, "fingerprint",
+	    j->rec.fingerprint, "principals", p, "valid_after",
+	    (json_int_t)j->rec.valid_after, "valid_before",
+	    (json_int_t)j->rec.valid_before, "target", j->rec.target);
+	p = NULL;	/* json_pack took it, even on failure */
+	if (j->fields == NULL)
+		goto fail;
+	*out = j;
+	return 0;
+ fail:
+	json_decref(p);
+	issue_job_free(j);
+	return TSS_E_NOMEM;
 }
 
 /* Extension names for the granted bits, in table order. */
@@ -98,8 +145,8 @@ grant_one(const struct rbac_snap *snap, const struct issue_req *rq,
 }
 
 int
-issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
-    json_t **out, char *errmsg, size_t errlen)
+issue_prepare(struct issuer *is, const struct issue_req *rq, int64_t now,
+    struct issue_job **job, json_t **out, char *errmsg, size_t errlen)
 {
 	struct rbac_snap *snap = NULL;
 	struct rbac_access *acc = NULL;
@@ -117,6 +164,7 @@ issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
 	size_t i;
 	int r;
 
+	*job = NULL;
 	*out = NULL;
 	memset(&g, 0, sizeof(g));
 	memset(&rec, 0, sizeof(rec));
@@ -192,37 +240,41 @@ issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
 	    (r = cert_to_line(buf_ptr(blob), buf_len(blob), kid, &line)) != 0)
 		goto out;
 
-	/* Record and audit event, durably, before the answer. */
-	rec.serial = serial;
-	rec.username = (char *)rq->username;
-	rec.fingerprint = fp;
-	rec.target = (char *)(rq->target != NULL ? rq->target : "");
-	rec.principals = g.principals;
-	rec.n_principals = g.n;
-	rec.valid_after = (int64_t)va;
-	rec.valid_before = (int64_t)vb;
-	rec.issued_at = now;
-	rec.certificate = line;
-	{
-		struct commit_arg ca = { .rec = &rec, .rq = rq, .now = now };
-
-		if ((r = commit_run(is->commits, commit_issue, &ca)) != 0)
-			goto out;
-	}
+	/* The answer, and the job that makes it true. */
 	r = TSS_E_NOMEM;
 	if ((principals = json_array()) == NULL)
 		goto out;
 	for (i = 0; i < g.n; i++)
-		json_array_append_new(principals, json_string(g.principals[i]));
-	*out = json_pack("{s:s, s:I, s:s, s:o, s:I, s:I}",
+		if (json_array_append_new(principals,
+		    json_string(g.principals[i])) != 0)
+			goto out;
+	*out = json_pack("{s:s, s:I, s:s, s:O, s:I, s:I}",
 	    "certificate", line, "serial", (json_int_t)serial, "key_id", kid,
 	    "principals", principals, "valid_after", (json_int_t)va,
 	    "valid_before", (json_int_t)vb);
-	principals = NULL;	/* json_pack took it, even on failure */
 	if (*out == NULL)
 		goto out;
+	rec.serial = serial;
+	rec.valid_after = (int64_t)va;
+	rec.valid_before = (int64_t)vb;
+	rec.issued_at = now;
+	rec.principals = g.principals;
+	rec.n_principals = g.n;
+	g.principals = NULL;
+	g.n = 0;
+	rec.certificate = line;
+	line = NULL;
+	if ((rec.username = strdup(rq->username)) == NULL ||
+	    (rec.fingerprint = strdup(fp)) == NULL ||
+	    (rec.target = strdup(rq->target != NULL ? rq->target : "")) ==
+	    NULL || (r = job_new(&rec, rq, job)) != 0) {
+		json_decref(*out);
+		*out = NULL;
+		goto out;
+	}
 	r = 0;
  out:
+	cert_record_free(&rec);
 	json_decref(principals);
 	free(line);
 	buf_free(blob);
@@ -230,5 +282,44 @@ issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
 	rbac_access_free(acc);
 	rbac_snap_release(snap);
 	sshkey_free(key);
+	return r;
+}
+
+static void
+job_done(void *arg, int r)
+{
+	struct issue_job *j = arg;
+
+	j->done(j->done_arg, r);
+	issue_job_free(j);
+}
+
+int
+issue_submit(struct issuer *is, struct issue_job *job, commit_done_fn done,
+    void *arg)
+{
+	int r;
+
+	job->done = done;
+	job->done_arg = arg;
+	if ((r = commit_submit(is->commits, commit_issue, job_done, job)) != 0)
+		issue_job_free(job);
+	return r;
+}
+
+int
+issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
+    json_t **out, char *errmsg, size_t errlen)
+{
+	struct issue_job *job = NULL;
+	int r;
+
+	if ((r = issue_prepare(is, rq, now, &job, out, errmsg, errlen)) != 0)
+		return r;
+	if ((r = commit_run(is->commits, commit_issue, job)) != 0) {
+		json_decref(*out);
+		*out = NULL;
+	}
+	issue_job_free(job);
 	return r;
 }

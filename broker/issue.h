@@ -12,8 +12,9 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "broker/commit.h"
+
 struct cakey;
-struct commit_queue;
 struct rbac;
 struct serials;
 
@@ -46,5 +47,21 @@ struct issue_req {
  */
 int issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
     json_t **out, char *errmsg, size_t errlen);
+
+/*
+ * The same in two steps, for callers that must not wait: issue_prepare()
+ * does everything but the commit and gives the would-be answer and the
+ * job; issue_submit() takes the job and queues its commit, then calls
+ * done(arg, r) on the committer thread (r == 0: the certificate is on
+ * record; only then may the answer leave).  Errors as issue_cert(); a
+ * failed submit has freed the job and will not call done.
+ */
+struct issue_job;
+int issue_prepare(struct issuer *is, const struct issue_req *rq,
+    int64_t now, struct issue_job **job, json_t **out, char *errmsg,
+    size_t errlen);
+int issue_submit(struct issuer *is, struct issue_job *job,
+    commit_done_fn done, void *arg);
+void issue_job_free(struct issue_job *job);
 
 #endif

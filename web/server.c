@@ -48,6 +48,8 @@
 #define TLS_FILE_MAX	(1024 * 1024)
 #define RESP_HDR_MAX	16
 #define STOP_WAIT_NS	(5ull * 1000000000ull)
+#define WEB_WORKERS	32	/* threads for handlers that may wait */
+#define WEB_IO_MAX	16	/* I/O threads: one per CPU, at most this */
 #define ORIGIN_MAX	320
 /* A chunked body past WEB_BODY_MAX is read and dropped up to this much
  * more so the client gets its 413; beyond it the connection is closed. */
@@ -112,6 +114,20 @@ struct web_server {
 	atomic_long inflight;
 	atomic_long fresh;		/* connections before their first request */
 
+	/* Deferred answers (web_defer/web_finish) and the worker pool. */
+	pthread_mutex_t later_mu;
+	pthread_cond_t later_cv;	/* an orphan was finished */
+	int closing;			/* the daemon is going: park nothing */
+	struct web_req *parked;		/* suspended connections */
+	long orphans;			/* deferred requests whose connection
+					 * closed before web_finish() */
+	pthread_mutex_t work_mu;
+	pthread_cond_t work_cv;
+	struct web_req *work_head, **work_tail;
+	int work_stop;
+	pthread_t workers[WEB_WORKERS];
+	unsigned nworkers;
+
 	struct web_metrics *metrics;
 	int own_metrics;
 	struct web_metric *m_requests;
@@ -145,6 +161,18 @@ struct web_req {
 	int too_large;
 	int responded;
 	struct timespec start;
+
+	int dispatched;			/* its handler has been called for */
+
+	/* Answering later; see web_defer().  Under s->later_mu. */
+	int deferred;			/* the handler called web_defer() */
+	int waiting;			/* an answer is owed by web_finish() */
+	int parked;			/* the connection is suspended */
+	int finished;			/* web_finish() has run */
+	int orphan;			/* the connection closed meanwhile */
+	struct web_resp *later;		/* web_finish()'s answer */
+	struct web_req *work_next;	/* worker queue */
+	struct web_req *park_prev, *park_next;	/* s->parked */
 };
 
 struct web_resp {
@@ -880,6 +908,7 @@ req_free(struct web_req *req)
 		free(req->qkey[i]);
 		free(req->qval[i]);
 	}
+	web_resp_free(req->later);
 	free(req);
 }
 
@@ -1218,6 +1247,217 @@ send_error(struct web_req *req, unsigned status, const char *code,
 	return send_resp(req, web_error(status, code, msg), close_conn);
 }
 
+/* ------------------------------------------------------------------ */
+/* Answering later */
+
+/*
+ * A deferred request's connection is suspended ("parked") until
+ * web_finish() hands over the answer; libmicrohttpd then calls on_access()
+ * again, which sends it.  web_finish() may run on any thread, even before
+ * the handler has returned: later_mu orders it against the parking, so
+ * a connection is never resumed before it was suspended.  A connection
+ * that closes while its answer is owed (only when the daemon stops) leaves
+ * the request behind as an orphan, freed by the web_finish() that comes.
+ */
+/* Suspend the connection; later_mu held. */
+static void
+suspend_locked(struct web_req *req)
+{
+	struct web_server *s = req->s;
+
+	MHD_suspend_connection(req->conn);
+	req->parked = 1;
+	req->park_prev = NULL;
+	if ((req->park_next = s->parked) != NULL)
+		s->parked->park_prev = req;
+	s->parked = req;
+}
+
+/* Resume it; later_mu held. */
+static void
+resume_locked(struct web_req *req)
+{
+	struct web_server *s = req->s;
+
+	if (req->park_prev != NULL)
+		req->park_prev->park_next = req->park_next;
+	else
+		s->parked = req->park_next;
+	if (req->park_next != NULL)
+		req->park_next->park_prev = req->park_prev;
+	req->park_prev = req->park_next = NULL;
+	req->parked = 0;
+	MHD_resume_connection(req->conn);
+}
+
+struct web_later *
+web_defer(const struct web_req *creq)
+{
+	struct web_req *req = (struct web_req *)creq;
+
+	pthread_mutex_lock(&req->s->later_mu);
+	req->deferred = 1;
+	req->waiting = 1;
+	pthread_mutex_unlock(&req->s->later_mu);
+	return (struct web_later *)req;
+}
+
+/* Hand over the answer; later_mu held. */
+static void
+finish_locked(struct web_req *req, struct web_resp *resp)
+{
+	struct web_server *s = req->s;
+
+	if (req->orphan) {
+		web_resp_free(resp);
+		req_free(req);
+		s->orphans--;
+		pthread_cond_broadcast(&s->later_cv);
+		return;
+	}
+	req->later = resp;
+	req->finished = 1;
+	req->waiting = 0;
+	if (req->parked)
+		resume_locked(req);
+}
+
+void
+web_finish(struct web_later *later, struct web_resp *resp)
+{
+	struct web_req *req = (struct web_req *)later;
+	struct web_server *s = req->s;
+
+	pthread_mutex_lock(&s->later_mu);
+	finish_locked(req, resp);
+	pthread_mutex_unlock(&s->later_mu);
+}
+
+/* Suspend the connection until web_finish(), unless it already ran. */
+static enum MHD_Result
+park(struct web_req *req, struct web_resp *ignored)
+{
+	struct web_server *s = req->s;
+	struct web_resp *resp;
+
+	web_resp_free(ignored);		/* a deferring handler returns NULL */
+	pthread_mutex_lock(&s->later_mu);
+	if (!req->finished && !s->closing) {
+		suspend_locked(req);
+		pthread_mutex_unlock(&s->later_mu);
+		return MHD_YES;
+	}
+	resp = req->later;
+	req->later = NULL;
+	pthread_mutex_unlock(&s->later_mu);
+	if (resp == NULL && !req->finished)
+		return send_error(req, 503, "unavailable", "server stopping", 1);
+	return send_resp(req, resp, 0);
+}
+
+/*
+ * Back from suspension: send what web_finish() left, or, when the stop
+ * resumed the connection with its answer still owed, a 503.
+ */
+static enum MHD_Result
+unpark(struct web_req *req)
+{
+	struct web_resp *resp;
+	int owed;
+
+	pthread_mutex_lock(&req->s->later_mu);
+	resp = req->later;
+	req->later = NULL;
+	owed = req->waiting;
+	pthread_mutex_unlock(&req->s->later_mu);
+	if (owed)
+		return send_error(req, 503, "unavailable", "server stopping", 1);
+	return send_resp(req, resp, 0);
+}
+
+static void
+run_handler(struct web_req *req)
+{
+	struct web_resp *resp;
+
+	resp = req->route->handler(req, req->s->arg);
+	if (!req->deferred)
+		web_finish((struct web_later *)req, resp);
+	else
+		web_resp_free(resp);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct web_server *s = arg;
+	struct web_req *req;
+
+	pthread_mutex_lock(&s->work_mu);
+	for (;;) {
+		while (s->work_head == NULL && !s->work_stop)
+			pthread_cond_wait(&s->work_cv, &s->work_mu);
+		if ((req = s->work_head) == NULL)
+			break;		/* stopping, and nothing left */
+		if ((s->work_head = req->work_next) == NULL)
+			s->work_tail = &s->work_head;
+		pthread_mutex_unlock(&s->work_mu);
+		run_handler(req);
+		pthread_mutex_lock(&s->work_mu);
+	}
+	pthread_mutex_unlock(&s->work_mu);
+	return NULL;
+}
+
+/* Park the connection and queue the handler for a worker. */
+static enum MHD_Result
+hand_to_worker(struct web_req *req)
+{
+	struct web_server *s = req->s;
+
+	pthread_mutex_lock(&s->later_mu);
+	if (s->closing) {
+		pthread_mutex_unlock(&s->later_mu);
+		return send_error(req, 503, "unavailable", "server stopping", 1);
+	}
+	req->waiting = 1;
+	suspend_locked(req);
+	pthread_mutex_lock(&s->work_mu);
+	*s->work_tail = req;
+	s->work_tail = &req->work_next;
+	pthread_cond_signal(&s->work_cv);
+	pthread_mutex_unlock(&s->work_mu);
+	pthread_mutex_unlock(&s->later_mu);
+	return MHD_YES;
+}
+
+/*
+ * Before the daemon stops (it refuses to with connections suspended):
+ * refuse what the workers did not get to, resume every connection still
+ * waiting (unpark() answers 503 for those), and park nothing more.
+ */
+static void
+unpark_all(struct web_server *s)
+{
+	struct web_req *req, *next;
+
+	pthread_mutex_lock(&s->later_mu);
+	s->closing = 1;
+	pthread_mutex_lock(&s->work_mu);
+	req = s->work_head;
+	s->work_head = NULL;
+	s->work_tail = &s->work_head;
+	pthread_mutex_unlock(&s->work_mu);
+	for (; req != NULL; req = next) {
+		next = req->work_next;
+		finish_locked(req, web_error(503, "unavailable",
+		    "server stopping"));
+	}
+	while (s->parked != NULL)
+		resume_locked(s->parked);
+	pthread_mutex_unlock(&s->later_mu);
+}
+
 static enum MHD_Result
 dispatch(struct web_req *req)
 {
@@ -1280,7 +1520,12 @@ dispatch(struct web_req *req)
 		return send_error(req, 400, "invalid_json",
 		    "a JSON object body is required", 0);
 	extract_token(req);
+	req->dispatched = 1;
+	if (!(req->route->flags & WEB_R_INLINE))
+		return hand_to_worker(req);
 	resp = req->route->handler(req, s->arg);
+	if (req->deferred)
+		return park(req, resp);
 	return send_resp(req, resp, 0);
 }
 
@@ -1356,6 +1601,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	}
 	if (req->responded)
 		return MHD_YES;
+	if (req->dispatched)
+		return unpark(req);	/* resumed */
 	if (req->too_large)
 		return send_error(req, 413, "payload_too_large",
 		    "request body too large", 1);
@@ -1367,11 +1614,20 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     enum MHD_RequestTerminationCode toe)
 {
 	struct web_server *s = cls;
+	struct web_req *req = *con_cls;
 
-	if (*con_cls == NULL)
+	if (req == NULL)
 		return;
-	req_free(*con_cls);
 	*con_cls = NULL;
+	pthread_mutex_lock(&s->later_mu);
+	if (req->waiting) {
+		/* web_finish() is still to come: it frees the request. */
+		req->orphan = 1;
+		s->orphans++;
+		req = NULL;
+	}
+	pthread_mutex_unlock(&s->later_mu);
+	req_free(req);
 	atomic_fetch_sub(&s->inflight, 1);
 }
 
@@ -1513,6 +1769,50 @@ tls_priorities_ok(const char *prio)
 	return 1;
 }
 
+static unsigned
+io_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > WEB_IO_MAX ? WEB_IO_MAX : (unsigned)n;
+}
+
+static int
+workers_start(struct web_server *s)
+{
+	pthread_attr_t attr;
+	int r = 0;
+
+	if (pthread_attr_init(&attr) != 0)
+		return TSS_E_NOMEM;
+	pthread_attr_setstacksize(&attr, (size_t)512 * 1024);
+	for (s->nworkers = 0; s->nworkers < WEB_WORKERS; s->nworkers++)
+		if (pthread_create(&s->workers[s->nworkers], &attr,
+		    worker_main, s) != 0) {
+			r = TSS_E_NOMEM;
+			break;
+		}
+	pthread_attr_destroy(&attr);
+	return r;
+}
+
+/* Run what is queued, then end the workers. */
+static void
+workers_stop(struct web_server *s)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&s->work_mu);
+	s->work_stop = 1;
+	pthread_cond_broadcast(&s->work_cv);
+	pthread_mutex_unlock(&s->work_mu);
+	for (i = 0; i < s->nworkers; i++)
+		pthread_join(s->workers[i], NULL);
+	s->nworkers = 0;
+}
+
 int
 web_start(const struct web_config *cfg, struct web_server **out)
 {
@@ -1557,6 +1857,11 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	s->arg = cfg->handler_arg;
 	if (pthread_mutex_init(&s->tls_lock, NULL) != 0)
 		goto out;
+	pthread_mutex_init(&s->later_mu, NULL);
+	pthread_cond_init(&s->later_cv, NULL);
+	pthread_mutex_init(&s->work_mu, NULL);
+	pthread_cond_init(&s->work_cv, NULL);
+	s->work_tail = &s->work_head;
 	lock_init = 1;
 	if ((s->cert_file = strdup(cfg->tls_cert_file)) == NULL ||
 	    (s->key_file = strdup(cfg->tls_key_file)) == NULL) {
@@ -1576,23 +1881,24 @@ web_start(const struct web_config *cfg, struct web_server **out)
 		goto out;
 
 	/*
-	 * A thread per connection, not a pool: handlers wait (group commit,
-	 * Argon2 slots), and a pool thread that waits stalls every other
-	 * connection it holds.  With a pool the slowest of 64 clients got a
-	 * tenth of the fastest one's requests; per connection they are even
-	 * and twice as many certificates commit per batch.  The connection
-	 * limits bound the threads.
+	 * A few I/O threads (one per CPU) run libmicrohttpd's epoll loops and
+	 * the handlers that never wait (WEB_R_INLINE); every other handler
+	 * runs on a worker while its connection is suspended, so a wait
+	 * (Argon2 slots, a commit) stalls no other client.  A handler that
+	 * hands its work on (issuance to the group commit) defers its answer
+	 * and holds no thread at all meanwhile.
 	 */
-	s->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL | MHD_USE_ITC |
-	    MHD_USE_ERROR_LOG |
+	if ((r = workers_start(s)) != 0)
+		goto out;
+	s->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD |
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
 	    (v6 ? MHD_USE_IPv6 : 0),
 	    0, NULL, NULL, on_access, s,
+	    MHD_OPTION_THREAD_POOL_SIZE, io_threads(),
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
 	    MHD_OPTION_HTTPS_PRIORITIES, prio,
-	    MHD_OPTION_THREAD_STACK_SIZE, (size_t)512 * 1024,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 	    MHD_OPTION_CONNECTION_LIMIT, maxconn,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, perip,
@@ -1666,8 +1972,12 @@ web_stop(struct web_server *s)
 	struct timespec t0, pause = { 0, 5 * 1000 * 1000 };
 	unsigned long long waited;
 
-	if (s == NULL || s->d == NULL)
+	if (s == NULL)
 		return;
+	if (s->d == NULL) {
+		workers_stop(s);
+		return;
+	}
 	atomic_store(&s->stopping, 1);
 	s->quiesced = MHD_quiesce_daemon(s->d);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -1688,6 +1998,9 @@ web_stop(struct web_server *s)
 		}
 		nanosleep(&pause, NULL);
 	}
+	/* Handlers still running finish first: they use their connection. */
+	workers_stop(s);
+	unpark_all(s);
 	MHD_stop_daemon(s->d);
 	s->d = NULL;
 	if (s->quiesced != MHD_INVALID_SOCKET) {
@@ -1704,6 +2017,15 @@ web_free(struct web_server *s)
 	if (s == NULL)
 		return;
 	web_stop(s);
+	/* Deferred answers still owed come from other threads: wait. */
+	pthread_mutex_lock(&s->later_mu);
+	while (s->orphans > 0)
+		pthread_cond_wait(&s->later_cv, &s->later_mu);
+	pthread_mutex_unlock(&s->later_mu);
+	pthread_cond_destroy(&s->later_cv);
+	pthread_mutex_destroy(&s->later_mu);
+	pthread_cond_destroy(&s->work_cv);
+	pthread_mutex_destroy(&s->work_mu);
 	bundle_free(s->cur);
 	for (b = s->retired; b != NULL; b = next) {
 		next = b->next;

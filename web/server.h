@@ -27,10 +27,13 @@
  * tessera_http_requests_total{route,status} and its latency observed in
  * tessera_http_request_duration_seconds.
  *
- * Threads: each connection has its own thread (libmicrohttpd's thread per
- * connection), so a handler may wait without stalling other clients.
- * The hot path takes no lock except atomics; the TLS certificate swap takes
- * a mutex at connection start/close and during handshakes only.
+ * Threads: one I/O thread per CPU runs libmicrohttpd's epoll loop (TLS,
+ * parsing, sending) and the WEB_R_INLINE handlers, which must never wait.
+ * Every other handler runs on one of WEB_WORKERS worker threads while its
+ * connection is suspended, so it may wait (Argon2 slots, a commit) without
+ * stalling other clients.  A handler may also defer its answer
+ * (web_defer) and hold no thread while it waits.  The TLS certificate
+ * swap takes a mutex at connection start/close and during handshakes only.
  *
  * Process-wide effect: web_start() installs jansson allocation functions
  * that wipe memory on free (JSON bodies carry passwords).
@@ -119,6 +122,18 @@ int web_tls_changed(struct web_server *s);
 void web_stop(struct web_server *s);
 int web_stopping(const struct web_server *s);
 void web_free(struct web_server *s);		/* stops first; NULL harmless */
+
+/*
+ * Answering later.  A handler that hands its work to another thread calls
+ * web_defer(req) and returns NULL; the connection stays open, holding no
+ * thread, until web_finish(later, resp) sends resp (NULL: 500).
+ * web_finish() must be called exactly once, from any thread, possibly
+ * before the handler has returned; req itself is not valid after the
+ * handler returns, so copy what the later work needs.
+ */
+struct web_later;
+struct web_later *web_defer(const struct web_req *req);
+void web_finish(struct web_later *later, struct web_resp *resp);
 
 /* Request accessors: valid during the handler call only. */
 enum web_auth { WEB_AUTH_NONE = 0, WEB_AUTH_BEARER, WEB_AUTH_COOKIE };

@@ -448,11 +448,41 @@ ttl_of(const json_t *j, int64_t *ttl)
 	return 0;
 }
 
+/*
+ * Issuance answers after the group commit has made the certificate
+ * durable; meanwhile the request holds no thread (web_defer).
+ */
+struct issue_later {
+	struct api *a;
+	struct web_later *later;
+	struct web_resp *resp;		/* the 201, sent once committed */
+	double t0;
+};
+
+static void
+issue_done(void *arg, int r)
+{
+	struct issue_later *il = arg;
+	struct web_resp *resp = il->resp;
+
+	if (r == 0) {
+		web_metric_observe(il->a->issue_seconds, api_mono() - il->t0);
+		web_metric_inc(il->a->certs_issued, 0);
+	} else {
+		web_resp_free(resp);
+		resp = api_fail(r, NULL);
+	}
+	web_finish(il->later, resp);
+	free(il);
+}
+
 static struct web_resp *
 h_cert_issue(const struct web_req *req, void *arg)
 {
 	struct api *a = arg;
 	struct issue_req rq;
+	struct issue_job *job = NULL;
+	struct issue_later *il;
 	struct caller c;
 	static const char *const fields[] = { "public_key", "target", "login",
 	    "ttl", NULL };
@@ -488,14 +518,26 @@ h_cert_issue(const struct web_req *req, void *arg)
 	rq.remote_addr = web_req_remote(req);
 	rq.request_id = web_req_id(req);
 	t0 = api_mono();
-	r = issue_cert(&a->b->issuer, &rq, api_now(), &out, errmsg,
+	r = issue_prepare(&a->b->issuer, &rq, api_now(), &job, &out, errmsg,
 	    sizeof(errmsg));
 	caller_clear(&c);
-	if (r == 0) {
-		web_metric_observe(a->issue_seconds, api_mono() - t0);
-		web_metric_inc(a->certs_issued, 0);
+	if (r != 0)
+		return api_fail(r, errmsg);
+	if ((il = calloc(1, sizeof(*il))) == NULL ||
+	    (il->resp = web_json(201, out)) == NULL) {
+		free(il);
+		issue_job_free(job);
+		return NULL;
 	}
-	return reply(r, 201, out, errmsg);
+	il->a = a;
+	il->t0 = t0;
+	il->later = web_defer(req);
+	if ((r = issue_submit(&a->b->issuer, job, issue_done, il)) != 0) {
+		web_resp_free(il->resp);
+		web_finish(il->later, api_fail(r, NULL));
+		free(il);
+	}
+	return NULL;
 }
 
 static struct web_resp *
@@ -629,17 +671,18 @@ h_target_sshd(const struct web_req *req, void *arg)
 
 #define J	WEB_R_JSON
 #define W	WEB_R_WRITE
+#define I	WEB_R_INLINE	/* never waits, or defers its answer */
 static const struct web_route routes[] = {
-	{ "GET",    "/healthz",              h_healthz,        0 },
-	{ "GET",    "/metrics",              h_metrics,        0 },
-	{ "GET",    "/v1/ca",                h_ca,             0 },
-	{ "GET",    "/v1/krl",               h_krl,            0 },
+	{ "GET",    "/healthz",              h_healthz,        I },
+	{ "GET",    "/metrics",              h_metrics,        I },
+	{ "GET",    "/v1/ca",                h_ca,             I },
+	{ "GET",    "/v1/krl",               h_krl,            I },
 	{ "POST",   "/v1/enroll/start",      h_enroll_start,   J },
 	{ "POST",   "/v1/enroll/finish",     h_enroll_finish,  J },
 	{ "POST",   "/v1/login",             h_login,          J },
 	{ "POST",   "/v1/logout",            h_logout,         W },
 	{ "GET",    "/v1/me",                h_me,             0 },
-	{ "POST",   "/v1/certs",             h_cert_issue,     J | W },
+	{ "POST",   "/v1/certs",             h_cert_issue,     J | W | I },
 	{ "GET",    "/v1/certs",             h_certs_list,     0 },
 	{ "POST",   "/v1/certs/*/revoke",    h_cert_revoke,    W },
 	{ "GET",    "/v1/users",             h_users_list,     0 },
@@ -673,6 +716,7 @@ static const struct web_route routes[] = {
 };
 #undef J
 #undef W
+#undef I
 
 const struct web_route *
 api_routes(size_t *n)

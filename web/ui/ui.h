@@ -21,8 +21,8 @@ struct web_req;
 struct web_resp;
 
 /* Route flags for the table: pages get the HTML CSP. */
-#define UI_PAGE		(WEB_R_HTML | WEB_R_CACHEABLE)
-#define UI_ASSET	WEB_R_CACHEABLE
+#define UI_PAGE		(WEB_R_HTML | WEB_R_CACHEABLE | WEB_R_INLINE)
+#define UI_ASSET	(WEB_R_CACHEABLE | WEB_R_INLINE)
 
 struct ui_asset {
 	const char *path;		/* URL path: "/", "/static/app.js" */

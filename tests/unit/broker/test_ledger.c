@@ -114,6 +114,60 @@ Test(commit, concurrent_jobs_all_commit_and_failures_stay_alone)
 	commit_queue_free(q);
 }
 
+/* commit_submit: no waiting; each done() exactly once, with its result. */
+struct async_job {
+	struct put_arg p;
+	int calls;
+	int r;
+};
+
+static int
+async_fn(struct store_txn *t, void *a)
+{
+	return put_fn(t, &((struct async_job *)a)->p);
+}
+
+static void
+async_done(void *a, int r)
+{
+	struct async_job *j = a;
+
+	j->calls++;
+	j->r = r;
+}
+
+#define ASYNC_JOBS	1000
+
+Test(commit, submitted_jobs_report_once_and_the_queue_drains_on_free)
+{
+	struct commit_queue *q;
+	struct async_job *j;
+	struct store_txn *t;
+	const void *v;
+	size_t vl;
+	int i;
+
+	cr_assert_not_null(j = calloc(ASYNC_JOBS, sizeof(*j)));
+	cr_assert_eq(commit_queue_new(st, NULL, NULL, &q), 0);
+	for (i = 0; i < ASYNC_JOBS; i++) {
+		j[i].p.key = 0x40000000u | (uint32_t)i;
+		j[i].p.fail = i % 7 == 3;
+		cr_assert_eq(commit_submit(q, async_fn, async_done, &j[i]), 0);
+	}
+	commit_queue_free(q);	/* runs what is still queued first */
+	cr_assert_eq(store_begin(st, 0, &t), 0);
+	for (i = 0; i < ASYNC_JOBS; i++) {
+		cr_assert_eq(j[i].calls, 1, "job %d: %d calls", i, j[i].calls);
+		cr_assert_eq(j[i].r, j[i].p.fail ? TSS_E_VALIDATION : 0,
+		    "job %d: %d", i, j[i].r);
+		cr_assert_eq(store_get(t, STORE_DB_META, &j[i].p.key,
+		    sizeof(j[i].p.key), &v, &vl), j[i].p.fail ?
+		    TSS_E_NOT_FOUND : 0, "job %d", i);
+	}
+	store_abort(t);
+	free(j);
+}
+
 static struct cert_record
 sample(uint64_t serial, const char *user, int64_t before)
 {

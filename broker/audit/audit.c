@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +32,39 @@
 #define HASH_FIELD	",\"hash\":\""
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
+#define DUMP_FLAGS	(JSON_SORT_KEYS | JSON_COMPACT)
+/*
+ * Nesting in ev->fields rendered here; anything deeper goes to jansson,
+ * which also refuses cycles.
+ */
+#define MAX_DEPTH	8
+#define STACK_KEYS	16	/* members sorted without malloc */
+
+/*
+ * Fetched once: EVP_sha256() would make every digest look the
+ * implementation up again, which cost more than hashing an event.
+ */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void
+sha256_fetch(void)
+{
+	sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+}
 
 static int
-sha256_hex(const char *s, char out[65])
+sha256_hex(const void *p, size_t len, char out[65])
 {
-	uint8_t md[32];
-	unsigned int len = 0;
+	const EVP_MD *md;
+	uint8_t d[32];
+	unsigned int dl = 0;
 
-	if (EVP_Digest(s, strlen(s), md, &len, EVP_sha256(), NULL) != 1)
+	pthread_once(&sha256_once, sha256_fetch);
+	md = sha256_md != NULL ? sha256_md : EVP_sha256();
+	if (EVP_Digest(p, len, d, &dl, md, NULL) != 1 || dl != sizeof(d))
 		return TSS_E_CRYPTO;
-	hex_encode(md, sizeof(md), out);
+	hex_encode(d, sizeof(d), out);
 	return 0;
 }
 
@@ -65,78 +89,502 @@ head_get(struct store_txn *t, char head[65])
 	return 0;
 }
 
-static void
+static int
 rfc3339(int64_t t, char out[32])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	gmtime_r(&tt, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if ((int64_t)tt != t || gmtime_r(&tt, &tm) == NULL ||
+	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return TSS_E_INVALID_ARGUMENT;
+	return 0;
 }
 
-static json_t *
-str_or_null(const char *s)
+/*
+ * Canonical text.  The chain hashes jansson's json_dumps(DUMP_FLAGS)
+ * output, and audit_verify checks it by dumping again, so what is written
+ * here must be that output byte for byte: members in memcmp order of
+ * their keys (shorter first on a tie), no whitespace, integers in %lld,
+ * strings as in jansson's dump_string without JSON_ENSURE_ASCII or
+ * JSON_ESCAPE_SLASH.  Reals are left to jansson.
+ */
+
+/*
+ * The text being rendered.  Not a struct buf: rendering is byte by byte,
+ * and buf's checks per call cost more than the rest of the work.
+ */
+struct out {
+	char *p;
+	size_t len, cap;
+};
+
+static int
+out_grow(struct out *o, size_t n)
 {
-	return s != NULL ? json_string(s) : json_null();
+	size_t cap = o->cap != 0 ? o->cap : 512;
+	char *p;
+
+	if (n > BUF_SIZE_MAX - o->len)
+		return TSS_E_TOO_LONG;
+	while (cap < o->len + n)
+		cap *= 2;
+	if ((p = realloc(o->p, cap)) == NULL)
+		return TSS_E_NOMEM;
+	o->p = p;
+	o->cap = cap;
+	return 0;
+}
+
+static int
+out_put(struct out *o, const void *s, size_t n)
+{
+	int r;
+
+	if (n > o->cap - o->len && (r = out_grow(o, n)) != 0)
+		return r;
+	if (n != 0)
+		memcpy(o->p + o->len, s, n);
+	o->len += n;
+	return 0;
+}
+
+static int
+out_c(struct out *o, char c)
+{
+	int r;
+
+	if (o->len == o->cap && (r = out_grow(o, 1)) != 0)
+		return r;
+	o->p[o->len++] = c;
+	return 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (len > 0, *p >= 0x80), or 0. */
+static size_t
+utf8_seq(const uint8_t *p, size_t len)
+{
+	uint32_t cp, min;
+	size_t n, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2, cp = p[0] & 0x1f, min = 0x80;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3, cp = p[0] & 0x0f, min = 0x800;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4, cp = p[0] & 0x07, min = 0x10000;
+	} else
+		return 0;
+	if (len < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+static int
+put_str(struct out *b, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const uint8_t *p = (const uint8_t *)s;
+	size_t i = 0, run = 0, n;
+	char e[6];
+	int r;
+
+	if ((r = out_c(b, '"')) != 0)
+		return r;
+	while (i < len) {
+		if (p[i] >= 0x80) {
+			if ((n = utf8_seq(p + i, len - i)) == 0)
+				return TSS_E_INVALID_ARGUMENT;
+			i += n;
+			continue;
+		}
+		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
+			i++;
+			continue;
+		}
+		e[0] = '\\';
+		n = 2;
+		switch (p[i]) {
+		case '"':  e[1] = '"'; break;
+		case '\\': e[1] = '\\'; break;
+		case '\b': e[1] = 'b'; break;
+		case '\f': e[1] = 'f'; break;
+		case '\n': e[1] = 'n'; break;
+		case '\r': e[1] = 'r'; break;
+		case '\t': e[1] = 't'; break;
+		default:
+			e[1] = 'u';
+			e[2] = '0';
+			e[3] = '0';
+			e[4] = hex[p[i] >> 4];
+			e[5] = hex[p[i] & 0xf];
+			n = 6;
+			break;
+		}
+		if ((r = out_put(b, p + run, i - run)) != 0 ||
+		    (r = out_put(b, e, n)) != 0)
+			return r;
+		run = ++i;
+	}
+	if ((r = out_put(b, p + run, i - run)) != 0)
+		return r;
+	return out_c(b, '"');
+}
+
+/* v in decimal, as "%lld" would; returns the length (at most 20). */
+static size_t
+fmt_int(char out[24], json_int_t v)
+{
+	unsigned long long u;
+	char tmp[24];
+	size_t n = 0, i = 0;
+
+	u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		out[i++] = '-';
+	while (n > 0)
+		out[i++] = tmp[--n];
+	return i;
+}
+
+/* A member of an object being rendered; v NULL for the fixed ones. */
+struct member {
+	const char *key;
+	size_t klen;
+	const json_t *v;
+	const char *s;		/* string value of a fixed member; NULL: null */
+	int splice;		/* 0, or SPLICE_PREV / SPLICE_SEQ */
+};
+
+#define SPLICE_PREV	1
+#define SPLICE_SEQ	2
+
+static int
+member_cmp(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	int c;
+
+	c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
+	if (c != 0)
+		return c;
+	return (x->klen > y->klen) - (x->klen < y->klen);
+}
+
+/* Few members: insertion sort, as qsort's merge sort allocates. */
+static void
+members_sort(struct member *m, size_t n)
+{
+	struct member x;
+	size_t i, j;
+
+	if (n > STACK_KEYS) {
+		qsort(m, n, sizeof(*m), member_cmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		x = m[i];
+		for (j = i; j > 0 && member_cmp(&m[j - 1], &x) > 0; j--)
+			m[j] = m[j - 1];
+		m[j] = x;
+	}
+}
+
+static int put_value(struct out *b, const json_t *v, int depth);
+
+/* The object's members, unsorted, into m (room for max). */
+static void
+members_of(const json_t *o, struct member *m, size_t max, size_t *n)
+{
+	void *it;
+
+	*n = 0;
+	for (it = json_object_iter((json_t *)o); it != NULL && *n < max;
+	    it = json_object_iter_next((json_t *)o, it)) {
+		m[*n].key = json_object_iter_key(it);
+		m[*n].klen = json_object_iter_key_len(it);
+		m[*n].v = json_object_iter_value(it);
+		m[*n].s = NULL;
+		m[*n].splice = 0;
+		(*n)++;
+	}
+}
+
+static int
+put_object(struct out *b, const json_t *o, int depth)
+{
+	struct member stack[STACK_KEYS], *m = stack;
+	size_t n, i, size = json_object_size(o);
+	int r = TSS_E_NOMEM;
+
+	if (size > STACK_KEYS &&
+	    (m = calloc(size, sizeof(*m))) == NULL)
+		goto out;
+	members_of(o, m, size, &n);
+	r = TSS_E_INTERNAL;
+	if (n != size)
+		goto out;
+	members_sort(m, n);
+	if ((r = out_c(b, '{')) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((i > 0 && (r = out_c(b, ',')) != 0) ||
+		    (r = put_str(b, m[i].key, m[i].klen)) != 0 ||
+		    (r = out_c(b, ':')) != 0 ||
+		    (r = put_value(b, m[i].v, depth + 1)) != 0)
+			goto out;
+	}
+	r = out_c(b, '}');
+ out:
+	if (m != stack)
+		free(m);
+	return r;
+}
+
+static int
+put_jansson(struct out *b, const json_t *v)
+{
+	char *s;
+	int r;
+
+	if ((s = json_dumps(v, DUMP_FLAGS | JSON_ENCODE_ANY)) == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	r = out_put(b, s, strlen(s));
+	free(s);
+	return r;
+}
+
+static int
+put_value(struct out *b, const json_t *v, int depth)
+{
+	char num[24];
+	size_t i;
+	int r;
+
+	if (depth > MAX_DEPTH)
+		return put_jansson(b, v);
+	switch (json_typeof(v)) {
+	case JSON_NULL:
+		return out_put(b, "null", 4);
+	case JSON_TRUE:
+		return out_put(b, "true", 4);
+	case JSON_FALSE:
+		return out_put(b, "false", 5);
+	case JSON_INTEGER:
+		return out_put(b, num, fmt_int(num, json_integer_value(v)));
+	case JSON_STRING:
+		return put_str(b, json_string_value(v), json_string_length(v));
+	case JSON_OBJECT:
+		return put_object(b, v, depth);
+	case JSON_ARRAY:
+		if ((r = out_c(b, '[')) != 0)
+			return r;
+		for (i = 0; i < json_array_size(v); i++)
+			if ((i > 0 && (r = out_c(b, ',')) != 0) ||
+			    (r = put_value(b, json_array_get(v, i),
+			    depth + 1)) != 0)
+				return r;
+		return out_c(b, ']');
+	default:
+		return put_jansson(b, v);
+	}
+}
+
+/*
+ * The prepared event: its canonical text without the digits of seq and
+ * with zeros in place of prev.  prev_off < seq_off, as "prev" sorts
+ * before "seq".
+ */
+struct audit_prep {
+	struct out text;
+	size_t prev_off;	/* the 64 hex digits of prev go here */
+	size_t seq_off;		/* the digits of seq are inserted here */
+};
+
+void
+audit_prep_free(struct audit_prep *p)
+{
+	if (p == NULL)
+		return;
+	free(p->text.p);
+	free(p);
+}
+
+static void
+fixed(struct member *m, const char *key, const char *s, int splice)
+{
+	m->key = key;
+	m->klen = strlen(key);
+	m->v = NULL;
+	m->s = s;
+	m->splice = splice;
 }
 
 int
-audit_append(struct store_txn *t, const struct audit_event *ev, int64_t now,
+audit_prepare(const struct audit_event *ev, int64_t now,
+    struct audit_prep **out)
+{
+	struct audit_prep *p = NULL;
+	struct member stack[STACK_KEYS + 9], *m = stack, *f;
+	char ts[32];
+	size_t nfix = 0, nf = 0, n, i, j, size = 0;
+	int trunc = 0, r = TSS_E_INVALID_ARGUMENT;
+
+	*out = NULL;
+	if (ev == NULL || ev->actor == NULL || ev->action == NULL ||
+	    ev->result == NULL ||
+	    (ev->fields != NULL && !json_is_object(ev->fields)) ||
+	    (r = rfc3339(now, ts)) != 0)
+		goto out;
+	r = TSS_E_NOMEM;
+	if (ev->fields != NULL)
+		size = json_object_size(ev->fields);
+	if (size > STACK_KEYS && (size > SIZE_MAX / sizeof(*m) - 9 ||
+	    (m = calloc(size + 9, sizeof(*m))) == NULL))
+		goto out;
+	/* The fixed members win over ev->fields. */
+	fixed(&m[nfix++], "action", ev->action, 0);
+	fixed(&m[nfix++], "actor", ev->actor, 0);
+	fixed(&m[nfix++], "object", ev->object, 0);
+	fixed(&m[nfix++], "prev", NULL, SPLICE_PREV);
+	fixed(&m[nfix++], "remote_addr", ev->remote_addr, 0);
+	if (ev->request_id != NULL)
+		fixed(&m[nfix++], "request_id", ev->request_id, 0);
+	fixed(&m[nfix++], "result", ev->result, 0);
+	fixed(&m[nfix++], "seq", NULL, SPLICE_SEQ);
+	fixed(&m[nfix++], "time", ts, 0);
+	if (ev->fields != NULL) {
+		f = m + nfix;
+		members_of(ev->fields, f, size, &n);
+		r = TSS_E_INTERNAL;
+		if (n != size)
+			goto out;
+		/*
+		 * json_object_update copied the keys as C strings: a key
+		 * with a NUL lost the rest, and the last of the keys that
+		 * became equal won.
+		 */
+		for (i = 0; i < n; i++) {
+			if ((j = strlen(f[i].key)) != f[i].klen) {
+				f[i].klen = j;
+				trunc = 1;
+			}
+		}
+		for (i = 0; i < n; i++) {
+			/* A second "hash" would make the event unreadable. */
+			r = TSS_E_INVALID_ARGUMENT;
+			if (f[i].klen == 4 && memcmp(f[i].key, "hash", 4) == 0)
+				goto out;
+			for (j = 0; j < nfix; j++)
+				if (member_cmp(&f[i], &m[j]) == 0)
+					break;
+			if (j != nfix)
+				continue;
+			for (j = i + 1; trunc && j < n; j++)
+				if (member_cmp(&f[i], &f[j]) == 0)
+					break;
+			if (!trunc || j == n)
+				f[nf++] = f[i];
+		}
+	}
+	n = nfix + nf;
+	members_sort(m, n);
+
+	r = TSS_E_NOMEM;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		goto out;
+	if ((r = out_c(&p->text, '{')) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if ((i > 0 && (r = out_c(&p->text, ',')) != 0) ||
+		    (r = put_str(&p->text, m[i].key, m[i].klen)) != 0 ||
+		    (r = out_c(&p->text, ':')) != 0)
+			goto out;
+		if (m[i].v != NULL)
+			r = put_value(&p->text, m[i].v, 1);
+		else if (m[i].splice == SPLICE_PREV) {
+			p->prev_off = p->text.len + 1;
+			r = put_str(&p->text, ZERO_HASH, 64);
+		} else if (m[i].splice == SPLICE_SEQ) {
+			p->seq_off = p->text.len;
+			r = 0;
+		} else if (m[i].s != NULL)
+			r = put_str(&p->text, m[i].s, strlen(m[i].s));
+		else
+			r = out_put(&p->text, "null", 4);
+		if (r != 0)
+			goto out;
+	}
+	if ((r = out_c(&p->text, '}')) != 0)
+		goto out;
+	r = TSS_E_INTERNAL;
+	if (p->prev_off == 0 || p->seq_off <= p->prev_off + 64)
+		goto out;
+	*out = p;
+	p = NULL;	/* transferred */
+	r = 0;
+ out:
+	if (m != stack)
+		free(m);
+	audit_prep_free(p);
+	return r;
+}
+
+int
+audit_append_prep(struct store_txn *t, const struct audit_prep *p,
     uint64_t *seqp)
 {
-	json_t *o = NULL;
 	struct buf *b = NULL;
-	char prev[65], hash[65], ts[32], *text = NULL;
-	uint8_t key[8];
+	const char *text;
+	uint8_t key[8], *dst;
+	char prev[65], hash[65], num[24];
+	size_t tl, nl, len, slen;
 	uint64_t seq;
-	size_t len;
 	int r = TSS_E_INTERNAL;
 
 	if (seqp != NULL)
 		*seqp = 0;
-	if (ev->actor == NULL || ev->action == NULL || ev->result == NULL)
+	if (p == NULL)
 		return TSS_E_INVALID_ARGUMENT;
 	if ((r = head_get(t, prev)) != 0 ||
 	    (r = store_counter_next(t, STORE_CTR_AUDIT_SEQ, &seq)) != 0)
 		goto out;
-	rfc3339(now, ts);
-	r = TSS_E_NOMEM;
-	if ((o = json_object()) == NULL)
-		goto out;
-	if (ev->fields != NULL && json_object_update(o, ev->fields) != 0)
-		goto out;
-	/* The fixed fields win over anything in ev->fields. */
-	if (json_object_set_new(o, "seq", json_integer((json_int_t)seq)) ||
-	    json_object_set_new(o, "time", json_string(ts)) ||
-	    json_object_set_new(o, "actor", json_string(ev->actor)) ||
-	    json_object_set_new(o, "action", json_string(ev->action)) ||
-	    json_object_set_new(o, "object", str_or_null(ev->object)) ||
-	    json_object_set_new(o, "result", json_string(ev->result)) ||
-	    json_object_set_new(o, "remote_addr", str_or_null(ev->remote_addr)) ||
-	    json_object_set_new(o, "prev", json_string(prev)))
-		goto out;
-	if (ev->request_id != NULL &&
-	    json_object_set_new(o, "request_id", json_string(ev->request_id)))
-		goto out;
-	if ((text = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT)) == NULL ||
-	    (b = buf_new()) == NULL)
-		goto out;
-	if ((r = sha256_hex(text, hash)) != 0)
-		goto out;
+	text = p->text.p;
+	tl = p->text.len;
+	nl = fmt_int(num, (json_int_t)seq);
+	len = tl + nl;
 	/*
 	 * Stored: the canonical text with "hash" spliced in last, so one
 	 * serialisation serves both; readers parse it as any JSON object.
 	 */
-	len = strlen(text);
-	if ((r = rec_begin(b, REC_AUDIT, REC_AUDIT_V)) != 0 ||
-	    (r = buf_put_u32(b, (uint32_t)(len - 1 + sizeof(HASH_FIELD) - 1 +
-	    64 + 2))) != 0 ||
-	    (r = buf_put(b, text, len - 1)) != 0 ||
-	    (r = buf_put(b, HASH_FIELD, sizeof(HASH_FIELD) - 1)) != 0 ||
-	    (r = buf_put(b, hash, 64)) != 0 ||
-	    (r = buf_put(b, "\"}", 2)) != 0)
+	slen = len - 1 + sizeof(HASH_FIELD) - 1 + 64 + 2;
+	r = TSS_E_NOMEM;
+	if ((b = buf_new()) == NULL)
 		goto out;
+	if ((r = rec_begin(b, REC_AUDIT, REC_AUDIT_V)) != 0 ||
+	    (r = buf_put_u32(b, (uint32_t)slen)) != 0 ||
+	    (r = buf_reserve(b, slen, &dst)) != 0)
+		goto out;
+	memcpy(dst, text, p->seq_off);
+	memcpy(dst + p->prev_off, prev, 64);
+	memcpy(dst + p->seq_off, num, nl);
+	memcpy(dst + p->seq_off + nl, text + p->seq_off, tl - p->seq_off);
+	if ((r = sha256_hex(dst, len, hash)) != 0)
+		goto out;
+	memcpy(dst + len - 1, HASH_FIELD, sizeof(HASH_FIELD) - 1);
+	memcpy(dst + len - 1 + sizeof(HASH_FIELD) - 1, hash, 64);
+	memcpy(dst + slen - 2, "\"}", 2);
 	buf_poke_u64(key, seq);
 	if ((r = store_put(t, STORE_DB_AUDIT, key, sizeof(key), buf_ptr(b),
 	    buf_len(b), STORE_NOOVERWRITE)) != 0 ||
@@ -147,9 +595,22 @@ audit_append(struct store_txn *t, const struct audit_event *ev, int64_t now,
 		*seqp = seq;
 	r = 0;
  out:
-	free(text);
 	buf_free(b);
-	json_decref(o);
+	return r;
+}
+
+int
+audit_append(struct store_txn *t, const struct audit_event *ev, int64_t now,
+    uint64_t *seqp)
+{
+	struct audit_prep *p = NULL;
+	int r;
+
+	if (seqp != NULL)
+		*seqp = 0;
+	if ((r = audit_prepare(ev, now, &p)) == 0)
+		r = audit_append_prep(t, p, seqp);
+	audit_prep_free(p);
 	return r;
 }
 
@@ -218,7 +679,7 @@ verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
 	json_object_del(o, "hash");
 	body = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
 	json_object_set_new(o, "hash", h);
-	if (body == NULL || sha256_hex(body, hash) != 0 ||
+	if (body == NULL || sha256_hex(body, strlen(body), hash) != 0 ||
 	    strcmp(hash, stored) != 0)
 		goto out;
 	memcpy(chain, hash, 65);

@@ -28,9 +28,36 @@ struct audit_event {
 	json_t *fields;		/* extra fields (borrowed); NULL for none */
 };
 
-/* Append in write transaction t at time now (Unix seconds). */
+/*
+ * Append ev in write transaction t at time now (Unix seconds); *seq (may
+ * be NULL) gets its seq, 0 on failure.  Same as audit_prepare,
+ * audit_append_prep and audit_prep_free.
+ */
 int audit_append(struct store_txn *t, const struct audit_event *ev,
     int64_t now, uint64_t *seq);
+
+/*
+ * The append in two steps, so that the costly part runs outside the write
+ * transaction.  audit_prepare renders ev at time now into its canonical
+ * text, leaving out only what depends on the chain ("prev" and "seq");
+ * ev and ev->fields may change or go once it returns.  Errors:
+ * TSS_E_INVALID_ARGUMENT for a missing actor, action or result, fields
+ * that are not an object or hold "hash", invalid UTF-8, a time gmtime cannot represent,
+ * or a value jansson cannot serialise (a cycle); TSS_E_TOO_LONG for an
+ * event above BUF_SIZE_MAX; TSS_E_NOMEM.
+ *
+ * audit_append_prep stores the prepared event in t as the next one of the
+ * chain, exactly as audit_append would.  It reads p and never changes it,
+ * so one p may be appended again after its transaction was aborted, and
+ * may be read by several threads at once.  audit_prep_free(NULL) is
+ * harmless.
+ */
+struct audit_prep;
+int audit_prepare(const struct audit_event *ev, int64_t now,
+    struct audit_prep **out);
+int audit_append_prep(struct store_txn *t, const struct audit_prep *p,
+    uint64_t *seq);
+void audit_prep_free(struct audit_prep *p);
 
 /* Event seq as a new JSON object (caller json_decref()s). */
 int audit_get(struct store_txn *t, uint64_t seq, json_t **out);

@@ -15,15 +15,13 @@
 #include "store/store.h"
 
 /*
- * What the commit needs, owned: the record (its strings), the audit event
- * and who to tell.  Built before the transaction, so the committer does
- * no more than the writes.
+ * What the commit needs, owned: the record and the rendered audit event.
+ * Built before the transaction, so the committer does no more than the
+ * writes.
  */
 struct issue_job {
 	struct cert_record rec;
-	char object[32];
-	char *remote_addr, *request_id;
-	json_t *fields;			/* the audit event's extra fields */
+	struct audit_prep *ev;
 	commit_done_fn done;
 	void *done_arg;
 };
@@ -32,15 +30,11 @@ static int
 commit_issue(struct store_txn *t, void *a)
 {
 	struct issue_job *j = a;
-	struct audit_event ev = { .actor = j->rec.username,
-	    .action = "cert.issue", .object = j->object, .result = "ok",
-	    .remote_addr = j->remote_addr, .request_id = j->request_id,
-	    .fields = j->fields };
 	int r;
 
 	if ((r = certs_put(t, &j->rec)) != 0)
 		return r;
-	return audit_append(t, &ev, j->rec.issued_at, NULL);
+	return audit_append_prep(t, j->ev, NULL);
 }
 
 void
@@ -49,58 +43,59 @@ issue_job_free(struct issue_job *j)
 	if (j == NULL)
 		return;
 	cert_record_free(&j->rec);
-	free(j->remote_addr);
-	free(j->request_id);
-	json_decref(j->fields);
+	audit_prep_free(j->ev);
 	free(j);
 }
 
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
-}
-
-/* The job for rec (whose fields it takes) and its audit event. */
+/* The job for rec (whose fields it takes) and its cert.issue event. */
 static int
 job_new(struct cert_record *rec, const struct issue_req *rq,
     struct issue_job **out)
 {
 	struct issue_job *j;
-	json_t *p = NULL;
+	json_t *p = NULL, *f = NULL;
+	char object[32];
 	size_t i;
+	int r = TSS_E_NOMEM;
 
 	*out = NULL;
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		return TSS_E_NOMEM;
 	j->rec = *rec;
 	memset(rec, 0, sizeof(*rec));
-	snprintf(j->object, sizeof(j->object), "cert:%llu",
-	    (unsigned long long)j->rec.serial);
-	j->remote_addr = dup_or_null(rq->remote_addr);
-	j->request_id = dup_or_null(rq->request_id);
-	if ((rq->remote_addr != NULL && j->remote_addr == NULL) ||
-	    (rq->request_id != NULL && j->request_id == NULL) ||
-	    (p = json_array()) == NULL)
+	if ((p = json_array()) == NULL)
 		goto fail;
 	for (i = 0; i < j->rec.n_principals; i++)
 		if (json_array_append_new(p,
 		    json_string(j->rec.principals[i])) != 0)
 			goto fail;
-	j->fields = json_pack("{s:I, s:s, s:o, s:I, s:I, s:s}",
+	f = json_pack("{s:I, s:s, s:O, s:I, s:I, s:s}",
 	    "serial", (json_int_t)j->rec.serial, "fingerprint",
 	    j->rec.fingerprint, "principals", p, "valid_after",
 	    (json_int_t)j->rec.valid_after, "valid_before",
 	    (json_int_t)j->rec.valid_before, "target", j->rec.target);
-	p = NULL;	/* json_pack took it, even on failure */
-	if (j->fields == NULL)
+	if (f == NULL)
 		goto fail;
+	snprintf(object, sizeof(object), "cert:%llu",
+	    (unsigned long long)j->rec.serial);
+	{
+		struct audit_event ev = { .actor = j->rec.username,
+		    .action = "cert.issue", .object = object, .result = "ok",
+		    .remote_addr = rq->remote_addr,
+		    .request_id = rq->request_id, .fields = f };
+
+		if ((r = audit_prepare(&ev, j->rec.issued_at, &j->ev)) != 0)
+			goto fail;
+	}
+	json_decref(f);
+	json_decref(p);
 	*out = j;
 	return 0;
  fail:
+	json_decref(f);
 	json_decref(p);
 	issue_job_free(j);
-	return TSS_E_NOMEM;
+	return r;
 }
 
 /* Extension names for the granted bits, in table order. */

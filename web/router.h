@@ -36,6 +36,7 @@ typedef struct web_resp *(*web_handler)(const struct web_req *req, void *arg);
 #define WEB_R_HTML	0x04	/* an HTML page: page CSP instead of default-src 'none' */
 #define WEB_R_CACHEABLE	0x08	/* no automatic Cache-Control: no-store */
 #define WEB_R_INLINE	0x10	/* runs on an I/O thread: never waits (else a worker) */
+#define WEB_R_CPU	0x20	/* never waits but computes: one thread per CPU */
 
 struct web_route {
 	const char *method;	/* "GET", "POST", ... (exact, upper case) */

@@ -93,6 +93,17 @@ static const char *const metric_status_names[] = {
 };
 #define NSTATUS	(sizeof(metric_status_names) / sizeof(metric_status_names[0]))
 
+/* Handler threads: a FIFO of parked requests and the threads taking them. */
+struct pool {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct web_req *head, **tail;
+	int stop;
+	pthread_t threads[WEB_WORKERS];
+	unsigned n;
+};
+enum { POOL_WAIT, POOL_CPU };
+
 struct web_server {
 	struct MHD_Daemon *d;
 	MHD_socket quiesced;
@@ -121,12 +132,7 @@ struct web_server {
 	struct web_req *parked;		/* suspended connections */
 	long orphans;			/* deferred requests whose connection
 					 * closed before web_finish() */
-	pthread_mutex_t work_mu;
-	pthread_cond_t work_cv;
-	struct web_req *work_head, **work_tail;
-	int work_stop;
-	pthread_t workers[WEB_WORKERS];
-	unsigned nworkers;
+	struct pool pools[2];		/* POOL_WAIT, POOL_CPU */
 
 	struct web_metrics *metrics;
 	int own_metrics;
@@ -1290,6 +1296,13 @@ resume_locked(struct web_req *req)
 	MHD_resume_connection(req->conn);
 }
 
+/*
+ * Once a handler on a worker has deferred, its request may be answered
+ * and freed before the handler even returns: whether it deferred is kept
+ * here, not read from the request afterwards.
+ */
+static __thread int deferred_here;
+
 struct web_later *
 web_defer(const struct web_req *creq)
 {
@@ -1299,6 +1312,7 @@ web_defer(const struct web_req *creq)
 	req->deferred = 1;
 	req->waiting = 1;
 	pthread_mutex_unlock(&req->s->later_mu);
+	deferred_here = 1;
 	return (struct web_later *)req;
 }
 
@@ -1380,8 +1394,9 @@ run_handler(struct web_req *req)
 {
 	struct web_resp *resp;
 
+	deferred_here = 0;
 	resp = req->route->handler(req, req->s->arg);
-	if (!req->deferred)
+	if (!deferred_here)
 		web_finish((struct web_later *)req, resp);
 	else
 		web_resp_free(resp);
@@ -1390,28 +1405,28 @@ run_handler(struct web_req *req)
 static void *
 worker_main(void *arg)
 {
-	struct web_server *s = arg;
+	struct pool *p = arg;
 	struct web_req *req;
 
-	pthread_mutex_lock(&s->work_mu);
+	pthread_mutex_lock(&p->mu);
 	for (;;) {
-		while (s->work_head == NULL && !s->work_stop)
-			pthread_cond_wait(&s->work_cv, &s->work_mu);
-		if ((req = s->work_head) == NULL)
+		while (p->head == NULL && !p->stop)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if ((req = p->head) == NULL)
 			break;		/* stopping, and nothing left */
-		if ((s->work_head = req->work_next) == NULL)
-			s->work_tail = &s->work_head;
-		pthread_mutex_unlock(&s->work_mu);
+		if ((p->head = req->work_next) == NULL)
+			p->tail = &p->head;
+		pthread_mutex_unlock(&p->mu);
 		run_handler(req);
-		pthread_mutex_lock(&s->work_mu);
+		pthread_mutex_lock(&p->mu);
 	}
-	pthread_mutex_unlock(&s->work_mu);
+	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
-/* Park the connection and queue the handler for a worker. */
+/* Park the connection and queue the handler for a worker of pool p. */
 static enum MHD_Result
-hand_to_worker(struct web_req *req)
+hand_to_worker(struct web_req *req, struct pool *p)
 {
 	struct web_server *s = req->s;
 
@@ -1422,11 +1437,11 @@ hand_to_worker(struct web_req *req)
 	}
 	req->waiting = 1;
 	suspend_locked(req);
-	pthread_mutex_lock(&s->work_mu);
-	*s->work_tail = req;
-	s->work_tail = &req->work_next;
-	pthread_cond_signal(&s->work_cv);
-	pthread_mutex_unlock(&s->work_mu);
+	pthread_mutex_lock(&p->mu);
+	*p->tail = req;
+	p->tail = &req->work_next;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_unlock(&s->later_mu);
 	return MHD_YES;
 }
@@ -1440,18 +1455,21 @@ static void
 unpark_all(struct web_server *s)
 {
 	struct web_req *req, *next;
+	size_t i;
 
 	pthread_mutex_lock(&s->later_mu);
 	s->closing = 1;
-	pthread_mutex_lock(&s->work_mu);
-	req = s->work_head;
-	s->work_head = NULL;
-	s->work_tail = &s->work_head;
-	pthread_mutex_unlock(&s->work_mu);
-	for (; req != NULL; req = next) {
-		next = req->work_next;
-		finish_locked(req, web_error(503, "unavailable",
-		    "server stopping"));
+	for (i = 0; i < 2; i++) {
+		pthread_mutex_lock(&s->pools[i].mu);
+		req = s->pools[i].head;
+		s->pools[i].head = NULL;
+		s->pools[i].tail = &s->pools[i].head;
+		pthread_mutex_unlock(&s->pools[i].mu);
+		for (; req != NULL; req = next) {
+			next = req->work_next;
+			finish_locked(req, web_error(503, "unavailable",
+			    "server stopping"));
+		}
 	}
 	while (s->parked != NULL)
 		resume_locked(s->parked);
@@ -1521,8 +1539,10 @@ dispatch(struct web_req *req)
 		    "a JSON object body is required", 0);
 	extract_token(req);
 	req->dispatched = 1;
+	if (req->route->flags & WEB_R_CPU)
+		return hand_to_worker(req, &s->pools[POOL_CPU]);
 	if (!(req->route->flags & WEB_R_INLINE))
-		return hand_to_worker(req);
+		return hand_to_worker(req, &s->pools[POOL_WAIT]);
 	resp = req->route->handler(req, s->arg);
 	if (req->deferred)
 		return park(req, resp);
@@ -1772,7 +1792,7 @@ tls_priorities_ok(const char *prio)
 static unsigned
 io_threads(void)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = getenv("XIO") ? atol(getenv("XIO")) : sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n < 1)
 		return 1;
@@ -1780,7 +1800,7 @@ io_threads(void)
 }
 
 static int
-workers_start(struct web_server *s)
+pool_start(struct pool *p, unsigned n)
 {
 	pthread_attr_t attr;
 	int r = 0;
@@ -1788,9 +1808,9 @@ workers_start(struct web_server *s)
 	if (pthread_attr_init(&attr) != 0)
 		return TSS_E_NOMEM;
 	pthread_attr_setstacksize(&attr, (size_t)512 * 1024);
-	for (s->nworkers = 0; s->nworkers < WEB_WORKERS; s->nworkers++)
-		if (pthread_create(&s->workers[s->nworkers], &attr,
-		    worker_main, s) != 0) {
+	for (p->n = 0; p->n < n; p->n++)
+		if (pthread_create(&p->threads[p->n], &attr, worker_main,
+		    p) != 0) {
 			r = TSS_E_NOMEM;
 			break;
 		}
@@ -1798,19 +1818,26 @@ workers_start(struct web_server *s)
 	return r;
 }
 
-/* Run what is queued, then end the workers. */
+/* Run what is queued, then end the threads. */
 static void
-workers_stop(struct web_server *s)
+pool_stop(struct pool *p)
 {
 	unsigned i;
 
-	pthread_mutex_lock(&s->work_mu);
-	s->work_stop = 1;
-	pthread_cond_broadcast(&s->work_cv);
-	pthread_mutex_unlock(&s->work_mu);
-	for (i = 0; i < s->nworkers; i++)
-		pthread_join(s->workers[i], NULL);
-	s->nworkers = 0;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->n; i++)
+		pthread_join(p->threads[i], NULL);
+	p->n = 0;
+}
+
+static void
+workers_stop(struct web_server *s)
+{
+	pool_stop(&s->pools[POOL_WAIT]);
+	pool_stop(&s->pools[POOL_CPU]);
 }
 
 int
@@ -1822,7 +1849,7 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	const char *prio;
 	char host[INET6_ADDRSTRLEN];
 	unsigned timeout, maxconn, perip;
-	size_t mem;
+	size_t mem, i;
 	int v6 = 0, r = TSS_E_INTERNAL, n, lock_init = 0;
 
 	if (out == NULL)
@@ -1859,9 +1886,11 @@ web_start(const struct web_config *cfg, struct web_server **out)
 		goto out;
 	pthread_mutex_init(&s->later_mu, NULL);
 	pthread_cond_init(&s->later_cv, NULL);
-	pthread_mutex_init(&s->work_mu, NULL);
-	pthread_cond_init(&s->work_cv, NULL);
-	s->work_tail = &s->work_head;
+	for (i = 0; i < 2; i++) {
+		pthread_mutex_init(&s->pools[i].mu, NULL);
+		pthread_cond_init(&s->pools[i].cv, NULL);
+		s->pools[i].tail = &s->pools[i].head;
+	}
 	lock_init = 1;
 	if ((s->cert_file = strdup(cfg->tls_cert_file)) == NULL ||
 	    (s->key_file = strdup(cfg->tls_key_file)) == NULL) {
@@ -1888,7 +1917,8 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	 * hands its work on (issuance to the group commit) defers its answer
 	 * and holds no thread at all meanwhile.
 	 */
-	if ((r = workers_start(s)) != 0)
+	if ((r = pool_start(&s->pools[POOL_WAIT], WEB_WORKERS)) != 0 ||
+	    (r = pool_start(&s->pools[POOL_CPU], io_threads())) != 0)
 		goto out;
 	s->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
@@ -2013,6 +2043,7 @@ void
 web_free(struct web_server *s)
 {
 	struct tls_bundle *b, *next;
+	size_t i;
 
 	if (s == NULL)
 		return;
@@ -2024,8 +2055,10 @@ web_free(struct web_server *s)
 	pthread_mutex_unlock(&s->later_mu);
 	pthread_cond_destroy(&s->later_cv);
 	pthread_mutex_destroy(&s->later_mu);
-	pthread_cond_destroy(&s->work_cv);
-	pthread_mutex_destroy(&s->work_mu);
+	for (i = 0; i < 2; i++) {
+		pthread_cond_destroy(&s->pools[i].cv);
+		pthread_mutex_destroy(&s->pools[i].mu);
+	}
 	bundle_free(s->cur);
 	for (b = s->retired; b != NULL; b = next) {
 		next = b->next;

@@ -671,7 +671,8 @@ h_target_sshd(const struct web_req *req, void *arg)
 
 #define J	WEB_R_JSON
 #define W	WEB_R_WRITE
-#define I	WEB_R_INLINE	/* never waits, or defers its answer */
+#define I	WEB_R_INLINE	/* never waits, nor works long */
+#define C	WEB_R_CPU	/* never waits, or defers its answer */
 static const struct web_route routes[] = {
 	{ "GET",    "/healthz",              h_healthz,        I },
 	{ "GET",    "/metrics",              h_metrics,        I },
@@ -682,7 +683,7 @@ static const struct web_route routes[] = {
 	{ "POST",   "/v1/login",             h_login,          J },
 	{ "POST",   "/v1/logout",            h_logout,         W },
 	{ "GET",    "/v1/me",                h_me,             0 },
-	{ "POST",   "/v1/certs",             h_cert_issue,     J | W | I },
+	{ "POST",   "/v1/certs",             h_cert_issue,     J | W | C },
 	{ "GET",    "/v1/certs",             h_certs_list,     0 },
 	{ "POST",   "/v1/certs/*/revoke",    h_cert_revoke,    W },
 	{ "GET",    "/v1/users",             h_users_list,     0 },
@@ -717,6 +718,7 @@ static const struct web_route routes[] = {
 #undef J
 #undef W
 #undef I
+#undef C
 
 const struct web_route *
 api_routes(size_t *n)

@@ -1792,7 +1792,7 @@ tls_priorities_ok(const char *prio)
 static unsigned
 io_threads(void)
 {
-	long n = getenv("XIO") ? atol(getenv("XIO")) : sysconf(_SC_NPROCESSORS_ONLN);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (n < 1)
 		return 1;

@@ -41,6 +41,7 @@
 #include <openssl/rand.h>
 
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "common/log.h"
 #include "web/server.h"
 
@@ -257,15 +258,18 @@ resp_new(unsigned status, const char *ctype, char *body, size_t len)
 struct web_resp *
 web_json(unsigned status, json_t *j)
 {
-	char *body;
+	struct jsonw w = { NULL, 0, 0 };
+	int r;
 
 	if (j == NULL)
 		return NULL;
-	body = json_dumps(j, JSON_COMPACT);
+	r = jsonw_value(&w, j, 0);
 	json_decref(j);
-	if (body == NULL)
+	if (r != 0) {
+		jsonw_free(&w);
 		return NULL;
-	return resp_new(status, "application/json", body, strlen(body));
+	}
+	return resp_new(status, "application/json", w.p, w.len);
 }
 
 struct web_resp *

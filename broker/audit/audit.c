@@ -22,6 +22,7 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "common/log.h"
 #include "store/record.h"
 #include "store/store.h"
@@ -32,12 +33,6 @@
 #define HASH_FIELD	",\"hash\":\""
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
-#define DUMP_FLAGS	(JSON_SORT_KEYS | JSON_COMPACT)
-/*
- * Nesting in ev->fields rendered here; anything deeper goes to jansson,
- * which also refuses cycles.
- */
-#define MAX_DEPTH	8
 #define STACK_KEYS	16	/* members sorted without malloc */
 
 /*
@@ -102,163 +97,12 @@ rfc3339(int64_t t, char out[32])
 }
 
 /*
- * Canonical text.  The chain hashes jansson's json_dumps(DUMP_FLAGS)
- * output, and audit_verify checks it by dumping again, so what is written
- * here must be that output byte for byte: members in memcmp order of
- * their keys (shorter first on a tie), no whitespace, integers in %lld,
- * strings as in jansson's dump_string without JSON_ENSURE_ASCII or
- * JSON_ESCAPE_SLASH.  Reals are left to jansson.
+ * Canonical text.  The chain hashes jansson's json_dumps(JSON_SORT_KEYS |
+ * JSON_COMPACT) output, and audit_verify checks it by dumping again, so
+ * what is written here must be that output byte for byte: common/jsonw
+ * writes it, the event's own members merged and sorted here.
  */
 
-/*
- * The text being rendered.  Not a struct buf: rendering is byte by byte,
- * and buf's checks per call cost more than the rest of the work.
- */
-struct out {
-	char *p;
-	size_t len, cap;
-};
-
-static int
-out_grow(struct out *o, size_t n)
-{
-	size_t cap = o->cap != 0 ? o->cap : 512;
-	char *p;
-
-	if (n > BUF_SIZE_MAX - o->len)
-		return TSS_E_TOO_LONG;
-	while (cap < o->len + n)
-		cap *= 2;
-	if ((p = realloc(o->p, cap)) == NULL)
-		return TSS_E_NOMEM;
-	o->p = p;
-	o->cap = cap;
-	return 0;
-}
-
-static int
-out_put(struct out *o, const void *s, size_t n)
-{
-	int r;
-
-	if (n > o->cap - o->len && (r = out_grow(o, n)) != 0)
-		return r;
-	if (n != 0)
-		memcpy(o->p + o->len, s, n);
-	o->len += n;
-	return 0;
-}
-
-static int
-out_c(struct out *o, char c)
-{
-	int r;
-
-	if (o->len == o->cap && (r = out_grow(o, 1)) != 0)
-		return r;
-	o->p[o->len++] = c;
-	return 0;
-}
-
-/* Length of the valid UTF-8 sequence at p (len > 0, *p >= 0x80), or 0. */
-static size_t
-utf8_seq(const uint8_t *p, size_t len)
-{
-	uint32_t cp, min;
-	size_t n, i;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2, cp = p[0] & 0x1f, min = 0x80;
-	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-		n = 3, cp = p[0] & 0x0f, min = 0x800;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4, cp = p[0] & 0x07, min = 0x10000;
-	} else
-		return 0;
-	if (len < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
-static int
-put_str(struct out *b, const char *s, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0, run = 0, n;
-	char e[6];
-	int r;
-
-	if ((r = out_c(b, '"')) != 0)
-		return r;
-	while (i < len) {
-		if (p[i] >= 0x80) {
-			if ((n = utf8_seq(p + i, len - i)) == 0)
-				return TSS_E_INVALID_ARGUMENT;
-			i += n;
-			continue;
-		}
-		if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
-			i++;
-			continue;
-		}
-		e[0] = '\\';
-		n = 2;
-		switch (p[i]) {
-		case '"':  e[1] = '"'; break;
-		case '\\': e[1] = '\\'; break;
-		case '\b': e[1] = 'b'; break;
-		case '\f': e[1] = 'f'; break;
-		case '\n': e[1] = 'n'; break;
-		case '\r': e[1] = 'r'; break;
-		case '\t': e[1] = 't'; break;
-		default:
-			e[1] = 'u';
-			e[2] = '0';
-			e[3] = '0';
-			e[4] = hex[p[i] >> 4];
-			e[5] = hex[p[i] & 0xf];
-			n = 6;
-			break;
-		}
-		if ((r = out_put(b, p + run, i - run)) != 0 ||
-		    (r = out_put(b, e, n)) != 0)
-			return r;
-		run = ++i;
-	}
-	if ((r = out_put(b, p + run, i - run)) != 0)
-		return r;
-	return out_c(b, '"');
-}
-
-/* v in decimal, as "%lld" would; returns the length (at most 20). */
-static size_t
-fmt_int(char out[24], json_int_t v)
-{
-	unsigned long long u;
-	char tmp[24];
-	size_t n = 0, i = 0;
-
-	u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		out[i++] = '-';
-	while (n > 0)
-		out[i++] = tmp[--n];
-	return i;
-}
-
-/* A member of an object being rendered; v NULL for the fixed ones. */
 struct member {
 	const char *key;
 	size_t klen;
@@ -274,12 +118,8 @@ static int
 member_cmp(const void *a, const void *b)
 {
 	const struct member *x = a, *y = b;
-	int c;
 
-	c = memcmp(x->key, y->key, x->klen < y->klen ? x->klen : y->klen);
-	if (c != 0)
-		return c;
-	return (x->klen > y->klen) - (x->klen < y->klen);
+	return jsonw_key_cmp(x->key, x->klen, y->key, y->klen);
 }
 
 /* Few members: insertion sort, as qsort's merge sort allocates. */
@@ -301,8 +141,6 @@ members_sort(struct member *m, size_t n)
 	}
 }
 
-static int put_value(struct out *b, const json_t *v, int depth);
-
 /* The object's members, unsorted, into m (room for max). */
 static void
 members_of(const json_t *o, struct member *m, size_t max, size_t *n)
@@ -321,93 +159,13 @@ members_of(const json_t *o, struct member *m, size_t max, size_t *n)
 	}
 }
 
-static int
-put_object(struct out *b, const json_t *o, int depth)
-{
-	struct member stack[STACK_KEYS], *m = stack;
-	size_t n, i, size = json_object_size(o);
-	int r = TSS_E_NOMEM;
-
-	if (size > STACK_KEYS &&
-	    (m = calloc(size, sizeof(*m))) == NULL)
-		goto out;
-	members_of(o, m, size, &n);
-	r = TSS_E_INTERNAL;
-	if (n != size)
-		goto out;
-	members_sort(m, n);
-	if ((r = out_c(b, '{')) != 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if ((i > 0 && (r = out_c(b, ',')) != 0) ||
-		    (r = put_str(b, m[i].key, m[i].klen)) != 0 ||
-		    (r = out_c(b, ':')) != 0 ||
-		    (r = put_value(b, m[i].v, depth + 1)) != 0)
-			goto out;
-	}
-	r = out_c(b, '}');
- out:
-	if (m != stack)
-		free(m);
-	return r;
-}
-
-static int
-put_jansson(struct out *b, const json_t *v)
-{
-	char *s;
-	int r;
-
-	if ((s = json_dumps(v, DUMP_FLAGS | JSON_ENCODE_ANY)) == NULL)
-		return TSS_E_INVALID_ARGUMENT;
-	r = out_put(b, s, strlen(s));
-	free(s);
-	return r;
-}
-
-static int
-put_value(struct out *b, const json_t *v, int depth)
-{
-	char num[24];
-	size_t i;
-	int r;
-
-	if (depth > MAX_DEPTH)
-		return put_jansson(b, v);
-	switch (json_typeof(v)) {
-	case JSON_NULL:
-		return out_put(b, "null", 4);
-	case JSON_TRUE:
-		return out_put(b, "true", 4);
-	case JSON_FALSE:
-		return out_put(b, "false", 5);
-	case JSON_INTEGER:
-		return out_put(b, num, fmt_int(num, json_integer_value(v)));
-	case JSON_STRING:
-		return put_str(b, json_string_value(v), json_string_length(v));
-	case JSON_OBJECT:
-		return put_object(b, v, depth);
-	case JSON_ARRAY:
-		if ((r = out_c(b, '[')) != 0)
-			return r;
-		for (i = 0; i < json_array_size(v); i++)
-			if ((i > 0 && (r = out_c(b, ',')) != 0) ||
-			    (r = put_value(b, json_array_get(v, i),
-			    depth + 1)) != 0)
-				return r;
-		return out_c(b, ']');
-	default:
-		return put_jansson(b, v);
-	}
-}
-
 /*
  * The prepared event: its canonical text without the digits of seq and
  * with zeros in place of prev.  prev_off < seq_off, as "prev" sorts
  * before "seq".
  */
 struct audit_prep {
-	struct out text;
+	struct jsonw text;
 	size_t prev_off;	/* the 64 hex digits of prev go here */
 	size_t seq_off;		/* the digits of seq are inserted here */
 };
@@ -417,7 +175,7 @@ audit_prep_free(struct audit_prep *p)
 {
 	if (p == NULL)
 		return;
-	free(p->text.p);
+	jsonw_free(&p->text);
 	free(p);
 }
 
@@ -504,29 +262,29 @@ audit_prepare(const struct audit_event *ev, int64_t now,
 	r = TSS_E_NOMEM;
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		goto out;
-	if ((r = out_c(&p->text, '{')) != 0)
+	if ((r = jsonw_char(&p->text, '{')) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if ((i > 0 && (r = out_c(&p->text, ',')) != 0) ||
-		    (r = put_str(&p->text, m[i].key, m[i].klen)) != 0 ||
-		    (r = out_c(&p->text, ':')) != 0)
+		if ((i > 0 && (r = jsonw_char(&p->text, ',')) != 0) ||
+		    (r = jsonw_str(&p->text, m[i].key, m[i].klen)) != 0 ||
+		    (r = jsonw_char(&p->text, ':')) != 0)
 			goto out;
 		if (m[i].v != NULL)
-			r = put_value(&p->text, m[i].v, 1);
+			r = jsonw_value(&p->text, m[i].v, 1);
 		else if (m[i].splice == SPLICE_PREV) {
 			p->prev_off = p->text.len + 1;
-			r = put_str(&p->text, ZERO_HASH, 64);
+			r = jsonw_str(&p->text, ZERO_HASH, 64);
 		} else if (m[i].splice == SPLICE_SEQ) {
 			p->seq_off = p->text.len;
 			r = 0;
 		} else if (m[i].s != NULL)
-			r = put_str(&p->text, m[i].s, strlen(m[i].s));
+			r = jsonw_str(&p->text, m[i].s, strlen(m[i].s));
 		else
-			r = out_put(&p->text, "null", 4);
+			r = jsonw_raw(&p->text, "null", 4);
 		if (r != 0)
 			goto out;
 	}
-	if ((r = out_c(&p->text, '}')) != 0)
+	if ((r = jsonw_char(&p->text, '}')) != 0)
 		goto out;
 	r = TSS_E_INTERNAL;
 	if (p->prev_off == 0 || p->seq_off <= p->prev_off + 64)
@@ -562,7 +320,7 @@ audit_append_prep(struct store_txn *t, const struct audit_prep *p,
 		goto out;
 	text = p->text.p;
 	tl = p->text.len;
-	nl = fmt_int(num, (json_int_t)seq);
+	nl = jsonw_fmt_int(num, (json_int_t)seq);
 	len = tl + nl;
 	/*
 	 * Stored: the canonical text with "hash" spliced in last, so one

@@ -1199,6 +1199,10 @@ send_resp(struct web_req *req, struct web_resp *resp, int close_conn)
 	if (resp == NULL &&
 	    (resp = web_error(500, "internal", "internal error")) == NULL)
 		goto out;
+	/* Draining: no keep-alive, so a client's next request goes to a new
+	 * connection (and is refused) instead of racing the close. */
+	if (atomic_load(&s->stopping))
+		close_conn = 1;
 	if (resp->body != NULL)
 		mr = MHD_create_response_from_buffer_with_free_callback(
 		    resp->len, resp->body, wipe_free);

@@ -296,6 +296,14 @@ Test(web_tls, graceful_stop_finishes_in_flight)
 	pthread_join(t, NULL);
 	cr_assert_eq(sc->res.status, 200);
 	cr_assert_str_eq(sc->res.body, "{\"stopping\":true}");
+	/* Answers during the drain close their connection. */
+	{
+		char v[32];
+
+		cr_assert_not_null(h_header(&sc->res, "Connection", v,
+		    sizeof(v)));
+		cr_assert_str_eq(v, "close");
+	}
 	/* No longer accepting. */
 	h_req(&H, "GET", "/hello", NULL, NULL, 0, 0, &R);
 	cr_assert_eq(R.status, 0);

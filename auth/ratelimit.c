@@ -1,6 +1,8 @@
 /*
  * Fixed-size table of token buckets.  See ratelimit.h.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,11 +113,37 @@ refill(const struct ratelimit *rl, struct bucket *b, int64_t now)
 	}
 }
 
+/*
+ * One host of IPv6 holds a /64 (and can change addresses within it at
+ * will): an IPv6 address counts as its /64, an IPv4-mapped one as the
+ * IPv4 address.  Anything else is used as given.
+ */
+static const char *
+key_prefix(const char *key, char out[INET6_ADDRSTRLEN + 4])
+{
+	struct in6_addr a;
+	struct in_addr v4;
+
+	if (strchr(key, ':') == NULL || inet_pton(AF_INET6, key, &a) != 1)
+		return key;
+	if (IN6_IS_ADDR_V4MAPPED(&a)) {
+		memcpy(&v4, &a.s6_addr[12], sizeof(v4));
+		return inet_ntop(AF_INET, &v4, out, INET6_ADDRSTRLEN) != NULL ?
+		    out : key;
+	}
+	memset(&a.s6_addr[8], 0, 8);
+	if (inet_ntop(AF_INET6, &a, out, INET6_ADDRSTRLEN) == NULL)
+		return key;
+	memcpy(out + strlen(out), "/64", 4);
+	return out;
+}
+
 int
 ratelimit_take(struct ratelimit *rl, const char *key, int64_t now,
     int64_t *retry_after)
 {
 	struct bucket *b = NULL, *victim = NULL, *c;
+	char prefix[INET6_ADDRSTRLEN + 4];
 	size_t len, i, start;
 	int r;
 
@@ -123,6 +151,7 @@ ratelimit_take(struct ratelimit *rl, const char *key, int64_t now,
 		*retry_after = 0;
 	if (key == NULL)
 		key = "";
+	key = key_prefix(key, prefix);
 	len = strnlen(key, RATELIMIT_KEY_MAX + 1);
 	if (len > RATELIMIT_KEY_MAX)
 		len = RATELIMIT_KEY_MAX;	/* long keys share a prefix */

@@ -9,7 +9,10 @@
  * have refilled completely is the same as a new one).  Keys are hashed with
  * a random per-table seed, so an attacker cannot aim collisions.
  *
- * Addresses are compared as given (at most RATELIMIT_KEY_MAX bytes).
+ * An IPv6 address counts as its /64 (a host's usual allocation, within
+ * which it may pick addresses at will) and an IPv4-mapped one as the IPv4
+ * address; other keys are compared as given (at most RATELIMIT_KEY_MAX
+ * bytes).
  * Thread-safe.  State is lost on restart, which is fine for a rate limit.
  */
 #ifndef TSS_AUTH_RATELIMIT_H

@@ -62,3 +62,33 @@ Test(auth_ratelimit, bad_arguments)
 	cr_assert_eq(ratelimit_new(0, 1, 0, &rl), TSS_E_INVALID_ARGUMENT);
 	cr_assert_null(rl);
 }
+
+/* Burst 2: take both tokens of key a, then see whether key b is spent. */
+static int
+shares_bucket(const char *a, const char *b)
+{
+	struct ratelimit *rl = NULL;
+	int r;
+
+	cr_assert_eq(ratelimit_new(64, 2, 60, &rl), 0);
+	cr_assert_eq(ratelimit_take(rl, a, 1000, NULL), 0);
+	cr_assert_eq(ratelimit_take(rl, a, 1000, NULL), 0);
+	r = ratelimit_take(rl, b, 1000, NULL);
+	ratelimit_free(rl);
+	return r == TSS_E_TOO_MANY_ATTEMPTS;
+}
+
+Test(auth_ratelimit, ipv6_counts_as_its_64)
+{
+	/* One /64: rotating the interface identifier does not help. */
+	cr_assert(shares_bucket("2001:db8:1:2::1", "2001:db8:1:2:ffff:1:2:3"));
+	cr_assert(shares_bucket("2001:db8:1:2::1", "2001:DB8:1:2:0:0:0:9"));
+	/* The next /64 is another host. */
+	cr_assert(!shares_bucket("2001:db8:1:2::1", "2001:db8:1:3::1"));
+	/* IPv4-mapped is the IPv4 address. */
+	cr_assert(shares_bucket("::ffff:192.0.2.7", "192.0.2.7"));
+	cr_assert(!shares_bucket("192.0.2.7", "192.0.2.8"));
+	/* Not an address: compared as given. */
+	cr_assert(!shares_bucket("a:b", "a:c"));
+	cr_assert(shares_bucket("unknown", "unknown"));
+}

@@ -561,18 +561,19 @@ auth_logout(struct auth_ctx *c, const char *token, const char *remote_addr,
 }
 
 /* The user behind a session may still use it. */
+/* The session's user, if it may still act; *u is NULL on error. */
 static int
-session_user_ok(struct store_txn *t, const char *username)
+session_user(struct store_txn *t, const char *username, struct user **u)
 {
-	struct user *u = NULL;
 	int r;
 
-	if ((r = user_get(t, username, &u)) != 0 || u->disabled ||
-	    u->state != USER_ACTIVE) {
+	if ((r = user_get(t, username, u)) != 0 || (*u)->disabled ||
+	    (*u)->state != USER_ACTIVE) {
 		if (r == 0 || r == TSS_E_NOT_FOUND)
 			r = TSS_E_UNAUTHENTICATED;
+		user_free(*u);
+		*u = NULL;
 	}
-	user_free(u);
 	return r;
 }
 
@@ -585,19 +586,22 @@ session_user_ok(struct store_txn *t, const char *username)
  */
 int
 auth_session(struct auth_ctx *c, const char *token, int64_t now,
-    struct session **out)
+    struct session **out, struct user **user)
 {
 	struct store_txn *t = NULL;
 	struct session *s = NULL;
+	struct user *u = NULL;
 	int r, touch = 0;
 
 	*out = NULL;
+	if (user != NULL)
+		*user = NULL;
 	if ((r = store_begin(c->store, 0, &t)) != 0)
 		return r;
 	r = session_peek(t, token, now, c->cfg.session_idle,
 	    c->cfg.session_max, &s, &touch);
 	if (r == 0 && !touch) {
-		if ((r = session_user_ok(t, s->username)) != 0)
+		if ((r = session_user(t, s->username, &u)) != 0)
 			goto out;
 		goto done;
 	}
@@ -620,7 +624,7 @@ auth_session(struct auth_ctx *c, const char *token, int64_t now,
 		t = NULL;
 		goto out;
 	}
-	if (r != 0 || (r = session_user_ok(t, s->username)) != 0)
+	if (r != 0 || (r = session_user(t, s->username, &u)) != 0)
 		goto out;
 	if ((r = store_commit(t)) != 0) {
 		t = NULL;
@@ -630,10 +634,15 @@ auth_session(struct auth_ctx *c, const char *token, int64_t now,
  done:
 	*out = s;
 	s = NULL;
+	if (user != NULL) {
+		*user = u;
+		u = NULL;
+	}
 	r = 0;
  out:
 	store_abort(t);
 	session_free(s);
+	user_free(u);
 	return r;
 }
 

@@ -43,6 +43,7 @@
 struct store;
 struct store_txn;
 struct session;
+struct user;
 
 struct auth_config {
 	struct password_params password;	/* zero fields = defaults */
@@ -114,9 +115,11 @@ int auth_logout(struct auth_ctx *c, const char *token,
  * TSS_E_UNAUTHENTICATED when its user is gone or disabled.  Reads only,
  * unless the recorded use is SESSION_TOUCH_EVERY seconds old (then it is
  * recorded) or the session expired (then it is deleted): see session.h.
+ * user (may be NULL) gets the session's user record, read in the same
+ * transaction.
  */
 int auth_session(struct auth_ctx *c, const char *token, int64_t now,
-    struct session **out);
+    struct session **out, struct user **user);
 
 /*
  * Change the password: the current one must verify; the new one must pass

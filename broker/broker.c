@@ -157,7 +157,6 @@ broker_caller(struct broker *b, const char *token, int64_t now,
     struct caller *c)
 {
 	struct session *s = NULL;
-	struct store_txn *t = NULL;
 	struct rbac_snap *snap = NULL;
 	struct user *u = NULL;
 	size_t i;
@@ -166,14 +165,8 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 	memset(c, 0, sizeof(*c));
 	if (token == NULL)
 		return TSS_E_UNAUTHENTICATED;
-	if ((r = auth_session(b->auth, token, now, &s)) != 0)
+	if ((r = auth_session(b->auth, token, now, &s, &u)) != 0)
 		return r;
-	if ((r = store_begin(b->store, 0, &t)) != 0 ||
-	    (r = user_get(t, s->username, &u)) != 0)
-		goto out;
-	r = TSS_E_UNAUTHENTICATED;
-	if (u->disabled || u->state != USER_ACTIVE)
-		goto out;
 	r = TSS_E_NOMEM;
 	if ((c->username = strdup(u->name)) == NULL ||
 	    (u->ngroups > 0 &&
@@ -192,7 +185,6 @@ broker_caller(struct broker *b, const char *token, int64_t now,
  out:
 	rbac_snap_release(snap);
 	user_free(u);
-	store_abort(t);
 	session_free(s);
 	if (r != 0)
 		caller_clear(c);

@@ -63,7 +63,7 @@ Test(auth_login, ok_with_oathtool_code_creates_session)
 	cr_assert_eq(session_csrf(res.token, csrf), 0);
 	cr_assert_str_eq(res.csrf, csrf);
 	cr_assert_eq(res.expires_at, t + SESSION_IDLE_DEFAULT);
-	cr_assert_eq(auth_session(ah_ctx, res.token, t + 1, &s), 0);
+	cr_assert_eq(auth_session(ah_ctx, res.token, t + 1, &s, NULL), 0);
 	cr_assert_str_eq(s->username, "alice");
 	cr_assert_str_eq(s->remote_addr, "192.0.2.7");
 	session_free(s);
@@ -561,11 +561,11 @@ Test(auth_login, password_change_ends_sessions)
 	    15, np, strlen(np), NULL, AH_NOW + 61), TSS_E_INVALID_CREDENTIALS);
 	cr_assert_eq(auth_change_password(ah_ctx, "alice", AH_PASSWORD, PWL,
 	    "short", 5, NULL, AH_NOW + 61), TSS_E_WEAK_PASSWORD);
-	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 61, &s), 0);
+	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 61, &s, NULL), 0);
 	session_free(s);
 	cr_assert_eq(auth_change_password(ah_ctx, "alice", AH_PASSWORD, PWL,
 	    np, strlen(np), NULL, AH_NOW + 62), 0);
-	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 63, &s),
+	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 63, &s, NULL),
 	    TSS_E_UNAUTHENTICATED);
 	cr_assert_str_eq(last_action(), "password.change");
 	ah_code(secret, AH_NOW + 90, code);

@@ -163,18 +163,24 @@ Test(auth_session_touch, peek_unknown_and_malformed_tokens)
 Test(auth_session_touch, auth_session_records_use_only_every_period)
 {
 	struct session *s = NULL;
+	struct user *u = NULL;
 	uint8_t secret[20];
 	char tok[65];
 
 	ah_enroll("alice", secret, NULL, NULL);
 	mk("alice", AH_NOW, tok);
-	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + 10, &s), 0);
+	/* The user comes along, from the read path and the touch path. */
+	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + 10, &s, &u), 0);
 	cr_assert_eq(s->expires_at, AH_NOW + IDLE);
+	cr_assert_str_eq(u->name, "alice");
+	user_free(u);
 	session_free(s);
 	cr_assert_eq(stored_last_used(tok), AH_NOW);
 
 	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + SESSION_TOUCH_EVERY,
-	    &s), 0);
+	    &s, &u), 0);
+	cr_assert_str_eq(u->name, "alice");
+	user_free(u);
 	cr_assert_eq(s->last_used, AH_NOW + SESSION_TOUCH_EVERY);
 	cr_assert_eq(s->expires_at, AH_NOW + SESSION_TOUCH_EVERY + IDLE);
 	session_free(s);
@@ -191,9 +197,9 @@ Test(auth_session_touch, idle_deadline_counts_from_the_recorded_use)
 	ah_enroll("alice", secret, NULL, NULL);
 	mk("alice", AH_NOW, tok);
 	/* Used at +30, not recorded: the session still ends at +IDLE. */
-	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + 30, &s), 0);
+	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + 30, &s, NULL), 0);
 	session_free(s);
-	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + IDLE, &s),
+	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + IDLE, &s, NULL),
 	    TSS_E_UNAUTHENTICATED);
 	cr_assert_null(s);
 	/* The writer deleted it. */
@@ -212,7 +218,7 @@ Test(auth_session_touch, read_path_refuses_a_disabled_user)
 	cr_assert_eq(store_begin(ah_store, 1, &t), 0);
 	cr_assert_eq(user_set_disabled(t, "alice", 1, NULL, AH_NOW + 1), 0);
 	cr_assert_eq(store_commit(t), 0);
-	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + 2, &s),
+	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + 2, &s, NULL),
 	    TSS_E_UNAUTHENTICATED);
 	cr_assert_null(s);
 }
@@ -262,7 +268,7 @@ Test(auth_session_touch, fresh_session_needs_no_writer_lock, .timeout = 30)
 		pthread_cond_wait(&w.cv, &w.mu);
 	pthread_mutex_unlock(&w.mu);
 
-	r = auth_session(ah_ctx, tok, AH_NOW + 5, &s);
+	r = auth_session(ah_ctx, tok, AH_NOW + 5, &s, NULL);
 
 	pthread_mutex_lock(&w.mu);
 	w.release = 1;

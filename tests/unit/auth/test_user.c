@@ -172,7 +172,7 @@ Test(auth_user, disable_ends_sessions_and_reset_starts_over)
 	cr_assert_eq(auth_login(ah_ctx, "alice", AH_PASSWORD,
 	    strlen(AH_PASSWORD), code, "10.0.0.1", NULL, AH_NOW + 30, &res),
 	    0);
-	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 31, &s), 0);
+	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 31, &s, NULL), 0);
 	session_free(s);
 
 	cr_assert_eq(store_begin(ah_store, 1, &t), 0);
@@ -182,7 +182,7 @@ Test(auth_user, disable_ends_sessions_and_reset_starts_over)
 	cr_assert_str_eq(json_string_value(json_object_get(ev, "action")),
 	    "user.disable");
 	json_decref(ev);
-	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 41, &s),
+	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 41, &s, NULL),
 	    TSS_E_UNAUTHENTICATED);
 	cr_assert_null(s);
 
@@ -231,7 +231,7 @@ Test(auth_user, reset_ends_sessions_and_old_token)
 	cr_assert_eq(store_begin(ah_store, 1, &t), 0);
 	cr_assert_eq(user_reset(t, "alice", NULL, AH_NOW + 60, tok2, &exp), 0);
 	cr_assert_eq(store_commit(t), 0);
-	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 61, &s),
+	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 61, &s, NULL),
 	    TSS_E_UNAUTHENTICATED);
 	auth_login_result_clear(&res);
 }

@@ -1,6 +1,7 @@
 /* tesserad use cases: each opens a transaction, decides, audits, commits. */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,30 @@
 #include "rbac/rbac.h"
 #include "store/store.h"
 
+/*
+ * The sink (file, stderr or syslog) is written by its own thread: a slow
+ * SIEM pipe must not hold up the committer, and with it every issuance.
+ */
+static void *
+sink_main(void *arg)
+{
+	struct broker *b = arg;
+
+	pthread_mutex_lock(&b->sink_mu);
+	for (;;) {
+		while (!b->sink_pending && !b->sink_stop)
+			pthread_cond_wait(&b->sink_cv, &b->sink_mu);
+		if (!b->sink_pending)
+			break;
+		b->sink_pending = 0;
+		pthread_mutex_unlock(&b->sink_mu);
+		audit_sink_flush(b->sink, b->store);
+		pthread_mutex_lock(&b->sink_mu);
+	}
+	pthread_mutex_unlock(&b->sink_mu);
+	return NULL;
+}
+
 static void
 flush_after_commit(void *arg)
 {
@@ -33,7 +58,27 @@ flush_after_commit(void *arg)
 void
 broker_audit_flush(struct broker *b)
 {
-	audit_sink_flush(b->sink, b->store);
+	if (!b->sink_running)
+		return;
+	pthread_mutex_lock(&b->sink_mu);
+	b->sink_pending = 1;
+	pthread_cond_signal(&b->sink_cv);
+	pthread_mutex_unlock(&b->sink_mu);
+}
+
+/* A last flush, then the thread ends. */
+static void
+sink_stop(struct broker *b)
+{
+	if (!b->sink_running)
+		return;
+	pthread_mutex_lock(&b->sink_mu);
+	b->sink_pending = 1;
+	b->sink_stop = 1;
+	pthread_cond_signal(&b->sink_cv);
+	pthread_mutex_unlock(&b->sink_mu);
+	pthread_join(b->sink_thread, NULL);
+	b->sink_running = 0;
 }
 
 int
@@ -87,6 +132,16 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	what = b->cfg.audit_log;
 	if ((r = audit_sink_open(b->cfg.audit_log, b->store, &b->sink)) != 0)
 		goto fail;
+	pthread_mutex_init(&b->sink_mu, NULL);
+	pthread_cond_init(&b->sink_cv, NULL);
+	b->sink_init = 1;
+	if (b->sink != NULL) {
+		if (pthread_create(&b->sink_thread, NULL, sink_main, b) != 0) {
+			r = TSS_E_NOMEM;
+			goto fail;
+		}
+		b->sink_running = 1;
+	}
 	what = "memory";
 	if ((r = commit_queue_new(b->store, flush_after_commit, b,
 	    &b->commits)) != 0 ||
@@ -111,10 +166,13 @@ broker_close(struct broker *b)
 {
 	if (b == NULL)
 		return;
-	if (b->sink != NULL && b->store != NULL)
-		broker_audit_flush(b);
 	serials_free(b->serials);
-	commit_queue_free(b->commits);
+	commit_queue_free(b->commits);	/* runs what is queued */
+	sink_stop(b);			/* then streams all of it */
+	if (b->sink_init) {
+		pthread_cond_destroy(&b->sink_cv);
+		pthread_mutex_destroy(&b->sink_mu);
+	}
 	audit_sink_close(b->sink);
 	rbac_close(b->rbac);
 	auth_ctx_free(b->auth);

@@ -12,6 +12,7 @@
 #ifndef TSS_BROKER_H
 #define TSS_BROKER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -35,6 +36,11 @@ struct broker {
 	struct serials *serials;
 	struct audit_sink *sink;
 	struct issuer issuer;
+	/* The sink's thread: woken after commits, flushes on its own. */
+	pthread_t sink_thread;
+	pthread_mutex_t sink_mu;
+	pthread_cond_t sink_cv;
+	int sink_init, sink_running, sink_pending, sink_stop;
 };
 
 /*
@@ -45,7 +51,8 @@ struct broker {
 int broker_open(struct config *cfg, struct broker **out, char *err,
     size_t errlen);
 void broker_close(struct broker *b);		/* NULL is harmless */
-/* Stream newly committed audit events to the configured sink. */
+/* Have newly committed audit events streamed to the configured sink
+ * (soon, by the sink's thread; broker_close streams the rest). */
 void broker_audit_flush(struct broker *b);
 
 /* An authenticated caller, as the HTTP layer resolved it. */

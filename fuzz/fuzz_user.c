@@ -1,0 +1,342 @@
+/*
+ * libFuzzer harness for the USER record decoder (auth/user.h).
+ *
+ * Every input goes to user_decode() twice: as it is, and as an edit
+ * script applied to a valid encoding (the first byte picks the seed user,
+ * each following triple overwrites or inserts one byte), so the replay
+ * driver's random inputs also reach the fields past the header.  On the
+ * first call the seed encodings themselves, every truncation, one byte
+ * more and every single-byte flip are checked too.
+ *
+ * Checked whenever the decoder accepts:
+ *   - the fields keep the limits user.h documents (name syntax, group and
+ *     recovery-code counts, flags 0/1, lengths agree with pointers);
+ *   - user_encode() gives back exactly the input (the record format has
+ *     one encoding per user), and decoding that gives an equal user.
+ * A refusal must be a negative code with *out left NULL.  A broken
+ * invariant aborts, which libFuzzer and the replay driver report.
+ *
+ * Built with -DFUZZ_STRICT=1 the group names are also held to the syntax
+ * user.h documents and must be unique; user_decode() does not check
+ * either yet, so this is off by default.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/user.h"
+#include "common/buf.h"
+#include "common/err.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c)	do { if (!(c)) abort(); } while (0)
+#define NSEEDS		4
+#define EDITS_MAX	8
+#define LONG_PW		512	/* user.c's cap on the password hash */
+#define LONG_BOX	256	/* and on the sealed TOTP secret */
+
+static int
+streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static int
+user_equal(const struct user *a, const struct user *b)
+{
+	size_t i;
+
+	if (!streq(a->name, b->name) || a->ngroups != b->ngroups ||
+	    a->disabled != b->disabled || a->state != b->state ||
+	    a->locked != b->locked || !streq(a->pw_hash, b->pw_hash) ||
+	    a->totp_box_len != b->totp_box_len ||
+	    a->last_step != b->last_step || a->failures != b->failures ||
+	    a->throttle_until != b->throttle_until ||
+	    a->nrecovery != b->nrecovery || a->has_enroll != b->has_enroll ||
+	    a->created != b->created)
+		return 0;
+	for (i = 0; i < a->ngroups; i++)
+		if (!streq(a->groups[i], b->groups[i]))
+			return 0;
+	if (a->totp_box_len != 0 &&
+	    memcmp(a->totp_box, b->totp_box, a->totp_box_len) != 0)
+		return 0;
+	for (i = 0; i < a->nrecovery; i++)
+		if (memcmp(a->recovery[i], b->recovery[i], USER_HASH_LEN) != 0)
+			return 0;
+	return !a->has_enroll ||
+	    memcmp(a->enroll_key, b->enroll_key, USER_HASH_LEN) == 0;
+}
+
+static void
+check_limits(const struct user *u)
+{
+	size_t i, j;
+
+	CHECK(u->name != NULL && user_name_valid(u->name) == 0);
+	CHECK(strlen(u->name) <= USER_NAME_MAX);
+	CHECK(u->ngroups <= USER_GROUPS_MAX);
+	CHECK(u->ngroups == 0 || u->groups != NULL);
+	for (i = 0; i < u->ngroups; i++) {
+		CHECK(u->groups[i] != NULL);
+		(void)strlen(u->groups[i]);	/* terminated (ASan) */
+#if defined(FUZZ_STRICT) && FUZZ_STRICT
+		CHECK(user_name_valid(u->groups[i]) == 0);
+		for (j = 0; j < i; j++)
+			CHECK(strcmp(u->groups[i], u->groups[j]) != 0);
+#else
+		(void)j;
+#endif
+	}
+	CHECK(u->disabled == 0 || u->disabled == 1);
+	CHECK(u->state == USER_PENDING || u->state == USER_ACTIVE);
+	CHECK(u->locked == 0 || u->locked == 1);
+	/* An empty hash is stored as none. */
+	CHECK(u->pw_hash == NULL ||
+	    (u->pw_hash[0] != '\0' && strlen(u->pw_hash) <= LONG_PW));
+	CHECK((u->totp_box == NULL) == (u->totp_box_len == 0));
+	CHECK(u->totp_box_len <= LONG_BOX);
+	CHECK(u->nrecovery <= USER_RECOVERY_CODES);
+	CHECK(u->has_enroll == 0 || u->has_enroll == 1);
+}
+
+/* Decode p; on success check it as above.  Returns the decoder's code. */
+static int
+check(const uint8_t *p, size_t len)
+{
+	struct user *u = NULL, *again = NULL;
+	struct buf *b = NULL;
+	int r;
+
+	r = user_decode(p, len, &u);
+	if (r != 0) {
+		CHECK(r < 0 && u == NULL);
+		return r;
+	}
+	CHECK(u != NULL);
+	check_limits(u);
+	CHECK(user_encode(u, &b) == 0);
+	CHECK(buf_len(b) == len && memcmp(buf_ptr(b), p, len) == 0);
+	CHECK(user_decode(buf_ptr(b), buf_len(b), &again) == 0);
+	CHECK(user_equal(u, again));
+	user_free(again);
+	user_free(u);
+	buf_free(b);
+	return 0;
+}
+
+/* Storage for the seed users' strings; the struct points into it. */
+struct seed {
+	struct user u;
+	char name[USER_NAME_MAX + 1];
+	char gname[USER_GROUPS_MAX][24];
+	char *groups[USER_GROUPS_MAX];
+	char pw[LONG_PW + 1];
+	uint8_t box[LONG_BOX];
+};
+
+/* Seed k: plain, typical, and two at the documented limits. */
+static void
+seed_make(int k, struct seed *s)
+{
+	size_t i;
+
+	memset(s, 0, sizeof(*s));
+	s->u.name = s->name;
+	s->u.groups = s->groups;
+	for (i = 0; i < USER_GROUPS_MAX; i++) {
+		(void)snprintf(s->gname[i], sizeof(s->gname[i]), "g%02zu", i);
+		s->groups[i] = s->gname[i];
+	}
+	switch (k) {
+	case 0:		/* just created */
+		memcpy(s->name, "a", 2);
+		s->u.created = 1;
+		break;
+	case 1:		/* enrolled, in use */
+		memcpy(s->name, "alice", 6);
+		s->u.ngroups = 2;
+		memcpy(s->gname[0], "ops", 4);
+		memcpy(s->gname[1], "dev", 4);
+		s->u.state = USER_ACTIVE;
+		(void)snprintf(s->pw, sizeof(s->pw), "%s",
+		    "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHQ$aGFzaA");
+		s->u.pw_hash = s->pw;
+		for (i = 0; i < 40; i++)
+			s->box[i] = (uint8_t)(i * 7 + 1);
+		s->u.totp_box = s->box;
+		s->u.totp_box_len = 40;
+		s->u.last_step = 56666666;
+		s->u.failures = 2;
+		s->u.throttle_until = 1700000030;
+		s->u.nrecovery = 3;
+		for (i = 0; i < 3; i++)
+			memset(s->u.recovery[i], 0x30 + (int)i, USER_HASH_LEN);
+		s->u.created = 1700000000;
+		break;
+	case 2:		/* disabled, locked, pending with a token */
+		memset(s->name, 'z', USER_NAME_MAX);
+		s->name[0] = '_';
+		s->u.ngroups = USER_GROUPS_MAX;
+		s->u.disabled = 1;
+		s->u.locked = 1;
+		s->u.failures = UINT32_MAX;
+		s->u.throttle_until = -1;
+		s->u.last_step = UINT64_MAX;
+		memset(s->u.enroll_key, 0xa5, USER_HASH_LEN);
+		s->u.has_enroll = 1;
+		s->u.created = INT64_MIN;
+		break;
+	default:	/* largest hash, box and recovery list */
+		memcpy(s->name, "bob.smith-2", 12);
+		s->u.ngroups = 1;
+		s->u.state = USER_ACTIVE;
+		memset(s->pw, 'h', LONG_PW);
+		s->u.pw_hash = s->pw;
+		memset(s->box, 0, LONG_BOX);
+		s->u.totp_box = s->box;
+		s->u.totp_box_len = LONG_BOX;
+		s->u.nrecovery = USER_RECOVERY_CODES;
+		for (i = 0; i < USER_RECOVERY_CODES; i++)
+			memset(s->u.recovery[i], (int)i, USER_HASH_LEN);
+		s->u.created = INT64_MAX;
+		break;
+	}
+}
+
+/* A private heap copy of the first n bytes of b, so ASan sees overreads. */
+static uint8_t *
+copy_of(const struct buf *b, size_t n)
+{
+	uint8_t *p;
+
+	CHECK(n <= buf_len(b));
+	CHECK((p = malloc(n == 0 ? 1 : n)) != NULL);
+	if (n != 0)
+		memcpy(p, buf_ptr(b), n);
+	return p;
+}
+
+static void
+run_seeds(void)
+{
+	static const uint8_t flips[] = { 0x01, 0x80, 0xff };
+	struct seed *s;
+	struct buf *b;
+	uint8_t *p;
+	size_t len, i, j;
+	int k;
+
+	CHECK((s = malloc(sizeof(*s))) != NULL);
+	for (k = 0; k < NSEEDS; k++) {
+		seed_make(k, s);
+		CHECK(user_encode(&s->u, &b) == 0);
+		len = buf_len(b);
+		p = copy_of(b, len);
+		CHECK(check(p, len) == 0);
+		free(p);
+		/* Every field is needed: a cut record is refused. */
+		for (i = 0; i < len; i++) {
+			p = copy_of(b, i);
+			CHECK(check(p, i) != 0);
+			free(p);
+		}
+		CHECK((p = malloc(len + 1)) != NULL);
+		memcpy(p, buf_ptr(b), len);
+		p[len] = 0;
+		CHECK(check(p, len + 1) == TSS_E_TRAILING_DATA);
+		free(p);
+		p = copy_of(b, len);
+		for (i = 0; i < len; i++) {
+			for (j = 0; j < sizeof(flips); j++) {
+				p[i] ^= flips[j];
+				(void)check(p, len);
+				p[i] ^= flips[j];
+			}
+		}
+		free(p);
+		buf_free(b);
+	}
+	free(s);
+}
+
+/*
+ * A private heap copy of b changed by up to EDITS_MAX triples of d
+ * (op, pos, value): pos is (op & 0x3f) << 8 | pos; op & 0x80 inserts the
+ * byte instead of overwriting one; op & 0x40 takes the value from a table
+ * of bytes the formats care about.  A leftover byte cuts up to 15 bytes
+ * off the end.  The copy has exactly *lenp bytes, so ASan sees overreads.
+ */
+static uint8_t *
+mutate(const struct buf *b, const uint8_t *d, size_t n, size_t *lenp)
+{
+	static const uint8_t special[16] = {
+		0x00, 0x01, 0x20, 0x7f, 0x80, 0xff, '/', '*',
+		'.', '-', '_', '@', ':', 'A', 'a', '0',
+	};
+	size_t len = buf_len(b), i, pos, cut;
+	uint8_t *p, *q, v;
+
+	CHECK((p = malloc(len + EDITS_MAX + 1)) != NULL);
+	memcpy(p, buf_ptr(b), len);
+	for (i = 0; i + 3 <= n && i < 3 * EDITS_MAX; i += 3) {
+		pos = (size_t)(d[i] & 0x3f) << 8 | d[i + 1];
+		v = (d[i] & 0x40) ? special[d[i + 2] % 16] : d[i + 2];
+		if (d[i] & 0x80) {
+			pos %= len + 1;
+			memmove(p + pos + 1, p + pos, len - pos);
+			p[pos] = v;
+			len++;
+		} else if (len != 0)
+			p[pos % len] = v;
+	}
+	cut = n % 3 != 0 ? d[n - 1] % 16 : 0;
+	len -= cut < len ? cut : len;
+	CHECK((q = malloc(len == 0 ? 1 : len)) != NULL);
+	if (len != 0)
+		memcpy(q, p, len);
+	free(p);
+	*lenp = len;
+	return q;
+}
+
+/* data[0] picks a seed, the rest edits its encoding (see mutate). */
+static void
+run_edited(const uint8_t *data, size_t size)
+{
+	struct seed *s;
+	struct buf *b;
+	uint8_t *p;
+	size_t len;
+
+	if (size == 0)
+		return;
+	CHECK((s = malloc(sizeof(*s))) != NULL);
+	seed_make(data[0] % NSEEDS, s);
+	CHECK(user_encode(&s->u, &b) == 0);
+	p = mutate(b, data + 1, size - 1, &len);
+	(void)check(p, len);
+	free(p);
+	buf_free(b);
+	free(s);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int seeded;
+
+	if (!seeded) {
+		seeded = 1;
+		run_seeds();
+	}
+	if (size > 1024 * 1024)
+		return 0;
+	(void)check(data, size);
+	run_edited(data, size);
+	return 0;
+}

@@ -171,7 +171,7 @@ user_decode(const void *p, size_t len, struct user **out)
 	struct buf *v = NULL;
 	struct user *u = NULL;
 	const uint8_t *s;
-	size_t sl, i;
+	size_t sl, i, j;
 	uint32_t n;
 	uint64_t x;
 	uint8_t ver, d, st, lk;
@@ -204,6 +204,13 @@ user_decode(const void *p, size_t len, struct user **out)
 		if ((r = buf_get_cstring(v, &u->groups[i], NULL)) != 0)
 			goto out;
 		u->ngroups++;
+		/* As groups_copy() writes them: valid names, no repeats. */
+		r = TSS_E_BAD_FORMAT;
+		if (user_name_valid(u->groups[i]) != 0)
+			goto out;
+		for (j = 0; j < i; j++)
+			if (strcmp(u->groups[i], u->groups[j]) == 0)
+				goto out;
 	}
 	if ((r = buf_get_u8(v, &d)) != 0 || (r = buf_get_u8(v, &st)) != 0 ||
 	    (r = buf_get_u8(v, &lk)) != 0)

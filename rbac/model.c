@@ -654,7 +654,7 @@ rbac_role_validate(const struct rbac_role *r, char *errmsg, size_t errlen)
 {
 	struct rbac_cidr c;
 	const struct rbac_rule *ru;
-	char field[48];
+	char field[48], canon[64];
 	size_t i, j;
 	int rv;
 
@@ -726,6 +726,13 @@ rbac_role_validate(const struct rbac_role *r, char *errmsg, size_t errlen)
 		if (rbac__cidr_parse(r->source_address[i], &c) != 0) {
 			rbac__err(errmsg, errlen, "source_address[%zu]: not "
 			    "an address/prefix with zero host bits", i);
+			return TSS_E_VALIDATION;
+		}
+		/* Stored as the JSON path writes it: canonical text. */
+		rbac_cidr_format(&c, canon, sizeof(canon));
+		if (strcmp(canon, r->source_address[i]) != 0) {
+			rbac__err(errmsg, errlen, "source_address[%zu]: not "
+			    "in canonical form (%s)", i, canon);
 			return TSS_E_VALIDATION;
 		}
 	}

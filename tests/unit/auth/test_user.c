@@ -264,3 +264,36 @@ Test(auth_user, unlock_and_delete)
 	cr_assert_eq(store_commit(t), 0);
 	cr_assert_eq(ah_audit_actions("user.delete"), 1);
 }
+
+/* Stored group names are held to the rules groups_copy() applies. */
+Test(auth_user, decode_refuses_bad_or_repeated_groups)
+{
+	static const char *const sets[][2] = {
+		{ "ops", "ops" }, { "", "ops" }, { "Bad Group!", "ops" },
+		{ "ggggggggggggggggggggggggggggggggggggggggg", "ops" },
+	};
+	struct user u, *out = NULL;
+	struct buf *b = NULL;
+	size_t i;
+
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		memset(&u, 0, sizeof(u));
+		u.name = "alice";
+		u.groups = (char **)sets[i];
+		u.ngroups = 2;
+		u.state = USER_ACTIVE;
+		cr_assert_eq(user_encode(&u, &b), 0);
+		cr_expect_eq(user_decode(buf_ptr(b), buf_len(b), &out),
+		    TSS_E_BAD_FORMAT, "set %zu", i);
+		cr_expect_null(out);
+		buf_free(b);
+		b = NULL;
+	}
+	/* The same record with good groups decodes. */
+	u.groups = (char **)(const char *const[]){ "dev", "ops" };
+	cr_assert_eq(user_encode(&u, &b), 0);
+	cr_assert_eq(user_decode(buf_ptr(b), buf_len(b), &out), 0);
+	cr_expect_str_eq(out->groups[1], "ops");
+	user_free(out);
+	buf_free(b);
+}

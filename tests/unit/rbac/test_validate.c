@@ -449,3 +449,34 @@ Test(rbac_validate, perm_and_extension_names)
 	    TSS_E_VALIDATION);
 	cr_expect_str_eq(rbac_ext_name(RBAC_EXT_USER_RC), "permit-user-rc");
 }
+
+/* Stored source addresses are canonical text, as the JSON path writes
+ * them: a record holding any other spelling is refused. */
+Test(rbac_validate, stored_source_addresses_must_be_canonical)
+{
+	static const char *const bad[] = { "192.0.2.1", "2001:DB8::/32",
+	    "::0/0", "10.0.0.0/08" };
+	struct rbac_role *a = NULL, *b = NULL;
+	struct buf *enc = NULL;
+	json_t *j = json_loads("{\"rules\":[],\"source_address\":"
+	    "[\"10.0.0.0/8\"]}", 0, NULL);
+	char err[256], *keep;
+	size_t i;
+
+	cr_assert_eq(rbac_role_from_json("ops", j, &a, err, sizeof(err)), 0);
+	json_decref(j);
+	keep = a->source_address[0];
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		a->source_address[0] = (char *)bad[i];
+		cr_expect_eq(rbac_role_validate(a, err, sizeof(err)),
+		    TSS_E_VALIDATION, "%s", bad[i]);
+		cr_assert_eq(rbac__role_encode(a, &enc), 0);
+		cr_expect_neq(rbac__role_decode("ops", 3, buf_ptr(enc),
+		    buf_len(enc), &b), 0, "%s", bad[i]);
+		cr_expect_null(b);
+		buf_free(enc);
+		enc = NULL;
+	}
+	a->source_address[0] = keep;
+	rbac_role_free(a);
+}

@@ -32,10 +32,10 @@
 #include "rbac_int.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)	do { if (!(c)) abort(); } while (0)
 
 enum kind { K_TARGET, K_ROLE, K_BINDING };
 
@@ -338,7 +338,6 @@ key_name(unsigned k, char *buf)
 /* ---- seeds: valid records built with the encoders ---- */
 
 #define NSEEDS		8
-#define EDITS_MAX	8
 
 struct seed {
 	int kind;
@@ -503,69 +502,39 @@ seed_encode(const struct seed *s)
 	return b;
 }
 
-/* A private heap copy of the first n bytes of b, so ASan sees overreads. */
-static uint8_t *
-copy_of(const struct buf *b, size_t n)
-{
-	uint8_t *p;
-
-	CHECK(n <= buf_len(b));
-	CHECK((p = malloc(n == 0 ? 1 : n)) != NULL);
-	if (n != 0)
-		memcpy(p, buf_ptr(b), n);
-	return p;
-}
-
 static int
 check_seed(const struct seed *s, const uint8_t *p, size_t len)
 {
 	return check(s->kind, s->name, strlen(s->name), s->id, p, len);
 }
 
+static int
+check_cb(void *arg, const uint8_t *p, size_t len)
+{
+	return check_seed(arg, p, len);
+}
+
 static void
 run_seeds(void)
 {
-	static const uint8_t flips[] = { 0x01, 0x80, 0xff };
 	char name[RBAC_NAME_MAX + 2];
 	struct seed *s;
 	struct buf *b;
 	uint8_t *p;
-	size_t len, nlen, i, j;
+	size_t len, nlen, i;
 	int k;
 
 	CHECK((s = malloc(sizeof(*s))) != NULL);
 	for (k = 0; k < NSEEDS; k++) {
 		seed_make(k, s);
 		b = seed_encode(s);
-		len = buf_len(b);
-		p = copy_of(b, len);
-		CHECK(check_seed(s, p, len) == 0);
-		free(p);
-		/* Every field is needed: a cut record is refused. */
-		for (i = 0; i < len; i++) {
-			p = copy_of(b, i);
-			CHECK(check_seed(s, p, i) != 0);
-			free(p);
-		}
-		CHECK((p = malloc(len + 1)) != NULL);
-		memcpy(p, buf_ptr(b), len);
-		p[len] = 0;
-		CHECK(check_seed(s, p, len + 1) == TSS_E_TRAILING_DATA);
-		free(p);
+		fuzz_seed_checks(b, check_cb, s);
 		/* The same value under every other key. */
-		p = copy_of(b, len);
+		len = buf_len(b);
+		p = fuzz_copy(b, len);
 		for (i = 0; s->kind != K_BINDING && i < 9; i++) {
 			nlen = key_name((unsigned)i, name);
 			(void)check(s->kind, name, nlen, 0, p, len);
-		}
-		free(p);
-		p = copy_of(b, len);
-		for (i = 0; i < len; i++) {
-			for (j = 0; j < sizeof(flips); j++) {
-				p[i] ^= flips[j];
-				(void)check_seed(s, p, len);
-				p[i] ^= flips[j];
-			}
 		}
 		free(p);
 		buf_free(b);
@@ -574,47 +543,7 @@ run_seeds(void)
 }
 
 /*
- * A private heap copy of b changed by up to EDITS_MAX triples of d
- * (op, pos, value): pos is (op & 0x3f) << 8 | pos; op & 0x80 inserts the
- * byte instead of overwriting one; op & 0x40 takes the value from a table
- * of bytes the formats care about.  A leftover byte cuts up to 15 bytes
- * off the end.  The copy has exactly *lenp bytes, so ASan sees overreads.
- */
-static uint8_t *
-mutate(const struct buf *b, const uint8_t *d, size_t n, size_t *lenp)
-{
-	static const uint8_t special[16] = {
-		0x00, 0x01, 0x20, 0x7f, 0x80, 0xff, '/', '*',
-		'.', '-', '_', '@', ':', 'A', 'a', '0',
-	};
-	size_t len = buf_len(b), i, pos, cut;
-	uint8_t *p, *q, v;
-
-	CHECK((p = malloc(len + EDITS_MAX + 1)) != NULL);
-	memcpy(p, buf_ptr(b), len);
-	for (i = 0; i + 3 <= n && i < 3 * EDITS_MAX; i += 3) {
-		pos = (size_t)(d[i] & 0x3f) << 8 | d[i + 1];
-		v = (d[i] & 0x40) ? special[d[i + 2] % 16] : d[i + 2];
-		if (d[i] & 0x80) {
-			pos %= len + 1;
-			memmove(p + pos + 1, p + pos, len - pos);
-			p[pos] = v;
-			len++;
-		} else if (len != 0)
-			p[pos % len] = v;
-	}
-	cut = n % 3 != 0 ? d[n - 1] % 16 : 0;
-	len -= cut < len ? cut : len;
-	CHECK((q = malloc(len == 0 ? 1 : len)) != NULL);
-	if (len != 0)
-		memcpy(q, p, len);
-	free(p);
-	*lenp = len;
-	return q;
-}
-
-/*
- * Seed sel % NSEEDS with the rest of the input as edits (see mutate),
+ * Seed sel % NSEEDS with the rest of the input as edits (fuzz_mutate),
  * decoded under the seed's own key, or for sel / NSEEDS >= 5 under one
  * from key_name().
  */
@@ -629,7 +558,7 @@ run_edited(unsigned sel, const uint8_t *data, size_t size)
 	CHECK((s = malloc(sizeof(*s))) != NULL);
 	seed_make((int)(sel % NSEEDS), s);
 	b = seed_encode(s);
-	p = mutate(b, data, size, &len);
+	p = fuzz_mutate(b, data, size, &len);
 	nlen = strlen(s->name);
 	if (sel / NSEEDS >= 5)
 		nlen = key_name(sel, s->name);

@@ -26,12 +26,11 @@
 #include "auth/user.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "fuzzlib.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)	do { if (!(c)) abort(); } while (0)
 #define NSEEDS		4
-#define EDITS_MAX	8
 #define LONG_PW		512	/* user.c's cap on the password hash */
 #define LONG_BOX	256	/* and on the sealed TOTP secret */
 
@@ -202,103 +201,31 @@ seed_make(int k, struct seed *s)
 	}
 }
 
-/* A private heap copy of the first n bytes of b, so ASan sees overreads. */
-static uint8_t *
-copy_of(const struct buf *b, size_t n)
+static int
+check_cb(void *arg, const uint8_t *p, size_t len)
 {
-	uint8_t *p;
-
-	CHECK(n <= buf_len(b));
-	CHECK((p = malloc(n == 0 ? 1 : n)) != NULL);
-	if (n != 0)
-		memcpy(p, buf_ptr(b), n);
-	return p;
+	(void)arg;
+	return check(p, len);
 }
 
 static void
 run_seeds(void)
 {
-	static const uint8_t flips[] = { 0x01, 0x80, 0xff };
 	struct seed *s;
 	struct buf *b;
-	uint8_t *p;
-	size_t len, i, j;
 	int k;
 
 	CHECK((s = malloc(sizeof(*s))) != NULL);
 	for (k = 0; k < NSEEDS; k++) {
 		seed_make(k, s);
 		CHECK(user_encode(&s->u, &b) == 0);
-		len = buf_len(b);
-		p = copy_of(b, len);
-		CHECK(check(p, len) == 0);
-		free(p);
-		/* Every field is needed: a cut record is refused. */
-		for (i = 0; i < len; i++) {
-			p = copy_of(b, i);
-			CHECK(check(p, i) != 0);
-			free(p);
-		}
-		CHECK((p = malloc(len + 1)) != NULL);
-		memcpy(p, buf_ptr(b), len);
-		p[len] = 0;
-		CHECK(check(p, len + 1) == TSS_E_TRAILING_DATA);
-		free(p);
-		p = copy_of(b, len);
-		for (i = 0; i < len; i++) {
-			for (j = 0; j < sizeof(flips); j++) {
-				p[i] ^= flips[j];
-				(void)check(p, len);
-				p[i] ^= flips[j];
-			}
-		}
-		free(p);
+		fuzz_seed_checks(b, check_cb, NULL);
 		buf_free(b);
 	}
 	free(s);
 }
 
-/*
- * A private heap copy of b changed by up to EDITS_MAX triples of d
- * (op, pos, value): pos is (op & 0x3f) << 8 | pos; op & 0x80 inserts the
- * byte instead of overwriting one; op & 0x40 takes the value from a table
- * of bytes the formats care about.  A leftover byte cuts up to 15 bytes
- * off the end.  The copy has exactly *lenp bytes, so ASan sees overreads.
- */
-static uint8_t *
-mutate(const struct buf *b, const uint8_t *d, size_t n, size_t *lenp)
-{
-	static const uint8_t special[16] = {
-		0x00, 0x01, 0x20, 0x7f, 0x80, 0xff, '/', '*',
-		'.', '-', '_', '@', ':', 'A', 'a', '0',
-	};
-	size_t len = buf_len(b), i, pos, cut;
-	uint8_t *p, *q, v;
-
-	CHECK((p = malloc(len + EDITS_MAX + 1)) != NULL);
-	memcpy(p, buf_ptr(b), len);
-	for (i = 0; i + 3 <= n && i < 3 * EDITS_MAX; i += 3) {
-		pos = (size_t)(d[i] & 0x3f) << 8 | d[i + 1];
-		v = (d[i] & 0x40) ? special[d[i + 2] % 16] : d[i + 2];
-		if (d[i] & 0x80) {
-			pos %= len + 1;
-			memmove(p + pos + 1, p + pos, len - pos);
-			p[pos] = v;
-			len++;
-		} else if (len != 0)
-			p[pos % len] = v;
-	}
-	cut = n % 3 != 0 ? d[n - 1] % 16 : 0;
-	len -= cut < len ? cut : len;
-	CHECK((q = malloc(len == 0 ? 1 : len)) != NULL);
-	if (len != 0)
-		memcpy(q, p, len);
-	free(p);
-	*lenp = len;
-	return q;
-}
-
-/* data[0] picks a seed, the rest edits its encoding (see mutate). */
+/* data[0] picks a seed, the rest edits its encoding (fuzz_mutate). */
 static void
 run_edited(const uint8_t *data, size_t size)
 {
@@ -312,7 +239,7 @@ run_edited(const uint8_t *data, size_t size)
 	CHECK((s = malloc(sizeof(*s))) != NULL);
 	seed_make(data[0] % NSEEDS, s);
 	CHECK(user_encode(&s->u, &b) == 0);
-	p = mutate(b, data + 1, size - 1, &len);
+	p = fuzz_mutate(b, data + 1, size - 1, &len);
 	(void)check(p, len);
 	free(p);
 	buf_free(b);

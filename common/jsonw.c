@@ -7,7 +7,7 @@
 #include "common/err.h"
 #include "common/jsonw.h"
 
-#define STACK_KEYS	16	/* members sorted without malloc */
+#define STACK_KEYS	16	/* members gathered without malloc */
 
 /* Grow by copying, so no copy of what may be a secret is left behind. */
 static int
@@ -195,25 +195,6 @@ member_cmp(const void *a, const void *b)
 	return jsonw_key_cmp(x->key, x->klen, y->key, y->klen);
 }
 
-/* Few members: insertion sort, as qsort's merge sort allocates. */
-static void
-members_sort(struct member *m, size_t n)
-{
-	struct member x;
-	size_t i, j;
-
-	if (n > STACK_KEYS) {
-		qsort(m, n, sizeof(*m), member_cmp);
-		return;
-	}
-	for (i = 1; i < n; i++) {
-		x = m[i];
-		for (j = i; j > 0 && member_cmp(&m[j - 1], &x) > 0; j--)
-			m[j] = m[j - 1];
-		m[j] = x;
-	}
-}
-
 static int put_value(struct jsonw *w, const json_t *v, int sorted,
     int depth);
 
@@ -238,7 +219,7 @@ put_object(struct jsonw *w, const json_t *o, int sorted, int depth)
 	if (n != size)
 		goto out;
 	if (sorted)
-		members_sort(m, n);
+		qsort(m, n, sizeof(*m), member_cmp);
 	if ((r = jsonw_char(w, '{')) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {

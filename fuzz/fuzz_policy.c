@@ -42,20 +42,12 @@ enum kind { K_TARGET, K_ROLE, K_BINDING };
 /* ---- equality ---- */
 
 static int
-streq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-static int
 strv_eq(char *const *a, char *const *b, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!streq(a[i], b[i]))
+		if (!fuzz_streq(a[i], b[i]))
 			return 0;
 	return 1;
 }
@@ -66,8 +58,8 @@ labels_eq(const struct rbac_label *a, const struct rbac_label *b, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!streq(a[i].key, b[i].key) ||
-		    !streq(a[i].value, b[i].value))
+		if (!fuzz_streq(a[i].key, b[i].key) ||
+		    !fuzz_streq(a[i].value, b[i].value))
 			return 0;
 	return 1;
 }
@@ -75,10 +67,10 @@ labels_eq(const struct rbac_label *a, const struct rbac_label *b, size_t n)
 static int
 target_eq(const struct rbac_target *a, const struct rbac_target *b)
 {
-	return streq(a->name, b->name) && a->n_labels == b->n_labels &&
+	return fuzz_streq(a->name, b->name) && a->n_labels == b->n_labels &&
 	    labels_eq(a->labels, b->labels, a->n_labels) &&
 	    a->updated_at == b->updated_at &&
-	    streq(a->updated_by, b->updated_by);
+	    fuzz_streq(a->updated_by, b->updated_by);
 }
 
 static int
@@ -87,13 +79,13 @@ role_eq(const struct rbac_role *a, const struct rbac_role *b)
 	const struct rbac_rule *x, *y;
 	size_t i;
 
-	if (!streq(a->name, b->name) || a->n_rules != b->n_rules ||
+	if (!fuzz_streq(a->name, b->name) || a->n_rules != b->n_rules ||
 	    a->max_ttl != b->max_ttl || a->extensions != b->extensions ||
 	    a->n_source != b->n_source ||
 	    !strv_eq(a->source_address, b->source_address, a->n_source) ||
-	    !streq(a->force_command, b->force_command) ||
+	    !fuzz_streq(a->force_command, b->force_command) ||
 	    a->admin != b->admin || a->updated_at != b->updated_at ||
-	    !streq(a->updated_by, b->updated_by))
+	    !fuzz_streq(a->updated_by, b->updated_by))
 		return 0;
 	for (i = 0; i < a->n_rules; i++) {
 		x = &a->rules[i];
@@ -112,10 +104,10 @@ role_eq(const struct rbac_role *a, const struct rbac_role *b)
 static int
 binding_eq(const struct rbac_binding *a, const struct rbac_binding *b)
 {
-	return a->id == b->id && streq(a->role, b->role) &&
-	    streq(a->subject, b->subject) && a->expires_at == b->expires_at &&
+	return a->id == b->id && fuzz_streq(a->role, b->role) &&
+	    fuzz_streq(a->subject, b->subject) && a->expires_at == b->expires_at &&
 	    a->created_at == b->created_at &&
-	    streq(a->created_by, b->created_by);
+	    fuzz_streq(a->created_by, b->created_by);
 }
 
 /* ---- limits, written from rbac.h rather than taken from model.c ---- */

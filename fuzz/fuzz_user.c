@@ -35,21 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define LONG_BOX	256	/* and on the sealed TOTP secret */
 
 static int
-streq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-static int
 user_equal(const struct user *a, const struct user *b)
 {
 	size_t i;
 
-	if (!streq(a->name, b->name) || a->ngroups != b->ngroups ||
+	if (!fuzz_streq(a->name, b->name) || a->ngroups != b->ngroups ||
 	    a->disabled != b->disabled || a->state != b->state ||
-	    a->locked != b->locked || !streq(a->pw_hash, b->pw_hash) ||
+	    a->locked != b->locked || !fuzz_streq(a->pw_hash, b->pw_hash) ||
 	    a->totp_box_len != b->totp_box_len ||
 	    a->last_step != b->last_step || a->failures != b->failures ||
 	    a->throttle_until != b->throttle_until ||
@@ -57,7 +49,7 @@ user_equal(const struct user *a, const struct user *b)
 	    a->created != b->created)
 		return 0;
 	for (i = 0; i < a->ngroups; i++)
-		if (!streq(a->groups[i], b->groups[i]))
+		if (!fuzz_streq(a->groups[i], b->groups[i]))
 			return 0;
 	if (a->totp_box_len != 0 &&
 	    memcmp(a->totp_box, b->totp_box, a->totp_box_len) != 0)

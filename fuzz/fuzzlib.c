@@ -5,6 +5,14 @@
 #include "common/err.h"
 #include "fuzzlib.h"
 
+int
+fuzz_streq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 uint8_t *
 fuzz_copy(const struct buf *b, size_t n)
 {

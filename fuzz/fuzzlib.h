@@ -15,6 +15,9 @@ struct buf;
 #define CHECK(c)	do { if (!(c)) abort(); } while (0)
 #define FUZZ_EDITS_MAX	8
 
+/* Equal strings, or both NULL. */
+int fuzz_streq(const char *a, const char *b);
+
 /* The first n bytes of b, in a block of exactly n bytes. */
 uint8_t *fuzz_copy(const struct buf *b, size_t n);
 

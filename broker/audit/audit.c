@@ -33,7 +33,7 @@
 #define HASH_FIELD	",\"hash\":\""
 #define ZERO_HASH \
 	"0000000000000000000000000000000000000000000000000000000000000000"
-#define STACK_KEYS	16	/* members sorted without malloc */
+#define STACK_KEYS	16	/* members gathered without malloc */
 
 /*
  * Fetched once: EVP_sha256() would make every digest look the
@@ -120,25 +120,6 @@ member_cmp(const void *a, const void *b)
 	const struct member *x = a, *y = b;
 
 	return jsonw_key_cmp(x->key, x->klen, y->key, y->klen);
-}
-
-/* Few members: insertion sort, as qsort's merge sort allocates. */
-static void
-members_sort(struct member *m, size_t n)
-{
-	struct member x;
-	size_t i, j;
-
-	if (n > STACK_KEYS) {
-		qsort(m, n, sizeof(*m), member_cmp);
-		return;
-	}
-	for (i = 1; i < n; i++) {
-		x = m[i];
-		for (j = i; j > 0 && member_cmp(&m[j - 1], &x) > 0; j--)
-			m[j] = m[j - 1];
-		m[j] = x;
-	}
 }
 
 /* The object's members, unsorted, into m (room for max). */
@@ -257,7 +238,7 @@ audit_prepare(const struct audit_event *ev, int64_t now,
 		}
 	}
 	n = nfix + nf;
-	members_sort(m, n);
+	qsort(m, n, sizeof(*m), member_cmp);
 
 	r = TSS_E_NOMEM;
 	if ((p = calloc(1, sizeof(*p))) == NULL)

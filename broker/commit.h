@@ -34,8 +34,9 @@ int commit_run(struct commit_queue *q, commit_fn fn, void *arg);
 /*
  * The same without waiting: fn(txn, arg) runs in a batch, and done(arg, r)
  * is called exactly once, on the committer thread, when that batch has
- * committed (r == 0: durable) or failed.  done must be quick: the next
- * batch waits for it.
+ * committed (r == 0: durable) or failed.  done must be quick (the next
+ * batch waits for it) and must not call commit_run (it would wait for
+ * itself).
  * Returns 0 when queued; TSS_E_NOMEM otherwise (done is not called).
  */
 int commit_submit(struct commit_queue *q, commit_fn fn, commit_done_fn done,

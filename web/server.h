@@ -115,9 +115,11 @@ int web_tls_changed(struct web_server *s);
 
 /*
  * Stop accepting, let in-flight requests finish (at most 5 s), then stop.
- * Past 5 s the remaining connections are closed, but a handler still
- * running is waited for (threads cannot be cancelled).  Idempotent.  web_stopping() turns true as soon as web_stop() begins, so
- * a long handler can cut its work short.
+ * Answers sent meanwhile close their connection.  Past 5 s a handler
+ * still running is waited for (threads cannot be cancelled), a request
+ * still owed a deferred answer gets 503, and the remaining connections
+ * are closed.  Idempotent.  web_stopping() turns true as soon as
+ * web_stop() begins, so a long handler can cut its work short.
  */
 void web_stop(struct web_server *s);
 int web_stopping(const struct web_server *s);

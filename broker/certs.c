@@ -148,7 +148,7 @@ certs_put(struct store_txn *t, const struct cert_record *c)
 	if (c->n_principals > CERTS_MAX_PRINCIPALS)
 		return TSS_E_TOO_MANY;
 	if ((r = user_key(c->username, c->serial, ukey, &uklen)) != 0 ||
-	    (r = write_record(t, c, STORE_NOOVERWRITE)) != 0 ||
+	    (r = write_record(t, c, STORE_NOOVERWRITE | STORE_APPEND)) != 0 ||
 	    (r = store_put(t, STORE_DB_CERTS_BY_USER, ukey, uklen, "", 0, 0)) != 0)
 		return r;
 	return 0;

@@ -630,7 +630,7 @@ store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 
 	if (!valid_txn_db(t, db) || !t->write || !valid_key(key, klen) ||
 	    (val == NULL && vlen != 0) || vlen > UINT32_MAX ||
-	    (flags & ~(unsigned)STORE_NOOVERWRITE) != 0)
+	    (flags & ~(unsigned)(STORE_NOOVERWRITE | STORE_APPEND)) != 0)
 		return TSS_E_INVALID_ARGUMENT;
 	if (flags & STORE_NOOVERWRITE)
 		mflags |= MDB_NOOVERWRITE;
@@ -638,7 +638,13 @@ store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 	k.mv_data = (void *)key;
 	v.mv_size = vlen;
 	v.mv_data = (void *)val;
-	if ((rc = mdb_put(t->txn, t->s->dbi[db], &k, &v, mflags)) != 0)
+	/* MDB_APPEND refuses, unchanged, a key not past the last one. */
+	rc = MDB_KEYEXIST;
+	if (flags & STORE_APPEND)
+		rc = mdb_put(t->txn, t->s->dbi[db], &k, &v, mflags | MDB_APPEND);
+	if (rc == MDB_KEYEXIST)
+		rc = mdb_put(t->txn, t->s->dbi[db], &k, &v, mflags);
+	if (rc != 0)
 		return op_err(t, rc, "put");
 	return 0;
 }

@@ -130,6 +130,12 @@ int store_write(struct store *s, int (*fn)(struct store_txn *, void *),
 int store_get(struct store_txn *t, enum store_db db, const void *key,
     size_t klen, const void **val, size_t *vlen);	/* TSS_E_NOT_FOUND */
 #define STORE_NOOVERWRITE	0x1	/* TSS_E_CONFLICT if key exists */
+/*
+ * The key usually sorts after every key in db (serials, sequence numbers):
+ * fill the last page instead of splitting it in half.  A key that does not
+ * is stored by an ordinary put, so the flag changes density, never results.
+ */
+#define STORE_APPEND		0x2
 int store_put(struct store_txn *t, enum store_db db, const void *key,
     size_t klen, const void *val, size_t vlen, unsigned flags);
 int store_del(struct store_txn *t, enum store_db db, const void *key,

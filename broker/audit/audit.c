@@ -326,7 +326,7 @@ audit_append_prep(struct store_txn *t, const struct audit_prep *p,
 	memcpy(dst + slen - 2, "\"}", 2);
 	buf_poke_u64(key, seq);
 	if ((r = store_put(t, STORE_DB_AUDIT, key, sizeof(key), buf_ptr(b),
-	    buf_len(b), STORE_NOOVERWRITE)) != 0 ||
+	    buf_len(b), STORE_NOOVERWRITE | STORE_APPEND)) != 0 ||
 	    (r = store_put(t, STORE_DB_META, HEAD_KEY, sizeof(HEAD_KEY) - 1,
 	    hash, 64, 0)) != 0)
 		goto out;

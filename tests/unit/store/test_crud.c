@@ -1,6 +1,7 @@
 /* Get, put, del, count on every database; argument and state checks. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <criterion/criterion.h>
 
@@ -252,5 +253,88 @@ Test(store_crud, store_write_commits_or_aborts_with_fn)
 	cr_assert_eq(store_write(s, put_fn, &bad), TSS_E_VALIDATION);
 	cr_assert_eq(th_count(s, STORE_DB_TARGETS), 1);
 	cr_assert_eq(store_write(s, NULL, NULL), TSS_E_INVALID_ARGUMENT);
+	store_close(s);
+}
+
+/* Serial-ordered writes as issuance makes them: n per transaction. */
+static uint64_t
+fill_ordered(const char *dir, unsigned flags)
+{
+	struct store *s = th_open(dir);
+	struct store_txn *t = NULL;
+	uint8_t key[8], val[300];
+	uint64_t used, map;
+	int i, j;
+
+	memset(val, 'v', sizeof(val));
+	for (i = 0; i < 400; i++) {
+		cr_assert_eq(store_begin(s, 1, &t), 0);
+		for (j = 0; j < 5; j++) {
+			th_be64(key, 1000 + (uint64_t)i * 5 + (uint64_t)j);
+			cr_assert_eq(store_put(t, STORE_DB_CERTS, key,
+			    sizeof(key), val, sizeof(val), flags), 0);
+		}
+		cr_assert_eq(store_commit(t), 0);
+	}
+	cr_assert_eq(th_count(s, STORE_DB_CERTS), 2000);
+	cr_assert_eq(store_usage(s, &used, &map), 0);
+	store_close(s);
+	return used;
+}
+
+Test(store_crud, append_fills_pages_that_a_plain_put_splits)
+{
+	char a[PATH_MAX], p[PATH_MAX];
+	uint64_t dense, plain;
+
+	th_path(a, sizeof(a), "append");
+	th_path(p, sizeof(p), "plain");
+	cr_assert_eq(mkdir(a, 0700), 0);
+	cr_assert_eq(mkdir(p, 0700), 0);
+	dense = fill_ordered(a, STORE_APPEND);
+	plain = fill_ordered(p, 0);
+	cr_assert_lt(dense * 10, plain * 7, "append %llu bytes, plain %llu",
+	    (unsigned long long)dense, (unsigned long long)plain);
+}
+
+Test(store_crud, append_out_of_order_is_an_ordinary_put)
+{
+	struct store *s = th_open(NULL);
+	struct store_cursor *c = NULL;
+	struct store_txn *t = NULL;
+	const void *k, *v;
+	size_t kl, vl;
+	uint8_t key[8];
+	const uint64_t order[] = { 10, 30, 20, 5, 40 };
+	uint64_t prev = 0;
+	size_t i;
+
+	cr_assert_eq(store_begin(s, 1, &t), 0);
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		th_be64(key, order[i]);
+		cr_assert_eq(store_put(t, STORE_DB_CERTS, key, sizeof(key),
+		    "x", 1, STORE_NOOVERWRITE | STORE_APPEND), 0);
+	}
+	/* A repeat is still a conflict under NOOVERWRITE, else a replace. */
+	th_be64(key, 40);
+	cr_assert_eq(store_put(t, STORE_DB_CERTS, key, sizeof(key), "y", 1,
+	    STORE_NOOVERWRITE | STORE_APPEND), TSS_E_CONFLICT);
+	th_be64(key, 20);
+	cr_assert_eq(store_put(t, STORE_DB_CERTS, key, sizeof(key), "z", 1,
+	    STORE_APPEND), 0);
+	cr_assert_eq(store_commit(t), 0);
+
+	cr_assert_eq(store_begin(s, 0, &t), 0);
+	cr_assert_eq(store_cursor_open(t, STORE_DB_CERTS, &c), 0);
+	for (i = 0; store_cursor_next(c, &k, &kl, &v, &vl) == 0; i++) {
+		cr_assert_eq(kl, 8);
+		cr_assert_gt(th_get_be64(k), prev);
+		prev = th_get_be64(k);
+		cr_assert_eq(vl, 1);
+		cr_assert_eq(*(const char *)v, prev == 20 ? 'z' : 'x');
+	}
+	cr_assert_eq(i, 5);
+	store_cursor_close(c);
+	store_abort(t);
 	store_close(s);
 }

@@ -256,21 +256,21 @@ Test(store_crud, store_write_commits_or_aborts_with_fn)
 	store_close(s);
 }
 
-/* Serial-ordered writes as issuance makes them: n per transaction. */
+/* Keys in order, as serials and audit sequence numbers arrive. */
 static uint64_t
 fill_ordered(const char *dir, unsigned flags)
 {
 	struct store *s = th_open(dir);
 	struct store_txn *t = NULL;
-	uint8_t key[8], val[300];
+	uint8_t key[8], val[680];	/* a certificate record's size */
 	uint64_t used, map;
 	int i, j;
 
 	memset(val, 'v', sizeof(val));
-	for (i = 0; i < 400; i++) {
+	for (i = 0; i < 20; i++) {
 		cr_assert_eq(store_begin(s, 1, &t), 0);
-		for (j = 0; j < 5; j++) {
-			th_be64(key, 1000 + (uint64_t)i * 5 + (uint64_t)j);
+		for (j = 0; j < 100; j++) {
+			th_be64(key, 1000 + (uint64_t)i * 100 + (uint64_t)j);
 			cr_assert_eq(store_put(t, STORE_DB_CERTS, key,
 			    sizeof(key), val, sizeof(val), flags), 0);
 		}
@@ -282,6 +282,7 @@ fill_ordered(const char *dir, unsigned flags)
 	return used;
 }
 
+/* Records this large fit 5 to a page; LMDB's middle split leaves 4. */
 Test(store_crud, append_fills_pages_that_a_plain_put_splits)
 {
 	char a[PATH_MAX], p[PATH_MAX];
@@ -293,7 +294,7 @@ Test(store_crud, append_fills_pages_that_a_plain_put_splits)
 	cr_assert_eq(mkdir(p, 0700), 0);
 	dense = fill_ordered(a, STORE_APPEND);
 	plain = fill_ordered(p, 0);
-	cr_assert_lt(dense * 10, plain * 7, "append %llu bytes, plain %llu",
+	cr_assert_lt(dense * 10, plain * 9, "append %llu bytes, plain %llu",
 	    (unsigned long long)dense, (unsigned long long)plain);
 }
 

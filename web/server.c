@@ -164,6 +164,7 @@ struct web_req {
 	int qerr;
 	uint8_t *body;
 	size_t body_len;
+	size_t body_cap;		/* Content-Length, then as it grew */
 	size_t discarded;		/* bytes dropped past WEB_BODY_MAX */
 	int too_large;
 	int responded;
@@ -909,8 +910,7 @@ req_free(struct web_req *req)
 	if (req->token != NULL)
 		wipe_free(req->token);
 	if (req->body != NULL) {
-		/* Only body_len bytes were ever written: wipe those, not the
-		 * whole 64 KiB buffer. */
+		/* Only body_len bytes were ever written. */
 		explicit_bzero(req->body, req->body_len);
 		free(req->body);
 	}
@@ -1557,6 +1557,38 @@ dispatch(struct web_req *req)
 	return send_resp(req, resp, 0);
 }
 
+/*
+ * Sized by Content-Length, doubled for chunked bodies; the caller keeps
+ * the total within WEB_BODY_MAX.  A fixed 64 KiB buffer per request made
+ * every free trim the allocator's heap and the next request fault it in.
+ */
+static int
+body_append(struct web_req *req, const char *data, size_t len)
+{
+	size_t need = req->body_len + len, cap;
+	uint8_t *nb;
+
+	if (req->body == NULL || need > req->body_cap) {
+		cap = req->body_cap > 0 ? req->body_cap : 1024;
+		while (cap < need)
+			cap *= 2;
+		if (cap > WEB_BODY_MAX)
+			cap = WEB_BODY_MAX;
+		if ((nb = malloc(cap)) == NULL)
+			return -1;
+		if (req->body != NULL) {
+			memcpy(nb, req->body, req->body_len);
+			explicit_bzero(req->body, req->body_len);
+			free(req->body);
+		}
+		req->body = nb;
+		req->body_cap = cap;
+	}
+	memcpy(req->body + req->body_len, data, len);
+	req->body_len = need;
+	return 0;
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -1566,7 +1598,6 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct web_req *req = *con_cls;
 	const char *cl;
 	unsigned long long n;
-	uint8_t *nb;
 	char *end;
 
 	if (req == NULL) {
@@ -1598,6 +1629,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 			if (errno == ERANGE || n > WEB_BODY_MAX)
 				return send_error(req, 413, "payload_too_large",
 				    "request body too large", 1);
+			req->body_cap = (size_t)n;
 		}
 		return MHD_YES;
 	}
@@ -1618,12 +1650,8 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 			*upload_size = 0;
 			return MHD_YES;
 		}
-		if (req->body == NULL &&
-		    (req->body = malloc(WEB_BODY_MAX)) == NULL)
+		if (body_append(req, upload, *upload_size) != 0)
 			return MHD_NO;
-		nb = req->body;
-		memcpy(nb + req->body_len, upload, *upload_size);
-		req->body_len += *upload_size;
 		*upload_size = 0;
 		return MHD_YES;
 	}

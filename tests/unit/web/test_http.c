@@ -326,6 +326,32 @@ Test(web_http, body_over_64k_chunked_413)
 	assert_healthy();
 }
 
+/* A chunked body grows its buffer as it arrives; every byte survives. */
+Test(web_http, chunked_body_up_to_64k_read_whole)
+{
+	static const size_t sizes[] = { 900, 5000, 64 * 1024 };
+	size_t i, j, n;
+	char *b, *want;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		n = sizes[i];
+		cr_assert_not_null(b = malloc(n + 1));
+		memcpy(b, "{\"s\":\"", 6);
+		for (j = 6; j < n - 2; j++)
+			b[j] = (char)('a' + j % 26);
+		memcpy(b + n - 2, "\"}", 2);
+		b[n] = '\0';
+		h_req(&H, "POST", "/v1/echo", JSON_CT, b, n, 1, &R);
+		cr_assert_eq(R.status, 200, "%zu bytes: %ld", n, R.status);
+		cr_assert_not_null(want = malloc(n + 9));
+		snprintf(want, n + 9, "{\"got\":%s}", b);
+		cr_assert_str_eq(R.body, want, "%zu bytes", n);
+		free(want);
+		free(b);
+	}
+	assert_healthy();
+}
+
 Test(web_http, endless_chunked_body_closed)
 {
 	size_t n = 3 * 1024 * 1024;

@@ -140,6 +140,7 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 			r = TSS_E_NOMEM;
 			goto fail;
 		}
+		pthread_setname_np(b->sink_thread, "tss-audit");
 		b->sink_running = 1;
 	}
 	what = "memory";

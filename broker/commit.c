@@ -128,6 +128,7 @@ commit_queue_new(struct store *s, void (*after)(void *), void *after_arg,
 		free(q);
 		return TSS_E_NOMEM;
 	}
+	pthread_setname_np(q->thread, "tss-commit");
 	*out = q;
 	return 0;
 }

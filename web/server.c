@@ -102,6 +102,7 @@ struct pool {
 	int stop;
 	pthread_t threads[WEB_WORKERS];
 	unsigned n;
+	const char *name;		/* for ps -L, top -H, perf */
 };
 enum { POOL_WAIT, POOL_CPU };
 
@@ -1844,12 +1845,14 @@ pool_start(struct pool *p, unsigned n)
 	if (pthread_attr_init(&attr) != 0)
 		return TSS_E_NOMEM;
 	pthread_attr_setstacksize(&attr, (size_t)512 * 1024);
-	for (p->n = 0; p->n < n; p->n++)
+	for (p->n = 0; p->n < n; p->n++) {
 		if (pthread_create(&p->threads[p->n], &attr, worker_main,
 		    p) != 0) {
 			r = TSS_E_NOMEM;
 			break;
 		}
+		pthread_setname_np(p->threads[p->n], p->name);
+	}
 	pthread_attr_destroy(&attr);
 	return r;
 }
@@ -1953,6 +1956,8 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	 * hands its work on (issuance to the group commit) defers its answer
 	 * and holds no thread at all meanwhile.
 	 */
+	s->pools[POOL_WAIT].name = "tss-worker";
+	s->pools[POOL_CPU].name = "tss-cpu";
 	if ((r = pool_start(&s->pools[POOL_WAIT], WEB_WORKERS)) != 0 ||
 	    (r = pool_start(&s->pools[POOL_CPU], io_threads())) != 0)
 		goto out;

@@ -11,7 +11,8 @@ bench/http/loadgen:
      with their mean;
   2. POST /v1/certs from 64 keep-alive clients for ~10 s: issuances/s,
      p50/p99 latency, non-2xx answers;
-  3. GET /healthz latency with a few clients, idle, then during a flood of
+  3. GET /healthz latency with a few clients, idle, and with 64 (the
+     HTTP stack's own tail at issuance's concurrency), then during a flood of
      64 clients posting wrong logins (each from its own loopback address,
      as a flood from many hosts would come), which keeps every Argon2 slot
      busy;
@@ -161,6 +162,13 @@ def cpu_seconds(pid):
 def children_cpu():
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     return ru.ru_utime + ru.ru_stime
+
+
+def tail_factor(run):
+    """p99 over the mean latency a closed loop of run's clients implies."""
+    if run["rate"] <= 0:
+        return 0.0
+    return run["p99_ms"] / (1000.0 * run["threads"] / run["rate"])
 
 
 def loadgen(exe, args, timeout):
@@ -314,6 +322,10 @@ def main():
         # ---- 3. /healthz idle, then during a login flood ----
         idle = loadgen(gen, ["get"] + common + [
             "--threads", str(HEALTH_CLIENTS), "--duration", "3"], 60)
+        # The HTTP stack alone at issuance's concurrency: how long a tail
+        # a trivial request has when 64 clients keep both cores busy.
+        busy = loadgen(gen, ["get"] + common + [
+            "--threads", str(ISSUE_CLIENTS), "--duration", "3"], 60)
         flood_p = subprocess.Popen(
             [gen, "login"] + common + [
                 "--threads", str(FLOOD_CLIENTS), "--duration",
@@ -388,6 +400,12 @@ def main():
     print("/healthz idle, %d clients: %.0f/s, p50 %.2f ms, p99 %.2f ms, "
           "non-2xx %d" % (idle["threads"], idle["rate"], idle["p50_ms"],
                           idle["p99_ms"], idle["non2xx"]))
+    print("/healthz, %d clients: %.0f/s, p50 %.2f ms, p99 %.2f ms, "
+          "non-2xx %d" % (busy["threads"], busy["rate"], busy["p50_ms"],
+                          busy["p99_ms"], busy["non2xx"]))
+    print("p99 over mean latency (clients / rate), the tail a saturated "
+          "closed loop adds: issuance %.2f, /healthz with %d clients %.2f"
+          % (tail_factor(issue), busy["threads"], tail_factor(busy)))
     print("login flood, %d clients from %d addresses, %.1f s: %d attempts, "
           "p50 %.1f ms, p99 %.1f ms, statuses %s"
           % (flood["threads"], min(flood["threads"], 250), flood["elapsed_s"],
@@ -432,6 +450,7 @@ def main():
         print("  %-46s %s  (%s)" % (name, "PASS" if ok else "FAIL", what))
     print("json:", json.dumps({"raw": raw, "raw_after": raw_after,
                                "issue": issue, "healthz_idle": idle,
+                               "healthz_busy": busy,
                                "flood": flood, "healthz_flood": during,
                                "peak_rss_kib": status["VmHWM"],
                                "peak_anon_kib": sampler.peak["RssAnon"],

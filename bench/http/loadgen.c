@@ -19,6 +19,12 @@
  *   rawsign  one thread, raw Ed25519 signatures per second with OpenSSL
  *            EVP_DigestSign over a 300-byte message (no HTTP).
  *
+ * --rate R paces the clients (an open loop): client i sends its requests
+ * at start + i/R + k * threads/R, each timed from when it was due, so a
+ * late answer also counts against the requests queued behind it (no
+ * coordinated omission).  Without it each client sends its next request
+ * as soon as the last one is answered (a closed loop).
+ *
  * --threads is the number of clients.  Each HTTP client first makes one
  * GET /healthz to open its connection (TLS handshake), then all clients
  * start together; only what follows is timed.  A client has one request
@@ -81,6 +87,7 @@ struct opts {
 	const char *sources;	/* "127.0.1": client i binds 127.0.1.(i+1) */
 	unsigned threads;
 	double duration;
+	double rate;		/* requests per second in all; 0: closed loop */
 	uint64_t requests;	/* 0: no count limit */
 };
 
@@ -101,11 +108,12 @@ struct target {
 /*
  * A client's states.  C_START begins a timed request (or ends the client
  * when the time or the request count is up); C_OPEN opens a connection for
- * the request at hand; C_READY is a warmed-up client waiting for the start.
+ * the request at hand; C_READY is a warmed-up client waiting for the start;
+ * C_PACED waits for its next request's time (--rate).
  */
 enum cstate {
 	C_START, C_OPEN, C_CONNECT, C_HANDSHAKE, C_WRITE, C_HEAD, C_BODY,
-	C_READY, C_DONE
+	C_READY, C_PACED, C_DONE
 };
 
 struct loop;
@@ -130,6 +138,7 @@ struct conn {
 	uint64_t body_left;
 	int status;
 	double t0;
+	double due, gap;	/* --rate: the next request's time, interval */
 	uint64_t nlat;		/* requests timed */
 	char err[200];		/* the last error, for set-up failures */
 	char treq[REQ_MAX];	/* the timed request */
@@ -156,7 +165,7 @@ struct loop {
 
 static pthread_barrier_t start_line;
 static atomic_uint_fast64_t started;
-static double deadline;
+static double deadline, start_time;
 
 static double
 mono(void)
@@ -183,7 +192,7 @@ usage(void)
 	    "usage: loadgen issue|login|get|rawsign [--url URL] [--cacert PEM]\n"
 	    "           [--threads N] [--duration S] [--requests N]\n"
 	    "           [--token T] [--target T] [--login L] [--path P]\n"
-	    "           [--sources 127.0.1]\n");
+	    "           [--sources 127.0.1] [--rate R]\n");
 	exit(2);
 }
 
@@ -744,13 +753,25 @@ conn_step(struct conn *c)
 		switch (c->st) {
 		case C_START:
 			now = mono();
-			if (now >= deadline || (o->requests != 0 &&
+			if (now >= deadline ||
+			    (o->rate > 0 && c->due >= deadline) ||
+			    (o->requests != 0 &&
 			    atomic_fetch_add(&started, 1) >= o->requests)) {
 				c->st = C_DONE;
 				if (c->fd >= 0)
 					conn_park(c);
 				c->lp->active--;
 				return;
+			}
+			if (o->rate > 0) {
+				if (now < c->due) {
+					c->st = C_PACED;
+					if (c->fd >= 0)
+						conn_park(c);
+					return;
+				}
+				now = c->due;	/* timed from when it was due */
+				c->due += c->gap;
 			}
 			c->t0 = now;
 			c->req = c->treq;
@@ -873,6 +894,7 @@ conn_step(struct conn *c)
 			}
 			goto more;
 		case C_READY:
+		case C_PACED:		/* loop_pace() starts it */
 		case C_DONE:
 			return;
 		}
@@ -906,17 +928,46 @@ loop_sweep(struct loop *lp, double now)
 	}
 }
 
+/*
+ * Start the paced clients whose time has come; returns the seconds until
+ * the next one's (at most 1).
+ */
+static double
+loop_pace(struct loop *lp)
+{
+	struct conn *c;
+	double now = mono(), wait = 1.0;
+	unsigned i;
+
+	for (i = 0; i < lp->n; i++) {
+		c = &lp->c[i];
+		if (c->st != C_PACED)
+			continue;
+		if (c->due <= now) {
+			c->st = C_START;
+			conn_step(c);
+		} else if (c->due - now < wait)
+			wait = c->due - now;
+	}
+	return wait;
+}
+
 /* Serve events until every client of the phase is ready or done. */
 static void
 loop_serve(struct loop *lp)
 {
 	struct epoll_event ev[EVENTS_MAX];
 	struct conn *c;
-	double now, swept = mono();
+	struct timespec ts;
+	double now, swept = mono(), wait = 1.0;
 	int i, n;
 
 	while (lp->active > 0) {
-		n = epoll_wait(lp->ep, ev, EVENTS_MAX, 1000);
+		if (lp->o->rate > 0)
+			wait = loop_pace(lp);
+		ts.tv_sec = (time_t)wait;
+		ts.tv_nsec = (long)((wait - (double)ts.tv_sec) * 1e9);
+		n = epoll_pwait2(lp->ep, ev, EVENTS_MAX, &ts, NULL);
 		if (n < 0 && errno != EINTR) {
 			fprintf(stderr, "loadgen: epoll_wait: %s\n",
 			    strerror(errno));
@@ -972,6 +1023,10 @@ loop_run(void *arg)
 		c = &lp->c[i];
 		if (c->failed)
 			continue;
+		if (lp->o->rate > 0) {
+			c->gap = lp->o->threads / lp->o->rate;
+			c->due = start_time + c->idx / lp->o->rate;
+		}
 		c->st = C_START;
 		conn_step(c);
 	}
@@ -1082,7 +1137,7 @@ run_http(const struct opts *o)
 	}
 	/* Every client has its connection: start the clock, then them. */
 	pthread_barrier_wait(&start_line);
-	t0 = mono();
+	t0 = start_time = mono();
 	deadline = t0 + o->duration;
 	pthread_barrier_wait(&start_line);
 	for (j = 0; j < nloops; j++)
@@ -1129,14 +1184,15 @@ run_http(const struct opts *o)
 	total += other;
 	non2xx = total - ok2xx;
 
-	printf("{\"mode\":\"%s\",\"threads\":%u,\"setup_failed\":%u,"
+	printf("{\"mode\":\"%s\",\"threads\":%u,\"rate_offered\":%.0f,"
+	    "\"setup_failed\":%u,"
 	    "\"elapsed_s\":%.3f,\"requests\":%zu,\"ok\":%" PRIu64 ","
 	    "\"non2xx\":%" PRIu64 ",\"transport_errors\":%" PRIu64 ","
 	    "\"rate\":%.1f,\"ok_rate\":%.1f,"
 	    "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
 	    "\"p999_ms\":%.3f,\"max_ms\":%.3f,"
 	    "\"per_thread_min\":%zu,\"per_thread_max\":%zu,\"status\":{",
-	    mode_name(o->mode), o->threads, setup_failed, elapsed, n,
+	    mode_name(o->mode), o->threads, o->rate, setup_failed, elapsed, n,
 	    ok2xx, non2xx, fail, elapsed > 0 ? (double)n / elapsed : 0.0,
 	    elapsed > 0 ? (double)ok2xx / elapsed : 0.0,
 	    pct_ms(all, n, 50), pct_ms(all, n, 90), pct_ms(all, n, 99),
@@ -1281,6 +1337,10 @@ main(int argc, char **argv)
 			if (parse_u64(val, 1, 3600, &v) != 0)
 				usage();
 			o.duration = (double)v;
+		} else if (strcmp(a, "--rate") == 0) {
+			if (parse_u64(val, 1, 10000000, &v) != 0)
+				usage();
+			o.rate = (double)v;
 		} else if (strcmp(a, "--requests") == 0) {
 			if (parse_u64(val, 1, UINT64_MAX / 2, &v) != 0)
 				usage();

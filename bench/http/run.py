@@ -26,6 +26,7 @@ Prints a report with a pass/fail line per target.  Exits 0 whatever the
 figures are (benchmarks report, tests assert); non-zero only when the run
 itself broke.  Environment: TESSERA_BUILD_DIR (set by meson); optional
 HTTPBENCH_ISSUE_SECONDS, HTTPBENCH_FLOOD_SECONDS, HTTPBENCH_PACED_SECONDS,
+HTTPBENCH_PACED_SHARE (default 0.5),
 HTTPBENCH_KEEP=1 (keep the
 data directory), HTTPBENCH_TESSERAD_ENV="KEY=VALUE ..." (extra tesserad
 environment, e.g. TESSERA_ARGON2_MAX_CONCURRENT=1 to compare settings),

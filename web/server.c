@@ -40,6 +40,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "common/buf.h"
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/log.h"
@@ -163,9 +164,7 @@ struct web_req {
 	char *qval[WEB_QUERY_MAX];
 	size_t nquery;
 	int qerr;
-	uint8_t *body;
-	size_t body_len;
-	size_t body_cap;		/* Content-Length, then as it grew */
+	struct buf *body;		/* secret: wiped when freed or moved */
 	size_t discarded;		/* bytes dropped past WEB_BODY_MAX */
 	int too_large;
 	int responded;
@@ -900,6 +899,12 @@ web_tls_changed(struct web_server *s)
 /* ------------------------------------------------------------------ */
 /* Request decoding */
 
+static size_t
+body_len(const struct web_req *req)
+{
+	return req->body == NULL ? 0 : buf_len(req->body);
+}
+
 static void
 req_free(struct web_req *req)
 {
@@ -910,11 +915,7 @@ req_free(struct web_req *req)
 	json_decref(req->json);
 	if (req->token != NULL)
 		wipe_free(req->token);
-	if (req->body != NULL) {
-		/* Only body_len bytes were ever written. */
-		explicit_bzero(req->body, req->body_len);
-		free(req->body);
-	}
+	buf_free(req->body);
 	for (i = 0; i < req->nquery; i++) {
 		free(req->qkey[i]);
 		free(req->qval[i]);
@@ -1527,16 +1528,17 @@ dispatch(struct web_req *req)
 	if (req->qerr != 0)
 		return send_error(req, 400, "bad_request",
 		    "invalid query string", 0);
-	if (req->body_len > 0) {
+	if (body_len(req) > 0) {
 		if (!content_type_json(MHD_lookup_connection_value(req->conn,
 		    MHD_HEADER_KIND, "Content-Type")))
 			return send_error(req, 415, "unsupported_media_type",
 			    "Content-Type must be application/json", 0);
-		if (!json_depth_ok(req->body, req->body_len, WEB_JSON_DEPTH))
+		if (!json_depth_ok(buf_ptr(req->body), buf_len(req->body),
+		    WEB_JSON_DEPTH))
 			return send_error(req, 400, "invalid_json",
 			    "JSON nested too deeply", 0);
-		req->json = json_loadb((const char *)req->body, req->body_len,
-		    JSON_REJECT_DUPLICATES, &jerr);
+		req->json = json_loadb((const char *)buf_ptr(req->body),
+		    buf_len(req->body), JSON_REJECT_DUPLICATES, &jerr);
 		if (req->json == NULL)
 			return send_error(req, 400, "invalid_json",
 			    "request body is not valid JSON", 0);
@@ -1559,35 +1561,16 @@ dispatch(struct web_req *req)
 }
 
 /*
- * Sized by Content-Length, doubled for chunked bodies; the caller keeps
- * the total within WEB_BODY_MAX.  A fixed 64 KiB buffer per request made
- * every free trim the allocator's heap and the next request fault it in.
+ * Grown as the body arrives (the caller keeps it within WEB_BODY_MAX).  A
+ * fixed 64 KiB buffer per request made every free trim the allocator's
+ * heap and the next request fault the pages back in.
  */
 static int
 body_append(struct web_req *req, const char *data, size_t len)
 {
-	size_t need = req->body_len + len, cap;
-	uint8_t *nb;
-
-	if (req->body == NULL || need > req->body_cap) {
-		cap = req->body_cap > 0 ? req->body_cap : 1024;
-		while (cap < need)
-			cap *= 2;
-		if (cap > WEB_BODY_MAX)
-			cap = WEB_BODY_MAX;
-		if ((nb = malloc(cap)) == NULL)
-			return -1;
-		if (req->body != NULL) {
-			memcpy(nb, req->body, req->body_len);
-			explicit_bzero(req->body, req->body_len);
-			free(req->body);
-		}
-		req->body = nb;
-		req->body_cap = cap;
-	}
-	memcpy(req->body + req->body_len, data, len);
-	req->body_len = need;
-	return 0;
+	if (req->body == NULL && (req->body = buf_new_secret()) == NULL)
+		return -1;
+	return buf_put(req->body, data, len) == 0 ? 0 : -1;
 }
 
 static enum MHD_Result
@@ -1630,7 +1613,6 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 			if (errno == ERANGE || n > WEB_BODY_MAX)
 				return send_error(req, 413, "payload_too_large",
 				    "request body too large", 1);
-			req->body_cap = (size_t)n;
 		}
 		return MHD_YES;
 	}
@@ -1638,7 +1620,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		if (req->responded)
 			return MHD_NO;
 		if (req->too_large ||
-		    *upload_size > WEB_BODY_MAX - req->body_len) {
+		    *upload_size > WEB_BODY_MAX - body_len(req)) {
 			/*
 			 * libmicrohttpd 0.9.75 refuses a response while the
 			 * body is still arriving: drop the excess up to a cap

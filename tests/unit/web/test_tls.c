@@ -257,6 +257,29 @@ Test(web_tls, per_ip_limit_refuses_excess_then_recovers)
 	cr_assert_eq(R.status, 200);
 }
 
+/* A burst of connections, all open at once, is accepted and served. */
+Test(web_tls, connection_burst_all_served)
+{
+	enum { OPEN = 40 };
+	static const char req[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct web_config cfg;
+	SSL *ssl[OPEN];
+	char out[4096];
+	int fds[OPEN], i;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.per_ip_limit = OPEN;
+	h_start(&H, &cfg);
+	for (i = 0; i < OPEN; i++)
+		cr_assert_not_null(ssl[i] = h_tls_open(&H, TLS1_2_VERSION,
+		    TLS1_3_VERSION, &fds[i]), "connection %d", i);
+	for (i = 0; i < OPEN; i++)
+		cr_assert_eq(h_tls_request(ssl[i], req, sizeof(req) - 1, out,
+		    sizeof(out)), 200, "connection %d", i);
+	for (i = 0; i < OPEN; i++)
+		h_tls_close(ssl[i], fds[i]);
+}
+
 struct slow_call {
 	struct h *h;
 	struct res res;

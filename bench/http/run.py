@@ -6,6 +6,10 @@ throughout), an admin, a target, a role granting one login on it, a user
 bound to the role and that user's session token, then measures with
 bench/http/loadgen:
 
+  0. how steady the host is (bench/http/hostprobe, 4 s, no server work):
+     the share of 50 ms windows in which fixed CPU work ran at least twice
+     as slow as usual.  On a shared virtual machine such windows come
+     every second or two, and a closed loop's p99 lands in them;
   1. raw one-core Ed25519 signatures per second (same OpenSSL, same run),
      measured just before and again just after step 2; the target compares
      with their mean;
@@ -192,14 +196,15 @@ def tail_factor(run):
 
 
 def loadgen(exe, args, timeout):
-    """Run the load generator (exe: a path, or a command list ending in
-    one) and return its JSON report."""
+    """Run the load generator or the host probe (exe: a path, or a
+    command list ending in one) and return its JSON report."""
     cmd = (exe if isinstance(exe, list) else [exe]) + args
     p = subprocess.run(cmd, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=timeout, text=True)
     if p.returncode != 0:
-        raise Broke("loadgen %s: exit %d: %s" % (args[0], p.returncode,
-                                                 p.stderr.strip()))
+        raise Broke("%s %s: exit %d: %s" % (
+            os.path.basename(cmd[len(cmd) - len(args) - 1]), args[0],
+            p.returncode, p.stderr.strip()))
     if p.stderr.strip():
         sys.stderr.write(p.stderr)
     return json.loads(p.stdout)
@@ -228,6 +233,7 @@ def main():
     tesserad = os.environ.get("HTTPBENCH_TESSERAD") or \
         find_exe(build, "tesserad")
     gen = find_exe(build, "bench/http/loadgen")
+    probe_exe = find_exe(build, "bench/http/hostprobe")
     ncpu = os.cpu_count() or 1
 
     tmp = tempfile.mkdtemp(prefix="httpbench.")
@@ -299,7 +305,8 @@ def main():
         token = login(api, "bench", bench_secret)
         setup_s = time.monotonic() - t_setup
 
-        # ---- 1. raw signatures ----
+        # ---- 0. the host, then 1. raw signatures ----
+        probe = loadgen(probe_exe, ["--duration", "4"], 60)
         raw = loadgen(gen, ["rawsign", "--duration", "3"], 60)
 
         # ---- 2. issuance ----
@@ -403,6 +410,10 @@ def main():
           % (ncpu, load[0], load[1], load[2], a2_mem_kib, a2_conc, setup_s))
     if os.environ.get("HTTPBENCH_TESSERAD_ENV"):
         print("tesserad environment:", os.environ["HTTPBENCH_TESSERAD_ENV"])
+    print("host steadiness (hostprobe, %.0f s, no server work): %d of %d "
+          "windows of 50 ms ran >= 2x slower (%.1f%% of the time), worst "
+          "%.1fx" % (probe["seconds"], probe["slow"], probe["windows"],
+                     100 * probe["slow_share"], probe["worst"]))
     print("raw Ed25519 signatures/s, one core (300-byte message): %.0f "
           "before issuance, %.0f after, mean %.0f"
           % (raw["rate_cpu"], raw_after["rate_cpu"], raw_rate))
@@ -485,7 +496,8 @@ def main():
     print("targets:")
     for name, ok, what in targets:
         print("  %-46s %s  (%s)" % (name, "PASS" if ok else "FAIL", what))
-    print("json:", json.dumps({"raw": raw, "raw_after": raw_after,
+    print("json:", json.dumps({"host": probe, "raw": raw,
+                               "raw_after": raw_after,
                                "issue": issue, "healthz_idle": idle,
                                "healthz_busy": busy, "paced": paced,
                                "flood": flood, "healthz_flood": during,

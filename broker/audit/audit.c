@@ -477,11 +477,16 @@ audit_verify(struct store_txn *t, uint64_t *count, char head[65],
 	return r;
 }
 
+/* A flush writes its lines to a file or pipe in writes of about this. */
+#define SINK_CHUNK	(64 * 1024)
+
 struct audit_sink {
 	pthread_mutex_t lock;
 	int fd;			/* -1 for syslog */
 	int owned;		/* close fd on free */
 	uint64_t last;		/* last seq written */
+	struct buf *out;	/* lines not yet written */
+	uint64_t pending;	/* events in out */
 };
 
 /* Last seq in an existing JSON-lines file (0 when empty or unreadable). */
@@ -523,6 +528,10 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 	*out = NULL;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return TSS_E_NOMEM;
+	if ((k->out = buf_new()) == NULL) {
+		free(k);
+		return TSS_E_NOMEM;
+	}
 	pthread_mutex_init(&k->lock, NULL);
 	if (strcmp(spec, "-") == 0) {
 		k->fd = STDERR_FILENO;
@@ -533,6 +542,7 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 		if ((k->fd = open(spec, O_RDWR | O_APPEND | O_CREAT |
 		    O_CLOEXEC, 0600)) == -1) {
 			r = errno == EACCES ? TSS_E_PERMISSION : TSS_E_IO;
+			buf_free(k->out);
 			free(k);
 			return r;
 		}
@@ -553,32 +563,53 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 	return 0;
 }
 
+/*
+ * Write the buffered lines; only then do their events count as delivered.
+ * After a failure the next flush starts again from the first of them.
+ */
 static int
-sink_write(struct audit_sink *k, const char *text)
+sink_drain(struct audit_sink *k)
 {
-	size_t len = strlen(text), off = 0;
+	const uint8_t *p = buf_ptr(k->out);
+	size_t len = buf_len(k->out), off = 0;
 	ssize_t n;
-	char *line;
+	int r = 0;
 
-	if (k->fd == -1) {
-		syslog(LOG_INFO, "%s", text);
-		return 0;
-	}
-	if ((line = malloc(len + 1)) == NULL)
-		return TSS_E_NOMEM;
-	memcpy(line, text, len);
-	line[len++] = '\n';
 	while (off < len) {
-		if ((n = write(k->fd, line + off, len - off)) == -1) {
+		if ((n = write(k->fd, p + off, len - off)) == -1) {
 			if (errno == EINTR)
 				continue;
-			free(line);
-			return TSS_E_IO;
+			r = TSS_E_IO;
+			break;
 		}
 		off += (size_t)n;
 	}
-	free(line);
-	return 0;
+	if (r == 0)
+		k->last += k->pending;
+	k->pending = 0;
+	buf_reset(k->out);
+	return r;
+}
+
+/* One event's line: to syslog now, or buffered for the file. */
+static int
+sink_write(struct audit_sink *k, const char *text)
+{
+	size_t len = strlen(text);
+	uint8_t *dst;
+	int r;
+
+	if (k->fd == -1) {
+		syslog(LOG_INFO, "%s", text);
+		k->last++;
+		return 0;
+	}
+	if ((r = buf_reserve(k->out, len + 1, &dst)) != 0)
+		return r;
+	memcpy(dst, text, len);
+	dst[len] = '\n';
+	k->pending++;
+	return buf_len(k->out) >= SINK_CHUNK ? sink_drain(k) : 0;
 }
 
 int
@@ -590,7 +621,7 @@ audit_sink_flush(struct audit_sink *k, struct store *s)
 	size_t kl, vl;
 	uint8_t key[8];
 	char *text;
-	int r;
+	int r, r2;
 
 	if (k == NULL)
 		return 0;
@@ -602,15 +633,17 @@ audit_sink_flush(struct audit_sink *k, struct store *s)
 	for (r = store_cursor_seek(c, key, sizeof(key), &kp, &kl, &v, &vl);
 	    r == 0; r = store_cursor_next(c, &kp, &kl, &v, &vl)) {
 		if ((r = record_text(v, vl, &text)) != 0)
-			goto out;
+			break;
 		r = sink_write(k, text);
 		free(text);
 		if (r != 0)
-			goto out;
-		k->last++;
+			break;
 	}
 	if (r == TSS_E_NOT_FOUND)
 		r = 0;
+	/* What was read before a failure still goes out. */
+	if ((r2 = sink_drain(k)) != 0 && r == 0)
+		r = r2;
  out:
 	if (r != 0)
 		log_warn("audit sink: %s", tss_strerror(r));
@@ -629,6 +662,7 @@ audit_sink_close(struct audit_sink *k)
 		close(k->fd);
 	if (k->fd == -1)
 		closelog();
+	buf_free(k->out);
 	pthread_mutex_destroy(&k->lock);
 	free(k);
 }

@@ -240,6 +240,37 @@ Test(audit, file_sink_streams_and_resumes_without_repeats)
 }
 
 /*
+ * A flush of more events than one write takes (the sink writes in chunks
+ * of about 64 KiB): every line arrives whole, once and in order, and a
+ * second flush adds nothing.
+ */
+Test(audit, file_sink_large_flush_whole_lines_in_order)
+{
+	struct audit_sink *k;
+	char path[300], line[4096], want[32];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
+	append_n(1000);
+	cr_assert_eq(audit_sink_open(path, st, &k), 0);
+	cr_assert_eq(audit_sink_flush(k, st), 0);
+	cr_assert_eq(audit_sink_flush(k, st), 0);
+	audit_sink_close(k);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n++;
+		snprintf(want, sizeof(want), "\"seq\":%d,", n);
+		cr_assert(strstr(line, want) != NULL, "line %d: %s", n, line);
+		cr_assert(strcmp(line + strlen(line) - 2, "}\n") == 0,
+		    "line %d: %s", n, line);
+	}
+	fclose(f);
+	cr_expect_eq(n, 1000);
+}
+
+/*
  * The prepared path against the rendering it replaced: jansson's
  * json_dumps(JSON_SORT_KEYS | JSON_COMPACT) of the event object built the
  * old way (fields first, the fixed members set over them).

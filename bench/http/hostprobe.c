@@ -178,6 +178,10 @@ main(int argc, char **argv)
 	}
 	for (i = 0; i < ncpu; i++)
 		pthread_join(th[i], NULL);
+	if (ncpu == 0) {
+		fprintf(stderr, "hostprobe: no thread could start\n");
+		goto out;
+	}
 	for (i = 0; i < ncpu; i++) {
 		if (p[i].failed || p[i].n == 0 ||
 		    window_factors(&p[i], nwin, factor + (size_t)i * nwin,

@@ -200,6 +200,10 @@ main(int argc, char **argv)
 				log_warn("pruning sessions: %s", tss_strerror(r));
 		}
 		broker_audit_flush(b);
+		/* Readers map every page they touch; keep RSS off the file. */
+		if ((r = store_trim_map(b->store)) != 0)
+			log_debug("trimming the store map: %s",
+			    tss_strerror(r));
 	}
 	status = 0;
  out:

@@ -31,7 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -903,6 +905,77 @@ store_usage(struct store *s, uint64_t *used, uint64_t *map_size)
 	*used = ((uint64_t)ei.me_last_pgno + 1) * st.ms_psize;
 	*map_size = ei.me_mapsize;
 	return 0;
+}
+
+/*
+ * The address and length of our mapping of the data file.  LMDB does not
+ * expose its map address (mdb_env_info's me_mapaddr is the MDB_FIXEDMAP
+ * hint, 0 here), so find the mapping of the file's inode at offset 0 in
+ * /proc/self/maps.  Caller holds s->lock so the map cannot move.
+ */
+static int
+data_map(struct store *s, void **addr, size_t *len)
+{
+	struct stat st;
+	char line[PATH_MAX + 128];
+	unsigned long lo, hi, off, ino;
+	unsigned maj, mnr;
+	FILE *f;
+	int fd, r = TSS_E_NOT_FOUND;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) != 0)
+		return TSS_E_INTERNAL;
+	if ((f = fopen("/proc/self/maps", "re")) == NULL)
+		return TSS_E_UNSUPPORTED;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off,
+		    &maj, &mnr, &ino) != 6)
+			continue;
+		if (ino == st.st_ino && maj == major(st.st_dev) &&
+		    mnr == minor(st.st_dev) && off == 0) {
+			*addr = (void *)lo;
+			*len = hi - lo;
+			r = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+int
+store_trim_map(struct store *s)
+{
+	MDB_envinfo ei;
+	MDB_stat st;
+	void *addr;
+	size_t len, used, pg;
+	int rc, r;
+
+	if (s == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	/* Shared: a remap (exclusive) cannot move the map under madvise. */
+	if ((r = lock_shared(s)) != 0)
+		return r;
+	if ((rc = mdb_env_info(s->env, &ei)) != 0 ||
+	    (rc = mdb_env_stat(s->env, &st)) != 0) {
+		r = tr(rc, "env_info");
+		goto out;
+	}
+	if ((r = data_map(s, &addr, &len)) != 0)
+		goto out;
+	pg = (size_t)sysconf(_SC_PAGESIZE);
+	used = ((size_t)ei.me_last_pgno + 1) * st.ms_psize;
+	used = (used + pg - 1) & ~(pg - 1);
+	if (used < len)
+		len = used;
+	if (madvise(addr, len, MADV_DONTNEED) != 0) {
+		log_debug("store: madvise: %s", strerror(errno));
+		r = TSS_E_INTERNAL;
+	}
+ out:
+	pthread_rwlock_unlock(&s->lock);
+	return r;
 }
 
 int

@@ -173,6 +173,14 @@ void store_cursor_close(struct store_cursor *c);
 int store_count(struct store_txn *t, enum store_db db, uint64_t *n);
 /* Bytes of the map in use and the current map size. */
 int store_usage(struct store *s, uint64_t *used, uint64_t *map_size);
+/*
+ * Drop this process's page-table entries for the map (madvise
+ * MADV_DONTNEED on LMDB's read-only shared mapping).  Pages stay in the
+ * page cache and read back unchanged on the next touch; only the
+ * process's resident set shrinks.  A long-running server calls it
+ * periodically so that RSS does not grow with the data file.
+ */
+int store_trim_map(struct store *s);
 /* Change counter of the environment's last committed write transaction. */
 int store_last_txnid(struct store *s, uint64_t *id);
 

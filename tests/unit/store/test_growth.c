@@ -1,6 +1,7 @@
 /* Map growth: a full map grows within map_max; at the bound the caller
  * gets TSS_E_STORE_FULL and the store stays usable and unchanged; a map
  * grown by another process is adopted. */
+#include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,5 +201,96 @@ Test(store_growth, live_reader_postpones_growth_without_deadlock)
 	cr_assert_eq(store_write(s, fill_fn, &f), 0);
 	cr_assert_eq(store_usage(s, &used, &size), 0);
 	cr_assert(size > SMALL_MAP);
+	store_close(s);
+}
+
+/*
+ * Resident shared pages of this process, in KiB: RssFile, plus RssShmem
+ * for a temp dir on tmpfs.
+ */
+static long
+rss_file_kib(void)
+{
+	char line[256];
+	long kib, file = -1, shmem = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "RssFile: %ld kB", &kib) == 1)
+			file = kib;
+		else if (sscanf(line, "RssShmem: %ld kB", &kib) == 1)
+			shmem = kib;
+	fclose(f);
+	cr_assert(file >= 0 && shmem >= 0, "no RssFile/RssShmem lines");
+	return file + shmem;
+}
+
+#define TRIM_TXNS	16
+
+#define MANY		32		/* fill_fn batches per transaction */
+
+/* MANY * PER_TXN records from f->next; the caller advances f->next. */
+static int
+fill_many_fn(struct store_txn *t, void *arg)
+{
+	struct fill g = *(struct fill *)arg;
+	int i, r;
+
+	for (i = 0; i < MANY; i++, g.next += PER_TXN)
+		if ((r = fill_fn(t, &g)) != 0)
+			return r;
+	return 0;
+}
+
+/* Read every value and check its bytes: this maps every page. */
+static void
+read_all(struct store *s, uint64_t n)
+{
+	struct store_txn *t = NULL;
+	const uint8_t *v;
+	size_t vl;
+	uint8_t k[8];
+	uint64_t i;
+
+	cr_assert_eq(store_begin(s, 0, &t), 0);
+	for (i = 1; i <= n; i++) {
+		th_be64(k, i);
+		cr_assert_eq(store_get(t, STORE_DB_AUDIT, k, 8,
+		    (const void **)&v, &vl), 0, "key %lu", (unsigned long)i);
+		cr_assert_eq(vl, VAL_LEN);
+		cr_assert(v[0] == (i & 0xff) && v[VAL_LEN - 1] == (i & 0xff),
+		    "key %lu reads back wrong", (unsigned long)i);
+	}
+	store_abort(t);
+}
+
+Test(store_growth, trim_map_drops_resident_pages_and_data_reads_back)
+{
+	struct store *s = th_open(NULL);
+	struct fill f = { .next = 1 };
+	long before, mapped, trimmed;
+	uint64_t n;
+	int i;
+
+	for (i = 0; i < TRIM_TXNS; i++) {	/* 16 MiB of values */
+		cr_assert_eq(store_write(s, fill_many_fn, &f), 0);
+		f.next += MANY * PER_TXN;
+	}
+	n = f.next - 1;
+	before = rss_file_kib();
+	read_all(s, n);
+	mapped = rss_file_kib();
+	cr_assert(mapped - before >= 12 * 1024,
+	    "reading 16 MiB mapped only %ld KiB", mapped - before);
+	cr_assert_eq(store_trim_map(s), 0);
+	trimmed = rss_file_kib();
+	cr_assert(mapped - trimmed >= 12 * 1024,
+	    "trim released only %ld KiB", mapped - trimmed);
+	read_all(s, n);				/* same bytes from the cache */
+	cr_assert_eq(store_trim_map(s), 0);	/* idempotent */
+	th_put1(s, STORE_DB_META, "after.trim", "writes still work");
+	cr_assert_eq(th_count(s, STORE_DB_AUDIT), n);
+	cr_assert_eq(store_trim_map(NULL), TSS_E_INVALID_ARGUMENT);
 	store_close(s);
 }

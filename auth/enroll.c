@@ -180,14 +180,14 @@ enroll_finish_result_clear(struct enroll_finish_result *r)
 
 static int
 audit_enroll(struct store_txn *t, const char *user, const char *action,
-    const char *result, const char *remote_addr, int64_t now)
+    const char *result, json_t *fields, const char *remote_addr, int64_t now)
 {
 	struct user_actor a;
 
 	memset(&a, 0, sizeof(a));
 	a.name = user;
 	a.remote_addr = remote_addr;
-	return auth__audit(t, &a, NULL, action, user, result, NULL, now);
+	return auth__audit(t, &a, NULL, action, user, result, fields, now);
 }
 
 int
@@ -245,11 +245,11 @@ enroll_start(struct auth_ctx *c, const char *token, const char *password,
 	u->totp_box_len = boxlen;
 	box = NULL;	/* transferred */
 	u->last_step = 0;
-	u->failures = 0;
-	u->throttle_until = 0;
+	/* The failure count stays: a restarted flow must not reset it
+	 * (an admin's reset or unlock does). */
 	if ((r = user_put(t, u)) != 0 ||
-	    (r = audit_enroll(t, name, "enroll.start", "ok", remote_addr,
-	    now)) != 0)
+	    (r = audit_enroll(t, name, "enroll.start", "ok", NULL,
+	    remote_addr, now)) != 0)
 		goto out;
 	r = store_commit(t);
 	t = NULL;
@@ -356,6 +356,8 @@ enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 	uint8_t *secret = NULL;
 	size_t slen = 0, i;
 	uint64_t step = 0;
+	const char *reason = "";
+	json_t *f = NULL;
 	int r, vr;
 
 	memset(res, 0, sizeof(*res));
@@ -369,23 +371,45 @@ enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 		r = TSS_E_CONFLICT;		/* enroll_start first */
 		goto out;
 	}
-	if ((r = secretbox_open(auth_ctx_key(c), u->name, strlen(u->name),
-	    u->totp_box, u->totp_box_len, &secret, &slen)) != 0)
-		goto out;
-	vr = totp_verify(secret, slen, code, now, cfg->totp_window, &step);
-	if (vr == TSS_E_INVALID_CREDENTIALS) {
+	/* Codes are throttled as logins are, on the same count. */
+	if (u->locked) {
+		reason = "locked";
+		vr = TSS_E_LOCKED;
+	} else if (u->throttle_until > now) {
+		reason = "throttled";
+		res->retry_after = u->throttle_until - now;
+		vr = TSS_E_TOO_MANY_ATTEMPTS;
+	} else {
+		if ((r = secretbox_open(auth_ctx_key(c), u->name,
+		    strlen(u->name), u->totp_box, u->totp_box_len, &secret,
+		    &slen)) != 0)
+			goto out;
+		vr = totp_verify(secret, slen, code, now, cfg->totp_window,
+		    &step);
+		if (vr == TSS_E_INVALID_CREDENTIALS) {
+			reason = "bad_code";
+			auth__count_failure(cfg, u, now);
+			if ((r = user_put(t, u)) != 0)
+				goto out;
+		} else if ((r = vr) != 0)
+			goto out;
+	}
+	if (vr != 0) {
 		/* Record the refusal; the token stays usable. */
-		if ((r = audit_enroll(t, u->name, "enroll.finish", "denied",
+		if ((f = json_pack("{sssI}", "reason", reason, "failures",
+		    (json_int_t)u->failures)) == NULL) {
+			r = TSS_E_NOMEM;
+			goto out;
+		}
+		if ((r = audit_enroll(t, u->name, "enroll.finish", "denied", f,
 		    remote_addr, now)) != 0)
 			goto out;
 		r = store_commit(t);
 		t = NULL;
 		if (r == 0)
-			r = TSS_E_INVALID_CREDENTIALS;
+			r = vr;
 		goto out;
 	}
-	if ((r = vr) != 0)
-		goto out;
 	for (i = 0; i < USER_RECOVERY_CODES; i++)
 		if ((r = recovery_new(u->name, out.codes[i],
 		    u->recovery[i])) != 0)
@@ -402,8 +426,8 @@ enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 	OPENSSL_cleanse(u->enroll_key, sizeof(u->enroll_key));
 	u->has_enroll = 0;
 	if ((r = user_put(t, u)) != 0 ||
-	    (r = audit_enroll(t, u->name, "enroll.finish", "ok", remote_addr,
-	    now)) != 0)
+	    (r = audit_enroll(t, u->name, "enroll.finish", "ok", NULL,
+	    remote_addr, now)) != 0)
 		goto out;
 	r = store_commit(t);
 	t = NULL;
@@ -422,6 +446,7 @@ enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 		OPENSSL_clear_free(secret, slen);
 	enroll_finish_result_clear(&out);
 	enrollment_clear(&e);
+	json_decref(f);
 	user_free(u);
 	return r;
 }

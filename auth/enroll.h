@@ -43,6 +43,7 @@ struct enroll_start_result {
 struct enroll_finish_result {
 	char *username;
 	char codes[USER_RECOVERY_CODES][RECOVERY_CODE_TEXT + 1];
+	int64_t retry_after;	/* seconds, with TSS_E_TOO_MANY_ATTEMPTS */
 };
 
 void enroll_start_result_clear(struct enroll_start_result *r);
@@ -67,7 +68,11 @@ int enroll_start(struct auth_ctx *c, const char *token, const char *password,
 /*
  * Confirm with a code of the new secret.  TSS_E_CONFLICT before
  * enroll_start; TSS_E_INVALID_CREDENTIALS for a wrong code (the token
- * stays usable).  Audit: enroll.finish.
+ * stays usable).  A wrong code counts as a failed login does (login.h:
+ * throttle, then lock), and neither a new enroll_start nor another
+ * address resets the count: TSS_E_TOO_MANY_ATTEMPTS (res->retry_after)
+ * while throttled, TSS_E_LOCKED once locked.  Audit: enroll.finish, with
+ * the reason and failure count when denied.
  */
 int enroll_finish(struct auth_ctx *c, const char *token, const char *code,
     const char *remote_addr, int64_t now, struct enroll_finish_result *res);

@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <jansson.h>
 
+struct auth_config;
 struct store_txn;
+struct user;
 struct user_actor;
 
 /*
@@ -17,6 +19,14 @@ struct user_actor;
 int auth__audit(struct store_txn *t, const struct user_actor *actor,
     const char *actor_name, const char *action, const char *object,
     const char *result, json_t *fields, int64_t now);
+
+/*
+ * Count one failed attempt (bad password or code) on u: one more
+ * consecutive failure, then the throttle or the lock login.h describes.
+ * The caller stores u.
+ */
+void auth__count_failure(const struct auth_config *cfg, struct user *u,
+    int64_t now);
 
 /* Write a new enrollment record for username; see enroll.h. */
 int auth__enroll_issue(struct store_txn *t, const char *username,

@@ -178,6 +178,18 @@ throttle_delay(const struct auth_config *cfg, uint32_t failures)
 	return d < cfg->throttle_max ? d : cfg->throttle_max;
 }
 
+void
+auth__count_failure(const struct auth_config *cfg, struct user *u,
+    int64_t now)
+{
+	if (u->failures < UINT32_MAX)
+		u->failures++;
+	if (u->failures >= cfg->lock_after)
+		u->locked = 1;
+	else if (u->failures >= cfg->throttle_after)
+		u->throttle_until = now + throttle_delay(cfg, u->failures);
+}
+
 /* What the read phase learned about the user. */
 struct snapshot {
 	int exists;
@@ -443,15 +455,8 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 	a.remote_addr = remote_addr;
 	a.request_id = request_id;
 	if (r != 0) {
-		if (count) {
-			if (u->failures < UINT32_MAX)
-				u->failures++;
-			if (u->failures >= c->cfg.lock_after)
-				u->locked = 1;
-			else if (u->failures >= c->cfg.throttle_after)
-				u->throttle_until = now +
-				    throttle_delay(&c->cfg, u->failures);
-		}
+		if (count)
+			auth__count_failure(&c->cfg, u, now);
 		res->failures = u->failures;
 		if ((f = json_pack("{sssI}", "reason", reason, "failures",
 		    (json_int_t)u->failures)) == NULL) {

@@ -730,6 +730,66 @@ class BadInputs(unittest.TestCase):
         self.assertEqual(res[0], 200, res[2])
         self.assertError(wrong(), 401, "invalid_credentials")
 
+    def test_enroll_codes_throttled_across_restarts(self):
+        i = self.i
+        r = i.ok("POST", "/v1/users", {"username": "guesser", "groups": []},
+                 token=self.admin, want=201)
+        tok, pw = r["enroll_token"], "password of guesser!"
+
+        def start():
+            return i.ok("POST", "/v1/enroll/start",
+                        {"token": tok, "password": pw})["totp_secret"]
+
+        def wrong_code(secret):
+            # A code that no step in the accepted window (now +- 1) has.
+            now = int(time.time()) // 30
+            near = {harness.totp(secret, (now + d) * 30 + 1)
+                    for d in (-2, -1, 0, 1, 2)}
+            return next(c for c in ("%06d" % n for n in range(1000000))
+                        if c not in near)
+
+        def finish(code):
+            return i.call("POST", "/v1/enroll/finish",
+                          {"token": tok, "code": code})
+
+        secret = start()
+        for k in range(5):
+            self.assertError(finish(wrong_code(secret)), 401,
+                             "invalid_credentials")
+        # As for logins, keep failing through the waits until the wait is
+        # at least 4 s, so that what follows does not race the clock.
+        retry, deadline = 0, time.monotonic() + 60
+        while retry < 4 and time.monotonic() < deadline:
+            st, hd, body = finish(wrong_code(secret))
+            if st == 401:
+                continue
+            self.assertError((st, hd, body), 429, "too_many_attempts")
+            retry = int(hd["retry-after"])
+            self.assertGreaterEqual(retry, 1)
+            time.sleep(0.1)
+        self.assertGreaterEqual(retry, 4)
+        # Throttled: the right code waits too.  (No code of this secret
+        # was accepted, so the current one may be sent again and again.)
+        st, hd, body = finish(harness.totp(secret))
+        self.assertError((st, hd, body), 429, "too_many_attempts")
+        # Starting the flow again replaces the secret but not the count.
+        secret = start()
+        st, hd, body = finish(harness.totp(secret))
+        self.assertError((st, hd, body), 429, "too_many_attempts")
+        # After the wait the right code enrols the account.
+        res = harness.wait_for(
+            lambda: (lambda r: r if r[0] != 429 else None)(
+                finish(harness.totp(secret))), "end of the throttle",
+            timeout=int(hd["retry-after"]) + 10, step=0.25)
+        self.assertEqual(res[0], 200, res[2])
+        self.assertEqual(len(res[2]["recovery_codes"]), 10)
+        denied = [e for e in harness.all_events(i, self.admin)
+                  if e["action"] == "enroll.finish" and
+                  e["actor"] == "guesser" and e["result"] == "denied"]
+        self.assertEqual([e.get("reason") for e in denied][:5],
+                         ["bad_code"] * 5)
+        self.assertIn("throttled", [e.get("reason") for e in denied])
+
     def test_per_address_rate_limit(self):
         src = fresh_addr()
         statuses = []

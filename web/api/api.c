@@ -273,6 +273,20 @@ h_enroll_start(const struct web_req *req, void *arg)
 	return web_json(200, body);
 }
 
+/* 429 for a throttled (Retry-After: its wait) or locked (an hour) user. */
+static struct web_resp *
+too_many(int r, int64_t retry_after)
+{
+	struct web_resp *resp;
+
+	resp = web_error(429, "too_many_attempts",
+	    "too many attempts; try again later");
+	if (resp != NULL)
+		web_resp_retry_after(resp, r == TSS_E_LOCKED ? 3600 :
+		    retry_after > 0 ? (unsigned long)retry_after : 1);
+	return resp;
+}
+
 static struct web_resp *
 h_enroll_finish(const struct web_req *req, void *arg)
 {
@@ -304,6 +318,11 @@ h_enroll_finish(const struct web_req *req, void *arg)
 		enroll_finish_result_clear(&res);
 		return web_error(409, "conflict", "call /v1/enroll/start first");
 	}
+	if (r == TSS_E_TOO_MANY_ATTEMPTS || r == TSS_E_LOCKED) {
+		resp = too_many(r, res.retry_after);
+		enroll_finish_result_clear(&res);
+		return resp;
+	}
 	if (r != 0) {
 		enroll_finish_result_clear(&res);
 		return api_fail(r, NULL);
@@ -326,7 +345,6 @@ h_login(const struct web_req *req, void *arg)
 	const char *user = jstr(req, "username"), *pw = jstr(req, "password"),
 	    *code = jstr(req, "code");
 	struct web_resp *resp;
-	char retry[24];
 	int r;
 
 	static const char *const fields[] = { "username", "password", "code",
@@ -362,13 +380,7 @@ h_login(const struct web_req *req, void *arg)
 	case TSS_E_LOCKED:
 		web_metric_inc(a->logins, LO_THROTTLED);
 		web_metric_inc(a->lockouts, 0);
-		resp = web_error(429, "too_many_attempts",
-		    "too many attempts; try again later");
-		snprintf(retry, sizeof(retry), "%lld", (long long)(r ==
-		    TSS_E_LOCKED ? 3600 : res.retry_after > 0 ?
-		    res.retry_after : 1));
-		if (resp != NULL)
-			web_resp_header(resp, "Retry-After", retry);
+		resp = too_many(r, res.retry_after);
 		break;
 	case TSS_E_UNAVAILABLE:
 		web_metric_inc(a->logins, LO_UNAVAILABLE);

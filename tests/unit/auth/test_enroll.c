@@ -161,6 +161,109 @@ Test(auth_enroll, wrong_code_keeps_token_and_pending)
 	enroll_finish_result_clear(&fr);
 }
 
+/* Wrong codes at finish count as failed logins: throttle, then lock; a
+ * restarted flow does not reset the count; a good code does. */
+Test(auth_enroll, wrong_codes_throttle_then_lock_across_restarts)
+{
+	struct auth_config cfg;
+	struct enroll_start_result sr;
+	struct enroll_finish_result fr;
+	struct user *u;
+	uint8_t secret[20];
+	char token[65], code[7], bad[7];
+	json_t *ev;
+	int64_t now = AH_NOW;
+	int i;
+
+	ah_config(&cfg);
+	cfg.throttle_after = 3;
+	cfg.lock_after = 6;
+	ah_reconfigure(&cfg);
+	ah_create("alice", token);
+	cr_assert_eq(enroll_start(ah_ctx, token, AH_PASSWORD,
+	    strlen(AH_PASSWORD), NULL, now, &sr), 0);
+	secret_of(&sr, secret);
+	enroll_start_result_clear(&sr);
+	ah_code(secret, now + 300, bad);		/* never valid now */
+	for (i = 0; i < 3; i++)
+		cr_assert_eq(enroll_finish(ah_ctx, token, bad, NULL, now, &fr),
+		    TSS_E_INVALID_CREDENTIALS, "attempt %d", i);
+	/* Throttled: even the right code waits, and is not counted. */
+	ah_code(secret, now, code);
+	cr_assert_eq(enroll_finish(ah_ctx, token, code, NULL, now, &fr),
+	    TSS_E_TOO_MANY_ATTEMPTS);
+	cr_assert_eq(fr.retry_after, 1);
+	ev = ah_audit_last();
+	cr_assert_str_eq(json_string_value(json_object_get(ev, "action")),
+	    "enroll.finish");
+	cr_assert_str_eq(json_string_value(json_object_get(ev, "result")),
+	    "denied");
+	cr_assert_str_eq(json_string_value(json_object_get(ev, "reason")),
+	    "throttled");
+	cr_assert_eq(json_integer_value(json_object_get(ev, "failures")), 3);
+	json_decref(ev);
+	u = ah_user("alice");
+	cr_assert_eq(u->failures, 3);
+	user_free(u);
+
+	/* Starting again keeps the count (and replaces the secret). */
+	now += 2;
+	cr_assert_eq(enroll_start(ah_ctx, token, AH_PASSWORD,
+	    strlen(AH_PASSWORD), NULL, now, &sr), 0);
+	secret_of(&sr, secret);
+	enroll_start_result_clear(&sr);
+	u = ah_user("alice");
+	cr_assert_eq(u->failures, 3);
+	user_free(u);
+	for (i = 3; i < 6; i++) {
+		ah_code(secret, now + 300, bad);
+		cr_assert_eq(enroll_finish(ah_ctx, token, bad, NULL, now, &fr),
+		    TSS_E_INVALID_CREDENTIALS, "attempt %d", i);
+		now += 3600;			/* past any wait */
+	}
+	/* Locked at lock_after: the right code is refused for good. */
+	ah_code(secret, now, code);
+	cr_assert_eq(enroll_finish(ah_ctx, token, code, NULL, now, &fr),
+	    TSS_E_LOCKED);
+	u = ah_user("alice");
+	cr_assert(u->locked);
+	cr_assert_eq(u->state, USER_PENDING);
+	cr_assert_eq(u->failures, 6);
+	user_free(u);
+}
+
+Test(auth_enroll, good_code_resets_the_count)
+{
+	struct auth_config cfg;
+	struct enroll_start_result sr;
+	struct enroll_finish_result fr;
+	struct user *u;
+	uint8_t secret[20];
+	char token[65], code[7];
+
+	ah_config(&cfg);
+	cfg.throttle_after = 3;
+	ah_reconfigure(&cfg);
+	ah_create("alice", token);
+	cr_assert_eq(enroll_start(ah_ctx, token, AH_PASSWORD,
+	    strlen(AH_PASSWORD), NULL, AH_NOW, &sr), 0);
+	secret_of(&sr, secret);
+	enroll_start_result_clear(&sr);
+	ah_code(secret, AH_NOW + 300, code);
+	cr_assert_eq(enroll_finish(ah_ctx, token, code, NULL, AH_NOW, &fr),
+	    TSS_E_INVALID_CREDENTIALS);
+	cr_assert_eq(enroll_finish(ah_ctx, token, code, NULL, AH_NOW, &fr),
+	    TSS_E_INVALID_CREDENTIALS);
+	ah_code(secret, AH_NOW, code);
+	cr_assert_eq(enroll_finish(ah_ctx, token, code, NULL, AH_NOW, &fr),
+	    0);
+	enroll_finish_result_clear(&fr);
+	u = ah_user("alice");
+	cr_assert_eq(u->state, USER_ACTIVE);
+	cr_assert_eq(u->failures, 0);
+	user_free(u);
+}
+
 Test(auth_enroll, finish_before_start_conflict)
 {
 	struct enroll_finish_result fr;

@@ -343,6 +343,35 @@ config_load(const char *path, struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+is_string(enum kind k)
+{
+	return k == K_STR || k == K_LISTEN || k == K_LEVEL;
+}
+
+const char *
+config_changed(const struct config *a, const struct config *b, size_t *i)
+{
+	const struct key *k;
+	const char *x, *y;
+
+	for (; *i < NKEYS; (*i)++) {
+		k = &keys[*i];
+		if (is_string(k->kind)) {
+			x = *(char *const *)((const char *)a + k->off);
+			y = *(char *const *)((const char *)b + k->off);
+			if ((x == NULL) != (y == NULL) ||
+			    (x != NULL && strcmp(x, y) != 0))
+				return keys[(*i)++].name;
+		} else if (k->kind == K_DUR ? *(const int64_t *)((const char *)
+		    a + k->off) != *(const int64_t *)((const char *)b + k->off) :
+		    *(const uint64_t *)((const char *)a + k->off) !=
+		    *(const uint64_t *)((const char *)b + k->off))
+			return keys[(*i)++].name;
+	}
+	return NULL;
+}
+
 void
 config_free(struct config *c)
 {
@@ -351,8 +380,7 @@ config_free(struct config *c)
 	if (c == NULL)
 		return;
 	for (i = 0; i < NKEYS; i++) {
-		if (keys[i].kind == K_STR || keys[i].kind == K_LISTEN ||
-		    keys[i].kind == K_LEVEL) {
+		if (is_string(keys[i].kind)) {
 			char **sp = (char **)((char *)c + keys[i].off);
 
 			free(*sp);

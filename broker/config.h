@@ -46,6 +46,13 @@ int config_set(struct config *c, const char *key, const char *value,
 void config_free(struct config *c);
 
 /*
+ * The next key, from index *i on, whose value differs between a and b;
+ * *i moves past it.  NULL when none is left.  Start with *i = 0.
+ */
+const char *config_changed(const struct config *a, const struct config *b,
+    size_t *i);
+
+/*
  * Split a listen string into host and port (host without brackets).
  * host must hold at least 64 bytes.
  */

@@ -1,7 +1,8 @@
 /*
  * tesserad: load the config, open the broker, serve HTTPS until SIGTERM or
  * SIGINT.  SIGHUP, or a change of the TLS files, reloads the certificate
- * without dropping connections.  The main thread owns the signals (blocked
+ * without dropping connections; SIGHUP also re-reads the config
+ * (reload_config says what applies).  The main thread owns the signals (blocked
  * everywhere else) and the housekeeping: pruning expired sessions and
  * enrollments, streaming audit events other processes committed.
  */
@@ -70,6 +71,49 @@ prune_fn(struct store_txn *t, void *arg)
 	return enroll_prune(t, now, NULL);
 }
 
+/*
+ * SIGHUP: read the config again.  log_level applies at once; every other
+ * key sizes a pool, names a file already open or is part of state built at
+ * start, so a change to it is reported and waits for a restart.  running
+ * is the config as loaded at start, with the changes applied since.
+ */
+static void
+reload_config(const char *path, struct config *running)
+{
+	struct config nc;
+	enum log_level was, lvl;
+	const char *key;
+	char err[1024];
+	size_t i = 0;
+	char *t;
+
+	if (config_load(path, &nc, err, sizeof(err)) != 0) {
+		log_warn("config reload failed, keeping the running "
+		    "configuration: %s", err);
+		return;
+	}
+	while ((key = config_changed(running, &nc, &i)) != NULL) {
+		if (strcmp(key, "log_level") != 0) {
+			log_warn("config: %s changed; it takes effect at the "
+			    "next restart", key);
+			continue;
+		}
+		if (log_level_parse(running->log_level, &was) != 0 ||
+		    log_level_parse(nc.log_level, &lvl) != 0)
+			continue;		/* config_load checked them */
+		/* Said at whichever of the two levels is more verbose. */
+		if (was <= LOGL_INFO)
+			log_info("config: log_level is now %s", nc.log_level);
+		log_setup(lvl, 0);
+		if (was > LOGL_INFO)
+			log_info("config: log_level is now %s", nc.log_level);
+		t = running->log_level;
+		running->log_level = nc.log_level;
+		nc.log_level = t;
+	}
+	config_free(&nc);
+}
+
 /* public_url default: https://<listen host>:<bound port>. */
 static int
 default_public_url(struct config *cfg, unsigned port)
@@ -90,7 +134,7 @@ int
 main(int argc, char **argv)
 {
 	const char *path = CONFIG_DEFAULT_PATH;
-	struct config cfg;
+	struct config cfg, running;
 	struct broker *b = NULL;
 	struct web_metrics *metrics = NULL;
 	struct web_server *srv = NULL;
@@ -113,7 +157,9 @@ main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (config_load(path, &cfg, err, sizeof(err)) != 0) {
+	if (config_load(path, &cfg, err, sizeof(err)) != 0 ||
+	    config_load(path, &running, err, sizeof(err)) != 0) {
+		config_free(&cfg);
 		fprintf(stderr, "tesserad: %s\n", err);
 		return CONFIG_EXIT_CODE;
 	}
@@ -130,6 +176,7 @@ main(int argc, char **argv)
 
 	if (broker_open(&cfg, &b, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tesserad: %s\n", err);
+		config_free(&running);
 		return CONFIG_EXIT_CODE;
 	}
 	if ((r = web_metrics_new(&metrics)) != 0 ||
@@ -187,6 +234,8 @@ main(int argc, char **argv)
 			log_info("signal %d: draining", sig);
 			break;
 		}
+		if (sig == SIGHUP)
+			reload_config(path, &running);
 		if (sig == SIGHUP || web_tls_changed(srv) == 1) {
 			if ((r = web_reload_tls(srv)) != 0)
 				log_warn("TLS reload failed, keeping the old "
@@ -210,5 +259,6 @@ main(int argc, char **argv)
 	web_free(srv);		/* stops: in-flight requests finish, 5 s cap */
 	broker_close(b);
 	web_metrics_free(metrics);
+	config_free(&running);
 	return status;
 }

@@ -6,6 +6,7 @@
  * Control bytes in the message are escaped in both forms.
  */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -15,16 +16,17 @@
 #include "err.h"
 #include "log.h"
 
-static enum log_level log_min = LOGL_INFO;
-static int log_json;
+/* Atomic: SIGHUP may change the level while other threads log. */
+static _Atomic int log_min = LOGL_INFO;
+static _Atomic int log_json;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
 void
 log_setup(enum log_level min, int json)
 {
-	log_min = min;
-	log_json = json;
+	atomic_store_explicit(&log_min, (int)min, memory_order_relaxed);
+	atomic_store_explicit(&log_json, json, memory_order_relaxed);
 }
 
 int
@@ -83,9 +85,9 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	struct tm tm;
 	time_t now;
 	va_list ap;
-	int n;
+	int n, json;
 
-	if (lvl < log_min)
+	if ((int)lvl < atomic_load_explicit(&log_min, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -94,7 +96,8 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (log_json)
+	json = atomic_load_explicit(&log_json, memory_order_relaxed);
+	if (json)
 		n = snprintf(line, sizeof(line),
 		    "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
 		    level_names[lvl]);
@@ -103,8 +106,8 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	if (n < 0)
 		return;
 	off = (size_t)n;
-	append_escaped(line, &off, sizeof(line) - 4, msg, log_json);
-	if (log_json)
+	append_escaped(line, &off, sizeof(line) - 4, msg, json);
+	if (json)
 		line[off++] = '"', line[off++] = '}';
 	line[off++] = '\n';
 	(void)!write(STDERR_FILENO, line, off);

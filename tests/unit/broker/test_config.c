@@ -183,3 +183,31 @@ Test(config, parse_listen_forms)
 	    TSS_E_BAD_FORMAT);
 	cr_expect_neq(config_parse_listen("h:", host, sizeof(host), &port), 0);
 }
+
+Test(config, changed_keys_in_table_order)
+{
+	struct config a, b;
+	char err[512] = "", text[1024];
+	const char *k;
+	size_t i = 0;
+
+	cr_assert_eq(load(required, &a, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(load(required, &b, err, sizeof(err)), 0, "%s", err);
+	cr_expect_null(config_changed(&a, &b, &i), "identical configs");
+	config_free(&b);
+	/* A string, a duration, a number, and a string set only in one. */
+	snprintf(text, sizeof(text), "%slog_level = debug\ncert_max_ttl = 2h\n"
+	    "max_connections = 10\npublic_url = https://a.example\n",
+	    required);
+	cr_assert_eq(load(text, &b, err, sizeof(err)), 0, "%s", err);
+	i = 0;
+	cr_expect_str_eq(config_changed(&a, &b, &i), "public_url");
+	cr_expect_str_eq(config_changed(&a, &b, &i), "log_level");
+	cr_expect_str_eq(config_changed(&a, &b, &i), "cert_max_ttl");
+	cr_expect_str_eq(config_changed(&a, &b, &i), "max_connections");
+	k = config_changed(&a, &b, &i);
+	cr_expect_null(k, "unexpected change %s", k != NULL ? k : "");
+	cr_expect_null(config_changed(&a, &b, &i), "stays at the end");
+	config_free(&a);
+	config_free(&b);
+}

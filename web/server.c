@@ -331,6 +331,7 @@ web_error_from(int r)
 		status = 400;
 		break;
 	case TSS_E_UNAVAILABLE:
+	case TSS_E_STORE:		/* read-only, I/O error: not our bug */
 	case TSS_E_STORE_FULL:
 	case TSS_E_BUSY:
 		return web_error(503, "unavailable",

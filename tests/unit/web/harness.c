@@ -145,7 +145,13 @@ page(const struct web_req *req, void *arg)
 static struct web_resp *
 boom(const struct web_req *req, void *arg)
 {
-	return web_error_from(TSS_E_STORE);	/* detail must not leak */
+	return web_error_from(TSS_E_INTERNAL);	/* detail must not leak */
+}
+
+static struct web_resp *
+store_down(const struct web_req *req, void *arg)
+{
+	return web_error_from(TSS_E_STORE);
 }
 
 static struct web_resp *
@@ -176,6 +182,7 @@ const struct web_route h_routes[] = {
 	{ "POST", "/v1/logout", logout, WEB_R_WRITE },
 	{ "GET", "/v1/throttled", throttled, 0 },
 	{ "GET", "/v1/boom", boom, 0 },
+	{ "GET", "/v1/store-down", store_down, 0 },
 	{ "GET", "/page", page, WEB_R_HTML },
 	{ "GET", "/metrics", web_handle_metrics, 0 },
 	{ "GET", "/slow", slow, 0 },

@@ -587,7 +587,16 @@ Test(web_http, internal_error_detail_hidden)
 {
 	h_req(&H, "GET", "/v1/boom", NULL, NULL, 0, 0, &R);
 	assert_error(500, "internal");
-	cr_assert_null(strstr(R.body, "store"));
+	cr_assert(strstr(R.body, "\"message\":\"internal error\"") != NULL,
+	    "%s", R.body);
+}
+
+/* A store that cannot write (read-only, I/O error) is 503, no detail. */
+Test(web_http, store_error_is_503_without_detail)
+{
+	h_req(&H, "GET", "/v1/store-down", NULL, NULL, 0, 0, &R);
+	assert_error(503, "unavailable");
+	cr_assert_null(strstr(R.body, "store"), "%s", R.body);
 }
 
 Test(web_http, put_204_on_wildcard)

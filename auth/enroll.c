@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/enc.h"
 #include "common/err.h"
 #include "store/record.h"
@@ -331,7 +332,7 @@ enroll_recovery_hash(const char *username, const char *code,
 		goto out;
 	r = TSS_E_CRYPTO;
 	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestInit_ex(md, sha256_md(), NULL) != 1 ||
 	    EVP_DigestUpdate(md, recovery_label, sizeof(recovery_label)) != 1 ||
 	    EVP_DigestUpdate(md, username, strlen(username) + 1) != 1 ||
 	    EVP_DigestUpdate(md, norm, sizeof(norm)) != 1 ||

@@ -9,6 +9,7 @@
 #include <openssl/hmac.h>
 
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/enc.h"
 #include "common/err.h"
 #include "store/record.h"
@@ -114,7 +115,7 @@ session_csrf(const char *token, char *csrf)
 
 	if ((r = token_decode(token, raw)) != 0)
 		return r;
-	if (HMAC(EVP_sha256(), raw, sizeof(raw),
+	if (HMAC(sha256_md(), raw, sizeof(raw),
 	    (const unsigned char *)csrf_label, sizeof(csrf_label) - 1, mac,
 	    &ml) == NULL || ml != TOKEN_BYTES) {
 		r = TSS_E_CRYPTO;

@@ -5,8 +5,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
+#include "common/digest.h"
 #include "common/enc.h"
 #include "common/err.h"
 #include "auth/token.h"
@@ -19,7 +19,7 @@ token_new(char text[TOKEN_TEXT_LEN + 1], uint8_t hash[TOKEN_HASH_LEN])
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		goto out;
-	if (SHA256(raw, sizeof(raw), hash) == NULL)
+	if (sha256(raw, sizeof(raw), hash) != 0)
 		goto out;
 	hex_encode(raw, sizeof(raw), text);
 	r = 0;
@@ -66,7 +66,7 @@ token_hash(const char *text, uint8_t hash[TOKEN_HASH_LEN])
 
 	if ((r = token_decode(text, raw)) != 0)
 		return r;
-	r = SHA256(raw, sizeof(raw), hash) == NULL ? TSS_E_CRYPTO : 0;
+	r = sha256(raw, sizeof(raw), hash);
 	OPENSSL_cleanse(raw, sizeof(raw));
 	return r;
 }

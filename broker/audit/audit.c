@@ -16,10 +16,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include "audit.h"
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/enc.h"
 #include "common/err.h"
 #include "common/jsonw.h"
@@ -35,30 +35,14 @@
 	"0000000000000000000000000000000000000000000000000000000000000000"
 #define STACK_KEYS	16	/* members gathered without malloc */
 
-/*
- * Fetched once: EVP_sha256() would make every digest look the
- * implementation up again, which cost more than hashing an event.
- */
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void
-sha256_fetch(void)
-{
-	sha256_md = EVP_MD_fetch(NULL, "SHA2-256", NULL);
-}
-
 static int
 sha256_hex(const void *p, size_t len, char out[65])
 {
-	const EVP_MD *md;
-	uint8_t d[32];
-	unsigned int dl = 0;
+	uint8_t d[SHA256_LEN];
+	int r;
 
-	pthread_once(&sha256_once, sha256_fetch);
-	md = sha256_md != NULL ? sha256_md : EVP_sha256();
-	if (EVP_Digest(p, len, d, &dl, md, NULL) != 1 || dl != sizeof(d))
-		return TSS_E_CRYPTO;
+	if ((r = sha256(p, len, d)) != 0)
+		return r;
 	hex_encode(d, sizeof(d), out);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <openssl/obj_mac.h>
 
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/enc.h"
 #include "common/err.h"
 #include "common/log.h"
@@ -466,8 +467,7 @@ sshkey_equal(const struct sshkey *a, const struct sshkey *b)
 int
 sshkey_fingerprint(const struct sshkey *k, char fp[SSHKEY_FP_MAX])
 {
-	uint8_t md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	uint8_t md[SHA256_LEN];
 	char *b64 = NULL;
 	size_t n;
 	int r = TSS_E_INTERNAL;
@@ -475,12 +475,8 @@ sshkey_fingerprint(const struct sshkey *k, char fp[SSHKEY_FP_MAX])
 	if (k == NULL || fp == NULL)
 		return TSS_E_INVALID_ARGUMENT;
 	fp[0] = '\0';
-	if (EVP_Digest(k->blob, k->bloblen, md, &mdlen, EVP_sha256(),
-	    NULL) != 1) {
-		r = TSS_E_CRYPTO;
-		goto out;
-	}
-	if ((r = b64_encode(md, mdlen, &b64)) != 0)
+	if ((r = sha256(k->blob, k->bloblen, md)) != 0 ||
+	    (r = b64_encode(md, sizeof(md), &b64)) != 0)
 		goto out;
 	/* ssh-keygen prints the base64 without its '=' padding. */
 	for (n = strlen(b64); n > 0 && b64[n - 1] == '='; n--)

@@ -35,8 +35,8 @@
  * connection before any byte of the answer came is sent once more on a
  * new one, as any HTTP client does for a keep-alive connection the
  * server closed meanwhile.  Output: one JSON object on stdout with the
- * rate, latency percentiles (ms), the non-2xx count and a count per
- * status.  Exit 0 when the run happened (whatever the server answered), 1
+ * rate, latency percentiles (ms), the non-2xx count, a count per status,
+ * and the stall windows (find_stalls) with the p99 outside them.  Exit 0 when the run happened (whatever the server answered), 1
  * on a local failure, 2 on usage errors.
  */
 #include <arpa/inet.h>
@@ -155,6 +155,7 @@ struct loop {
 	unsigned n;
 	unsigned active;	/* clients not yet ready, or not yet done */
 	uint32_t *lat;		/* microseconds */
+	uint32_t *end;		/* completion, microseconds after the start */
 	size_t nlat, cap, lat_max;
 	uint64_t status[STATUS_MAX];
 	uint64_t other;		/* statuses outside [0, STATUS_MAX) */
@@ -553,11 +554,19 @@ conn_ssl_wait(struct conn *c, int r)
 	return -1;
 }
 
+static uint32_t
+to_us(double seconds)
+{
+	double us = seconds * 1e6;
+
+	return us > 4e9 ? UINT32_MAX : us < 0 ? 0 : (uint32_t)us;
+}
+
+/* One sample: latency t1 - t0, completed at t1. */
 static int
-lat_push(struct loop *lp, double seconds)
+lat_push(struct loop *lp, double t0, double t1)
 {
 	uint32_t *p;
-	double us = seconds * 1e6;
 
 	if (lp->nlat == lp->cap) {
 		size_t ncap = lp->cap ? lp->cap * 2 : 4096;
@@ -566,9 +575,13 @@ lat_push(struct loop *lp, double seconds)
 		    (p = realloc(lp->lat, ncap * sizeof(*p))) == NULL)
 			return -1;
 		lp->lat = p;
+		if ((p = realloc(lp->end, ncap * sizeof(*p))) == NULL)
+			return -1;
+		lp->end = p;
 		lp->cap = ncap;
 	}
-	lp->lat[lp->nlat++] = us > 4e9 ? UINT32_MAX : (uint32_t)us;
+	lp->lat[lp->nlat] = to_us(t1 - t0);
+	lp->end[lp->nlat++] = to_us(t1 - start_time);
 	return 0;
 }
 
@@ -588,7 +601,7 @@ conn_record(struct conn *c, int code)
 {
 	struct loop *lp = c->lp;
 
-	if (lat_push(lp, mono() - c->t0) != 0) {
+	if (lat_push(lp, c->t0, mono()) != 0) {
 		snprintf(c->err, sizeof(c->err), "no room for more samples");
 		conn_give_up(c);
 		return;
@@ -1035,6 +1048,14 @@ loop_run(void *arg)
 }
 
 static int
+cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+static int
 cmp_u32(const void *a, const void *b)
 {
 	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -1056,6 +1077,74 @@ pct_ms(const uint32_t *v, size_t n, double p)
 	if (i > n)
 		i = n;
 	return (double)v[i - 1] / 1000.0;
+}
+
+#define WIN_US	50000		/* stall windows are 50 ms */
+
+struct stalls {
+	size_t windows, slow;	/* 50 ms windows, and those under half */
+	double overlap_share;	/* share of requests in flight in one */
+	double p99_outside_ms;	/* p99 of the others */
+};
+
+/*
+ * Stall windows: 50 ms windows in which fewer requests completed than half
+ * the median window (the first and the last left out of the median).  In
+ * a closed loop the p99 lands in them whenever the machine slows down;
+ * the p99 of the requests whose time in flight overlaps none of them says
+ * what the rest saw.  lat and end are per request, unsorted.
+ */
+static int
+find_stalls(const uint32_t *lat, const uint32_t *end, size_t n,
+    double elapsed, struct stalls *st)
+{
+	size_t nw, w, i, k, ws, we, nclean = 0, *cnt = NULL, *mid = NULL;
+	size_t *ps = NULL;
+	uint32_t *clean = NULL, med;
+	int r = -1;
+
+	memset(st, 0, sizeof(*st));
+	nw = (size_t)(elapsed * 1e6 / WIN_US);
+	if (nw < 3 || n == 0)
+		return 0;
+	if ((cnt = calloc(nw, sizeof(*cnt))) == NULL ||
+	    (mid = calloc(nw, sizeof(*mid))) == NULL ||
+	    (ps = calloc(nw + 1, sizeof(*ps))) == NULL ||
+	    (clean = malloc(n * sizeof(*clean))) == NULL)
+		goto out;
+	for (i = 0; i < n; i++)
+		if ((w = end[i] / WIN_US) < nw)
+			cnt[w]++;
+	for (w = 1; w + 1 < nw; w++)
+		mid[w - 1] = cnt[w];
+	qsort(mid, nw - 2, sizeof(*mid), cmp_size);
+	med = (uint32_t)mid[(nw - 2) / 2];
+	for (w = 0; w < nw; w++) {
+		k = 2 * cnt[w] < med;
+		st->slow += k;
+		ps[w + 1] = ps[w] + k;
+	}
+	for (i = 0; i < n; i++) {
+		ws = (end[i] - (lat[i] < end[i] ? lat[i] : end[i])) / WIN_US;
+		we = end[i] / WIN_US;
+		if (ws >= nw)
+			ws = nw - 1;
+		if (we >= nw)
+			we = nw - 1;
+		if (ps[we + 1] == ps[ws])
+			clean[nclean++] = lat[i];
+	}
+	qsort(clean, nclean, sizeof(*clean), cmp_u32);
+	st->windows = nw;
+	st->overlap_share = (double)(n - nclean) / (double)n;
+	st->p99_outside_ms = pct_ms(clean, nclean, 99);
+	r = 0;
+ out:
+	free(cnt);
+	free(mid);
+	free(ps);
+	free(clean);
+	return r;
 }
 
 static const char *
@@ -1085,7 +1174,8 @@ run_http(const struct opts *o)
 	struct loop *lp = NULL;
 	uint64_t status[STATUS_MAX], total = 0, ok2xx = 0, non2xx, fail = 0;
 	uint64_t other = 0, closed = 0, retries = 0;
-	uint32_t *all = NULL;
+	uint32_t *all = NULL, *ends = NULL;
+	struct stalls st;
 	size_t i, k, n = 0, off = 0;
 	unsigned nloops = loops_for(o->threads), setup_failed = 0, j;
 	size_t tmin = SIZE_MAX, tmax = 0;
@@ -1167,14 +1257,20 @@ run_http(const struct opts *o)
 		fprintf(stderr, "loadgen: %" PRIu64 " connections closed by "
 		    "the server, %" PRIu64 " requests sent again on a new "
 		    "connection\n", closed, retries);
-	if ((all = malloc((n ? n : 1) * sizeof(*all))) == NULL)
+	if ((all = malloc((n ? n : 1) * sizeof(*all))) == NULL ||
+	    (ends = malloc((n ? n : 1) * sizeof(*ends))) == NULL)
 		goto out;
 	for (j = 0; j < nloops; j++) {
-		if (lp[j].nlat > 0)
+		if (lp[j].nlat > 0) {
 			memcpy(all + off, lp[j].lat,
 			    lp[j].nlat * sizeof(*all));
+			memcpy(ends + off, lp[j].end,
+			    lp[j].nlat * sizeof(*ends));
+		}
 		off += lp[j].nlat;
 	}
+	if (find_stalls(all, ends, n, elapsed, &st) != 0)
+		goto out;
 	qsort(all, n, sizeof(*all), cmp_u32);
 	for (k = 0; k < STATUS_MAX; k++) {
 		total += status[k];
@@ -1191,12 +1287,15 @@ run_http(const struct opts *o)
 	    "\"rate\":%.1f,\"ok_rate\":%.1f,"
 	    "\"p50_ms\":%.3f,\"p90_ms\":%.3f,\"p99_ms\":%.3f,"
 	    "\"p999_ms\":%.3f,\"max_ms\":%.3f,"
+	    "\"stall_windows\":%zu,\"windows\":%zu,"
+	    "\"stall_overlap_share\":%.4f,\"p99_outside_stalls_ms\":%.3f,"
 	    "\"per_thread_min\":%zu,\"per_thread_max\":%zu,\"status\":{",
 	    mode_name(o->mode), o->threads, o->rate, setup_failed, elapsed, n,
 	    ok2xx, non2xx, fail, elapsed > 0 ? (double)n / elapsed : 0.0,
 	    elapsed > 0 ? (double)ok2xx / elapsed : 0.0,
 	    pct_ms(all, n, 50), pct_ms(all, n, 90), pct_ms(all, n, 99),
 	    pct_ms(all, n, 99.9), n ? (double)all[n - 1] / 1000.0 : 0.0,
+	    st.slow, st.windows, st.overlap_share, st.p99_outside_ms,
 	    tmin == SIZE_MAX ? 0 : tmin, tmax);
 	for (k = 0, first = 1; k < STATUS_MAX; k++) {
 		if (status[k] == 0)
@@ -1223,6 +1322,7 @@ run_http(const struct opts *o)
 			if (lp[j].ep >= 0)
 				close(lp[j].ep);
 			free(lp[j].lat);
+			free(lp[j].end);
 		}
 	}
 	if (barrier)
@@ -1230,6 +1330,7 @@ run_http(const struct opts *o)
 	free(c);
 	free(lp);
 	free(all);
+	free(ends);
 	SSL_CTX_free(t.ctx);
 	ERR_clear_error();
 	return rc;

@@ -424,6 +424,12 @@ def main():
              issue["ok_rate"], issue["p50_ms"], issue["p90_ms"],
              issue["p99_ms"], issue["max_ms"], issue["non2xx"],
              issue["transport_errors"], json.dumps(issue["status"])))
+    print("  stalls: %d of %d windows of 50 ms completed under half the "
+          "median window; %.1f%% of requests were in flight in one; p99 of "
+          "the others %.2f ms (diagnostic, not the target)"
+          % (issue["stall_windows"], issue["windows"],
+             100 * issue["stall_overlap_share"],
+             issue["p99_outside_stalls_ms"]))
     print("issuance / raw one-core signatures: %.3f (against the faster "
           "of the two: %.3f)" % (ratio, ratio_best))
     print("CPU during issuance: tesserad %.1f s (%.0f us per certificate), "

@@ -373,14 +373,8 @@ enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 		goto out;
 	}
 	/* Codes are throttled as logins are, on the same count. */
-	if (u->locked) {
-		reason = "locked";
-		vr = TSS_E_LOCKED;
-	} else if (u->throttle_until > now) {
-		reason = "throttled";
-		res->retry_after = u->throttle_until - now;
-		vr = TSS_E_TOO_MANY_ATTEMPTS;
-	} else {
+	if ((vr = auth__may_try(u->locked, u->throttle_until, now, &reason,
+	    &res->retry_after)) == 0) {
 		if ((r = secretbox_open(auth_ctx_key(c), u->name,
 		    strlen(u->name), u->totp_box, u->totp_box_len, &secret,
 		    &slen)) != 0)

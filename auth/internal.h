@@ -27,6 +27,12 @@ int auth__audit(struct store_txn *t, const struct user_actor *actor,
  */
 void auth__count_failure(const struct auth_config *cfg, struct user *u,
     int64_t now);
+/*
+ * Whether an account with these counters may try now: 0, TSS_E_LOCKED,
+ * or TSS_E_TOO_MANY_ATTEMPTS with *retry_after set; *reason names it.
+ */
+int auth__may_try(int locked, int64_t throttle_until, int64_t now,
+    const char **reason, int64_t *retry_after);
 
 /* Write a new enrollment record for username; see enroll.h. */
 int auth__enroll_issue(struct store_txn *t, const char *username,

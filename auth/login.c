@@ -178,6 +178,22 @@ throttle_delay(const struct auth_config *cfg, uint32_t failures)
 	return d < cfg->throttle_max ? d : cfg->throttle_max;
 }
 
+int
+auth__may_try(int locked, int64_t throttle_until, int64_t now,
+    const char **reason, int64_t *retry_after)
+{
+	if (locked) {
+		*reason = "locked";
+		return TSS_E_LOCKED;
+	}
+	if (throttle_until > now) {
+		*reason = "throttled";
+		*retry_after = throttle_until - now;
+		return TSS_E_TOO_MANY_ATTEMPTS;
+	}
+	return 0;
+}
+
 void
 auth__count_failure(const struct auth_config *cfg, struct user *u,
     int64_t now)
@@ -374,17 +390,9 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 	if (username != NULL && user_name_valid(username) == 0 &&
 	    (r = read_snapshot(c, username, &snap)) != 0)
 		goto out;
-	if (snap.exists && snap.locked) {
-		reason = "locked";
-		r = TSS_E_LOCKED;
+	if (snap.exists && (r = auth__may_try(snap.locked,
+	    snap.throttle_until, now, &reason, &res->retry_after)) != 0)
 		goto refuse;
-	}
-	if (snap.exists && snap.throttle_until > now) {
-		reason = "throttled";
-		res->retry_after = snap.throttle_until - now;
-		r = TSS_E_TOO_MANY_ATTEMPTS;
-		goto refuse;
-	}
 
 	/* 3. The password, outside any transaction; always one hash. */
 	if (snap.pw_hash != NULL) {
@@ -425,13 +433,9 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 		goto refuse;
 	}
 	/* Another attempt may have locked or throttled it meanwhile. */
-	if (u->locked) {
-		reason = "locked";
-		r = TSS_E_LOCKED;
-	} else if (u->throttle_until > now) {
-		reason = "throttled";
-		res->retry_after = u->throttle_until - now;
-		r = TSS_E_TOO_MANY_ATTEMPTS;
+	if ((r = auth__may_try(u->locked, u->throttle_until, now, &reason,
+	    &res->retry_after)) != 0) {
+		/* Locked or throttled: refused, and not counted. */
 	} else if (!pw_ok || u->pw_hash == NULL ||
 	    strcmp(u->pw_hash, snap.pw_hash) != 0) {
 		reason = "bad_password";

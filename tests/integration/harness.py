@@ -198,6 +198,23 @@ class Instance:
         acct = self.enroll(self.admin_token, "admin", "correct horse battery")
         return acct, self.login(acct)
 
+    def issuer(self, admin, name, login):
+        """Target prod/api, role ops (login on prod/*, max_ttl 1 h) and
+        user name bound to it, enrolled and logged in: (account, token,
+        an Ed25519 public key line)."""
+        self.ok("PUT", "/v1/targets/prod/api", {"labels": {}}, token=admin)
+        self.ok("PUT", "/v1/roles/ops",
+                {"rules": [{"targets": ["prod/*"], "logins": [login]}],
+                 "max_ttl": 3600}, token=admin)
+        r = self.ok("POST", "/v1/users", {"username": name, "groups": []},
+                    token=admin, want=201)
+        acct = self.enroll(r["enroll_token"], name, name + "'s password 1")
+        self.ok("POST", "/v1/bindings",
+                {"role": "ops", "subject": "user:" + name}, token=admin,
+                want=201)
+        _, pub = ssh_keypair(self.dir, name)
+        return acct, self.login(acct), pub
+
     def tessera(self, *args, check=True):
         p = subprocess.run([TESSERA] + list(args), capture_output=True,
                            text=True)

@@ -30,17 +30,7 @@ class Restart(unittest.TestCase):
         cls.i.start()
         i = cls.i
         cls.admin_acct, cls.admin = i.admin()
-        i.ok("PUT", "/v1/targets/prod/api", {"labels": {}}, token=cls.admin)
-        i.ok("PUT", "/v1/roles/ops",
-             {"rules": [{"targets": ["prod/*"], "logins": [LOGIN]}],
-              "max_ttl": 3600}, token=cls.admin)
-        r = i.ok("POST", "/v1/users", {"username": "carl", "groups": []},
-                 token=cls.admin, want=201)
-        cls.carl = i.enroll(r["enroll_token"], "carl", "carl's password 1")
-        i.ok("POST", "/v1/bindings", {"role": "ops", "subject": "user:carl"},
-             token=cls.admin, want=201)
-        cls.tok = i.login(cls.carl)
-        _, cls.pub = harness.ssh_keypair(i.dir, "carl")
+        cls.carl, cls.tok, cls.pub = i.issuer(cls.admin, "carl", LOGIN)
         cls.received = []          # every serial a client got with 201
 
     @classmethod

@@ -21,19 +21,8 @@ class StoreFull(unittest.TestCase):
         cls.i = harness.Instance()
         cls.i.env.update(TESSERA_MAP_SIZE_MIB="1", TESSERA_MAP_MAX_MIB="1")
         cls.i.start()
-        i = cls.i
-        cls.admin_acct, cls.admin = i.admin()
-        i.ok("PUT", "/v1/targets/prod/api", {"labels": {}}, token=cls.admin)
-        i.ok("PUT", "/v1/roles/ops",
-             {"rules": [{"targets": ["prod/*"], "logins": [LOGIN]}],
-              "max_ttl": 3600}, token=cls.admin)
-        r = i.ok("POST", "/v1/users", {"username": "dora", "groups": []},
-                 token=cls.admin, want=201)
-        cls.dora = i.enroll(r["enroll_token"], "dora", "dora's password 1")
-        i.ok("POST", "/v1/bindings", {"role": "ops", "subject": "user:dora"},
-             token=cls.admin, want=201)
-        cls.tok = i.login(cls.dora)
-        _, cls.pub = harness.ssh_keypair(i.dir, "dora")
+        cls.admin_acct, cls.admin = cls.i.admin()
+        cls.dora, cls.tok, cls.pub = cls.i.issuer(cls.admin, "dora", LOGIN)
 
     @classmethod
     def tearDownClass(cls):

@@ -161,19 +161,13 @@ Test(auth_enroll, wrong_code_keeps_token_and_pending)
 	enroll_finish_result_clear(&fr);
 }
 
-/* Wrong codes at finish count as failed logins: throttle, then lock; a
- * restarted flow does not reset the count; a good code does. */
-Test(auth_enroll, wrong_codes_throttle_then_lock_across_restarts)
+/* Throttle from the third failure, lock at the sixth; create and start
+ * alice at now; her TOTP secret into secret. */
+static void
+start_strict(int64_t now, char token[65], uint8_t secret[20])
 {
 	struct auth_config cfg;
 	struct enroll_start_result sr;
-	struct enroll_finish_result fr;
-	struct user *u;
-	uint8_t secret[20];
-	char token[65], code[7], bad[7];
-	json_t *ev;
-	int64_t now = AH_NOW;
-	int i;
 
 	ah_config(&cfg);
 	cfg.throttle_after = 3;
@@ -184,6 +178,22 @@ Test(auth_enroll, wrong_codes_throttle_then_lock_across_restarts)
 	    strlen(AH_PASSWORD), NULL, now, &sr), 0);
 	secret_of(&sr, secret);
 	enroll_start_result_clear(&sr);
+}
+
+/* Wrong codes at finish count as failed logins: throttle, then lock; a
+ * restarted flow does not reset the count; a good code does. */
+Test(auth_enroll, wrong_codes_throttle_then_lock_across_restarts)
+{
+	struct enroll_start_result sr;
+	struct enroll_finish_result fr;
+	struct user *u;
+	uint8_t secret[20];
+	char token[65], code[7], bad[7];
+	json_t *ev;
+	int64_t now = AH_NOW;
+	int i;
+
+	start_strict(now, token, secret);
 	ah_code(secret, now + 300, bad);		/* never valid now */
 	for (i = 0; i < 3; i++)
 		cr_assert_eq(enroll_finish(ah_ctx, token, bad, NULL, now, &fr),
@@ -234,21 +244,12 @@ Test(auth_enroll, wrong_codes_throttle_then_lock_across_restarts)
 
 Test(auth_enroll, good_code_resets_the_count)
 {
-	struct auth_config cfg;
-	struct enroll_start_result sr;
 	struct enroll_finish_result fr;
 	struct user *u;
 	uint8_t secret[20];
 	char token[65], code[7];
 
-	ah_config(&cfg);
-	cfg.throttle_after = 3;
-	ah_reconfigure(&cfg);
-	ah_create("alice", token);
-	cr_assert_eq(enroll_start(ah_ctx, token, AH_PASSWORD,
-	    strlen(AH_PASSWORD), NULL, AH_NOW, &sr), 0);
-	secret_of(&sr, secret);
-	enroll_start_result_clear(&sr);
+	start_strict(AH_NOW, token, secret);
 	ah_code(secret, AH_NOW + 300, code);
 	cr_assert_eq(enroll_finish(ah_ctx, token, code, NULL, AH_NOW, &fr),
 	    TSS_E_INVALID_CREDENTIALS);

@@ -2,9 +2,10 @@
  * tesserad: load the config, open the broker, serve HTTPS until SIGTERM or
  * SIGINT.  SIGHUP, or a change of the TLS files, reloads the certificate
  * without dropping connections; SIGHUP also re-reads the config
- * (reload_config says what applies).  The main thread owns the signals (blocked
- * everywhere else) and the housekeeping: pruning expired sessions and
- * enrollments, streaming audit events other processes committed.
+ * (reload_config says what applies).  The main thread owns the signals
+ * (blocked everywhere else) and the housekeeping: pruning expired sessions
+ * and enrollments, streaming audit events other processes committed,
+ * trimming the store's map.
  */
 #include <errno.h>
 #include <fcntl.h>

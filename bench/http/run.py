@@ -14,7 +14,8 @@ bench/http/loadgen:
      measured just before and again just after step 2; the target compares
      with their mean;
   2. POST /v1/certs from 64 keep-alive clients for ~10 s: issuances/s,
-     p50/p99 latency, non-2xx answers;
+     p50/p99 latency, non-2xx answers, and the stall windows (50 ms with
+     under half the median completions) with the p99 outside them;
   3. GET /healthz latency with a few clients, idle, and with 64 (the
      HTTP stack's own tail at issuance's concurrency), then during a flood of
      64 clients posting wrong logins (each from its own loopback address,

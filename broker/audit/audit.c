@@ -16,7 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #include "audit.h"
 #include "common/buf.h"
 #include "common/digest.h"
@@ -469,8 +468,7 @@ struct audit_sink {
 	int fd;			/* -1 for syslog */
 	int owned;		/* close fd on free */
 	uint64_t last;		/* last seq written */
-	struct buf *out;	/* lines not yet written */
-	uint64_t pending;	/* events in out */
+	struct buf *out;	/* lines not yet written, one per event */
 };
 
 /* Last seq in an existing JSON-lines file (0 when empty or unreadable). */
@@ -548,8 +546,9 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 }
 
 /*
- * Write the buffered lines; only then do their events count as delivered.
- * After a failure the next flush starts again from the first of them.
+ * Write the buffered lines; an event counts as delivered once its whole
+ * line is written.  After a failure the next flush starts again from the
+ * first line not wholly written.
  */
 static int
 sink_drain(struct audit_sink *k)
@@ -568,9 +567,9 @@ sink_drain(struct audit_sink *k)
 		}
 		off += (size_t)n;
 	}
-	if (r == 0)
-		k->last += k->pending;
-	k->pending = 0;
+	while (off > 0)
+		if (p[--off] == '\n')
+			k->last++;
 	buf_reset(k->out);
 	return r;
 }
@@ -592,7 +591,6 @@ sink_write(struct audit_sink *k, const char *text)
 		return r;
 	memcpy(dst, text, len);
 	dst[len] = '\n';
-	k->pending++;
 	return buf_len(k->out) >= SINK_CHUNK ? sink_drain(k) : 0;
 }
 

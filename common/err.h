@@ -58,7 +58,12 @@
 	X(TOO_LARGE,          -45, "payload_too_large",    "payload too large") \
 	X(DISABLED,           -46, "disabled",             "account disabled") \
 	X(SIGNATURE,          -47, "bad_signature",        "signature verification failed") \
-	X(UNSUPPORTED,        -48, "unsupported",          "unsupported")
+	X(UNSUPPORTED,        -48, "unsupported",          "unsupported") \
+	X(NO_STORE,           -60, "no_store",             "no Tessera store here (no data.mdb: run tessera init, or mount the data directory)") \
+	X(STORE_EMPTY,        -61, "store_empty",          "the store is empty (a zero-length data.mdb or an environment tessera init never set up)") \
+	X(STORE_TRUNCATED,    -62, "store_truncated",      "the store file is shorter than its meta page says (truncated)") \
+	X(CORRUPT,            -63, "store_corrupt",        "the store is corrupt") \
+	X(KEY_MISMATCH,       -64, "key_mismatch",         "key is not the one the store was made with")
 
 enum tss_err {
 #define TSS_ERR_ENUM(sym, val, name, msg) TSS_E_##sym = (val),

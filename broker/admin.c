@@ -11,6 +11,7 @@
 #include "broker/audit/audit.h"
 #include "certs.h"
 #include "commit.h"
+#include "guard.h"
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
@@ -21,7 +22,7 @@
 static int
 need(const struct caller *c, uint32_t perm)
 {
-	return (c->perms & (perm | RBAC_PERM_STAR)) != 0 ? 0 : TSS_E_FORBIDDEN;
+	return rbac_perm_has(c->perms, perm) ? 0 : TSS_E_FORBIDDEN;
 }
 
 static void
@@ -170,34 +171,6 @@ broker_user_get(struct broker *b, const struct caller *c, const char *name,
 	return r;
 }
 
-/*
- * Escalation guard for changes to another account: the target's admin
- * permissions (with groups as they will be) must be ones the actor holds,
- * or a reset would hand the actor an account stronger than its own.
- */
-static int
-covers(struct broker *b, struct store_txn *t, const struct caller *c,
-    const char *name, const char *const *groups, size_t ngroups,
-    int64_t now, char *errmsg, size_t len)
-{
-	uint32_t theirs, mine = c->perms;
-	int r;
-
-	if (mine & RBAC_PERM_STAR)
-		return 0;
-	if ((r = rbac_perms_txn(t, name, groups, ngroups, now, &theirs)) != 0)
-		return r;
-	if (theirs & RBAC_PERM_STAR)
-		theirs |= RBAC_PERM_ALL;
-	if ((theirs & RBAC_PERM_ALL & ~mine) != 0) {
-		snprintf(errmsg, len, "%s holds admin permissions you lack",
-		    name);
-		return TSS_E_FORBIDDEN;
-	}
-	(void)b;
-	return 0;
-}
-
 static json_t *
 enrollment_json(struct broker *b, const char *name, const char *token,
     int64_t expires_at)
@@ -235,9 +208,6 @@ create_fn(struct store_txn *t, void *a)
 	int r;
 
 	user_actor_of(op->c, &ua);
-	if ((r = covers(op->b, t, op->c, op->name, op->groups, op->ngroups,
-	    op->now, op->errmsg, op->len)) != 0)
-		return r;
 	r = user_create(t, op->name, op->groups, op->ngroups, &ua, op->now,
 	    op->token, &op->expires_at);
 	if (r == TSS_E_CONFLICT)
@@ -267,7 +237,8 @@ broker_user_create(struct broker *b, const struct caller *c,
 	}
 	if ((r = groups_from_json(json_object_get(body, "groups"), &op.groups,
 	    &op.ngroups, errmsg, len)) != 0 ||
-	    (r = commit_run(b->commits, create_fn, &op)) != 0)
+	    (r = guard_run(b, c, op.name, create_fn, &op, now, errmsg,
+	    len)) != 0)
 		goto out;
 	r = (*out = enrollment_json(b, op.name, op.token, op.expires_at)) ?
 	    0 : TSS_E_NOMEM;
@@ -288,10 +259,8 @@ patch_fn(struct store_txn *t, void *a)
 	user_actor_of(op->c, &ua);
 	if ((r = user_get(t, op->name, &u)) != 0)
 		return r;
-	r = covers(op->b, t, op->c, op->name, op->set_groups ? op->groups :
-	    (const char **)u->groups, op->set_groups ? op->ngroups :
-	    u->ngroups, op->now, op->errmsg, op->len);
-	if (r == 0 && op->set_groups)
+	r = 0;
+	if (op->set_groups)
 		r = user_set_groups(t, op->name, op->groups, op->ngroups, &ua,
 		    op->now);
 	if (r == 0 && op->disabled != -1 && op->disabled != u->disabled)
@@ -325,7 +294,8 @@ broker_user_patch(struct broker *b, const struct caller *c, const char *name,
 	op.set_groups = json_object_get(body, "groups") != NULL;
 	if ((r = groups_from_json(json_object_get(body, "groups"), &op.groups,
 	    &op.ngroups, errmsg, len)) != 0 ||
-	    (r = commit_run(b->commits, patch_fn, &op)) != 0)
+	    (r = guard_run(b, c, NULL, patch_fn, &op, now, errmsg,
+	    len)) != 0)
 		goto out;
 	r = broker_user_get(b, c, name, out);
  out:
@@ -344,10 +314,7 @@ delete_fn(struct store_txn *t, void *a)
 	user_actor_of(op->c, &ua);
 	if ((r = user_get(t, op->name, &u)) != 0)
 		return r;
-	if ((r = covers(op->b, t, op->c, op->name,
-	    (const char *const *)u->groups, u->ngroups, op->now, op->errmsg,
-	    op->len)) == 0 &&
-	    (r = certs_revoke_user(t, op->name, op->now, &op->revoked)) == 0)
+	if ((r = certs_revoke_user(t, op->name, op->now, &op->revoked)) == 0)
 		r = user_delete(t, op->name, &ua, op->now);
 	user_free(u);
 	return r;
@@ -355,18 +322,19 @@ delete_fn(struct store_txn *t, void *a)
 
 int
 broker_user_delete(struct broker *b, const struct caller *c, const char *name,
-    int64_t now)
+    int64_t now, char *errmsg, size_t len)
 {
-	char errmsg[128];
 	struct user_op op = { .b = b, .c = c, .name = name, .now = now,
-	    .errmsg = errmsg, .len = sizeof(errmsg) };
+	    .errmsg = errmsg, .len = len };
 	int r;
 
 	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0)
 		return r;
-	if (strcmp(name, c->username) == 0)
+	if (strcmp(name, c->username) == 0) {
+		snprintf(errmsg, len, "you cannot delete your own account");
 		return TSS_E_FORBIDDEN;
-	return commit_run(b->commits, delete_fn, &op);
+	}
+	return guard_run(b, c, NULL, delete_fn, &op, now, errmsg, len);
 }
 
 static int
@@ -382,11 +350,8 @@ reset_fn(struct store_txn *t, void *a)
 	user_actor_of(op->c, &ua);
 	if ((r = user_get(t, op->name, &u)) != 0)
 		return r;
-	r = covers(op->b, t, op->c, op->name, (const char *const *)u->groups,
-	    u->ngroups, op->now, op->errmsg, op->len);
 	user_free(u);
-	if (r != 0 ||
-	    (r = user_reset(t, op->name, &ua, op->now, op->token,
+	if ((r = user_reset(t, op->name, &ua, op->now, op->token,
 	    &op->expires_at)) != 0 ||
 	    (r = certs_revoke_user(t, op->name, op->now, &op->revoked)) != 0)
 		return r;
@@ -409,17 +374,17 @@ reset_fn(struct store_txn *t, void *a)
 
 int
 broker_user_reset(struct broker *b, const struct caller *c, const char *name,
-    int64_t now, json_t **out)
+    int64_t now, json_t **out, char *errmsg, size_t len)
 {
-	char errmsg[128];
 	struct user_op op = { .b = b, .c = c, .name = name, .now = now,
-	    .errmsg = errmsg, .len = sizeof(errmsg) };
+	    .errmsg = errmsg, .len = len };
 	int r;
 
 	*out = NULL;
 	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0)
 		return r;
-	if ((r = commit_run(b->commits, reset_fn, &op)) == 0) {
+	if ((r = guard_run(b, c, name, reset_fn, &op, now, errmsg,
+	    len)) == 0) {
 		*out = enrollment_json(b, name, op.token, op.expires_at);
 		if (*out == NULL)
 			r = TSS_E_NOMEM;
@@ -451,25 +416,34 @@ read_json(struct broker *b, int (*fn)(struct store_txn *, json_t **),
 }
 
 int
-broker_targets_list(struct broker *b, json_t **out)
+broker_targets_list(struct broker *b, const struct caller *c, json_t **out)
 {
+	*out = NULL;
+	if (need(c, RBAC_PERM_TARGETS_READ) != 0)
+		return TSS_E_FORBIDDEN;
 	return read_json(b, rbac_targets_json, "targets", out);
 }
 
 int
-broker_roles_list(struct broker *b, json_t **out)
+broker_roles_list(struct broker *b, const struct caller *c, json_t **out)
 {
+	*out = NULL;
+	if (need(c, RBAC_PERM_ROLES_READ) != 0)
+		return TSS_E_FORBIDDEN;
 	return read_json(b, rbac_roles_json, "roles", out);
 }
 
 int
-broker_role_get(struct broker *b, const char *name, json_t **out)
+broker_role_get(struct broker *b, const struct caller *c, const char *name,
+    json_t **out)
 {
 	struct store_txn *t = NULL;
 	struct rbac_role *role = NULL;
 	int r;
 
 	*out = NULL;
+	if ((r = need(c, RBAC_PERM_ROLES_READ)) != 0)
+		return r;
 	if ((r = store_begin(b->store, 0, &t)) != 0)
 		return r;
 	if ((r = rbac_role_get(t, name, &role)) == 0 &&
@@ -573,7 +547,7 @@ broker_target_delete(struct broker *b, const struct caller *c,
 	struct policy_op op = { .kind = TARGET_DELETE, .c = c, .name = name,
 	    .force = force, .now = now, .errmsg = errmsg, .len = len };
 
-	return commit_run(b->commits, policy_fn, &op);
+	return guard_run(b, c, NULL, policy_fn, &op, now, errmsg, len);
 }
 
 int
@@ -604,7 +578,7 @@ broker_role_delete(struct broker *b, const struct caller *c, const char *name,
 	struct policy_op op = { .kind = ROLE_DELETE, .c = c, .name = name,
 	    .force = force, .now = now, .errmsg = errmsg, .len = len };
 
-	return commit_run(b->commits, policy_fn, &op);
+	return guard_run(b, c, NULL, policy_fn, &op, now, errmsg, len);
 }
 
 int
@@ -615,8 +589,7 @@ broker_bindings_list(struct broker *b, const struct caller *c, json_t **out)
 	int r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_BINDINGS_READ)) != 0 &&
-	    (r = need(c, RBAC_PERM_BINDINGS_WRITE)) != 0)
+	if ((r = need(c, RBAC_PERM_BINDINGS_READ)) != 0)
 		return r;
 	if ((r = store_begin(b->store, 0, &t)) != 0)
 		return r;
@@ -673,7 +646,7 @@ broker_binding_delete(struct broker *b, const struct caller *c,
 		return TSS_E_VALIDATION;
 	}
 	op.id = v;
-	return commit_run(b->commits, policy_fn, &op);
+	return guard_run(b, c, NULL, policy_fn, &op, now, errmsg, len);
 }
 
 int

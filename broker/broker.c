@@ -472,7 +472,8 @@ broker_cert_revoke(struct broker *b, const struct caller *c,
 }
 
 int
-broker_target_sshd(struct broker *b, const char *name, char **out)
+broker_target_sshd(struct broker *b, const struct caller *c, const char *name,
+    char **out)
 {
 	struct store_txn *t = NULL;
 	char **logins = NULL, *ca = NULL, *text = NULL;
@@ -481,6 +482,8 @@ broker_target_sshd(struct broker *b, const char *name, char **out)
 	int r;
 
 	*out = NULL;
+	if (!rbac_perm_has(c->perms, RBAC_PERM_TARGETS_READ))
+		return TSS_E_FORBIDDEN;
 	if ((r = broker_ca_text(b, &ca)) != 0 ||
 	    (r = store_begin(b->store, 0, &t)) != 0 ||
 	    (r = rbac_target_logins(t, name, &logins, &n)) != 0)

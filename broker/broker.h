@@ -97,20 +97,28 @@ int broker_user_patch(struct broker *b, const struct caller *c,
     const char *name, const json_t *body, int64_t now, json_t **out,
     char *errmsg, size_t len);
 int broker_user_delete(struct broker *b, const struct caller *c,
-    const char *name, int64_t now);
+    const char *name, int64_t now, char *errmsg, size_t len);
 int broker_user_reset(struct broker *b, const struct caller *c,
-    const char *name, int64_t now, json_t **out);
+    const char *name, int64_t now, json_t **out, char *errmsg, size_t len);
 
-/* Policy (rbac writes check their own permissions). */
-int broker_targets_list(struct broker *b, json_t **out);
+/*
+ * Policy.  Reads need targets:read, roles:read or bindings:read (implied
+ * by the matching :write).  Every admin write, users included, is judged
+ * by its effect inside its transaction (broker/guard.h, rbac_guard()).
+ */
+int broker_targets_list(struct broker *b, const struct caller *c,
+    json_t **out);
 int broker_target_put(struct broker *b, const struct caller *c,
     const char *name, const json_t *body, int64_t now, json_t **out,
     char *errmsg, size_t len);
 int broker_target_delete(struct broker *b, const struct caller *c,
     const char *name, int force, int64_t now, char *errmsg, size_t len);
-int broker_target_sshd(struct broker *b, const char *name, char **out);
-int broker_roles_list(struct broker *b, json_t **out);
-int broker_role_get(struct broker *b, const char *name, json_t **out);
+int broker_target_sshd(struct broker *b, const struct caller *c,
+    const char *name, char **out);
+int broker_roles_list(struct broker *b, const struct caller *c,
+    json_t **out);
+int broker_role_get(struct broker *b, const struct caller *c,
+    const char *name, json_t **out);
 int broker_role_put(struct broker *b, const struct caller *c,
     const char *name, const json_t *body, int64_t now, json_t **out,
     char *errmsg, size_t len);

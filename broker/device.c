@@ -1,5 +1,6 @@
 /* Device authorization flow: requests, approval, single-use token polls. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,8 @@
 #define IDX_LEN		(2 + DEVICE_USER_CODE_LEN)
 #define PRUNE_VISIT	16	/* entries looked at per device_create */
 #define CODE_TRIES	8	/* user code collisions tolerated */
+#define PACE_SLOTS	4096	/* pending requests paced at once */
+#define PACE_PROBE	8
 
 enum dev_state {
 	ST_PENDING = 0,
@@ -42,7 +45,7 @@ struct dev_rec {
 	uint64_t ttl;
 	int64_t created;
 	int64_t expires;
-	int64_t last_poll;	/* 0: never polled */
+	int64_t last_poll;	/* when spent; 0 before */
 	char *approver;		/* "" until decided */
 	int64_t decided_at;
 	char *remote_addr;	/* requester; "" when unknown */
@@ -598,6 +601,86 @@ device_decide(struct store *s, const char *user_code, int approve,
 	return store_write(s, decide_fn, &a);
 }
 
+/* ---- poll pacing ---- */
+
+/*
+ * When each pending request was last polled and the interval it must
+ * keep, in memory: a pending poll is a read transaction and nothing more,
+ * so fast polling costs the store no write (it was one durable write per
+ * poll, which queued every issuance behind it).  The table has a fixed
+ * size; when a probe window is full, the slot of an expired request or
+ * else the one polled longest ago is reused, and its request starts again
+ * at DEVICE_INTERVAL: the per-address limit in front of the endpoint still
+ * bounds what that gains.  One table for the process: slots are keyed by
+ * the SHA-256 of a 256-bit random device code, so requests of different
+ * stores never meet.  A restart forgets who was slowed down, nothing more.
+ */
+struct pace_slot {
+	uint8_t key[TOKEN_HASH_LEN];
+	uint8_t used;
+	int64_t last;		/* time of the last poll */
+	int64_t expires;	/* the request's; the slot is free after it */
+	int64_t interval;	/* seconds the next poll must wait */
+};
+
+static struct {
+	pthread_mutex_t mu;
+	struct pace_slot s[PACE_SLOTS];
+} pace = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static int
+pace_free(const struct pace_slot *c, int64_t now)
+{
+	return !c->used || now >= c->expires;
+}
+
+/*
+ * Count a poll of the pending request key (expiring at expires) at now:
+ * DEVICE_SLOW_DOWN when it came within the interval, which then grows by
+ * DEVICE_SLOW_DOWN_STEP for every later poll (RFC 8628 section 3.5), up to
+ * DEVICE_INTERVAL_MAX; DEVICE_PENDING otherwise.  The first poll of a
+ * request is never too fast.
+ */
+static enum device_poll
+pace_poll(const uint8_t key[TOKEN_HASH_LEN], int64_t expires, int64_t now)
+{
+	struct pace_slot *c, *hit = NULL, *victim = NULL;
+	enum device_poll p = DEVICE_PENDING;
+	uint32_t h;
+	size_t i;
+
+	/* A SHA-256 output: its first bytes are already uniform. */
+	h = (uint32_t)key[0] << 24 | (uint32_t)key[1] << 16 |
+	    (uint32_t)key[2] << 8 | (uint32_t)key[3];
+	pthread_mutex_lock(&pace.mu);
+	for (i = 0; i < PACE_PROBE; i++) {
+		c = &pace.s[(h + i) % PACE_SLOTS];
+		if (c->used && memcmp(c->key, key, TOKEN_HASH_LEN) == 0) {
+			hit = c;
+			break;
+		}
+		if (victim == NULL || (!pace_free(victim, now) &&
+		    (pace_free(c, now) || c->last < victim->last)))
+			victim = c;
+	}
+	if (hit != NULL) {
+		if (now - hit->last < hit->interval) {
+			p = DEVICE_SLOW_DOWN;
+			if (hit->interval < DEVICE_INTERVAL_MAX)
+				hit->interval += DEVICE_SLOW_DOWN_STEP;
+		}
+		hit->last = now;
+	} else {
+		memcpy(victim->key, key, TOKEN_HASH_LEN);
+		victim->used = 1;
+		victim->last = now;
+		victim->expires = expires;
+		victim->interval = DEVICE_INTERVAL;
+	}
+	pthread_mutex_unlock(&pace.mu);
+	return p;
+}
+
 /* ---- token poll ---- */
 
 const char *
@@ -658,11 +741,9 @@ poll_fn(struct store_txn *t, void *arg)
 		goto out;
 	}
 	if (d.state == ST_PENDING) {
-		a->poll = d.last_poll != 0 &&
-		    a->now - d.last_poll < DEVICE_INTERVAL ?
-		    DEVICE_SLOW_DOWN : DEVICE_PENDING;
-		d.last_poll = a->now;
-		r = rec_put(t, a->key, &d, 0);
+		/* Only approved requests come here; nothing to write. */
+		a->poll = DEVICE_PENDING;
+		r = 0;
 		goto out;
 	}
 	/* Approved: spend it now, whatever the issuance does next. */
@@ -693,17 +774,20 @@ poll_fn(struct store_txn *t, void *arg)
 
 /*
  * Outcome of a poll as far as a read shows it: DEVICE_PENDING when the
- * request is still open (pending or approved: the write path decides).
+ * request is still open, with *approved set when it was approved (the
+ * write path decides then) and *expires its expiry.
  */
 static int
 settled(struct store *s, const uint8_t key[TOKEN_HASH_LEN], int64_t now,
-    enum device_poll *poll)
+    enum device_poll *poll, int *approved, int64_t *expires)
 {
 	struct store_txn *t = NULL;
 	struct dev_rec d;
 	int r;
 
 	*poll = DEVICE_INVALID;
+	*approved = 0;
+	*expires = 0;
 	if ((r = store_begin(s, 0, &t)) != 0)
 		return r;
 	if ((r = rec_get(t, key, &d)) != 0) {
@@ -717,8 +801,11 @@ settled(struct store *s, const uint8_t key[TOKEN_HASH_LEN], int64_t now,
 		*poll = DEVICE_EXPIRED;
 	else if (d.state == ST_DENIED)
 		*poll = DEVICE_DENIED;
-	else
+	else {
 		*poll = DEVICE_PENDING;
+		*approved = d.state == ST_APPROVED;
+		*expires = d.expires;
+	}
 	rec_clear(&d);
 	return 0;
 }
@@ -730,7 +817,8 @@ device_token(struct store *s, struct issuer *is, const char *device_code,
 {
 	struct poll_arg a;
 	struct issue_req rq;
-	int r;
+	int64_t expires;
+	int r, approved;
 
 	*out = NULL;
 	*poll = DEVICE_INVALID;
@@ -739,10 +827,16 @@ device_token(struct store *s, struct issuer *is, const char *device_code,
 	if (device_code == NULL || token_hash(device_code, a.key) != 0)
 		return 0;
 	a.now = now;
-	/* Unknown, spent, expired and denied codes need no write lock. */
-	if ((r = settled(s, a.key, now, &a.poll)) != 0)
+	/*
+	 * Only the poll that spends an approved request writes; every other
+	 * answer comes from a read transaction (and, while pending, the
+	 * pacing table in memory).
+	 */
+	if ((r = settled(s, a.key, now, &a.poll, &approved, &expires)) != 0)
 		goto out;
-	if (a.poll == DEVICE_PENDING &&
+	if (a.poll == DEVICE_PENDING && !approved)
+		a.poll = pace_poll(a.key, expires, now);
+	else if (a.poll == DEVICE_PENDING &&
 	    (r = store_write(s, poll_fn, &a)) != 0)
 		goto out;
 	if (a.poll != DEVICE_ISSUED) {

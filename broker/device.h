@@ -3,8 +3,8 @@
  * machine whose browser is elsewhere.  Store DB DEVICE holds:
  *   key SHA-256(device code) (32 bytes) -> record 'D' version 1: state,
  *       user code, the public key line, its fingerprint and type, target,
- *       login, ttl, created, expires, last poll, approver, decided at,
- *       requester's address;
+ *       login, ttl, created, expires, last poll (written only by the
+ *       poll that spends it), approver, decided at, requester's address;
  *   key "u:" + user code (10 bytes)     -> the 32-byte device key.
  * The device code (256 bits, 64 hex characters) exists only in the
  * client's hands; the user code is 8 characters of DEVICE_ALPHABET, shown
@@ -19,6 +19,13 @@
  * all the same.  The certificate is issued by issue_cert() as the approver
  * with the approver's groups read at poll time, so RBAC, TTL clamping,
  * group commit and the cert.issue audit event all apply.
+ *
+ * Polls of a pending request read and never write: when it was last
+ * polled and the interval it must keep live in a bounded table in memory
+ * (process-wide).  A poll within the interval answers slow_down and adds
+ * DEVICE_SLOW_DOWN_STEP seconds to the interval for every later poll
+ * (RFC 8628 section 3.5), up to DEVICE_INTERVAL_MAX.  The only poll that
+ * writes is the one that spends an approved request.
  *
  * Records past their expiry stay DEVICE_KEEP seconds (polls then answer
  * "expired" rather than "unknown"); device_create() removes a few older
@@ -41,6 +48,8 @@ struct store;
 
 #define DEVICE_TTL		600	/* seconds a request may wait */
 #define DEVICE_INTERVAL		5	/* seconds between polls */
+#define DEVICE_SLOW_DOWN_STEP	5	/* added to the interval by slow_down */
+#define DEVICE_INTERVAL_MAX	60	/* the interval grows no further */
 #define DEVICE_KEEP		3600	/* seconds kept after expiry */
 #define DEVICE_CODE_LEN		TOKEN_TEXT_LEN		/* hex characters */
 #define DEVICE_USER_CODE_LEN	8			/* without the dash */

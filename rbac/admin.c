@@ -18,12 +18,6 @@
 
 #define SUBJ_KEY_MAX	(6 + RBAC_SUBJECT_NAME_MAX + 1 + 8)
 
-static int
-has_perm(uint32_t have, uint32_t need)
-{
-	return (have & RBAC_PERM_STAR) != 0 || (have & need) == need;
-}
-
 /* "user:alice\0" (+ be64 id when id != 0); klen gets the length. */
 static int
 subj_key(const char *subject, uint64_t id, int with_id,
@@ -323,22 +317,6 @@ rbac_perms_txn(struct store_txn *t, const char *user,
 
 /* ---- write helpers ---- */
 
-static const char *
-perm_label(uint32_t bit)
-{
-	switch (bit) {
-	case RBAC_PERM_USERS_READ:	return "users:read";
-	case RBAC_PERM_USERS_WRITE:	return "users:write";
-	case RBAC_PERM_TARGETS_WRITE:	return "targets:write";
-	case RBAC_PERM_ROLES_WRITE:	return "roles:write";
-	case RBAC_PERM_BINDINGS_READ:	return "bindings:read";
-	case RBAC_PERM_BINDINGS_WRITE:	return "bindings:write";
-	case RBAC_PERM_CERTS_REVOKE:	return "certs:revoke";
-	case RBAC_PERM_AUDIT_READ:	return "audit:read";
-	default:			return "*";
-	}
-}
-
 /* The actor's permissions, and that it holds need. */
 static int
 actor_check(struct store_txn *t, const struct rbac_actor *a, uint32_t need,
@@ -353,27 +331,11 @@ actor_check(struct store_txn *t, const struct rbac_actor *a, uint32_t need,
 	if ((r = rbac_perms_txn(t, a->name, a->groups, a->n_groups, now,
 	    perms)) != 0)
 		return r;
-	if (!has_perm(*perms, need)) {
+	if (!rbac_perm_has(*perms, need)) {
 		rbac__err(errmsg, errlen, "needs the %s permission",
-		    perm_label(need));
+		    rbac__perm_label(need));
 		return TSS_E_FORBIDDEN;
 	}
-	return 0;
-}
-
-/* First permission in want that have lacks (STAR counts as its own). */
-static uint32_t
-lacking(uint32_t have, uint32_t want)
-{
-	uint32_t bit;
-
-	if ((have & RBAC_PERM_STAR) != 0)
-		return 0;
-	if ((want & RBAC_PERM_STAR) != 0)
-		return RBAC_PERM_STAR;
-	for (bit = 1; bit <= RBAC_PERM_AUDIT_READ; bit <<= 1)
-		if ((want & bit) != 0 && (have & bit) == 0)
-			return bit;
 	return 0;
 }
 
@@ -615,9 +577,9 @@ rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
 	if (old != NULL)
 		added = (old->admin & RBAC_PERM_STAR) != 0 ? 0 :
 		    ro->admin & ~old->admin;
-	if ((miss = lacking(perms, added)) != 0) {
+	if ((miss = rbac__perm_lacking(perms, added)) != 0) {
 		rbac__err(errmsg, errlen, "cannot give role %s the %s "
-		    "permission, which you lack", ro->name, perm_label(miss));
+		    "permission, which you lack", ro->name, rbac__perm_label(miss));
 		r = TSS_E_FORBIDDEN;
 		goto out;
 	}
@@ -914,9 +876,9 @@ rbac_binding_create(struct store_txn *t, const struct rbac_actor *a,
 		r = TSS_E_FORBIDDEN;
 		goto out;
 	}
-	if ((miss = lacking(perms, ro->admin)) != 0) {
+	if ((miss = rbac__perm_lacking(perms, ro->admin)) != 0) {
 		rbac__err(errmsg, errlen, "role %s holds the %s permission, "
-		    "which you lack", ro->name, perm_label(miss));
+		    "which you lack", ro->name, rbac__perm_label(miss));
 		r = TSS_E_FORBIDDEN;
 		goto out;
 	}

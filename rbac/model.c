@@ -304,6 +304,8 @@ static const struct {
 	{ "bindings:write", RBAC_PERM_BINDINGS_WRITE },
 	{ "certs:revoke", RBAC_PERM_CERTS_REVOKE },
 	{ "audit:read", RBAC_PERM_AUDIT_READ },
+	{ "targets:read", RBAC_PERM_TARGETS_READ },
+	{ "roles:read", RBAC_PERM_ROLES_READ },
 	{ "*", RBAC_PERM_STAR | RBAC_PERM_ALL },
 }, ext_names[] = {
 	{ "permit-X11-forwarding", RBAC_EXT_X11 },
@@ -1252,7 +1254,8 @@ rbac_role_from_json(const char *name, const json_t *j,
 				    "users:read, users:write, targets:write, "
 				    "roles:write, bindings:read, "
 				    "bindings:write, certs:revoke, "
-				    "audit:read, *", i);
+				    "audit:read, targets:read, roles:read, "
+				    "*", i);
 				goto out;
 			}
 			ro->admin |= bit;
@@ -1430,7 +1433,8 @@ rbac_role_to_json(const struct rbac_role *r)
 	if ((r->admin & RBAC_PERM_STAR) != 0)
 		bad |= json_array_append_new(adm, json_string("*"));
 	else
-		for (i = 0; i < 8; i++)
+		for (i = 0; perm_names[i].bit != (RBAC_PERM_STAR |
+		    RBAC_PERM_ALL); i++)
 			if ((r->admin & perm_names[i].bit) != 0)
 				bad |= json_array_append_new(adm,
 				    json_string(perm_names[i].name));

@@ -30,7 +30,8 @@
  *   (and never above cert_max_ttl), extensions = intersection,
  *   source_address = intersection of the address sets, force_command = the
  *   one command every restricting role agrees on (different commands, or
- *   address sets that do not overlap, deny).
+ *   address sets that do not overlap, deny), expires_at = the earliest
+ *   expiry of the granting bindings.
  */
 #ifndef TSS_RBAC_H
 #define TSS_RBAC_H
@@ -67,7 +68,9 @@ struct store_txn;
 #define RBAC_PERM_BINDINGS_WRITE	0x020u
 #define RBAC_PERM_CERTS_REVOKE		0x040u
 #define RBAC_PERM_AUDIT_READ		0x080u
-#define RBAC_PERM_ALL			0x0ffu
+#define RBAC_PERM_TARGETS_READ		0x100u
+#define RBAC_PERM_ROLES_READ		0x200u
+#define RBAC_PERM_ALL			0x3ffu
 #define RBAC_PERM_STAR			0x80000000u	/* "*": every permission */
 
 /* OpenSSH certificate extensions a role may grant. */
@@ -320,6 +323,9 @@ struct rbac_decision {
 	int64_t max_ttl;
 	uint32_t extensions;
 	const char *force_command;	/* NULL for none; into the snapshot */
+	/* The earliest expires_at of the active bindings that grant (0 =
+	 * none expires): a certificate must not outlive it. */
+	int64_t expires_at;
 	size_t n_cidrs;			/* 0 = any source address */
 	struct rbac_cidr cidrs[RBAC_CIDRS_MAX];
 };
@@ -359,6 +365,7 @@ struct rbac_access_entry {
 	int64_t max_ttl;
 	uint32_t extensions;
 	const char *force_command;
+	int64_t expires_at;		/* earliest granting binding's; 0 */
 	int denied;			/* RBAC_DENY_SOURCE/COMMAND or 0 */
 	size_t n_cidrs;
 	struct rbac_cidr cidrs[RBAC_CIDRS_MAX];
@@ -391,6 +398,7 @@ struct rbac_grant {
 	int64_t max_ttl;
 	uint32_t extensions;
 	const char *force_command;
+	int64_t expires_at;		/* earliest over the entries; 0 */
 	size_t n_cidrs;
 	struct rbac_cidr cidrs[RBAC_CIDRS_MAX];
 };
@@ -400,5 +408,44 @@ void rbac_grant_clear(struct rbac_grant *g);
 
 /* GET /v1/me's {"roles","access","max_ttl"} (caller adds the rest). */
 int rbac_me_json(const struct rbac_access *a, json_t **out);
+
+/* ---- The admin guard (rbac/guard.c) ---- */
+
+/* Has have the permission need?  "*" has all; X:write implies X:read. */
+int rbac_perm_has(uint32_t have, uint32_t need);
+
+/* A user as the guard sees one, in one of the two worlds. */
+struct rbac_person {
+	const char *name;
+	const char *const *groups;
+	size_t n_groups;
+	int active;		/* exists and is not disabled: holds its grants */
+	int can_login;		/* active and enrolled */
+	int handed;		/* created or reset by this change: its
+				 * enrollment link goes to the actor */
+};
+
+/* The policy and the people at one moment; people sorted by name. */
+struct rbac_world {
+	const struct rbac_snap *snap;
+	const struct rbac_person *people;
+	size_t n;
+};
+
+/*
+ * Judge an admin change by its effect.  0 when allowed; TSS_E_FORBIDDEN
+ * (errmsg says what and why) when, comparing before with after, the
+ * change would widen the actor's own access or permissions, give anyone
+ * a permission the actor lacks (an account handed to the actor counts as
+ * given everything it holds), take from anyone a permission the actor
+ * lacks, or leave no user who can log in holding "*" where one did.  The
+ * actor's permissions are those it holds in before.
+ */
+int rbac_guard(const struct rbac_world *before, const struct rbac_world *after,
+    const char *actor, int64_t now, char *errmsg, size_t errlen);
+/* Is is a grant wider than was (allowed where was denied, or a longer
+ * TTL, more extensions, later expiry, fewer source or command limits)? */
+int rbac_decision_wider(const struct rbac_decision *was,
+    const struct rbac_decision *is);
 
 #endif

@@ -634,13 +634,13 @@ ADMIN_HANDLER(h_user_patch, 200, broker_user_patch(a->b, &c,
     web_req_param(req), web_req_json(req), api_now(), &out, errmsg,
     sizeof(errmsg)))
 ADMIN_HANDLER(h_user_reset, 200, broker_user_reset(a->b, &c,
-    web_req_param(req), api_now(), &out))
-ADMIN_HANDLER(h_targets_list, 200, broker_targets_list(a->b, &out))
+    web_req_param(req), api_now(), &out, errmsg, sizeof(errmsg)))
+ADMIN_HANDLER(h_targets_list, 200, broker_targets_list(a->b, &c, &out))
 ADMIN_HANDLER(h_target_put, 200, broker_target_put(a->b, &c,
     web_req_param(req), web_req_json(req), api_now(), &out, errmsg,
     sizeof(errmsg)))
-ADMIN_HANDLER(h_roles_list, 200, broker_roles_list(a->b, &out))
-ADMIN_HANDLER(h_role_get, 200, broker_role_get(a->b, web_req_param(req),
+ADMIN_HANDLER(h_roles_list, 200, broker_roles_list(a->b, &c, &out))
+ADMIN_HANDLER(h_role_get, 200, broker_role_get(a->b, &c, web_req_param(req),
     &out))
 ADMIN_HANDLER(h_role_put, 200, broker_role_put(a->b, &c, web_req_param(req),
     web_req_json(req), api_now(), &out, errmsg, sizeof(errmsg)))
@@ -654,7 +654,7 @@ ADMIN_HANDLER(h_audit, 200, broker_audit_list(a->b, &c,
     web_req_query(req, "after"), web_req_query(req, "limit"), &out, errmsg,
     sizeof(errmsg)))
 ADMIN_HANDLER(h_user_delete, 204, done(broker_user_delete(a->b, &c,
-    web_req_param(req), api_now()), &out))
+    web_req_param(req), api_now(), errmsg, sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_target_delete, 204, done(broker_target_delete(a->b, &c,
     web_req_param(req), want_force(req), api_now(), errmsg, sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_role_delete, 204, done(broker_role_delete(a->b, &c,
@@ -673,8 +673,9 @@ h_target_sshd(const struct web_req *req, void *arg)
 
 	if ((resp = authed(req, a, &c)) != NULL)
 		return resp;
+	r = broker_target_sshd(a->b, &c, web_req_param(req), &text);
 	caller_clear(&c);
-	if ((r = broker_target_sshd(a->b, web_req_param(req), &text)) != 0)
+	if (r != 0)
 		return api_fail(r, NULL);
 	resp = web_text(200, "text/plain; charset=utf-8", text, strlen(text));
 	free(text);

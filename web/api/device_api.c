@@ -19,16 +19,43 @@
 #define ERRMSG_MAX	256
 #define URL_MAX		1024
 
-/* One table for the process: a rate limit is about addresses, not
- * about which server object answered.  Reachable until exit. */
+/* One table per endpoint for the process: a rate limit is about
+ * addresses, not about which server object answered.  Reachable until
+ * exit.  Polls have their own budget, so a CLI waiting for approval does
+ * not use up the requests of the next one from the same address. */
 static pthread_once_t rl_once = PTHREAD_ONCE_INIT;
-static struct ratelimit *rl;
+static struct ratelimit *rl, *rl_poll;
 
 static void
 rl_init(void)
 {
 	if (ratelimit_new(0, DEVICE_API_BURST, DEVICE_API_INTERVAL, &rl) != 0)
 		rl = NULL;
+	if (ratelimit_new(0, DEVICE_API_POLL_BURST, DEVICE_API_POLL_INTERVAL,
+	    &rl_poll) != 0)
+		rl_poll = NULL;
+}
+
+/* NULL when the address may go on, else the 429 to send. */
+static struct web_resp *
+rate_limited(struct ratelimit *t, const struct web_req *req,
+    const char *what)
+{
+	struct web_resp *resp;
+	char msg[96];
+	int64_t retry = 0;
+
+	if (t == NULL)
+		return web_error(500, "internal", "internal error");
+	if (ratelimit_take(t, web_req_remote(req), api_now(), &retry) == 0)
+		return NULL;
+	snprintf(msg, sizeof(msg), "too many %s from this address; try "
+	    "again later", what);
+	resp = web_error(429, "too_many_attempts", msg);
+	if (resp != NULL)
+		web_resp_retry_after(resp, (unsigned long)(retry > 0 ?
+		    retry : 1));
+	return resp;
 }
 
 /* Optional string field: absent or null gives NULL; -1 for a non-string. */
@@ -73,7 +100,6 @@ device_api_create(const struct web_req *req, void *arg)
 	char errmsg[ERRMSG_MAX] = "", base[URL_MAX], uri[URL_MAX + 16];
 	char full[URL_MAX + 64];
 	json_t *body = web_req_json(req), *ttl, *out;
-	int64_t retry = 0;
 	int r;
 
 	if ((resp = api_only_fields(req, fields)) != NULL)
@@ -95,16 +121,8 @@ device_api_create(const struct web_req *req, void *arg)
 		rq.ttl = (int64_t)json_integer_value(ttl);
 	}
 	pthread_once(&rl_once, rl_init);
-	if (rl == NULL)
-		return web_error(500, "internal", "internal error");
-	if (ratelimit_take(rl, web_req_remote(req), api_now(), &retry) != 0) {
-		resp = web_error(429, "too_many_attempts",
-		    "too many device requests; try again later");
-		if (resp != NULL)
-			web_resp_retry_after(resp, (unsigned long)(retry > 0 ?
-			    retry : 1));
+	if ((resp = rate_limited(rl, req, "device requests")) != NULL)
 		return resp;
-	}
 	rq.remote_addr = web_req_remote(req);
 	if ((r = device_create(a->b->store, &rq, api_now(), &g, errmsg,
 	    sizeof(errmsg))) != 0)
@@ -225,6 +243,10 @@ device_api_token(const struct web_req *req, void *arg)
 	if (opt_str(req, "device_code", &dc) != 0 || dc == NULL)
 		return web_error(400, "bad_request",
 		    "device_code: a string is required");
+	/* Per address before any store work, whatever the code. */
+	pthread_once(&rl_once, rl_init);
+	if ((resp = rate_limited(rl_poll, req, "device polls")) != NULL)
+		return resp;
 	t0 = api_mono();
 	r = device_token(a->b->store, &a->b->issuer, dc, web_req_remote(req),
 	    web_req_id(req), api_now(), &poll, &out, errmsg, sizeof(errmsg));
@@ -237,7 +259,8 @@ device_api_token(const struct web_req *req, void *arg)
 			    "not approved yet");
 		case DEVICE_SLOW_DOWN:
 			return web_error(400, device_poll_code(poll),
-			    "polled too fast; wait longer between polls");
+			    "polled too fast; add 5 seconds to the polling "
+			    "interval");
 		case DEVICE_DENIED:
 			return web_error(400, device_poll_code(poll),
 			    "the request was denied");

@@ -406,10 +406,111 @@ Test(device, token_pending_until_approved_and_slow_down_when_fast)
 	cr_assert_eq(poll_at(g.device_code, T + 6, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
 	cr_expect_str_eq(device_poll_code(poll), "slow_down");
-	cr_assert_eq(poll_at(g.device_code, T + 11, &poll, &out), 0);
+	/* slow_down made the interval 10 s (RFC 8628 section 3.5). */
+	cr_assert_eq(poll_at(g.device_code, T + 16, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_PENDING);
 	cr_expect_null(out);
 	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
+}
+
+/*
+ * Finding: about 9,400 unauthenticated polls of one pending code in 4 s,
+ * each a durable write that queued every issuance behind it.  A pending
+ * poll must be a read, however fast and however answered.
+ */
+Test(device, fast_polls_of_a_pending_code_write_nothing)
+{
+	struct device_grant g;
+	enum device_poll poll;
+	json_t *out = NULL;
+	uint64_t before, after;
+	int i, pending = 0, slow = 0;
+
+	make("lab/box", "app", 900, T, &g);
+	cr_assert_eq(store_last_txnid(b->store, &before), 0);
+	for (i = 0; i < 2000; i++) {
+		cr_assert_eq(poll_at(g.device_code, T + 1 + i / 500, &poll,
+		    &out), 0);
+		cr_assert(poll == DEVICE_PENDING || poll == DEVICE_SLOW_DOWN,
+		    "poll %d: %s", i, device_poll_code(poll));
+		pending += poll == DEVICE_PENDING;
+		slow += poll == DEVICE_SLOW_DOWN;
+	}
+	/* Paced polls write nothing either. */
+	cr_assert_eq(poll_at(g.device_code, T + 200, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_PENDING);
+	cr_assert_eq(store_last_txnid(b->store, &after), 0);
+	cr_expect_eq(after, before, "%llu write transactions for polls",
+	    (unsigned long long)(after - before));
+	cr_expect_eq(pending, 1);
+	cr_expect_eq(slow, 1999);
+	cr_expect_null(out);
+}
+
+/*
+ * RFC 8628 section 3.5: after slow_down the interval grows by 5 s "for
+ * this and all subsequent requests"; the fixed 5 s let a client that
+ * ignored slow_down keep polling every 5 s.
+ */
+Test(device, slow_down_adds_5_seconds_to_the_interval)
+{
+	struct device_grant g;
+	enum device_poll poll;
+	json_t *out = NULL;
+	int64_t t = T + 5;
+	int i;
+
+	make("lab/box", "app", 900, T, &g);
+	cr_assert_eq(poll_at(g.device_code, t, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_PENDING);
+	cr_assert_eq(poll_at(g.device_code, t + 1, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
+	t += 1;
+	/* 5 s is too fast now; 10 s is the pace. */
+	cr_assert_eq(poll_at(g.device_code, t + 5, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
+	t += 5;
+	/* That second slow_down made it 15 s. */
+	cr_assert_eq(poll_at(g.device_code, t + 10, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
+	t += 10;
+	cr_assert_eq(poll_at(g.device_code, t + 20, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_PENDING);
+	t += 20;
+	cr_assert_eq(poll_at(g.device_code, t + 20, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_PENDING);
+	t += 20;
+	/* It stops growing at DEVICE_INTERVAL_MAX. */
+	for (i = 0; i < 50; i++)
+		cr_assert_eq(poll_at(g.device_code, t, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
+	cr_assert_eq(poll_at(g.device_code, t + DEVICE_INTERVAL_MAX, &poll,
+	    &out), 0);
+	cr_expect_eq(poll, DEVICE_PENDING);
+	cr_expect_null(out);
+}
+
+/* A client slowed down that keeps the new pace still gets its
+ * certificate once the request is approved. */
+Test(device, slowed_down_client_at_the_new_pace_gets_the_certificate)
+{
+	struct device_grant g;
+	enum device_poll poll;
+	json_t *out = NULL;
+
+	make("lab/box", "app", 900, T, &g);
+	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
+	cr_assert_eq(poll_at(g.device_code, T + 15, &poll, &out), 0);
+	cr_expect_eq(poll, DEVICE_PENDING);
+	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 20),
+	    0);
+	cr_assert_eq(poll_at(g.device_code, T + 25, &poll, &out), 0);
+	cr_assert_eq(poll, DEVICE_ISSUED);
+	cr_assert_not_null(out);
+	json_decref(out);
+	cr_expect_eq(count_db(STORE_DB_CERTS), 1);
 }
 
 Test(device, approve_then_token_issues_once_as_the_approver)

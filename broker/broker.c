@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -20,29 +21,49 @@
 #include "certs.h"
 #include "commit.h"
 #include "common/buf.h"
+#include "common/digest.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
 
+_Static_assert(STORE_FPR_LEN == SHA256_LEN &&
+    STORE_FPR_LEN == SECRETBOX_CHECK_LEN, "identity fingerprint sizes");
+
 /*
  * The sink (file, stderr or syslog) is written by its own thread: a slow
  * SIEM pipe must not hold up the committer, and with it every issuance.
+ * Besides commits, the time of the next audit checkpoint wakes it.
  */
 static void *
 sink_main(void *arg)
 {
 	struct broker *b = arg;
+	struct timespec ts;
+	int64_t due;
+	int timed, stop;
 
 	pthread_mutex_lock(&b->sink_mu);
 	for (;;) {
-		while (!b->sink_pending && !b->sink_stop)
-			pthread_cond_wait(&b->sink_cv, &b->sink_mu);
-		if (!b->sink_pending)
+		timed = 0;
+		while (!b->sink_pending && !b->sink_stop && !timed) {
+			if ((due = audit_sink_due(b->sink)) == INT64_MAX) {
+				pthread_cond_wait(&b->sink_cv, &b->sink_mu);
+				continue;
+			}
+			ts.tv_sec = (time_t)due;
+			ts.tv_nsec = 0;
+			timed = pthread_cond_timedwait(&b->sink_cv,
+			    &b->sink_mu, &ts) == ETIMEDOUT;
+		}
+		if (!b->sink_pending && !timed)
 			break;
+		stop = b->sink_stop;
 		b->sink_pending = 0;
 		pthread_mutex_unlock(&b->sink_mu);
-		audit_sink_flush(b->sink, b->store);
+		/* The last flush also signs what is still unsigned. */
+		audit_sink_flush_at(b->sink, b->store, (int64_t)time(NULL),
+		    stop ? AUDIT_SINK_FINAL : 0);
 		pthread_mutex_lock(&b->sink_mu);
 	}
 	pthread_mutex_unlock(&b->sink_mu);
@@ -81,6 +102,108 @@ sink_stop(struct broker *b)
 	b->sink_running = 0;
 }
 
+/* The fingerprints tessera init records (the id is the store's). */
+static int
+key_identity(const struct cakey *ca, const uint8_t *master_key,
+    struct store_identity *idn)
+{
+	const uint8_t *blob;
+	size_t len = 0;
+	int r;
+
+	memset(idn, 0, sizeof(*idn));
+	if ((blob = sshkey_blob(cakey_public(ca), &len)) == NULL)
+		return TSS_E_INTERNAL;
+	if ((r = sha256(blob, len, idn->ca_fpr)) != 0 ||
+	    (r = secretbox_key_check(master_key, idn->key_check)) != 0)
+		OPENSSL_cleanse(idn, sizeof(*idn));
+	return r;
+}
+
+int
+broker_store_create(const char *dir, const struct cakey *ca,
+    const uint8_t *master_key, struct store **out)
+{
+	struct store_identity idn;
+	struct store_opts so;
+	int r;
+
+	*out = NULL;
+	if ((r = key_identity(ca, master_key, &idn)) != 0)
+		return r;
+	memset(&so, 0, sizeof(so));
+	so.mode = STORE_OPEN_CREATE;
+	so.identity = &idn;
+	r = store_open(dir, &so, out);
+	OPENSSL_cleanse(&idn, sizeof(idn));
+	return r;
+}
+
+int
+broker_exit_status(int r, int dflt)
+{
+	switch (r) {
+	case TSS_E_NO_STORE:
+		return BROKER_EXIT_NO_STORE;
+	case TSS_E_STORE_EMPTY:
+		return BROKER_EXIT_STORE_EMPTY;
+	case TSS_E_STORE_TRUNCATED:
+		return BROKER_EXIT_STORE_TRUNCATED;
+	case TSS_E_CORRUPT:
+		return BROKER_EXIT_STORE_CORRUPT;
+	case TSS_E_NOT_A_STORE:
+	case TSS_E_SCHEMA_TOO_NEW:
+		return BROKER_EXIT_NOT_A_STORE;
+	case TSS_E_KEY_MISMATCH:
+		return BROKER_EXIT_KEY_MISMATCH;
+	default:
+		return dflt;
+	}
+}
+
+/*
+ * The keys must be the ones the store was made with: with another master
+ * key no TOTP secret opens, so correct logins would fail and count toward
+ * lockout; another CA key means another instance's store.  The CA is
+ * checked first: when both differ, that is what happened.  A store made
+ * before stores recorded their keys (one with users) records them now.
+ */
+static int
+check_identity(struct broker *b, const uint8_t *master_key, const char **what)
+{
+	struct store_identity want, have;
+	int r;
+
+	memset(&have, 0, sizeof(have));
+	if ((r = key_identity(b->ca, master_key, &want)) != 0)
+		return r;
+	*what = b->cfg.data_dir;
+	if ((r = store_identity_get(b->store, &have)) == TSS_E_NOT_FOUND) {
+		if ((r = store_identity_adopt(b->store, &want)) == 0)
+			log_warn("%s: a store from before stores recorded "
+			    "their keys: the fingerprints of %s and %s are "
+			    "recorded now, and every start is checked against "
+			    "them", b->cfg.data_dir, b->cfg.ca_key,
+			    b->cfg.master_key);
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if (CRYPTO_memcmp(have.ca_fpr, want.ca_fpr, sizeof(want.ca_fpr))
+	    != 0) {
+		*what = b->cfg.ca_key;
+		r = TSS_E_KEY_MISMATCH;
+	} else if (CRYPTO_memcmp(have.key_check, want.key_check,
+	    sizeof(want.key_check)) != 0) {
+		*what = b->cfg.master_key;
+		r = TSS_E_KEY_MISMATCH;
+	}
+ out:
+	OPENSSL_cleanse(&want, sizeof(want));
+	OPENSSL_cleanse(&have, sizeof(have));
+	return r;
+}
+
 int
 broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 {
@@ -102,6 +225,7 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	memset(&so, 0, sizeof(so));
 	so.map_size = (size_t)b->cfg.map_size_mib << 20;
 	so.map_max = (size_t)b->cfg.map_max_mib << 20;
+	so.mode = STORE_OPEN_EXISTING;		/* only tessera init creates */
 	what = b->cfg.data_dir;
 	if ((r = store_open(b->cfg.data_dir, &so, &b->store)) != 0)
 		goto fail;
@@ -111,6 +235,10 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	what = b->cfg.master_key;
 	if ((r = secretbox_key_load(b->cfg.master_key, key)) != 0)
 		goto fail;
+	if ((r = check_identity(b, key, &what)) != 0) {
+		OPENSSL_cleanse(key, sizeof(key));
+		goto fail;
+	}
 	auth_config_defaults(&ac);
 	ac.password.m_kib = (uint32_t)b->cfg.argon2_memory_kib;
 	ac.password.t_cost = (uint32_t)b->cfg.argon2_time;
@@ -132,6 +260,21 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	what = b->cfg.audit_log;
 	if ((r = audit_sink_open(b->cfg.audit_log, b->store, &b->sink)) != 0)
 		goto fail;
+	if (b->cfg.audit_key != NULL) {
+		what = b->cfg.audit_key;
+		if ((r = cakey_load(b->cfg.audit_key, &b->audit_key)) != 0)
+			goto fail;
+		what = "audit_key (an Ed25519 key is required)";
+		r = TSS_E_UNSUPPORTED;
+		if (cakey_alg(b->audit_key) != CAKEY_ED25519 ||
+		    (r = audit_sink_checkpoints(b->sink, b->audit_key,
+		    b->cfg.audit_checkpoint_events,
+		    b->cfg.audit_checkpoint_interval)) != 0)
+			goto fail;
+	} else
+		log_info("audit_key is not set: the audit stream carries no "
+		    "signed checkpoints, so a rewritten chain would still "
+		    "verify (tesserad(8))");
 	pthread_mutex_init(&b->sink_mu, NULL);
 	pthread_cond_init(&b->sink_cv, NULL);
 	b->sink_init = 1;
@@ -154,6 +297,8 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	b->issuer.serials = b->serials;
 	b->issuer.default_ttl = b->cfg.cert_default_ttl;
 	b->issuer.max_ttl = b->cfg.cert_max_ttl;
+	b->issuer.session_idle = b->cfg.session_idle;
+	b->issuer.session_max = b->cfg.session_max;
 	*out = b;
 	return 0;
  fail:
@@ -175,6 +320,7 @@ broker_close(struct broker *b)
 		pthread_mutex_destroy(&b->sink_mu);
 	}
 	audit_sink_close(b->sink);
+	cakey_free(b->audit_key);
 	rbac_close(b->rbac);
 	auth_ctx_free(b->auth);
 	cakey_free(b->ca);
@@ -226,6 +372,10 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 		return TSS_E_UNAUTHENTICATED;
 	if ((r = auth_session(b->auth, token, now, &s, &u)) != 0)
 		return r;
+	/* Issuance re-checks in its commit that this session still lives. */
+	_Static_assert(sizeof(c->session) == sizeof(s->key), "session key");
+	memcpy(c->session, s->key, sizeof(c->session));
+	c->has_session = 1;
 	r = TSS_E_NOMEM;
 	if ((c->username = strdup(u->name)) == NULL ||
 	    (u->ngroups > 0 &&

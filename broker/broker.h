@@ -24,6 +24,7 @@ struct auth_ctx;
 struct cakey;
 struct rbac;
 struct store;
+struct store_identity;
 struct audit_sink;
 
 struct broker {
@@ -35,6 +36,7 @@ struct broker {
 	struct commit_queue *commits;
 	struct serials *serials;
 	struct audit_sink *sink;
+	struct cakey *audit_key;	/* signs checkpoints; NULL: none */
 	struct issuer issuer;
 	/* The sink's thread: woken after commits, flushes on its own. */
 	pthread_t sink_thread;
@@ -46,10 +48,30 @@ struct broker {
 /*
  * Open the data directory of cfg (taken over: config_free runs in
  * broker_close) and load the CA key and master key.  err names what
- * failed.
+ * failed.  The store must be one tessera init made (never created here)
+ * with these keys: TSS_E_KEY_MISMATCH names ca_key or master_key.  A
+ * store from before stores recorded their keys gets them recorded now.
  */
 int broker_open(struct config *cfg, struct broker **out, char *err,
     size_t errlen);
+/*
+ * Create the store of a new data directory (STORE_OPEN_CREATE) recording
+ * the fingerprints of ca and the master key (SECRETBOX_KEY_LEN bytes):
+ * tessera init's, and tests' that need a broker.
+ */
+int broker_store_create(const char *dir, const struct cakey *ca,
+    const uint8_t *master_key, struct store **out);
+/*
+ * Exit status for an r that made the data directory unusable (tesserad(8),
+ * tessera(1)); dflt for any other r.
+ */
+#define BROKER_EXIT_NO_STORE		80	/* no data.mdb (unmounted?) */
+#define BROKER_EXIT_STORE_EMPTY		81	/* zero-length, never set up */
+#define BROKER_EXIT_STORE_TRUNCATED	82	/* shorter than its meta page */
+#define BROKER_EXIT_STORE_CORRUPT	83
+#define BROKER_EXIT_NOT_A_STORE		84	/* foreign, or a newer schema */
+#define BROKER_EXIT_KEY_MISMATCH	85	/* another CA or master key */
+int broker_exit_status(int r, int dflt);
 void broker_close(struct broker *b);		/* NULL is harmless */
 /* Have newly committed audit events streamed to the configured sink
  * (soon, by the sink's thread; broker_close streams the rest). */
@@ -61,6 +83,8 @@ struct caller {
 	char **groups;
 	size_t n_groups;
 	uint32_t perms;			/* RBAC_PERM_* from the caller's roles */
+	uint8_t session[32];		/* the session's key (auth/session.h) */
+	int has_session;
 	const char *remote_addr;
 	const char *request_id;
 };

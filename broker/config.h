@@ -20,6 +20,9 @@ struct config {
 	char *tls_cert, *tls_key, *ca_key, *master_key;
 	char *issuer;
 	char *audit_log;	/* path, "-" or "syslog" */
+	char *audit_key;	/* Ed25519 key signing checkpoints; NULL: none */
+	uint64_t audit_checkpoint_events;	/* sign after this many events */
+	int64_t audit_checkpoint_interval;	/* or this many seconds */
 	char *log_level;	/* debug, info, warn, error */
 	int64_t cert_default_ttl, cert_max_ttl;	/* seconds */
 	int64_t session_idle, session_max;	/* seconds */

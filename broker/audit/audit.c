@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "checkpoint.h"
 #include "common/buf.h"
 #include "common/digest.h"
 #include "common/enc.h"
@@ -67,8 +68,8 @@ head_get(struct store_txn *t, char head[65])
 	return 0;
 }
 
-static int
-rfc3339(int64_t t, char out[32])
+int
+audit_time_text(int64_t t, char out[32])
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -167,7 +168,7 @@ audit_prepare(const struct audit_event *ev, int64_t now,
 	if (ev == NULL || ev->actor == NULL || ev->action == NULL ||
 	    ev->result == NULL ||
 	    (ev->fields != NULL && !json_is_object(ev->fields)) ||
-	    (r = rfc3339(now, ts)) != 0)
+	    (r = audit_time_text(now, ts)) != 0)
 		goto out;
 	r = TSS_E_NOMEM;
 	if (ev->fields != NULL)
@@ -469,11 +470,21 @@ struct audit_sink {
 	int owned;		/* close fd on free */
 	uint64_t last;		/* last seq written */
 	struct buf *out;	/* lines not yet written, one per event */
+	/* Checkpoints (audit_sink_checkpoints); ckey NULL: none. */
+	struct cakey *ckey;
+	uint64_t ck_every;
+	int64_t ck_interval;
+	uint64_t ck_seq;	/* event of the last checkpoint written */
+	int64_t ck_time;	/* when the last one was made or tried */
 };
 
-/* Last seq in an existing JSON-lines file (0 when empty or unreadable). */
+/*
+ * Last seq in an existing JSON-lines file (0 when empty or unreadable);
+ * *ckpt is set when that line is a checkpoint (whose seq is the event it
+ * signed, the last one written before it).
+ */
 static uint64_t
-file_last_seq(int fd)
+file_last_seq(int fd, int *ckpt)
 {
 	char tail[8192], *nl, *start;
 	off_t size, from;
@@ -481,6 +492,7 @@ file_last_seq(int fd)
 	json_t *o;
 	uint64_t seq = 0;
 
+	*ckpt = 0;
 	if ((size = lseek(fd, 0, SEEK_END)) <= 0)
 		return 0;
 	from = size > (off_t)sizeof(tail) - 1 ? size - (off_t)sizeof(tail) + 1 : 0;
@@ -495,6 +507,10 @@ file_last_seq(int fd)
 		json_int_t v = json_integer_value(json_object_get(o, "seq"));
 
 		seq = v > 0 ? (uint64_t)v : 0;
+		const char *type = json_string_value(json_object_get(o,
+		    "type"));
+
+		*ckpt = type != NULL && strcmp(type, "checkpoint") == 0;
 		json_decref(o);
 	}
 	return seq;
@@ -505,7 +521,7 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 {
 	struct audit_sink *k;
 	struct store_txn *t = NULL;
-	int r;
+	int r, ckpt = 0;
 
 	*out = NULL;
 	if ((k = calloc(1, sizeof(*k))) == NULL)
@@ -529,7 +545,10 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 			return r;
 		}
 		k->owned = 1;
-		k->last = file_last_seq(k->fd);
+		k->last = file_last_seq(k->fd, &ckpt);
+		/* A restart does not sign again what is signed already. */
+		if (ckpt)
+			k->ck_seq = k->last;
 	}
 	if (!k->owned) {
 		if ((r = store_begin(s, 0, &t)) != 0 ||
@@ -594,14 +613,121 @@ sink_write(struct audit_sink *k, const char *text)
 	return buf_len(k->out) >= SINK_CHUNK ? sink_drain(k) : 0;
 }
 
+/* A line that is not an event (not counted in last), newline added. */
+static int
+sink_line(struct audit_sink *k, const char *line)
+{
+	size_t len = strlen(line), off = 0;
+	char *p;
+	ssize_t n;
+	int r = 0;
+
+	if (k->fd == -1) {
+		syslog(LOG_INFO, "%s", line);
+		return 0;
+	}
+	/* One write for the line and its newline, so it arrives whole. */
+	if ((p = malloc(len + 1)) == NULL)
+		return TSS_E_NOMEM;
+	memcpy(p, line, len);
+	p[len] = '\n';
+	while (off < len + 1) {
+		if ((n = write(k->fd, p + off, len + 1 - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			r = TSS_E_IO;
+			break;
+		}
+		off += (size_t)n;
+	}
+	free(p);
+	return r;
+}
+
+/*
+ * Sign event seq (read in t) and write the checkpoint after the events
+ * up to it.  A failure is logged and tried again at the next event count
+ * or interval; the events keep streaming meanwhile.
+ */
+static int
+sink_checkpoint(struct audit_sink *k, struct store_txn *t, uint64_t seq,
+    int64_t now)
+{
+	json_t *e = NULL;
+	const char *hash;
+	char *line = NULL;
+	int r;
+
+	k->ck_time = now;
+	if ((r = sink_drain(k)) != 0)
+		goto out;
+	r = TSS_E_INTERNAL;
+	if (k->last < seq)
+		goto out;
+	if ((r = audit_get(t, seq, &e)) != 0)
+		goto out;
+	r = TSS_E_BAD_FORMAT;
+	if ((hash = json_string_value(json_object_get(e, "hash"))) == NULL)
+		goto out;
+	if ((r = audit_ckpt_sign(k->ckey, seq, hash, now, &line)) != 0 ||
+	    (r = sink_line(k, line)) != 0)
+		goto out;
+	k->ck_seq = seq;
+	r = 0;
+ out:
+	if (r != 0)
+		log_warn("audit sink: checkpoint at event %llu: %s",
+		    (unsigned long long)seq, tss_strerror(r));
+	free(line);
+	json_decref(e);
+	return r;
+}
+
+int
+audit_sink_checkpoints(struct audit_sink *k, struct cakey *key,
+    uint64_t every, int64_t interval)
+{
+	if (k == NULL || key == NULL || every == 0 || interval <= 0)
+		return TSS_E_INVALID_ARGUMENT;
+	pthread_mutex_lock(&k->lock);
+	k->ckey = key;
+	k->ck_every = every;
+	k->ck_interval = interval;
+	pthread_mutex_unlock(&k->lock);
+	return 0;
+}
+
+int64_t
+audit_sink_due(struct audit_sink *k)
+{
+	int64_t due = INT64_MAX;
+
+	if (k == NULL)
+		return due;
+	pthread_mutex_lock(&k->lock);
+	if (k->ckey != NULL && k->last > k->ck_seq)
+		due = k->ck_time > INT64_MAX - k->ck_interval ? INT64_MAX :
+		    k->ck_time + k->ck_interval;
+	pthread_mutex_unlock(&k->lock);
+	return due;
+}
+
 int
 audit_sink_flush(struct audit_sink *k, struct store *s)
+{
+	return audit_sink_flush_at(k, s, (int64_t)time(NULL), 0);
+}
+
+int
+audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
+    unsigned flags)
 {
 	struct store_txn *t = NULL;
 	struct store_cursor *c = NULL;
 	const void *kp, *v;
 	size_t kl, vl;
 	uint8_t key[8];
+	uint64_t seq;
 	char *text;
 	int r, r2;
 
@@ -620,12 +746,22 @@ audit_sink_flush(struct audit_sink *k, struct store *s)
 		free(text);
 		if (r != 0)
 			break;
+		seq = kl == 8 ? buf_peek_u64(kp) : 0;
+		if (k->ckey != NULL && seq > k->ck_seq &&
+		    seq - k->ck_seq >= k->ck_every &&
+		    (r = sink_checkpoint(k, t, seq, now)) != 0)
+			break;
 	}
 	if (r == TSS_E_NOT_FOUND)
 		r = 0;
 	/* What was read before a failure still goes out. */
 	if ((r2 = sink_drain(k)) != 0 && r == 0)
 		r = r2;
+	/* The rest is signed once the interval has passed (or at the end). */
+	if (r == 0 && k->ckey != NULL && k->last > k->ck_seq &&
+	    ((flags & AUDIT_SINK_FINAL) != 0 ||
+	    now - k->ck_time >= k->ck_interval))
+		r = sink_checkpoint(k, t, k->last, now);
  out:
 	if (r != 0)
 		log_warn("audit sink: %s", tss_strerror(r));

@@ -59,6 +59,9 @@ int audit_append_prep(struct store_txn *t, const struct audit_prep *p,
     uint64_t *seq);
 void audit_prep_free(struct audit_prep *p);
 
+/* t as an event's "time": RFC 3339 UTC, "2023-11-14T22:13:20Z". */
+int audit_time_text(int64_t t, char out[32]);
+
 /* Event seq as a new JSON object (caller json_decref()s). */
 int audit_get(struct store_txn *t, uint64_t seq, json_t **out);
 
@@ -79,9 +82,28 @@ int audit_verify(struct store_txn *t, uint64_t *count, char head[65],
  * Thread-safe.
  */
 struct audit_sink;
+struct cakey;
 int audit_sink_open(const char *spec, struct store *s,
     struct audit_sink **out);
 int audit_sink_flush(struct audit_sink *k, struct store *s);
 void audit_sink_close(struct audit_sink *k);
+
+/*
+ * Signed checkpoints (checkpoint.h) in the stream, each after the events
+ * it covers: after every `every` events, and at a flush `interval`
+ * seconds or more after the last one when events were written since.
+ * key (Ed25519) is borrowed until audit_sink_close.  A file sink whose
+ * last line is a checkpoint does not sign that event again.
+ */
+int audit_sink_checkpoints(struct audit_sink *k, struct cakey *key,
+    uint64_t every, int64_t interval);
+/* audit_sink_flush at time now; AUDIT_SINK_FINAL also signs what is left
+ * unsigned (the last flush before stopping). */
+#define AUDIT_SINK_FINAL	0x1
+int audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
+    unsigned flags);
+/* When a timed checkpoint falls due (Unix seconds); INT64_MAX: none is
+ * pending.  The caller flushes then. */
+int64_t audit_sink_due(struct audit_sink *k);
 
 #endif

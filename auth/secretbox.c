@@ -12,10 +12,14 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "common/digest.h"
 #include "common/err.h"
 #include "auth/secretbox.h"
+
+#define KEY_CHECK_LABEL	"tessera master key check"
 
 int
 secretbox_key_load(const char *path, uint8_t key[SECRETBOX_KEY_LEN])
@@ -67,6 +71,23 @@ secretbox_key_load(const char *path, uint8_t key[SECRETBOX_KEY_LEN])
 	if (fd >= 0)
 		close(fd);
 	return r;
+}
+
+int
+secretbox_key_check(const uint8_t key[SECRETBOX_KEY_LEN],
+    uint8_t out[SECRETBOX_CHECK_LEN])
+{
+	unsigned int len = 0;
+
+	if (key == NULL || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if (HMAC(sha256_md(), key, SECRETBOX_KEY_LEN,
+	    (const unsigned char *)KEY_CHECK_LABEL, sizeof(KEY_CHECK_LABEL) - 1,
+	    out, &len) == NULL || len != SECRETBOX_CHECK_LEN) {
+		OPENSSL_cleanse(out, SECRETBOX_CHECK_LEN);
+		return TSS_E_CRYPTO;
+	}
+	return 0;
 }
 
 int

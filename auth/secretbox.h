@@ -30,6 +30,16 @@
  */
 int secretbox_key_load(const char *path, uint8_t key[SECRETBOX_KEY_LEN]);
 
+/*
+ * The master key's check value, HMAC-SHA256(key, "tessera master key
+ * check"): the store records it at init so that a start with another key
+ * is refused before a TOTP secret fails to open.  It reveals nothing of
+ * the key.
+ */
+#define SECRETBOX_CHECK_LEN	32
+int secretbox_key_check(const uint8_t key[SECRETBOX_KEY_LEN],
+    uint8_t out[SECRETBOX_CHECK_LEN]);
+
 /* Create path (must not exist) with a new random key, mode 0600. */
 int secretbox_key_create(const char *path);
 

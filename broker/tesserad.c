@@ -175,10 +175,11 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (broker_open(&cfg, &b, err, sizeof(err)) != 0) {
+	if ((r = broker_open(&cfg, &b, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tesserad: %s\n", err);
 		config_free(&running);
-		return CONFIG_EXIT_CODE;
+		/* A data directory it cannot trust has its own status. */
+		return broker_exit_status(r, CONFIG_EXIT_CODE);
 	}
 	if ((r = web_metrics_new(&metrics)) != 0 ||
 	    (r = api_init(&api, b, metrics)) != 0) {

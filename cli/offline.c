@@ -29,6 +29,7 @@
 #include "common/err.h"
 #include "store/store.h"
 #include "broker/audit/audit.h"
+#include "broker/broker.h"
 #include "broker/certs.h"
 #include "broker/config.h"
 #include "broker/ssh/cakey.h"
@@ -74,6 +75,20 @@ join(char *buf, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? TSS_E_TOO_LONG : 0;
 }
 
+/*
+ * Exit status for a store failure: tesserad's for a store that is there
+ * but damaged (tessera(1)); CLI_FAIL, as ever, for the rest: no store, a
+ * file that is no store.
+ */
+static int
+store_status(int r)
+{
+	if (r == TSS_E_NO_STORE || r == TSS_E_NOT_A_STORE ||
+	    r == TSS_E_SCHEMA_TOO_NEW)
+		return CLI_FAIL;
+	return broker_exit_status(r, CLI_FAIL);
+}
+
 /* Fail unless dir holds a store (so no command creates one by mistake). */
 static int
 need_store(struct cli *c, const char *dir)
@@ -113,17 +128,22 @@ audit_local(struct store *s, const char *action, const char *object,
 	return store_commit(t);
 }
 
-/* Open the store of dir; message printed on failure. */
+/* Open the store of dir, never creating one; message printed on failure. */
 static int
 open_store(struct cli *c, const char *dir, struct store **s)
 {
+	struct store_opts so;
 	int r;
 
 	if ((r = need_store(c, dir)) != CLI_OK)
 		return r;
-	if ((r = store_open(dir, NULL, s)) != 0)
-		return cli_fail(c, "cannot open the store in %s: %s", dir,
+	memset(&so, 0, sizeof(so));
+	so.mode = STORE_OPEN_EXISTING;
+	if ((r = store_open(dir, &so, s)) != 0) {
+		cli_fail(c, "cannot open the store in %s: %s", dir,
 		    tss_strerror(r));
+		return store_status(r);
+	}
 	return CLI_OK;
 }
 
@@ -279,6 +299,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	char dir[PATH_MAX], conf[PATH_MAX], cap[PATH_MAX], mk[PATH_MAX];
 	char crt[PATH_MAX], key[PATH_MAX], err[512], when[32];
 	char token[TOKEN_TEXT_LEN + 1], *url = NULL;
+	uint8_t mkey[SECRETBOX_KEY_LEN];
 	struct config cfg;
 	struct store *s = NULL;
 	struct store_txn *t = NULL;
@@ -290,6 +311,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 
 	memset(&cfg, 0, sizeof(cfg));
 	explicit_bzero(token, sizeof(token));
+	explicit_bzero(mkey, sizeof(mkey));
 	CLI_PARSE(c, argc, argv, opts, pos, 0, 0, &np);
 	if (data == NULL || *data == '\0') {
 		fprintf(stderr, "%s: --data DIR is required\n", c->prog);
@@ -333,11 +355,6 @@ cmd_init(struct cli *c, int argc, char **argv)
 		r = cli_fail(c, "path too long: %s", dir);
 		goto out;
 	}
-	if ((k = store_open(dir, NULL, &s)) != 0) {
-		r = cli_fail(c, "cannot create the store in %s: %s", dir,
-		    tss_strerror(k));
-		goto out;
-	}
 	if ((k = cakey_generate(CAKEY_ED25519, 0, &ca)) != 0 ||
 	    (k = cakey_save(ca, cap, CAKEY_FORMAT_OPENSSH, "tessera-ca"))
 	    != 0) {
@@ -347,6 +364,13 @@ cmd_init(struct cli *c, int argc, char **argv)
 	}
 	if ((k = secretbox_key_create(mk)) != 0) {
 		r = cli_fail(c, "cannot make the master key %s: %s", mk,
+		    tss_strerror(k));
+		goto out;
+	}
+	/* The store records the keys' fingerprints as it is created. */
+	if ((k = secretbox_key_load(mk, mkey)) != 0 ||
+	    (k = broker_store_create(dir, ca, mkey, &s)) != 0) {
+		r = cli_fail(c, "cannot create the store in %s: %s", dir,
 		    tss_strerror(k));
 		goto out;
 	}
@@ -431,6 +455,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 		free(url);
 	}
 	explicit_bzero(token, sizeof(token));
+	explicit_bzero(mkey, sizeof(mkey));
 	return r;
 }
 
@@ -491,6 +516,7 @@ cmd_restore(struct cli *c, int argc, char **argv)
 	const char *pos[CLI_POS_MAX];
 	struct store *s = NULL;
 	struct store_txn *t = NULL;
+	struct store_opts so;
 	struct audit_event ev;
 	uint64_t max = 0, cur = 0;
 	json_t *fields = NULL;
@@ -505,12 +531,17 @@ cmd_restore(struct cli *c, int argc, char **argv)
 	if ((k = dir_state(data)) == 2)
 		return cli_fail(c, "%s is not empty: restore needs an empty or "
 		    "missing directory", data);
-	if ((k = store_restore(pos[0], data)) != 0)
-		return cli_fail(c, "cannot restore %s into %s: %s", pos[0], data,
+	if ((k = store_restore(pos[0], data)) != 0) {
+		cli_fail(c, "cannot restore %s into %s: %s", pos[0], data,
 		    tss_strerror(k));
-	if ((k = store_open(data, NULL, &s)) != 0) {
-		r = cli_fail(c, "cannot open the restored store: %s",
+		return store_status(k);
+	}
+	memset(&so, 0, sizeof(so));
+	so.mode = STORE_OPEN_EXISTING;
+	if ((k = store_open(data, &so, &s)) != 0) {
+		cli_fail(c, "cannot open the restored store: %s",
 		    tss_strerror(k));
+		r = store_status(k);
 		goto out;
 	}
 	/*

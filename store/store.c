@@ -21,6 +21,15 @@
  *   process grew the file past our map) adopts the new size the same way.
  *
  * - Durability: default LMDB sync flags; a commit is on disk on return.
+ *
+ * - What is on disk is not trusted.  LMDB believes its meta pages: a last
+ *   page past the end of a truncated file is SIGBUS on first touch, a huge
+ *   one an mmap that fails as ENOMEM, a zero page size a division by zero,
+ *   and a zero-length data.mdb is "a new environment" that LMDB happily
+ *   initialises.  So check_data_file() reads and checks both meta pages
+ *   with pread before LMDB maps the file, and only STORE_OPEN_ANY and
+ *   STORE_OPEN_CREATE may start a new environment.  The file can still be
+ *   cut while it is open; that is outside what a process can defend.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -32,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -42,6 +52,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "record.h"
 #include "store.h"
 
 #define DEFAULT_MAP_SIZE	((size_t)64 << 20)
@@ -49,6 +60,39 @@
 #define MAX_READERS		510
 #define GROW_WAIT_SEC		2
 #define BEGIN_TRIES		3
+
+/*
+ * LMDB's meta pages (pages 0 and 1) as lmdb 0.9 writes them on a 64-bit
+ * host, host byte order; lmdb.h does not expose them.  A 16-byte page
+ * header (flags u16 at 10), then MDB_meta: magic u32, version u32,
+ * address, mapsize, two MDB_db of 48 bytes (free DB, main DB: the free
+ * DB's first u32 holds the page size, each ends with its root page), last
+ * used page, txnid.  Page 1 starts at page 0's page size.
+ */
+#define META_READ		152
+#define META_FLAGS_OFF		10
+#define META_MAGIC_OFF		16
+#define META_VERSION_OFF	20
+#define META_MAPSIZE_OFF	32
+#define META_PSIZE_OFF		40
+#define META_FREE_ROOT_OFF	80
+#define META_MAIN_ROOT_OFF	128
+#define META_LAST_PG_OFF	136
+#define META_TXNID_OFF		144
+#define LMDB_P_META		0x08
+#define LMDB_MAGIC		0xBEEFC0DEU
+#define LMDB_DATA_VERSION	1
+#define LMDB_P_INVALID		UINT64_MAX
+#define PSIZE_MIN		512
+#define PSIZE_MAX		65536
+/* Nothing we open maps more: config bounds map_max_mib to 1 TiB. */
+#define MAP_LIMIT		((uint64_t)1 << 40)
+
+_Static_assert(sizeof(size_t) == 8 && sizeof(void *) == 8,
+    "the meta page layout above is LMDB's on 64-bit hosts");
+
+#define IDENTITY_REC_TYPE	'I'
+#define IDENTITY_REC_VERSION	1
 
 struct store {
 	MDB_env *env;
@@ -110,8 +154,12 @@ static const struct {
 	{ EACCES, TSS_E_PERMISSION },
 	{ EPERM, TSS_E_PERMISSION },
 	{ ENOENT, TSS_E_NOT_FOUND },
-	{ MDB_INVALID, TSS_E_NOT_A_STORE },
-	{ MDB_VERSION_MISMATCH, TSS_E_NOT_A_STORE },
+	/* check_data_file() has told foreign files apart already. */
+	{ MDB_INVALID, TSS_E_CORRUPT },
+	{ MDB_VERSION_MISMATCH, TSS_E_CORRUPT },
+	{ MDB_CORRUPTED, TSS_E_CORRUPT },
+	{ MDB_PAGE_NOTFOUND, TSS_E_CORRUPT },
+	{ MDB_PANIC, TSS_E_CORRUPT },
 	{ MDB_INCOMPATIBLE, TSS_E_NOT_A_STORE },
 	{ MDB_BAD_VALSIZE, TSS_E_INVALID_ARGUMENT },
 	{ MDB_READERS_FULL, TSS_E_BUSY },
@@ -147,6 +195,177 @@ static int
 sys_err(int e, const char *what, const char *path)
 {
 	return xlate(e, TSS_E_IO, what, path);
+}
+
+static uint64_t
+ld_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static uint32_t
+ld_u32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+struct lmdb_meta {
+	uint64_t last_pg, txnid;
+	uint32_t psize;
+};
+
+/*
+ * One meta page: TSS_E_NOT_A_STORE without LMDB's magic (not LMDB's file
+ * at all), TSS_E_CORRUPT when the magic is there but the page could not
+ * have been written by LMDB: not flagged a meta page, another data
+ * version, a page size that is no power of two in LMDB's range, a last
+ * page beyond any map we open, a root page past the last page.
+ */
+static int
+meta_parse(const uint8_t p[META_READ], unsigned idx, struct lmdb_meta *m)
+{
+	uint16_t flags;
+	uint64_t mapsize, froot, mroot;
+	uint32_t ver;
+
+	if (ld_u32(p + META_MAGIC_OFF) != LMDB_MAGIC)
+		return TSS_E_NOT_A_STORE;
+	memcpy(&flags, p + META_FLAGS_OFF, sizeof(flags));
+	ver = ld_u32(p + META_VERSION_OFF);
+	m->psize = ld_u32(p + META_PSIZE_OFF);
+	mapsize = ld_u64(p + META_MAPSIZE_OFF);
+	froot = ld_u64(p + META_FREE_ROOT_OFF);
+	mroot = ld_u64(p + META_MAIN_ROOT_OFF);
+	m->last_pg = ld_u64(p + META_LAST_PG_OFF);
+	m->txnid = ld_u64(p + META_TXNID_OFF);
+	if ((flags & LMDB_P_META) == 0 || ver != LMDB_DATA_VERSION ||
+	    m->psize < PSIZE_MIN || m->psize > PSIZE_MAX ||
+	    (m->psize & (m->psize - 1)) != 0 || mapsize > MAP_LIMIT ||
+	    m->last_pg < 1 || m->last_pg >= MAP_LIMIT / m->psize ||
+	    (froot != LMDB_P_INVALID && froot > m->last_pg) ||
+	    (mroot != LMDB_P_INVALID && mroot > m->last_pg)) {
+		log_debug("store: meta page %u: flags %#x version %u page "
+		    "size %u map %llu last page %llu roots %llu/%llu", idx,
+		    flags, ver, m->psize, (unsigned long long)mapsize,
+		    (unsigned long long)m->last_pg, (unsigned long long)froot,
+		    (unsigned long long)mroot);
+		return TSS_E_CORRUPT;
+	}
+	return 0;
+}
+
+/* Read META_READ bytes at off: 1 when the file ends before them. */
+static int
+read_meta(int fd, off_t off, uint8_t p[META_READ], const char *path)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < META_READ) {
+		n = pread(fd, p + got, META_READ - got, off + (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return sys_err(errno, "read", path);
+		if (n == 0)
+			return 1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Check an LMDB data file before LMDB maps it.  *fresh = 1 for a missing
+ * (TSS_E_NOT_FOUND) or zero-length file, which LMDB would initialise:
+ * an error (TSS_E_STORE_EMPTY) when must_exist.  Then both meta pages
+ * must be LMDB's (TSS_E_NOT_A_STORE when page 0 is no LMDB page and no
+ * meta page sits where page 1 would, TSS_E_CORRUPT otherwise) and the
+ * file must hold every page up to the newer meta's last page
+ * (TSS_E_STORE_TRUNCATED).
+ */
+static int
+check_data_file(const char *path, int must_exist, int *fresh)
+{
+	uint8_t p0[META_READ], p1[META_READ];
+	struct lmdb_meta m0, m1;
+	const struct lmdb_meta *m;
+	struct stat st;
+	uint32_t ps;
+	int fd = -1, r = TSS_E_INTERNAL, k;
+
+	*fresh = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		r = sys_err(errno, "open", path);
+		if (r == TSS_E_NOT_FOUND)
+			*fresh = 1;
+		goto out;
+	}
+	if (fstat(fd, &st) != 0) {
+		r = sys_err(errno, "fstat", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = TSS_E_NOT_A_STORE;
+		goto out;
+	}
+	if (st.st_size == 0) {
+		*fresh = 1;
+		log_debug("store: %s is empty", path);
+		r = must_exist ? TSS_E_STORE_EMPTY : 0;
+		goto out;
+	}
+	memset(p0, 0, sizeof(p0));
+	if ((k = read_meta(fd, 0, p0, path)) != 0) {
+		/* Shorter than a meta page (the bytes it has are in p0):
+		 * LMDB's magic tells a cut store from anything else. */
+		r = k < 0 ? k : ld_u32(p0 + META_MAGIC_OFF) == LMDB_MAGIC ?
+		    TSS_E_STORE_TRUNCATED : TSS_E_NOT_A_STORE;
+		goto out;
+	}
+	if ((r = meta_parse(p0, 0, &m0)) == TSS_E_NOT_A_STORE) {
+		/* A damaged page 0 of a real environment still has page 1. */
+		for (ps = PSIZE_MIN; ps <= PSIZE_MAX; ps <<= 1) {
+			if (read_meta(fd, ps, p1, path) == 0 &&
+			    ld_u32(p1 + META_MAGIC_OFF) == LMDB_MAGIC) {
+				log_debug("store: %s: meta page 0 is not "
+				    "LMDB's, page 1 is", path);
+				r = TSS_E_CORRUPT;
+				break;
+			}
+		}
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if ((k = read_meta(fd, m0.psize, p1, path)) != 0) {
+		r = k < 0 ? k : TSS_E_STORE_TRUNCATED;
+		goto out;
+	}
+	if ((r = meta_parse(p1, 1, &m1)) != 0 || m1.psize != m0.psize) {
+		r = TSS_E_CORRUPT;
+		goto out;
+	}
+	/* The meta LMDB will use: the newer; page 0 when equal. */
+	m = m1.txnid > m0.txnid ? &m1 : &m0;
+	if ((uint64_t)st.st_size / m->psize < m->last_pg + 1) {
+		log_debug("store: %s holds %lld bytes; its meta page (txn "
+		    "%llu) uses %llu pages of %u", path,
+		    (long long)st.st_size, (unsigned long long)m->txnid,
+		    (unsigned long long)m->last_pg + 1, m->psize);
+		r = TSS_E_STORE_TRUNCATED;
+		goto out;
+	}
+	r = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	return r;
 }
 
 /* Translate for an operation inside t; remembers a full map. */
@@ -260,13 +479,121 @@ put_schema(MDB_txn *txn, MDB_dbi meta, uint32_t ver)
 	return tr(mdb_put(txn, meta, &k, &v, 0), "put schema");
 }
 
+/* The identity record: 'I' v1, then id, CA fingerprint, key check. */
+static int
+identity_encode(const struct store_identity *idn, struct buf **out)
+{
+	struct buf *b;
+	int r = TSS_E_INTERNAL;
+
+	*out = NULL;
+	if ((b = buf_new()) == NULL)
+		return TSS_E_NOMEM;
+	if ((r = rec_begin(b, IDENTITY_REC_TYPE, IDENTITY_REC_VERSION)) != 0 ||
+	    (r = buf_put_string(b, idn->id, sizeof(idn->id))) != 0 ||
+	    (r = buf_put_string(b, idn->ca_fpr, sizeof(idn->ca_fpr))) != 0 ||
+	    (r = buf_put_string(b, idn->key_check,
+	    sizeof(idn->key_check))) != 0) {
+		buf_free(b);
+		return r;
+	}
+	*out = b;
+	return 0;
+}
+
+/* One fixed-length string field of the identity record. */
+static int
+identity_field(struct buf *v, uint8_t *dst, size_t len)
+{
+	const uint8_t *p;
+	size_t n;
+	int r;
+
+	if ((r = buf_get_string_direct(v, &p, &n)) != 0)
+		return r;
+	if (n != len)
+		return TSS_E_BAD_FORMAT;
+	memcpy(dst, p, len);
+	return 0;
+}
+
+static int
+identity_decode(const void *p, size_t len, struct store_identity *idn)
+{
+	struct buf *v = NULL;
+	int r;
+
+	if ((r = rec_open(p, len, IDENTITY_REC_TYPE, IDENTITY_REC_VERSION,
+	    &v, NULL)) != 0 ||
+	    (r = identity_field(v, idn->id, sizeof(idn->id))) != 0 ||
+	    (r = identity_field(v, idn->ca_fpr, sizeof(idn->ca_fpr))) != 0 ||
+	    (r = identity_field(v, idn->key_check,
+	    sizeof(idn->key_check))) != 0)
+		goto out;
+	if (buf_len(v) != 0)
+		r = TSS_E_TRAILING_DATA;
+ out:
+	buf_free(v);
+	if (r != 0) {
+		log_debug("store: identity record: %s", tss_strerror(r));
+		memset(idn, 0, sizeof(*idn));
+		/* A newer program's record is its business; else damage. */
+		if (r != TSS_E_RECORD_VERSION && r != TSS_E_NOMEM)
+			r = TSS_E_CORRUPT;
+	}
+	return r;
+}
+
+/* A new random store id into idn->id. */
+static int
+identity_new_id(struct store_identity *idn)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < sizeof(idn->id)) {
+		n = getrandom(idn->id + got, sizeof(idn->id) - got, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_debug("store: getrandom: %s", strerror(errno));
+			return TSS_E_INTERNAL;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* Write idn (a fresh id made here) as the identity record. */
+static int
+put_identity(MDB_txn *txn, MDB_dbi meta, const struct store_identity *idn)
+{
+	struct store_identity rec = *idn;
+	struct buf *b = NULL;
+	MDB_val k = { sizeof(STORE_META_IDENTITY) - 1,
+	    (void *)STORE_META_IDENTITY };
+	MDB_val v;
+	int r;
+
+	if ((r = identity_new_id(&rec)) != 0 ||
+	    (r = identity_encode(&rec, &b)) != 0)
+		return r;
+	v.mv_size = buf_len(b);
+	v.mv_data = (void *)buf_ptr(b);
+	r = tr(mdb_put(txn, meta, &k, &v, MDB_NOOVERWRITE), "put identity");
+	buf_free(b);
+	return r;
+}
+
 /*
- * Open every database, create them and the marker in a fresh environment,
- * check the marker of an existing one, migrate an older one.  validate:
- * only check (restore), nothing is written.
+ * Open every database, create them and the marker in a fresh environment
+ * (as mode allows: STORE_OPEN_CREATE writes idn with them), check the
+ * marker of an existing one, migrate an older one.  validate: only check
+ * (restore), nothing is written.
  */
 static int
-setup_schema(struct store *s, int validate)
+setup_schema(struct store *s, int validate, enum store_mode mode,
+    const struct store_identity *idn)
 {
 	MDB_txn *txn = NULL;
 	MDB_dbi main_dbi;
@@ -293,15 +620,26 @@ setup_schema(struct store *s, int validate)
 			r = tr(rc, "main db");
 			goto out;
 		}
-		if (st.ms_entries != 0 || s->read_only) {
+		if (st.ms_entries != 0 || validate ||
+		    (s->read_only && mode != STORE_OPEN_EXISTING)) {
 			log_debug("store: environment without a META marker "
 			    "(%zu entries)", st.ms_entries);
 			r = TSS_E_NOT_A_STORE;
 			goto out;
 		}
+		if (mode == STORE_OPEN_EXISTING) {
+			log_debug("store: an LMDB environment nobody set up");
+			r = TSS_E_STORE_EMPTY;
+			goto out;
+		}
 		fresh = 1;
 	} else if (rc != 0) {
 		r = tr(rc, "open meta");
+		goto out;
+	}
+	if (!fresh && mode == STORE_OPEN_CREATE) {
+		log_debug("store: init on an existing environment");
+		r = TSS_E_CONFLICT;
 		goto out;
 	}
 	if (!fresh) {
@@ -335,6 +673,9 @@ setup_schema(struct store *s, int validate)
 	}
 	if (fresh && (r = put_schema(txn, s->dbi[STORE_DB_META],
 	    STORE_SCHEMA_VERSION)) != 0)
+		goto out;
+	if (fresh && mode == STORE_OPEN_CREATE &&
+	    (r = put_identity(txn, s->dbi[STORE_DB_META], idn)) != 0)
 		goto out;
 	if (ver != 0 && ver < STORE_SCHEMA_VERSION) {
 		if (s->read_only && !validate) {
@@ -379,6 +720,37 @@ setup_schema(struct store *s, int validate)
 	return r;
 }
 
+/*
+ * Before LMDB sees dir: what mode allows of a missing or zero-length
+ * data.mdb (TSS_E_NO_STORE, TSS_E_STORE_EMPTY, TSS_E_CONFLICT for init
+ * on an existing file), and check_data_file() for any other.
+ */
+static int
+check_env(const char *dir, enum store_mode mode)
+{
+	char data[PATH_MAX];
+	struct stat st;
+	int fresh = 0, r, n;
+
+	n = snprintf(data, sizeof(data), "%s/data.mdb", dir);
+	if (n < 0 || (size_t)n >= sizeof(data))
+		return TSS_E_TOO_LONG;
+	r = check_data_file(data, mode == STORE_OPEN_EXISTING, &fresh);
+	if (r == TSS_E_NOT_FOUND) {
+		/* The directory or only the file? */
+		if (stat(dir, &st) != 0)
+			r = mode == STORE_OPEN_EXISTING && errno == ENOENT ?
+			    TSS_E_NO_STORE : sys_err(errno, "stat", dir);
+		else
+			r = mode == STORE_OPEN_EXISTING ? TSS_E_NO_STORE : 0;
+		if (r == TSS_E_NO_STORE)
+			log_debug("store: %s: no data.mdb", dir);
+	}
+	if (r == 0 && mode == STORE_OPEN_CREATE && !fresh)
+		r = TSS_E_CONFLICT;
+	return r;
+}
+
 static int
 open_env(const char *dir, const struct store_opts *opts, int validate,
     struct store **out)
@@ -386,6 +758,8 @@ open_env(const char *dir, const struct store_opts *opts, int validate,
 	struct store *s = NULL;
 	pthread_rwlockattr_t la;
 	size_t size = DEFAULT_MAP_SIZE, max = 0, pg;
+	enum store_mode mode = STORE_OPEN_ANY;
+	const struct store_identity *idn = NULL;
 	unsigned flags = MDB_NOTLS;
 	int rc, r = TSS_E_INTERNAL;
 
@@ -397,7 +771,19 @@ open_env(const char *dir, const struct store_opts *opts, int validate,
 		if (opts->map_size != 0)
 			size = opts->map_size;
 		max = opts->map_max;
+		mode = opts->mode;
+		idn = opts->identity;
 	}
+	if (validate)
+		mode = STORE_OPEN_EXISTING;
+	if (mode != STORE_OPEN_ANY && mode != STORE_OPEN_EXISTING &&
+	    mode != STORE_OPEN_CREATE)
+		return TSS_E_INVALID_ARGUMENT;
+	if (mode == STORE_OPEN_CREATE && (idn == NULL || opts->read_only))
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = check_env(dir, mode)) != 0)
+		return r;
+	r = TSS_E_INTERNAL;
 	if (max == 0)
 		max = size > DEFAULT_MAP_MAX ? size : DEFAULT_MAP_MAX;
 	pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -442,7 +828,7 @@ open_env(const char *dir, const struct store_opts *opts, int validate,
 			r = TSS_E_NOT_A_STORE;
 		goto out;
 	}
-	if ((r = setup_schema(s, validate)) != 0)
+	if ((r = setup_schema(s, validate, mode, idn)) != 0)
 		goto out;
 	*out = s;
 	s = NULL;
@@ -998,6 +1384,70 @@ store_last_txnid(struct store *s, uint64_t *id)
 	return 0;
 }
 
+int
+store_identity_get(struct store *s, struct store_identity *out)
+{
+	struct store_txn *t = NULL;
+	const void *v;
+	size_t vl;
+	int r;
+
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (s == NULL || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = store_begin(s, 0, &t)) != 0)
+		return r;
+	if ((r = store_get(t, STORE_DB_META, STORE_META_IDENTITY,
+	    sizeof(STORE_META_IDENTITY) - 1, &v, &vl)) == 0)
+		r = identity_decode(v, vl, out);
+	store_abort(t);
+	return r;
+}
+
+int
+store_identity_adopt(struct store *s, struct store_identity *idn)
+{
+	struct store_txn *t = NULL;
+	struct buf *b = NULL;
+	const void *v;
+	size_t vl;
+	uint64_t users = 0;
+	int r;
+
+	if (s == NULL || idn == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = identity_new_id(idn)) != 0 ||
+	    (r = identity_encode(idn, &b)) != 0 ||
+	    (r = store_begin(s, 1, &t)) != 0)
+		goto out;
+	r = store_get(t, STORE_DB_META, STORE_META_IDENTITY,
+	    sizeof(STORE_META_IDENTITY) - 1, &v, &vl);
+	if (r == 0)
+		r = TSS_E_CONFLICT;
+	if (r != TSS_E_NOT_FOUND)
+		goto out;
+	/* tessera init always made its admin: without a user, nobody
+	 * initialised this store (a schema marker alone is no store). */
+	if ((r = store_count(t, STORE_DB_USERS, &users)) != 0)
+		goto out;
+	if (users == 0) {
+		log_debug("store: no identity and no user: never initialised");
+		r = TSS_E_STORE_EMPTY;
+		goto out;
+	}
+	if ((r = store_put(t, STORE_DB_META, STORE_META_IDENTITY,
+	    sizeof(STORE_META_IDENTITY) - 1, buf_ptr(b), buf_len(b),
+	    STORE_NOOVERWRITE)) != 0)
+		goto out;
+	r = store_commit(t);
+	t = NULL;
+ out:
+	store_abort(t);
+	buf_free(b);
+	return r;
+}
+
 /* fsync the directory holding path, so a new name is durable. */
 static int
 sync_parent(const char *path)
@@ -1117,7 +1567,7 @@ store_restore(const char *file, const char *dir)
 	struct store *s = NULL;
 	struct stat st;
 	int in = -1, fd = -1, made_dir = 0, made_data = 0, r = TSS_E_INTERNAL;
-	int n1, n2;
+	int n1, n2, fresh = 0;
 
 	if (file == NULL || dir == NULL)
 		return TSS_E_INVALID_ARGUMENT;
@@ -1134,6 +1584,10 @@ store_restore(const char *file, const char *dir)
 		r = TSS_E_NOT_A_STORE;
 		goto out;
 	}
+	/* A backup cut short or damaged is refused before anything is
+	 * made (LMDB would map past its end: SIGBUS). */
+	if ((r = check_data_file(file, 1, &fresh)) != 0)
+		goto out;
 	if (stat(dir, &st) != 0) {
 		if (errno != ENOENT) {
 			r = sys_err(errno, "stat", dir);

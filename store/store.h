@@ -68,10 +68,46 @@ enum store_counter {
 	STORE_CTR__COUNT
 };
 
+/*
+ * The identity tessera init records in META with the schema marker, in the
+ * same transaction: a random store id and the fingerprints of the keys the
+ * store was made with (never the keys).  tesserad compares the keys it
+ * loads with them, so it never runs on another instance's store or with a
+ * master key that cannot open the TOTP secrets.
+ */
+#define STORE_META_IDENTITY	"tessera.identity"
+#define STORE_ID_LEN		16
+#define STORE_FPR_LEN		32
+struct store_identity {
+	uint8_t id[STORE_ID_LEN];		/* random, made by the store */
+	uint8_t ca_fpr[STORE_FPR_LEN];		/* SHA-256 of the CA public key blob */
+	uint8_t key_check[STORE_FPR_LEN];	/* secretbox_key_check() */
+};
+
+enum store_mode {
+	/* Open, or create in a missing or empty environment: unit tests
+	 * and tools that make scratch stores. */
+	STORE_OPEN_ANY = 0,
+	/*
+	 * An initialised store only, never creating or writing anything:
+	 * TSS_E_NO_STORE (no directory or no data.mdb: unmounted?),
+	 * TSS_E_STORE_EMPTY (zero-length data.mdb, or an environment
+	 * without the schema marker and nothing else).  tesserad and every
+	 * offline command but init.
+	 */
+	STORE_OPEN_EXISTING,
+	/* tessera init: the environment must be new (TSS_E_CONFLICT); the
+	 * schema marker and opts->identity are written together. */
+	STORE_OPEN_CREATE,
+};
+
 struct store_opts {
 	size_t map_size;	/* initial map size; 0 = 64 MiB */
 	size_t map_max;		/* growth bound on MDB_MAP_FULL; 0 = 4 GiB */
 	int read_only;		/* open without write access */
+	enum store_mode mode;
+	/* STORE_OPEN_CREATE: the key fingerprints to record (id ignored). */
+	const struct store_identity *identity;
 };
 
 struct store;
@@ -79,14 +115,21 @@ struct store_txn;
 struct store_cursor;
 
 /*
- * Open (creating if needed) the environment in directory dir, which must
- * exist.  Creates all databases and the META schema record on first use;
- * runs migrations for an older schema; refuses a newer one
- * (TSS_E_SCHEMA_TOO_NEW) and a directory holding something that is not a
- * Tessera environment (TSS_E_NOT_A_STORE).  opts may be NULL.  A missing
- * dir: TSS_E_NOT_FOUND; no access: TSS_E_PERMISSION.  Files are mode 0600.
- * read_only opens an existing store only and never migrates
- * (TSS_E_UNSUPPORTED for an older schema).
+ * Open the environment in directory dir as opts->mode says (opts NULL:
+ * STORE_OPEN_ANY).  Creates all databases and the META schema record in
+ * a new environment; runs migrations for an older schema; refuses a newer
+ * one (TSS_E_SCHEMA_TOO_NEW) and a directory holding something that is not
+ * a Tessera environment (TSS_E_NOT_A_STORE).  A missing dir:
+ * TSS_E_NOT_FOUND (TSS_E_NO_STORE for STORE_OPEN_EXISTING); no access:
+ * TSS_E_PERMISSION.  Files are mode 0600.  read_only opens an existing
+ * store only and never migrates (TSS_E_UNSUPPORTED for an older schema).
+ *
+ * Before LMDB maps data.mdb its two meta pages are read and checked, so
+ * damage is an error, never a crash or a fresh store: TSS_E_CORRUPT (a
+ * meta page that is not LMDB's, or that names pages or a map size it
+ * cannot have; LMDB's own corruption results too), TSS_E_STORE_TRUNCATED
+ * (the file is shorter than last used page x page size, which would be
+ * SIGBUS on first touch).
  */
 int store_open(const char *dir, const struct store_opts *opts,
     struct store **out);
@@ -184,6 +227,17 @@ int store_trim_map(struct store *s);
 /* Change counter of the environment's last committed write transaction. */
 int store_last_txnid(struct store *s, uint64_t *id);
 
+/* The recorded identity: TSS_E_NOT_FOUND in a store made before
+ * identities were recorded, TSS_E_CORRUPT for a malformed record. */
+int store_identity_get(struct store *s, struct store_identity *out);
+/*
+ * Record the identity of a store made before identities existed (id is
+ * made here and returned in *idn).  Only a store someone initialised: one
+ * with at least one user (TSS_E_STORE_EMPTY otherwise); TSS_E_CONFLICT
+ * when an identity is already there.
+ */
+int store_identity_adopt(struct store *s, struct store_identity *idn);
+
 /*
  * Online, consistent, compacted copy to file (mode 0600; must not exist:
  * TSS_E_CONFLICT).  Runs beside readers and writers; a failed backup
@@ -192,9 +246,11 @@ int store_last_txnid(struct store *s, uint64_t *id);
 int store_backup(struct store *s, const char *file);
 /*
  * Restore a backup file into dir, which must be missing (created 0700) or
- * empty (else TSS_E_NOT_EMPTY).  Checks that the file is a Tessera
- * environment (TSS_E_NOT_A_STORE) of a schema this program reads
- * (TSS_E_SCHEMA_TOO_NEW); on any failure removes what it created.
+ * empty (else TSS_E_NOT_EMPTY).  Checks the file's meta pages and size
+ * first (TSS_E_CORRUPT, TSS_E_STORE_TRUNCATED: a backup cut short), then
+ * that it is a Tessera environment (TSS_E_NOT_A_STORE) of a schema this
+ * program reads (TSS_E_SCHEMA_TOO_NEW); on any failure removes what it
+ * created.
  * Counters are kept as saved: a caller that may have issued serials after
  * the backup was taken raises STORE_CTR_SERIAL itself.
  */

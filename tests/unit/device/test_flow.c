@@ -82,6 +82,8 @@ setup(void)
 	struct cakey *ca;
 	struct store_txn *t;
 	struct rbac_actor root = { .name = "root" };
+	struct store *s = NULL;
+	uint8_t mk[SECRETBOX_KEY_LEN];
 	struct rbac_target *tg;
 	struct rbac_role *role;
 	const char *sp, *end;
@@ -93,9 +95,13 @@ setup(void)
 	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &ca), 0);
 	path_in(p, sizeof(p), "ca.key");
 	cr_assert_eq(cakey_save(ca, p, CAKEY_FORMAT_OPENSSH, "test-ca"), 0);
-	cakey_free(ca);
 	path_in(p, sizeof(p), "master.key");
 	cr_assert_eq(secretbox_key_create(p), 0);
+	/* Only tessera init creates a store (broker_open never does). */
+	cr_assert_eq(secretbox_key_load(p, mk), 0);
+	cr_assert_eq(broker_store_create(dir, ca, mk, &s), 0);
+	store_close(s);
+	cakey_free(ca);
 
 	cr_assert_eq(config_defaults(&cfg), 0);
 	cfg_set(&cfg, "data_dir", dir);

@@ -43,6 +43,10 @@ static const struct key {
 	{ "totp_window",	K_UINT, S(totp_window), "1", 0, 10 },
 	{ "max_connections",	K_UINT, S(max_connections), "1024", 1, 65536 },
 	{ "per_ip_connections",	K_UINT, S(per_ip_connections), "64", 1, 65536 },
+	{ "per_network_connections", K_UINT, S(per_network_connections), "256",
+	    1, 65536 },
+	{ "header_timeout",	K_DUR, S(header_timeout), "10s", 1, 3600 },
+	{ "body_timeout",	K_DUR, S(body_timeout), "30s", 1, 3600 },
 	/* Handlers block (group commit, Argon2 slot waits) and a blocked pool
 	 * thread stalls its other connections: size for waiting, not cores.
 	 * 0 = 2 x cores (web/server.c). */

@@ -29,6 +29,8 @@ struct config {
 	int64_t connection_timeout;		/* seconds */
 	uint64_t totp_window;
 	uint64_t max_connections, per_ip_connections;
+	uint64_t per_network_connections;	/* IPv4 /24, IPv6 /64 */
+	int64_t header_timeout, body_timeout;	/* seconds, total */
 	uint64_t argon2_memory_kib, argon2_time, argon2_parallelism;
 	uint64_t argon2_max_concurrent;	/* 0: number of cores */
 	uint64_t map_size_mib, map_max_mib;

@@ -195,6 +195,9 @@ main(int argc, char **argv)
 	wc.conn_timeout = (unsigned)b->cfg.connection_timeout;
 	wc.max_connections = (unsigned)b->cfg.max_connections;
 	wc.per_ip_limit = (unsigned)b->cfg.per_ip_connections;
+	wc.per_net_limit = (unsigned)b->cfg.per_network_connections;
+	wc.head_timeout = (unsigned)b->cfg.header_timeout;
+	wc.body_timeout = (unsigned)b->cfg.body_timeout;
 	wc.routes = routes;
 	wc.nroutes = nroutes;
 	wc.handler_arg = &api;

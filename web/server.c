@@ -57,6 +57,15 @@
 /* A chunked body past WEB_BODY_MAX is read and dropped up to this much
  * more so the client gets its 413; beyond it the connection is closed. */
 #define WEB_DISCARD_MAX	(1024u * 1024)
+#define CONN_BUCKETS	1024	/* connection records, hashed by descriptor */
+#define NET_BUCKETS	256	/* per-network counts */
+#define TICK_MS		200	/* acceptor: deadline and drain pass */
+/* A connection closed before its body was read is drained, at most this
+ * long and this much, so the client reads our answer instead of a reset;
+ * at most LINGER_MAX at once (beyond, closed at once). */
+#define LINGER_MS	2000
+#define LINGER_BYTES	WEB_DISCARD_MAX
+#define LINGER_MAX	64
 
 #define CSP_API "default-src 'none'; frame-ancestors 'none'; " \
 	"base-uri 'none'; form-action 'none'"
@@ -79,20 +88,49 @@ struct file_id {
 	struct timespec mtime;
 };
 
+/* A network: an IPv4 /24 or an IPv6 /64, and its open connections. */
+struct net {
+	uint8_t key[9];			/* family (4 or 6), then the prefix */
+	unsigned n;
+	struct net *next;		/* hash chain */
+};
+
+/*
+ * One accepted socket, from accept() to libmicrohttpd's NOTIFY_CLOSED
+ * (which comes before it closes the descriptor, so while the record is in
+ * the table under conn_mu, fd is this connection's).  Made by the acceptor,
+ * found by descriptor at NOTIFY_STARTED and kept as the socket context.
+ */
 struct conn_ctx {
 	struct web_server *s;
 	struct tls_bundle *b;		/* pinned by the last handshake */
 	int seen;			/* its first request has started */
+	int fd;
+	int linked;			/* NOTIFY_STARTED has claimed it */
+	int cut;			/* shut down for its deadline */
+	int linger;			/* drain before the close */
+	int in_body;			/* the deadline is the body's */
+	int qover;			/* its request has too many query
+					 * arguments (on_uri) */
+	atomic_llong deadline;		/* monotonic ms; 0: none */
+	struct net *net;		/* counted there; NULL: not counted */
+	struct conn_ctx *next;		/* hash chain by fd */
+};
+
+struct lingering {
+	int fd;
+	int64_t until;			/* monotonic ms */
+	size_t left;			/* bytes still to drop */
 };
 
 /* Status codes with their own metric series; the rest count as "other". */
 static const unsigned metric_status[] = {
 	200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 413, 415, 429,
-	500, 503,
+	500, 501, 503,
 };
 static const char *const metric_status_names[] = {
 	"200", "201", "204", "304", "400", "401", "403", "404", "405", "409",
-	"413", "415", "429", "500", "503", "other",
+	"413", "415", "429", "500", "501", "503", "other",
 };
 #define NSTATUS	(sizeof(metric_status_names) / sizeof(metric_status_names[0]))
 
@@ -141,10 +179,21 @@ struct web_server {
 					 * closed before web_finish() */
 	struct pool pools[2];		/* POOL_WAIT, POOL_CPU */
 
+	/* Connection records, network counts and sockets being drained;
+	 * see struct conn_ctx.  Under conn_mu. */
+	pthread_mutex_t conn_mu;
+	struct conn_ctx *conns[CONN_BUCKETS];
+	struct net *nets[NET_BUCKETS];
+	struct lingering lingers[LINGER_MAX];
+	size_t nlingers;
+	unsigned head_ms, body_ms, per_net;
+	int linger_ok;			/* the acceptor runs: it drains */
+
 	struct web_metrics *metrics;
 	int own_metrics;
 	struct web_metric *m_requests;
 	struct web_metric *m_latency;
+	struct web_metric *m_closed;	/* connections we closed, by reason */
 	size_t *route_pattern;		/* route index -> pattern label index */
 	size_t npatterns;		/* label index npatterns = "unmatched" */
 };
@@ -152,6 +201,7 @@ struct web_server {
 struct web_req {
 	struct web_server *s;
 	struct MHD_Connection *conn;
+	struct conn_ctx *cc;		/* NULL when it has none */
 	const char *method;
 	const char *raw_url;
 	char path[WEB_PATH_MAX + 1];
@@ -802,6 +852,338 @@ cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* Connection records, per-network limits, deadlines, draining */
+
+static const char *const close_reasons[] = { "network_limit",
+    "head_deadline", "body_deadline" };
+enum { CLOSE_NET, CLOSE_HEAD, CLOSE_BODY };
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The network of an address: IPv4 /24, IPv6 /64, an IPv4-mapped IPv6
+ * address as its IPv4 /24.  0, or -1 for another family.
+ */
+static int
+net_key(const struct sockaddr *sa, uint8_t key[9])
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	    0xff, 0xff };
+	const uint8_t *a;
+
+	memset(key, 0, 9);
+	if (sa->sa_family == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)
+		    (const void *)sa)->sin_addr;
+		key[0] = 4;
+		memcpy(key + 1, a, 3);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -1;
+	a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+		key[0] = 4;
+		memcpy(key + 1, a + 12, 3);
+	} else {
+		key[0] = 6;
+		memcpy(key + 1, a, 8);
+	}
+	return 0;
+}
+
+static size_t
+net_bucket(const uint8_t key[9])
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < 9; i++)
+		h = (h ^ key[i]) * 16777619u;
+	return h % NET_BUCKETS;
+}
+
+/* Count one more connection from key's network; NULL when it is full (or
+ * out of memory: refusing is the safe side).  conn_mu held. */
+static struct net *
+net_take_locked(struct web_server *s, const uint8_t key[9])
+{
+	size_t b = net_bucket(key);
+	struct net *n;
+
+	for (n = s->nets[b]; n != NULL; n = n->next)
+		if (memcmp(n->key, key, sizeof(n->key)) == 0)
+			break;
+	if (n == NULL) {
+		if ((n = calloc(1, sizeof(*n))) == NULL)
+			return NULL;
+		memcpy(n->key, key, sizeof(n->key));
+		n->next = s->nets[b];
+		s->nets[b] = n;
+	}
+	if (n->n >= s->per_net)
+		return NULL;
+	n->n++;
+	return n;
+}
+
+/* conn_mu held. */
+static void
+net_put_locked(struct web_server *s, struct net *n)
+{
+	struct net **pp;
+
+	if (n == NULL || --n->n > 0)
+		return;
+	for (pp = &s->nets[net_bucket(n->key)]; *pp != NULL;
+	    pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			free(n);
+			return;
+		}
+	}
+}
+
+/* Take cc out of the table and its network's count; conn_mu held. */
+static void
+conn_unlink_locked(struct web_server *s, struct conn_ctx *cc)
+{
+	struct conn_ctx **pp;
+
+	for (pp = &s->conns[(unsigned)cc->fd % CONN_BUCKETS]; *pp != NULL;
+	    pp = &(*pp)->next) {
+		if (*pp == cc) {
+			*pp = cc->next;
+			break;
+		}
+	}
+	cc->next = NULL;
+	net_put_locked(s, cc->net);
+	cc->net = NULL;
+}
+
+static struct conn_ctx *
+conn_find_locked(struct web_server *s, int fd)
+{
+	struct conn_ctx *cc;
+
+	for (cc = s->conns[(unsigned)fd % CONN_BUCKETS]; cc != NULL;
+	    cc = cc->next)
+		if (cc->fd == fd)
+			return cc;
+	return NULL;
+}
+
+/*
+ * A record for a socket just accepted, counted against its network; NULL
+ * when the network is full (the caller closes fd) or out of memory.  A
+ * record already at this descriptor is stale: libmicrohttpd dropped that
+ * connection before NOTIFY_STARTED (its own limit), closed the descriptor
+ * and the kernel gave the number to this one.
+ */
+static struct conn_ctx *
+conn_open(struct web_server *s, int fd, const struct sockaddr *sa)
+{
+	struct conn_ctx *cc = NULL, *stale;
+	struct net *n = NULL;
+	uint8_t key[9];
+
+	pthread_mutex_lock(&s->conn_mu);
+	if ((stale = conn_find_locked(s, fd)) != NULL) {
+		conn_unlink_locked(s, stale);
+		free(stale);
+	}
+	if (net_key(sa, key) == 0 && (n = net_take_locked(s, key)) == NULL) {
+		web_metric_inc(s->m_closed, CLOSE_NET);
+		goto out;
+	}
+	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
+		net_put_locked(s, n);
+		goto out;
+	}
+	cc->s = s;
+	cc->fd = fd;
+	cc->net = n;
+	atomic_store(&cc->deadline, mono_ms() + s->head_ms);
+	cc->next = s->conns[(unsigned)fd % CONN_BUCKETS];
+	s->conns[(unsigned)fd % CONN_BUCKETS] = cc;
+ out:
+	pthread_mutex_unlock(&s->conn_mu);
+	return cc;
+}
+
+/* libmicrohttpd refused the socket (and closed it): forget the record. */
+static void
+conn_refused(struct web_server *s, struct conn_ctx *cc)
+{
+	pthread_mutex_lock(&s->conn_mu);
+	conn_unlink_locked(s, cc);
+	pthread_mutex_unlock(&s->conn_mu);
+	free(cc);
+}
+
+/* Set the connection's deadline: ms from now, or none (ms < 0). */
+static void
+conn_deadline(struct conn_ctx *cc, long ms, int in_body)
+{
+	if (cc == NULL)
+		return;
+	cc->in_body = in_body;
+	atomic_store(&cc->deadline, ms < 0 ? 0 : mono_ms() + ms);
+}
+
+/*
+ * Keep a socket that libmicrohttpd is about to close, when its client
+ * may still be sending a body we answered early: close at once, and the
+ * unread bytes make the kernel reset the connection, often before the
+ * client has read the answer.  The duplicate keeps the socket open; the
+ * acceptor sends our FIN and reads and drops what still comes, within
+ * LINGER_MS and LINGER_BYTES.  conn_mu held.
+ */
+static void
+linger_add_locked(struct web_server *s, int fd)
+{
+	struct lingering *l;
+	int d;
+
+	if (s->nlingers >= LINGER_MAX || !s->linger_ok ||
+	    (d = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return;
+	(void)shutdown(d, SHUT_WR);
+	l = &s->lingers[s->nlingers++];
+	l->fd = d;
+	l->until = mono_ms() + LINGER_MS;
+	l->left = LINGER_BYTES;
+}
+
+/* Read and drop what a lingering socket has; 1 when it is done with. */
+static int
+linger_drain(struct lingering *l)
+{
+	char sink[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = recv(l->fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (n == 0)
+			return 1;		/* the client closed */
+		if (n < 0)
+			return errno != EAGAIN && errno != EINTR;
+		if ((size_t)n >= l->left)
+			return 1;		/* enough: close anyway */
+		l->left -= (size_t)n;
+	}
+}
+
+/* Drain the sockets poll() found readable (pfd, npfd); close those done
+ * or past their time. */
+static void
+linger_pass(struct web_server *s, const struct pollfd *pfd, size_t npfd)
+{
+	int64_t now = mono_ms();
+	size_t i, j;
+	int done;
+
+	pthread_mutex_lock(&s->conn_mu);
+	for (i = 0; i < s->nlingers; ) {
+		struct lingering *l = &s->lingers[i];
+
+		done = now >= l->until;
+		for (j = 0; !done && j < npfd; j++)
+			if (pfd[j].fd == l->fd && pfd[j].revents != 0)
+				done = linger_drain(l);
+		if (done) {
+			close(l->fd);
+			*l = s->lingers[--s->nlingers];
+		} else
+			i++;
+	}
+	pthread_mutex_unlock(&s->conn_mu);
+}
+
+static void
+linger_close_all(struct web_server *s)
+{
+	pthread_mutex_lock(&s->conn_mu);
+	while (s->nlingers > 0)
+		close(s->lingers[--s->nlingers].fd);
+	pthread_mutex_unlock(&s->conn_mu);
+}
+
+/*
+ * Close connections past their deadline.  shutdown() under conn_mu, on a
+ * record NOTIFY_STARTED has claimed, reaches this connection's socket
+ * (NOTIFY_CLOSED unlinks under conn_mu before the descriptor is closed);
+ * libmicrohttpd's loop then sees the end of the stream and closes it as
+ * if the client had gone.  An unclaimed record past its deadline is stale
+ * (dropped by libmicrohttpd, its descriptor maybe reused by anyone): it
+ * is forgotten, never shut down.
+ */
+static void
+deadline_pass(struct web_server *s)
+{
+	struct conn_ctx *cc, **pp;
+	int64_t now = mono_ms(), dl;
+	size_t b;
+
+	pthread_mutex_lock(&s->conn_mu);
+	for (b = 0; b < CONN_BUCKETS; b++) {
+		for (pp = &s->conns[b]; (cc = *pp) != NULL; ) {
+			dl = atomic_load(&cc->deadline);
+			if (dl == 0 || now < dl || cc->cut) {
+				pp = &cc->next;
+				continue;
+			}
+			if (!cc->linked) {
+				*pp = cc->next;
+				net_put_locked(s, cc->net);
+				free(cc);
+				continue;
+			}
+			cc->cut = 1;
+			web_metric_inc(s->m_closed, cc->in_body ? CLOSE_BODY :
+			    CLOSE_HEAD);
+			log_info("web: closing connection fd %d: request %s not "
+			    "complete in time", cc->fd, cc->in_body ? "body" :
+			    "head");
+			(void)shutdown(cc->fd, SHUT_RDWR);
+			pp = &cc->next;
+		}
+	}
+	pthread_mutex_unlock(&s->conn_mu);
+}
+
+/* What is left at web_free(): stale records only. */
+static void
+conns_free(struct web_server *s)
+{
+	struct conn_ctx *cc;
+	struct net *n;
+	size_t b;
+
+	for (b = 0; b < CONN_BUCKETS; b++) {
+		while ((cc = s->conns[b]) != NULL) {
+			s->conns[b] = cc->next;
+			free(cc);
+		}
+	}
+	for (b = 0; b < NET_BUCKETS; b++) {
+		while ((n = s->nets[b]) != NULL) {
+			s->nets[b] = n->next;
+			free(n);
+		}
+	}
+}
+
 static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
     enum MHD_ConnectionNotificationCode toe)
@@ -811,8 +1193,19 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 	struct conn_ctx *cc;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		cc = NULL;
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		pthread_mutex_lock(&s->conn_mu);
+		if (ci != NULL && (cc = conn_find_locked(s,
+		    ci->connect_fd)) != NULL)
+			cc->linked = 1;
+		pthread_mutex_unlock(&s->conn_mu);
+		/* Not ours (forgotten as stale): uncounted, no deadline. */
+		if (cc == NULL && (cc = calloc(1, sizeof(*cc))) != NULL)
+			cc->fd = -1;
 		/* Without a context the handshake fails: safe. */
-		if ((cc = calloc(1, sizeof(*cc))) == NULL)
+		if (cc == NULL)
 			return;
 		cc->s = s;
 		*socket_ctx = cc;
@@ -829,6 +1222,13 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 	*socket_ctx = NULL;
 	if (!cc->seen)
 		atomic_fetch_sub(&s->fresh, 1);
+	if (cc->fd != -1) {
+		pthread_mutex_lock(&s->conn_mu);
+		conn_unlink_locked(s, cc);
+		if (cc->linger && !cc->cut)
+			linger_add_locked(s, cc->fd);
+		pthread_mutex_unlock(&s->conn_mu);
+	}
 	pthread_mutex_lock(&s->tls_lock);
 	bundle_unpin_locked(s, cc->b);
 	pthread_mutex_unlock(&s->tls_lock);
@@ -957,14 +1357,19 @@ request_id(char dst[17])
 /* The connection's first request has begun: it no longer counts as
  * fresh (web_stop waits for fresh connections: their request may be on
  * its way). */
-static void
-mark_seen(struct MHD_Connection *conn)
+static struct conn_ctx *
+conn_cc(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci;
-	struct conn_ctx *cc;
 
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci == NULL || (cc = ci->socket_context) == NULL || cc->seen)
+	return ci == NULL ? NULL : ci->socket_context;
+}
+
+static void
+mark_seen(struct conn_ctx *cc)
+{
+	if (cc == NULL || cc->seen)
 		return;
 	cc->seen = 1;
 	atomic_fetch_sub(&cc->s->fresh, 1);
@@ -1495,7 +1900,7 @@ static enum MHD_Result
 dispatch(struct web_req *req)
 {
 	struct web_server *s = req->s;
-	char allow[WEB_ALLOW_MAX];
+	char allow[WEB_ALLOW_MAX], msg[128];
 	struct web_resp *resp;
 	json_error_t jerr;
 	size_t idx = 0, off = 0, len = 0;
@@ -1544,6 +1949,15 @@ dispatch(struct web_req *req)
 			    "JSON nested too deeply", 0);
 		req->json = json_loadb((const char *)buf_ptr(req->body),
 		    buf_len(req->body), JSON_REJECT_DUPLICATES, &jerr);
+		if (req->json == NULL &&
+		    json_error_code(&jerr) == json_error_numeric_overflow) {
+			/* Valid JSON (numbers are unbounded there), but not
+			 * one we can hold: say so rather than "invalid". */
+			snprintf(msg, sizeof(msg), "request body: number out "
+			    "of range at line %d, column %d (integers must "
+			    "fit in 64 bits)", jerr.line, jerr.column);
+			return send_error(req, 400, "bad_request", msg, 0);
+		}
 		if (req->json == NULL)
 			return send_error(req, 400, "invalid_json",
 			    "request body is not valid JSON", 0);
@@ -1578,6 +1992,93 @@ body_append(struct web_req *req, const char *data, size_t len)
 	return buf_put(req->body, data, len) == 0 ? 0 : -1;
 }
 
+/* Answer and close before the body is read: drain it first (linger). */
+static enum MHD_Result
+refuse_early(struct web_req *req, unsigned status, const char *code,
+    const char *msg)
+{
+	if (req->cc != NULL)
+		req->cc->linger = 1;
+	conn_deadline(req->cc, -1, 0);
+	return send_error(req, status, code, msg, 1);
+}
+
+struct head_scan {
+	unsigned te, cl;
+	const char *te_value, *cl_value;
+};
+
+static enum MHD_Result
+head_iter(void *cls, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct head_scan *hs = cls;
+
+	if (key == NULL)
+		return MHD_YES;
+	if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		hs->te++;
+		hs->te_value = value != NULL ? value : "";
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		hs->cl++;
+		hs->cl_value = value != NULL ? value : "";
+	}
+	return MHD_YES;
+}
+
+/*
+ * The request head is in.  Refuse at once, and close, what cannot be
+ * framed safely: libmicrohttpd 0.9.75 lets Transfer-Encoding win over
+ * Content-Length (a request smuggling vector behind a proxy that reads
+ * it the other way; RFC 9112 section 6.1 says reject or close) and reads
+ * a body of an unknown coding until the connection ends.  Then start the
+ * body's deadline, when there is a body.
+ */
+static enum MHD_Result
+head_checks(struct web_req *req)
+{
+	struct head_scan hs;
+	unsigned long long n = 0;
+	char msg[96], *end;
+	int qover = 0;
+
+	memset(&hs, 0, sizeof(hs));
+	if (req->cc != NULL) {
+		qover = req->cc->qover;
+		req->cc->qover = 0;
+	}
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, head_iter, &hs);
+	if (hs.te > 0 && hs.cl > 0)
+		return refuse_early(req, 400, "bad_request", "both "
+		    "Content-Length and Transfer-Encoding: send one of them");
+	if (hs.te > 1 || (hs.te == 1 &&
+	    strcasecmp(hs.te_value, "chunked") != 0))
+		return refuse_early(req, 501, "not_implemented",
+		    "unsupported Transfer-Encoding: only chunked is accepted");
+	if (qover) {
+		snprintf(msg, sizeof(msg), "too many query arguments: at most "
+		    "%d", WEB_QUERY_MAX);
+		return refuse_early(req, 400, "bad_request", msg);
+	}
+	if (hs.cl_value != NULL) {
+		/* libmicrohttpd has vetted it; digits only anyway. */
+		if (*hs.cl_value < '0' || *hs.cl_value > '9')
+			return refuse_early(req, 400, "bad_request",
+			    "invalid Content-Length");
+		errno = 0;
+		n = strtoull(hs.cl_value, &end, 10);
+		if (*end != '\0')
+			return refuse_early(req, 400, "bad_request",
+			    "invalid Content-Length");
+		if (errno == ERANGE || n > WEB_BODY_MAX)
+			return refuse_early(req, 413, "payload_too_large",
+			    "request body too large");
+	}
+	conn_deadline(req->cc, n > 0 || hs.te > 0 ? (long)req->s->body_ms : -1,
+	    1);
+	return MHD_YES;
+}
+
 static enum MHD_Result
 on_access(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload,
@@ -1585,9 +2086,6 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct web_server *s = cls;
 	struct web_req *req = *con_cls;
-	const char *cl;
-	unsigned long long n;
-	char *end;
 
 	if (req == NULL) {
 		if ((req = calloc(1, sizeof(*req))) == NULL)
@@ -1602,24 +2100,9 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		remote_text(conn, req->remote, sizeof(req->remote));
 		*con_cls = req;
 		atomic_fetch_add(&s->inflight, 1);
-		mark_seen(conn);
-		cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl != NULL) {
-			/* libmicrohttpd has vetted it; digits only anyway. */
-			if (*cl < '0' || *cl > '9')
-				return send_error(req, 400, "bad_request",
-				    "invalid Content-Length", 1);
-			errno = 0;
-			n = strtoull(cl, &end, 10);
-			if (*end != '\0')
-				return send_error(req, 400, "bad_request",
-				    "invalid Content-Length", 1);
-			if (errno == ERANGE || n > WEB_BODY_MAX)
-				return send_error(req, 413, "payload_too_large",
-				    "request body too large", 1);
-		}
-		return MHD_YES;
+		req->cc = conn_cc(conn);
+		mark_seen(req->cc);
+		return head_checks(req);
 	}
 	if (*upload_size != 0) {
 		if (req->responded)
@@ -1643,6 +2126,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	conn_deadline(req->cc, -1, 0);	/* the body is in */
 	if (req->responded)
 		return MHD_YES;
 	if (req->dispatched)
@@ -1663,6 +2147,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (req == NULL)
 		return;
 	*con_cls = NULL;
+	/* A kept-alive connection's next head has its own deadline. */
+	conn_deadline(req->cc, (long)s->head_ms, 0);
 	pthread_mutex_lock(&s->later_mu);
 	if (req->waiting) {
 		/* web_finish() is still to come: it frees the request. */
@@ -1673,6 +2159,35 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	pthread_mutex_unlock(&s->later_mu);
 	req_free(req);
 	atomic_fetch_sub(&s->inflight, 1);
+}
+
+/*
+ * libmicrohttpd 0.9.75 keeps each query argument in the connection's
+ * memory pool; when they do not fit it queues its own 431, then carries on
+ * parsing as if nothing happened, and the connection hangs without an
+ * answer until the timeout.  This callback sees the raw URI before the
+ * arguments are parsed: past WEB_QUERY_MAX it ends the query string right
+ * after the '?' (the URI lies in libmicrohttpd's writable read buffer,
+ * which it edits in place itself) so none are parsed, and flags the
+ * connection; head_checks() answers 400.
+ */
+static void *
+on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct conn_ctx *cc = conn_cc(conn);
+	const char *q, *p;
+	size_t n = 1;
+
+	if (cc == NULL || (q = strchr(uri, '?')) == NULL)
+		return NULL;
+	for (p = q + 1; *p != '\0' && n <= WEB_QUERY_MAX; p++)
+		if (*p == '&')
+			n++;
+	if (n > WEB_QUERY_MAX) {
+		((char *)q)[1] = '\0';
+		cc->qover = 1;
+	}
+	return NULL;
 }
 
 /* Keep the raw path: web_path_decode() decodes it strictly. */
@@ -1792,6 +2307,15 @@ metrics_setup(struct web_server *s)
 	    "Time from request headers to queued response.", lat,
 	    sizeof(lat) / sizeof(lat[0]), &s->m_latency)) != 0)
 		goto out;
+	labels[0].name = "reason";
+	labels[0].values = close_reasons;
+	labels[0].nvalues = sizeof(close_reasons) / sizeof(close_reasons[0]);
+	if ((r = web_metrics_counter(s->metrics,
+	    "tessera_http_connections_closed_total",
+	    "Connections refused or cut by the server: over the per-network "
+	    "limit, or a request head or body not complete in time.", labels,
+	    1, &s->m_closed)) != 0)
+		goto out;
 	r = 0;
  out:
 	free(pats);
@@ -1828,8 +2352,9 @@ listen_open(const struct sockaddr_storage *ss, int v6)
 	    sizeof(struct sockaddr_in);
 	int fd, one = 1;
 
-	if ((fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC,
-	    0)) == -1)
+	/* Non-blocking: the acceptor polls it and accepts until EAGAIN. */
+	if ((fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC |
+	    SOCK_NONBLOCK, 0)) == -1)
 		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
 	    (v6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
@@ -1842,11 +2367,16 @@ listen_open(const struct sockaddr_storage *ss, int v6)
 	return fd;
 }
 
-static void *
-acceptor_main(void *arg)
+/*
+ * Accept what is waiting; each socket gets its record (and its network's
+ * count) before libmicrohttpd sees it, so a burst cannot overshoot the
+ * per-network limit.  1 when the loop must end.
+ */
+static int
+accept_all(struct web_server *s)
 {
-	struct web_server *s = arg;
 	struct sockaddr_storage ss;
+	struct conn_ctx *cc;
 	socklen_t sl;
 	int fd;
 
@@ -1854,22 +2384,65 @@ acceptor_main(void *arg)
 		sl = sizeof(ss);
 		fd = accept4(s->lfd, (struct sockaddr *)&ss, &sl,
 		    SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd != -1) {
-			/* It closes fd itself when it refuses it. */
-			(void)MHD_add_connection(s->d, fd,
-			    (const struct sockaddr *)&ss, sl);
+		if (fd == -1)
+			break;
+		if ((cc = conn_open(s, fd, (struct sockaddr *)&ss)) == NULL) {
+			close(fd);	/* its network is full */
 			continue;
+		}
+		/* It closes fd itself when it refuses it. */
+		if (MHD_add_connection(s->d, fd, (const struct sockaddr *)&ss,
+		    sl) != MHD_YES)
+			conn_refused(s, cc);
+	}
+	if (atomic_load(&s->accept_stop))
+		return 1;
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+	    errno == ENOMEM) {
+		log_warn("web: accept: %s", strerror(errno));
+		(void)poll(NULL, 0, 100);	/* let some close */
+	} else if (errno != EINTR && errno != ECONNABORTED &&
+	    errno != EAGAIN && errno != EPROTO && errno != EPERM) {
+		log_error("web: accept: %s", strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Accepting, and every TICK_MS the deadline and drain passes. */
+static void *
+acceptor_main(void *arg)
+{
+	struct web_server *s = arg;
+	struct pollfd pfd[1 + LINGER_MAX];
+	int64_t next = mono_ms() + TICK_MS;
+	size_t n, i;
+	int wait;
+
+	for (;;) {
+		pfd[0].fd = s->lfd;
+		pfd[0].events = POLLIN;
+		pthread_mutex_lock(&s->conn_mu);
+		for (i = 0, n = 1; i < s->nlingers; i++, n++) {
+			pfd[n].fd = s->lingers[i].fd;
+			pfd[n].events = POLLIN;
+		}
+		pthread_mutex_unlock(&s->conn_mu);
+		wait = (int)(next - mono_ms());
+		if (poll(pfd, n, wait < 0 ? 0 : wait) < 0) {
+			pfd[0].revents = 0;
+			n = 1;
 		}
 		if (atomic_load(&s->accept_stop))
 			break;
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-		    errno == ENOMEM) {
-			log_warn("web: accept: %s", strerror(errno));
-			(void)poll(NULL, 0, 100);	/* let some close */
-		} else if (errno != EINTR && errno != ECONNABORTED &&
-		    errno != EAGAIN && errno != EPROTO && errno != EPERM) {
-			log_error("web: accept: %s", strerror(errno));
+		if (pfd[0].revents != 0 && accept_all(s))
 			break;
+		if (n > 1)
+			linger_pass(s, pfd + 1, n - 1);
+		if (mono_ms() >= next) {
+			deadline_pass(s);
+			linger_pass(s, NULL, 0);
+			next = mono_ms() + TICK_MS;
 		}
 	}
 	return NULL;
@@ -1884,6 +2457,10 @@ acceptor_stop(struct web_server *s)
 		(void)shutdown(s->lfd, SHUT_RDWR);
 		pthread_join(s->acceptor, NULL);
 		s->accepting = 0;
+		pthread_mutex_lock(&s->conn_mu);
+		s->linger_ok = 0;
+		pthread_mutex_unlock(&s->conn_mu);
+		linger_close_all(s);
 	}
 	if (s->lfd != -1) {
 		close(s->lfd);
@@ -1952,7 +2529,7 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	socklen_t sl;
 	const char *prio;
 	char host[INET6_ADDRSTRLEN];
-	unsigned timeout, maxconn, perip;
+	unsigned timeout, maxconn, perip, head, body;
 	size_t mem, i;
 	int v6 = 0, r = TSS_E_INTERNAL, n, lock_init = 0;
 
@@ -1976,6 +2553,10 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	timeout = cfg->conn_timeout ? cfg->conn_timeout : 30;
 	maxconn = cfg->max_connections ? cfg->max_connections : 1024;
 	perip = cfg->per_ip_limit ? cfg->per_ip_limit : 64;
+	head = cfg->head_timeout ? cfg->head_timeout : 10;
+	body = cfg->body_timeout ? cfg->body_timeout : 30;
+	if (head > 86400 || body > 86400)
+		return TSS_E_CONFIG;
 	/* libmicrohttpd clears the whole pool after every request: 16 KiB
 	 * holds any sane header block and costs a quarter of 64 KiB. */
 	mem = cfg->conn_memory ? cfg->conn_memory : 16 * 1024;
@@ -1983,12 +2564,16 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return TSS_E_NOMEM;
 	s->lfd = -1;
+	s->head_ms = head * 1000;
+	s->body_ms = body * 1000;
+	s->per_net = cfg->per_net_limit ? cfg->per_net_limit : 256;
 	s->routes = cfg->routes;
 	s->nroutes = cfg->nroutes;
 	s->arg = cfg->handler_arg;
 	if (pthread_mutex_init(&s->tls_lock, NULL) != 0)
 		goto out;
 	pthread_mutex_init(&s->later_mu, NULL);
+	pthread_mutex_init(&s->conn_mu, NULL);
 	pthread_cond_init(&s->later_cv, NULL);
 	for (i = 0; i < 2; i++) {
 		pthread_mutex_init(&s->pools[i].mu, NULL);
@@ -2053,6 +2638,7 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, mem,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
 	    MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, s,
+	    MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_END);
@@ -2067,6 +2653,9 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	}
 	pthread_setname_np(s->acceptor, "tss-accept");
 	s->accepting = 1;
+	pthread_mutex_lock(&s->conn_mu);
+	s->linger_ok = 1;
+	pthread_mutex_unlock(&s->conn_mu);
 	if (cfg->public_origin != NULL)
 		n = snprintf(s->origin, sizeof(s->origin), "%s",
 		    cfg->public_origin);
@@ -2180,6 +2769,8 @@ web_free(struct web_server *s)
 		bundle_free(b);
 	}
 	pthread_mutex_destroy(&s->tls_lock);
+	conns_free(s);
+	pthread_mutex_destroy(&s->conn_mu);
 	if (s->own_metrics)
 		web_metrics_free(s->metrics);
 	free(s->route_pattern);

@@ -9,6 +9,11 @@
  *     it: 413 payload_too_large, the connection is closed (a chunked body
  *     more than 1 MiB past the cap gets the connection closed without
  *     a response: libmicrohttpd cannot answer before the body ends);
+ *   - both Content-Length and Transfer-Encoding: 400 bad_request; a
+ *     Transfer-Encoding other than "chunked": 501 not_implemented; more
+ *     than WEB_QUERY_MAX query arguments: 400 bad_request.  These, and the
+ *     413 above, close the connection after a bounded drain of what the
+ *     client still sends (so it reads the answer instead of a reset);
  *   - the raw path is decoded strictly (router.h): 400 bad_request;
  *   - routing: 404 not_found, 405 method_not_allowed with Allow;
  *   - query arguments decoded, at most WEB_QUERY_MAX, no duplicates: 400;
@@ -17,6 +22,8 @@
  *     unsupported_media_type; it must parse (jansson, duplicate keys
  *     refused, trailing data refused, nesting deeper than WEB_JSON_DEPTH
  *     refused before jansson sees it) into an object: 400 invalid_json;
+ *     a number out of range (an integer beyond 64 bits, a real beyond
+ *     double) is 400 bad_request saying so;
  *     WEB_R_JSON routes need a body: 400 invalid_json without one;
  *   - the auth token is taken from "Authorization: Bearer" or, when that
  *     header is absent, from the __Host-tessera cookie.
@@ -32,7 +39,9 @@
  * Every other handler runs on one of WEB_WORKERS worker threads while its
  * connection is suspended, so it may wait (Argon2 slots, a commit) without
  * stalling other clients.  A handler may also defer its answer
- * (web_defer) and hold no thread while it waits.  The TLS certificate
+ * (web_defer) and hold no thread while it waits.  The acceptor thread
+ * accepts, applies the per-network limit, closes connections past their
+ * head/body deadline and drains refused ones before closing them.  The TLS certificate
  * swap takes a mutex at connection start/close and during handshakes only.
  *
  * Process-wide effect: web_start() installs jansson allocation functions
@@ -74,8 +83,19 @@ struct web_config {
 	const char *public_origin;
 	const char *tls_priorities;	/* NULL: WEB_TLS_PRIORITIES */
 	unsigned conn_timeout;		/* seconds of inactivity; 0: 30 */
+	/*
+	 * Total time, not idle time: a request head (TLS handshake included,
+	 * or since the previous answer on a kept-alive connection) must be
+	 * complete within head_timeout, its body within body_timeout of the
+	 * head; past it the connection is closed.  Seconds; 0: 10 and 30.
+	 */
+	unsigned head_timeout;
+	unsigned body_timeout;
 	unsigned max_connections;	/* 0: 1024 */
 	unsigned per_ip_limit;		/* 0: 64 */
+	/* Connections from one IPv4 /24 or IPv6 /64 together; 0: 256.  The
+	 * excess is closed at accept. */
+	unsigned per_net_limit;
 	size_t conn_memory;		/* per-connection pool; 0: 16 KiB */
 	const struct web_route *routes;	/* must outlive the server */
 	size_t nroutes;

@@ -162,6 +162,12 @@ reply(int r, unsigned status, json_t *body, const char *errmsg)
 		json_decref(body);
 		return api_fail(r, errmsg);
 	}
+	/* A 204 has no body: web_json(NULL) is "out of memory", a 500
+	 * for a delete that happened. */
+	if (status == 204) {
+		json_decref(body);
+		return web_empty(204);
+	}
 	return web_json(status, body);
 }
 

@@ -265,6 +265,30 @@ session_peek(struct store_txn *t, const char *token, int64_t now,
 }
 
 int
+session_alive(struct store_txn *t, const uint8_t *key, const char *username,
+    int64_t now, int64_t idle, int64_t max)
+{
+	struct session *s = NULL;
+	const void *v;
+	size_t vl;
+	int r;
+
+	if ((r = store_get(t, STORE_DB_SESSIONS, key, TOKEN_HASH_LEN, &v,
+	    &vl)) != 0) {
+		r = r == TSS_E_NOT_FOUND ? TSS_E_UNAUTHENTICATED : r;
+		goto out;
+	}
+	if ((r = session_decode(v, vl, &s)) != 0)
+		goto out;
+	r = strcmp(s->username, username) == 0 &&
+	    now < expiry(s->created, s->last_used, idle, max) ? 0 :
+	    TSS_E_UNAUTHENTICATED;
+ out:
+	session_free(s);
+	return r;
+}
+
+int
 session_end(struct store_txn *t, const char *token, const char *remote_addr,
     int64_t now)
 {

@@ -73,6 +73,13 @@ int session_lookup(struct store_txn *t, const char *token, int64_t now,
 int session_peek(struct store_txn *t, const char *token, int64_t now,
     int64_t idle, int64_t max, struct session **out, int *touch);
 
+/*
+ * Is the session stored under key (struct session's key) still there,
+ * belonging to username and unexpired at now?  0 or TSS_E_UNAUTHENTICATED;
+ * writes nothing.  For a commit that re-checks what a decision relied on.
+ */
+int session_alive(struct store_txn *t, const uint8_t *key,
+    const char *username, int64_t now, int64_t idle, int64_t max);
 /* The CSRF token belonging to a session token (TOKEN_TEXT_LEN + 1 bytes). */
 int session_csrf(const char *token, char *csrf);
 /* 0 when csrf belongs to token (constant time), TSS_E_FORBIDDEN otherwise. */

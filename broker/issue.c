@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth/session.h"
+#include "auth/user.h"
 #include "broker/audit/audit.h"
 #include "broker/ssh/cert.h"
 #include "broker/ssh/sshkey.h"
@@ -15,16 +17,146 @@
 #include "store/store.h"
 
 /*
- * What the commit needs, owned: the record and the rendered audit event.
- * Built before the transaction, so the committer does no more than the
- * writes.
+ * What the commit needs, owned: the record and the rendered audit event,
+ * built before the transaction, and what the decision depended on, so the
+ * committer re-checks it with a few reads instead of deciding again.
  */
 struct issue_job {
 	struct cert_record rec;
 	struct audit_prep *ev;
 	commit_done_fn done;
 	void *done_arg;
+
+	struct issuer *is;
+	char **groups;			/* the user's groups the decision used */
+	size_t n_groups;
+	uint8_t session[TOKEN_HASH_LEN];
+	int has_session;
+	uint64_t gen;			/* the snapshot's policy generation */
+	/* The certificate's grant, to compare a fresh decision with. */
+	int64_t ttl;
+	uint32_t extensions;
+	char *force_command;
+	size_t n_cidrs;
+	struct rbac_cidr cidrs[RBAC_CIDRS_MAX];
 };
+
+/* c lies inside w. */
+static int
+cidr_within(const struct rbac_cidr *c, const struct rbac_cidr *w)
+{
+	uint8_t m;
+	int full, rest;
+
+	if (c->family != w->family || c->prefix < w->prefix)
+		return 0;
+	full = w->prefix / 8;
+	rest = w->prefix % 8;
+	if (memcmp(c->addr, w->addr, (size_t)full) != 0)
+		return 0;
+	m = (uint8_t)(0xff << (8 - rest));
+	return rest == 0 || (c->addr[full] & m) == (w->addr[full] & m);
+}
+
+/* Does fresh decision d grant at least what the certificate carries? */
+static int
+covers_cert(const struct issue_job *j, const struct rbac_decision *d)
+{
+	size_t i, k;
+
+	if (d->max_ttl < j->ttl || (j->extensions & ~d->extensions) != 0 ||
+	    (d->expires_at != 0 && d->expires_at < j->rec.valid_before))
+		return 0;
+	if (d->force_command != NULL && (j->force_command == NULL ||
+	    strcmp(d->force_command, j->force_command) != 0))
+		return 0;
+	if (d->n_cidrs == 0)
+		return 1;
+	if (j->n_cidrs == 0)
+		return 0;
+	for (i = 0; i < j->n_cidrs; i++) {
+		for (k = 0; k < d->n_cidrs; k++)
+			if (cidr_within(&j->cidrs[i], &d->cidrs[k]))
+				break;
+		if (k == d->n_cidrs)
+			return 0;
+	}
+	return 1;
+}
+
+/* The policy changed since the decision: decide every principal again on
+ * the policy in t. */
+static int
+redecide(struct store_txn *t, const struct issue_job *j)
+{
+	struct rbac_snap *snap = NULL;
+	struct rbac_decision d;
+	char login[RBAC_LOGIN_MAX + 1], target[RBAC_NAME_MAX + 1];
+	const char *p, *at;
+	size_t i;
+	int r;
+
+	if ((r = rbac_acquire_txn(j->is->rbac, t, &snap)) != 0)
+		return r;
+	r = TSS_E_FORBIDDEN;
+	for (i = 0; i < j->rec.n_principals; i++) {
+		/* "login@target": neither part may hold an '@'. */
+		p = j->rec.principals[i];
+		if ((at = strchr(p, '@')) == NULL ||
+		    (size_t)(at - p) >= sizeof(login) ||
+		    strlen(at + 1) >= sizeof(target))
+			goto out;
+		memcpy(login, p, (size_t)(at - p));
+		login[at - p] = '\0';
+		memcpy(target, at + 1, strlen(at + 1) + 1);
+		if (rbac_decide(snap, j->rec.username,
+		    (const char *const *)j->groups, j->n_groups, target, login,
+		    j->rec.issued_at, &d) != 0 || !covers_cert(j, &d))
+			goto out;
+	}
+	r = 0;
+ out:
+	rbac_snap_release(snap);
+	return r;
+}
+
+/*
+ * Inside the commit's write transaction: is what the decision relied on
+ * still true?  Cheap when nothing changed: the user record, the session
+ * and one counter.
+ */
+static int
+revalidate(struct store_txn *t, const struct issue_job *j)
+{
+	struct user *u = NULL;
+	uint64_t gen;
+	size_t i;
+	int r;
+
+	if ((r = user_get(t, j->rec.username, &u)) != 0) {
+		r = r == TSS_E_NOT_FOUND ? TSS_E_FORBIDDEN : r;
+		goto out;
+	}
+	r = TSS_E_FORBIDDEN;
+	if (u->disabled || u->state != USER_ACTIVE ||
+	    u->ngroups != j->n_groups)
+		goto out;
+	for (i = 0; i < j->n_groups; i++)
+		if (strcmp(u->groups[i], j->groups[i]) != 0)
+			goto out;
+	if (j->has_session && (r = session_alive(t, j->session,
+	    j->rec.username, j->rec.issued_at, j->is->session_idle,
+	    j->is->session_max)) != 0) {
+		r = r == TSS_E_UNAUTHENTICATED ? TSS_E_FORBIDDEN : r;
+		goto out;
+	}
+	if ((r = store_counter_get(t, STORE_CTR_POLICY_GEN, &gen)) != 0)
+		goto out;
+	r = gen == j->gen ? 0 : redecide(t, j);
+ out:
+	user_free(u);
+	return r;
+}
 
 static int
 commit_issue(struct store_txn *t, void *a)
@@ -32,7 +164,8 @@ commit_issue(struct store_txn *t, void *a)
 	struct issue_job *j = a;
 	int r;
 
-	if ((r = certs_put(t, &j->rec)) != 0)
+	if ((r = revalidate(t, j)) != 0 ||
+	    (r = certs_put(t, &j->rec)) != 0)
 		return r;
 	return audit_append_prep(t, j->ev, NULL);
 }
@@ -40,11 +173,50 @@ commit_issue(struct store_txn *t, void *a)
 void
 issue_job_free(struct issue_job *j)
 {
+	size_t i;
+
 	if (j == NULL)
 		return;
 	cert_record_free(&j->rec);
 	audit_prep_free(j->ev);
+	for (i = 0; i < j->n_groups; i++)
+		free(j->groups[i]);
+	free(j->groups);
+	free(j->force_command);
+	explicit_bzero(j->session, sizeof(j->session));
 	free(j);
+}
+
+/* Record in j what the decision depended on: the caller's groups and
+ * session, the policy generation and the grant. */
+static int
+job_depends(struct issue_job *j, struct issuer *is,
+    const struct issue_req *rq, uint64_t gen, const struct rbac_grant *g,
+    int64_t ttl)
+{
+	size_t i;
+
+	j->is = is;
+	j->gen = gen;
+	j->ttl = ttl;
+	j->extensions = g->extensions;
+	j->n_cidrs = g->n_cidrs;
+	memcpy(j->cidrs, g->cidrs, g->n_cidrs * sizeof(g->cidrs[0]));
+	if (rq->session != NULL) {
+		memcpy(j->session, rq->session, sizeof(j->session));
+		j->has_session = 1;
+	}
+	if ((g->force_command != NULL &&
+	    (j->force_command = strdup(g->force_command)) == NULL) ||
+	    (rq->n_groups > 0 &&
+	    (j->groups = calloc(rq->n_groups, sizeof(char *))) == NULL))
+		return TSS_E_NOMEM;
+	for (i = 0; i < rq->n_groups; i++) {
+		if ((j->groups[i] = strdup(rq->groups[i])) == NULL)
+			return TSS_E_NOMEM;
+		j->n_groups++;
+	}
+	return 0;
 }
 
 /* The job for rec (whose fields it takes) and its cert.issue event. */
@@ -133,6 +305,7 @@ grant_one(const struct rbac_snap *snap, const struct issue_req *rq,
 	g->max_ttl = d.max_ttl;
 	g->extensions = d.extensions;
 	g->force_command = d.force_command;
+	g->expires_at = d.expires_at;
 	n = d.n_cidrs;
 	g->n_cidrs = n;
 	memcpy(g->cidrs, d.cidrs, n * sizeof(d.cidrs[0]));
@@ -202,9 +375,12 @@ issue_prepare(struct issuer *is, const struct issue_req *rq, int64_t now,
 		goto out;
 	}
 	/* TTL: asked for (or default), never above any granting role's
-	 * max_ttl nor cert_max_ttl. */
+	 * max_ttl nor cert_max_ttl, and never past the first granting
+	 * binding's expiry (an active binding expires after now). */
 	ttl = rq->ttl != 0 ? rq->ttl : is->default_ttl;
 	cap = g.max_ttl < is->max_ttl ? g.max_ttl : is->max_ttl;
+	if (g.expires_at != 0 && g.expires_at - now < cap)
+		cap = g.expires_at - now > 0 ? g.expires_at - now : 1;
 	if (ttl > cap)
 		ttl = cap;
 	if ((r = cert_validity((uint64_t)now, (uint64_t)ttl, &va, &vb)) != 0 ||
@@ -262,7 +438,11 @@ issue_prepare(struct issuer *is, const struct issue_req *rq, int64_t now,
 	if ((rec.username = strdup(rq->username)) == NULL ||
 	    (rec.fingerprint = strdup(fp)) == NULL ||
 	    (rec.target = strdup(rq->target != NULL ? rq->target : "")) ==
-	    NULL || (r = job_new(&rec, rq, job)) != 0) {
+	    NULL || (r = job_new(&rec, rq, job)) != 0 ||
+	    (r = job_depends(*job, is, rq, rbac_snap_generation(snap), &g,
+	    ttl)) != 0) {
+		issue_job_free(*job);
+		*job = NULL;
 		json_decref(*out);
 		*out = NULL;
 		goto out;
@@ -314,6 +494,9 @@ issue_cert(struct issuer *is, const struct issue_req *rq, int64_t now,
 	if ((r = commit_run(is->commits, commit_issue, job)) != 0) {
 		json_decref(*out);
 		*out = NULL;
+		if (r == TSS_E_FORBIDDEN)
+			snprintf(errmsg, errlen, "access changed while the "
+			    "certificate was being issued");
 	}
 	issue_job_free(job);
 	return r;

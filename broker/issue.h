@@ -4,6 +4,15 @@
  * the certificate record and its cert.issue audit event (group commit)
  * before anything is returned.  Deny by default: any store error issues
  * nothing.
+ *
+ * The decision is taken outside the commit, so the commit re-validates
+ * what it relied on, in the same write transaction: the user still
+ * exists, is enrolled, not disabled and has the same groups; the session
+ * the request came with still lives; and the policy generation is the
+ * decision's, or else a fresh decision grants every principal at least as
+ * widely as the certificate.  Otherwise TSS_E_FORBIDDEN and nothing is
+ * written.  A reset, disable or delete committed before the job thus
+ * refuses it, and one committed after it revokes it.
  */
 #ifndef TSS_ISSUE_H
 #define TSS_ISSUE_H
@@ -24,6 +33,7 @@ struct issuer {
 	struct commit_queue *commits;
 	struct serials *serials;
 	int64_t default_ttl, max_ttl;	/* config, seconds */
+	int64_t session_idle, session_max;	/* for the session re-check */
 };
 
 struct issue_req {
@@ -34,6 +44,10 @@ struct issue_req {
 	const char *target;		/* NULL: every reachable target */
 	const char *login;		/* NULL: every allowed login */
 	int64_t ttl;			/* seconds; 0: default; < 0 refused */
+	/* The key of the session the request came with (struct session's
+	 * key), or NULL when the request had none (device flow: the
+	 * approval is the credential and the user's state is re-checked). */
+	const uint8_t *session;
 	const char *remote_addr;	/* audit */
 	const char *request_id;		/* audit */
 };

@@ -448,4 +448,15 @@ int rbac_guard(const struct rbac_world *before, const struct rbac_world *after,
 int rbac_decision_wider(const struct rbac_decision *was,
     const struct rbac_decision *is);
 
+/* ---- A subject going away (rbac/subject.c) ---- */
+
+/*
+ * Delete every binding of subject ("user:<name>") with its index entry,
+ * in t: one binding.delete audit event by actor per binding, each bumping
+ * STORE_CTR_POLICY_GEN.  *n (may be NULL) gets how many.  For deleting a
+ * user, so a new account with the name inherits nothing.
+ */
+int rbac_bindings_delete_subject(struct store_txn *t, const char *subject,
+    const char *actor, int64_t now, size_t *n);
+
 #endif

@@ -1429,9 +1429,18 @@ struct comb {
 	uint32_t ext;
 	uint32_t fc_id;
 	const char *fc;
+	int64_t exp;		/* earliest granting binding's expiry; 0 */
 	size_t ncidr;
 	struct rbac_cidr cidrs[RBAC_CIDRS_MAX];
 };
+
+/* The grant lasts only as long as the first of its bindings (0 = never). */
+static void
+comb_exp(struct comb *c, int64_t exp)
+{
+	if (exp != 0 && (c->exp == 0 || exp < c->exp))
+		c->exp = exp;
+}
 
 static void
 comb_role(const struct rbac_snap *s, struct comb *c, const struct role *ro)
@@ -1526,6 +1535,7 @@ decide_run(struct dstate *st, uint32_t e)
 				st->best_rule = j;
 			}
 			comb_role(s, &st->c, ro);
+			comb_exp(&st->c, b[i].expires_at);
 			break;
 		}
 	}
@@ -1612,6 +1622,7 @@ rbac_decide(const struct rbac_snap *s, const char *user,
 	d->max_ttl = cap_ttl(s, st.c.ttl);
 	d->extensions = st.c.ext;
 	d->force_command = st.c.fc;
+	d->expires_at = st.c.exp;
 	d->n_cidrs = st.c.ncidr;
 	memcpy(d->cidrs, st.c.cidrs, st.c.ncidr * sizeof(*d->cidrs));
 	if (st.c.cidr_set && st.c.ncidr == 0) {
@@ -1722,7 +1733,15 @@ struct accset {
 	struct acc *e;
 	size_t n, cap;
 	uint32_t role;		/* being visited */
+	int64_t exp;		/* its earliest active binding's expiry */
 	const struct rule *rule;
+};
+
+/* A role of the user's active bindings, with the earliest expiry among
+ * the bindings to it. */
+struct rexp {
+	uint32_t role;
+	int64_t exp;
 };
 
 static int
@@ -1752,6 +1771,7 @@ acc_hit(struct accset *a, uint32_t ti, uint32_t role, const struct rule *ru)
 	e = &a->e[a->map[ti]];
 	if (e->last_role != role) {
 		comb_role(s, &e->c, &s->roles[role]);
+		comb_exp(&e->c, a->exp);
 		e->last_role = role;
 	}
 	for (i = 0; i < ru->nlogins; i++) {
@@ -1809,6 +1829,31 @@ u32_cmp(const void *a, const void *b)
 }
 
 static int
+rexp_cmp(const void *a, const void *b)
+{
+	return u32_cmp(&((const struct rexp *)a)->role,
+	    &((const struct rexp *)b)->role);
+}
+
+/* The expiry of role in the sorted, unique v. */
+static int64_t
+rexp_find(const struct rexp *v, size_t n, uint32_t role)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (v[mid].role == role)
+			return v[mid].exp;
+		if (v[mid].role < role)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static int
 acc_cmp(const void *a, const void *b)
 {
 	return u32_cmp(&((const struct acc *)a)->ti,
@@ -1823,7 +1868,7 @@ cstr_cmp(const void *a, const void *b)
 
 static int
 collect_roles(const struct rbac_snap *s, const struct htab *h,
-    const char *name, int64_t now, uint32_t *roles, size_t *n, size_t cap)
+    const char *name, int64_t now, struct rexp *roles, size_t *n, size_t cap)
 {
 	const struct sbind *b;
 	uint32_t e, i;
@@ -1837,7 +1882,8 @@ collect_roles(const struct rbac_snap *s, const struct htab *h,
 			continue;
 		if (*n == cap)
 			return TSS_E_INTERNAL;
-		roles[(*n)++] = b[i].role;
+		roles[*n].role = b[i].role;
+		roles[(*n)++].exp = b[i].expires_at;
 	}
 	return 0;
 }
@@ -1875,7 +1921,8 @@ rbac_access(const struct rbac_snap *s, const char *user,
 	struct accset as = { 0 };
 	struct rbac_access *res = NULL;
 	struct rbac_access_entry *oe;
-	uint32_t *roles = NULL, ti, w;
+	struct rexp *roles = NULL;
+	uint32_t ti, w;
 	uint64_t *rmask = NULL, x;
 	size_t i, j, nro = 0, cap, m;
 	int r = TSS_E_NOMEM;
@@ -1899,10 +1946,15 @@ rbac_access(const struct rbac_snap *s, const char *user,
 		if ((r = collect_roles(s, &s->grouptab, groups[i], now, roles,
 		    &nro, cap)) != 0)
 			goto out;
-	qsort(roles, nro, sizeof(*roles), u32_cmp);
-	for (i = 0, m = 0; i < nro; i++)
-		if (m == 0 || roles[m - 1] != roles[i])
+	qsort(roles, nro, sizeof(*roles), rexp_cmp);
+	for (i = 0, m = 0; i < nro; i++) {
+		if (m > 0 && roles[m - 1].role == roles[i].role) {
+			if (roles[i].exp != 0 && (roles[m - 1].exp == 0 ||
+			    roles[i].exp < roles[m - 1].exp))
+				roles[m - 1].exp = roles[i].exp;
+		} else
 			roles[m++] = roles[i];
+	}
 	nro = m;
 	r = TSS_E_NOMEM;
 	if (s->reach != NULL) {
@@ -1910,7 +1962,8 @@ rbac_access(const struct rbac_snap *s, const char *user,
 		if ((rmask = calloc(s->rwords + 1, sizeof(*rmask))) == NULL)
 			goto out;
 		for (i = 0; i < nro; i++)
-			rmask[roles[i] >> 6] |= 1ULL << (roles[i] & 63);
+			rmask[roles[i].role >> 6] |= 1ULL <<
+			    (roles[i].role & 63);
 		for (ti = 0; ti < s->ntg; ti++) {
 			const uint64_t *row = &s->reach[(size_t)ti * s->rwords];
 
@@ -1918,6 +1971,8 @@ rbac_access(const struct rbac_snap *s, const char *user,
 				for (x = row[w] & rmask[w]; x != 0; x &= x - 1) {
 					as.role = w * 64 +
 					    (uint32_t)__builtin_ctzll(x);
+					as.exp = rexp_find(roles, nro,
+					    as.role);
 					if ((r = role_hits(&as, ti)) != 0)
 						goto out;
 				}
@@ -1925,7 +1980,8 @@ rbac_access(const struct rbac_snap *s, const char *user,
 		}
 	} else {
 		for (i = 0; i < nro; i++) {
-			as.role = roles[i];
+			as.role = roles[i].role;
+			as.exp = roles[i].exp;
 			for (j = 0; j < s->roles[as.role].nrules; j++) {
 				as.rule = &s->rules[s->roles[as.role].rule_first +
 				    j];
@@ -1943,7 +1999,7 @@ rbac_access(const struct rbac_snap *s, const char *user,
 		goto out;
 	}
 	for (i = 0; i < nro; i++)
-		res->roles[i] = s->roles[roles[i]].name;
+		res->roles[i] = s->roles[roles[i].role].name;
 	res->n_roles = nro;
 	qsort(res->roles, nro, sizeof(*res->roles), cstr_cmp);
 	for (i = 0; i < as.n; i++) {
@@ -1967,6 +2023,7 @@ rbac_access(const struct rbac_snap *s, const char *user,
 		oe->max_ttl = cap_ttl(s, e->c.ttl);
 		oe->extensions = e->c.ext;
 		oe->force_command = e->c.fc;
+		oe->expires_at = e->c.exp;
 		oe->n_cidrs = e->c.ncidr;
 		memcpy(oe->cidrs, e->c.cidrs, e->c.ncidr * sizeof(*oe->cidrs));
 	}
@@ -2041,7 +2098,11 @@ rbac_grant(const struct rbac_access *a, const char *target,
 				g->max_ttl = e->max_ttl;
 				g->extensions = e->extensions;
 				g->force_command = e->force_command;
+				g->expires_at = e->expires_at;
 			} else {
+				if (e->expires_at != 0 && (g->expires_at == 0 ||
+				    e->expires_at < g->expires_at))
+					g->expires_at = e->expires_at;
 				if (e->max_ttl < g->max_ttl)
 					g->max_ttl = e->max_ttl;
 				g->extensions &= e->extensions;

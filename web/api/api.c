@@ -533,6 +533,7 @@ h_cert_issue(const struct web_req *req, void *arg)
 	rq.username = c.username;
 	rq.groups = (const char *const *)c.groups;
 	rq.n_groups = c.n_groups;
+	rq.session = c.has_session ? c.session : NULL;
 	rq.remote_addr = web_req_remote(req);
 	rq.request_id = web_req_id(req);
 	t0 = api_mono();

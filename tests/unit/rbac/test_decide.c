@@ -202,6 +202,44 @@ Test(rbac_decide, expired_bindings_grant_nothing)
 	rbac_snap_release(s);
 }
 
+/*
+ * Finding: a binding that expires in 60 s yielded an 8-hour certificate.
+ * The decision, the access listing and the grant carry the earliest
+ * expiry of the bindings that grant, so issuance can bound the validity.
+ */
+Test(rbac_decide, binding_expiring_in_60s_bounds_the_grant)
+{
+	struct rbac_snap *s = rh_compile(expiry_policy, 0);
+	struct rbac_access *a = NULL;
+	struct rbac_grant g;
+	struct rbac_decision d;
+
+	cr_assert_eq(rh_decide(s, "alice", NULL, "prod/api", "app", 1940,
+	    &d), RBAC_ALLOW);
+	cr_expect_eq(d.expires_at, 2000);
+	/* Two granting bindings: the earlier expiry bounds the grant. */
+	cr_assert_eq(rh_decide(s, "alice", "ops", "prod/api", "app", 1940,
+	    &d), RBAC_ALLOW);
+	cr_expect_eq(d.expires_at, 2000);
+	cr_assert_eq(rh_decide(s, "alice", "ops", "prod/api", "app", 2500,
+	    &d), RBAC_ALLOW);
+	cr_expect_eq(d.expires_at, 3000);
+	cr_assert_eq(rbac_access(s, "alice", NULL, 0, 1940, &a), 0);
+	cr_assert_gt(a->n, 0);
+	cr_expect_eq(a->entries[0].expires_at, 2000);
+	cr_assert_eq(rbac_grant(a, NULL, NULL, &g), 0);
+	cr_expect_eq(g.expires_at, 2000);
+	rbac_grant_clear(&g);
+	rbac_access_free(a);
+	rbac_snap_release(s);
+	/* A binding without expiry grants without a bound. */
+	s = one_rule("{\"targets\":[\"prod/*\"],\"logins\":[\"app\"]}");
+	cr_assert_eq(rh_decide(s, "alice", NULL, "prod/api", "app", NOW, &d),
+	    RBAC_ALLOW);
+	cr_expect_eq(d.expires_at, 0);
+	rbac_snap_release(s);
+}
+
 Test(rbac_decide, binding_to_deleted_role_grants_nothing)
 {
 	struct rbac_snap *s = rh_compile(expiry_policy, 0);

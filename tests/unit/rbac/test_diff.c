@@ -404,9 +404,21 @@ struct ref_out {
 	int64_t ttl;
 	unsigned ext;
 	char fc[8];
+	int64_t exp;	/* earliest expiry of the granting bindings; 0 */
 	int nc;
 	struct ra c[64];
 };
+
+/* The earliest of two expiries, 0 meaning never. */
+static int64_t
+ref_min_exp(int64_t a, int64_t b)
+{
+	if (a == 0)
+		return b;
+	if (b == 0)
+		return a;
+	return a < b ? a : b;
+}
 
 /*
  * The combined address set of roles: every listed prefix that lies inside
@@ -490,6 +502,7 @@ ref_decide(const struct pol *p, const struct query *q, struct ref_out *o)
 	const struct rrole *granting[MB];
 	const struct rt *t;
 	const struct rrole *r;
+	int64_t exp = 0;
 	int i, j, ng = 0, saw = 0, active = 0;
 
 	memset(o, 0, sizeof(*o));
@@ -516,6 +529,7 @@ ref_decide(const struct pol *p, const struct query *q, struct ref_out *o)
 				o->rule = j;
 			}
 			granting[ng++] = r;
+			exp = ref_min_exp(exp, p->b[i].exp);
 			break;
 		}
 	}
@@ -525,6 +539,7 @@ ref_decide(const struct pol *p, const struct query *q, struct ref_out *o)
 		return;
 	}
 	ref_combine(p, granting, ng, o);
+	o->exp = exp;
 }
 
 static unsigned
@@ -559,8 +574,10 @@ ref_access_check(const struct pol *p, const struct query *q,
 	const struct rrole *r;
 	const char *lg_set[MRU * ML * MB];
 	int order[MT], i, j, k, l, m, ng, nl, tmp, dup;
+	int64_t exp, all_exp = 0;
 	size_t e = 0;
 	struct ref_out o;
+	struct rbac_grant gr;
 
 	for (i = 0; i < p->nt; i++)
 		order[i] = i;
@@ -575,6 +592,7 @@ ref_access_check(const struct pol *p, const struct query *q,
 		const struct rt *t = &p->t[order[i]];
 
 		ng = nl = 0;
+		exp = 0;
 		for (j = 0; j < p->nb; j++) {
 			if (!ref_subject_applies(q, p->b[j].subj))
 				continue;
@@ -596,8 +614,10 @@ ref_access_check(const struct pol *p, const struct query *q,
 						lg_set[nl++] = r->ru[k].lg[l];
 				}
 			}
-			if (m)
+			if (m) {
 				g[ng++] = r;
+				exp = ref_min_exp(exp, p->b[j].exp);
+			}
 		}
 		if (ng == 0)
 			continue;
@@ -634,12 +654,31 @@ ref_access_check(const struct pol *p, const struct query *q,
 			    (long long)o.ttl, a->entries[e].extensions, o.ext);
 			return 1;
 		}
+		if (a->entries[e].expires_at != exp) {
+			snprintf(why, len, "access: %s expires_at %lld, "
+			    "reference %lld", t->name,
+			    (long long)a->entries[e].expires_at,
+			    (long long)exp);
+			return 1;
+		}
+		all_exp = ref_min_exp(all_exp, exp);
 		e++;
 	}
 	if (e != a->n) {
 		snprintf(why, len, "access: %zu entries, reference %zu", a->n,
 		    e);
 		return 1;
+	}
+	/* A certificate for everything lasts no longer than its first
+	 * granting binding. */
+	if (rbac_grant(a, NULL, NULL, &gr) == 0) {
+		exp = gr.expires_at;
+		rbac_grant_clear(&gr);
+		if (exp != all_exp) {
+			snprintf(why, len, "grant: expires_at %lld, reference "
+			    "%lld", (long long)exp, (long long)all_exp);
+			return 1;
+		}
 	}
 	return 0;
 }
@@ -828,12 +867,14 @@ disagree(const struct pol *p, const struct query *q, char *why, size_t len)
 			    (unsigned long long)o.id, o.role, o.rule);
 			bad = 1;
 		} else if (d.reason == RBAC_ALLOW && (d.max_ttl != o.ttl ||
-		    d.extensions != o.ext ||
+		    d.extensions != o.ext || d.expires_at != o.exp ||
 		    strcmp(d.force_command ? d.force_command : "", o.fc) !=
 		    0 || !cidrs_agree(&d, &o))) {
-			snprintf(why, len, "combination ttl %lld/%lld ext "
-			    "%u/%u fc '%s'/'%s' cidrs %zu/%d",
+			snprintf(why, len, "combination ttl %lld/%lld "
+			    "expires %lld/%lld ext %u/%u fc '%s'/'%s' "
+			    "cidrs %zu/%d",
 			    (long long)d.max_ttl, (long long)o.ttl,
+			    (long long)d.expires_at, (long long)o.exp,
 			    d.extensions, o.ext, d.force_command ?
 			    d.force_command : "", o.fc, d.n_cidrs, o.nc);
 			bad = 1;
@@ -1118,6 +1159,7 @@ store_policy(struct pol *p, struct store *st, struct rbac *holder)
 			cr_assert_eq(d.binding_id, o.id);
 			cr_assert_eq(d.max_ttl, o.ttl);
 			cr_assert_eq(d.extensions, o.ext);
+			cr_assert_eq(d.expires_at, o.exp);
 		}
 	}
 	rbac_snap_release(s);

@@ -20,8 +20,11 @@
  * 2^(failures - throttle_after) seconds (capped at throttle_max); at
  * lock_after failures the account locks until an admin unlocks or resets
  * it.  A success resets the count.  Attempts refused because of the wait
- * or the lock are not counted.  Per remote address a token bucket limits
- * attempts before anything else is done.
+ * or the lock are not counted.  A name that is not an account is counted
+ * the same way in memory (a bounded table in the context), so that it
+ * throttles and locks exactly as an account would: the answers never tell
+ * which names exist.  Per remote address a token bucket limits attempts
+ * before anything else is done.
  *
  * The outcome codes map to the contract: 0 ok; TSS_E_INVALID_CREDENTIALS
  * (wrong user, password or code, disabled user: the client must not learn
@@ -56,6 +59,8 @@ struct auth_config {
 	unsigned rate_burst;			/* per address; 20 attempts */
 	unsigned rate_interval;			/* a token per 3 s */
 	unsigned rate_slots;			/* addresses tracked; 4096 */
+	unsigned enroll_rate_burst;		/* per address; 100 calls */
+	unsigned enroll_rate_interval;		/* a call per 1 s */
 	uint32_t throttle_after;		/* 5 failures */
 	uint32_t lock_after;			/* 100 failures */
 	int64_t throttle_max;			/* longest wait; 15 min */
@@ -105,6 +110,16 @@ void auth_login_result_clear(struct auth_login_result *res);
 int auth_login(struct auth_ctx *c, const char *username, const char *password,
     size_t pwlen, const char *code, const char *remote_addr,
     const char *request_id, int64_t now, struct auth_login_result *res);
+
+/*
+ * Take one unauthenticated enrollment call (start or finish) of
+ * remote_addr at now from its token bucket (enroll_rate_burst, then one
+ * every enroll_rate_interval seconds): 0, or TSS_E_TOO_MANY_ATTEMPTS with
+ * *retry_after seconds.  Separate from the login bucket, so enrolling
+ * does not spend the logins that follow it.
+ */
+int auth_enroll_rate(struct auth_ctx *c, const char *remote_addr,
+    int64_t now, int64_t *retry_after);
 
 /* End the session of token.  TSS_E_UNAUTHENTICATED when there is none. */
 int auth_logout(struct auth_ctx *c, const char *token,

@@ -239,6 +239,24 @@ h_krl(const struct web_req *req, void *arg)
 
 /* ---- enrollment and sessions ---- */
 
+/* 429 when the address has used up its enrollment calls, else NULL. */
+static struct web_resp *
+enroll_rate(const struct web_req *req, struct api *a)
+{
+	struct web_resp *resp;
+	int64_t retry = 0;
+
+	if (auth_enroll_rate(a->b->auth, web_req_remote(req), api_now(),
+	    &retry) == 0)
+		return NULL;
+	resp = web_error(429, "too_many_attempts",
+	    "too many enrollment calls from this address; try again later");
+	if (resp != NULL)
+		web_resp_retry_after(resp, (unsigned long)(retry > 0 ?
+		    retry : 1));
+	return resp;
+}
+
 static struct web_resp *
 h_enroll_start(const struct web_req *req, void *arg)
 {
@@ -255,6 +273,8 @@ h_enroll_start(const struct web_req *req, void *arg)
 	if (token == NULL || pw == NULL)
 		return web_error(400, "bad_request",
 		    "token and password are required strings");
+	if ((resp = enroll_rate(req, a)) != NULL)
+		return resp;
 	memset(&res, 0, sizeof(res));
 	r = enroll_start(a->b->auth, token, pw, strlen(pw), web_req_remote(req),
 	    api_now(), &res);
@@ -310,6 +330,8 @@ h_enroll_finish(const struct web_req *req, void *arg)
 	if (token == NULL || code == NULL)
 		return web_error(400, "bad_request",
 		    "token and code are required strings");
+	if ((resp = enroll_rate(req, a)) != NULL)
+		return resp;
 	memset(&res, 0, sizeof(res));
 	r = enroll_finish(a->b->auth, token, code, web_req_remote(req), api_now(),
 	    &res);

@@ -220,6 +220,80 @@ Test(auth_login, throttle_after_5_failures_then_grows)
 	cr_assert_eq(res.retry_after, 1);
 }
 
+/*
+ * Finding: an existing account answered 429 from its fifth failure while
+ * an unknown name stayed 401 forever, so the answers told which names
+ * exist.  The same attempts at the same times against alice (an account)
+ * and mallory (none) must give the same outcomes and the same waits,
+ * through every doubling of the wait; throttled attempts hash nothing.
+ */
+Test(auth_login, unknown_name_throttles_exactly_as_an_account)
+{
+	/* Seconds after the base time of each attempt. */
+	static const int64_t at[] = { 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4,
+	    5, 7, 8, 11, 15, 16, 23, 31, 40, 47, 63, 95, 96, 1000, 2000 };
+	struct auth_login_result ra, rm;
+	struct password_stats s0, s1;
+	const int64_t base = AH_NOW + 500;
+	int a, m, throttled = 0;
+	size_t i;
+
+	ah_enroll("alice", NULL, NULL, NULL);
+	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		s0 = stats();
+		a = login("alice", "wrong password!", "123456", base + at[i],
+		    &ra);
+		m = login("mallory", "wrong password!", "123456",
+		    base + at[i], &rm);
+		s1 = stats();
+		cr_assert_eq(a, m, "attempt %zu at +%lld: alice %s, mallory %s",
+		    i, (long long)at[i], tss_strerror(a), tss_strerror(m));
+		cr_assert(a == TSS_E_INVALID_CREDENTIALS ||
+		    a == TSS_E_TOO_MANY_ATTEMPTS, "%s", tss_strerror(a));
+		if (a == TSS_E_TOO_MANY_ATTEMPTS) {
+			throttled++;
+			cr_assert_eq(ra.retry_after, rm.retry_after,
+			    "attempt %zu: Retry-After %lld vs %lld", i,
+			    (long long)ra.retry_after,
+			    (long long)rm.retry_after);
+			cr_assert_str_eq(rm.reason, "throttled");
+			cr_assert_eq(s1.hashes, s0.hashes);
+		} else
+			cr_assert_eq(s1.hashes, s0.hashes + 2);
+	}
+	cr_assert_geq(throttled, 5);
+}
+
+/* The lock at lock_after (100) holds for unknown names too: 429, reason
+ * "locked", no hash, however long one waits. */
+Test(auth_login, unknown_name_locks_at_100_like_an_account)
+{
+	struct auth_login_result ra, rm;
+	struct password_stats s0, s1;
+	int64_t now = AH_NOW + 100;
+	int i, a, m;
+
+	ah_enroll("alice", NULL, NULL, NULL);
+	for (i = 1; i <= 100; i++) {
+		a = login("alice", "wrong password!", "123456", now, &ra);
+		m = login("mallory", "wrong password!", "123456", now, &rm);
+		cr_assert_eq(a, TSS_E_INVALID_CREDENTIALS, "attempt %d", i);
+		cr_assert_eq(m, a, "attempt %d: %s", i, tss_strerror(m));
+		now += 15 * 60 + 1;	/* past the longest wait */
+	}
+	for (i = 0; i < 3; i++) {
+		s0 = stats();
+		a = login("alice", "wrong password!", "123456", now, &ra);
+		m = login("mallory", "wrong password!", "123456", now, &rm);
+		s1 = stats();
+		cr_assert_eq(a, TSS_E_LOCKED);
+		cr_assert_eq(m, TSS_E_LOCKED);
+		cr_assert_str_eq(rm.reason, "locked");
+		cr_assert_eq(s1.hashes, s0.hashes);
+		now += 86400;
+	}
+}
+
 Test(auth_login, counters_survive_store_reopen)
 {
 	struct auth_login_result res;

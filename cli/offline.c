@@ -897,11 +897,14 @@ cmd_audit_verify(struct cli *c, int argc, char **argv)
 		r = cli_fail(c, "audit key: %s", tss_strerror(k));
 		goto out;
 	}
+	/* open_store's checks, without write access. */
 	memset(&so, 0, sizeof(so));
+	so.mode = STORE_OPEN_EXISTING;
 	so.read_only = 1;
 	if ((k = store_open(data, &so, &s)) != 0) {
-		r = cli_fail(c, "cannot open the store in %s: %s", data,
+		cli_fail(c, "cannot open the store in %s: %s", data,
 		    tss_strerror(k));
+		r = store_status(k);
 		goto out;
 	}
 	if ((k = store_begin(s, 0, &t)) != 0) {

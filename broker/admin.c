@@ -248,6 +248,37 @@ broker_user_create(struct broker *b, const struct caller *c,
 	return r;
 }
 
+/*
+ * Revoke every certificate of op->name in t and audit the count.  Run in
+ * the same transaction as the reset, disable or delete, so it also sees
+ * the certificates committed earlier in the same batch; issuance after it
+ * is refused by its own re-validation (broker/issue.h).
+ */
+static int
+revoke_user_certs(struct store_txn *t, struct user_op *op)
+{
+	char object[80];
+	json_t *f;
+	int r;
+
+	if ((r = certs_revoke_user(t, op->name, op->now, &op->revoked)) != 0 ||
+	    op->revoked == 0)
+		return r;
+	snprintf(object, sizeof(object), "user:%s", op->name);
+	if ((f = json_pack("{s:I}", "count", (json_int_t)op->revoked)) == NULL)
+		return TSS_E_NOMEM;
+	{
+		struct audit_event ev = { .actor = op->c->username,
+		    .action = "cert.revoke_user", .object = object,
+		    .result = "ok", .remote_addr = op->c->remote_addr,
+		    .request_id = op->c->request_id, .fields = f };
+
+		r = audit_append(t, &ev, op->now, NULL);
+	}
+	json_decref(f);
+	return r;
+}
+
 static int
 patch_fn(struct store_txn *t, void *a)
 {
@@ -265,6 +296,10 @@ patch_fn(struct store_txn *t, void *a)
 		    op->now);
 	if (r == 0 && op->disabled != -1 && op->disabled != u->disabled)
 		r = user_set_disabled(t, op->name, op->disabled, &ua, op->now);
+	/* A disabled user keeps no working certificate: revoked in this
+	 * transaction, after any issuance committed before it. */
+	if (r == 0 && op->disabled == 1 && !u->disabled)
+		r = revoke_user_certs(t, op);
 	user_free(u);
 	return r;
 }
@@ -309,12 +344,18 @@ delete_fn(struct store_txn *t, void *a)
 	struct user_op *op = a;
 	struct user_actor ua;
 	struct user *u = NULL;
+	char subject[8 + USER_NAME_MAX + 1];
 	int r;
 
 	user_actor_of(op->c, &ua);
 	if ((r = user_get(t, op->name, &u)) != 0)
 		return r;
-	if ((r = certs_revoke_user(t, op->name, op->now, &op->revoked)) == 0)
+	/* The user's bindings go too: a new account with the name must not
+	 * inherit them. */
+	snprintf(subject, sizeof(subject), "user:%s", op->name);
+	if ((r = revoke_user_certs(t, op)) == 0 &&
+	    (r = rbac_bindings_delete_subject(t, subject, op->c->username,
+	    op->now, NULL)) == 0)
 		r = user_delete(t, op->name, &ua, op->now);
 	user_free(u);
 	return r;
@@ -343,8 +384,6 @@ reset_fn(struct store_txn *t, void *a)
 	struct user_op *op = a;
 	struct user_actor ua;
 	struct user *u = NULL;
-	char object[80];
-	json_t *f;
 	int r;
 
 	user_actor_of(op->c, &ua);
@@ -352,24 +391,9 @@ reset_fn(struct store_txn *t, void *a)
 		return r;
 	user_free(u);
 	if ((r = user_reset(t, op->name, &ua, op->now, op->token,
-	    &op->expires_at)) != 0 ||
-	    (r = certs_revoke_user(t, op->name, op->now, &op->revoked)) != 0)
+	    &op->expires_at)) != 0)
 		return r;
-	if (op->revoked == 0)
-		return 0;
-	snprintf(object, sizeof(object), "user:%s", op->name);
-	if ((f = json_pack("{s:I}", "count", (json_int_t)op->revoked)) == NULL)
-		return TSS_E_NOMEM;
-	{
-		struct audit_event ev = { .actor = op->c->username,
-		    .action = "cert.revoke_user", .object = object,
-		    .result = "ok", .remote_addr = op->c->remote_addr,
-		    .request_id = op->c->request_id, .fields = f };
-
-		r = audit_append(t, &ev, op->now, NULL);
-	}
-	json_decref(f);
-	return r;
+	return revoke_user_certs(t, op);
 }
 
 int

@@ -1,0 +1,509 @@
+/*
+ * Issue 14 section 1, "the decision and the write are separate": on a real
+ * broker (LMDB, CA and master key in a temp dir, keys from ssh-keygen), a
+ * certificate decided before a reset, disable, logout, group change or
+ * policy change is refused by its commit; disable and delete revoke; a
+ * certificate never outlives the binding that granted it; a deleted
+ * user's bindings do not pass to a new account with the name.
+ *
+ * The interleavings are made deterministic by splitting issuance where
+ * the server splits it: issue_prepare() (the decision, outside any write
+ * transaction), then the admin's change, then issue_submit() (the commit).
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth/secretbox.h"
+#include "auth/session.h"
+#include "auth/token.h"
+#include "auth/user.h"
+#include "broker/broker.h"
+#include "broker/certs.h"
+#include "broker/issue.h"
+#include "broker/ssh/cakey.h"
+#include "common/err.h"
+#include "rbac/rbac.h"
+#include "store/store.h"
+#include "tmpdir.h"
+
+static char dir[256];
+static char pubkey[1024];
+static struct broker *b;
+static int64_t T;
+static const struct rbac_actor root_actor = { .name = "root" };
+static const struct caller root_caller = { .username = "root",
+    .perms = RBAC_PERM_STAR | RBAC_PERM_ALL };
+static uint64_t dev_binding;
+
+static void
+path_in(char *out, size_t len, const char *name)
+{
+	cr_assert_lt(snprintf(out, len, "%s/%s", dir, name), (int)len);
+}
+
+static void
+cfg_set(struct config *c, const char *k, const char *v)
+{
+	char err[256];
+
+	cr_assert_eq(config_set(c, k, v, err, sizeof(err)), 0, "%s: %s", k,
+	    err);
+}
+
+/* An enrolled user (the enrollment itself is auth's business). */
+static void
+add_user(struct store_txn *t, const char *name, const char *group)
+{
+	const char *groups[1] = { group };
+	char token[TOKEN_TEXT_LEN + 1];
+	struct user *u;
+	int64_t exp;
+
+	cr_assert_eq(user_create(t, name, groups, group != NULL ? 1 : 0, NULL,
+	    T, token, &exp), 0);
+	cr_assert_eq(user_get(t, name, &u), 0);
+	u->state = USER_ACTIVE;
+	cr_assert_eq(user_put(t, u), 0);
+	user_free(u);
+}
+
+/*
+ * Target lab/box; role dev (app on lab/<any>, max_ttl 8 h); group:dev bound to
+ * it.  alice is in dev; bob has no access; root is the admin.
+ */
+static void
+setup(void)
+{
+	char p[512], cmd[1024], err[256];
+	struct config cfg;
+	struct cakey *ca;
+	struct store_txn *t;
+	struct store *s = NULL;
+	uint8_t mk[SECRETBOX_KEY_LEN];
+	struct rbac_target *tg;
+	struct rbac_role *role;
+	json_t *j;
+	FILE *f;
+
+	T = (int64_t)time(NULL);
+	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
+	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &ca), 0);
+	path_in(p, sizeof(p), "ca.key");
+	cr_assert_eq(cakey_save(ca, p, CAKEY_FORMAT_OPENSSH, "test-ca"), 0);
+	path_in(p, sizeof(p), "master.key");
+	cr_assert_eq(secretbox_key_create(p), 0);
+	cr_assert_eq(secretbox_key_load(p, mk), 0);
+	cr_assert_eq(broker_store_create(dir, ca, mk, &s), 0);
+	store_close(s);
+	cakey_free(ca);
+
+	cr_assert_eq(config_defaults(&cfg), 0);
+	cfg_set(&cfg, "data_dir", dir);
+	path_in(p, sizeof(p), "ca.key");
+	cfg_set(&cfg, "ca_key", p);
+	path_in(p, sizeof(p), "master.key");
+	cfg_set(&cfg, "master_key", p);
+	path_in(p, sizeof(p), "audit.log");
+	cfg_set(&cfg, "audit_log", p);
+	cfg_set(&cfg, "cert_max_ttl", "8h");
+	cr_assert_eq(broker_open(&cfg, &b, err, sizeof(err)), 0, "%s", err);
+
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	add_user(t, "alice", "dev");
+	add_user(t, "bob", NULL);
+	add_user(t, "root", NULL);
+	cr_assert_eq(rbac_bootstrap_admin(t, "root", T), 0);
+	j = json_pack("{s:{s:s}}", "labels", "env", "lab");
+	cr_assert_eq(rbac_target_from_json("lab/box", j, &tg, err,
+	    sizeof(err)), 0, "%s", err);
+	json_decref(j);
+	cr_assert_eq(rbac_target_put(t, &root_actor, tg, T, err, sizeof(err)),
+	    0, "%s", err);
+	rbac_target_free(tg);
+	j = json_pack("{s:[{s:[s], s:[s]}], s:i}", "rules", "targets",
+	    "lab/*", "logins", "app", "max_ttl", 8 * 3600);
+	cr_assert_eq(rbac_role_from_json("dev", j, &role, err, sizeof(err)),
+	    0, "%s", err);
+	json_decref(j);
+	cr_assert_eq(rbac_role_put(t, &root_actor, role, T, err, sizeof(err)),
+	    0, "%s", err);
+	rbac_role_free(role);
+	cr_assert_eq(rbac_binding_create(t, &root_actor, "dev", "group:dev", 0,
+	    T, &dev_binding, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_commit(t), 0);
+
+	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ed25519 -N '' -C t "
+	    "-f '%s/id'", dir);
+	cr_assert_eq(system(cmd), 0);
+	path_in(p, sizeof(p), "id.pub");
+	cr_assert_not_null(f = fopen(p, "r"));
+	cr_assert_not_null(fgets(pubkey, sizeof(pubkey), f));
+	fclose(f);
+	pubkey[strcspn(pubkey, "\n")] = '\0';
+}
+
+static void
+teardown(void)
+{
+	broker_close(b);
+	b = NULL;
+	tmpdir_remove(dir);
+}
+
+TestSuite(check_then_act, .init = setup, .fini = teardown, .timeout = 60);
+
+/* ---- helpers ---- */
+
+/* A session for name, resolved as the HTTP layer resolves a request's. */
+static void
+login(const char *name, char *token, struct caller *c)
+{
+	char csrf[TOKEN_TEXT_LEN + 1];
+	struct store_txn *t;
+	int64_t exp;
+
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(session_create(t, name, "127.0.0.1", T, 1800, 43200,
+	    token, csrf, &exp), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(broker_caller(b, token, T, c), 0);
+	cr_assert(c->has_session);
+}
+
+static void
+req_of(const struct caller *c, struct issue_req *rq)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->username = c->username;
+	rq->groups = (const char *const *)c->groups;
+	rq->n_groups = c->n_groups;
+	rq->session = c->has_session ? c->session : NULL;
+	rq->public_key = pubkey;
+	rq->target = "lab/box";
+	rq->login = "app";
+}
+
+/* The commit half of issuance, waited for. */
+struct wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, r;
+};
+
+static void
+woken(void *arg, int r)
+{
+	struct wait *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->r = r;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+static int
+commit_job(struct issue_job *job)
+{
+	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
+	    .cv = PTHREAD_COND_INITIALIZER };
+
+	cr_assert_eq(issue_submit(&b->issuer, job, woken, &w), 0);
+	pthread_mutex_lock(&w.mu);
+	while (!w.done)
+		pthread_cond_wait(&w.cv, &w.mu);
+	pthread_mutex_unlock(&w.mu);
+	return w.r;
+}
+
+static uint64_t
+serial_of(const json_t *out)
+{
+	return (uint64_t)json_integer_value(json_object_get(out, "serial"));
+}
+
+/* 1 when the ledger has serial; *revoked_at gets its revocation time. */
+static int
+ledger_has(uint64_t serial, int64_t *revoked_at)
+{
+	struct store_txn *t;
+	struct cert_record rec;
+	int r;
+
+	memset(&rec, 0, sizeof(rec));
+	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	r = certs_get(t, serial, &rec);
+	store_abort(t);
+	cr_assert(r == 0 || r == TSS_E_NOT_FOUND, "certs_get: %d", r);
+	if (revoked_at != NULL)
+		*revoked_at = rec.revoked_at;
+	cert_record_free(&rec);
+	return r == 0;
+}
+
+/* Is serial among the serials GET /v1/krl is built from? */
+static int
+in_krl(uint64_t serial)
+{
+	struct store_txn *t;
+	uint64_t *v = NULL;
+	size_t i, n = 0;
+	int found = 0;
+
+	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	cr_assert_eq(certs_revoked_serials(t, T, &v, &n), 0);
+	store_abort(t);
+	for (i = 0; i < n; i++)
+		found |= v[i] == serial;
+	free(v);
+	return found;
+}
+
+/* Decide alice's certificate now; the caller commits it later. */
+static struct issue_job *
+prepare_alice(struct caller *c, char *token, json_t **out)
+{
+	struct issue_job *job = NULL;
+	struct issue_req rq;
+	char err[256];
+
+	login("alice", token, c);
+	req_of(c, &rq);
+	cr_assert_eq(issue_prepare(&b->issuer, &rq, T, &job, out, err,
+	    sizeof(err)), 0, "%s", err);
+	return job;
+}
+
+/* ---- the findings ---- */
+
+/*
+ * High: requests decided with alice's (stolen) session before an admin
+ * reset her kept committing afterwards, valid and missing from the KRL.
+ */
+Test(check_then_act, issuance_decided_before_a_reset_is_refused_at_commit)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct issue_job *job;
+	struct caller c;
+	json_t *out = NULL, *en = NULL;
+
+	job = prepare_alice(&c, token, &out);
+	cr_assert_eq(broker_user_reset(b, &root_caller, "alice", T, &en, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
+	cr_expect(!ledger_has(serial_of(out), NULL),
+	    "a certificate decided before the reset was committed after it");
+	json_decref(en);
+	json_decref(out);
+	caller_clear(&c);
+}
+
+/* The other half of the race: committed first, revoked by the reset, and
+ * in the KRL when the reset returns. */
+Test(check_then_act, reset_revokes_what_was_committed_before_it)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct issue_job *job;
+	struct caller c;
+	json_t *out = NULL, *en = NULL;
+	int64_t rev = 0;
+
+	job = prepare_alice(&c, token, &out);
+	cr_assert_eq(commit_job(job), 0);
+	cr_assert_eq(broker_user_reset(b, &root_caller, "alice", T, &en, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert(ledger_has(serial_of(out), &rev));
+	cr_expect_neq(rev, 0);
+	cr_expect(in_krl(serial_of(out)));
+	json_decref(en);
+	json_decref(out);
+	caller_clear(&c);
+}
+
+/* Disabling alice ended her sessions but left her certificates valid. */
+Test(check_then_act, disable_revokes_the_users_certificates)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct issue_job *job;
+	struct caller c;
+	json_t *out = NULL, *res = NULL, *body;
+	int64_t rev = 0;
+
+	job = prepare_alice(&c, token, &out);
+	cr_assert_eq(commit_job(job), 0);
+	body = json_pack("{s:b}", "disabled", 1);
+	cr_assert_eq(broker_user_patch(b, &root_caller, "alice", body, T, &res,
+	    err, sizeof(err)), 0, "%s", err);
+	cr_assert(ledger_has(serial_of(out), &rev));
+	cr_expect_neq(rev, 0, "the disabled user's certificate stays valid");
+	cr_expect(in_krl(serial_of(out)));
+	json_decref(body);
+	json_decref(res);
+	json_decref(out);
+	caller_clear(&c);
+}
+
+Test(check_then_act, issuance_decided_before_a_disable_is_refused_at_commit)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct issue_job *job;
+	struct caller c;
+	json_t *out = NULL, *res = NULL, *body;
+
+	job = prepare_alice(&c, token, &out);
+	body = json_pack("{s:b}", "disabled", 1);
+	cr_assert_eq(broker_user_patch(b, &root_caller, "alice", body, T, &res,
+	    err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
+	cr_expect(!ledger_has(serial_of(out), NULL));
+	json_decref(body);
+	json_decref(res);
+	json_decref(out);
+	caller_clear(&c);
+}
+
+/* The session the request came with ended (logout) before the commit. */
+Test(check_then_act, issuance_after_its_session_ended_is_refused_at_commit)
+{
+	char token[TOKEN_TEXT_LEN + 1];
+	struct issue_job *job;
+	struct store_txn *t;
+	struct caller c;
+	json_t *out = NULL;
+
+	job = prepare_alice(&c, token, &out);
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(session_end(t, token, "127.0.0.1", T), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
+	cr_expect(!ledger_has(serial_of(out), NULL));
+	json_decref(out);
+	caller_clear(&c);
+}
+
+/* alice left the group that granted the access before the commit. */
+Test(check_then_act, issuance_after_a_group_change_is_refused_at_commit)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct issue_job *job;
+	struct caller c;
+	json_t *out = NULL, *res = NULL, *body;
+
+	job = prepare_alice(&c, token, &out);
+	body = json_pack("{s:[]}", "groups");
+	cr_assert_eq(broker_user_patch(b, &root_caller, "alice", body, T, &res,
+	    err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
+	cr_expect(!ledger_has(serial_of(out), NULL));
+	json_decref(body);
+	json_decref(res);
+	json_decref(out);
+	caller_clear(&c);
+}
+
+/*
+ * The policy changed between the decision and the commit: the commit
+ * decides again.  An unrelated change lets the certificate through; the
+ * removal of the granting binding refuses it.
+ */
+Test(check_then_act, issuance_after_a_policy_change_is_decided_again)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct issue_job *job;
+	struct store_txn *t;
+	struct rbac_target *tg;
+	struct caller c;
+	json_t *out = NULL, *j;
+
+	job = prepare_alice(&c, token, &out);
+	j = json_pack("{s:{}}", "labels");
+	cr_assert_eq(rbac_target_from_json("other/box", j, &tg, err,
+	    sizeof(err)), 0, "%s", err);
+	json_decref(j);
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(rbac_target_put(t, &root_actor, tg, T, err, sizeof(err)),
+	    0, "%s", err);
+	cr_assert_eq(store_commit(t), 0);
+	rbac_target_free(tg);
+	cr_expect_eq(commit_job(job), 0);
+	cr_expect(ledger_has(serial_of(out), NULL));
+	json_decref(out);
+	out = NULL;
+	caller_clear(&c);
+
+	job = prepare_alice(&c, token, &out);
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(rbac_binding_delete(t, &root_actor, dev_binding, T, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_commit(t), 0);
+	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
+	cr_expect(!ledger_has(serial_of(out), NULL));
+	json_decref(out);
+	caller_clear(&c);
+}
+
+/* A binding that expires in 60 s yielded an 8-hour certificate. */
+Test(check_then_act, binding_expiring_in_60s_bounds_the_certificate)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct store_txn *t;
+	struct issue_req rq;
+	struct caller c;
+	json_t *out = NULL;
+	uint64_t id;
+
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(rbac_binding_create(t, &root_actor, "dev", "user:bob",
+	    T + 60, T, &id, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_commit(t), 0);
+	login("bob", token, &c);
+	req_of(&c, &rq);
+	rq.ttl = 8 * 3600;
+	cr_assert_eq(issue_cert(&b->issuer, &rq, T, &out, err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_leq(json_integer_value(json_object_get(out,
+	    "valid_before")), T + 60, "valid_before %lld outlives the binding "
+	    "(%lld)", (long long)json_integer_value(json_object_get(out,
+	    "valid_before")), (long long)(T + 60));
+	json_decref(out);
+	caller_clear(&c);
+}
+
+/*
+ * After bob was deleted his user:bob bindings remained, and a new account
+ * named bob inherited the access.
+ */
+Test(check_then_act, deleted_users_bindings_do_not_pass_to_a_new_account)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct store_txn *t;
+	struct issue_req rq;
+	struct caller c;
+	json_t *out = NULL, *list = NULL;
+	uint64_t id;
+
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(rbac_binding_create(t, &root_actor, "dev", "user:bob", 0,
+	    T, &id, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(broker_user_delete(b, &root_caller, "bob", T, err,
+	    sizeof(err)), 0, "%s", err);
+
+	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	add_user(t, "bob", NULL);
+	cr_assert_eq(rbac_bindings_json(t, "user:bob", &list), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_expect_eq(json_array_size(list), 0, "user:bob still has %zu "
+	    "bindings", json_array_size(list));
+	login("bob", token, &c);
+	req_of(&c, &rq);
+	cr_expect_eq(issue_cert(&b->issuer, &rq, T, &out, err, sizeof(err)),
+	    TSS_E_FORBIDDEN);
+	json_decref(out);
+	json_decref(list);
+	caller_clear(&c);
+}

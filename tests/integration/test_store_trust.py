@@ -138,6 +138,15 @@ class StoreTrust(unittest.TestCase):
                                                              p.stderr))
         return p
 
+    def backup(self, name):
+        """A fresh backup of the data directory, in the instance's dir."""
+        bak = os.path.join(self.i.dir, name)
+        if os.path.exists(bak):
+            os.unlink(bak)
+        p = self.offline("backup", "--data", self.i.data, bak)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return bak
+
     def truncate(self, path, size):
         with open(path, "r+b") as f:
             f.truncate(size)
@@ -172,10 +181,7 @@ class StoreTrust(unittest.TestCase):
             self.assertIn("truncated", p.stderr)
 
     def test_truncated_backup_restore_is_refused_not_sigbus(self):
-        bak = os.path.join(self.i.dir, "half.bak")
-        if os.path.exists(bak):
-            os.unlink(bak)
-        self.offline("backup", "--data", self.i.data, bak)
+        bak = self.backup("half.bak")
         size = os.path.getsize(bak)
         self.truncate(bak, size // 2 // 4096 * 4096)
         target = os.path.join(self.i.dir, "restored-cut")
@@ -213,10 +219,7 @@ class StoreTrust(unittest.TestCase):
         self.assertNotIn("out of memory", p.stderr)
 
     def test_good_backup_restores_and_starts(self):
-        bak = os.path.join(self.i.dir, "good.bak")
-        if os.path.exists(bak):
-            os.unlink(bak)
-        self.offline("backup", "--data", self.i.data, bak)
+        bak = self.backup("good.bak")
         target = os.path.join(self.i.dir, "restored-good")
         shutil.rmtree(target, ignore_errors=True)
         p = self.offline("restore", "--data", target, bak)

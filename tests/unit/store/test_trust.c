@@ -112,23 +112,14 @@ cut(const char *p, off_t size)
 	cr_assert_eq(truncate(p, size), 0);
 }
 
+/* Overwrite n bytes at off (host order, as LMDB writes them). */
 static void
-poke32(const char *p, off_t off, uint32_t v)
+poke(const char *p, off_t off, const void *v, size_t n)
 {
 	int fd = open(p, O_WRONLY);
 
 	cr_assert(fd >= 0);
-	cr_assert_eq(pwrite(fd, &v, sizeof(v), off), (ssize_t)sizeof(v));
-	close(fd);
-}
-
-static void
-poke64(const char *p, off_t off, uint64_t v)
-{
-	int fd = open(p, O_WRONLY);
-
-	cr_assert(fd >= 0);
-	cr_assert_eq(pwrite(fd, &v, sizeof(v), off), (ssize_t)sizeof(v));
+	cr_assert_eq(pwrite(fd, v, n, off), (ssize_t)n);
 	close(fd);
 }
 
@@ -210,6 +201,7 @@ Test(store_trust, corrupt_meta_page_is_store_corrupt_not_out_of_memory)
 {
 	char p[PATH_MAX];
 	struct store *s = NULL;
+	uint64_t huge = (uint64_t)1 << 50;
 	uint32_t ps;
 
 	make_store();
@@ -217,8 +209,8 @@ Test(store_trust, corrupt_meta_page_is_store_corrupt_not_out_of_memory)
 	ps = page_size(p);
 	/* Both meta pages name a last page far past any map: LMDB maps it
 	 * and fails with ENOMEM. */
-	poke64(p, OFF_LAST_PG, (uint64_t)1 << 50);
-	poke64(p, ps + OFF_LAST_PG, (uint64_t)1 << 50);
+	poke(p, OFF_LAST_PG, &huge, sizeof(huge));
+	poke(p, ps + OFF_LAST_PG, &huge, sizeof(huge));
 	assert_refused(TSS_E_CORRUPT);
 	cr_assert_eq(open_as(STORE_OPEN_ANY, 0, &s), TSS_E_CORRUPT);
 }
@@ -242,9 +234,9 @@ Test(store_trust, damaged_meta_page_fields_are_store_corrupt)
 	data_path(p, sizeof(p));
 	for (i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
 		was = peek32(p, damage[i].off);
-		poke32(p, damage[i].off, damage[i].v);
+		poke(p, damage[i].off, &damage[i].v, sizeof(uint32_t));
 		assert_refused(TSS_E_CORRUPT);
-		poke32(p, damage[i].off, was);
+		poke(p, damage[i].off, &was, sizeof(was));
 	}
 	assert_refused(0);
 }

@@ -552,7 +552,8 @@ broker_target_put(struct broker *b, const struct caller *c, const char *name,
 	*out = NULL;
 	if ((r = rbac_target_from_json(name, body, &op.target, errmsg,
 	    len)) != 0 ||
-	    (r = commit_run(b->commits, policy_fn, &op)) != 0)
+	    (r = guard_run(b, c, NULL, policy_fn, &op, now, errmsg,
+	    len)) != 0)
 		goto out;
 	/* Answer what was stored, bookkeeping included. */
 	if ((r = stamp(&op.target->updated_at, &op.target->updated_by, c,
@@ -584,7 +585,8 @@ broker_role_put(struct broker *b, const struct caller *c, const char *name,
 
 	*out = NULL;
 	if ((r = rbac_role_from_json(name, body, &op.role, errmsg, len)) != 0 ||
-	    (r = commit_run(b->commits, policy_fn, &op)) != 0)
+	    (r = guard_run(b, c, NULL, policy_fn, &op, now, errmsg,
+	    len)) != 0)
 		goto out;
 	if ((r = stamp(&op.role->updated_at, &op.role->updated_by, c,
 	    now)) != 0)
@@ -641,7 +643,8 @@ broker_binding_create(struct broker *b, const struct caller *c,
 		goto out;
 	op.name = role;
 	op.subject = subject;
-	if ((r = commit_run(b->commits, policy_fn, &op)) != 0 ||
+	if ((r = guard_run(b, c, NULL, policy_fn, &op, now, errmsg,
+	    len)) != 0 ||
 	    (r = store_begin(b->store, 0, &t)) != 0 ||
 	    (r = rbac_binding_get(t, op.id, &bd)) != 0)
 		goto out;

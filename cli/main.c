@@ -45,7 +45,8 @@ static const struct command commands[] = {
 	{ "check", NULL, cmd_check, "check USER TARGET LOGIN" },
 	{ "cert", "ls", cmd_cert_ls, "cert ls [--user U]" },
 	{ "cert", "revoke", cmd_cert_revoke, "cert revoke SERIAL" },
-	{ "audit", "verify", cmd_audit_verify, "audit verify --data DIR" },
+	{ "audit", "verify", cmd_audit_verify, "audit verify --data DIR "
+	    "[--checkpoints FILE [--audit-pubkey FILE]]" },
 	{ "audit", NULL, cmd_audit, "audit [--follow]" },
 	{ "init", NULL, cmd_init, "init --data DIR [--dev] [--admin NAME]" },
 	{ "backup", NULL, cmd_backup, "backup --data DIR FILE" },

@@ -109,7 +109,7 @@ struct conn_ctx {
 	int linked;			/* NOTIFY_STARTED has claimed it */
 	int cut;			/* shut down for its deadline */
 	int linger;			/* drain before the close */
-	int in_body;			/* the deadline is the body's */
+	atomic_int in_body;		/* the deadline is the body's */
 	int qover;			/* its request has too many query
 					 * arguments (on_uri) */
 	atomic_llong deadline;		/* monotonic ms; 0: none */
@@ -1037,7 +1037,7 @@ conn_deadline(struct conn_ctx *cc, long ms, int in_body)
 {
 	if (cc == NULL)
 		return;
-	cc->in_body = in_body;
+	atomic_store(&cc->in_body, in_body);
 	atomic_store(&cc->deadline, ms < 0 ? 0 : mono_ms() + ms);
 }
 
@@ -1134,6 +1134,7 @@ deadline_pass(struct web_server *s)
 	struct conn_ctx *cc, **pp;
 	int64_t now = mono_ms(), dl;
 	size_t b;
+	int in_body;
 
 	pthread_mutex_lock(&s->conn_mu);
 	for (b = 0; b < CONN_BUCKETS; b++) {
@@ -1150,10 +1151,11 @@ deadline_pass(struct web_server *s)
 				continue;
 			}
 			cc->cut = 1;
-			web_metric_inc(s->m_closed, cc->in_body ? CLOSE_BODY :
+			in_body = atomic_load(&cc->in_body);
+			web_metric_inc(s->m_closed, in_body ? CLOSE_BODY :
 			    CLOSE_HEAD);
 			log_info("web: closing connection fd %d: request %s not "
-			    "complete in time", cc->fd, cc->in_body ? "body" :
+			    "complete in time", cc->fd, in_body ? "body" :
 			    "head");
 			(void)shutdown(cc->fd, SHUT_RDWR);
 			pp = &cc->next;

@@ -763,6 +763,10 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 	    now - k->ck_time >= k->ck_interval))
 		r = sink_checkpoint(k, t, k->last, now);
  out:
+	/* A failing sink must not make a timed checkpoint due at once again
+	 * (the sink thread would spin): try it after the interval. */
+	if (r != 0 && k->ckey != NULL)
+		k->ck_time = now;
 	if (r != 0)
 		log_warn("audit sink: %s", tss_strerror(r));
 	store_cursor_close(c);

@@ -460,32 +460,33 @@ Test(device, fast_polls_of_a_pending_code_write_nothing)
  */
 Test(device, slow_down_adds_5_seconds_to_the_interval)
 {
+	/* Seconds since the previous poll, and the answer. */
+	static const struct {
+		int64_t gap;
+		enum device_poll want;
+	} step[] = {
+		{ 5, DEVICE_PENDING },
+		{ 1, DEVICE_SLOW_DOWN },	/* the interval is 10 s now */
+		{ 5, DEVICE_SLOW_DOWN },	/* too fast: 15 s */
+		{ 10, DEVICE_SLOW_DOWN },	/* too fast: 20 s */
+		{ 20, DEVICE_PENDING },
+		{ 20, DEVICE_PENDING },
+		{ 19, DEVICE_SLOW_DOWN },	/* 25 s */
+		{ 25, DEVICE_PENDING },
+	};
 	struct device_grant g;
 	enum device_poll poll;
 	json_t *out = NULL;
-	int64_t t = T + 5;
-	int i;
+	int64_t t = T;
+	size_t i;
 
 	make("lab/box", "app", 900, T, &g);
-	cr_assert_eq(poll_at(g.device_code, t, &poll, &out), 0);
-	cr_expect_eq(poll, DEVICE_PENDING);
-	cr_assert_eq(poll_at(g.device_code, t + 1, &poll, &out), 0);
-	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
-	t += 1;
-	/* 5 s is too fast now; 10 s is the pace. */
-	cr_assert_eq(poll_at(g.device_code, t + 5, &poll, &out), 0);
-	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
-	t += 5;
-	/* That second slow_down made it 15 s. */
-	cr_assert_eq(poll_at(g.device_code, t + 10, &poll, &out), 0);
-	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
-	t += 10;
-	cr_assert_eq(poll_at(g.device_code, t + 20, &poll, &out), 0);
-	cr_expect_eq(poll, DEVICE_PENDING);
-	t += 20;
-	cr_assert_eq(poll_at(g.device_code, t + 20, &poll, &out), 0);
-	cr_expect_eq(poll, DEVICE_PENDING);
-	t += 20;
+	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
+		t += step[i].gap;
+		cr_assert_eq(poll_at(g.device_code, t, &poll, &out), 0);
+		cr_expect_eq(poll, step[i].want, "poll %zu (+%lld s): %s", i,
+		    (long long)step[i].gap, device_poll_code(poll));
+	}
 	/* It stops growing at DEVICE_INTERVAL_MAX. */
 	for (i = 0; i < 50; i++)
 		cr_assert_eq(poll_at(g.device_code, t, &poll, &out), 0);

@@ -6,7 +6,7 @@ MESON   ?= meson
 SAN_ENV  = ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1 \
            UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 
-.PHONY: all deps e2e-deps build test sanitize bench install run clean
+.PHONY: all deps e2e-deps build test sanitize bench bench-compare install run clean
 
 all: build
 
@@ -38,6 +38,21 @@ sanitize: deps e2e-deps $(ASAN)/build.ninja
 
 bench: build
 	$(MESON) test -C $(BUILD) --benchmark --verbose
+
+# Issuance of this build against BASE's, alternating in one run
+# (bench/http/compare.py); BASE is built in build-base/ from a git worktree.
+BASE ?= 9747bf4
+bench-compare: build
+	@if [ "$$(git -C build-base/src rev-parse HEAD 2>/dev/null)" != \
+	    "$$(git rev-parse $(BASE))" ]; then \
+		git worktree remove --force build-base/src 2>/dev/null; \
+		rm -rf build-base; \
+		git worktree add --detach build-base/src $(BASE) && \
+		$(MESON) setup build-base/build build-base/src; \
+	fi
+	ninja -C build-base/build tesserad tessera bench/http/loadgen bench/http/hostprobe
+	HTTPBENCH_BASELINE_BUILD=$(CURDIR)/build-base/build \
+	    TESSERA_BUILD_DIR=$(CURDIR)/$(BUILD) python3 bench/http/compare.py
 
 install: build
 	$(MESON) install -C $(BUILD)

@@ -296,3 +296,31 @@ hex_encode(const void *p, size_t len, char *dst)
 	}
 	dst[2 * len] = '\0';
 }
+
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+hex_decode(const char *s, uint8_t *out, size_t len)
+{
+	size_t i;
+	int hi, lo;
+
+	if (s == NULL || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	/* A NUL is no digit, so a short string stops here. */
+	for (i = 0; i < len; i++) {
+		if ((hi = hex_digit(s[2 * i])) < 0 ||
+		    (lo = hex_digit(s[2 * i + 1])) < 0)
+			return TSS_E_BAD_FORMAT;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}

@@ -20,5 +20,8 @@ int b32_encode(const void *p, size_t len, char **out);
 int b32_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen);
 /* hex into dst of 2*len+1 bytes. */
 void hex_encode(const void *p, size_t len, char *dst);
+/* Exactly 2*len lowercase hex digits of s into len bytes at out (a NUL
+ * before them is an error): TSS_E_BAD_FORMAT, out then undefined. */
+int hex_decode(const char *s, uint8_t *out, size_t len);
 
 #endif

@@ -21,32 +21,13 @@
 #define HASH_LEN	32
 #define MSG_LEN		(sizeof(AUDIT_CKPT_DOMAIN) + 8 + 8 + HASH_LEN)
 
-static int
-unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;	/* upper case too: the chain writes lower case only */
-}
-
 /* 64 lowercase hex digits into 32 bytes. */
 static int
 hash_bytes(const char *hex, uint8_t out[HASH_LEN])
 {
-	size_t i;
-	int hi, lo;
-
 	if (hex == NULL || strlen(hex) != 2 * HASH_LEN)
 		return TSS_E_BAD_FORMAT;
-	for (i = 0; i < HASH_LEN; i++) {
-		if ((hi = unhex(hex[2 * i])) < 0 ||
-		    (lo = unhex(hex[2 * i + 1])) < 0)
-			return TSS_E_BAD_FORMAT;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
+	return hex_decode(hex, out, HASH_LEN);
 }
 
 /* The signed bytes; time may be negative, it is signed as its u64 image. */

@@ -364,6 +364,18 @@ Test(enc, hex_encode_lowercase)
 	cr_assert_str_eq(dst, "00ff10ab09c7");
 }
 
+Test(enc, hex_decode_lowercase_only_exact_length)
+{
+	uint8_t out[3];
+
+	cr_assert_eq(hex_decode("00ffab", out, 3), 0);
+	cr_assert(out[0] == 0x00 && out[1] == 0xff && out[2] == 0xab);
+	cr_expect_eq(hex_decode("00FFab", out, 3), TSS_E_BAD_FORMAT);
+	cr_expect_eq(hex_decode("00ff", out, 3), TSS_E_BAD_FORMAT);
+	cr_expect_eq(hex_decode("00ffa", out, 3), TSS_E_BAD_FORMAT);
+	cr_expect_eq(hex_decode("00 fab", out, 3), TSS_E_BAD_FORMAT);
+}
+
 Test(enc, hex_encode_empty)
 {
 	char dst[1] = { 'x' };

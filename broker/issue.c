@@ -84,10 +84,14 @@ covers_cert(const struct issue_job *j, const struct rbac_decision *d)
 	return 1;
 }
 
-/* The policy changed since the decision: decide every principal again on
- * the policy in t. */
+/*
+ * The policy changed since the decision: decide every principal again on
+ * the policy in t (generation gen).  The published snapshot serves when t
+ * holds no uncommitted policy change, so the jobs of a batch after a
+ * policy change share one rebuild instead of each building its own.
+ */
 static int
-redecide(struct store_txn *t, const struct issue_job *j)
+redecide(struct store_txn *t, const struct issue_job *j, uint64_t gen)
 {
 	struct rbac_snap *snap = NULL;
 	struct rbac_decision d;
@@ -96,8 +100,13 @@ redecide(struct store_txn *t, const struct issue_job *j)
 	size_t i;
 	int r;
 
-	if ((r = rbac_acquire_txn(j->is->rbac, t, &snap)) != 0)
-		return r;
+	if (rbac_acquire(j->is->rbac, &snap) != 0 ||
+	    rbac_snap_generation(snap) != gen) {
+		rbac_snap_release(snap);
+		snap = NULL;
+		if ((r = rbac_acquire_txn(j->is->rbac, t, &snap)) != 0)
+			return r;
+	}
 	r = TSS_E_FORBIDDEN;
 	for (i = 0; i < j->rec.n_principals; i++) {
 		/* "login@target": neither part may hold an '@'. */
@@ -152,7 +161,7 @@ revalidate(struct store_txn *t, const struct issue_job *j)
 	}
 	if ((r = store_counter_get(t, STORE_CTR_POLICY_GEN, &gen)) != 0)
 		goto out;
-	r = gen == j->gen ? 0 : redecide(t, j);
+	r = gen == j->gen ? 0 : redecide(t, j, gen);
  out:
 	user_free(u);
 	return r;

@@ -583,6 +583,16 @@ h_file_fp(const char *path, char out[65])
 	X509_free(x);
 }
 
+long
+h_ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
 int
 h_wait_closed(int fd, SSL *ssl, int ms)
 {

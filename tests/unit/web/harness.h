@@ -8,6 +8,7 @@
 #define TSS_TEST_WEB_HARNESS_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/ssl.h>
 
@@ -62,6 +63,8 @@ long h_tls_request(SSL *ssl, const char *req, size_t len, char *out,
 /* SHA-256 of the peer's leaf certificate / of the cert file, hex. */
 void h_peer_fp(SSL *ssl, char out[65]);
 void h_file_fp(const char *path, char out[65]);
+/* Milliseconds since t0 (CLOCK_MONOTONIC), for bounded polls. */
+long h_ms_since(const struct timespec *t0);
 /* Poll (bounded by ms) until the peer closes; 1 closed, 0 still open. */
 int h_wait_closed(int fd, SSL *ssl, int ms);
 

@@ -44,16 +44,6 @@ teardown(void)
 
 TestSuite(web_edge, .init = setup, .fini = teardown);
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 static void
 start(unsigned head, unsigned body, unsigned per_ip, unsigned per_net)
 {
@@ -83,7 +73,7 @@ trickle(SSL *ssl, int fd, const char *first, const char *const *lines)
 	len = (int)strlen(first);
 	if (SSL_write(ssl, first, len) != len)
 		return 1;
-	while (ms_since(&t0) < TRICKLE_MS) {
+	while (h_ms_since(&t0) < TRICKLE_MS) {
 		if (h_wait_closed(fd, ssl, 200))
 			return 1;
 		len = (int)strlen(lines[i]);
@@ -215,7 +205,7 @@ count_closed(const int *fds, int n, int want)
 
 	cr_assert(n <= 64);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (ms_since(&t0) < 10000) {
+	while (h_ms_since(&t0) < 10000) {
 		for (i = 0; i < n; i++) {
 			if (!closed[i] && h_wait_closed(fds[i], NULL, 10)) {
 				closed[i] = 1;
@@ -223,8 +213,8 @@ count_closed(const int *fds, int n, int want)
 			}
 		}
 		if (nclosed >= want && extra < 0)
-			extra = ms_since(&t0) + 300;
-		if (extra >= 0 && ms_since(&t0) >= extra)
+			extra = h_ms_since(&t0) + 300;
+		if (extra >= 0 && h_ms_since(&t0) >= extra)
 			break;
 	}
 	return nclosed;
@@ -264,7 +254,7 @@ Test(web_edge, addresses_of_one_ipv4_24_share_the_network_limit)
 		ok = count_closed(fds, n, 0) == 0;
 		for (i = 0; i < n; i++)
 			close(fds[i]);
-	} while (!ok && ms_since(&t0) < 10000);
+	} while (!ok && h_ms_since(&t0) < 10000);
 	cr_assert(ok, "127.0.3.0/24 never got its slots back");
 }
 

@@ -37,16 +37,6 @@ TestSuite(web_tls, .init = setup, .fini = teardown);
 
 static const char GET_HELLO[] = "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n";
 
-static long
-ms_since(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (t.tv_sec - t0->tv_sec) * 1000 +
-	    (t.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 Test(web_tls, tls11_refused)
 {
 	SSL *ssl;
@@ -235,7 +225,7 @@ Test(web_tls, per_ip_limit_refuses_excess_then_recovers)
 	}
 	/* The excess is accepted and closed at once; poll with a bound. */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (nclosed < OPEN - LIMIT && ms_since(&t0) < 10000) {
+	while (nclosed < OPEN - LIMIT && h_ms_since(&t0) < 10000) {
 		for (i = 0; i < OPEN; i++) {
 			if (!closed[i] && h_wait_closed(fds[i], NULL, 20)) {
 				closed[i] = 1;
@@ -253,7 +243,7 @@ Test(web_tls, per_ip_limit_refuses_excess_then_recovers)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		h_req(&H, "GET", "/hello", NULL, NULL, 0, 0, &R);
-	} while (R.status != 200 && ms_since(&t0) < 10000);
+	} while (R.status != 200 && h_ms_since(&t0) < 10000);
 	cr_assert_eq(R.status, 200);
 }
 
@@ -310,7 +300,7 @@ Test(web_tls, graceful_stop_finishes_in_flight)
 	cr_assert_eq(pthread_create(&t, NULL, slow_thread, sc), 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!__atomic_load_n(&entered, __ATOMIC_SEQ_CST) &&
-	    ms_since(&t0) < 10000)
+	    h_ms_since(&t0) < 10000)
 		nanosleep(&ts, NULL);
 	cr_assert(__atomic_load_n(&entered, __ATOMIC_SEQ_CST));
 	cr_assert_eq(web_stopping(H.srv), 0);

@@ -505,11 +505,10 @@ file_last_seq(int fd, int *ckpt)
 	start = nl != NULL ? nl + 1 : tail;
 	if ((o = json_loads(start, 0, NULL)) != NULL) {
 		json_int_t v = json_integer_value(json_object_get(o, "seq"));
-
-		seq = v > 0 ? (uint64_t)v : 0;
 		const char *type = json_string_value(json_object_get(o,
 		    "type"));
 
+		seq = v > 0 ? (uint64_t)v : 0;
 		*ckpt = type != NULL && strcmp(type, "checkpoint") == 0;
 		json_decref(o);
 	}
@@ -646,8 +645,8 @@ sink_line(struct audit_sink *k, const char *line)
 
 /*
  * Sign event seq (read in t) and write the checkpoint after the events
- * up to it.  A failure is logged and tried again at the next event count
- * or interval; the events keep streaming meanwhile.
+ * up to it, which are drained first.  A failure is logged; a later flush
+ * tries again.
  */
 static int
 sink_checkpoint(struct audit_sink *k, struct store_txn *t, uint64_t seq,

@@ -505,54 +505,8 @@ rbac_target_delete(struct store_txn *t, const struct rbac_actor *a,
 
 /* ---- roles ---- */
 
-static int covers_actor(const struct rbac_actor *a, const char *subject);
 static int role_bindings(struct store_txn *t, const char *role,
     uint64_t **ids, char ***subjects, size_t *n);
-
-/* Do two versions of a role grant different access (anything but their
- * admin permissions and who changed them when)? */
-static int
-access_differs(const struct rbac_role *x, const struct rbac_role *y,
-    int *differs)
-{
-	struct rbac_role cx = *x, cy = *y;
-	struct buf *bx = NULL, *by = NULL;
-	int r;
-
-	cx.admin = cy.admin = 0;
-	cx.updated_at = cy.updated_at = 0;
-	cx.updated_by = cy.updated_by = NULL;
-	if ((r = rbac__role_encode(&cx, &bx)) == 0 &&
-	    (r = rbac__role_encode(&cy, &by)) == 0)
-		*differs = buf_len(bx) != buf_len(by) ||
-		    memcmp(buf_ptr(bx), buf_ptr(by), buf_len(bx)) != 0;
-	buf_free(bx);
-	buf_free(by);
-	return r;
-}
-
-/* Is the role bound (expired or not) to a subject covering the actor? */
-static int
-bound_to_actor(struct store_txn *t, const struct rbac_actor *a,
-    const char *role, int *mine)
-{
-	uint64_t *ids = NULL;
-	char **subjects = NULL;
-	size_t i, n = 0;
-	int r;
-
-	*mine = 0;
-	if ((r = role_bindings(t, role, &ids, &subjects, &n)) != 0)
-		return r;
-	for (i = 0; i < n; i++) {
-		if (covers_actor(a, subjects[i]))
-			*mine = 1;
-		free(subjects[i]);
-	}
-	free(subjects);
-	free(ids);
-	return 0;
-}
 
 int
 rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
@@ -582,25 +536,6 @@ rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
 		    "permission, which you lack", ro->name, rbac__perm_label(miss));
 		r = TSS_E_FORBIDDEN;
 		goto out;
-	}
-	/*
-	 * A role that applies to the actor: widening its access would be
-	 * granting oneself, so its access is another admin's to change (as
-	 * with bindings, this holds for full admins too).
-	 */
-	if (old != NULL) {
-		int differs = 0, mine = 0;
-
-		if ((r = access_differs(old, ro, &differs)) != 0 ||
-		    (differs &&
-		    (r = bound_to_actor(t, a, old->name, &mine)) != 0))
-			goto out;
-		if (mine) {
-			rbac__err(errmsg, errlen, "role %s applies to you: "
-			    "another admin must change its access", ro->name);
-			r = TSS_E_FORBIDDEN;
-			goto out;
-		}
 	}
 	rec = *ro;
 	rec.updated_at = now;

@@ -144,6 +144,21 @@ class AdminGuard(unittest.TestCase):
         i.call("DELETE", "/v1/bindings/%d" % b["id"],
                token=self.tokens["rex"])
 
+    def test_guard_own_role_may_narrow_but_not_widen(self):
+        self.refused("PUT", "/v1/roles/admin", {
+            "admin": ["*"], "rules": [{"targets": ["**"],
+                                       "logins": [LOGIN]}]},
+            who="admin", words="widen your own access")
+        self.refused("PUT", "/v1/roles/labops", {
+            "rules": [{"targets": ["**"], "logins": [LOGIN]}]},
+            words="widen your own access (%s@prod/db)" % LOGIN)
+        self.i.ok("PUT", "/v1/roles/labops", {
+            "rules": [{"labels": {"env": "lab"}, "logins": [LOGIN]}],
+            "max_ttl": 600}, token=self.tokens["ann"])
+        self.i.ok("PUT", "/v1/roles/labops", {
+            "rules": [{"labels": {"env": "lab"}, "logins": [LOGIN]}]},
+            token=self.tokens["rex"])
+
     def test_guard_last_full_admin_keeps_star(self):
         self.refused("PUT", "/v1/roles/admin", {"admin": ["users:read"]},
                      who="admin", words="no one who can log in holding")

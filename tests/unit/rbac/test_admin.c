@@ -320,46 +320,21 @@ Test(rbac_admin, cannot_add_a_permission_the_actor_lacks_to_a_role)
 	store_close(s);
 }
 
-#define RULES_LAB "{\"admin\":[\"roles:write\",\"bindings:write\"," \
-	"\"users:read\"],\"rules\":[{\"targets\":[\"lab/*\"]," \
-	"\"logins\":[\"root\"]}]}"
-
-Test(rbac_admin, cannot_widen_the_access_of_a_role_that_applies_to_oneself)
+/*
+ * Editing a role that applies to oneself is judged by its effect, by the
+ * guard the broker runs around every admin write (rbac_guard, see
+ * test_guard.c): widening is refused there, narrowing is allowed.  Here,
+ * without the guard, only the permission arithmetic applies.
+ */
+Test(rbac_admin, own_role_edits_are_left_to_the_guard_but_not_new_permissions)
 {
 	struct store *s = delegated();
-	uint64_t g;
-	char err[256] = "";
 
-	/* bob holds "delegate" (user:bob): no rules of his own making. */
-	g = gen(s);
-	cr_expect_eq(put_role(s, &bob_in_ops, "delegate", RULES_LAB),
-	    TSS_E_FORBIDDEN);
 	cr_expect_eq(put_role(s, &bob_in_ops, "delegate", "{\"admin\":"
-	    "[\"roles:write\",\"bindings:write\",\"users:read\"],"
-	    "\"max_ttl\":86400}"), TSS_E_FORBIDDEN);
-	cr_expect_eq(gen(s), g);
-	/* Its admin part alone is not access: dropping a permission is
-	 * allowed (adding one is refused as before). */
+	    "[\"roles:write\",\"bindings:write\",\"users:read\","
+	    "\"audit:read\"]}"), TSS_E_FORBIDDEN);
 	cr_expect_eq(put_role(s, &bob_in_ops, "delegate", "{\"admin\":"
 	    "[\"roles:write\",\"bindings:write\"]}"), 0);
-	/* Roles that do not apply to bob are his to edit. */
-	cr_expect_eq(put_role(s, &bob_in_ops, "reader", "{\"admin\":"
-	    "[\"users:read\"],\"rules\":[{\"targets\":[\"lab/*\"],"
-	    "\"logins\":[\"root\"]}]}"), 0);
-	/* Through a group too. */
-	cr_assert_eq(put_role(s, &root, "opsrole", "{\"rules\":[]}"), 0);
-	cr_assert_eq(bind(s, &root, "opsrole", "group:ops", 0, NULL, err,
-	    sizeof(err)), 0, "%s", err);
-	cr_expect_eq(put_role(s, &bob_in_ops, "opsrole", "{\"rules\":[{"
-	    "\"targets\":[\"*\"],\"logins\":[\"root\"]}]}"),
-	    TSS_E_FORBIDDEN);
-	/* And for the full admin: "admin" applies to root. */
-	cr_expect_eq(put_role(s, &root, "admin", "{\"admin\":[\"*\"],"
-	    "\"rules\":[{\"targets\":[\"*\"],\"logins\":[\"root\"]}]}"),
-	    TSS_E_FORBIDDEN);
-	/* Rewriting a role unchanged is no change. */
-	cr_expect_eq(put_role(s, &root, "admin", "{\"admin\":[\"*\"]}"),
-	    0);
 	store_close(s);
 }
 

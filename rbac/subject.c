@@ -15,82 +15,32 @@
 
 /* Index keys are the subject, a NUL, then the binding id (be64). */
 #define SUBJ_PREFIX_MAX	(6 + RBAC_SUBJECT_NAME_MAX + 1)
-#define IDS_MAX		4096	/* bindings of one subject, a sanity cap */
 
-/* The ids subject's index entries name; *ids allocated, caller frees. */
+/* Remove binding b (as listed: its JSON is the event's "before"), record
+ * and index entry, and audit it. */
 static int
-ids_of(struct store_txn *t, const uint8_t *pre, size_t pl, uint64_t **ids,
-    size_t *n)
-{
-	struct store_cursor *c = NULL;
-	uint64_t *v = NULL, *nv;
-	size_t kl, vl, cnt = 0, cap = 0;
-	const void *k, *val;
-	int r, rr;
-
-	*ids = NULL;
-	*n = 0;
-	if ((r = store_cursor_open(t, STORE_DB_BINDINGS_BY_SUBJ, &c)) != 0)
-		return r;
-	for (rr = store_cursor_seek(c, pre, pl, &k, &kl, &val, &vl);
-	    rr == 0 && kl == pl + 8 && memcmp(k, pre, pl) == 0;
-	    rr = store_cursor_next(c, &k, &kl, &val, &vl)) {
-		if (cnt == cap) {
-			r = TSS_E_TOO_MANY;
-			if (cap == IDS_MAX)
-				goto out;
-			cap = cap == 0 ? 8 : cap * 2;
-			r = TSS_E_NOMEM;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				goto out;
-			v = nv;
-		}
-		v[cnt++] = buf_peek_u64((const uint8_t *)k + pl);
-	}
-	if (rr != 0 && rr != TSS_E_NOT_FOUND) {
-		r = rr;
-		goto out;
-	}
-	*ids = v;
-	*n = cnt;
-	v = NULL;
-	r = 0;
- out:
-	free(v);
-	store_cursor_close(c);
-	return r;
-}
-
-/* Remove binding id (its record and index entry) and audit it. */
-static int
-drop_one(struct store_txn *t, const uint8_t *pre, size_t pl, uint64_t id,
+drop_one(struct store_txn *t, const uint8_t *pre, size_t pl, json_t *b,
     const char *actor, int64_t now)
 {
-	struct rbac_binding *old = NULL;
 	struct audit_event ev;
 	json_t *fields = NULL;
 	uint8_t k[8], sk[SUBJ_PREFIX_MAX + 8];
 	char obj[24];
-	uint64_t gen, seq;
+	uint64_t id, gen, seq;
 	int r;
 
+	id = (uint64_t)json_integer_value(json_object_get(b, "id"));
 	buf_poke_u64(k, id);
 	memcpy(sk, pre, pl);
 	buf_poke_u64(sk + pl, id);
-	if ((r = rbac_binding_get(t, id, &old)) != 0) {
-		/* An index entry without its record: drop the entry. */
-		if (r == TSS_E_NOT_FOUND)
-			r = store_del(t, STORE_DB_BINDINGS_BY_SUBJ, sk, pl + 8);
-		goto out;
-	}
 	if ((r = store_del(t, STORE_DB_BINDINGS, k, sizeof(k))) != 0 ||
 	    (r = store_del(t, STORE_DB_BINDINGS_BY_SUBJ, sk, pl + 8)) != 0 ||
 	    (r = store_counter_next(t, STORE_CTR_POLICY_GEN, &gen)) != 0)
 		goto out;
 	r = TSS_E_NOMEM;
-	if ((fields = json_pack("{s:o, s:n, s:I, s:s}", "before",
-	    rbac_binding_to_json(old), "after", "policy_generation",
-	    (json_int_t)gen, "reason", "subject deleted")) == NULL)
+	if ((fields = json_pack("{s:O, s:n, s:I, s:s}", "before", b, "after",
+	    "policy_generation", (json_int_t)gen, "reason",
+	    "subject deleted")) == NULL)
 		goto out;
 	(void)snprintf(obj, sizeof(obj), "%llu", (unsigned long long)id);
 	memset(&ev, 0, sizeof(ev));
@@ -102,7 +52,6 @@ drop_one(struct store_txn *t, const uint8_t *pre, size_t pl, uint64_t id,
 	r = audit_append(t, &ev, now, &seq);
  out:
 	json_decref(fields);
-	rbac_binding_free(old);
 	return r;
 }
 
@@ -111,8 +60,8 @@ rbac_bindings_delete_subject(struct store_txn *t, const char *subject,
     const char *actor, int64_t now, size_t *n)
 {
 	uint8_t pre[SUBJ_PREFIX_MAX];
-	uint64_t *ids = NULL;
-	size_t i, pl, cnt = 0;
+	json_t *list = NULL;
+	size_t i, pl;
 	int r;
 
 	if (n != NULL)
@@ -123,15 +72,17 @@ rbac_bindings_delete_subject(struct store_txn *t, const char *subject,
 		return TSS_E_VALIDATION;
 	memcpy(pre, subject, pl + 1);
 	pl++;
-	if ((r = ids_of(t, pre, pl, &ids, &cnt)) != 0)
+	/* The subject's bindings, found through the index. */
+	if ((r = rbac_bindings_json(t, subject, &list)) != 0)
 		goto out;
-	for (i = 0; i < cnt; i++)
-		if ((r = drop_one(t, pre, pl, ids[i], actor, now)) != 0)
+	for (i = 0; i < json_array_size(list); i++)
+		if ((r = drop_one(t, pre, pl, json_array_get(list, i), actor,
+		    now)) != 0)
 			goto out;
 	if (n != NULL)
-		*n = cnt;
+		*n = json_array_size(list);
 	r = 0;
  out:
-	free(ids);
+	json_decref(list);
 	return r;
 }

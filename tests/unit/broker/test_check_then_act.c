@@ -278,6 +278,58 @@ prepare_alice(struct caller *c, char *token, json_t **out)
 	return job;
 }
 
+/* PATCH /v1/users/alice by the admin. */
+static void
+patch_alice(const char *body_json)
+{
+	json_t *body, *res = NULL;
+	char err[256];
+
+	cr_assert_not_null(body = json_loads(body_json, 0, NULL));
+	cr_assert_eq(broker_user_patch(b, &root_caller, "alice", body, T, &res,
+	    err, sizeof(err)), 0, "%s", err);
+	json_decref(body);
+	json_decref(res);
+}
+
+static void
+reset_alice(void)
+{
+	json_t *en = NULL;
+	char err[256];
+
+	cr_assert_eq(broker_user_reset(b, &root_caller, "alice", T, &en, err,
+	    sizeof(err)), 0, "%s", err);
+	json_decref(en);
+}
+
+/* The job decided before the change must be refused by its commit and
+ * leave nothing in the ledger. */
+static void
+expect_refused(struct issue_job *job, json_t *out, struct caller *c,
+    const char *change)
+{
+	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN, "a certificate decided "
+	    "before %s was committed after it", change);
+	cr_expect(!ledger_has(serial_of(out), NULL));
+	json_decref(out);
+	caller_clear(c);
+}
+
+/* Committed before the change, the certificate must be revoked by it and
+ * in the KRL when the change returns. */
+static void
+expect_revoked(json_t *out, struct caller *c)
+{
+	int64_t rev = 0;
+
+	cr_assert(ledger_has(serial_of(out), &rev));
+	cr_expect_neq(rev, 0, "the certificate stays valid");
+	cr_expect(in_krl(serial_of(out)));
+	json_decref(out);
+	caller_clear(c);
+}
+
 /* ---- the findings ---- */
 
 /*
@@ -286,84 +338,51 @@ prepare_alice(struct caller *c, char *token, json_t **out)
  */
 Test(check_then_act, issuance_decided_before_a_reset_is_refused_at_commit)
 {
-	char token[TOKEN_TEXT_LEN + 1], err[256];
+	char token[TOKEN_TEXT_LEN + 1];
 	struct issue_job *job;
 	struct caller c;
-	json_t *out = NULL, *en = NULL;
+	json_t *out = NULL;
 
 	job = prepare_alice(&c, token, &out);
-	cr_assert_eq(broker_user_reset(b, &root_caller, "alice", T, &en, err,
-	    sizeof(err)), 0, "%s", err);
-	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
-	cr_expect(!ledger_has(serial_of(out), NULL),
-	    "a certificate decided before the reset was committed after it");
-	json_decref(en);
-	json_decref(out);
-	caller_clear(&c);
+	reset_alice();
+	expect_refused(job, out, &c, "the reset");
 }
 
 /* The other half of the race: committed first, revoked by the reset, and
  * in the KRL when the reset returns. */
 Test(check_then_act, reset_revokes_what_was_committed_before_it)
 {
-	char token[TOKEN_TEXT_LEN + 1], err[256];
-	struct issue_job *job;
+	char token[TOKEN_TEXT_LEN + 1];
 	struct caller c;
-	json_t *out = NULL, *en = NULL;
-	int64_t rev = 0;
+	json_t *out = NULL;
 
-	job = prepare_alice(&c, token, &out);
-	cr_assert_eq(commit_job(job), 0);
-	cr_assert_eq(broker_user_reset(b, &root_caller, "alice", T, &en, err,
-	    sizeof(err)), 0, "%s", err);
-	cr_assert(ledger_has(serial_of(out), &rev));
-	cr_expect_neq(rev, 0);
-	cr_expect(in_krl(serial_of(out)));
-	json_decref(en);
-	json_decref(out);
-	caller_clear(&c);
+	cr_assert_eq(commit_job(prepare_alice(&c, token, &out)), 0);
+	reset_alice();
+	expect_revoked(out, &c);
 }
 
 /* Disabling alice ended her sessions but left her certificates valid. */
 Test(check_then_act, disable_revokes_the_users_certificates)
 {
-	char token[TOKEN_TEXT_LEN + 1], err[256];
-	struct issue_job *job;
+	char token[TOKEN_TEXT_LEN + 1];
 	struct caller c;
-	json_t *out = NULL, *res = NULL, *body;
-	int64_t rev = 0;
+	json_t *out = NULL;
 
-	job = prepare_alice(&c, token, &out);
-	cr_assert_eq(commit_job(job), 0);
-	body = json_pack("{s:b}", "disabled", 1);
-	cr_assert_eq(broker_user_patch(b, &root_caller, "alice", body, T, &res,
-	    err, sizeof(err)), 0, "%s", err);
-	cr_assert(ledger_has(serial_of(out), &rev));
-	cr_expect_neq(rev, 0, "the disabled user's certificate stays valid");
-	cr_expect(in_krl(serial_of(out)));
-	json_decref(body);
-	json_decref(res);
-	json_decref(out);
-	caller_clear(&c);
+	cr_assert_eq(commit_job(prepare_alice(&c, token, &out)), 0);
+	patch_alice("{\"disabled\": true}");
+	expect_revoked(out, &c);
 }
 
 Test(check_then_act, issuance_decided_before_a_disable_is_refused_at_commit)
 {
-	char token[TOKEN_TEXT_LEN + 1], err[256];
+	char token[TOKEN_TEXT_LEN + 1];
 	struct issue_job *job;
 	struct caller c;
-	json_t *out = NULL, *res = NULL, *body;
+	json_t *out = NULL;
 
 	job = prepare_alice(&c, token, &out);
-	body = json_pack("{s:b}", "disabled", 1);
-	cr_assert_eq(broker_user_patch(b, &root_caller, "alice", body, T, &res,
-	    err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
-	cr_expect(!ledger_has(serial_of(out), NULL));
-	json_decref(body);
-	json_decref(res);
-	json_decref(out);
-	caller_clear(&c);
+	patch_alice("{\"disabled\": true}");
+	expect_refused(job, out, &c, "the disable");
 }
 
 /* The session the request came with ended (logout) before the commit. */
@@ -379,30 +398,20 @@ Test(check_then_act, issuance_after_its_session_ended_is_refused_at_commit)
 	cr_assert_eq(store_begin(b->store, 1, &t), 0);
 	cr_assert_eq(session_end(t, token, "127.0.0.1", T), 0);
 	cr_assert_eq(store_commit(t), 0);
-	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
-	cr_expect(!ledger_has(serial_of(out), NULL));
-	json_decref(out);
-	caller_clear(&c);
+	expect_refused(job, out, &c, "the logout");
 }
 
 /* alice left the group that granted the access before the commit. */
 Test(check_then_act, issuance_after_a_group_change_is_refused_at_commit)
 {
-	char token[TOKEN_TEXT_LEN + 1], err[256];
+	char token[TOKEN_TEXT_LEN + 1];
 	struct issue_job *job;
 	struct caller c;
-	json_t *out = NULL, *res = NULL, *body;
+	json_t *out = NULL;
 
 	job = prepare_alice(&c, token, &out);
-	body = json_pack("{s:[]}", "groups");
-	cr_assert_eq(broker_user_patch(b, &root_caller, "alice", body, T, &res,
-	    err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
-	cr_expect(!ledger_has(serial_of(out), NULL));
-	json_decref(body);
-	json_decref(res);
-	json_decref(out);
-	caller_clear(&c);
+	patch_alice("{\"groups\": []}");
+	expect_refused(job, out, &c, "the group change");
 }
 
 /*
@@ -432,7 +441,6 @@ Test(check_then_act, issuance_after_a_policy_change_is_decided_again)
 	cr_expect_eq(commit_job(job), 0);
 	cr_expect(ledger_has(serial_of(out), NULL));
 	json_decref(out);
-	out = NULL;
 	caller_clear(&c);
 
 	job = prepare_alice(&c, token, &out);
@@ -440,10 +448,7 @@ Test(check_then_act, issuance_after_a_policy_change_is_decided_again)
 	cr_assert_eq(rbac_binding_delete(t, &root_actor, dev_binding, T, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(store_commit(t), 0);
-	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN);
-	cr_expect(!ledger_has(serial_of(out), NULL));
-	json_decref(out);
-	caller_clear(&c);
+	expect_refused(job, out, &c, "the binding's removal");
 }
 
 /* A binding that expires in 60 s yielded an 8-hour certificate. */

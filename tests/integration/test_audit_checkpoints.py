@@ -158,7 +158,8 @@ class AuditCheckpoints(unittest.TestCase):
     # -- what tesserad writes --
     def test_init_names_the_audit_key(self):
         self.assertRegex(self.conf, r"(?m)^audit_key = \S+/audit\.key$")
-        pub = open(os.path.join(self.pristine, "audit.key.pub")).read()
+        with open(os.path.join(self.pristine, "audit.key.pub")) as f:
+            pub = f.read()
         derived = harness.run(["ssh-keygen", "-y", "-f",
                                os.path.join(self.pristine, "audit.key")])
         self.assertEqual(pub.split()[:2], derived.split()[:2])

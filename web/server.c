@@ -1358,9 +1358,7 @@ request_id(char dst[17])
 	    atomic_fetch_add(&count, 1) + 1);
 }
 
-/* The connection's first request has begun: it no longer counts as
- * fresh (web_stop waits for fresh connections: their request may be on
- * its way). */
+/* Our record of the connection (NULL when it has none). */
 static struct conn_ctx *
 conn_cc(struct MHD_Connection *conn)
 {
@@ -1370,6 +1368,9 @@ conn_cc(struct MHD_Connection *conn)
 	return ci == NULL ? NULL : ci->socket_context;
 }
 
+/* The connection's first request has begun: it no longer counts as
+ * fresh (web_stop waits for fresh connections: their request may be on
+ * its way). */
 static void
 mark_seen(struct conn_ctx *cc)
 {

@@ -30,6 +30,8 @@
 static struct h H;
 static struct res R;
 
+static int tcp_from(const char *src);
+
 static void
 setup(void)
 {
@@ -136,6 +138,19 @@ Test(web_edge, body_trickled_byte_by_byte_closed_at_body_deadline)
 	h_req(&H, "POST", "/v1/echo", (const char *const[]){
 	    "Content-Type: application/json", NULL }, "{}", 2, 0, &R);
 	cr_assert_eq(R.status, 200);
+}
+
+/* The head deadline runs from accept: a client that never even starts
+ * the TLS handshake is closed by it, not by the 20 s idle timer. */
+Test(web_edge, silent_connection_closed_at_head_deadline)
+{
+	int fd;
+
+	start(1, 30, 0, 0);
+	fd = tcp_from("127.0.0.1");
+	cr_assert(h_wait_closed(fd, NULL, TRICKLE_MS),
+	    "a silent connection was still open after 10 s");
+	close(fd);
 }
 
 /* A request in time is not cut by the deadlines, on a kept-alive

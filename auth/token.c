@@ -28,32 +28,14 @@ token_new(char text[TOKEN_TEXT_LEN + 1], uint8_t hash[TOKEN_HASH_LEN])
 	return r;
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int
 token_decode(const char *text, uint8_t raw[TOKEN_BYTES])
 {
-	size_t i;
-	int hi, lo;
-
 	if (text == NULL || strnlen(text, TOKEN_TEXT_LEN + 1) != TOKEN_TEXT_LEN)
 		return TSS_E_BAD_FORMAT;
-	for (i = 0; i < TOKEN_BYTES; i++) {
-		hi = hexval(text[2 * i]);
-		lo = hexval(text[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			OPENSSL_cleanse(raw, TOKEN_BYTES);
-			return TSS_E_BAD_FORMAT;
-		}
-		raw[i] = (uint8_t)(hi << 4 | lo);
+	if (hex_decode(text, raw, TOKEN_BYTES) != 0) {
+		OPENSSL_cleanse(raw, TOKEN_BYTES);
+		return TSS_E_BAD_FORMAT;
 	}
 	return 0;
 }

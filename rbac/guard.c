@@ -15,33 +15,6 @@
 #include "rbac_int.h"
 #include "common/err.h"
 
-static const struct {
-	uint32_t bit;
-	const char *name;
-} perm_labels[] = {
-	{ RBAC_PERM_USERS_READ, "users:read" },
-	{ RBAC_PERM_USERS_WRITE, "users:write" },
-	{ RBAC_PERM_TARGETS_READ, "targets:read" },
-	{ RBAC_PERM_TARGETS_WRITE, "targets:write" },
-	{ RBAC_PERM_ROLES_READ, "roles:read" },
-	{ RBAC_PERM_ROLES_WRITE, "roles:write" },
-	{ RBAC_PERM_BINDINGS_READ, "bindings:read" },
-	{ RBAC_PERM_BINDINGS_WRITE, "bindings:write" },
-	{ RBAC_PERM_CERTS_REVOKE, "certs:revoke" },
-	{ RBAC_PERM_AUDIT_READ, "audit:read" },
-};
-
-const char *
-rbac__perm_label(uint32_t bit)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(perm_labels) / sizeof(*perm_labels); i++)
-		if (perm_labels[i].bit == bit)
-			return perm_labels[i].name;
-	return "*";
-}
-
 uint32_t
 rbac__perm_lacking(uint32_t have, uint32_t want)
 {

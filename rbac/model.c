@@ -315,6 +315,17 @@ static const struct {
 	{ "permit-user-rc", RBAC_EXT_USER_RC },
 };
 
+const char *
+rbac__perm_label(uint32_t bit)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(perm_names) / sizeof(*perm_names); i++)
+		if (perm_names[i].bit == bit)
+			return perm_names[i].name;
+	return "*";
+}
+
 int
 rbac_perm_parse(const char *s, uint32_t *out)
 {

@@ -61,8 +61,8 @@ struct rbac_target *rbac__target_dup(const struct rbac_target *t);
 void rbac__err(char *errmsg, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Permission arithmetic (guard.c): the name of one bit ("*" for STAR),
- * and the first permission in want that have lacks (STAR its own). */
+/* The name of one permission bit, "*" for STAR (model.c); the first
+ * permission in want that have lacks, STAR its own (guard.c). */
 const char *rbac__perm_label(uint32_t bit);
 uint32_t rbac__perm_lacking(uint32_t have, uint32_t want);
 

@@ -1,6 +1,6 @@
 /*
  * Issue 14 section 1, "the decision and the write are separate": on a real
- * broker (LMDB, CA and master key in a temp dir, keys from ssh-keygen), a
+ * broker (LMDB, CA and master key in a temp fx.dir, keys from ssh-keygen), a
  * certificate decided before a reset, disable, logout, group change or
  * policy change is refused by its commit; disable and delete revoke; a
  * certificate never outlives the binding that granted it; a deleted
@@ -28,48 +28,13 @@
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
+#include "fixture.h"
 #include "tmpdir.h"
 
-static char dir[256];
-static char pubkey[1024];
-static struct broker *b;
-static int64_t T;
+static struct fixture fx;
 static const struct rbac_actor root_actor = { .name = "root" };
 static const struct caller root_caller = { .username = "root",
     .perms = RBAC_PERM_STAR | RBAC_PERM_ALL };
-static uint64_t dev_binding;
-
-static void
-path_in(char *out, size_t len, const char *name)
-{
-	cr_assert_lt(snprintf(out, len, "%s/%s", dir, name), (int)len);
-}
-
-static void
-cfg_set(struct config *c, const char *k, const char *v)
-{
-	char err[256];
-
-	cr_assert_eq(config_set(c, k, v, err, sizeof(err)), 0, "%s: %s", k,
-	    err);
-}
-
-/* An enrolled user (the enrollment itself is auth's business). */
-static void
-add_user(struct store_txn *t, const char *name, const char *group)
-{
-	const char *groups[1] = { group };
-	char token[TOKEN_TEXT_LEN + 1];
-	struct user *u;
-	int64_t exp;
-
-	cr_assert_eq(user_create(t, name, groups, group != NULL ? 1 : 0, NULL,
-	    T, token, &exp), 0);
-	cr_assert_eq(user_get(t, name, &u), 0);
-	u->state = USER_ACTIVE;
-	cr_assert_eq(user_put(t, u), 0);
-	user_free(u);
-}
 
 /*
  * Target lab/box; role dev (app on lab/<any>, max_ttl 8 h); group:dev bound to
@@ -78,80 +43,15 @@ add_user(struct store_txn *t, const char *name, const char *group)
 static void
 setup(void)
 {
-	char p[512], cmd[1024], err[256];
-	struct config cfg;
-	struct cakey *ca;
-	struct store_txn *t;
-	struct store *s = NULL;
-	uint8_t mk[SECRETBOX_KEY_LEN];
-	struct rbac_target *tg;
-	struct rbac_role *role;
-	json_t *j;
-	FILE *f;
+	static const char *const cfg[] = { "cert_max_ttl", "8h", NULL };
 
-	T = (int64_t)time(NULL);
-	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
-	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &ca), 0);
-	path_in(p, sizeof(p), "ca.key");
-	cr_assert_eq(cakey_save(ca, p, CAKEY_FORMAT_OPENSSH, "test-ca"), 0);
-	path_in(p, sizeof(p), "master.key");
-	cr_assert_eq(secretbox_key_create(p), 0);
-	cr_assert_eq(secretbox_key_load(p, mk), 0);
-	cr_assert_eq(broker_store_create(dir, ca, mk, &s), 0);
-	store_close(s);
-	cakey_free(ca);
-
-	cr_assert_eq(config_defaults(&cfg), 0);
-	cfg_set(&cfg, "data_dir", dir);
-	path_in(p, sizeof(p), "ca.key");
-	cfg_set(&cfg, "ca_key", p);
-	path_in(p, sizeof(p), "master.key");
-	cfg_set(&cfg, "master_key", p);
-	path_in(p, sizeof(p), "audit.log");
-	cfg_set(&cfg, "audit_log", p);
-	cfg_set(&cfg, "cert_max_ttl", "8h");
-	cr_assert_eq(broker_open(&cfg, &b, err, sizeof(err)), 0, "%s", err);
-
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	add_user(t, "alice", "dev");
-	add_user(t, "bob", NULL);
-	add_user(t, "root", NULL);
-	cr_assert_eq(rbac_bootstrap_admin(t, "root", T), 0);
-	j = json_pack("{s:{s:s}}", "labels", "env", "lab");
-	cr_assert_eq(rbac_target_from_json("lab/box", j, &tg, err,
-	    sizeof(err)), 0, "%s", err);
-	json_decref(j);
-	cr_assert_eq(rbac_target_put(t, &root_actor, tg, T, err, sizeof(err)),
-	    0, "%s", err);
-	rbac_target_free(tg);
-	j = json_pack("{s:[{s:[s], s:[s]}], s:i}", "rules", "targets",
-	    "lab/*", "logins", "app", "max_ttl", 8 * 3600);
-	cr_assert_eq(rbac_role_from_json("dev", j, &role, err, sizeof(err)),
-	    0, "%s", err);
-	json_decref(j);
-	cr_assert_eq(rbac_role_put(t, &root_actor, role, T, err, sizeof(err)),
-	    0, "%s", err);
-	rbac_role_free(role);
-	cr_assert_eq(rbac_binding_create(t, &root_actor, "dev", "group:dev", 0,
-	    T, &dev_binding, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(store_commit(t), 0);
-
-	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ed25519 -N '' -C t "
-	    "-f '%s/id'", dir);
-	cr_assert_eq(system(cmd), 0);
-	path_in(p, sizeof(p), "id.pub");
-	cr_assert_not_null(f = fopen(p, "r"));
-	cr_assert_not_null(fgets(pubkey, sizeof(pubkey), f));
-	fclose(f);
-	pubkey[strcspn(pubkey, "\n")] = '\0';
+	fixture_open(&fx, cfg, 8 * 3600);
 }
 
 static void
 teardown(void)
 {
-	broker_close(b);
-	b = NULL;
-	tmpdir_remove(dir);
+	fixture_close(&fx);
 }
 
 TestSuite(check_then_act, .init = setup, .fini = teardown, .timeout = 60);
@@ -166,11 +66,11 @@ login(const char *name, char *token, struct caller *c)
 	struct store_txn *t;
 	int64_t exp;
 
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	cr_assert_eq(session_create(t, name, "127.0.0.1", T, 1800, 43200,
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(session_create(t, name, "127.0.0.1", fx.now, 1800, 43200,
 	    token, csrf, &exp), 0);
 	cr_assert_eq(store_commit(t), 0);
-	cr_assert_eq(broker_caller(b, token, T, c), 0);
+	cr_assert_eq(broker_caller(fx.b, token, fx.now, c), 0);
 	cr_assert(c->has_session);
 }
 
@@ -182,7 +82,7 @@ req_of(const struct caller *c, struct issue_req *rq)
 	rq->groups = (const char *const *)c->groups;
 	rq->n_groups = c->n_groups;
 	rq->session = c->has_session ? c->session : NULL;
-	rq->public_key = pubkey;
+	rq->public_key = fx.pubkey;
 	rq->target = "lab/box";
 	rq->login = "app";
 }
@@ -212,7 +112,7 @@ commit_job(struct issue_job *job)
 	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
 	    .cv = PTHREAD_COND_INITIALIZER };
 
-	cr_assert_eq(issue_submit(&b->issuer, job, woken, &w), 0);
+	cr_assert_eq(issue_submit(&fx.b->issuer, job, woken, &w), 0);
 	pthread_mutex_lock(&w.mu);
 	while (!w.done)
 		pthread_cond_wait(&w.cv, &w.mu);
@@ -235,7 +135,7 @@ ledger_has(uint64_t serial, int64_t *revoked_at)
 	int r;
 
 	memset(&rec, 0, sizeof(rec));
-	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
 	r = certs_get(t, serial, &rec);
 	store_abort(t);
 	cr_assert(r == 0 || r == TSS_E_NOT_FOUND, "certs_get: %d", r);
@@ -254,8 +154,8 @@ in_krl(uint64_t serial)
 	size_t i, n = 0;
 	int found = 0;
 
-	cr_assert_eq(store_begin(b->store, 0, &t), 0);
-	cr_assert_eq(certs_revoked_serials(t, T, &v, &n), 0);
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	cr_assert_eq(certs_revoked_serials(t, fx.now, &v, &n), 0);
 	store_abort(t);
 	for (i = 0; i < n; i++)
 		found |= v[i] == serial;
@@ -273,7 +173,7 @@ prepare_alice(struct caller *c, char *token, json_t **out)
 
 	login("alice", token, c);
 	req_of(c, &rq);
-	cr_assert_eq(issue_prepare(&b->issuer, &rq, T, &job, out, err,
+	cr_assert_eq(issue_prepare(&fx.b->issuer, &rq, fx.now, &job, out, err,
 	    sizeof(err)), 0, "%s", err);
 	return job;
 }
@@ -286,7 +186,7 @@ patch_alice(const char *body_json)
 	char err[256];
 
 	cr_assert_not_null(body = json_loads(body_json, 0, NULL));
-	cr_assert_eq(broker_user_patch(b, &root_caller, "alice", body, T, &res,
+	cr_assert_eq(broker_user_patch(fx.b, &root_caller, "alice", body, fx.now, &res,
 	    err, sizeof(err)), 0, "%s", err);
 	json_decref(body);
 	json_decref(res);
@@ -298,7 +198,7 @@ reset_alice(void)
 	json_t *en = NULL;
 	char err[256];
 
-	cr_assert_eq(broker_user_reset(b, &root_caller, "alice", T, &en, err,
+	cr_assert_eq(broker_user_reset(fx.b, &root_caller, "alice", fx.now, &en, err,
 	    sizeof(err)), 0, "%s", err);
 	json_decref(en);
 }
@@ -395,8 +295,8 @@ Test(check_then_act, issuance_after_its_session_ended_is_refused_at_commit)
 	json_t *out = NULL;
 
 	job = prepare_alice(&c, token, &out);
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	cr_assert_eq(session_end(t, token, "127.0.0.1", T), 0);
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(session_end(t, token, "127.0.0.1", fx.now), 0);
 	cr_assert_eq(store_commit(t), 0);
 	expect_refused(job, out, &c, "the logout");
 }
@@ -433,8 +333,8 @@ Test(check_then_act, issuance_after_a_policy_change_is_decided_again)
 	cr_assert_eq(rbac_target_from_json("other/box", j, &tg, err,
 	    sizeof(err)), 0, "%s", err);
 	json_decref(j);
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	cr_assert_eq(rbac_target_put(t, &root_actor, tg, T, err, sizeof(err)),
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(rbac_target_put(t, &root_actor, tg, fx.now, err, sizeof(err)),
 	    0, "%s", err);
 	cr_assert_eq(store_commit(t), 0);
 	rbac_target_free(tg);
@@ -444,8 +344,8 @@ Test(check_then_act, issuance_after_a_policy_change_is_decided_again)
 	caller_clear(&c);
 
 	job = prepare_alice(&c, token, &out);
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	cr_assert_eq(rbac_binding_delete(t, &root_actor, dev_binding, T, err,
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(rbac_binding_delete(t, &root_actor, fx.dev_binding, fx.now, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(store_commit(t), 0);
 	expect_refused(job, out, &c, "the binding's removal");
@@ -461,19 +361,19 @@ Test(check_then_act, binding_expiring_in_60s_bounds_the_certificate)
 	json_t *out = NULL;
 	uint64_t id;
 
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
 	cr_assert_eq(rbac_binding_create(t, &root_actor, "dev", "user:bob",
-	    T + 60, T, &id, err, sizeof(err)), 0, "%s", err);
+	    fx.now + 60, fx.now, &id, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(store_commit(t), 0);
 	login("bob", token, &c);
 	req_of(&c, &rq);
 	rq.ttl = 8 * 3600;
-	cr_assert_eq(issue_cert(&b->issuer, &rq, T, &out, err, sizeof(err)),
+	cr_assert_eq(issue_cert(&fx.b->issuer, &rq, fx.now, &out, err, sizeof(err)),
 	    0, "%s", err);
 	cr_expect_leq(json_integer_value(json_object_get(out,
-	    "valid_before")), T + 60, "valid_before %lld outlives the binding "
+	    "valid_before")), fx.now + 60, "valid_before %lld outlives the binding "
 	    "(%lld)", (long long)json_integer_value(json_object_get(out,
-	    "valid_before")), (long long)(T + 60));
+	    "valid_before")), (long long)(fx.now + 60));
 	json_decref(out);
 	caller_clear(&c);
 }
@@ -491,22 +391,22 @@ Test(check_then_act, deleted_users_bindings_do_not_pass_to_a_new_account)
 	json_t *out = NULL, *list = NULL;
 	uint64_t id;
 
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
 	cr_assert_eq(rbac_binding_create(t, &root_actor, "dev", "user:bob", 0,
-	    T, &id, err, sizeof(err)), 0, "%s", err);
+	    fx.now, &id, err, sizeof(err)), 0, "%s", err);
 	cr_assert_eq(store_commit(t), 0);
-	cr_assert_eq(broker_user_delete(b, &root_caller, "bob", T, err,
+	cr_assert_eq(broker_user_delete(fx.b, &root_caller, "bob", fx.now, err,
 	    sizeof(err)), 0, "%s", err);
 
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	add_user(t, "bob", NULL);
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	fixture_user(t, "bob", NULL, fx.now);
 	cr_assert_eq(rbac_bindings_json(t, "user:bob", &list), 0);
 	cr_assert_eq(store_commit(t), 0);
 	cr_expect_eq(json_array_size(list), 0, "user:bob still has %zu "
 	    "bindings", json_array_size(list));
 	login("bob", token, &c);
 	req_of(&c, &rq);
-	cr_expect_eq(issue_cert(&b->issuer, &rq, T, &out, err, sizeof(err)),
+	cr_expect_eq(issue_cert(&fx.b->issuer, &rq, fx.now, &out, err, sizeof(err)),
 	    TSS_E_FORBIDDEN);
 	json_decref(out);
 	json_decref(list);

@@ -1,6 +1,6 @@
 /*
  * Device flow use cases (broker/device.h) on a real broker: a real LMDB
- * store, CA key and master key in a temp dir, users and policy written
+ * store, CA key and master key in a temp fx.dir, users and policy written
  * through the auth and rbac modules, keys made by ssh-keygen.
  */
 #include <criterion/criterion.h>
@@ -20,148 +20,26 @@
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
+#include "fixture.h"
 #include "tmpdir.h"
 
-static char dir[256];
-static char pubkey[1024];
-static char fingerprint[128];
-static struct broker *b;
-static int64_t T;	/* base time of each test */
+static struct fixture fx;
 
-static void
-path_in(char *out, size_t len, const char *name)
-{
-	cr_assert_lt(snprintf(out, len, "%s/%s", dir, name), (int)len);
-}
-
-static void
-cfg_set(struct config *c, const char *k, const char *v)
-{
-	char err[256];
-
-	cr_assert_eq(config_set(c, k, v, err, sizeof(err)), 0, "%s: %s", k,
-	    err);
-}
-
-static void
-add_user(struct store_txn *t, const char *name, const char *group)
-{
-	const char *groups[1] = { group };
-	char token[TOKEN_TEXT_LEN + 1];
-	struct user *u;
-	int64_t exp;
-
-	cr_assert_eq(user_create(t, name, groups, group != NULL ? 1 : 0, NULL,
-	    T, token, &exp), 0);
-	cr_assert_eq(user_get(t, name, &u), 0);
-	u->state = USER_ACTIVE;
-	cr_assert_eq(user_put(t, u), 0);
-	user_free(u);
-}
-
-static void
-read_line(const char *path, char *out, size_t len)
-{
-	FILE *f = fopen(path, "r");
-
-	cr_assert_not_null(f, "%s", path);
-	cr_assert_not_null(fgets(out, (int)len, f));
-	fclose(f);
-	out[strcspn(out, "\n")] = '\0';
-}
-
-/*
- * alice (group dev) may reach every lab target as app; bob has no access; root is an
- * admin only (for the policy writes).
- */
+/* The fixture's world (fixture.h): alice (group dev) may reach every lab
+ * target as app; bob has no access; root is an admin only. */
 static void
 setup(void)
 {
-	char p[512], cmd[1024], line[512], err[256];
-	struct config cfg;
-	struct cakey *ca;
-	struct store_txn *t;
-	struct rbac_actor root = { .name = "root" };
-	struct store *s = NULL;
-	uint8_t mk[SECRETBOX_KEY_LEN];
-	struct rbac_target *tg;
-	struct rbac_role *role;
-	const char *sp, *end;
-	json_t *j;
-	uint64_t id;
+	static const char *const cfg[] = { "argon2_memory_kib", "64",
+	    "argon2_time", "1", NULL };
 
-	T = (int64_t)time(NULL);
-	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
-	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &ca), 0);
-	path_in(p, sizeof(p), "ca.key");
-	cr_assert_eq(cakey_save(ca, p, CAKEY_FORMAT_OPENSSH, "test-ca"), 0);
-	path_in(p, sizeof(p), "master.key");
-	cr_assert_eq(secretbox_key_create(p), 0);
-	/* Only tessera init creates a store (broker_open never does). */
-	cr_assert_eq(secretbox_key_load(p, mk), 0);
-	cr_assert_eq(broker_store_create(dir, ca, mk, &s), 0);
-	store_close(s);
-	cakey_free(ca);
-
-	cr_assert_eq(config_defaults(&cfg), 0);
-	cfg_set(&cfg, "data_dir", dir);
-	path_in(p, sizeof(p), "ca.key");
-	cfg_set(&cfg, "ca_key", p);
-	path_in(p, sizeof(p), "master.key");
-	cfg_set(&cfg, "master_key", p);
-	path_in(p, sizeof(p), "audit.log");
-	cfg_set(&cfg, "audit_log", p);
-	cfg_set(&cfg, "argon2_memory_kib", "64");
-	cfg_set(&cfg, "argon2_time", "1");
-	cr_assert_eq(broker_open(&cfg, &b, err, sizeof(err)), 0, "%s", err);
-
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	add_user(t, "alice", "dev");
-	add_user(t, "bob", NULL);
-	cr_assert_eq(rbac_bootstrap_admin(t, "root", T), 0);
-	j = json_pack("{s:{s:s}}", "labels", "env", "lab");
-	cr_assert_eq(rbac_target_from_json("lab/box", j, &tg, err,
-	    sizeof(err)), 0, "%s", err);
-	json_decref(j);
-	cr_assert_eq(rbac_target_put(t, &root, tg, T, err, sizeof(err)), 0,
-	    "%s", err);
-	rbac_target_free(tg);
-	j = json_pack("{s:[{s:[s], s:[s]}], s:i}", "rules", "targets",
-	    "lab/*", "logins", "app", "max_ttl", 3600);
-	cr_assert_eq(rbac_role_from_json("dev", j, &role, err, sizeof(err)),
-	    0, "%s", err);
-	json_decref(j);
-	cr_assert_eq(rbac_role_put(t, &root, role, T, err, sizeof(err)), 0,
-	    "%s", err);
-	rbac_role_free(role);
-	cr_assert_eq(rbac_binding_create(t, &root, "dev", "group:dev", 0, T,
-	    &id, err, sizeof(err)), 0, "%s", err);
-	cr_assert_eq(store_commit(t), 0);
-
-	/* A real key from ssh-keygen, and its fingerprint as ssh-keygen
-	 * prints it: "256 SHA256:xxx dev (ED25519)". */
-	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ed25519 -N '' -C dev "
-	    "-f '%s/id' && ssh-keygen -l -E sha256 -f '%s/id.pub' > "
-	    "'%s/fp'", dir, dir, dir);
-	cr_assert_eq(system(cmd), 0);
-	path_in(p, sizeof(p), "id.pub");
-	read_line(p, pubkey, sizeof(pubkey));
-	path_in(p, sizeof(p), "fp");
-	read_line(p, line, sizeof(line));
-	cr_assert_not_null(sp = strchr(line, ' '));
-	sp++;
-	cr_assert_not_null(end = strchr(sp, ' '));
-	cr_assert_lt((size_t)(end - sp), sizeof(fingerprint));
-	memcpy(fingerprint, sp, (size_t)(end - sp));
-	fingerprint[end - sp] = '\0';
+	fixture_open(&fx, cfg, 3600);
 }
 
 static void
 teardown(void)
 {
-	broker_close(b);
-	b = NULL;
-	tmpdir_remove(dir);
+	fixture_close(&fx);
 }
 
 TestSuite(device, .init = setup, .fini = teardown, .timeout = 60);
@@ -174,7 +52,7 @@ count_db(enum store_db db)
 	struct store_txn *t;
 	uint64_t n;
 
-	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
 	cr_assert_eq(store_count(t, db, &n), 0);
 	store_abort(t);
 	return n;
@@ -189,7 +67,7 @@ count_events(const char *action, const char *actor)
 	json_t *ev;
 	int found = 0;
 
-	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
 	cr_assert_eq(store_counter_get(t, STORE_CTR_AUDIT_SEQ, &n), 0);
 	for (seq = 1; seq <= n; seq++) {
 		if (audit_get(t, seq, &ev) != 0)
@@ -208,11 +86,11 @@ static void
 make(const char *target, const char *login, int64_t ttl, int64_t now,
     struct device_grant *g)
 {
-	struct device_request rq = { .public_key = pubkey, .target = target,
+	struct device_request rq = { .public_key = fx.pubkey, .target = target,
 	    .login = login, .ttl = ttl, .remote_addr = "192.0.2.7" };
 	char err[256];
 
-	cr_assert_eq(device_create(b->store, &rq, now, g, err, sizeof(err)), 0,
+	cr_assert_eq(device_create(fx.b->store, &rq, now, g, err, sizeof(err)), 0,
 	    "%s", err);
 }
 
@@ -224,7 +102,7 @@ poll_at(const char *code, int64_t now, enum device_poll *p, json_t **out)
 {
 	char err[256];
 
-	return device_token(b->store, &b->issuer, code, "192.0.2.7", "req-dev",
+	return device_token(fx.b->store, &fx.b->issuer, code, "192.0.2.7", "req-dev",
 	    now, p, out, err, sizeof(err));
 }
 
@@ -238,7 +116,7 @@ Test(device, create_returns_codes_and_stores_only_a_hash)
 	const void *v;
 	size_t vl, i;
 
-	make("lab/box", "app", 900, T, &g);
+	make("lab/box", "app", 900, fx.now, &g);
 	cr_expect_eq(strlen(g.device_code), DEVICE_CODE_LEN);
 	cr_expect_eq(strspn(g.device_code, "0123456789abcdef"),
 	    DEVICE_CODE_LEN);
@@ -250,11 +128,11 @@ Test(device, create_returns_codes_and_stores_only_a_hash)
 			cr_expect_not_null(strchr(DEVICE_ALPHABET,
 			    g.user_code[i]), "%s", g.user_code);
 	}
-	cr_expect_eq(g.expires_at, T + 600);
+	cr_expect_eq(g.expires_at, fx.now + 600);
 	cr_expect_eq(g.interval, 5);
 	/* The record lives under the hash; the code itself is nowhere. */
 	cr_assert_eq(token_hash(g.device_code, key), 0);
-	cr_assert_eq(store_begin(b->store, 0, &t), 0);
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
 	cr_expect_eq(store_get(t, STORE_DB_DEVICE, key, sizeof(key), &v, &vl),
 	    0);
 	cr_expect_null(memmem(v, vl, g.device_code, DEVICE_CODE_LEN));
@@ -268,11 +146,11 @@ Test(device, create_refuses_bad_keys_and_writes_nothing)
 	struct device_grant g;
 	char err[256];
 
-	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	cr_expect_eq(device_create(fx.b->store, &rq, fx.now, &g, err, sizeof(err)),
 	    TSS_E_INVALID_PUBLIC_KEY);
 	cr_expect_neq(err[0], '\0');
 	rq.public_key = NULL;
-	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	cr_expect_eq(device_create(fx.b->store, &rq, fx.now, &g, err, sizeof(err)),
 	    TSS_E_INVALID_PUBLIC_KEY);
 	cr_expect_eq(g.device_code[0], '\0');
 	cr_expect_eq(count_db(STORE_DB_DEVICE), 0);
@@ -280,22 +158,22 @@ Test(device, create_refuses_bad_keys_and_writes_nothing)
 
 Test(device, create_refuses_bad_target_login_ttl)
 {
-	struct device_request rq = { .public_key = pubkey };
+	struct device_request rq = { .public_key = fx.pubkey };
 	struct device_grant g;
 	char err[256];
 
 	rq.target = "a,root";
-	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	cr_expect_eq(device_create(fx.b->store, &rq, fx.now, &g, err, sizeof(err)),
 	    TSS_E_VALIDATION);
 	cr_expect_str_eq(err, "target: malformed");
 	rq.target = "lab/box";
 	rq.login = "a\nroot";
-	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	cr_expect_eq(device_create(fx.b->store, &rq, fx.now, &g, err, sizeof(err)),
 	    TSS_E_VALIDATION);
 	cr_expect_str_eq(err, "login: malformed");
 	rq.login = "app";
 	rq.ttl = -1;
-	cr_expect_eq(device_create(b->store, &rq, T, &g, err, sizeof(err)),
+	cr_expect_eq(device_create(fx.b->store, &rq, fx.now, &g, err, sizeof(err)),
 	    TSS_E_VALIDATION);
 	cr_expect_eq(count_db(STORE_DB_DEVICE), 0);
 }
@@ -337,20 +215,20 @@ Test(device, pending_found_by_any_spelling_of_the_code)
 	char typed[16];
 	size_t i, o = 0;
 
-	make("lab/box", "app", 900, T, &g);
+	make("lab/box", "app", 900, fx.now, &g);
 	/* Lower case, no dash. */
 	for (i = 0; g.user_code[i] != '\0'; i++)
 		if (g.user_code[i] != '-')
 			typed[o++] = (char)(g.user_code[i] - 'A' + 'a');
 	typed[o] = '\0';
-	cr_assert_eq(device_pending_get(b->store, typed, T + 1, &p), 0);
+	cr_assert_eq(device_pending_get(fx.b->store, typed, fx.now + 1, &p), 0);
 	cr_expect_str_eq(p.user_code, g.user_code);
-	cr_expect_str_eq(p.fingerprint, fingerprint);
+	cr_expect_str_eq(p.fingerprint, fx.fingerprint);
 	cr_expect_str_eq(p.key_type, "ssh-ed25519");
 	cr_expect_str_eq(p.target, "lab/box");
 	cr_expect_str_eq(p.login, "app");
 	cr_expect_eq(p.ttl, 900);
-	cr_expect_eq(p.expires_at, T + 600);
+	cr_expect_eq(p.expires_at, fx.now + 600);
 	cr_expect_str_eq(p.remote_addr, "192.0.2.7");
 	device_pending_clear(&p);
 }
@@ -360,8 +238,8 @@ Test(device, pending_without_target_or_login_shows_none)
 	struct device_grant g;
 	struct device_pending p;
 
-	make(NULL, NULL, 0, T, &g);
-	cr_assert_eq(device_pending_get(b->store, g.user_code, T, &p), 0);
+	make(NULL, NULL, 0, fx.now, &g);
+	cr_assert_eq(device_pending_get(fx.b->store, g.user_code, fx.now, &p), 0);
 	cr_expect_null(p.target);
 	cr_expect_null(p.login);
 	cr_expect_eq(p.ttl, 0);
@@ -376,21 +254,21 @@ Test(device, unknown_and_malformed_codes)
 	char code[TOKEN_TEXT_LEN + 1];
 	uint8_t h[TOKEN_HASH_LEN];
 
-	cr_expect_eq(device_pending_get(b->store, "BCDF-GHJK", T, &p),
+	cr_expect_eq(device_pending_get(fx.b->store, "BCDF-GHJK", fx.now, &p),
 	    TSS_E_NOT_FOUND);
-	cr_expect_eq(device_pending_get(b->store, "nope", T, &p),
+	cr_expect_eq(device_pending_get(fx.b->store, "nope", fx.now, &p),
 	    TSS_E_BAD_FORMAT);
-	cr_expect_eq(device_decide(b->store, "BCDF-GHJK", 1, &alice, T),
+	cr_expect_eq(device_decide(fx.b->store, "BCDF-GHJK", 1, &alice, fx.now),
 	    TSS_E_NOT_FOUND);
-	cr_expect_eq(device_decide(b->store, "AAAA-AAAA", 1, &alice, T),
+	cr_expect_eq(device_decide(fx.b->store, "AAAA-AAAA", 1, &alice, fx.now),
 	    TSS_E_BAD_FORMAT);
 	cr_assert_eq(token_new(code, h), 0);
-	cr_expect_eq(poll_at(code, T, &poll, &out), 0);
+	cr_expect_eq(poll_at(code, fx.now, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_INVALID);
 	cr_expect_null(out);
-	cr_expect_eq(poll_at("not-hex", T, &poll, &out), 0);
+	cr_expect_eq(poll_at("not-hex", fx.now, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_INVALID);
-	cr_expect_eq(poll_at(NULL, T, &poll, &out), 0);
+	cr_expect_eq(poll_at(NULL, fx.now, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_INVALID);
 	cr_expect_str_eq(device_poll_code(DEVICE_INVALID), "invalid_grant");
 	cr_expect_eq(count_db(STORE_DB_DEVICE), 0);
@@ -405,15 +283,15 @@ Test(device, token_pending_until_approved_and_slow_down_when_fast)
 	enum device_poll poll;
 	json_t *out = NULL;
 
-	make("lab/box", "app", 900, T, &g);
-	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	make("lab/box", "app", 900, fx.now, &g);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 5, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_PENDING);
 	cr_expect_str_eq(device_poll_code(poll), "authorization_pending");
-	cr_assert_eq(poll_at(g.device_code, T + 6, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 6, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
 	cr_expect_str_eq(device_poll_code(poll), "slow_down");
 	/* slow_down made the interval 10 s (RFC 8628 section 3.5). */
-	cr_assert_eq(poll_at(g.device_code, T + 16, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 16, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_PENDING);
 	cr_expect_null(out);
 	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
@@ -432,10 +310,10 @@ Test(device, fast_polls_of_a_pending_code_write_nothing)
 	uint64_t before, after;
 	int i, pending = 0, slow = 0;
 
-	make("lab/box", "app", 900, T, &g);
-	cr_assert_eq(store_last_txnid(b->store, &before), 0);
+	make("lab/box", "app", 900, fx.now, &g);
+	cr_assert_eq(store_last_txnid(fx.b->store, &before), 0);
 	for (i = 0; i < 2000; i++) {
-		cr_assert_eq(poll_at(g.device_code, T + 1 + i / 500, &poll,
+		cr_assert_eq(poll_at(g.device_code, fx.now + 1 + i / 500, &poll,
 		    &out), 0);
 		cr_assert(poll == DEVICE_PENDING || poll == DEVICE_SLOW_DOWN,
 		    "poll %d: %s", i, device_poll_code(poll));
@@ -443,9 +321,9 @@ Test(device, fast_polls_of_a_pending_code_write_nothing)
 		slow += poll == DEVICE_SLOW_DOWN;
 	}
 	/* Paced polls write nothing either. */
-	cr_assert_eq(poll_at(g.device_code, T + 200, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 200, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_PENDING);
-	cr_assert_eq(store_last_txnid(b->store, &after), 0);
+	cr_assert_eq(store_last_txnid(fx.b->store, &after), 0);
 	cr_expect_eq(after, before, "%llu write transactions for polls",
 	    (unsigned long long)(after - before));
 	cr_expect_eq(pending, 1);
@@ -477,10 +355,10 @@ Test(device, slow_down_adds_5_seconds_to_the_interval)
 	struct device_grant g;
 	enum device_poll poll;
 	json_t *out = NULL;
-	int64_t t = T;
+	int64_t t = fx.now;
 	size_t i;
 
-	make("lab/box", "app", 900, T, &g);
+	make("lab/box", "app", 900, fx.now, &g);
 	for (i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
 		t += step[i].gap;
 		cr_assert_eq(poll_at(g.device_code, t, &poll, &out), 0);
@@ -505,15 +383,15 @@ Test(device, slowed_down_client_at_the_new_pace_gets_the_certificate)
 	enum device_poll poll;
 	json_t *out = NULL;
 
-	make("lab/box", "app", 900, T, &g);
-	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
-	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	make("lab/box", "app", 900, fx.now, &g);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 5, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 5, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_SLOW_DOWN);
-	cr_assert_eq(poll_at(g.device_code, T + 15, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 15, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_PENDING);
-	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 20),
+	cr_assert_eq(device_decide(fx.b->store, g.user_code, 1, &alice, fx.now + 20),
 	    0);
-	cr_assert_eq(poll_at(g.device_code, T + 25, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 25, &poll, &out), 0);
 	cr_assert_eq(poll, DEVICE_ISSUED);
 	cr_assert_not_null(out);
 	json_decref(out);
@@ -528,16 +406,16 @@ Test(device, approve_then_token_issues_once_as_the_approver)
 	json_t *out = NULL, *pr;
 	char kid[64];
 
-	make("lab/box", "app", 900, T, &g);
-	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 2), 0);
+	make("lab/box", "app", 900, fx.now, &g);
+	cr_assert_eq(device_decide(fx.b->store, g.user_code, 1, &alice, fx.now + 2), 0);
 	cr_expect_eq(count_events("device.approve", "alice"), 1);
 	/* No longer pending: a second decision is refused. */
-	cr_expect_eq(device_pending_get(b->store, g.user_code, T + 3, &p),
+	cr_expect_eq(device_pending_get(fx.b->store, g.user_code, fx.now + 3, &p),
 	    TSS_E_CONFLICT);
-	cr_expect_eq(device_decide(b->store, g.user_code, 0, &bob, T + 3),
+	cr_expect_eq(device_decide(fx.b->store, g.user_code, 0, &bob, fx.now + 3),
 	    TSS_E_CONFLICT);
 
-	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 5, &poll, &out), 0);
 	cr_assert_eq(poll, DEVICE_ISSUED);
 	cr_assert_not_null(out);
 	cr_expect_eq(strncmp(json_string_value(json_object_get(out,
@@ -559,7 +437,7 @@ Test(device, approve_then_token_issues_once_as_the_approver)
 	cr_expect_eq(count_db(STORE_DB_CERTS), 1);
 
 	/* Single use. */
-	cr_assert_eq(poll_at(g.device_code, T + 10, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 10, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_INVALID);
 	cr_expect_null(out);
 	cr_expect_eq(count_db(STORE_DB_CERTS), 1);
@@ -583,7 +461,7 @@ poller_main(void *arg)
 	char err[256];
 
 	pthread_barrier_wait(p->bar);
-	p->r = device_token(b->store, &b->issuer, p->code, "192.0.2.7", NULL,
+	p->r = device_token(fx.b->store, &fx.b->issuer, p->code, "192.0.2.7", NULL,
 	    p->now, &p->poll, &p->out, err, sizeof(err));
 	return NULL;
 }
@@ -596,11 +474,11 @@ Test(device, concurrent_polls_issue_exactly_one_certificate)
 	pthread_barrier_t bar;
 	int i, issued = 0, invalid = 0;
 
-	make("lab/box", "app", 0, T, &g);
-	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 1), 0);
+	make("lab/box", "app", 0, fx.now, &g);
+	cr_assert_eq(device_decide(fx.b->store, g.user_code, 1, &alice, fx.now + 1), 0);
 	cr_assert_eq(pthread_barrier_init(&bar, NULL, POLLERS), 0);
 	for (i = 0; i < POLLERS; i++) {
-		p[i] = (struct poller){ .code = g.device_code, .now = T + 6,
+		p[i] = (struct poller){ .code = g.device_code, .now = fx.now + 6,
 		    .bar = &bar };
 		cr_assert_eq(pthread_create(&th[i], NULL, poller_main, &p[i]),
 		    0);
@@ -627,13 +505,13 @@ Test(device, deny_gives_access_denied_and_is_audited)
 	enum device_poll poll;
 	json_t *out = NULL;
 
-	make("lab/box", "app", 0, T, &g);
-	cr_assert_eq(device_decide(b->store, g.user_code, 0, &alice, T + 1), 0);
+	make("lab/box", "app", 0, fx.now, &g);
+	cr_assert_eq(device_decide(fx.b->store, g.user_code, 0, &alice, fx.now + 1), 0);
 	cr_expect_eq(count_events("device.deny", "alice"), 1);
 	cr_expect_eq(count_events("device.approve", NULL), 0);
-	cr_expect_eq(device_decide(b->store, g.user_code, 1, &alice, T + 2),
+	cr_expect_eq(device_decide(fx.b->store, g.user_code, 1, &alice, fx.now + 2),
 	    TSS_E_CONFLICT);
-	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 5, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_DENIED);
 	cr_expect_str_eq(device_poll_code(poll), "access_denied");
 	cr_expect_null(out);
@@ -647,21 +525,21 @@ Test(device, expiry_gives_expired_token_everywhere)
 	enum device_poll poll;
 	json_t *out = NULL;
 
-	make("lab/box", "app", 0, T, &g);
-	cr_expect_eq(device_pending_get(b->store, g.user_code, T + 600, &p),
+	make("lab/box", "app", 0, fx.now, &g);
+	cr_expect_eq(device_pending_get(fx.b->store, g.user_code, fx.now + 600, &p),
 	    TSS_E_EXPIRED);
-	cr_expect_eq(device_decide(b->store, g.user_code, 1, &alice, T + 600),
+	cr_expect_eq(device_decide(fx.b->store, g.user_code, 1, &alice, fx.now + 600),
 	    TSS_E_EXPIRED);
 	cr_expect_eq(count_events("device.approve", NULL), 0);
-	cr_assert_eq(poll_at(g.device_code, T + 600, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 600, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_EXPIRED);
 	cr_expect_str_eq(device_poll_code(poll), "expired_token");
 
 	/* Approved but collected too late: expired as well. */
-	make("lab/box", "app", 0, T, &g2);
-	cr_assert_eq(device_decide(b->store, g2.user_code, 1, &alice, T + 599),
+	make("lab/box", "app", 0, fx.now, &g2);
+	cr_assert_eq(device_decide(fx.b->store, g2.user_code, 1, &alice, fx.now + 599),
 	    0);
-	cr_assert_eq(poll_at(g2.device_code, T + 601, &poll, &out), 0);
+	cr_assert_eq(poll_at(g2.device_code, fx.now + 601, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_EXPIRED);
 	cr_expect_null(out);
 	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
@@ -674,13 +552,13 @@ Test(device, approver_without_access_spends_the_request)
 	json_t *out = NULL;
 	char err[256];
 
-	make("lab/box", "app", 0, T, &g);
-	cr_assert_eq(device_decide(b->store, g.user_code, 1, &bob, T + 1), 0);
-	cr_expect_eq(device_token(b->store, &b->issuer, g.device_code, NULL,
-	    NULL, T + 5, &poll, &out, err, sizeof(err)), TSS_E_FORBIDDEN);
+	make("lab/box", "app", 0, fx.now, &g);
+	cr_assert_eq(device_decide(fx.b->store, g.user_code, 1, &bob, fx.now + 1), 0);
+	cr_expect_eq(device_token(fx.b->store, &fx.b->issuer, g.device_code, NULL,
+	    NULL, fx.now + 5, &poll, &out, err, sizeof(err)), TSS_E_FORBIDDEN);
 	cr_expect_null(out);
 	cr_expect_neq(err[0], '\0');
-	cr_assert_eq(poll_at(g.device_code, T + 10, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 10, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_INVALID);
 	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
 }
@@ -692,12 +570,12 @@ Test(device, approver_disabled_before_the_poll_is_denied)
 	struct store_txn *t;
 	json_t *out = NULL;
 
-	make("lab/box", "app", 0, T, &g);
-	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 1), 0);
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	cr_assert_eq(user_set_disabled(t, "alice", 1, NULL, T + 2), 0);
+	make("lab/box", "app", 0, fx.now, &g);
+	cr_assert_eq(device_decide(fx.b->store, g.user_code, 1, &alice, fx.now + 1), 0);
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(user_set_disabled(t, "alice", 1, NULL, fx.now + 2), 0);
 	cr_assert_eq(store_commit(t), 0);
-	cr_assert_eq(poll_at(g.device_code, T + 5, &poll, &out), 0);
+	cr_assert_eq(poll_at(g.device_code, fx.now + 5, &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_DENIED);
 	cr_expect_null(out);
 	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
@@ -711,14 +589,14 @@ Test(device, groups_are_read_at_poll_time)
 	json_t *out = NULL;
 	char err[256];
 
-	make("lab/box", "app", 0, T, &g);
-	cr_assert_eq(device_decide(b->store, g.user_code, 1, &alice, T + 1), 0);
+	make("lab/box", "app", 0, fx.now, &g);
+	cr_assert_eq(device_decide(fx.b->store, g.user_code, 1, &alice, fx.now + 1), 0);
 	/* alice leaves group dev after approving: no grant any more. */
-	cr_assert_eq(store_begin(b->store, 1, &t), 0);
-	cr_assert_eq(user_set_groups(t, "alice", NULL, 0, NULL, T + 2), 0);
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(user_set_groups(t, "alice", NULL, 0, NULL, fx.now + 2), 0);
 	cr_assert_eq(store_commit(t), 0);
-	cr_expect_eq(device_token(b->store, &b->issuer, g.device_code, NULL,
-	    NULL, T + 5, &poll, &out, err, sizeof(err)), TSS_E_FORBIDDEN);
+	cr_expect_eq(device_token(fx.b->store, &fx.b->issuer, g.device_code, NULL,
+	    NULL, fx.now + 5, &poll, &out, err, sizeof(err)), TSS_E_FORBIDDEN);
 	cr_expect_eq(count_db(STORE_DB_CERTS), 0);
 }
 
@@ -728,18 +606,18 @@ Test(device, old_requests_are_pruned_by_later_ones)
 	enum device_poll poll;
 	json_t *out = NULL;
 
-	make("lab/box", "app", 0, T, &g1);
+	make("lab/box", "app", 0, fx.now, &g1);
 	cr_expect_eq(count_db(STORE_DB_DEVICE), 2);
 	/* Still kept (and "expired") within DEVICE_KEEP after expiry. */
-	make("lab/box", "app", 0, T + DEVICE_TTL + DEVICE_KEEP, &g2);
+	make("lab/box", "app", 0, fx.now + DEVICE_TTL + DEVICE_KEEP, &g2);
 	cr_expect_eq(count_db(STORE_DB_DEVICE), 4);
-	cr_assert_eq(poll_at(g1.device_code, T + DEVICE_TTL + DEVICE_KEEP,
+	cr_assert_eq(poll_at(g1.device_code, fx.now + DEVICE_TTL + DEVICE_KEEP,
 	    &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_EXPIRED);
 	/* Past that, the next request removes it, index entry included. */
-	make("lab/box", "app", 0, T + DEVICE_TTL + DEVICE_KEEP + 1, &g2);
+	make("lab/box", "app", 0, fx.now + DEVICE_TTL + DEVICE_KEEP + 1, &g2);
 	cr_expect_eq(count_db(STORE_DB_DEVICE), 4);
-	cr_assert_eq(poll_at(g1.device_code, T + DEVICE_TTL + DEVICE_KEEP + 2,
+	cr_assert_eq(poll_at(g1.device_code, fx.now + DEVICE_TTL + DEVICE_KEEP + 2,
 	    &poll, &out), 0);
 	cr_expect_eq(poll, DEVICE_INVALID);
 }

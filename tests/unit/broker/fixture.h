@@ -1,0 +1,37 @@
+/*
+ * A real broker in a temp dir for use-case tests (broker, device): CA key,
+ * master key and a store made as tessera init makes them, then one small
+ * world: target lab/box (env=lab), role dev (app on any lab target, max_ttl as
+ * asked) bound to group:dev, enrolled users alice (in dev), bob (no
+ * access) and root (the full admin), and an Ed25519 key from ssh-keygen.
+ */
+#ifndef TSS_TEST_BROKER_FIXTURE_H
+#define TSS_TEST_BROKER_FIXTURE_H
+
+#include <stdint.h>
+
+struct broker;
+struct store_txn;
+
+struct fixture {
+	char dir[256];
+	char pubkey[1024];		/* id.pub, one line */
+	char fingerprint[128];		/* "SHA256:..." as ssh-keygen prints */
+	struct broker *b;
+	int64_t now;			/* base time of the test */
+	uint64_t dev_binding;		/* id of dev -> group:dev */
+};
+
+/* extra: NULL-terminated config key, value pairs (may be NULL). */
+void fixture_open(struct fixture *f, const char *const *extra,
+    int64_t role_ttl);
+void fixture_close(struct fixture *f);
+
+/* dir/name into out, asserting it fits. */
+void fixture_path(const struct fixture *f, char *out, size_t len,
+    const char *name);
+/* An enrolled user (the enrollment itself is auth's business). */
+void fixture_user(struct store_txn *t, const char *name, const char *group,
+    int64_t now);
+
+#endif

@@ -170,6 +170,19 @@ commit_submit(struct commit_queue *q, commit_fn fn, commit_done_fn done,
 	return 0;
 }
 
+size_t
+commit_queued(struct commit_queue *q)
+{
+	struct job *j;
+	size_t n = 0;
+
+	pthread_mutex_lock(&q->mu);
+	for (j = q->head; j != NULL; j = j->next)
+		n++;
+	pthread_mutex_unlock(&q->mu);
+	return n;
+}
+
 /* commit_run: the caller's function and its wait, on the caller's stack. */
 struct waiter {
 	commit_fn fn;

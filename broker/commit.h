@@ -14,6 +14,8 @@
 #ifndef TSS_COMMIT_H
 #define TSS_COMMIT_H
 
+#include <stddef.h>
+
 struct store;
 struct store_txn;
 struct commit_queue;
@@ -41,5 +43,8 @@ int commit_run(struct commit_queue *q, commit_fn fn, void *arg);
  */
 int commit_submit(struct commit_queue *q, commit_fn fn, commit_done_fn done,
     void *arg);
+
+/* Jobs queued and not yet taken into a batch (tests, diagnostics). */
+size_t commit_queued(struct commit_queue *q);
 
 #endif

@@ -8,7 +8,8 @@
  *
  * The interleavings are made deterministic by splitting issuance where
  * the server splits it: issue_prepare() (the decision, outside any write
- * transaction), then the admin's change, then issue_submit() (the commit).
+ * transaction), then the admin's change, then issue_submit() (the commit);
+ * a gate job holding the committer puts both into one batch.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -106,18 +107,30 @@ woken(void *arg, int r)
 	pthread_mutex_unlock(&w->mu);
 }
 
+static void
+submit(struct issue_job *job, struct wait *w)
+{
+	cr_assert_eq(issue_submit(&fx.b->issuer, job, woken, w), 0);
+}
+
+static int
+waited(struct wait *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	return w->r;
+}
+
 static int
 commit_job(struct issue_job *job)
 {
 	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
 	    .cv = PTHREAD_COND_INITIALIZER };
 
-	cr_assert_eq(issue_submit(&fx.b->issuer, job, woken, &w), 0);
-	pthread_mutex_lock(&w.mu);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.mu);
-	pthread_mutex_unlock(&w.mu);
-	return w.r;
+	submit(job, &w);
+	return waited(&w);
 }
 
 static uint64_t
@@ -410,5 +423,130 @@ Test(check_then_act, deleted_users_bindings_do_not_pass_to_a_new_account)
 	    TSS_E_FORBIDDEN);
 	json_decref(out);
 	json_decref(list);
+	caller_clear(&c);
+}
+
+/* ---- one group-commit batch ---- */
+
+/*
+ * A gate: a job that holds the committer inside its batch until opened,
+ * so that the jobs queued meanwhile are taken together into the next one.
+ */
+struct gate {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int in, open;
+};
+
+static int
+gate_fn(struct store_txn *t, void *arg)
+{
+	struct gate *g = arg;
+
+	(void)t;
+	pthread_mutex_lock(&g->mu);
+	g->in = 1;
+	pthread_cond_broadcast(&g->cv);
+	while (!g->open)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+	return 0;
+}
+
+static void
+gate_done(void *arg, int r)
+{
+	(void)arg;
+	cr_expect_eq(r, 0);
+}
+
+static void
+gate_close(struct gate *g)
+{
+	cr_assert_eq(commit_submit(fx.b->commits, gate_fn, gate_done, g), 0);
+	pthread_mutex_lock(&g->mu);
+	while (!g->in)
+		pthread_cond_wait(&g->cv, &g->mu);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void
+gate_open(struct gate *g)
+{
+	pthread_mutex_lock(&g->mu);
+	g->open = 1;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* Poll, with a bound, until n jobs wait behind the gate. */
+static void
+wait_queued(size_t n)
+{
+	struct timespec ms = { 0, 1000000 };
+	int i;
+
+	for (i = 0; i < 10000 && commit_queued(fx.b->commits) < n; i++)
+		nanosleep(&ms, NULL);
+	cr_assert_eq(commit_queued(fx.b->commits), n);
+}
+
+static void *
+reset_main(void *arg)
+{
+	(void)arg;
+	reset_alice();
+	return NULL;
+}
+
+/* Issuance committed first in the reset's own batch: the reset, later in
+ * the same transaction, revokes it. */
+Test(check_then_act, issuance_before_a_reset_in_one_batch_is_revoked_by_it)
+{
+	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	    0, 0 };
+	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
+	    .cv = PTHREAD_COND_INITIALIZER };
+	char token[TOKEN_TEXT_LEN + 1];
+	struct issue_job *job;
+	struct caller c;
+	json_t *out = NULL;
+	pthread_t th;
+
+	job = prepare_alice(&c, token, &out);
+	gate_close(&g);
+	submit(job, &w);
+	cr_assert_eq(pthread_create(&th, NULL, reset_main, NULL), 0);
+	wait_queued(2);
+	gate_open(&g);
+	pthread_join(th, NULL);
+	cr_expect_eq(waited(&w), 0, "issued before the reset");
+	expect_revoked(out, &c);
+}
+
+/* The reset first, the issuance after it in the same batch: refused. */
+Test(check_then_act, issuance_after_a_reset_in_one_batch_is_refused)
+{
+	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+	    0, 0 };
+	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
+	    .cv = PTHREAD_COND_INITIALIZER };
+	char token[TOKEN_TEXT_LEN + 1];
+	struct issue_job *job;
+	struct caller c;
+	json_t *out = NULL;
+	pthread_t th;
+
+	job = prepare_alice(&c, token, &out);
+	gate_close(&g);
+	cr_assert_eq(pthread_create(&th, NULL, reset_main, NULL), 0);
+	wait_queued(1);
+	submit(job, &w);
+	wait_queued(2);
+	gate_open(&g);
+	pthread_join(th, NULL);
+	cr_expect_eq(waited(&w), TSS_E_FORBIDDEN);
+	cr_expect(!ledger_has(serial_of(out), NULL));
+	json_decref(out);
 	caller_clear(&c);
 }

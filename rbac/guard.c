@@ -15,11 +15,27 @@
 #include "rbac_int.h"
 #include "common/err.h"
 
+/* Whoever may change a kind of record may also read it. */
+static uint32_t
+implied(uint32_t have)
+{
+	if (have & RBAC_PERM_TARGETS_WRITE)
+		have |= RBAC_PERM_TARGETS_READ;
+	if (have & RBAC_PERM_ROLES_WRITE)
+		have |= RBAC_PERM_ROLES_READ;
+	if (have & RBAC_PERM_BINDINGS_WRITE)
+		have |= RBAC_PERM_BINDINGS_READ;
+	if (have & RBAC_PERM_USERS_WRITE)
+		have |= RBAC_PERM_USERS_READ;
+	return have;
+}
+
 uint32_t
 rbac__perm_lacking(uint32_t have, uint32_t want)
 {
 	uint32_t bit;
 
+	have = implied(have);
 	if ((have & RBAC_PERM_STAR) != 0)
 		return 0;
 	if ((want & RBAC_PERM_STAR) != 0)
@@ -33,16 +49,7 @@ rbac__perm_lacking(uint32_t have, uint32_t want)
 int
 rbac_perm_has(uint32_t have, uint32_t need)
 {
-	/* Whoever may change a kind of record may also read it. */
-	if (have & RBAC_PERM_TARGETS_WRITE)
-		have |= RBAC_PERM_TARGETS_READ;
-	if (have & RBAC_PERM_ROLES_WRITE)
-		have |= RBAC_PERM_ROLES_READ;
-	if (have & RBAC_PERM_BINDINGS_WRITE)
-		have |= RBAC_PERM_BINDINGS_READ;
-	if (have & RBAC_PERM_USERS_WRITE)
-		have |= RBAC_PERM_USERS_READ;
-	return (have & RBAC_PERM_STAR) != 0 || (have & need) == need;
+	return rbac__perm_lacking(have, need) == 0;
 }
 
 /* "*" stands for every permission, including those added later. */

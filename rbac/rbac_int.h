@@ -62,7 +62,8 @@ void rbac__err(char *errmsg, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* The name of one permission bit, "*" for STAR (model.c); the first
- * permission in want that have lacks, STAR its own (guard.c). */
+ * permission in want that have lacks, STAR its own, a :write implying its
+ * :read (guard.c). */
 const char *rbac__perm_label(uint32_t bit);
 uint32_t rbac__perm_lacking(uint32_t have, uint32_t want);
 

@@ -311,7 +311,10 @@ static const char *unames[NU] = { "u0", "u1", "u2", "u3" };
 static const char *gnames[] = { "g0", "g1" };
 static const uint32_t permbits[] = { RBAC_PERM_USERS_WRITE,
     RBAC_PERM_TARGETS_WRITE, RBAC_PERM_ROLES_WRITE, RBAC_PERM_BINDINGS_WRITE,
-    RBAC_PERM_STAR | RBAC_PERM_ALL };
+    RBAC_PERM_USERS_READ, RBAC_PERM_STAR | RBAC_PERM_ALL };
+static const char *permnames[] = { "users:write", "targets:write",
+    "roles:write", "bindings:write", "users:read" };
+#define NPERM	5	/* permbits[NPERM] is "*" */
 
 struct m_rule {
 	int glob;		/* index into globs, -1 none */
@@ -364,8 +367,8 @@ gen_world(struct m_world *w)
 		ro->ttl = rnd(2) ? 600 : 3600;
 		ro->ext = rnd(2) ? RBAC_EXT_PTY : RBAC_EXT_PTY | RBAC_EXT_PORT;
 		/* "*" often enough that its last holder is at stake. */
-		ro->admin = rnd(2) == 0 ? permbits[rnd(3) == 0 ? 4 : rnd(4)] |
-		    (rnd(2) ? permbits[rnd(4)] : 0) : 0;
+		ro->admin = rnd(2) == 0 ? permbits[rnd(3) == 0 ? NPERM :
+		    rnd(NPERM)] | (rnd(2) ? permbits[rnd(NPERM)] : 0) : 0;
 	}
 	for (i = 0; i < NB; i++) {
 		w->b[i].exists = rnd(4) != 0;
@@ -485,15 +488,11 @@ render(const struct m_world *w)
 		}
 		if (m->admin & RBAC_PERM_STAR)
 			json_array_append_new(adm, json_string("*"));
-		else {
-			static const char *pn[] = { "users:write",
-			    "targets:write", "roles:write", "bindings:write" };
-
-			for (k = 0; k < 4; k++)
+		else
+			for (k = 0; k < NPERM; k++)
 				if (m->admin & permbits[k])
 					json_array_append_new(adm,
-					    json_string(pn[k]));
-		}
+					    json_string(permnames[k]));
 		json_array_append_new(ext, json_string("permit-pty"));
 		if (m->ext & RBAC_EXT_PORT)
 			json_array_append_new(ext,
@@ -636,6 +635,8 @@ n_lacks(uint32_t have, uint32_t want)
 {
 	if (have & RBAC_PERM_STAR)
 		return 0;
+	if (have & RBAC_PERM_USERS_WRITE)	/* a :write implies its :read */
+		have |= RBAC_PERM_USERS_READ;
 	return (want & ~have) != 0;
 }
 

@@ -464,12 +464,14 @@ render(const struct m_world *w)
 			    "env", envs[w->tenv[i]]));
 	for (i = 0; i < NR; i++) {
 		const struct m_role *m = &w->roles[i];
-		json_t *rules = json_array(), *adm = json_array(),
-		    *ext = json_array();
+		json_t *rules, *adm, *ext;
 		char name[8];
 
 		if (!m->exists)
 			continue;
+		rules = json_array();
+		adm = json_array();
+		ext = json_array();
 		for (j = 0; j < m->nrules; j++) {
 			json_t *ru = json_object(), *lg = json_array();
 

@@ -38,6 +38,7 @@ def one(build):
             j = json.loads(line[6:])
             raw = (j["raw"]["rate_cpu"] + j["raw_after"]["rate_cpu"]) / 2
             return {"rate": j["issue"]["ok_rate"],
+                    "cpu_us": j["issue"]["cpu_us_per_cert"],
                     "p99": j["issue"]["p99_ms"],
                     "paced_p99": j["paced"]["p99_ms"],
                     "per_raw": j["issue"]["ok_rate"] / raw if raw else 0.0}
@@ -59,22 +60,24 @@ def main():
             r = one(build)
             res[name].append(r)
             print("round %d %s: %.0f certificates/s (%.3f of raw "
-                  "signatures), p99 %.2f ms, paced p99 %.2f ms"
-                  % (n + 1, name, r["rate"], r["per_raw"], r["p99"],
-                     r["paced_p99"]), flush=True)
+                  "signatures), %.0f us CPU per certificate, p99 %.2f ms, "
+                  "paced p99 %.2f ms"
+                  % (n + 1, name, r["rate"], r["per_raw"], r["cpu_us"],
+                     r["p99"], r["paced_p99"]), flush=True)
     med = {k: {f: statistics.median(x[f] for x in v) for f in v[0]}
            for k, v in res.items()}
     for k in ("old", "new"):
         m = med[k]
-        print("median %s: %.0f certificates/s (%.3f of raw), p99 %.2f ms, "
-              "paced p99 %.2f ms" % (k, m["rate"], m["per_raw"], m["p99"],
-                                     m["paced_p99"]))
+        print("median %s: %.0f certificates/s (%.3f of raw), %.0f us CPU "
+              "per certificate, p99 %.2f ms, paced p99 %.2f ms"
+              % (k, m["rate"], m["per_raw"], m["cpu_us"], m["p99"],
+                 m["paced_p99"]))
     o, w = med["old"], med["new"]
-    print("new/old: rate %.3f, rate per raw signature %.3f, p99 %.3f, "
-          "paced p99 %.3f" % (w["rate"] / o["rate"],
-                              w["per_raw"] / o["per_raw"],
-                              w["p99"] / o["p99"],
-                              w["paced_p99"] / o["paced_p99"]))
+    print("new/old: rate %.3f, rate per raw signature %.3f, CPU per "
+          "certificate %.3f, p99 %.3f, paced p99 %.3f"
+          % (w["rate"] / o["rate"], w["per_raw"] / o["per_raw"],
+             w["cpu_us"] / o["cpu_us"], w["p99"] / o["p99"],
+             w["paced_p99"] / o["paced_p99"]))
     print("json:", json.dumps(res))
     return 0
 

@@ -503,6 +503,7 @@ def main():
     print("targets:")
     for name, ok, what in targets:
         print("  %-46s %s  (%s)" % (name, "PASS" if ok else "FAIL", what))
+    issue["cpu_us_per_cert"] = 1e6 * issue_cpu_d / max(issue["ok"], 1)
     print("json:", json.dumps({"host": probe, "raw": raw,
                                "raw_after": raw_after,
                                "issue": issue, "healthz_idle": idle,

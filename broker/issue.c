@@ -41,47 +41,18 @@ struct issue_job {
 	struct rbac_cidr cidrs[RBAC_CIDRS_MAX];
 };
 
-/* c lies inside w. */
-static int
-cidr_within(const struct rbac_cidr *c, const struct rbac_cidr *w)
+/* The certificate's grant as a decision, to compare a fresh one with. */
+static void
+cert_grant(const struct issue_job *j, struct rbac_decision *g)
 {
-	uint8_t m;
-	int full, rest;
-
-	if (c->family != w->family || c->prefix < w->prefix)
-		return 0;
-	full = w->prefix / 8;
-	rest = w->prefix % 8;
-	if (memcmp(c->addr, w->addr, (size_t)full) != 0)
-		return 0;
-	m = (uint8_t)(0xff << (8 - rest));
-	return rest == 0 || (c->addr[full] & m) == (w->addr[full] & m);
-}
-
-/* Does fresh decision d grant at least what the certificate carries? */
-static int
-covers_cert(const struct issue_job *j, const struct rbac_decision *d)
-{
-	size_t i, k;
-
-	if (d->max_ttl < j->ttl || (j->extensions & ~d->extensions) != 0 ||
-	    (d->expires_at != 0 && d->expires_at < j->rec.valid_before))
-		return 0;
-	if (d->force_command != NULL && (j->force_command == NULL ||
-	    strcmp(d->force_command, j->force_command) != 0))
-		return 0;
-	if (d->n_cidrs == 0)
-		return 1;
-	if (j->n_cidrs == 0)
-		return 0;
-	for (i = 0; i < j->n_cidrs; i++) {
-		for (k = 0; k < d->n_cidrs; k++)
-			if (cidr_within(&j->cidrs[i], &d->cidrs[k]))
-				break;
-		if (k == d->n_cidrs)
-			return 0;
-	}
-	return 1;
+	memset(g, 0, sizeof(*g));
+	g->reason = RBAC_ALLOW;
+	g->max_ttl = j->ttl;
+	g->extensions = j->extensions;
+	g->expires_at = j->rec.valid_before;
+	g->force_command = j->force_command;
+	g->n_cidrs = j->n_cidrs;
+	memcpy(g->cidrs, j->cidrs, j->n_cidrs * sizeof(j->cidrs[0]));
 }
 
 /*
@@ -94,7 +65,7 @@ static int
 redecide(struct store_txn *t, const struct issue_job *j, uint64_t gen)
 {
 	struct rbac_snap *snap = NULL;
-	struct rbac_decision d;
+	struct rbac_decision d, g;
 	char login[RBAC_LOGIN_MAX + 1], target[RBAC_NAME_MAX + 1];
 	const char *p, *at;
 	size_t i;
@@ -107,6 +78,7 @@ redecide(struct store_txn *t, const struct issue_job *j, uint64_t gen)
 		if ((r = rbac_acquire_txn(j->is->rbac, t, &snap)) != 0)
 			return r;
 	}
+	cert_grant(j, &g);
 	r = TSS_E_FORBIDDEN;
 	for (i = 0; i < j->rec.n_principals; i++) {
 		/* "login@target": neither part may hold an '@'. */
@@ -120,7 +92,7 @@ redecide(struct store_txn *t, const struct issue_job *j, uint64_t gen)
 		memcpy(target, at + 1, strlen(at + 1) + 1);
 		if (rbac_decide(snap, j->rec.username,
 		    (const char *const *)j->groups, j->n_groups, target, login,
-		    j->rec.issued_at, &d) != 0 || !covers_cert(j, &d))
+		    j->rec.issued_at, &d) != 0 || rbac_decision_wider(&d, &g))
 			goto out;
 	}
 	r = 0;

@@ -14,7 +14,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "store/store.h"
-#include "broker/audit/audit.h"
+#include "audit/audit.h"
 #include "auth/enroll.h"
 #include "auth/internal.h"
 #include "auth/login.h"

@@ -11,7 +11,7 @@
 #include "common/err.h"
 #include "store/record.h"
 #include "store/store.h"
-#include "broker/audit/audit.h"
+#include "audit/audit.h"
 #include "auth/internal.h"
 #include "auth/session.h"
 #include "auth/token.h"

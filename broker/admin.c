@@ -8,7 +8,7 @@
 #include "auth/token.h"
 #include "auth/user.h"
 #include "broker.h"
-#include "broker/audit/audit.h"
+#include "audit/audit.h"
 #include "certs.h"
 #include "commit.h"
 #include "guard.h"

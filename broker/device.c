@@ -10,8 +10,8 @@
 
 #include "auth/token.h"
 #include "auth/user.h"
-#include "broker/audit/audit.h"
-#include "broker/ssh/sshkey.h"
+#include "audit/audit.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "device.h"

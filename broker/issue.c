@@ -5,9 +5,9 @@
 
 #include "auth/session.h"
 #include "auth/user.h"
-#include "broker/audit/audit.h"
-#include "broker/ssh/cert.h"
-#include "broker/ssh/sshkey.h"
+#include "audit/audit.h"
+#include "sshca/cert.h"
+#include "sshca/sshkey.h"
 #include "certs.h"
 #include "commit.h"
 #include "common/buf.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/ssh/sshkey.h"
+#include "sshca/sshkey.h"
 #include "common/err.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

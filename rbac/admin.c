@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "rbac_int.h"
-#include "audit.h"
+#include "audit/audit.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "store/store.h"

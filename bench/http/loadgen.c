@@ -1339,7 +1339,7 @@ run_http(const struct opts *o)
 /*
  * Ed25519 signatures over a 300-byte message (an OpenSSH certificate's
  * to-be-signed part is about that size), one thread, one key: the cheapest
- * EVP path, as bench/ssh measures it and broker/ssh/cakey.c signs (one
+ * EVP path, as bench/ssh measures it and sshca/cakey.c signs (one
  * reused EVP_MD_CTX, EVP_DigestSignInit + EVP_DigestSign per signature).
  * rate is per wall second, rate_cpu per second of this thread's CPU time
  * (what one whole core would do).

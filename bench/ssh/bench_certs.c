@@ -19,9 +19,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include "broker/ssh/cakey.h"
-#include "broker/ssh/cert.h"
-#include "broker/ssh/sshkey.h"
+#include "sshca/cakey.h"
+#include "sshca/cert.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/err.h"
 

@@ -12,7 +12,7 @@
 #include "common/enc.h"
 #include "common/err.h"
 #include "store/store.h"
-#include "broker/audit/audit.h"
+#include "audit/audit.h"
 #include "auth/enroll.h"
 #include "auth/totp.h"
 #include "auth/user.h"

@@ -10,7 +10,7 @@
 #include "auth/token.h"
 #include "auth/user.h"
 #include "broker/broker.h"
-#include "broker/ssh/cakey.h"
+#include "sshca/cakey.h"
 #include "fixture.h"
 #include "rbac/rbac.h"
 #include "store/store.h"

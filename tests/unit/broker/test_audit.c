@@ -7,7 +7,7 @@
 
 #include <openssl/evp.h>
 
-#include "broker/audit/audit.h"
+#include "audit/audit.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "store/record.h"

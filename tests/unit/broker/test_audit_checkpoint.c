@@ -1,5 +1,5 @@
 /*
- * Signed audit checkpoints (broker/audit/checkpoint.h) on a real LMDB
+ * Signed audit checkpoints (audit/checkpoint.h) on a real LMDB
  * store: signing and verifying, and each way a store can fail a stream's
  * checkpoints (issue 14 section 6: a chain rewritten with recomputed
  * hashes, or cut at the end with its head reset, still passes the chain
@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/audit/audit.h"
-#include "broker/audit/checkpoint.h"
-#include "broker/ssh/cakey.h"
-#include "broker/ssh/sshkey.h"
+#include "audit/audit.h"
+#include "audit/checkpoint.h"
+#include "sshca/cakey.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/digest.h"
 #include "common/enc.h"

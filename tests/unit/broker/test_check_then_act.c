@@ -25,7 +25,7 @@
 #include "broker/broker.h"
 #include "broker/certs.h"
 #include "broker/issue.h"
-#include "broker/ssh/cakey.h"
+#include "sshca/cakey.h"
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "store/store.h"

@@ -6,7 +6,7 @@
 
 #include <criterion/criterion.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 #include "common/err.h"
 #include "rh.h"
 

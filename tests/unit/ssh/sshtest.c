@@ -11,8 +11,8 @@
 
 #include <criterion/criterion.h>
 
-#include "broker/ssh/cert.h"
-#include "broker/ssh/sshkey.h"
+#include "sshca/cert.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"

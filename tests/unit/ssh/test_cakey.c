@@ -7,8 +7,8 @@
 
 #include <criterion/criterion.h>
 
-#include "broker/ssh/cakey.h"
-#include "broker/ssh/sshkey.h"
+#include "sshca/cakey.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "sshtest.h"

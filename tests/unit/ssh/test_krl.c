@@ -5,10 +5,10 @@
 
 #include <criterion/criterion.h>
 
-#include "broker/ssh/cakey.h"
-#include "broker/ssh/cert.h"
-#include "broker/ssh/krl.h"
-#include "broker/ssh/sshkey.h"
+#include "sshca/cakey.h"
+#include "sshca/cert.h"
+#include "sshca/krl.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "sshtest.h"

@@ -10,7 +10,7 @@
 
 #include <criterion/criterion.h>
 
-#include "broker/ssh/sshkey.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"

@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 #include <openssl/rand.h>
 
-#include "broker/ssh/sshkey.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"

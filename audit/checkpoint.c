@@ -11,8 +11,8 @@
 
 #include "audit.h"
 #include "checkpoint.h"
-#include "broker/ssh/cakey.h"
-#include "broker/ssh/sshkey.h"
+#include "sshca/cakey.h"
+#include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"

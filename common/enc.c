@@ -297,14 +297,23 @@ hex_encode(const void *p, size_t len, char *dst)
 	dst[2 * len] = '\0';
 }
 
-static int
-hex_digit(char c)
+int
+hex_value(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
 	if (c >= 'a' && c <= 'f')
 		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
 	return -1;
+}
+
+/* Tokens and hashes are written in lowercase only: one spelling each. */
+static int
+hex_digit(char c)
+{
+	return c >= 'A' && c <= 'F' ? -1 : hex_value(c);
 }
 
 int

@@ -23,5 +23,8 @@ void hex_encode(const void *p, size_t len, char *dst);
 /* Exactly 2*len lowercase hex digits of s into len bytes at out (a NUL
  * before them is an error): TSS_E_BAD_FORMAT, out then undefined. */
 int hex_decode(const char *s, uint8_t *out, size_t len);
+/* The value of one hex digit of either case, -1 for anything else (for
+ * percent-decoding, where RFC 3986 allows both cases). */
+int hex_value(char c);
 
 #endif

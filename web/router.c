@@ -4,20 +4,9 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "common/enc.h"
 #include "common/err.h"
 #include "web/router.h"
-
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* A "." or ".." segment ending at dst[end] (exclusive), starting at seg. */
 static int
@@ -49,8 +38,8 @@ path_decode(const char *raw, char *dst, size_t dstlen)
 		if (c == '%') {
 			if (i + 2 >= rawlen)
 				return TSS_E_BAD_FORMAT;
-			if ((hi = hexval(raw[i + 1])) < 0 ||
-			    (lo = hexval(raw[i + 2])) < 0)
+			if ((hi = hex_value(raw[i + 1])) < 0 ||
+			    (lo = hex_value(raw[i + 2])) < 0)
 				return TSS_E_BAD_FORMAT;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

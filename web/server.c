@@ -42,6 +42,7 @@
 #include <openssl/rand.h>
 
 #include "common/buf.h"
+#include "common/enc.h"
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/log.h"
@@ -1398,18 +1399,6 @@ remote_text(struct MHD_Connection *conn, char *dst, size_t len)
 		    (const void *)sa)->sin6_addr, dst, (socklen_t)len);
 }
 
-static int
-hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode one query component ('+' is a space); refuse control bytes. */
 static int
 query_decode(const char *raw, char **out)
@@ -1430,8 +1419,8 @@ query_decode(const char *raw, char **out)
 		if (c == '+')
 			c = ' ';
 		else if (c == '%') {
-			if (i + 2 >= len || (hi = hexv(raw[i + 1])) < 0 ||
-			    (lo = hexv(raw[i + 2])) < 0)
+			if (i + 2 >= len || (hi = hex_value(raw[i + 1])) < 0 ||
+			    (lo = hex_value(raw[i + 2])) < 0)
 				goto bad;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;

@@ -538,30 +538,6 @@ rbac__cidr_intersect(const struct rbac_cidr *a, size_t na,
 
 /* ---- string matchers ---- */
 
-/* '*' matches any run inside one segment; iterative, no recursion. */
-static int
-seg_wild(const char *p, size_t pl, const char *s, size_t sl)
-{
-	size_t pi = 0, si = 0, star = (size_t)-1, mark = 0;
-
-	while (si < sl) {
-		if (pi < pl && p[pi] == '*') {
-			star = pi++;
-			mark = si;
-		} else if (pi < pl && p[pi] == s[si]) {
-			pi++;
-			si++;
-		} else if (star != (size_t)-1) {
-			pi = star + 1;
-			si = ++mark;
-		} else
-			return 0;
-	}
-	while (pi < pl && p[pi] == '*')
-		pi++;
-	return pi == pl;
-}
-
 int
 rbac__glob_match(const char *glob, const char *name)
 {
@@ -578,7 +554,7 @@ rbac__glob_match(const char *glob, const char *name)
 		ne = strchr(n, '/');
 		if (ne == NULL)
 			ne = n + strlen(n);
-		if (!seg_wild(g, (size_t)(ge - g), n, (size_t)(ne - n)))
+		if (!rbac__seg_wild(g, (size_t)(ge - g), n, (size_t)(ne - n)))
 			return 0;
 		if (*ge == '\0' || *ne == '\0')
 			return *ge == '\0' && *ne == '\0';

@@ -67,4 +67,29 @@ void rbac__err(char *errmsg, size_t errlen, const char *fmt, ...)
 const char *rbac__perm_label(uint32_t bit);
 uint32_t rbac__perm_lacking(uint32_t have, uint32_t want);
 
+/* One glob segment against one name segment: '*' matches any run inside
+ * the segment; iterative, no recursion.  Inline: decisions call it. */
+static inline int
+rbac__seg_wild(const char *p, size_t pl, const char *s, size_t sl)
+{
+	size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
+
+	while (si < sl) {
+		if (pi < pl && p[pi] == '*') {
+			star = pi++;
+			mark = si;
+		} else if (pi < pl && p[pi] == s[si]) {
+			pi++;
+			si++;
+		} else if (star != SIZE_MAX) {
+			pi = star + 1;
+			si = ++mark;
+		} else
+			return 0;
+	}
+	while (pi < pl && p[pi] == '*')
+		pi++;
+	return pi == pl;
+}
+
 #endif

@@ -1075,29 +1075,6 @@ rbac_snap_load(struct store_txn *t, int64_t cert_max_ttl,
 /* ---- matching ---- */
 
 static int
-seg_wild(const char *p, size_t pl, const char *s, size_t sl)
-{
-	size_t pi = 0, si = 0, star = SIZE_MAX, mark = 0;
-
-	while (si < sl) {
-		if (pi < pl && p[pi] == '*') {
-			star = pi++;
-			mark = si;
-		} else if (pi < pl && p[pi] == s[si]) {
-			pi++;
-			si++;
-		} else if (star != SIZE_MAX) {
-			pi = star + 1;
-			si = ++mark;
-		} else
-			return 0;
-	}
-	while (pi < pl && p[pi] == '*')
-		pi++;
-	return pi == pl;
-}
-
-static int
 glob_match(const struct rbac_snap *s, const struct glob *g, uint32_t ti)
 {
 	const struct target *t = &s->tg[ti];
@@ -1118,7 +1095,7 @@ glob_match(const struct rbac_snap *s, const struct glob *g, uint32_t ti)
 				return 0;
 			break;
 		case SEG_PAT:
-			if (!seg_wild(s->strs[gs[i].id], s->str_len[gs[i].id],
+			if (!rbac__seg_wild(s->strs[gs[i].id], s->str_len[gs[i].id],
 			    s->strs[ts[i]], s->str_len[ts[i]]))
 				return 0;
 			break;

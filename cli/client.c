@@ -11,6 +11,7 @@
 #include <curl/curl.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "client.h"
 
 #define CONNECT_TIMEOUT_S	10L
@@ -26,15 +27,6 @@ struct client {
 };
 
 static int curl_ready;
-
-static void
-wipe_free_str(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
 
 static void
 slist_free_wiped(struct curl_slist *l)
@@ -114,7 +106,7 @@ client_free(struct client *c)
 		curl_easy_cleanup(c->curl);
 	free(c->server);
 	free(c->ca_file);
-	wipe_free_str(c->auth_header);
+	wipe_free(c->auth_header);
 	free(c);
 }
 
@@ -125,7 +117,7 @@ client_set_token(struct client *c, const char *token)
 	char *h = NULL;
 	size_t n;
 
-	wipe_free_str(c->auth_header);
+	wipe_free(c->auth_header);
 	c->auth_header = NULL;
 	if (token == NULL)
 		return 0;
@@ -133,7 +125,7 @@ client_set_token(struct client *c, const char *token)
 	if ((h = malloc(n)) == NULL)
 		return TSS_E_NOMEM;
 	if (snprintf(h, n, "%s%s", pfx, token) != (int)(n - 1)) {
-		wipe_free_str(h);
+		wipe_free(h);
 		return TSS_E_INTERNAL;
 	}
 	c->auth_header = h;
@@ -387,7 +379,7 @@ client_request(struct client *c, const char *method, const char *path,
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
 	slist_free_wiped(hdrs);
-	wipe_free_str(payload);
+	wipe_free(payload);
 	free(url);
 	return r;
 }

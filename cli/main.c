@@ -3,12 +3,12 @@
  * before or after the command; the command table below holds every
  * command's usage line, which a usage error prints (exit 2).
  */
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "common/mem.h"
 #include "cli.h"
 
 struct command {
@@ -64,15 +64,6 @@ static void *
 wipe_malloc(size_t n)
 {
 	return malloc(n);
-}
-
-static void
-wipe_free(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
 }
 
 static void

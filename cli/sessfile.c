@@ -15,18 +15,10 @@
 #include <jansson.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "sessfile.h"
 
 #define SESSION_FILE_MAX	(64 * 1024)
-
-static void
-wipe_free_str(char *s)
-{
-	if (s == NULL)
-		return;
-	explicit_bzero(s, strlen(s));
-	free(s);
-}
 
 void
 sessfile_free(struct sessfile *s)
@@ -34,7 +26,7 @@ sessfile_free(struct sessfile *s)
 	if (s == NULL)
 		return;
 	free(s->server);
-	wipe_free_str(s->token);
+	wipe_free(s->token);
 	free(s->username);
 	free(s);
 }

@@ -20,7 +20,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -46,6 +45,7 @@
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "web/server.h"
 
 #define TLS_CHAIN_MAX	8
@@ -249,16 +249,6 @@ struct web_resp {
 	char *hname[RESP_HDR_MAX];
 	char *hval[RESP_HDR_MAX];
 };
-
-/* Memory that may have held secrets: wipe it whole before free. */
-static void
-wipe_free(void *p)
-{
-	if (p == NULL)
-		return;
-	explicit_bzero(p, malloc_usable_size(p));
-	free(p);
-}
 
 static pthread_once_t json_once = PTHREAD_ONCE_INIT;
 

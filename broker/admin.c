@@ -19,12 +19,6 @@
 #define AUDIT_LIST_DEFAULT	100
 #define AUDIT_LIST_MAX		1000
 
-static int
-need(const struct caller *c, uint32_t perm)
-{
-	return rbac_perm_has(c->perms, perm) ? 0 : TSS_E_FORBIDDEN;
-}
-
 static void
 rbac_actor_of(const struct caller *c, struct rbac_actor *a)
 {
@@ -127,7 +121,7 @@ broker_users_list(struct broker *b, const struct caller *c, json_t **out)
 	int r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_USERS_READ)) != 0)
+	if ((r = broker_need(c, RBAC_PERM_USERS_READ)) != 0)
 		return r;
 	if ((r = store_begin(b->store, 0, &t)) != 0 ||
 	    (r = user_list(t, &v, &n)) != 0)
@@ -159,7 +153,7 @@ broker_user_get(struct broker *b, const struct caller *c, const char *name,
 
 	*out = NULL;
 	if (strcmp(name, c->username) != 0 &&
-	    (r = need(c, RBAC_PERM_USERS_READ)) != 0)
+	    (r = broker_need(c, RBAC_PERM_USERS_READ)) != 0)
 		return r;
 	if ((r = store_begin(b->store, 0, &t)) != 0 ||
 	    (r = user_get(t, name, &u)) != 0)
@@ -225,7 +219,7 @@ broker_user_create(struct broker *b, const struct caller *c,
 	int r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
+	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
 	    (r = only_keys(body, keys, errmsg, len)) != 0)
 		goto out;
 	op.name = json_string_value(json_object_get(body, "username"));
@@ -315,7 +309,7 @@ broker_user_patch(struct broker *b, const struct caller *c, const char *name,
 	int r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
+	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
 	    (r = only_keys(body, keys, errmsg, len)) != 0)
 		goto out;
 	if ((d = json_object_get(body, "disabled")) != NULL) {
@@ -369,7 +363,7 @@ broker_user_delete(struct broker *b, const struct caller *c, const char *name,
 	    .errmsg = errmsg, .len = len };
 	int r;
 
-	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0)
+	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0)
 		return r;
 	if (strcmp(name, c->username) == 0) {
 		snprintf(errmsg, len, "you cannot delete your own account");
@@ -405,7 +399,7 @@ broker_user_reset(struct broker *b, const struct caller *c, const char *name,
 	int r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_USERS_WRITE)) != 0)
+	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0)
 		return r;
 	if ((r = guard_run(b, c, name, reset_fn, &op, now, errmsg,
 	    len)) == 0) {
@@ -443,7 +437,7 @@ int
 broker_targets_list(struct broker *b, const struct caller *c, json_t **out)
 {
 	*out = NULL;
-	if (need(c, RBAC_PERM_TARGETS_READ) != 0)
+	if (broker_need(c, RBAC_PERM_TARGETS_READ) != 0)
 		return TSS_E_FORBIDDEN;
 	return read_json(b, rbac_targets_json, "targets", out);
 }
@@ -452,7 +446,7 @@ int
 broker_roles_list(struct broker *b, const struct caller *c, json_t **out)
 {
 	*out = NULL;
-	if (need(c, RBAC_PERM_ROLES_READ) != 0)
+	if (broker_need(c, RBAC_PERM_ROLES_READ) != 0)
 		return TSS_E_FORBIDDEN;
 	return read_json(b, rbac_roles_json, "roles", out);
 }
@@ -466,7 +460,7 @@ broker_role_get(struct broker *b, const struct caller *c, const char *name,
 	int r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_ROLES_READ)) != 0)
+	if ((r = broker_need(c, RBAC_PERM_ROLES_READ)) != 0)
 		return r;
 	if ((r = store_begin(b->store, 0, &t)) != 0)
 		return r;
@@ -615,7 +609,7 @@ broker_bindings_list(struct broker *b, const struct caller *c, json_t **out)
 	int r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_BINDINGS_READ)) != 0)
+	if ((r = broker_need(c, RBAC_PERM_BINDINGS_READ)) != 0)
 		return r;
 	if ((r = store_begin(b->store, 0, &t)) != 0)
 		return r;
@@ -687,7 +681,7 @@ broker_check(struct broker *b, const struct caller *c, const char *user,
 	int allowed = 0, r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_BINDINGS_READ)) != 0)
+	if ((r = broker_need(c, RBAC_PERM_BINDINGS_READ)) != 0)
 		return r;
 	if (user == NULL || target == NULL || login == NULL) {
 		snprintf(errmsg, len, "user, target and login are required");
@@ -744,7 +738,7 @@ broker_audit_list(struct broker *b, const struct caller *c, const char *after,
 	int r;
 
 	*out = NULL;
-	if ((r = need(c, RBAC_PERM_AUDIT_READ)) != 0)
+	if ((r = broker_need(c, RBAC_PERM_AUDIT_READ)) != 0)
 		return r;
 	if (parse_count(after, 0, UINT64_MAX - 1, &from) != 0 ||
 	    parse_count(limit, AUDIT_LIST_DEFAULT, AUDIT_LIST_MAX, &lim) != 0 ||

@@ -400,10 +400,10 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 	return r;
 }
 
-static int
-need(const struct caller *c, uint32_t perm)
+int
+broker_need(const struct caller *c, uint32_t perm)
 {
-	return (c->perms & (perm | RBAC_PERM_STAR)) != 0 ? 0 : TSS_E_FORBIDDEN;
+	return rbac_perm_has(c->perms, perm) ? 0 : TSS_E_FORBIDDEN;
 }
 
 int
@@ -538,8 +538,8 @@ broker_certs_list(struct broker *b, const struct caller *c, const char *user,
 
 	*out = NULL;
 	if (user != NULL && strcmp(user, c->username) != 0 &&
-	    need(c, RBAC_PERM_USERS_READ) != 0 &&
-	    need(c, RBAC_PERM_CERTS_REVOKE) != 0) {
+	    broker_need(c, RBAC_PERM_USERS_READ) != 0 &&
+	    broker_need(c, RBAC_PERM_CERTS_REVOKE) != 0) {
 		snprintf(errmsg, len, "listing another user's certificates "
 		    "needs users:read");
 		return TSS_E_FORBIDDEN;
@@ -573,7 +573,7 @@ revoke_fn(struct store_txn *t, void *a)
 	if ((r = certs_get(t, ra->serial, &rec)) != 0)
 		return r;
 	if (strcmp(rec.username, ra->c->username) != 0 &&
-	    need(ra->c, RBAC_PERM_CERTS_REVOKE) != 0) {
+	    broker_need(ra->c, RBAC_PERM_CERTS_REVOKE) != 0) {
 		snprintf(ra->errmsg, ra->len, "revoking another user's "
 		    "certificate needs certs:revoke");
 		cert_record_free(&rec);
@@ -632,7 +632,7 @@ broker_target_sshd(struct broker *b, const struct caller *c, const char *name,
 	int r;
 
 	*out = NULL;
-	if (!rbac_perm_has(c->perms, RBAC_PERM_TARGETS_READ))
+	if (broker_need(c, RBAC_PERM_TARGETS_READ) != 0)
 		return TSS_E_FORBIDDEN;
 	if ((r = broker_ca_text(b, &ca)) != 0 ||
 	    (r = store_begin(b->store, 0, &t)) != 0 ||

@@ -89,6 +89,10 @@ struct caller {
 	const char *request_id;
 };
 
+/* 0 when c holds perm (RBAC_PERM_*; "*" holds all, a :write its :read),
+ * TSS_E_FORBIDDEN otherwise. */
+int broker_need(const struct caller *c, uint32_t perm);
+
 /* Resolve a session token: TSS_E_UNAUTHENTICATED when it is no good. */
 int broker_caller(struct broker *b, const char *token, int64_t now,
     struct caller *c);

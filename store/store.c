@@ -1293,6 +1293,37 @@ store_usage(struct store *s, uint64_t *used, uint64_t *map_size)
 	return 0;
 }
 
+/* A number in base, then the byte sep; 0 and *p past sep, or -1. */
+static int
+maps_field(const char **p, int base, char sep, unsigned long *v)
+{
+	char *e;
+
+	errno = 0;
+	*v = strtoul(*p, &e, base);
+	if (e == *p || *e != sep || errno != 0)
+		return -1;
+	*p = e + 1;
+	return 0;
+}
+
+/* One /proc/self/maps line: "lo-hi perms offset maj:min inode ...". */
+static int
+maps_line(const char *p, unsigned long *lo, unsigned long *hi,
+    unsigned long *off, unsigned long *maj, unsigned long *mnr,
+    unsigned long *ino)
+{
+	if (maps_field(&p, 16, '-', lo) != 0 ||
+	    maps_field(&p, 16, ' ', hi) != 0 ||
+	    (p = strchr(p, ' ')) == NULL)
+		return -1;
+	p++;
+	return maps_field(&p, 16, ' ', off) != 0 ||
+	    maps_field(&p, 16, ':', maj) != 0 ||
+	    maps_field(&p, 16, ' ', mnr) != 0 ||
+	    maps_field(&p, 10, ' ', ino) != 0 ? -1 : 0;
+}
+
 /*
  * The address and length of our mapping of the data file.  LMDB does not
  * expose its map address (mdb_env_info's me_mapaddr is the MDB_FIXEDMAP
@@ -1304,8 +1335,7 @@ data_map(struct store *s, void **addr, size_t *len)
 {
 	struct stat st;
 	char line[PATH_MAX + 128];
-	unsigned long lo, hi, off, ino;
-	unsigned maj, mnr;
+	unsigned long lo, hi, off, ino, maj, mnr;
 	FILE *f;
 	int fd, r = TSS_E_NOT_FOUND;
 
@@ -1314,8 +1344,7 @@ data_map(struct store *s, void **addr, size_t *len)
 	if ((f = fopen("/proc/self/maps", "re")) == NULL)
 		return TSS_E_UNSUPPORTED;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "%lx-%lx %*s %lx %x:%x %lu", &lo, &hi, &off,
-		    &maj, &mnr, &ino) != 6)
+		if (maps_line(line, &lo, &hi, &off, &maj, &mnr, &ino) != 0)
 			continue;
 		if (ino == st.st_ino && maj == major(st.st_dev) &&
 		    mnr == minor(st.st_dev) && off == 0) {

@@ -212,15 +212,16 @@ static long
 rss_file_kib(void)
 {
 	char line[256];
-	long kib, file = -1, shmem = -1;
+	long file = -1, shmem = -1;
 	FILE *f = fopen("/proc/self/status", "r");
 
 	cr_assert_not_null(f);
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "RssFile: %ld kB", &kib) == 1)
-			file = kib;
-		else if (sscanf(line, "RssShmem: %ld kB", &kib) == 1)
-			shmem = kib;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "RssFile:", 8) == 0)
+			file = strtol(line + 8, NULL, 10);
+		else if (strncmp(line, "RssShmem:", 9) == 0)
+			shmem = strtol(line + 9, NULL, 10);
+	}
 	fclose(f);
 	cr_assert(file >= 0 && shmem >= 0, "no RssFile/RssShmem lines");
 	return file + shmem;

@@ -23,7 +23,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "store/store.h"
-#include "web/api/api.h"
+#include "tesserad/api.h"
 #include "web/server.h"
 
 #define EX_USAGE	64

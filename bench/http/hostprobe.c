@@ -142,9 +142,15 @@ main(int argc, char **argv)
 	long ncpu;
 	int i, rc = 1, nslow;
 
-	if (argc == 3 && strcmp(argv[1], "--duration") == 0)
-		seconds = atof(argv[2]);
-	else if (argc != 1) {
+	if (argc == 3 && strcmp(argv[1], "--duration") == 0) {
+		char *end;
+
+		seconds = strtod(argv[2], &end);
+		if (*end != '\0' || !(seconds > 0 && seconds <= 3600)) {
+			fprintf(stderr, "hostprobe: --duration: 0 < S <= 3600\n");
+			return 2;
+		}
+	} else if (argc != 1) {
 		fprintf(stderr, "usage: hostprobe [--duration S]\n");
 		return 2;
 	}

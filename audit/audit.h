@@ -1,8 +1,10 @@
 /*
  * audit: the tamper-evident trail.  Each event is a JSON object stored in
  * the AUDIT database under its seq (big-endian u64 key) and chained:
- * hash = SHA-256(prev_hash_hex || canonical JSON of the event without
- * "hash").  The head hash lives in META.  Events are written inside the
+ * hash = SHA-256(canonical JSON of the event without "hash"), and that
+ * JSON holds "prev", the previous event's hash in hex (64 zeros for the
+ * first).  The head hash lives in META; signed checkpoints
+ * (checkpoint.h) anchor it outside the store.  Events are written inside the
  * caller's write transaction, so an event exists exactly when the change
  * it describes was committed.
  *

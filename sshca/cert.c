@@ -345,20 +345,14 @@ cert_to_line(const uint8_t *blob, size_t len, const char *comment,
     char **linep)
 {
 	struct buf *b = NULL;
-	char *type = NULL, *b64 = NULL, *line = NULL;
-	size_t tlen = 0, need, i;
-	int n, r = TSS_E_INTERNAL;
+	char *type = NULL;
+	size_t tlen = 0, i;
+	int r = TSS_E_INTERNAL;
 
 	if (linep != NULL)
 		*linep = NULL;
 	if (blob == NULL || linep == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	if (comment == NULL)
-		comment = "";
-	for (i = 0; comment[i] != '\0'; i++) {
-		if ((unsigned char)comment[i] < 0x20 || comment[i] == 0x7f)
-			return TSS_E_INVALID_ARGUMENT;
-	}
 	if ((b = buf_from(blob, len)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
@@ -376,26 +370,9 @@ cert_to_line(const uint8_t *blob, size_t len, const char *comment,
 			goto out;
 		}
 	}
-	if ((r = b64_encode(blob, len, &b64)) != 0)
-		goto out;
-	need = tlen + 1 + strlen(b64) + 1 + strlen(comment) + 1;
-	if ((line = malloc(need)) == NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	n = snprintf(line, need, "%s %s%s%s", type, b64,
-	    *comment != '\0' ? " " : "", comment);
-	if (n < 0 || (size_t)n >= need) {
-		r = TSS_E_INTERNAL;
-		goto out;
-	}
-	*linep = line;
-	line = NULL;	/* transferred */
-	r = 0;
+	r = sshkey_line(type, blob, len, comment, linep);
  out:
 	buf_free(b);
 	free(type);
-	free(b64);
-	free(line);
 	return r;
 }

@@ -494,16 +494,16 @@ sshkey_fingerprint(const struct sshkey *k, char fp[SSHKEY_FP_MAX])
 }
 
 int
-sshkey_to_line(const struct sshkey *k, const char *comment, char **linep)
+sshkey_line(const char *type, const uint8_t *blob, size_t len,
+    const char *comment, char **linep)
 {
 	char *b64 = NULL, *line = NULL;
-	const char *name;
 	size_t need, i;
 	int n, r = TSS_E_INTERNAL;
 
 	if (linep != NULL)
 		*linep = NULL;
-	if (k == NULL || linep == NULL)
+	if (type == NULL || blob == NULL || linep == NULL)
 		return TSS_E_INVALID_ARGUMENT;
 	if (comment == NULL)
 		comment = "";
@@ -513,15 +513,14 @@ sshkey_to_line(const struct sshkey *k, const char *comment, char **linep)
 		if (c < 0x20 || c == 0x7f)
 			return TSS_E_INVALID_ARGUMENT;
 	}
-	if ((r = b64_encode(k->blob, k->bloblen, &b64)) != 0)
+	if ((r = b64_encode(blob, len, &b64)) != 0)
 		goto out;
-	name = sshkey_type_name(k);
-	need = strlen(name) + 1 + strlen(b64) + 1 + strlen(comment) + 1;
+	need = strlen(type) + 1 + strlen(b64) + 1 + strlen(comment) + 1;
 	if ((line = malloc(need)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	n = snprintf(line, need, "%s %s%s%s", name, b64,
+	n = snprintf(line, need, "%s %s%s%s", type, b64,
 	    *comment != '\0' ? " " : "", comment);
 	if (n < 0 || (size_t)n >= need) {
 		r = TSS_E_INTERNAL;
@@ -534,4 +533,15 @@ sshkey_to_line(const struct sshkey *k, const char *comment, char **linep)
 	free(b64);
 	free(line);
 	return r;
+}
+
+int
+sshkey_to_line(const struct sshkey *k, const char *comment, char **linep)
+{
+	if (linep != NULL)
+		*linep = NULL;
+	if (k == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return sshkey_line(sshkey_type_name(k), k->blob, k->bloblen, comment,
+	    linep);
 }

@@ -63,7 +63,11 @@ int sshkey_equal(const struct sshkey *a, const struct sshkey *b);
 
 /* "SHA256:<unpadded base64>", as `ssh-keygen -l -E sha256` prints it. */
 int sshkey_fingerprint(const struct sshkey *k, char fp[SSHKEY_FP_MAX]);
-/* "type base64[ comment]" (no newline); comment NULL or "" for none. */
+/* "type base64[ comment]" (no newline); comment NULL or "" for none, no
+ * control characters (TSS_E_INVALID_ARGUMENT).  sshkey_line writes any
+ * blob (certificates too) under the type given. */
 int sshkey_to_line(const struct sshkey *k, const char *comment, char **linep);
+int sshkey_line(const char *type, const uint8_t *blob, size_t len,
+    const char *comment, char **linep);
 
 #endif

@@ -4,13 +4,48 @@
 #ifndef TSS_AUTH_INTERNAL_H
 #define TSS_AUTH_INTERNAL_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <jansson.h>
 
-struct auth_config;
+#include "auth/login.h"
+#include "auth/secretbox.h"
+#include "common/digest.h"
+
 struct store_txn;
 struct user;
 struct user_actor;
+
+#define GHOST_SLOTS	8192	/* unknown names whose failures are kept */
+#define GHOST_PROBE	8
+
+/*
+ * Failure counters of a name that is not an account.  Without them an
+ * account answered 429 from its fifth failure while an unknown name
+ * stayed 401 forever, which told anyone which names exist.
+ */
+struct ghost {
+	uint8_t key[SHA256_LEN];	/* HMAC-SHA256(ghost_seed, name) */
+	uint8_t used;
+	int locked;
+	uint32_t failures;
+	int64_t throttle_until;
+	int64_t last;			/* last attempt; eviction order */
+};
+
+struct auth_ctx {
+	struct store *store;
+	uint8_t key[SECRETBOX_KEY_LEN];
+	struct auth_config cfg;
+	char *issuer;
+	struct password_hasher *hasher;
+	struct ratelimit *rl;
+	struct ratelimit *enroll_rl;
+	pthread_mutex_t ghost_mu;
+	int ghost_mu_ok;
+	uint8_t ghost_seed[32];
+	struct ghost *ghosts;		/* GHOST_SLOTS */
+};
 
 /*
  * Append an audit event.  actor NULL = "local"; fields is borrowed.
@@ -33,6 +68,17 @@ void auth__count_failure(const struct auth_config *cfg, struct user *u,
  */
 int auth__may_try(int locked, int64_t throttle_until, int64_t now,
     const char **reason, int64_t *retry_after);
+
+/*
+ * The same for a name that is not an account (throttle.c): counters kept
+ * in memory by the same rules, so the answers for the two cannot be told
+ * apart.  auth__ghost_fail counts one failure (TSS_E_INVALID_CREDENTIALS,
+ * reason "unknown_user") unless the name is throttled or locked.
+ */
+int auth__ghost_may_try(struct auth_ctx *c, const char *name, int64_t now,
+    const char **reason, int64_t *retry_after);
+int auth__ghost_fail(struct auth_ctx *c, const char *name, int64_t now,
+    const char **reason, int64_t *retry_after, uint32_t *failures);
 
 /* Write a new enrollment record for username; see enroll.h. */
 int auth__enroll_issue(struct store_txn *t, const char *username,

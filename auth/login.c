@@ -1,14 +1,12 @@
 /*
- * The authentication context and the login use case.  See login.h.
+ * The login use case, logout, session resolution, password change.  See
+ * login.h; the context is in context.c, the throttle in throttle.c.
  */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
 
 #include "common/digest.h"
 #include "common/err.h"
@@ -23,333 +21,11 @@
 #include "auth/totp.h"
 #include "auth/user.h"
 
-#define GHOST_SLOTS	8192	/* unknown names whose failures are kept */
-#define GHOST_PROBE	8
-
-/*
- * Failure counters of a name that is not an account.  Without them an
- * account answered 429 from its fifth failure while an unknown name
- * stayed 401 forever, which told anyone which names exist.
- */
-struct ghost {
-	uint8_t key[SHA256_LEN];	/* HMAC-SHA256(ghost_seed, name) */
-	uint8_t used;
-	int locked;
-	uint32_t failures;
-	int64_t throttle_until;
-	int64_t last;			/* last attempt; eviction order */
-};
-
-struct auth_ctx {
-	struct store *store;
-	uint8_t key[SECRETBOX_KEY_LEN];
-	struct auth_config cfg;
-	char *issuer;
-	struct password_hasher *hasher;
-	struct ratelimit *rl;
-	struct ratelimit *enroll_rl;
-	pthread_mutex_t ghost_mu;
-	int ghost_mu_ok;
-	uint8_t ghost_seed[32];
-	struct ghost *ghosts;		/* GHOST_SLOTS */
-};
-
-void
-auth_config_defaults(struct auth_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->password.m_kib = PASSWORD_DEFAULT_M_KIB;
-	c->password.t_cost = PASSWORD_DEFAULT_T;
-	c->password.parallelism = PASSWORD_DEFAULT_P;
-	/* A login arriving while N hash waits a little, not forever. */
-	c->limits.wait_ms = 2000;
-	c->totp_window = 1;
-	c->session_idle = SESSION_IDLE_DEFAULT;
-	c->session_max = SESSION_MAX_DEFAULT;
-	c->issuer = "Tessera";
-	c->rate_burst = 20;
-	c->rate_interval = 3;
-	c->rate_slots = 4096;
-	c->enroll_rate_burst = 100;
-	c->enroll_rate_interval = 1;
-	c->throttle_after = 5;
-	c->lock_after = 100;
-	c->throttle_max = 15 * 60;
-}
-
-int
-auth_ctx_new(struct store *s, const uint8_t key[SECRETBOX_KEY_LEN],
-    const struct auth_config *config, struct auth_ctx **out)
-{
-	struct auth_ctx *c = NULL;
-	int r = TSS_E_INTERNAL;
-
-	*out = NULL;
-	if (s == NULL || key == NULL)
-		return TSS_E_INVALID_ARGUMENT;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		return TSS_E_NOMEM;
-	if (config != NULL)
-		c->cfg = *config;
-	else
-		auth_config_defaults(&c->cfg);
-	if (c->cfg.totp_window > TOTP_WINDOW_MAX ||
-	    c->cfg.session_idle <= 0 || c->cfg.session_max <= 0 ||
-	    c->cfg.throttle_after == 0 ||
-	    c->cfg.lock_after < c->cfg.throttle_after ||
-	    c->cfg.throttle_max <= 0) {
-		r = TSS_E_INVALID_ARGUMENT;
-		goto out;
-	}
-	if ((c->issuer = strdup(c->cfg.issuer != NULL ? c->cfg.issuer :
-	    "Tessera")) == NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	c->cfg.issuer = c->issuer;
-	c->store = s;
-	memcpy(c->key, key, sizeof(c->key));
-	if ((r = password_hasher_new(&c->cfg.password, &c->cfg.limits,
-	    &c->hasher)) != 0)
-		goto out;
-	password_hasher_params(c->hasher, &c->cfg.password);
-	if ((r = ratelimit_new(c->cfg.rate_slots, c->cfg.rate_burst,
-	    c->cfg.rate_interval, &c->rl)) != 0 ||
-	    (r = ratelimit_new(c->cfg.rate_slots, c->cfg.enroll_rate_burst,
-	    c->cfg.enroll_rate_interval, &c->enroll_rl)) != 0)
-		goto out;
-	if ((c->ghosts = calloc(GHOST_SLOTS, sizeof(*c->ghosts))) == NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	if (RAND_bytes(c->ghost_seed, sizeof(c->ghost_seed)) != 1) {
-		r = TSS_E_CRYPTO;
-		goto out;
-	}
-	if (pthread_mutex_init(&c->ghost_mu, NULL) != 0) {
-		r = TSS_E_INTERNAL;
-		goto out;
-	}
-	c->ghost_mu_ok = 1;
-	*out = c;
-	c = NULL;
-	r = 0;
- out:
-	auth_ctx_free(c);
-	return r;
-}
-
-void
-auth_ctx_free(struct auth_ctx *c)
-{
-	if (c == NULL)
-		return;
-	password_hasher_free(c->hasher);
-	ratelimit_free(c->rl);
-	ratelimit_free(c->enroll_rl);
-	if (c->ghost_mu_ok)
-		pthread_mutex_destroy(&c->ghost_mu);
-	free(c->ghosts);
-	free(c->issuer);
-	OPENSSL_clear_free(c, sizeof(*c));
-}
-
-const struct auth_config *
-auth_ctx_config(const struct auth_ctx *c)
-{
-	return &c->cfg;
-}
-
-struct password_hasher *
-auth_ctx_hasher(struct auth_ctx *c)
-{
-	return c->hasher;
-}
-
-struct store *
-auth_ctx_store(struct auth_ctx *c)
-{
-	return c->store;
-}
-
-const uint8_t *
-auth_ctx_key(const struct auth_ctx *c)
-{
-	return c->key;
-}
-
-int
-auth__audit(struct store_txn *t, const struct user_actor *actor,
-    const char *actor_name, const char *action, const char *object,
-    const char *result, json_t *fields, int64_t now)
-{
-	struct audit_event ev;
-	uint64_t seq = 0;
-
-	memset(&ev, 0, sizeof(ev));
-	if (actor_name != NULL)
-		ev.actor = actor_name;
-	else if (actor != NULL && actor->name != NULL)
-		ev.actor = actor->name;
-	else
-		ev.actor = "local";
-	ev.action = action;
-	ev.object = object;
-	ev.result = result;
-	ev.remote_addr = actor != NULL ? actor->remote_addr : NULL;
-	ev.request_id = actor != NULL ? actor->request_id : NULL;
-	ev.fields = fields;
-	return audit_append(t, &ev, now, &seq);
-}
-
 void
 auth_login_result_clear(struct auth_login_result *res)
 {
 	OPENSSL_cleanse(res, sizeof(*res));
 	res->reason = "";
-}
-
-/* Seconds to wait after the given number of consecutive failures. */
-static int64_t
-throttle_delay(const struct auth_config *cfg, uint32_t failures)
-{
-	uint32_t e;
-	int64_t d;
-
-	if (failures < cfg->throttle_after)
-		return 0;
-	e = failures - cfg->throttle_after;
-	if (e >= 40)
-		return cfg->throttle_max;
-	d = (int64_t)1 << e;
-	return d < cfg->throttle_max ? d : cfg->throttle_max;
-}
-
-int
-auth__may_try(int locked, int64_t throttle_until, int64_t now,
-    const char **reason, int64_t *retry_after)
-{
-	if (locked) {
-		*reason = "locked";
-		return TSS_E_LOCKED;
-	}
-	if (throttle_until > now) {
-		*reason = "throttled";
-		*retry_after = throttle_until - now;
-		return TSS_E_TOO_MANY_ATTEMPTS;
-	}
-	return 0;
-}
-
-/* One more consecutive failure on these counters: throttle, then lock. */
-static void
-count_failure(const struct auth_config *cfg, uint32_t *failures, int *locked,
-    int64_t *throttle_until, int64_t now)
-{
-	if (*failures < UINT32_MAX)
-		(*failures)++;
-	if (*failures >= cfg->lock_after)
-		*locked = 1;
-	else if (*failures >= cfg->throttle_after)
-		*throttle_until = now + throttle_delay(cfg, *failures);
-}
-
-void
-auth__count_failure(const struct auth_config *cfg, struct user *u,
-    int64_t now)
-{
-	count_failure(cfg, &u->failures, &u->locked, &u->throttle_until, now);
-}
-
-/*
- * The counters of a name that is not an account, kept in memory by the
- * same rules as an account's (count_failure, auth__may_try), so that the
- * answers for the two cannot be told apart.  Slots are keyed by an HMAC of
- * the name under a per-context random seed, so nobody can aim names at one
- * probe window; when a window is full, the slot tried longest ago is
- * reused.  Forgetting a name that way takes a flood of distinct names
- * (each a failed login, under the per-address limit) through its window,
- * and a restart forgets them all: what an account's counters in the store
- * do not.  *g is the slot, with ghost_mu held; the caller unlocks.
- */
-static int
-ghost_slot(struct auth_ctx *c, const char *name, int64_t now,
-    struct ghost **g)
-{
-	uint8_t k[SHA256_LEN];
-	unsigned int klen = sizeof(k);
-	struct ghost *e, *victim = NULL;
-	uint32_t h;
-	size_t i;
-
-	*g = NULL;
-	if (HMAC(sha256_md(), c->ghost_seed, sizeof(c->ghost_seed),
-	    (const unsigned char *)name, strlen(name), k, &klen) == NULL)
-		return TSS_E_CRYPTO;
-	h = (uint32_t)k[0] << 24 | (uint32_t)k[1] << 16 |
-	    (uint32_t)k[2] << 8 | (uint32_t)k[3];
-	pthread_mutex_lock(&c->ghost_mu);
-	for (i = 0; i < GHOST_PROBE; i++) {
-		e = &c->ghosts[(h + i) % GHOST_SLOTS];
-		if (e->used && memcmp(e->key, k, sizeof(k)) == 0) {
-			*g = e;
-			break;
-		}
-		if (victim == NULL || (victim->used &&
-		    (!e->used || e->last < victim->last)))
-			victim = e;
-	}
-	if (*g == NULL) {
-		memset(victim, 0, sizeof(*victim));
-		memcpy(victim->key, k, sizeof(k));
-		victim->used = 1;
-		*g = victim;
-	}
-	(*g)->last = now;
-	OPENSSL_cleanse(k, sizeof(k));
-	return 0;
-}
-
-/* auth__may_try for a name that is not an account. */
-static int
-ghost_may_try(struct auth_ctx *c, const char *name, int64_t now,
-    const char **reason, int64_t *retry_after)
-{
-	struct ghost *g;
-	int r;
-
-	if ((r = ghost_slot(c, name, now, &g)) != 0)
-		return r;
-	r = auth__may_try(g->locked, g->throttle_until, now, reason,
-	    retry_after);
-	pthread_mutex_unlock(&c->ghost_mu);
-	return r;
-}
-
-/*
- * A failed attempt on a name that is not an account: counted as for an
- * account (TSS_E_INVALID_CREDENTIALS, reason "unknown_user"), unless
- * another attempt throttled or locked it meanwhile (refused, not counted).
- */
-static int
-ghost_fail(struct auth_ctx *c, const char *name, int64_t now,
-    const char **reason, int64_t *retry_after, uint32_t *failures)
-{
-	struct ghost *g;
-	int r;
-
-	if ((r = ghost_slot(c, name, now, &g)) != 0)
-		return r;
-	if ((r = auth__may_try(g->locked, g->throttle_until, now, reason,
-	    retry_after)) == 0) {
-		count_failure(&c->cfg, &g->failures, &g->locked,
-		    &g->throttle_until, now);
-		*reason = "unknown_user";
-		r = TSS_E_INVALID_CREDENTIALS;
-	}
-	*failures = g->failures;
-	pthread_mutex_unlock(&c->ghost_mu);
-	return r;
 }
 
 /* What the read phase learned about the user. */
@@ -539,7 +215,7 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 	if (snap.exists && (r = auth__may_try(snap.locked,
 	    snap.throttle_until, now, &reason, &res->retry_after)) != 0)
 		goto refuse;
-	if (!snap.exists && username != NULL && (r = ghost_may_try(c,
+	if (!snap.exists && username != NULL && (r = auth__ghost_may_try(c,
 	    username, now, &reason, &res->retry_after)) != 0) {
 		if (r == TSS_E_CRYPTO)
 			goto out;
@@ -676,7 +352,7 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
  ghost:
 	reason = "unknown_user";
 	r = TSS_E_INVALID_CREDENTIALS;
-	if (username != NULL && (r = ghost_fail(c, username, now, &reason,
+	if (username != NULL && (r = auth__ghost_fail(c, username, now, &reason,
 	    &res->retry_after, &res->failures)) == TSS_E_CRYPTO)
 		goto out;
  refuse:

@@ -1,13 +1,12 @@
 /*
- * Enrollment tokens, the enrollment flow, recovery codes.  See enroll.h.
+ * Enrollment tokens and the enrollment flow.  See enroll.h; the recovery
+ * codes it hands out are recovery.c's.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "common/buf.h"
 #include "common/digest.h"
@@ -19,12 +18,11 @@
 #include "auth/internal.h"
 #include "auth/login.h"
 #include "auth/password.h"
+#include "auth/recovery.h"
 #include "auth/secretbox.h"
 #include "auth/token.h"
 #include "auth/totp.h"
 
-static const char b32_lower[] = "abcdefghijklmnopqrstuvwxyz234567";
-static const char recovery_label[] = "tessera recovery v1";
 
 struct enrollment {
 	char *username;
@@ -278,70 +276,6 @@ enroll_start(struct auth_ctx *c, const char *token, const char *password,
 	if (box != NULL)
 		OPENSSL_clear_free(box, boxlen);
 	free(name);
-	return r;
-}
-
-/* One recovery code: text with dashes, and its storage hash. */
-static int
-recovery_new(const char *username, char text[RECOVERY_CODE_TEXT + 1],
-    uint8_t hash[USER_HASH_LEN])
-{
-	uint8_t rnd[RECOVERY_CODE_CHARS];
-	size_t i, o = 0;
-	int r;
-
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
-		return TSS_E_CRYPTO;
-	for (i = 0; i < RECOVERY_CODE_CHARS; i++) {
-		if (i > 0 && i % 4 == 0)
-			text[o++] = '-';
-		text[o++] = b32_lower[rnd[i] & 31];
-	}
-	text[o] = '\0';
-	OPENSSL_cleanse(rnd, sizeof(rnd));
-	if ((r = enroll_recovery_hash(username, text, hash)) != 0)
-		OPENSSL_cleanse(text, RECOVERY_CODE_TEXT + 1);
-	return r;
-}
-
-int
-enroll_recovery_hash(const char *username, const char *code,
-    uint8_t out[USER_HASH_LEN])
-{
-	EVP_MD_CTX *md = NULL;
-	char norm[RECOVERY_CODE_CHARS];
-	size_t n = 0, i;
-	unsigned int ol = 0;
-	char ch;
-	int r = TSS_E_BAD_FORMAT;
-
-	if (username == NULL || code == NULL)
-		return TSS_E_INVALID_ARGUMENT;
-	for (i = 0; code[i] != '\0' && i < 64; i++) {
-		ch = code[i];
-		if (ch == '-' || ch == ' ')
-			continue;
-		if (ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '2' && ch <= '7')) ||
-		    n >= RECOVERY_CODE_CHARS)
-			goto out;
-		norm[n++] = ch;
-	}
-	if (code[i] != '\0' || n != RECOVERY_CODE_CHARS)
-		goto out;
-	r = TSS_E_CRYPTO;
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(md, sha256_md(), NULL) != 1 ||
-	    EVP_DigestUpdate(md, recovery_label, sizeof(recovery_label)) != 1 ||
-	    EVP_DigestUpdate(md, username, strlen(username) + 1) != 1 ||
-	    EVP_DigestUpdate(md, norm, sizeof(norm)) != 1 ||
-	    EVP_DigestFinal_ex(md, out, &ol) != 1 || ol != USER_HASH_LEN)
-		goto out;
-	r = 0;
- out:
-	OPENSSL_cleanse(norm, sizeof(norm));
-	EVP_MD_CTX_free(md);
 	return r;
 }
 

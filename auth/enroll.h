@@ -22,13 +22,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth/recovery.h"
 #include "auth/user.h"
 
 #define ENROLL_TTL		(24 * 60 * 60)
 #define ENROLL_REC_TYPE		'E'
 #define ENROLL_REC_VERSION	1
-#define RECOVERY_CODE_CHARS	16
-#define RECOVERY_CODE_TEXT	19	/* with dashes, without the NUL */
 
 struct auth_ctx;
 struct store_txn;
@@ -79,12 +78,5 @@ int enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 
 /* Delete expired enrollment records; *n (may be NULL) gets how many. */
 int enroll_prune(struct store_txn *t, int64_t now, size_t *n);
-
-/*
- * Storage hash of a recovery code for username.  TSS_E_BAD_FORMAT when code
- * is not 16 base32 characters (dashes and spaces ignored).
- */
-int enroll_recovery_hash(const char *username, const char *code,
-    uint8_t out[USER_HASH_LEN]);
 
 #endif

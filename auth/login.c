@@ -17,6 +17,7 @@
 #include "auth/internal.h"
 #include "auth/login.h"
 #include "auth/ratelimit.h"
+#include "auth/recovery.h"
 #include "auth/session.h"
 #include "auth/totp.h"
 #include "auth/user.h"
@@ -112,19 +113,6 @@ audit_only(struct auth_ctx *c, const char *username, int exists,
 	return r;
 }
 
-/* Index of the recovery code matching hash, or -1; looks at every slot. */
-static int
-recovery_find(const struct user *u, const uint8_t hash[USER_HASH_LEN])
-{
-	size_t i;
-	int found = -1;
-
-	for (i = 0; i < u->nrecovery; i++)
-		if (CRYPTO_memcmp(u->recovery[i], hash, USER_HASH_LEN) == 0)
-			found = (int)i;
-	return found;
-}
-
 /*
  * The code part, inside the write transaction.  Returns 0 and updates u
  * (step or spent recovery code) when the code is good; sets *reason.
@@ -167,7 +155,7 @@ check_code(struct auth_ctx *c, struct user *u, const char *code,
 		return 0;
 	}
 	*reason = "bad_recovery_code";
-	if (enroll_recovery_hash(u->name, code, h) != 0)
+	if (recovery_hash(u->name, code, h) != 0)
 		return TSS_E_INVALID_CREDENTIALS;
 	if ((idx = recovery_find(u, h)) < 0)
 		return TSS_E_INVALID_CREDENTIALS;

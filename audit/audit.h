@@ -20,6 +20,18 @@
 struct store;
 struct store_txn;
 
+/*
+ * Who did something, as the trail records it: the one actor type of every
+ * module that writes events (auth's account changes, rbac's policy
+ * changes, broker's use cases).  name NULL records "local" (the offline
+ * break-glass commands).
+ */
+struct audit_actor {
+	const char *name;
+	const char *remote_addr;	/* may be NULL */
+	const char *request_id;		/* may be NULL */
+};
+
 struct audit_event {
 	const char *actor;	/* username, "local", or "-" for anonymous */
 	const char *action;	/* "login.ok", "cert.issue", ... */
@@ -29,6 +41,15 @@ struct audit_event {
 	const char *request_id;	/* NULL for none */
 	json_t *fields;		/* extra fields (borrowed); NULL for none */
 };
+
+/*
+ * The one way a module records what an actor did: append the event in
+ * write transaction t at time now.  by NULL records "local"; fields
+ * (borrowed, may be NULL) are the action's own; *seq may be NULL.
+ */
+int audit_record(struct store_txn *t, const struct audit_actor *by,
+    const char *action, const char *object, const char *result,
+    json_t *fields, int64_t now, uint64_t *seq);
 
 /*
  * Append ev in write transaction t at time now (Unix seconds); *seq (may

@@ -142,27 +142,3 @@ auth_ctx_key(const struct auth_ctx *c)
 {
 	return c->key;
 }
-
-int
-auth__audit(struct store_txn *t, const struct user_actor *actor,
-    const char *actor_name, const char *action, const char *object,
-    const char *result, json_t *fields, int64_t now)
-{
-	struct audit_event ev;
-	uint64_t seq = 0;
-
-	memset(&ev, 0, sizeof(ev));
-	if (actor_name != NULL)
-		ev.actor = actor_name;
-	else if (actor != NULL && actor->name != NULL)
-		ev.actor = actor->name;
-	else
-		ev.actor = "local";
-	ev.action = action;
-	ev.object = object;
-	ev.result = result;
-	ev.remote_addr = actor != NULL ? actor->remote_addr : NULL;
-	ev.request_id = actor != NULL ? actor->request_id : NULL;
-	ev.fields = fields;
-	return audit_append(t, &ev, now, &seq);
-}

@@ -181,12 +181,12 @@ static int
 audit_enroll(struct store_txn *t, const char *user, const char *action,
     const char *result, json_t *fields, const char *remote_addr, int64_t now)
 {
-	struct user_actor a;
+	struct audit_actor a;
 
 	memset(&a, 0, sizeof(a));
 	a.name = user;
 	a.remote_addr = remote_addr;
-	return auth__audit(t, &a, NULL, action, user, result, fields, now);
+	return audit_record(t, &a, action, user, result, fields, now, NULL);
 }
 
 int

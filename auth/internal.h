@@ -14,7 +14,7 @@
 
 struct store_txn;
 struct user;
-struct user_actor;
+struct audit_actor;
 
 #define GHOST_SLOTS	8192	/* unknown names whose failures are kept */
 #define GHOST_PROBE	8
@@ -46,14 +46,6 @@ struct auth_ctx {
 	uint8_t ghost_seed[32];
 	struct ghost *ghosts;		/* GHOST_SLOTS */
 };
-
-/*
- * Append an audit event.  actor NULL = "local"; fields is borrowed.
- * Strings are the caller's; none may be a secret.
- */
-int auth__audit(struct store_txn *t, const struct user_actor *actor,
-    const char *actor_name, const char *action, const char *object,
-    const char *result, json_t *fields, int64_t now);
 
 /*
  * Count one failed attempt (bad password or code) on u: one more

@@ -88,7 +88,7 @@ audit_only(struct auth_ctx *c, const char *username, int exists,
     int64_t now)
 {
 	struct store_txn *t = NULL;
-	struct user_actor a;
+	struct audit_actor a;
 	json_t *f = NULL;
 	const char *obj;
 	int r;
@@ -102,8 +102,8 @@ audit_only(struct auth_ctx *c, const char *username, int exists,
 		return TSS_E_NOMEM;
 	if ((r = store_begin(c->store, 1, &t)) != 0)
 		goto out;
-	if ((r = auth__audit(t, &a, NULL, "login.fail", obj, "denied", f,
-	    now)) != 0)
+	if ((r = audit_record(t, &a, "login.fail", obj, "denied", f,
+	    now, NULL)) != 0)
 		goto out;
 	r = store_commit(t);
 	t = NULL;
@@ -176,7 +176,7 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 	struct snapshot snap;
 	struct store_txn *t = NULL;
 	struct user *u = NULL;
-	struct user_actor a;
+	struct audit_actor a;
 	json_t *f = NULL;
 	char *newhash = NULL;
 	const char *reason = "internal";
@@ -283,8 +283,8 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 			json_object_set_new(f, "locked", json_true());
 		vr = r;
 		if ((count && (r = user_put(t, u)) != 0) ||
-		    (r = auth__audit(t, &a, NULL, "login.fail", username,
-		    "denied", f, now)) != 0)
+		    (r = audit_record(t, &a, "login.fail", username,
+		    "denied", f, now, NULL)) != 0)
 			goto out;
 		r = store_commit(t);
 		t = NULL;
@@ -313,8 +313,8 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	if ((r = auth__audit(t, &a, NULL, "login.ok", username, "ok", f,
-	    now)) != 0)
+	if ((r = audit_record(t, &a, "login.ok", username, "ok", f,
+	    now, NULL)) != 0)
 		goto out;
 	if (used_rec) {
 		json_decref(f);
@@ -323,8 +323,8 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 			r = TSS_E_NOMEM;
 			goto out;
 		}
-		if ((r = auth__audit(t, &a, NULL, "recovery.use", username,
-		    "ok", f, now)) != 0)
+		if ((r = audit_record(t, &a, "recovery.use", username,
+		    "ok", f, now, NULL)) != 0)
 			goto out;
 	}
 	r = store_commit(t);
@@ -488,7 +488,7 @@ auth_change_password(struct auth_ctx *c, const char *username,
 	struct snapshot snap;
 	struct store_txn *t = NULL;
 	struct user *u = NULL;
-	struct user_actor a;
+	struct audit_actor a;
 	json_t *f = NULL;
 	char *hash = NULL;
 	size_t ended = 0;
@@ -533,8 +533,8 @@ auth_change_password(struct auth_ctx *c, const char *username,
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	if ((r = auth__audit(t, &a, NULL, "password.change", username, "ok",
-	    f, now)) != 0)
+	if ((r = audit_record(t, &a, "password.change", username, "ok",
+	    f, now, NULL)) != 0)
 		goto out;
 	r = store_commit(t);
 	t = NULL;

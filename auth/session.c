@@ -293,7 +293,7 @@ session_end(struct store_txn *t, const char *token, const char *remote_addr,
     int64_t now)
 {
 	struct session *s = NULL;
-	struct user_actor a;
+	struct audit_actor a;
 	uint8_t key[TOKEN_HASH_LEN];
 	const void *v;
 	size_t vl;
@@ -313,8 +313,8 @@ session_end(struct store_txn *t, const char *token, const char *remote_addr,
 	memset(&a, 0, sizeof(a));
 	a.name = s->username;
 	a.remote_addr = remote_addr;
-	r = auth__audit(t, &a, NULL, "session.end", s->username, "ok", NULL,
-	    now);
+	r = audit_record(t, &a, "session.end", s->username, "ok", NULL,
+	    now, NULL);
  out:
 	session_free(s);
 	return r;

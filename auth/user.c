@@ -388,7 +388,7 @@ groups_json(const char *const *g, size_t n)
 int
 user_create(struct store_txn *t, const char *name,
     const char *const *groups, size_t ngroups,
-    const struct user_actor *actor, int64_t now, char *token,
+    const struct audit_actor *actor, int64_t now, char *token,
     int64_t *expires_at)
 {
 	struct user u;
@@ -431,8 +431,8 @@ user_create(struct store_txn *t, const char *name,
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	if ((r = auth__audit(t, actor, NULL, "user.create", name, "ok", f,
-	    now)) != 0)
+	if ((r = audit_record(t, actor, "user.create", name, "ok", f,
+	    now, NULL)) != 0)
 		goto out;
 	memcpy(token, tok, sizeof(tok));
 	*expires_at = exp;
@@ -448,7 +448,7 @@ user_create(struct store_txn *t, const char *name,
 int
 user_set_groups(struct store_txn *t, const char *name,
     const char *const *groups, size_t ngroups,
-    const struct user_actor *actor, int64_t now)
+    const struct audit_actor *actor, int64_t now)
 {
 	struct user *u = NULL;
 	char **g = NULL;
@@ -471,7 +471,7 @@ user_set_groups(struct store_txn *t, const char *name,
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	r = auth__audit(t, actor, NULL, "user.update", name, "ok", f, now);
+	r = audit_record(t, actor, "user.update", name, "ok", f, now, NULL);
  out:
 	json_decref(f);
 	groups_free(g, ngroups);
@@ -481,7 +481,7 @@ user_set_groups(struct store_txn *t, const char *name,
 
 int
 user_set_disabled(struct store_txn *t, const char *name, int disabled,
-    const struct user_actor *actor, int64_t now)
+    const struct audit_actor *actor, int64_t now)
 {
 	struct user *u = NULL;
 	json_t *f = NULL;
@@ -501,8 +501,8 @@ user_set_disabled(struct store_txn *t, const char *name, int disabled,
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	r = auth__audit(t, actor, NULL, disabled ? "user.disable" :
-	    "user.enable", name, "ok", f, now);
+	r = audit_record(t, actor, disabled ? "user.disable" :
+	    "user.enable", name, "ok", f, now, NULL);
  out:
 	json_decref(f);
 	user_free(u);
@@ -511,7 +511,7 @@ user_set_disabled(struct store_txn *t, const char *name, int disabled,
 
 int
 user_reset(struct store_txn *t, const char *name,
-    const struct user_actor *actor, int64_t now, char *token,
+    const struct audit_actor *actor, int64_t now, char *token,
     int64_t *expires_at)
 {
 	struct user *u = NULL;
@@ -556,8 +556,8 @@ user_reset(struct store_txn *t, const char *name,
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	if ((r = auth__audit(t, actor, NULL, "user.reset", name, "ok", f,
-	    now)) != 0)
+	if ((r = audit_record(t, actor, "user.reset", name, "ok", f,
+	    now, NULL)) != 0)
 		goto out;
 	memcpy(token, tok, sizeof(tok));
 	*expires_at = exp;
@@ -571,7 +571,7 @@ user_reset(struct store_txn *t, const char *name,
 
 int
 user_unlock(struct store_txn *t, const char *name,
-    const struct user_actor *actor, int64_t now)
+    const struct audit_actor *actor, int64_t now)
 {
 	struct user *u = NULL;
 	int r;
@@ -583,7 +583,7 @@ user_unlock(struct store_txn *t, const char *name,
 	u->throttle_until = 0;
 	if ((r = user_put(t, u)) != 0)
 		goto out;
-	r = auth__audit(t, actor, NULL, "user.unlock", name, "ok", NULL, now);
+	r = audit_record(t, actor, "user.unlock", name, "ok", NULL, now, NULL);
  out:
 	user_free(u);
 	return r;
@@ -591,7 +591,7 @@ user_unlock(struct store_txn *t, const char *name,
 
 int
 user_delete(struct store_txn *t, const char *name,
-    const struct user_actor *actor, int64_t now)
+    const struct audit_actor *actor, int64_t now)
 {
 	struct user *u = NULL;
 	json_t *f = NULL;
@@ -614,7 +614,7 @@ user_delete(struct store_txn *t, const char *name,
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	r = auth__audit(t, actor, NULL, "user.delete", name, "ok", f, now);
+	r = audit_record(t, actor, "user.delete", name, "ok", f, now, NULL);
  out:
 	json_decref(f);
 	user_free(u);

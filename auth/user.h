@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/audit.h"
+
 #define USER_NAME_MAX		32
 #define USER_GROUPS_MAX		64
 #define USER_RECOVERY_CODES	10
@@ -57,13 +59,6 @@ struct user {
 	int64_t created;
 };
 
-/* Who asked for a change; recorded in the audit event.  NULL = "local". */
-struct user_actor {
-	const char *name;
-	const char *remote_addr;
-	const char *request_id;
-};
-
 /* 0 for a valid user or group name, TSS_E_VALIDATION otherwise. */
 int user_name_valid(const char *name);
 
@@ -88,17 +83,17 @@ int user_list(struct store_txn *t, struct user ***out, size_t *n);
  */
 int user_create(struct store_txn *t, const char *name,
     const char *const *groups, size_t ngroups,
-    const struct user_actor *actor, int64_t now, char *token,
+    const struct audit_actor *actor, int64_t now, char *token,
     int64_t *expires_at);
 
 /* Replace the groups.  Audit: user.update. */
 int user_set_groups(struct store_txn *t, const char *name,
     const char *const *groups, size_t ngroups,
-    const struct user_actor *actor, int64_t now);
+    const struct audit_actor *actor, int64_t now);
 
 /* Disable (ending all sessions) or enable.  Audit: user.disable/enable. */
 int user_set_disabled(struct store_txn *t, const char *name, int disabled,
-    const struct user_actor *actor, int64_t now);
+    const struct audit_actor *actor, int64_t now);
 
 /*
  * Back to pending with a new enrollment token: password, TOTP secret,
@@ -106,15 +101,15 @@ int user_set_disabled(struct store_txn *t, const char *name, int disabled,
  * ended.  Audit: user.reset.
  */
 int user_reset(struct store_txn *t, const char *name,
-    const struct user_actor *actor, int64_t now, char *token,
+    const struct audit_actor *actor, int64_t now, char *token,
     int64_t *expires_at);
 
 /* Clear the failure count, throttle and lock.  Audit: user.unlock. */
 int user_unlock(struct store_txn *t, const char *name,
-    const struct user_actor *actor, int64_t now);
+    const struct audit_actor *actor, int64_t now);
 
 /* Delete the user, its sessions and its open enrollment.  Audit: user.delete. */
 int user_delete(struct store_txn *t, const char *name,
-    const struct user_actor *actor, int64_t now);
+    const struct audit_actor *actor, int64_t now);
 
 #endif

@@ -20,22 +20,21 @@
 #define AUDIT_LIST_MAX		1000
 
 static void
-rbac_actor_of(const struct caller *c, struct rbac_actor *a)
+actor_of(const struct caller *c, struct audit_actor *a)
 {
 	a->name = c->username;
-	a->groups = (const char *const *)c->groups;
-	a->n_groups = c->n_groups;
 	a->remote_addr = c->remote_addr;
 	a->request_id = c->request_id;
 }
 
 static void
-user_actor_of(const struct caller *c, struct user_actor *a)
+rbac_actor_of(const struct caller *c, struct rbac_actor *a)
 {
-	a->name = c->username;
-	a->remote_addr = c->remote_addr;
-	a->request_id = c->request_id;
+	actor_of(c, &a->who);
+	a->groups = (const char *const *)c->groups;
+	a->n_groups = c->n_groups;
 }
+
 
 /* Refuse a body holding keys other than those listed (NULL-terminated). */
 static int
@@ -198,10 +197,10 @@ static int
 create_fn(struct store_txn *t, void *a)
 {
 	struct user_op *op = a;
-	struct user_actor ua;
+	struct audit_actor ua;
 	int r;
 
-	user_actor_of(op->c, &ua);
+	actor_of(op->c, &ua);
 	r = user_create(t, op->name, op->groups, op->ngroups, &ua, op->now,
 	    op->token, &op->expires_at);
 	if (r == TSS_E_CONFLICT)
@@ -251,6 +250,7 @@ broker_user_create(struct broker *b, const struct caller *c,
 static int
 revoke_user_certs(struct store_txn *t, struct user_op *op)
 {
+	struct audit_actor by;
 	char object[80];
 	json_t *f;
 	int r;
@@ -261,14 +261,9 @@ revoke_user_certs(struct store_txn *t, struct user_op *op)
 	snprintf(object, sizeof(object), "user:%s", op->name);
 	if ((f = json_pack("{s:I}", "count", (json_int_t)op->revoked)) == NULL)
 		return TSS_E_NOMEM;
-	{
-		struct audit_event ev = { .actor = op->c->username,
-		    .action = "cert.revoke_user", .object = object,
-		    .result = "ok", .remote_addr = op->c->remote_addr,
-		    .request_id = op->c->request_id, .fields = f };
-
-		r = audit_append(t, &ev, op->now, NULL);
-	}
+	actor_of(op->c, &by);
+	r = audit_record(t, &by, "cert.revoke_user", object, "ok", f, op->now,
+	    NULL);
 	json_decref(f);
 	return r;
 }
@@ -277,11 +272,11 @@ static int
 patch_fn(struct store_txn *t, void *a)
 {
 	struct user_op *op = a;
-	struct user_actor ua;
+	struct audit_actor ua;
 	struct user *u = NULL;
 	int r;
 
-	user_actor_of(op->c, &ua);
+	actor_of(op->c, &ua);
 	if ((r = user_get(t, op->name, &u)) != 0)
 		return r;
 	r = 0;
@@ -336,20 +331,20 @@ static int
 delete_fn(struct store_txn *t, void *a)
 {
 	struct user_op *op = a;
-	struct user_actor ua;
+	struct audit_actor ua;
 	struct user *u = NULL;
 	char subject[8 + USER_NAME_MAX + 1];
 	int r;
 
-	user_actor_of(op->c, &ua);
+	actor_of(op->c, &ua);
 	if ((r = user_get(t, op->name, &u)) != 0)
 		return r;
 	/* The user's bindings go too: a new account with the name must not
 	 * inherit them. */
 	snprintf(subject, sizeof(subject), "user:%s", op->name);
 	if ((r = revoke_user_certs(t, op)) == 0 &&
-	    (r = rbac_bindings_delete_subject(t, subject, op->c->username,
-	    op->now, NULL)) == 0)
+	    (r = rbac_bindings_delete_subject(t, subject, &ua, op->now,
+	    NULL)) == 0)
 		r = user_delete(t, op->name, &ua, op->now);
 	user_free(u);
 	return r;
@@ -376,11 +371,11 @@ static int
 reset_fn(struct store_txn *t, void *a)
 {
 	struct user_op *op = a;
-	struct user_actor ua;
+	struct audit_actor ua;
 	struct user *u = NULL;
 	int r;
 
-	user_actor_of(op->c, &ua);
+	actor_of(op->c, &ua);
 	if ((r = user_get(t, op->name, &u)) != 0)
 		return r;
 	user_free(u);

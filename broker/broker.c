@@ -589,12 +589,11 @@ revoke_fn(struct store_txn *t, void *a)
 	f = json_pack("{s:I, s:s}", "serial", (json_int_t)ra->serial,
 	    "owner", rec.username);
 	{
-		struct audit_event ev = { .actor = ra->c->username,
-		    .action = "cert.revoke", .object = object, .result = "ok",
-		    .remote_addr = ra->c->remote_addr,
-		    .request_id = ra->c->request_id, .fields = f };
+		struct audit_actor by = { ra->c->username, ra->c->remote_addr,
+		    ra->c->request_id };
 
-		r = f != NULL ? audit_append(t, &ev, ra->now, NULL) : TSS_E_NOMEM;
+		r = f != NULL ? audit_record(t, &by, "cert.revoke", object, "ok",
+		    f, ra->now, NULL) : TSS_E_NOMEM;
 	}
 	json_decref(f);
 	cert_record_free(&rec);

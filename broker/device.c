@@ -537,7 +537,7 @@ device_pending_get(struct store *s, const char *user_code, int64_t now,
 struct decide_arg {
 	const char *user_code;
 	int approve;
-	const struct device_actor *actor;
+	const struct audit_actor *actor;
 	int64_t now;
 };
 
@@ -557,7 +557,7 @@ decide_fn(struct store_txn *t, void *arg)
 	d.state = a->approve ? ST_APPROVED : ST_DENIED;
 	free(d.approver);
 	d.decided_at = a->now;
-	if ((d.approver = strdup(a->actor->username)) == NULL) {
+	if ((d.approver = strdup(a->actor->name)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -573,15 +573,8 @@ decide_fn(struct store_txn *t, void *arg)
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	{
-		struct audit_event ev = { .actor = a->actor->username,
-		    .action = a->approve ? "device.approve" : "device.deny",
-		    .object = object, .result = "ok",
-		    .remote_addr = a->actor->remote_addr,
-		    .request_id = a->actor->request_id, .fields = f };
-
-		r = audit_append(t, &ev, a->now, NULL);
-	}
+	r = audit_record(t, a->actor, a->approve ? "device.approve" :
+	    "device.deny", object, "ok", f, a->now, NULL);
  out:
 	json_decref(f);
 	rec_clear(&d);
@@ -590,13 +583,13 @@ decide_fn(struct store_txn *t, void *arg)
 
 int
 device_decide(struct store *s, const char *user_code, int approve,
-    const struct device_actor *actor, int64_t now)
+    const struct audit_actor *actor, int64_t now)
 {
 	struct decide_arg a = { .user_code = user_code, .approve = approve,
 	    .actor = actor, .now = now };
 
-	if (actor == NULL || actor->username == NULL ||
-	    *actor->username == '\0')
+	if (actor == NULL || actor->name == NULL ||
+	    *actor->name == '\0')
 		return TSS_E_INVALID_ARGUMENT;
 	return store_write(s, decide_fn, &a);
 }

@@ -41,6 +41,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "audit/audit.h"
 #include "auth/token.h"
 
 struct issuer;
@@ -111,19 +112,13 @@ void device_pending_clear(struct device_pending *p);
 int device_pending_get(struct store *s, const char *user_code, int64_t now,
     struct device_pending *out);
 
-/* Who decides, for the record and the audit event. */
-struct device_actor {
-	const char *username;
-	const char *remote_addr;	/* may be NULL */
-	const char *request_id;		/* may be NULL */
-};
-
 /*
- * Approve (approve != 0) or deny a pending request; audit device.approve
+ * Approve (approve != 0) or deny a pending request as actor (who decides,
+ * for the record and the audit event); audit device.approve
  * or device.deny in the same transaction.  Errors as device_pending_get.
  */
 int device_decide(struct store *s, const char *user_code, int approve,
-    const struct device_actor *actor, int64_t now);
+    const struct audit_actor *actor, int64_t now);
 
 /* Outcome of a token poll that is not a certificate (RFC 8628 §3.5). */
 enum device_poll {

@@ -112,19 +112,13 @@ static int
 audit_local(struct store *s, const char *action, const char *object,
     const char *result, json_t *fields)
 {
-	struct audit_event ev;
 	struct store_txn *t = NULL;
 	int r;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.actor = "local";
-	ev.action = action;
-	ev.object = object;
-	ev.result = result;
-	ev.fields = fields;
 	if ((r = store_begin(s, 1, &t)) != 0)
 		return r;
-	if ((r = audit_append(t, &ev, cli_now(), NULL)) != 0) {
+	if ((r = audit_record(t, NULL, action, object, result, fields,
+	    cli_now(), NULL)) != 0) {
 		store_abort(t);
 		return r;
 	}
@@ -566,7 +560,6 @@ cmd_restore(struct cli *c, int argc, char **argv)
 	struct store *s = NULL;
 	struct store_txn *t = NULL;
 	struct store_opts so;
-	struct audit_event ev;
 	uint64_t max = 0, cur = 0;
 	json_t *fields = NULL;
 	size_t np;
@@ -613,13 +606,8 @@ cmd_restore(struct cli *c, int argc, char **argv)
 		r = cli_fail(c, "out of memory");
 		goto out;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.actor = "local";
-	ev.action = "store.restore";
-	ev.object = pos[0];
-	ev.result = "ok";
-	ev.fields = fields;
-	if ((k = audit_append(t, &ev, cli_now(), NULL)) != 0) {
+	if ((k = audit_record(t, NULL, "store.restore", pos[0], "ok", fields,
+	    cli_now(), NULL)) != 0) {
 		r = cli_fail(c, "cannot audit the restore: %s",
 		    tss_strerror(k));
 		goto out;

@@ -325,10 +325,10 @@ actor_check(struct store_txn *t, const struct rbac_actor *a, uint32_t need,
 	int r;
 
 	*perms = 0;
-	if (t == NULL || a == NULL || a->name == NULL ||
+	if (t == NULL || a == NULL || a->who.name == NULL ||
 	    (a->n_groups > 0 && a->groups == NULL))
 		return TSS_E_INVALID_ARGUMENT;
-	if ((r = rbac_perms_txn(t, a->name, a->groups, a->n_groups, now,
+	if ((r = rbac_perms_txn(t, a->who.name, a->groups, a->n_groups, now,
 	    perms)) != 0)
 		return r;
 	if (!rbac_perm_has(*perms, need)) {
@@ -340,13 +340,12 @@ actor_check(struct store_txn *t, const struct rbac_actor *a, uint32_t need,
 }
 
 static int
-bump_and_audit(struct store_txn *t, const struct rbac_actor *a,
-    const char *actor_name, const char *action, const char *object,
-    json_t *before, json_t *after, json_t *extra, int64_t now)
+bump_and_audit(struct store_txn *t, const struct audit_actor *by,
+    const char *action, const char *object, json_t *before, json_t *after,
+    json_t *extra, int64_t now)
 {
-	struct audit_event ev;
 	json_t *fields;
-	uint64_t gen, seq;
+	uint64_t gen;
 	int r;
 
 	if ((r = store_counter_next(t, STORE_CTR_POLICY_GEN, &gen)) != 0)
@@ -363,15 +362,7 @@ bump_and_audit(struct store_txn *t, const struct rbac_actor *a,
 		json_decref(fields);
 		return TSS_E_NOMEM;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.actor = actor_name;
-	ev.action = action;
-	ev.object = object;
-	ev.result = "ok";
-	ev.remote_addr = a != NULL ? a->remote_addr : NULL;
-	ev.request_id = a != NULL ? a->request_id : NULL;
-	ev.fields = fields;
-	r = audit_append(t, &ev, now, &seq);
+	r = audit_record(t, by, action, object, "ok", fields, now, NULL);
 	json_decref(fields);
 	return r;
 }
@@ -405,7 +396,7 @@ rbac_target_put(struct store_txn *t, const struct rbac_actor *a,
 		goto out;
 	rec = *tg;
 	rec.updated_at = now;
-	rec.updated_by = (char *)a->name;
+	rec.updated_by = (char *)a->who.name;
 	if ((old != NULL && (before = rbac_target_to_json(old)) == NULL) ||
 	    (after = rbac_target_to_json(&rec)) == NULL) {
 		r = TSS_E_NOMEM;
@@ -414,7 +405,7 @@ rbac_target_put(struct store_txn *t, const struct rbac_actor *a,
 	if ((r = rbac__target_encode(&rec, &b)) != 0 ||
 	    (r = put_buf(t, STORE_DB_TARGETS, rec.name, strlen(rec.name), b,
 	    0)) != 0 ||
-	    (r = bump_and_audit(t, a, a->name, "target.put", rec.name, before,
+	    (r = bump_and_audit(t, &a->who, "target.put", rec.name, before,
 	    after, NULL, now)) != 0)
 		goto out;
 	r = 0;
@@ -492,7 +483,7 @@ rbac_target_delete(struct store_txn *t, const struct rbac_actor *a,
 	}
 	if ((r = store_del(t, STORE_DB_TARGETS, old->name,
 	    strlen(old->name))) != 0 ||
-	    (r = bump_and_audit(t, a, a->name, "target.delete", old->name,
+	    (r = bump_and_audit(t, &a->who, "target.delete", old->name,
 	    before, NULL, extra, now)) != 0)
 		goto out;
 	r = 0;
@@ -539,7 +530,7 @@ rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
 	}
 	rec = *ro;
 	rec.updated_at = now;
-	rec.updated_by = (char *)a->name;
+	rec.updated_by = (char *)a->who.name;
 	if ((old != NULL && (before = rbac_role_to_json(old)) == NULL) ||
 	    (after = rbac_role_to_json(&rec)) == NULL) {
 		r = TSS_E_NOMEM;
@@ -548,7 +539,7 @@ rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
 	if ((r = rbac__role_encode(&rec, &b)) != 0 ||
 	    (r = put_buf(t, STORE_DB_ROLES, rec.name, strlen(rec.name), b,
 	    0)) != 0 ||
-	    (r = bump_and_audit(t, a, a->name, "role.put", rec.name, before,
+	    (r = bump_and_audit(t, &a->who, "role.put", rec.name, before,
 	    after, NULL, now)) != 0)
 		goto out;
 	r = 0;
@@ -693,7 +684,7 @@ rbac_role_delete(struct store_txn *t, const struct rbac_actor *a,
 	}
 	if ((r = store_del(t, STORE_DB_ROLES, old->name,
 	    strlen(old->name))) != 0 ||
-	    (r = bump_and_audit(t, a, a->name, "role.delete", old->name,
+	    (r = bump_and_audit(t, &a->who, "role.delete", old->name,
 	    before, NULL, extra, now)) != 0)
 		goto out;
 	r = 0;
@@ -717,7 +708,7 @@ covers_actor(const struct rbac_actor *a, const char *subject)
 	size_t i;
 
 	if (strncmp(subject, "user:", 5) == 0)
-		return strcmp(subject + 5, a->name) == 0;
+		return strcmp(subject + 5, a->who.name) == 0;
 	if (strncmp(subject, "group:", 6) == 0)
 		for (i = 0; i < a->n_groups; i++)
 			if (a->groups[i] != NULL &&
@@ -727,8 +718,8 @@ covers_actor(const struct rbac_actor *a, const char *subject)
 }
 
 static int
-binding_write(struct store_txn *t, const struct rbac_actor *a,
-    const char *actor_name, const char *role, const char *subject,
+binding_write(struct store_txn *t, const struct audit_actor *by,
+    const char *role, const char *subject,
     int64_t expires_at, int64_t now, uint64_t *id)
 {
 	struct rbac_binding rec;
@@ -748,7 +739,8 @@ binding_write(struct store_txn *t, const struct rbac_actor *a,
 	rec.subject = (char *)subject;
 	rec.expires_at = expires_at;
 	rec.created_at = now;
-	rec.created_by = (char *)actor_name;
+	rec.created_by = (char *)(by != NULL && by->name != NULL ? by->name :
+	    "local");
 	buf_poke_u64(k, nid);
 	(void)snprintf(obj, sizeof(obj), "%llu", (unsigned long long)nid);
 	if ((after = rbac_binding_to_json(&rec)) == NULL) {
@@ -761,7 +753,7 @@ binding_write(struct store_txn *t, const struct rbac_actor *a,
 	    STORE_NOOVERWRITE)) != 0 ||
 	    (r = store_put(t, STORE_DB_BINDINGS_BY_SUBJ, sk, skl, "", 0,
 	    STORE_NOOVERWRITE)) != 0 ||
-	    (r = bump_and_audit(t, a, actor_name, "binding.create", obj, NULL,
+	    (r = bump_and_audit(t, by, "binding.create", obj, NULL,
 	    after, NULL, now)) != 0)
 		goto out;
 	*id = nid;
@@ -817,7 +809,7 @@ rbac_binding_create(struct store_txn *t, const struct rbac_actor *a,
 		r = TSS_E_FORBIDDEN;
 		goto out;
 	}
-	r = binding_write(t, a, a->name, ro->name, subject, expires_at, now,
+	r = binding_write(t, &a->who, ro->name, subject, expires_at, now,
 	    id);
  out:
 	rbac_role_free(ro);
@@ -848,7 +840,7 @@ rbac_binding_delete(struct store_txn *t, const struct rbac_actor *a,
 		goto out;
 	}
 	if ((r = binding_remove(t, id, old->subject)) != 0 ||
-	    (r = bump_and_audit(t, a, a->name, "binding.delete", obj, before,
+	    (r = bump_and_audit(t, &a->who, "binding.delete", obj, before,
 	    NULL, NULL, now)) != 0)
 		goto out;
 	r = 0;
@@ -893,7 +885,7 @@ rbac_bootstrap_admin(struct store_txn *t, const char *user, int64_t now)
 		if ((r = rbac__role_encode(&admin, &buf)) != 0 ||
 		    (r = put_buf(t, STORE_DB_ROLES, "admin", 5, buf,
 		    STORE_NOOVERWRITE)) != 0 ||
-		    (r = bump_and_audit(t, NULL, "local", "role.put", "admin",
+		    (r = bump_and_audit(t, NULL, "role.put", "admin",
 		    NULL, after, NULL, now)) != 0)
 			goto out;
 	} else if (r != 0)
@@ -909,7 +901,7 @@ rbac_bootstrap_admin(struct store_txn *t, const char *user, int64_t now)
 		rbac_binding_free(b);
 		b = NULL;
 	}
-	if (!found && (r = binding_write(t, NULL, "local", "admin", subj, 0,
+	if (!found && (r = binding_write(t, NULL, "admin", subj, 0,
 	    now, &id)) != 0)
 		goto out;
 	r = 0;

@@ -40,6 +40,8 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "audit/audit.h"
+
 struct store;
 struct store_txn;
 
@@ -213,11 +215,9 @@ int rbac_target_logins(struct store_txn *t, const char *target, char ***out,
  * aborts or commits t.  errmsg (may be NULL) says why, fit for a client.
  */
 struct rbac_actor {
-	const char *name;
-	const char *const *groups;
+	struct audit_actor who;		/* as the audit trail records it */
+	const char *const *groups;	/* who's groups, for its permissions */
 	size_t n_groups;
-	const char *remote_addr;	/* for the audit event; may be NULL */
-	const char *request_id;		/* may be NULL */
 };
 
 /* targets:write.  Creates or replaces. */
@@ -452,11 +452,11 @@ int rbac_decision_wider(const struct rbac_decision *was,
 
 /*
  * Delete every binding of subject ("user:<name>") with its index entry,
- * in t: one binding.delete audit event by actor per binding, each bumping
+ * in t: one binding.delete audit event by `by` per binding, each bumping
  * STORE_CTR_POLICY_GEN.  *n (may be NULL) gets how many.  For deleting a
  * user, so a new account with the name inherits nothing.
  */
 int rbac_bindings_delete_subject(struct store_txn *t, const char *subject,
-    const char *actor, int64_t now, size_t *n);
+    const struct audit_actor *by, int64_t now, size_t *n);
 
 #endif

@@ -20,13 +20,12 @@
  * and index entry, and audit it. */
 static int
 drop_one(struct store_txn *t, const uint8_t *pre, size_t pl, json_t *b,
-    const char *actor, int64_t now)
+    const struct audit_actor *by, int64_t now)
 {
-	struct audit_event ev;
 	json_t *fields = NULL;
 	uint8_t k[8], sk[SUBJ_PREFIX_MAX + 8];
 	char obj[24];
-	uint64_t id, gen, seq;
+	uint64_t id, gen;
 	int r;
 
 	id = (uint64_t)json_integer_value(json_object_get(b, "id"));
@@ -43,13 +42,8 @@ drop_one(struct store_txn *t, const uint8_t *pre, size_t pl, json_t *b,
 	    "subject deleted")) == NULL)
 		goto out;
 	(void)snprintf(obj, sizeof(obj), "%llu", (unsigned long long)id);
-	memset(&ev, 0, sizeof(ev));
-	ev.actor = actor;
-	ev.action = "binding.delete";
-	ev.object = obj;
-	ev.result = "ok";
-	ev.fields = fields;
-	r = audit_append(t, &ev, now, &seq);
+	r = audit_record(t, by, "binding.delete", obj, "ok", fields, now,
+	    NULL);
  out:
 	json_decref(fields);
 	return r;
@@ -57,7 +51,7 @@ drop_one(struct store_txn *t, const uint8_t *pre, size_t pl, json_t *b,
 
 int
 rbac_bindings_delete_subject(struct store_txn *t, const char *subject,
-    const char *actor, int64_t now, size_t *n)
+    const struct audit_actor *by, int64_t now, size_t *n)
 {
 	uint8_t pre[SUBJ_PREFIX_MAX];
 	json_t *list = NULL;
@@ -66,7 +60,7 @@ rbac_bindings_delete_subject(struct store_txn *t, const char *subject,
 
 	if (n != NULL)
 		*n = 0;
-	if (t == NULL || subject == NULL || actor == NULL)
+	if (t == NULL || subject == NULL)
 		return TSS_E_INVALID_ARGUMENT;
 	if ((pl = strlen(subject)) + 1 > sizeof(pre))
 		return TSS_E_VALIDATION;
@@ -76,7 +70,7 @@ rbac_bindings_delete_subject(struct store_txn *t, const char *subject,
 	if ((r = rbac_bindings_json(t, subject, &list)) != 0)
 		goto out;
 	for (i = 0; i < json_array_size(list); i++)
-		if ((r = drop_one(t, pre, pl, json_array_get(list, i), actor,
+		if ((r = drop_one(t, pre, pl, json_array_get(list, i), by,
 		    now)) != 0)
 			goto out;
 	if (n != NULL)

@@ -190,7 +190,7 @@ device_api_approve(const struct web_req *req, void *arg)
 {
 	static const char *const fields[] = { "user_code", "approve", NULL };
 	struct api *a = arg;
-	struct device_actor actor;
+	struct audit_actor actor;
 	struct caller c;
 	struct web_resp *resp;
 	const char *code;
@@ -210,7 +210,7 @@ device_api_approve(const struct web_req *req, void *arg)
 		approve = json_is_true(ap);
 	if ((resp = api_authed(req, a, &c)) != NULL)
 		return resp;
-	actor.username = c.username;
+	actor.name = c.username;
 	actor.remote_addr = web_req_remote(req);
 	actor.request_id = web_req_id(req);
 	r = device_decide(a->b->store, code, approve, &actor, api_now());

@@ -84,7 +84,7 @@ make_keys_and_store(struct fixture *f)
 static void
 make_world(struct fixture *f, int64_t role_ttl)
 {
-	const struct rbac_actor root = { .name = "root" };
+	const struct rbac_actor root = { .who.name = "root" };
 	struct rbac_target *tg;
 	struct rbac_role *role;
 	struct store_txn *t;

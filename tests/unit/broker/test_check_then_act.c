@@ -33,7 +33,7 @@
 #include "tmpdir.h"
 
 static struct fixture fx;
-static const struct rbac_actor root_actor = { .name = "root" };
+static const struct rbac_actor root_actor = { .who.name = "root" };
 static const struct caller root_caller = { .username = "root",
     .perms = RBAC_PERM_STAR | RBAC_PERM_ALL };
 

@@ -94,8 +94,8 @@ make(const char *target, const char *login, int64_t ttl, int64_t now,
 	    "%s", err);
 }
 
-static struct device_actor alice = { "alice", "198.51.100.1", "req-alice" };
-static struct device_actor bob = { "bob", "198.51.100.2", "req-bob" };
+static struct audit_actor alice = { "alice", "198.51.100.1", "req-alice" };
+static struct audit_actor bob = { "bob", "198.51.100.2", "req-bob" };
 
 static int
 poll_at(const char *code, int64_t now, enum device_poll *p, json_t **out)

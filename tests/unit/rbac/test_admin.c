@@ -14,7 +14,7 @@ TestSuite(rbac_admin, .init = rh_setup, .fini = rh_teardown);
 
 #define NOW 1700000000
 
-static const struct rbac_actor root = { .name = "root" };
+static const struct rbac_actor root = { .who.name = "root" };
 
 static struct store *
 boot(void)
@@ -209,7 +209,7 @@ Test(rbac_admin, writes_bump_generation_and_audit_before_after)
 Test(rbac_admin, missing_permission_is_forbidden_and_changes_nothing)
 {
 	struct store *s = boot();
-	struct rbac_actor bob = { .name = "bob" };
+	struct rbac_actor bob = { .who.name = "bob" };
 	struct store_txn *t = NULL;
 	struct rbac_target *tg = NULL;
 	uint64_t g, seq;
@@ -253,7 +253,7 @@ delegated(void)
 }
 
 static const struct rbac_actor bob_in_ops = {
-	.name = "bob", .groups = (const char *const[]){ "ops" },
+	.who.name = "bob", .groups = (const char *const[]){ "ops" },
 	.n_groups = 1,
 };
 
@@ -361,7 +361,7 @@ Test(rbac_admin, expired_admin_binding_gives_no_permission)
 	struct store *s = delegated();
 	struct store_txn *t = NULL;
 	struct rbac_target *tg = NULL;
-	struct rbac_actor carol = { .name = "carol" };
+	struct rbac_actor carol = { .who.name = "carol" };
 	char err[256];
 	uint64_t id;
 

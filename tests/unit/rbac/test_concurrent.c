@@ -26,7 +26,7 @@
 
 TestSuite(rbac_concurrent, .init = rh_setup, .fini = rh_teardown);
 
-static const struct rbac_actor root = { .name = "root" };
+static const struct rbac_actor root = { .who.name = "root" };
 
 static void
 put_ops(struct store_txn *t, int64_t ttl)

@@ -1110,7 +1110,7 @@ Test(rbac_diff, snapshot_agrees_with_the_naive_reference, .timeout = 240)
 static void
 store_policy(struct pol *p, struct store *st, struct rbac *holder)
 {
-	static const struct rbac_actor root = { .name = "root" };
+	static const struct rbac_actor root = { .who.name = "root" };
 	struct store_txn *t = NULL;
 	struct rbac_snap *s = NULL;
 	struct model m;

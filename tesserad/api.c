@@ -74,25 +74,6 @@ api_mono(void)
 }
 
 struct web_resp *
-api_fail(int r, const char *msg)
-{
-	struct web_resp *base;
-	unsigned status;
-	const char *code;
-
-	base = web_error_from(r);
-	if (base == NULL || msg == NULL || msg[0] == '\0')
-		return base;
-	status = web_resp_status(base);
-	web_resp_free(base);
-	code = status == 403 ? "forbidden" : status == 429 ?
-	    "too_many_attempts" : status == 500 ? "internal" : tss_errname(r);
-	if (status == 500)
-		msg = "internal error";
-	return web_error(status, code, msg);
-}
-
-struct web_resp *
 api_only_fields(const struct web_req *req, const char *const *allowed)
 {
 	char msg[ERRMSG_MAX];
@@ -135,7 +116,7 @@ authed(const struct web_req *req, struct api *a, struct caller *c)
 		    "log in first: no session token");
 	if ((r = broker_caller(a->b, token, api_now(), c)) != 0)
 		return r == TSS_E_UNAUTHENTICATED ? web_error(401,
-		    "unauthenticated", "session ended or unknown") : api_fail(r, NULL);
+		    "unauthenticated", "session ended or unknown") : web_error_msg(r, NULL);
 	c->remote_addr = web_req_remote(req);
 	c->request_id = web_req_id(req);
 	if (kind == WEB_AUTH_COOKIE &&
@@ -160,7 +141,7 @@ reply(int r, unsigned status, json_t *body, const char *errmsg)
 {
 	if (r != 0) {
 		json_decref(body);
-		return api_fail(r, errmsg);
+		return web_error_msg(r, errmsg);
 	}
 	/* A 204 has no body: web_json(NULL) is "out of memory", a 500
 	 * for a delete that happened. */
@@ -214,7 +195,7 @@ h_ca(const struct web_req *req, void *arg)
 
 	(void)req;
 	if ((r = broker_ca_text(a->b, &text)) != 0)
-		return api_fail(r, NULL);
+		return web_error_msg(r, NULL);
 	resp = web_text(200, "text/plain; charset=utf-8", text, strlen(text));
 	free(text);
 	return resp;
@@ -231,7 +212,7 @@ h_krl(const struct web_req *req, void *arg)
 
 	(void)req;
 	if ((r = broker_krl(a->b, api_now(), &krl, &len)) != 0)
-		return api_fail(r, NULL);
+		return web_error_msg(r, NULL);
 	resp = web_text(200, "application/octet-stream", krl, len);
 	free(krl);
 	return resp;
@@ -290,7 +271,7 @@ h_enroll_start(const struct web_req *req, void *arg)
 	}
 	if (r != 0) {
 		enroll_start_result_clear(&res);
-		return api_fail(r, NULL);
+		return web_error_msg(r, NULL);
 	}
 	body = json_pack("{s:s, s:s, s:s, s:s}", "username", res.username,
 	    "totp_secret", res.totp_secret, "otpauth_uri", res.otpauth_uri,
@@ -353,7 +334,7 @@ h_enroll_finish(const struct web_req *req, void *arg)
 	}
 	if (r != 0) {
 		enroll_finish_result_clear(&res);
-		return api_fail(r, NULL);
+		return web_error_msg(r, NULL);
 	}
 	codes = json_array();
 	for (i = 0; codes != NULL && i < USER_RECOVERY_CODES; i++)
@@ -510,7 +491,7 @@ issue_done(void *arg, int r)
 		web_metric_inc(il->a->certs_issued, 0);
 	} else {
 		web_resp_free(resp);
-		resp = api_fail(r, NULL);
+		resp = web_error_msg(r, NULL);
 	}
 	web_finish(il->later, resp);
 	free(il);
@@ -563,7 +544,7 @@ h_cert_issue(const struct web_req *req, void *arg)
 	    sizeof(errmsg));
 	caller_clear(&c);
 	if (r != 0)
-		return api_fail(r, errmsg);
+		return web_error_msg(r, errmsg);
 	if ((il = calloc(1, sizeof(*il))) == NULL ||
 	    (il->resp = web_json(201, out)) == NULL) {
 		free(il);
@@ -575,7 +556,7 @@ h_cert_issue(const struct web_req *req, void *arg)
 	il->later = web_defer(req);
 	if ((r = issue_submit(&a->b->issuer, job, issue_done, il)) != 0) {
 		web_resp_free(il->resp);
-		web_finish(il->later, api_fail(r, NULL));
+		web_finish(il->later, web_error_msg(r, NULL));
 		free(il);
 	}
 	return NULL;
@@ -705,7 +686,7 @@ h_target_sshd(const struct web_req *req, void *arg)
 	r = broker_target_sshd(a->b, &c, web_req_param(req), &text);
 	caller_clear(&c);
 	if (r != 0)
-		return api_fail(r, NULL);
+		return web_error_msg(r, NULL);
 	resp = web_text(200, "text/plain; charset=utf-8", text, strlen(text));
 	free(text);
 	return resp;

@@ -39,8 +39,6 @@ struct web_resp;
  */
 struct web_resp *api_authed(const struct web_req *req, struct api *a,
     struct caller *c);
-/* An error response for a TSS_E_* code, with msg when it says more. */
-struct web_resp *api_fail(int r, const char *msg);
 /* 400 naming the first body field outside allowed (NULL-terminated), or
  * NULL when every field is allowed. */
 struct web_resp *api_only_fields(const struct web_req *req,

@@ -126,7 +126,7 @@ device_api_create(const struct web_req *req, void *arg)
 	rq.remote_addr = web_req_remote(req);
 	if ((r = device_create(a->b->store, &rq, api_now(), &g, errmsg,
 	    sizeof(errmsg))) != 0)
-		return api_fail(r, errmsg);
+		return web_error_msg(r, errmsg);
 	base_url(req, a, base, sizeof(base));
 	snprintf(uri, sizeof(uri), "%s/device", base);
 	snprintf(full, sizeof(full), "%s?user_code=%s", uri, g.user_code);
@@ -156,7 +156,7 @@ code_error(int r)
 		return web_error(409, "conflict",
 		    "the request was already approved or denied");
 	default:
-		return api_fail(r, NULL);
+		return web_error_msg(r, NULL);
 	}
 }
 
@@ -251,7 +251,7 @@ device_api_token(const struct web_req *req, void *arg)
 	r = device_token(a->b->store, &a->b->issuer, dc, web_req_remote(req),
 	    web_req_id(req), api_now(), &poll, &out, errmsg, sizeof(errmsg));
 	if (r != 0)
-		return api_fail(r, errmsg);
+		return web_error_msg(r, errmsg);
 	if (poll != DEVICE_ISSUED) {
 		switch (poll) {
 		case DEVICE_PENDING:

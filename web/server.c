@@ -331,61 +331,59 @@ web_error(unsigned status, const char *code, const char *message)
 	return web_json(status, j);
 }
 
-struct web_resp *
-web_error_from(int r)
-{
+/*
+ * The one map from TSS_E_* to an HTTP answer: status, the API's error code
+ * (NULL: the error's name in common/err.h), the code whose message is
+ * shown (0: its own).  Unlisted is a 500; a store that cannot write or a
+ * busy limiter is 503, not our bug. */
+static const struct {
+	int err;
 	unsigned status;
+	const char *code;
+	int message_of;
+} http_errors[] = {
+	{ TSS_E_NOT_FOUND,		404, NULL, 0 },
+	{ TSS_E_CONFLICT,		409, NULL, 0 },
+	{ TSS_E_FORBIDDEN,		403, NULL, 0 },
+	{ TSS_E_PERMISSION,		403, "forbidden", TSS_E_FORBIDDEN },
+	{ TSS_E_UNAUTHENTICATED,	401, NULL, 0 },
+	{ TSS_E_INVALID_CREDENTIALS,	401, NULL, 0 },
+	{ TSS_E_TOO_MANY_ATTEMPTS,	429, NULL, 0 },
+	{ TSS_E_LOCKED, 429, "too_many_attempts", TSS_E_TOO_MANY_ATTEMPTS },
+	{ TSS_E_TOO_LARGE,		413, NULL, 0 },
+	{ TSS_E_INVALID_JSON,		400, NULL, 0 },
+	{ TSS_E_VALIDATION,		400, NULL, 0 },
+	{ TSS_E_INVALID_ARGUMENT,	400, "bad_request", 0 },
+	{ TSS_E_INVALID_PUBLIC_KEY,	400, NULL, 0 },
+	{ TSS_E_WEAK_KEY,		400, NULL, 0 },
+	{ TSS_E_INVALID_PRINCIPAL,	400, NULL, 0 },
+	{ TSS_E_WEAK_PASSWORD,		400, NULL, 0 },
+	{ TSS_E_DURATION,		400, NULL, 0 },
+	{ TSS_E_INVALID_CIDR,		400, NULL, 0 },
+	{ TSS_E_TOO_MANY,		400, "bad_request", 0 },
+	{ TSS_E_TOO_LONG,		400, "bad_request", 0 },
+	{ TSS_E_BAD_FORMAT,		400, "bad_request", 0 },
+	{ TSS_E_EXPIRED,		400, NULL, 0 },
+	{ TSS_E_REPLAY,		400, NULL, 0 },
+	{ TSS_E_UNAVAILABLE,		503, NULL, 0 },
+	{ TSS_E_STORE,			503, "unavailable", TSS_E_UNAVAILABLE },
+	{ TSS_E_STORE_FULL,		503, "unavailable", TSS_E_UNAVAILABLE },
+	{ TSS_E_BUSY,			503, "unavailable", TSS_E_UNAVAILABLE },
+};
 
-	switch (r) {
-	case TSS_E_NOT_FOUND:
-		status = 404;
-		break;
-	case TSS_E_CONFLICT:
-		status = 409;
-		break;
-	case TSS_E_FORBIDDEN:
-	case TSS_E_PERMISSION:
-		return web_error(403, "forbidden", tss_strerror(TSS_E_FORBIDDEN));
-	case TSS_E_UNAUTHENTICATED:
-	case TSS_E_INVALID_CREDENTIALS:
-		status = 401;
-		break;
-	case TSS_E_TOO_MANY_ATTEMPTS:
-	case TSS_E_LOCKED:
-		return web_error(429, "too_many_attempts",
-		    tss_strerror(TSS_E_TOO_MANY_ATTEMPTS));
-	case TSS_E_TOO_LARGE:
-		status = 413;
-		break;
-	case TSS_E_INVALID_JSON:
-	case TSS_E_VALIDATION:
-	case TSS_E_INVALID_ARGUMENT:
-	case TSS_E_INVALID_PUBLIC_KEY:
-	case TSS_E_WEAK_KEY:
-	case TSS_E_INVALID_PRINCIPAL:
-	case TSS_E_WEAK_PASSWORD:
-	case TSS_E_DURATION:
-	case TSS_E_INVALID_CIDR:
-	case TSS_E_TOO_MANY:
-	case TSS_E_TOO_LONG:
-	case TSS_E_BAD_FORMAT:
-	case TSS_E_EXPIRED:
-	case TSS_E_REPLAY:
-		status = 400;
-		break;
-	case TSS_E_UNAVAILABLE:
-	case TSS_E_STORE:		/* read-only, I/O error: not our bug */
-	case TSS_E_STORE_FULL:
-	case TSS_E_BUSY:
-		return web_error(503, "unavailable",
-		    tss_strerror(TSS_E_UNAVAILABLE));
-	default:
-		return web_error(500, "internal", "internal error");
-	}
-	if (r == TSS_E_INVALID_ARGUMENT || r == TSS_E_TOO_LONG ||
-	    r == TSS_E_BAD_FORMAT || r == TSS_E_TOO_MANY)
-		return web_error(status, "bad_request", tss_strerror(r));
-	return web_error(status, tss_errname(r), tss_strerror(r));
+struct web_resp *
+web_error_msg(int r, const char *msg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(http_errors) / sizeof(http_errors[0]); i++)
+		if (http_errors[i].err == r)
+			return web_error(http_errors[i].status,
+			    http_errors[i].code != NULL ? http_errors[i].code :
+			    tss_errname(r), msg != NULL && *msg != '\0' ? msg :
+			    tss_strerror(http_errors[i].message_of != 0 ?
+			    http_errors[i].message_of : r));
+	return web_error(500, "internal", "internal error");
 }
 
 struct web_resp *

@@ -203,11 +203,12 @@ struct web_resp *web_json(unsigned status, json_t *j);
 struct web_resp *web_error(unsigned status, const char *code,
     const char *message);
 /*
- * A TSS_E_* code as an API error: status from the code's class (404, 409,
- * 403, 401, 429, 413, 400, 503) and its snake_case name; anything
- * unexpected is 500 "internal" with no detail.
+ * A TSS_E_* code as an API error, from the one table in server.c: status
+ * (404, 409, 403, 401, 429, 413, 400, 503) and snake_case code, with msg
+ * as the message (NULL or "": the code's own).  Anything unexpected is 500
+ * "internal" with no detail, whatever msg says.
  */
-struct web_resp *web_error_from(int r);
+struct web_resp *web_error_msg(int r, const char *msg);
 struct web_resp *web_text(unsigned status, const char *content_type,
     const void *body, size_t len);	/* body copied */
 struct web_resp *web_empty(unsigned status);	/* 204 and friends */

@@ -67,7 +67,7 @@ write_op(const struct web_req *req, void *arg)
 	int r;
 
 	if ((r = web_check_csrf(req, web_csrf_equal, (void *)"csrf-good")) != 0)
-		return web_error_from(r);
+		return web_error_msg(r, NULL);
 	web_req_token(req, &a);
 	return web_json(201, json_pack("{s:s}", "auth", auth_name(a)));
 }
@@ -124,7 +124,7 @@ logout(const struct web_req *req, void *arg)
 static struct web_resp *
 throttled(const struct web_req *req, void *arg)
 {
-	struct web_resp *resp = web_error_from(TSS_E_TOO_MANY_ATTEMPTS);
+	struct web_resp *resp = web_error_msg(TSS_E_TOO_MANY_ATTEMPTS, NULL);
 
 	if (resp != NULL && web_resp_retry_after(resp, 30) != 0) {
 		web_resp_free(resp);
@@ -145,13 +145,13 @@ page(const struct web_req *req, void *arg)
 static struct web_resp *
 boom(const struct web_req *req, void *arg)
 {
-	return web_error_from(TSS_E_INTERNAL);	/* detail must not leak */
+	return web_error_msg(TSS_E_INTERNAL, NULL);	/* detail must not leak */
 }
 
 static struct web_resp *
 store_down(const struct web_req *req, void *arg)
 {
-	return web_error_from(TSS_E_STORE);
+	return web_error_msg(TSS_E_STORE, NULL);
 }
 
 static struct web_resp *

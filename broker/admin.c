@@ -36,63 +36,6 @@ rbac_actor_of(const struct caller *c, struct rbac_actor *a)
 }
 
 
-/* Refuse a body holding keys other than those listed (NULL-terminated). */
-static int
-only_keys(const json_t *body, const char *const *allowed, char *errmsg,
-    size_t len)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	json_object_foreach((json_t *)body, k, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			snprintf(errmsg, len, "%s: unknown field", k);
-			return TSS_E_VALIDATION;
-		}
-	}
-	return 0;
-}
-
-/* "groups": array of valid names -> borrowed string vector (caller frees
- * the vector only). */
-static int
-groups_from_json(const json_t *j, const char ***out, size_t *n,
-    char *errmsg, size_t len)
-{
-	const char **v;
-	json_t *g;
-	size_t i;
-
-	*out = NULL;
-	*n = 0;
-	if (j == NULL)
-		return 0;
-	if (!json_is_array(j) || json_array_size(j) > USER_GROUPS_MAX) {
-		snprintf(errmsg, len, "groups: expected an array of at most %d "
-		    "names", USER_GROUPS_MAX);
-		return TSS_E_VALIDATION;
-	}
-	if ((v = calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
-		return TSS_E_NOMEM;
-	json_array_foreach(j, i, g) {
-		if (!json_is_string(g) ||
-		    user_name_valid(json_string_value(g)) != 0) {
-			snprintf(errmsg, len, "groups[%zu]: expected a name of "
-			    "[a-z_][a-z0-9_.-], at most 32 bytes", i);
-			free(v);
-			return TSS_E_VALIDATION;
-		}
-		v[i] = json_string_value(g);
-	}
-	*out = v;
-	*n = json_array_size(j);
-	return 0;
-}
-
 static json_t *
 user_json(const struct user *u)
 {
@@ -210,34 +153,30 @@ create_fn(struct store_txn *t, void *a)
 
 int
 broker_user_create(struct broker *b, const struct caller *c,
-    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+    const char *name, const char *const *groups, size_t ngroups, int64_t now,
+    json_t **out, char *errmsg, size_t len)
 {
-	static const char *const keys[] = { "username", "groups", NULL };
-	struct user_op op = { .b = b, .c = c, .now = now, .errmsg = errmsg,
-	    .len = len };
+	struct user_op op = { .b = b, .c = c, .name = name,
+	    .groups = (const char **)groups, .ngroups = ngroups, .now = now,
+	    .errmsg = errmsg, .len = len };
 	int r;
 
 	*out = NULL;
-	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
-	    (r = only_keys(body, keys, errmsg, len)) != 0)
+	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0)
 		goto out;
-	op.name = json_string_value(json_object_get(body, "username"));
-	if (op.name == NULL || user_name_valid(op.name) != 0) {
+	if (name == NULL || user_name_valid(name) != 0) {
 		snprintf(errmsg, len, "username: expected [a-z_][a-z0-9_.-], "
 		    "at most 32 bytes");
 		r = TSS_E_VALIDATION;
 		goto out;
 	}
-	if ((r = groups_from_json(json_object_get(body, "groups"), &op.groups,
-	    &op.ngroups, errmsg, len)) != 0 ||
-	    (r = guard_run(b, c, op.name, create_fn, &op, now, errmsg,
+	if ((r = guard_run(b, c, name, create_fn, &op, now, errmsg,
 	    len)) != 0)
 		goto out;
-	r = (*out = enrollment_json(b, op.name, op.token, op.expires_at)) ?
+	r = (*out = enrollment_json(b, name, op.token, op.expires_at)) ?
 	    0 : TSS_E_NOMEM;
  out:
 	explicit_bzero(op.token, sizeof(op.token));
-	free(op.groups);
 	return r;
 }
 
@@ -295,36 +234,21 @@ patch_fn(struct store_txn *t, void *a)
 
 int
 broker_user_patch(struct broker *b, const struct caller *c, const char *name,
-    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+    const char *const *groups, size_t ngroups, int set_groups, int disabled,
+    int64_t now, json_t **out, char *errmsg, size_t len)
 {
-	static const char *const keys[] = { "groups", "disabled", NULL };
-	struct user_op op = { .b = b, .c = c, .name = name, .disabled = -1,
-	    .now = now, .errmsg = errmsg, .len = len };
-	json_t *d;
+	struct user_op op = { .b = b, .c = c, .name = name,
+	    .groups = (const char **)groups, .ngroups = ngroups,
+	    .set_groups = set_groups, .disabled = disabled, .now = now,
+	    .errmsg = errmsg, .len = len };
 	int r;
 
 	*out = NULL;
 	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
-	    (r = only_keys(body, keys, errmsg, len)) != 0)
-		goto out;
-	if ((d = json_object_get(body, "disabled")) != NULL) {
-		if (!json_is_boolean(d)) {
-			snprintf(errmsg, len, "disabled: expected true or false");
-			r = TSS_E_VALIDATION;
-			goto out;
-		}
-		op.disabled = json_is_true(d);
-	}
-	op.set_groups = json_object_get(body, "groups") != NULL;
-	if ((r = groups_from_json(json_object_get(body, "groups"), &op.groups,
-	    &op.ngroups, errmsg, len)) != 0 ||
 	    (r = guard_run(b, c, NULL, patch_fn, &op, now, errmsg,
 	    len)) != 0)
-		goto out;
-	r = broker_user_get(b, c, name, out);
- out:
-	free(op.groups);
-	return r;
+		return r;
+	return broker_user_get(b, c, name, out);
 }
 
 static int
@@ -531,27 +455,22 @@ stamp(int64_t *at, char **by, const struct caller *c, int64_t now)
 }
 
 int
-broker_target_put(struct broker *b, const struct caller *c, const char *name,
-    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+broker_target_put(struct broker *b, const struct caller *c,
+    struct rbac_target *tg, int64_t now, json_t **out, char *errmsg,
+    size_t len)
 {
-	struct policy_op op = { .kind = TARGET_PUT, .c = c, .name = name,
-	    .now = now, .errmsg = errmsg, .len = len };
+	struct policy_op op = { .kind = TARGET_PUT, .c = c, .name = tg->name,
+	    .target = tg, .now = now, .errmsg = errmsg, .len = len };
 	int r;
 
 	*out = NULL;
-	if ((r = rbac_target_from_json(name, body, &op.target, errmsg,
-	    len)) != 0 ||
-	    (r = guard_run(b, c, NULL, policy_fn, &op, now, errmsg,
+	if ((r = guard_run(b, c, NULL, policy_fn, &op, now, errmsg,
 	    len)) != 0)
-		goto out;
+		return r;
 	/* Answer what was stored, bookkeeping included. */
-	if ((r = stamp(&op.target->updated_at, &op.target->updated_by, c,
-	    now)) != 0)
-		goto out;
-	r = (*out = rbac_target_to_json(op.target)) != NULL ? 0 : TSS_E_NOMEM;
- out:
-	rbac_target_free(op.target);
-	return r;
+	if ((r = stamp(&tg->updated_at, &tg->updated_by, c, now)) != 0)
+		return r;
+	return (*out = rbac_target_to_json(tg)) != NULL ? 0 : TSS_E_NOMEM;
 }
 
 int
@@ -565,25 +484,21 @@ broker_target_delete(struct broker *b, const struct caller *c,
 }
 
 int
-broker_role_put(struct broker *b, const struct caller *c, const char *name,
-    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+broker_role_put(struct broker *b, const struct caller *c,
+    struct rbac_role *ro, int64_t now, json_t **out, char *errmsg,
+    size_t len)
 {
-	struct policy_op op = { .kind = ROLE_PUT, .c = c, .name = name,
-	    .now = now, .errmsg = errmsg, .len = len };
+	struct policy_op op = { .kind = ROLE_PUT, .c = c, .name = ro->name,
+	    .role = ro, .now = now, .errmsg = errmsg, .len = len };
 	int r;
 
 	*out = NULL;
-	if ((r = rbac_role_from_json(name, body, &op.role, errmsg, len)) != 0 ||
-	    (r = guard_run(b, c, NULL, policy_fn, &op, now, errmsg,
+	if ((r = guard_run(b, c, NULL, policy_fn, &op, now, errmsg,
 	    len)) != 0)
-		goto out;
-	if ((r = stamp(&op.role->updated_at, &op.role->updated_by, c,
-	    now)) != 0)
-		goto out;
-	r = (*out = rbac_role_to_json(op.role)) != NULL ? 0 : TSS_E_NOMEM;
- out:
-	rbac_role_free(op.role);
-	return r;
+		return r;
+	if ((r = stamp(&ro->updated_at, &ro->updated_by, c, now)) != 0)
+		return r;
+	return (*out = rbac_role_to_json(ro)) != NULL ? 0 : TSS_E_NOMEM;
 }
 
 int
@@ -617,21 +532,17 @@ broker_bindings_list(struct broker *b, const struct caller *c, json_t **out)
 
 int
 broker_binding_create(struct broker *b, const struct caller *c,
-    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len)
+    const char *role, const char *subject, int64_t expires_at, int64_t now,
+    json_t **out, char *errmsg, size_t len)
 {
-	struct policy_op op = { .kind = BINDING_CREATE, .c = c, .now = now,
+	struct policy_op op = { .kind = BINDING_CREATE, .c = c, .name = role,
+	    .subject = subject, .expires_at = expires_at, .now = now,
 	    .errmsg = errmsg, .len = len };
 	struct store_txn *t = NULL;
 	struct rbac_binding *bd = NULL;
-	char *role = NULL, *subject = NULL;
 	int r;
 
 	*out = NULL;
-	if ((r = rbac_binding_req_from_json(body, now, &role, &subject,
-	    &op.expires_at, errmsg, len)) != 0)
-		goto out;
-	op.name = role;
-	op.subject = subject;
 	if ((r = guard_run(b, c, NULL, policy_fn, &op, now, errmsg,
 	    len)) != 0 ||
 	    (r = store_begin(b->store, 0, &t)) != 0 ||
@@ -641,8 +552,6 @@ broker_binding_create(struct broker *b, const struct caller *c,
  out:
 	rbac_binding_free(bd);
 	store_abort(t);
-	free(role);
-	free(subject);
 	return r;
 }
 

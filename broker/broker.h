@@ -22,6 +22,8 @@
 
 struct auth_ctx;
 struct cakey;
+struct rbac_role;
+struct rbac_target;
 struct rbac;
 struct store;
 struct store_identity;
@@ -120,10 +122,13 @@ int broker_users_list(struct broker *b, const struct caller *c,
 int broker_user_get(struct broker *b, const struct caller *c,
     const char *name, json_t **out);
 int broker_user_create(struct broker *b, const struct caller *c,
-    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len);
+    const char *name, const char *const *groups, size_t ngroups, int64_t now,
+    json_t **out, char *errmsg, size_t len);
+/* groups replace the user's when set_groups; disabled -1 is unchanged. */
 int broker_user_patch(struct broker *b, const struct caller *c,
-    const char *name, const json_t *body, int64_t now, json_t **out,
-    char *errmsg, size_t len);
+    const char *name, const char *const *groups, size_t ngroups,
+    int set_groups, int disabled, int64_t now, json_t **out, char *errmsg,
+    size_t len);
 int broker_user_delete(struct broker *b, const struct caller *c,
     const char *name, int64_t now, char *errmsg, size_t len);
 int broker_user_reset(struct broker *b, const struct caller *c,
@@ -136,9 +141,11 @@ int broker_user_reset(struct broker *b, const struct caller *c,
  */
 int broker_targets_list(struct broker *b, const struct caller *c,
     json_t **out);
+/* tg (validated by the caller's decoding) gets the updated_at/by that
+ * were stored; *out is its JSON. */
 int broker_target_put(struct broker *b, const struct caller *c,
-    const char *name, const json_t *body, int64_t now, json_t **out,
-    char *errmsg, size_t len);
+    struct rbac_target *tg, int64_t now, json_t **out, char *errmsg,
+    size_t len);
 int broker_target_delete(struct broker *b, const struct caller *c,
     const char *name, int force, int64_t now, char *errmsg, size_t len);
 int broker_target_sshd(struct broker *b, const struct caller *c,
@@ -148,14 +155,15 @@ int broker_roles_list(struct broker *b, const struct caller *c,
 int broker_role_get(struct broker *b, const struct caller *c,
     const char *name, json_t **out);
 int broker_role_put(struct broker *b, const struct caller *c,
-    const char *name, const json_t *body, int64_t now, json_t **out,
-    char *errmsg, size_t len);
+    struct rbac_role *ro, int64_t now, json_t **out, char *errmsg,
+    size_t len);
 int broker_role_delete(struct broker *b, const struct caller *c,
     const char *name, int force, int64_t now, char *errmsg, size_t len);
 int broker_bindings_list(struct broker *b, const struct caller *c,
     json_t **out);
 int broker_binding_create(struct broker *b, const struct caller *c,
-    const json_t *body, int64_t now, json_t **out, char *errmsg, size_t len);
+    const char *role, const char *subject, int64_t expires_at, int64_t now,
+    json_t **out, char *errmsg, size_t len);
 int broker_binding_delete(struct broker *b, const struct caller *c,
     const char *id, int64_t now, char *errmsg, size_t len);
 int broker_check(struct broker *b, const struct caller *c, const char *user,

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin_api.h"
 #include "api.h"
 #include "device_api.h"
 #include "auth/enroll.h"
@@ -77,19 +78,9 @@ struct web_resp *
 api_only_fields(const struct web_req *req, const char *const *allowed)
 {
 	char msg[ERRMSG_MAX];
-	const char *k;
-	json_t *v;
-	size_t i;
 
-	json_object_foreach(web_req_json(req), k, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			snprintf(msg, sizeof(msg), "%.64s: unknown field", k);
-			return web_error(400, "bad_request", msg);
-		}
-	}
+	if (admin_api_fields(web_req_json(req), allowed, msg, sizeof(msg)) != 0)
+		return web_error(400, "bad_request", msg);
 	return NULL;
 }
 
@@ -636,26 +627,27 @@ done(int r, json_t **out)
 }
 
 ADMIN_HANDLER(h_users_list, 200, broker_users_list(a->b, &c, &out))
-ADMIN_HANDLER(h_user_create, 201, broker_user_create(a->b, &c,
+ADMIN_HANDLER(h_user_create, 201, admin_api_user_create(a->b, &c,
     web_req_json(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_user_get, 200, broker_user_get(a->b, &c, web_req_param(req),
     &out))
-ADMIN_HANDLER(h_user_patch, 200, broker_user_patch(a->b, &c,
+ADMIN_HANDLER(h_user_patch, 200, admin_api_user_patch(a->b, &c,
     web_req_param(req), web_req_json(req), api_now(), &out, errmsg,
     sizeof(errmsg)))
 ADMIN_HANDLER(h_user_reset, 200, broker_user_reset(a->b, &c,
     web_req_param(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_targets_list, 200, broker_targets_list(a->b, &c, &out))
-ADMIN_HANDLER(h_target_put, 200, broker_target_put(a->b, &c,
+ADMIN_HANDLER(h_target_put, 200, admin_api_target_put(a->b, &c,
     web_req_param(req), web_req_json(req), api_now(), &out, errmsg,
     sizeof(errmsg)))
 ADMIN_HANDLER(h_roles_list, 200, broker_roles_list(a->b, &c, &out))
 ADMIN_HANDLER(h_role_get, 200, broker_role_get(a->b, &c, web_req_param(req),
     &out))
-ADMIN_HANDLER(h_role_put, 200, broker_role_put(a->b, &c, web_req_param(req),
-    web_req_json(req), api_now(), &out, errmsg, sizeof(errmsg)))
+ADMIN_HANDLER(h_role_put, 200, admin_api_role_put(a->b, &c,
+    web_req_param(req), web_req_json(req), api_now(), &out, errmsg,
+    sizeof(errmsg)))
 ADMIN_HANDLER(h_bindings_list, 200, broker_bindings_list(a->b, &c, &out))
-ADMIN_HANDLER(h_binding_create, 201, broker_binding_create(a->b, &c,
+ADMIN_HANDLER(h_binding_create, 201, admin_api_binding_create(a->b, &c,
     web_req_json(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_check, 200, broker_check(a->b, &c, web_req_query(req, "user"),
     web_req_query(req, "target"), web_req_query(req, "login"), api_now(), &out,

@@ -1,5 +1,5 @@
 /*
- * rbac internals shared by model.c, snap.c and admin.c; not for other
+ * rbac internals shared by its source files (model, snap*, admin, guard); not for other
  * modules.
  */
 #ifndef TSS_RBAC_INT_H

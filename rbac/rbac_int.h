@@ -1,6 +1,6 @@
 /*
- * rbac internals shared by its source files (model, snap*, admin, guard); not for other
- * modules.
+ * rbac internals shared by its source files (model, snap*, admin, guard);
+ * not for other modules.
  */
 #ifndef TSS_RBAC_INT_H
 #define TSS_RBAC_INT_H

@@ -1,8 +1,8 @@
 /*
  * recovery: the one-time recovery codes an enrollment hands out, in place
- * of a TOTP code at login.  Codes are "xxxx-xxxx-xxxx-xxxx" (16 base32
- * characters); the store keeps SHA-256 over a label, the username and the
- * normalised code, never the code.
+ * of a TOTP code at login.  A code is 16 base32 characters shown in four
+ * dash-separated groups of four; the store keeps SHA-256 over a label,
+ * the username and the normalised code, never the code.
  */
 #ifndef TSS_AUTH_RECOVERY_H
 #define TSS_AUTH_RECOVERY_H

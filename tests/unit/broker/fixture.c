@@ -117,7 +117,7 @@ make_world(struct fixture *f, int64_t role_ttl)
 }
 
 /* A real key from ssh-keygen, and its fingerprint as ssh-keygen prints
- * it: "256 SHA256:xxx dev (ED25519)". */
+ * it: bits, "SHA256:" and the unpadded base64 digest, comment, type. */
 static void
 make_key(struct fixture *f)
 {

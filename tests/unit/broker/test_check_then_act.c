@@ -498,9 +498,14 @@ reset_main(void *arg)
 	return NULL;
 }
 
-/* Issuance committed first in the reset's own batch: the reset, later in
- * the same transaction, revokes it. */
-Test(check_then_act, issuance_before_a_reset_in_one_batch_is_revoked_by_it)
+/*
+ * Alice's issuance (decided now) and an admin's reset of her, queued
+ * behind a gate so that both run in one group-commit batch: the issuance
+ * first when issue_first, else the reset.  Returns the issuance's commit
+ * result; *out is its would-be answer.
+ */
+static int
+one_batch(int issue_first, struct caller *c, json_t **out)
 {
 	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
 	    0, 0 };
@@ -508,43 +513,41 @@ Test(check_then_act, issuance_before_a_reset_in_one_batch_is_revoked_by_it)
 	    .cv = PTHREAD_COND_INITIALIZER };
 	char token[TOKEN_TEXT_LEN + 1];
 	struct issue_job *job;
-	struct caller c;
-	json_t *out = NULL;
 	pthread_t th;
 
-	job = prepare_alice(&c, token, &out);
+	job = prepare_alice(c, token, out);
 	gate_close(&g);
-	submit(job, &w);
+	if (issue_first)
+		submit(job, &w);
 	cr_assert_eq(pthread_create(&th, NULL, reset_main, NULL), 0);
-	wait_queued(2);
+	wait_queued(1 + issue_first);
+	if (!issue_first) {
+		submit(job, &w);
+		wait_queued(2);
+	}
 	gate_open(&g);
 	pthread_join(th, NULL);
-	cr_expect_eq(waited(&w), 0, "issued before the reset");
+	return waited(&w);
+}
+
+/* Issuance committed first in the reset's own batch: the reset, later in
+ * the same transaction, revokes it. */
+Test(check_then_act, issuance_before_a_reset_in_one_batch_is_revoked_by_it)
+{
+	struct caller c;
+	json_t *out = NULL;
+
+	cr_expect_eq(one_batch(1, &c, &out), 0, "issued before the reset");
 	expect_revoked(out, &c);
 }
 
 /* The reset first, the issuance after it in the same batch: refused. */
 Test(check_then_act, issuance_after_a_reset_in_one_batch_is_refused)
 {
-	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-	    0, 0 };
-	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
-	    .cv = PTHREAD_COND_INITIALIZER };
-	char token[TOKEN_TEXT_LEN + 1];
-	struct issue_job *job;
 	struct caller c;
 	json_t *out = NULL;
-	pthread_t th;
 
-	job = prepare_alice(&c, token, &out);
-	gate_close(&g);
-	cr_assert_eq(pthread_create(&th, NULL, reset_main, NULL), 0);
-	wait_queued(1);
-	submit(job, &w);
-	wait_queued(2);
-	gate_open(&g);
-	pthread_join(th, NULL);
-	cr_expect_eq(waited(&w), TSS_E_FORBIDDEN);
+	cr_expect_eq(one_batch(0, &c, &out), TSS_E_FORBIDDEN);
 	cr_expect(!ledger_has(serial_of(out), NULL));
 	json_decref(out);
 	caller_clear(&c);

@@ -1,0 +1,21 @@
+/*
+ * Shared by the offline command files only (offline.c, offline_init.c,
+ * offline_verify.c); defined in offline.c.
+ */
+#ifndef TSS_CLI_OFFLINE_INT_H
+#define TSS_CLI_OFFLINE_INT_H
+
+#include <stddef.h>
+
+struct cli;
+
+/* 0 missing, 1 empty directory, 2 anything else; negative on error. */
+int offline_dir_state(const char *dir);
+/* "dir/name" into buf; TSS_E_TOO_LONG when it does not fit. */
+int offline_join(char *buf, size_t len, const char *dir, const char *name);
+/* Exit status for a store error r (CLI_FAIL or tesserad's, tessera(1)). */
+int offline_store_status(int r);
+/* CLI_OK when dir holds a store, else CLI_FAIL after a message. */
+int offline_need_store(struct cli *c, const char *dir);
+
+#endif

@@ -133,7 +133,7 @@ char *cli_escape(const char *s, int keep_slash);
 char *cli_expand_home(const char *path);
 int64_t cli_now(void);
 
-/* Commands (cmd_session.c, cmd_admin.c, offline*.c). */
+/* Commands (cmd_session.c, cmd_login.c, cmd_admin.c, offline*.c). */
 int cmd_enroll(struct cli *c, int argc, char **argv);
 int cmd_login(struct cli *c, int argc, char **argv);
 int cmd_whoami(struct cli *c, int argc, char **argv);

@@ -1,9 +1,91 @@
 /* See mem.h. */
+#include <errno.h>
 #include <malloc.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "common/mem.h"
+
+/* Allocations still allowed; -1: no limit.  refused counts the rest. */
+static atomic_long budget = -1;
+static atomic_long refused;
+
+/* 1 if this allocation may go ahead. */
+static int
+granted(void)
+{
+	long b = atomic_load_explicit(&budget, memory_order_relaxed);
+
+	while (b >= 0) {
+		if (b == 0) {
+			atomic_fetch_add(&refused, 1);
+			errno = ENOMEM;
+			return 0;
+		}
+		if (atomic_compare_exchange_weak(&budget, &b, b - 1))
+			return 1;
+	}
+	return 1;
+}
+
+void *
+mem_malloc(size_t n)
+{
+	return granted() ? malloc(n) : NULL;
+}
+
+void *
+mem_calloc(size_t n, size_t size)
+{
+	return granted() ? calloc(n, size) : NULL;
+}
+
+void *
+mem_realloc(void *p, size_t n)
+{
+	return granted() ? realloc(p, n) : NULL;
+}
+
+void *
+mem_reallocarray(void *p, size_t n, size_t size)
+{
+	return granted() ? reallocarray(p, n, size) : NULL;
+}
+
+char *
+mem_strdup(const char *s)
+{
+	return granted() ? strdup(s) : NULL;
+}
+
+char *
+mem_strndup(const char *s, size_t n)
+{
+	return granted() ? strndup(s, n) : NULL;
+}
+
+int
+mem_asprintf(char **out, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	*out = NULL;
+	if (!granted())
+		return -1;
+	va_start(ap, fmt);
+	r = vasprintf(out, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		*out = NULL;
+	return r;
+}
 
 void
 wipe_free(void *p)
@@ -12,4 +94,31 @@ wipe_free(void *p)
 		return;
 	explicit_bzero(p, malloc_usable_size(p));
 	free(p);
+}
+
+static pthread_once_t json_once = PTHREAD_ONCE_INIT;
+
+static void
+json_setup(void)
+{
+	json_set_alloc_funcs(mem_malloc, wipe_free);
+}
+
+void
+mem_json_setup(void)
+{
+	pthread_once(&json_once, json_setup);
+}
+
+void
+mem_fail_after(long n)
+{
+	atomic_store(&refused, 0);
+	atomic_store(&budget, n < 0 ? -1 : n);
+}
+
+long
+mem_refused(void)
+{
+	return atomic_load(&refused);
 }

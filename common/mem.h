@@ -1,12 +1,41 @@
 /*
- * mem: freeing memory that may have held a secret.  wipe_free() zeroes
- * the whole allocation (malloc_usable_size, so bytes past a string's NUL
- * too) before free(); NULL is harmless.  Also the free function of the
- * wiping allocator jansson is given (json_set_alloc_funcs).
+ * mem: the one way Tessera allocates (scripts/checksrc refuses raw
+ * malloc, calloc, realloc, strdup... elsewhere), and freeing memory that
+ * may have held a secret.
+ *
+ * mem_malloc() .. mem_asprintf() behave as their libc namesakes, NULL (or
+ * -1) with errno ENOMEM on failure; mem_reallocarray() and mem_calloc()
+ * refuse a product that overflows.  Memory they return is freed with
+ * free() or, when it may hold a secret, wipe_free(), which zeroes the
+ * whole allocation (malloc_usable_size, so bytes past a string's NUL too)
+ * first; NULL is harmless.
+ *
+ * mem_json_setup() makes jansson allocate through mem_malloc() and free
+ * through wipe_free() (JSON bodies carry passwords); process-wide, once.
+ *
+ * For tests (tests/unit/oom): mem_fail_after(n) lets the next n
+ * allocations succeed and refuses every one after, until
+ * mem_fail_after(-1); mem_refused() counts the refusals since the last
+ * mem_fail_after().  Unset, the cost is one relaxed atomic load.
  */
 #ifndef TSS_COMMON_MEM_H
 #define TSS_COMMON_MEM_H
 
+#include <stddef.h>
+
+void *mem_malloc(size_t n);
+void *mem_calloc(size_t n, size_t size);
+void *mem_realloc(void *p, size_t n);
+void *mem_reallocarray(void *p, size_t n, size_t size);
+char *mem_strdup(const char *s);
+char *mem_strndup(const char *s, size_t n);
+int mem_asprintf(char **out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 void wipe_free(void *p);
+void mem_json_setup(void);
+
+void mem_fail_after(long n);
+long mem_refused(void);
 
 #endif

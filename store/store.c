@@ -22,18 +22,10 @@
  *
  * - Durability: default LMDB sync flags; a commit is on disk on return.
  *
- * - What is on disk is not trusted.  LMDB believes its meta pages: a last
- *   page past the end of a truncated file is SIGBUS on first touch, a huge
- *   one an mmap that fails as ENOMEM, a zero page size a division by zero,
- *   and a zero-length data.mdb is "a new environment" that LMDB happily
- *   initialises.  So check_data_file() reads and checks both meta pages
- *   with pread before LMDB maps the file, and only STORE_OPEN_ANY and
- *   STORE_OPEN_CREATE may start a new environment.  The file can still be
- *   cut while it is open; that is outside what a process can defend.
+ * - What is on disk is not trusted: lmdb_check.c checks the data file
+ *   before LMDB maps it.  Backup and restore are lmdb_backup.c.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -54,6 +46,7 @@
 #include "common/log.h"
 #include "record.h"
 #include "store.h"
+#include "lmdb_int.h"
 
 #define DEFAULT_MAP_SIZE	((size_t)64 << 20)
 #define DEFAULT_MAP_MAX		((size_t)4 << 30)
@@ -61,63 +54,8 @@
 #define GROW_WAIT_SEC		2
 #define BEGIN_TRIES		3
 
-/*
- * LMDB's meta pages (pages 0 and 1) as lmdb 0.9 writes them on a 64-bit
- * host, host byte order; lmdb.h does not expose them.  A 16-byte page
- * header (flags u16 at 10), then MDB_meta: magic u32, version u32,
- * address, mapsize, two MDB_db of 48 bytes (free DB, main DB: the free
- * DB's first u32 holds the page size, each ends with its root page), last
- * used page, txnid.  Page 1 starts at page 0's page size.
- */
-#define META_READ		152
-#define META_FLAGS_OFF		10
-#define META_MAGIC_OFF		16
-#define META_VERSION_OFF	20
-#define META_MAPSIZE_OFF	32
-#define META_PSIZE_OFF		40
-#define META_FREE_ROOT_OFF	80
-#define META_MAIN_ROOT_OFF	128
-#define META_LAST_PG_OFF	136
-#define META_TXNID_OFF		144
-#define LMDB_P_META		0x08
-#define LMDB_MAGIC		0xBEEFC0DEU
-#define LMDB_DATA_VERSION	1
-#define LMDB_P_INVALID		UINT64_MAX
-#define PSIZE_MIN		512
-#define PSIZE_MAX		65536
-/* Nothing we open maps more: config bounds map_max_mib to 1 TiB. */
-#define MAP_LIMIT		((uint64_t)1 << 40)
-
-_Static_assert(sizeof(size_t) == 8 && sizeof(void *) == 8,
-    "the meta page layout above is LMDB's on 64-bit hosts");
-
 #define IDENTITY_REC_TYPE	'I'
 #define IDENTITY_REC_VERSION	1
-
-struct store {
-	MDB_env *env;
-	MDB_dbi dbi[STORE_DB__COUNT];
-	pthread_rwlock_t lock;		/* shared: a live txn; exclusive: remap */
-	int lock_ok;
-	atomic_int grow;		/* a write hit MDB_MAP_FULL */
-	atomic_int at_max;		/* the map reached map_max */
-	size_t map_max;
-	int read_only;
-};
-
-struct store_txn {
-	struct store *s;
-	MDB_txn *txn;
-	struct store_cursor *cursors;	/* open cursors, closed at txn end */
-	int write;
-	int full;			/* an operation hit MDB_MAP_FULL */
-};
-
-struct store_cursor {
-	MDB_cursor *mc;			/* NULL once its txn has ended */
-	struct store_txn *t;
-	struct store_cursor *next;
-};
 
 /* Migrates a store from version v to v + 1 inside the open transaction. */
 typedef int (*store_migration_fn)(struct store_txn *t);
@@ -154,7 +92,7 @@ static const struct {
 	{ EACCES, TSS_E_PERMISSION },
 	{ EPERM, TSS_E_PERMISSION },
 	{ ENOENT, TSS_E_NOT_FOUND },
-	/* check_data_file() has told foreign files apart already. */
+	/* store__check_data_file() has told foreign files apart already. */
 	{ MDB_INVALID, TSS_E_CORRUPT },
 	{ MDB_VERSION_MISMATCH, TSS_E_CORRUPT },
 	{ MDB_CORRUPTED, TSS_E_CORRUPT },
@@ -166,8 +104,8 @@ static const struct {
 	{ ENOMEM, TSS_E_NOMEM },
 };
 
-static int
-xlate(int rc, int dflt, const char *what, const char *path)
+int
+store__xlate(int rc, int dflt, const char *what, const char *path)
 {
 	size_t i;
 
@@ -177,195 +115,6 @@ xlate(int rc, int dflt, const char *what, const char *path)
 		if (err_map[i].rc == rc)
 			return err_map[i].r;
 	return dflt;
-}
-
-/* Translate an LMDB result (EROFS, MDB_PANIC, EIO, ...: TSS_E_STORE). */
-static int
-tr(int rc, const char *what)
-{
-	if (rc == 0)
-		return 0;
-	if (rc == MDB_NOTFOUND)
-		return TSS_E_NOT_FOUND;		/* routine: not logged */
-	return xlate(rc, TSS_E_STORE, what, NULL);
-}
-
-/* errno from plain file operations (backup, restore). */
-static int
-sys_err(int e, const char *what, const char *path)
-{
-	return xlate(e, TSS_E_IO, what, path);
-}
-
-static uint64_t
-ld_u64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint32_t
-ld_u32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-struct lmdb_meta {
-	uint64_t last_pg, txnid;
-	uint32_t psize;
-};
-
-/*
- * One meta page: TSS_E_NOT_A_STORE without LMDB's magic (not LMDB's file
- * at all), TSS_E_CORRUPT when the magic is there but the page could not
- * have been written by LMDB: not flagged a meta page, another data
- * version, a page size that is no power of two in LMDB's range, a last
- * page beyond any map we open, a root page past the last page.
- */
-static int
-meta_parse(const uint8_t p[META_READ], unsigned idx, struct lmdb_meta *m)
-{
-	uint16_t flags;
-	uint64_t mapsize, froot, mroot;
-	uint32_t ver;
-
-	if (ld_u32(p + META_MAGIC_OFF) != LMDB_MAGIC)
-		return TSS_E_NOT_A_STORE;
-	memcpy(&flags, p + META_FLAGS_OFF, sizeof(flags));
-	ver = ld_u32(p + META_VERSION_OFF);
-	m->psize = ld_u32(p + META_PSIZE_OFF);
-	mapsize = ld_u64(p + META_MAPSIZE_OFF);
-	froot = ld_u64(p + META_FREE_ROOT_OFF);
-	mroot = ld_u64(p + META_MAIN_ROOT_OFF);
-	m->last_pg = ld_u64(p + META_LAST_PG_OFF);
-	m->txnid = ld_u64(p + META_TXNID_OFF);
-	if ((flags & LMDB_P_META) == 0 || ver != LMDB_DATA_VERSION ||
-	    m->psize < PSIZE_MIN || m->psize > PSIZE_MAX ||
-	    (m->psize & (m->psize - 1)) != 0 || mapsize > MAP_LIMIT ||
-	    m->last_pg < 1 || m->last_pg >= MAP_LIMIT / m->psize ||
-	    (froot != LMDB_P_INVALID && froot > m->last_pg) ||
-	    (mroot != LMDB_P_INVALID && mroot > m->last_pg)) {
-		log_debug("store: meta page %u: flags %#x version %u page "
-		    "size %u map %llu last page %llu roots %llu/%llu", idx,
-		    flags, ver, m->psize, (unsigned long long)mapsize,
-		    (unsigned long long)m->last_pg, (unsigned long long)froot,
-		    (unsigned long long)mroot);
-		return TSS_E_CORRUPT;
-	}
-	return 0;
-}
-
-/* Read META_READ bytes at off: 1 when the file ends before them. */
-static int
-read_meta(int fd, off_t off, uint8_t p[META_READ], const char *path)
-{
-	size_t got = 0;
-	ssize_t n;
-
-	while (got < META_READ) {
-		n = pread(fd, p + got, META_READ - got, off + (off_t)got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return sys_err(errno, "read", path);
-		if (n == 0)
-			return 1;
-		got += (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Check an LMDB data file before LMDB maps it.  *fresh = 1 for a missing
- * (TSS_E_NOT_FOUND) or zero-length file, which LMDB would initialise:
- * an error (TSS_E_STORE_EMPTY) when must_exist.  Then both meta pages
- * must be LMDB's (TSS_E_NOT_A_STORE when page 0 is no LMDB page and no
- * meta page sits where page 1 would, TSS_E_CORRUPT otherwise) and the
- * file must hold every page up to the newer meta's last page
- * (TSS_E_STORE_TRUNCATED).
- */
-static int
-check_data_file(const char *path, int must_exist, int *fresh)
-{
-	uint8_t p0[META_READ], p1[META_READ];
-	struct lmdb_meta m0, m1;
-	const struct lmdb_meta *m;
-	struct stat st;
-	uint32_t ps;
-	int fd = -1, r = TSS_E_INTERNAL, k;
-
-	*fresh = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		r = sys_err(errno, "open", path);
-		if (r == TSS_E_NOT_FOUND)
-			*fresh = 1;
-		goto out;
-	}
-	if (fstat(fd, &st) != 0) {
-		r = sys_err(errno, "fstat", path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = TSS_E_NOT_A_STORE;
-		goto out;
-	}
-	if (st.st_size == 0) {
-		*fresh = 1;
-		log_debug("store: %s is empty", path);
-		r = must_exist ? TSS_E_STORE_EMPTY : 0;
-		goto out;
-	}
-	memset(p0, 0, sizeof(p0));
-	if ((k = read_meta(fd, 0, p0, path)) != 0) {
-		/* Shorter than a meta page (the bytes it has are in p0):
-		 * LMDB's magic tells a cut store from anything else. */
-		r = k < 0 ? k : ld_u32(p0 + META_MAGIC_OFF) == LMDB_MAGIC ?
-		    TSS_E_STORE_TRUNCATED : TSS_E_NOT_A_STORE;
-		goto out;
-	}
-	if ((r = meta_parse(p0, 0, &m0)) == TSS_E_NOT_A_STORE) {
-		/* A damaged page 0 of a real environment still has page 1. */
-		for (ps = PSIZE_MIN; ps <= PSIZE_MAX; ps <<= 1) {
-			if (read_meta(fd, ps, p1, path) == 0 &&
-			    ld_u32(p1 + META_MAGIC_OFF) == LMDB_MAGIC) {
-				log_debug("store: %s: meta page 0 is not "
-				    "LMDB's, page 1 is", path);
-				r = TSS_E_CORRUPT;
-				break;
-			}
-		}
-		goto out;
-	}
-	if (r != 0)
-		goto out;
-	if ((k = read_meta(fd, m0.psize, p1, path)) != 0) {
-		r = k < 0 ? k : TSS_E_STORE_TRUNCATED;
-		goto out;
-	}
-	if ((r = meta_parse(p1, 1, &m1)) != 0 || m1.psize != m0.psize) {
-		r = TSS_E_CORRUPT;
-		goto out;
-	}
-	/* The meta LMDB will use: the newer; page 0 when equal. */
-	m = m1.txnid > m0.txnid ? &m1 : &m0;
-	if ((uint64_t)st.st_size / m->psize < m->last_pg + 1) {
-		log_debug("store: %s holds %lld bytes; its meta page (txn "
-		    "%llu) uses %llu pages of %u", path,
-		    (long long)st.st_size, (unsigned long long)m->txnid,
-		    (unsigned long long)m->last_pg + 1, m->psize);
-		r = TSS_E_STORE_TRUNCATED;
-		goto out;
-	}
-	r = 0;
- out:
-	if (fd != -1)
-		close(fd);
-	return r;
 }
 
 /* Translate for an operation inside t; remembers a full map. */
@@ -387,16 +136,6 @@ store_db_name(enum store_db db)
 	if ((unsigned)db >= STORE_DB__COUNT)
 		return NULL;
 	return db_names[db];
-}
-
-static int
-lock_shared(struct store *s)
-{
-	if (pthread_rwlock_rdlock(&s->lock) != 0) {
-		log_debug("store: rwlock rdlock failed");
-		return TSS_E_INTERNAL;
-	}
-	return 0;
 }
 
 /*
@@ -723,7 +462,7 @@ setup_schema(struct store *s, int validate, enum store_mode mode,
 /*
  * Before LMDB sees dir: what mode allows of a missing or zero-length
  * data.mdb (TSS_E_NO_STORE, TSS_E_STORE_EMPTY, TSS_E_CONFLICT for init
- * on an existing file), and check_data_file() for any other.
+ * on an existing file), and store__check_data_file() for any other.
  */
 static int
 check_env(const char *dir, enum store_mode mode)
@@ -735,7 +474,7 @@ check_env(const char *dir, enum store_mode mode)
 	n = snprintf(data, sizeof(data), "%s/data.mdb", dir);
 	if (n < 0 || (size_t)n >= sizeof(data))
 		return TSS_E_TOO_LONG;
-	r = check_data_file(data, mode == STORE_OPEN_EXISTING, &fresh);
+	r = store__check_data_file(data, mode == STORE_OPEN_EXISTING, &fresh);
 	if (r == TSS_E_NOT_FOUND) {
 		/* The directory or only the file? */
 		if (stat(dir, &st) != 0)
@@ -751,8 +490,8 @@ check_env(const char *dir, enum store_mode mode)
 	return r;
 }
 
-static int
-open_env(const char *dir, const struct store_opts *opts, int validate,
+int
+store__open_env(const char *dir, const struct store_opts *opts, int validate,
     struct store **out)
 {
 	struct store *s = NULL;
@@ -841,7 +580,7 @@ open_env(const char *dir, const struct store_opts *opts, int validate,
 int
 store_open(const char *dir, const struct store_opts *opts, struct store **out)
 {
-	return open_env(dir, opts, 0, out);
+	return store__open_env(dir, opts, 0, out);
 }
 
 void
@@ -1474,199 +1213,5 @@ store_identity_adopt(struct store *s, struct store_identity *idn)
  out:
 	store_abort(t);
 	buf_free(b);
-	return r;
-}
-
-/* fsync the directory holding path, so a new name is durable. */
-static int
-sync_parent(const char *path)
-{
-	char d[PATH_MAX];
-	const char *slash;
-	int fd, r = 0;
-	size_t n;
-
-	if ((slash = strrchr(path, '/')) == NULL) {
-		d[0] = '.';
-		n = 1;
-	} else {
-		n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof(d))
-			return TSS_E_TOO_LONG;
-		memcpy(d, path, n);
-	}
-	d[n] = '\0';
-	if ((fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return sys_err(errno, "open dir", d);
-	if (fsync(fd) != 0)
-		r = sys_err(errno, "fsync dir", d);
-	close(fd);
-	return r;
-}
-
-int
-store_backup(struct store *s, const char *file)
-{
-	int fd = -1, rc, r = TSS_E_INTERNAL;
-
-	if (s == NULL || file == NULL)
-		return TSS_E_INVALID_ARGUMENT;
-	if ((fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1)
-		return sys_err(errno, "create", file);
-	if ((r = lock_shared(s)) != 0)
-		goto out;
-	rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
-	pthread_rwlock_unlock(&s->lock);
-	if (rc != 0) {
-		r = tr(rc, "env_copy");
-		goto out;
-	}
-	if (fsync(fd) != 0) {
-		r = sys_err(errno, "fsync", file);
-		goto out;
-	}
-	rc = close(fd);
-	fd = -1;
-	if (rc != 0) {
-		r = sys_err(errno, "close", file);
-		goto out;
-	}
-	if ((r = sync_parent(file)) != 0)
-		goto out;
-	r = 0;
- out:
-	if (fd != -1)
-		close(fd);
-	if (r != 0)
-		unlink(file);
-	return r;
-}
-
-static int
-dir_is_empty(const char *dir)
-{
-	DIR *d;
-	struct dirent *e;
-	int r = 0;
-
-	if ((d = opendir(dir)) == NULL)
-		return sys_err(errno, "opendir", dir);
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-			r = TSS_E_NOT_EMPTY;
-			break;
-		}
-	}
-	closedir(d);
-	return r;
-}
-
-static int
-copy_fd(int in, int out, const char *path)
-{
-	uint8_t b[65536];
-	ssize_t n, w;
-	size_t off;
-
-	for (;;) {
-		if ((n = read(in, b, sizeof(b))) == -1) {
-			if (errno == EINTR)
-				continue;
-			return sys_err(errno, "read", path);
-		}
-		if (n == 0)
-			return 0;
-		for (off = 0; off < (size_t)n; off += (size_t)w) {
-			if ((w = write(out, b + off, (size_t)n - off)) == -1) {
-				if (errno == EINTR) {
-					w = 0;
-					continue;
-				}
-				return sys_err(errno, "write", path);
-			}
-		}
-	}
-}
-
-int
-store_restore(const char *file, const char *dir)
-{
-	char data[PATH_MAX], lockf[PATH_MAX];
-	struct store *s = NULL;
-	struct stat st;
-	int in = -1, fd = -1, made_dir = 0, made_data = 0, r = TSS_E_INTERNAL;
-	int n1, n2, fresh = 0;
-
-	if (file == NULL || dir == NULL)
-		return TSS_E_INVALID_ARGUMENT;
-	n1 = snprintf(data, sizeof(data), "%s/data.mdb", dir);
-	n2 = snprintf(lockf, sizeof(lockf), "%s/lock.mdb", dir);
-	if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof(data) ||
-	    (size_t)n2 >= sizeof(lockf))
-		return TSS_E_TOO_LONG;
-	if ((in = open(file, O_RDONLY | O_CLOEXEC)) == -1)
-		return sys_err(errno, "open", file);
-	if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		log_debug("store: restore source %s is not a non-empty file",
-		    file);
-		r = TSS_E_NOT_A_STORE;
-		goto out;
-	}
-	/* A backup cut short or damaged is refused before anything is
-	 * made (LMDB would map past its end: SIGBUS). */
-	if ((r = check_data_file(file, 1, &fresh)) != 0)
-		goto out;
-	if (stat(dir, &st) != 0) {
-		if (errno != ENOENT) {
-			r = sys_err(errno, "stat", dir);
-			goto out;
-		}
-		if (mkdir(dir, 0700) != 0) {
-			r = sys_err(errno, "mkdir", dir);
-			goto out;
-		}
-		made_dir = 1;
-	} else if (!S_ISDIR(st.st_mode)) {
-		r = TSS_E_NOT_EMPTY;
-		goto out;
-	} else if ((r = dir_is_empty(dir)) != 0)
-		goto out;
-	if ((fd = open(data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-	    0600)) == -1) {
-		r = sys_err(errno, "create", data);
-		goto out;
-	}
-	made_data = 1;
-	if ((r = copy_fd(in, fd, data)) != 0)
-		goto out;
-	if (fsync(fd) != 0) {
-		r = sys_err(errno, "fsync", data);
-		goto out;
-	}
-	if (close(fd) != 0) {
-		fd = -1;
-		r = sys_err(errno, "close", data);
-		goto out;
-	}
-	fd = -1;
-	if ((r = open_env(dir, NULL, 1, &s)) != 0)
-		goto out;
-	store_close(s);
-	if ((r = sync_parent(data)) != 0 ||
-	    (made_dir && (r = sync_parent(dir)) != 0))
-		goto out;
-	r = 0;
- out:
-	if (in != -1)
-		close(in);
-	if (fd != -1)
-		close(fd);
-	if (r != 0 && made_data) {
-		unlink(data);
-		unlink(lockf);
-	}
-	if (r != 0 && made_dir)
-		rmdir(dir);
 	return r;
 }

@@ -21,7 +21,8 @@
 
 TestSuite(store_trust, .init = th_setup, .fini = th_teardown);
 
-/* Offsets in an LMDB meta page on a 64-bit host (store.c says why). */
+/* Offsets in an LMDB meta page on a 64-bit host (store/lmdb_check.c says
+ * why). */
 #define OFF_MAGIC	16
 #define OFF_VERSION	20
 #define OFF_PSIZE	40

@@ -1,0 +1,83 @@
+/*
+ * Internals of the LMDB backend, shared by the lmdb*.c files only: the
+ * structures behind store.h's handles, the translation of LMDB and errno
+ * results, and what more than one of them calls.  store.c says how the
+ * lock, map growth and the data file check fit together.
+ */
+#ifndef TSS_STORE_LMDB_INT_H
+#define TSS_STORE_LMDB_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include <lmdb.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "store.h"
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[STORE_DB__COUNT];
+	pthread_rwlock_t lock;		/* shared: a live txn; exclusive: remap */
+	int lock_ok;
+	atomic_int grow;		/* a write hit MDB_MAP_FULL */
+	atomic_int at_max;		/* the map reached map_max */
+	size_t map_max;
+	int read_only;
+};
+
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+	struct store_cursor *cursors;	/* open cursors, closed at txn end */
+	int write;
+	int full;			/* an operation hit MDB_MAP_FULL */
+};
+
+struct store_cursor {
+	MDB_cursor *mc;			/* NULL once its txn has ended */
+	struct store_txn *t;
+	struct store_cursor *next;
+};
+
+/* store.c */
+/* Translate rc as err_map says, logging it; anything else is dflt. */
+int store__xlate(int rc, int dflt, const char *what, const char *path);
+/* store_open(); validate: check a restored copy, change nothing. */
+int store__open_env(const char *dir, const struct store_opts *opts,
+    int validate, struct store **out);
+
+/* lmdb_check.c */
+int store__check_data_file(const char *path, int must_exist, int *fresh);
+
+/* Translate an LMDB result (EROFS, MDB_PANIC, EIO, ...: TSS_E_STORE). */
+static inline int
+tr(int rc, const char *what)
+{
+	if (rc == 0)
+		return 0;
+	if (rc == MDB_NOTFOUND)
+		return TSS_E_NOT_FOUND;		/* routine: not logged */
+	return store__xlate(rc, TSS_E_STORE, what, NULL);
+}
+
+/* errno from plain file operations (backup, restore). */
+static inline int
+sys_err(int e, const char *what, const char *path)
+{
+	return store__xlate(e, TSS_E_IO, what, path);
+}
+
+static inline int
+lock_shared(struct store *s)
+{
+	if (pthread_rwlock_rdlock(&s->lock) != 0) {
+		log_debug("store: rwlock rdlock failed");
+		return TSS_E_INTERNAL;
+	}
+	return 0;
+}
+
+#endif

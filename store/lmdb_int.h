@@ -1,7 +1,7 @@
 /*
  * Internals of the LMDB backend, shared by the lmdb*.c files only: the
  * structures behind store.h's handles, the translation of LMDB and errno
- * results, and what more than one of them calls.  store.c says how the
+ * results, and what more than one of them calls.  lmdb.c says how the
  * lock, map growth and the data file check fit together.
  */
 #ifndef TSS_STORE_LMDB_INT_H
@@ -15,6 +15,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "internal.h"
 #include "store.h"
 
 struct store {
@@ -42,7 +43,7 @@ struct store_cursor {
 	struct store_cursor *next;
 };
 
-/* store.c */
+/* lmdb.c */
 /* Translate rc as err_map says, logging it; anything else is dflt. */
 int store__xlate(int rc, int dflt, const char *what, const char *path);
 /* store_open(); validate: check a restored copy, change nothing. */

@@ -202,8 +202,8 @@ store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 		*val = NULL;
 	if (vlen != NULL)
 		*vlen = 0;
-	if (!valid_txn_db(t, db) || !store__valid_key(key, klen) || val == NULL ||
-	    vlen == NULL)
+	if (!valid_txn_db(t, db) || !store__valid_key(key, klen) ||
+	    val == NULL || vlen == NULL)
 		return TSS_E_INVALID_ARGUMENT;
 	k.mv_size = klen;
 	k.mv_data = (void *)key;

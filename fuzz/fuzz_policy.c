@@ -201,7 +201,7 @@ check_role(const struct rbac_role *ro, const char *name, size_t nlen)
 	CHECK(ro->n_source <= RBAC_CIDRS_MAX);
 	for (i = 0; i < ro->n_source; i++) {
 		CHECK(ro->source_address[i] != NULL);
-		CHECK(rbac__cidr_parse(ro->source_address[i], &c) == 0);
+		CHECK(rbac_cidr_parse(ro->source_address[i], &c) == 0);
 		{
 			char text[64];
 

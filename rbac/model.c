@@ -1,8 +1,8 @@
 /*
  * The policy model: validation of every field (with the field named in the
- * message), JSON in and out, the versioned records, CIDR arithmetic and the
- * plain string matchers admin checks use.  Nothing here is on the decision
- * path.
+ * message), JSON out, the versioned records, CIDR arithmetic and the plain
+ * string matchers admin checks use.  Nothing here is on the decision path.
+ * Request bodies are decoded in tesserad/policy_json.c.
  */
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -12,7 +12,6 @@
 
 #include "rbac_int.h"
 #include "common/buf.h"
-#include "common/duration.h"
 #include "common/err.h"
 #include "store/record.h"
 
@@ -30,8 +29,8 @@ rbac__err(char *errmsg, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-static void
-free_strv(char **v, size_t n)
+void
+rbac_strv_free(char **v, size_t n)
 {
 	size_t i;
 
@@ -42,8 +41,8 @@ free_strv(char **v, size_t n)
 	free(v);
 }
 
-static void
-free_labels(struct rbac_label *l, size_t n)
+void
+rbac_labels_free(struct rbac_label *l, size_t n)
 {
 	size_t i;
 
@@ -62,7 +61,7 @@ rbac_target_free(struct rbac_target *t)
 	if (t == NULL)
 		return;
 	free(t->name);
-	free_labels(t->labels, t->n_labels);
+	rbac_labels_free(t->labels, t->n_labels);
 	free(t->updated_by);
 	free(t);
 }
@@ -70,9 +69,9 @@ rbac_target_free(struct rbac_target *t)
 static void
 rule_clear(struct rbac_rule *ru)
 {
-	free_strv(ru->targets, ru->n_targets);
-	free_labels(ru->labels, ru->n_labels);
-	free_strv(ru->logins, ru->n_logins);
+	rbac_strv_free(ru->targets, ru->n_targets);
+	rbac_labels_free(ru->labels, ru->n_labels);
+	rbac_strv_free(ru->logins, ru->n_logins);
 }
 
 void
@@ -88,7 +87,7 @@ rbac_role_free(struct rbac_role *r)
 			rule_clear(&r->rules[i]);
 		free(r->rules);
 	}
-	free_strv(r->source_address, r->n_source);
+	rbac_strv_free(r->source_address, r->n_source);
 	free(r->force_command);
 	free(r->updated_by);
 	free(r);
@@ -239,8 +238,8 @@ rbac_valid_subject(const char *s)
 	return TSS_E_VALIDATION;
 }
 
-static int
-valid_label_key(const char *s)
+int
+rbac_valid_label_key(const char *s)
 {
 	size_t i;
 
@@ -256,8 +255,8 @@ valid_label_key(const char *s)
 	return 0;
 }
 
-static int
-valid_label_value(const char *s)
+int
+rbac_valid_label_value(const char *s)
 {
 	size_t i;
 	int c;
@@ -276,8 +275,8 @@ valid_label_value(const char *s)
 	return 0;
 }
 
-static int
-valid_force_command(const char *s)
+int
+rbac_valid_force_command(const char *s)
 {
 	size_t i;
 
@@ -388,7 +387,7 @@ parse_prefix(const char *s, unsigned max, unsigned *out)
 }
 
 int
-rbac__cidr_parse(const char *s, struct rbac_cidr *c)
+rbac_cidr_parse(const char *s, struct rbac_cidr *c)
 {
 	char tmp[64];
 	const char *slash;
@@ -601,13 +600,13 @@ labels_validate(const char *field, const struct rbac_label *l, size_t n,
 		return TSS_E_VALIDATION;
 	}
 	for (i = 0; i < n; i++) {
-		if (valid_label_key(l[i].key) != 0) {
+		if (rbac_valid_label_key(l[i].key) != 0) {
 			rbac__err(errmsg, errlen, "%s: key must be 1-63 "
 			    "characters of a-z 0-9 . _ - / starting with a "
 			    "letter or digit", field);
 			return TSS_E_VALIDATION;
 		}
-		if (valid_label_value(l[i].value) != 0) {
+		if (rbac_valid_label_value(l[i].value) != 0) {
 			rbac__err(errmsg, errlen, "%s.%s: value must be 1-63 "
 			    "characters of A-Z a-z 0-9 . _ -", field,
 			    l[i].key);
@@ -712,7 +711,7 @@ rbac_role_validate(const struct rbac_role *r, char *errmsg, size_t errlen)
 		return TSS_E_VALIDATION;
 	}
 	for (i = 0; i < r->n_source; i++) {
-		if (rbac__cidr_parse(r->source_address[i], &c) != 0) {
+		if (rbac_cidr_parse(r->source_address[i], &c) != 0) {
 			rbac__err(errmsg, errlen, "source_address[%zu]: not "
 			    "an address/prefix with zero host bits", i);
 			return TSS_E_VALIDATION;
@@ -726,7 +725,7 @@ rbac_role_validate(const struct rbac_role *r, char *errmsg, size_t errlen)
 		}
 	}
 	if (r->force_command != NULL &&
-	    valid_force_command(r->force_command) != 0) {
+	    rbac_valid_force_command(r->force_command) != 0) {
 		rbac__err(errmsg, errlen, "force_command: 1-%d characters, "
 		    "no control characters", RBAC_FORCE_COMMAND_MAX);
 		return TSS_E_VALIDATION;
@@ -750,7 +749,7 @@ dup_strv(char *const *v, size_t n)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		if ((o[i] = strdup(v[i])) == NULL) {
-			free_strv(o, i);
+			rbac_strv_free(o, i);
 			return NULL;
 		}
 	}
@@ -769,7 +768,7 @@ dup_labels(const struct rbac_label *l, size_t n)
 		o[i].key = strdup(l[i].key);
 		o[i].value = strdup(l[i].value);
 		if (o[i].key == NULL || o[i].value == NULL) {
-			free_labels(o, i + 1);
+			rbac_labels_free(o, i + 1);
 			return NULL;
 		}
 	}
@@ -841,486 +840,6 @@ rbac__role_dup(const struct rbac_role *r)
  fail:
 	rbac_role_free(o);
 	return NULL;
-}
-
-/* ---- JSON in ---- */
-
-static int
-label_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct rbac_label *)a)->key,
-	    ((const struct rbac_label *)b)->key);
-}
-
-static int
-labels_from_json(const char *field, const json_t *j, struct rbac_label **out,
-    size_t *nout, char *errmsg, size_t errlen)
-{
-	struct rbac_label *l = NULL;
-	const char *k;
-	json_t *v;
-	size_t n = 0, cap;
-	int r = TSS_E_VALIDATION;
-
-	*out = NULL;
-	*nout = 0;
-	if (j == NULL || json_is_null(j))
-		return 0;
-	if (!json_is_object(j)) {
-		rbac__err(errmsg, errlen, "%s: must be an object", field);
-		return TSS_E_VALIDATION;
-	}
-	cap = json_object_size(j);
-	if (cap > RBAC_LABELS_MAX) {
-		rbac__err(errmsg, errlen, "%s: at most %d labels", field,
-		    RBAC_LABELS_MAX);
-		return TSS_E_VALIDATION;
-	}
-	if ((l = calloc(cap == 0 ? 1 : cap, sizeof(*l))) == NULL)
-		return TSS_E_NOMEM;
-	json_object_foreach((json_t *)j, k, v) {
-		if (!json_is_string(v) || valid_label_value(
-		    json_string_value(v)) != 0 ||
-		    strlen(json_string_value(v)) != json_string_length(v)) {
-			rbac__err(errmsg, errlen, "%s.%.63s: value must be a "
-			    "string of 1-63 characters of A-Z a-z 0-9 . _ -",
-			    field, k);
-			goto out;
-		}
-		if (valid_label_key(k) != 0) {
-			rbac__err(errmsg, errlen, "%s: key must be 1-63 "
-			    "characters of a-z 0-9 . _ - / starting with a "
-			    "letter or digit", field);
-			goto out;
-		}
-		l[n].key = strdup(k);
-		l[n].value = strdup(json_string_value(v));
-		n++;
-		if (l[n - 1].key == NULL || l[n - 1].value == NULL) {
-			r = TSS_E_NOMEM;
-			goto out;
-		}
-	}
-	qsort(l, n, sizeof(*l), label_cmp);
-	*out = l;
-	*nout = n;
-	l = NULL;
-	r = 0;
- out:
-	free_labels(l, n);
-	return r;
-}
-
-/* Array of strings each checked by valid(); field names the array. */
-static int
-strv_from_json(const char *field, const json_t *j, size_t max,
-    int (*valid)(const char *), const char *what, char ***out, size_t *nout,
-    char *errmsg, size_t errlen)
-{
-	char **v = NULL;
-	size_t i, n = 0;
-	json_t *e;
-	int r = TSS_E_VALIDATION;
-
-	*out = NULL;
-	*nout = 0;
-	if (!json_is_array(j)) {
-		rbac__err(errmsg, errlen, "%s: must be an array", field);
-		return TSS_E_VALIDATION;
-	}
-	if (json_array_size(j) > max) {
-		rbac__err(errmsg, errlen, "%s: at most %zu entries", field,
-		    max);
-		return TSS_E_VALIDATION;
-	}
-	if ((v = calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
-		return TSS_E_NOMEM;
-	json_array_foreach((json_t *)j, i, e) {
-		if (!json_is_string(e) ||
-		    strlen(json_string_value(e)) != json_string_length(e) ||
-		    (valid != NULL && valid(json_string_value(e)) != 0)) {
-			rbac__err(errmsg, errlen, "%s[%zu]: %s", field, i,
-			    what);
-			goto out;
-		}
-		if ((v[n] = strdup(json_string_value(e))) == NULL) {
-			r = TSS_E_NOMEM;
-			goto out;
-		}
-		n++;
-	}
-	*out = v;
-	*nout = n;
-	v = NULL;
-	r = 0;
- out:
-	free_strv(v, n);
-	return r;
-}
-
-static int
-check_keys(const json_t *j, const char *const *allowed, const char *where,
-    char *errmsg, size_t errlen)
-{
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	json_object_foreach((json_t *)j, k, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			rbac__err(errmsg, errlen, "%s%.64s: unknown field",
-			    where, k);
-			return TSS_E_VALIDATION;
-		}
-	}
-	return 0;
-}
-
-static int
-check_name(const json_t *j, const char *name, char *errmsg, size_t errlen)
-{
-	json_t *n = json_object_get(j, "name");
-
-	if (n != NULL && (!json_is_string(n) ||
-	    strcmp(json_string_value(n), name) != 0)) {
-		rbac__err(errmsg, errlen, "name: differs from the name in the "
-		    "path");
-		return TSS_E_VALIDATION;
-	}
-	return 0;
-}
-
-int
-rbac_target_from_json(const char *name, const json_t *j,
-    struct rbac_target **out, char *errmsg, size_t errlen)
-{
-	static const char *const keys[] = { "name", "labels", "updated_at",
-	    "updated_by", NULL };
-	struct rbac_target *t = NULL;
-	int r = TSS_E_VALIDATION;
-
-	*out = NULL;
-	if (!json_is_object(j)) {
-		rbac__err(errmsg, errlen, "body: must be a JSON object");
-		return TSS_E_VALIDATION;
-	}
-	if (rbac_valid_target_name(name) != 0) {
-		rbac__err(errmsg, errlen, "name: '/'-separated segments of "
-		    "[a-z0-9][a-z0-9._-]*, at most %d bytes, last segment not "
-		    "sshd", RBAC_NAME_MAX);
-		return TSS_E_VALIDATION;
-	}
-	if ((r = check_keys(j, keys, "", errmsg, errlen)) != 0 ||
-	    (r = check_name(j, name, errmsg, errlen)) != 0)
-		return r;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
-		return TSS_E_NOMEM;
-	if ((t->name = strdup(name)) == NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	if ((r = labels_from_json("labels", json_object_get(j, "labels"),
-	    &t->labels, &t->n_labels, errmsg, errlen)) != 0)
-		goto out;
-	if ((r = rbac_target_validate(t, errmsg, errlen)) != 0)
-		goto out;
-	*out = t;
-	t = NULL;
-	r = 0;
- out:
-	rbac_target_free(t);
-	return r;
-}
-
-static int
-rule_from_json(size_t idx, const json_t *j, struct rbac_rule *ru,
-    char *errmsg, size_t errlen)
-{
-	static const char *const keys[] = { "targets", "labels", "logins",
-	    NULL };
-	char field[48];
-	json_t *v;
-	int r;
-
-	(void)snprintf(field, sizeof(field), "rules[%zu].", idx);
-	if (!json_is_object(j)) {
-		rbac__err(errmsg, errlen, "rules[%zu]: must be an object",
-		    idx);
-		return TSS_E_VALIDATION;
-	}
-	if ((r = check_keys(j, keys, field, errmsg, errlen)) != 0)
-		return r;
-	if ((v = json_object_get(j, "targets")) != NULL && !json_is_null(v)) {
-		(void)snprintf(field, sizeof(field), "rules[%zu].targets",
-		    idx);
-		if ((r = strv_from_json(field, v, RBAC_GLOBS_MAX,
-		    rbac_valid_glob, "not a target glob ('/'-separated "
-		    "segments of a-z 0-9 . _ - *, \"**\" only as the last "
-		    "segment, at most 128 bytes)", &ru->targets,
-		    &ru->n_targets, errmsg, errlen)) != 0)
-			return r;
-	}
-	(void)snprintf(field, sizeof(field), "rules[%zu].labels", idx);
-	if ((r = labels_from_json(field, json_object_get(j, "labels"),
-	    &ru->labels, &ru->n_labels, errmsg, errlen)) != 0)
-		return r;
-	if (ru->n_targets == 0 && ru->n_labels == 0) {
-		rbac__err(errmsg, errlen, "rules[%zu]: needs targets or "
-		    "labels", idx);
-		return TSS_E_VALIDATION;
-	}
-	(void)snprintf(field, sizeof(field), "rules[%zu].logins", idx);
-	if ((v = json_object_get(j, "logins")) == NULL) {
-		rbac__err(errmsg, errlen, "%s: required", field);
-		return TSS_E_VALIDATION;
-	}
-	if ((r = strv_from_json(field, v, RBAC_LOGINS_MAX, rbac_valid_login,
-	    "not a POSIX account name ([a-z_][a-z0-9_-]{0,31})",
-	    &ru->logins, &ru->n_logins, errmsg, errlen)) != 0)
-		return r;
-	if (ru->n_logins == 0) {
-		rbac__err(errmsg, errlen, "%s: at least one login", field);
-		return TSS_E_VALIDATION;
-	}
-	return 0;
-}
-
-static int
-valid_cidr_str(const char *s)
-{
-	struct rbac_cidr c;
-
-	return rbac__cidr_parse(s, &c) == 0 ? 0 : TSS_E_VALIDATION;
-}
-
-int
-rbac_role_from_json(const char *name, const json_t *j,
-    struct rbac_role **out, char *errmsg, size_t errlen)
-{
-	static const char *const keys[] = { "name", "rules", "max_ttl",
-	    "extensions", "source_address", "force_command", "admin",
-	    "updated_at", "updated_by", NULL };
-	struct rbac_role *ro = NULL;
-	struct rbac_cidr c;
-	char buf[64], **sv = NULL;
-	size_t i, n = 0;
-	json_t *v, *e;
-	int64_t ttl;
-	uint32_t bit;
-	int r = TSS_E_VALIDATION;
-
-	*out = NULL;
-	if (!json_is_object(j)) {
-		rbac__err(errmsg, errlen, "body: must be a JSON object");
-		return TSS_E_VALIDATION;
-	}
-	if (rbac_valid_role_name(name) != 0) {
-		rbac__err(errmsg, errlen, "name: 1-64 characters of "
-		    "a-z 0-9 . _ - starting with a letter or digit");
-		return TSS_E_VALIDATION;
-	}
-	if ((r = check_keys(j, keys, "", errmsg, errlen)) != 0 ||
-	    (r = check_name(j, name, errmsg, errlen)) != 0)
-		return r;
-	if ((ro = calloc(1, sizeof(*ro))) == NULL)
-		return TSS_E_NOMEM;
-	r = TSS_E_NOMEM;
-	if ((ro->name = strdup(name)) == NULL)
-		goto out;
-	ro->max_ttl = RBAC_DEFAULT_TTL;
-	ro->extensions = RBAC_EXT_DEFAULT;
-	r = TSS_E_VALIDATION;
-
-	v = json_object_get(j, "rules");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_array(v)) {
-			rbac__err(errmsg, errlen, "rules: must be an array");
-			goto out;
-		}
-		if (json_array_size(v) > RBAC_RULES_MAX) {
-			rbac__err(errmsg, errlen, "rules: at most %d rules",
-			    RBAC_RULES_MAX);
-			goto out;
-		}
-		if ((ro->rules = calloc(json_array_size(v) + 1,
-		    sizeof(*ro->rules))) == NULL) {
-			r = TSS_E_NOMEM;
-			goto out;
-		}
-		json_array_foreach(v, i, e) {
-			ro->n_rules++;
-			if ((r = rule_from_json(i, e, &ro->rules[i], errmsg,
-			    errlen)) != 0)
-				goto out;
-		}
-	}
-	r = TSS_E_VALIDATION;
-	if ((v = json_object_get(j, "max_ttl")) != NULL && !json_is_null(v)) {
-		if (json_is_integer(v))
-			ttl = (int64_t)json_integer_value(v);
-		else if (!json_is_string(v) ||
-		    duration_parse(json_string_value(v), &ttl) != 0)
-			ttl = -1;
-		if (ttl < 1 || ttl > RBAC_TTL_MAX) {
-			rbac__err(errmsg, errlen, "max_ttl: seconds (1 to 100 "
-			    "years) or a duration like \"8h\"");
-			goto out;
-		}
-		ro->max_ttl = ttl;
-	}
-	if ((v = json_object_get(j, "extensions")) != NULL &&
-	    !json_is_null(v)) {
-		if (!json_is_array(v)) {
-			rbac__err(errmsg, errlen, "extensions: must be an "
-			    "array");
-			goto out;
-		}
-		ro->extensions = 0;
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e) || rbac_ext_parse(
-			    json_string_value(e), &bit) != 0) {
-				rbac__err(errmsg, errlen, "extensions[%zu]: "
-				    "one of permit-X11-forwarding, "
-				    "permit-agent-forwarding, "
-				    "permit-port-forwarding, permit-pty, "
-				    "permit-user-rc", i);
-				goto out;
-			}
-			ro->extensions |= bit;
-		}
-	}
-	if ((v = json_object_get(j, "source_address")) != NULL &&
-	    !json_is_null(v)) {
-		if ((r = strv_from_json("source_address", v, RBAC_CIDRS_MAX,
-		    valid_cidr_str, "not an address/prefix with zero host "
-		    "bits", &sv, &n, errmsg, errlen)) != 0)
-			goto out;
-		/* Keep the canonical text. */
-		for (i = 0; i < n; i++) {
-			(void)rbac__cidr_parse(sv[i], &c);
-			rbac_cidr_format(&c, buf, sizeof(buf));
-			free(sv[i]);
-			if ((sv[i] = strdup(buf)) == NULL) {
-				r = TSS_E_NOMEM;
-				goto out;
-			}
-		}
-		ro->source_address = sv;
-		ro->n_source = n;
-		sv = NULL;
-		r = TSS_E_VALIDATION;
-	}
-	if ((v = json_object_get(j, "force_command")) != NULL &&
-	    !json_is_null(v)) {
-		if (!json_is_string(v) || strlen(json_string_value(v)) !=
-		    json_string_length(v) ||
-		    valid_force_command(json_string_value(v)) != 0) {
-			rbac__err(errmsg, errlen, "force_command: null or 1-%d "
-			    "characters, no control characters",
-			    RBAC_FORCE_COMMAND_MAX);
-			goto out;
-		}
-		if ((ro->force_command = strdup(json_string_value(v))) ==
-		    NULL) {
-			r = TSS_E_NOMEM;
-			goto out;
-		}
-	}
-	if ((v = json_object_get(j, "admin")) != NULL && !json_is_null(v)) {
-		if (!json_is_array(v)) {
-			rbac__err(errmsg, errlen, "admin: must be an array");
-			goto out;
-		}
-		json_array_foreach(v, i, e) {
-			if (!json_is_string(e) || rbac_perm_parse(
-			    json_string_value(e), &bit) != 0) {
-				rbac__err(errmsg, errlen, "admin[%zu]: one of "
-				    "users:read, users:write, targets:write, "
-				    "roles:write, bindings:read, "
-				    "bindings:write, certs:revoke, "
-				    "audit:read, targets:read, roles:read, "
-				    "*", i);
-				goto out;
-			}
-			ro->admin |= bit;
-		}
-	}
-	if ((r = rbac_role_validate(ro, errmsg, errlen)) != 0)
-		goto out;
-	*out = ro;
-	ro = NULL;
-	r = 0;
- out:
-	free_strv(sv, n);
-	rbac_role_free(ro);
-	return r;
-}
-
-int
-rbac_binding_req_from_json(const json_t *j, int64_t now, char **role,
-    char **subject, int64_t *expires_at, char *errmsg, size_t errlen)
-{
-	static const char *const keys[] = { "role", "subject", "expires_at",
-	    NULL };
-	json_t *v;
-	char *ro = NULL, *su = NULL;
-	int64_t exp = 0;
-	int r = TSS_E_VALIDATION;
-
-	*role = NULL;
-	*subject = NULL;
-	*expires_at = 0;
-	if (!json_is_object(j)) {
-		rbac__err(errmsg, errlen, "body: must be a JSON object");
-		return TSS_E_VALIDATION;
-	}
-	if ((r = check_keys(j, keys, "", errmsg, errlen)) != 0)
-		return r;
-	r = TSS_E_VALIDATION;
-	v = json_object_get(j, "role");
-	if (!json_is_string(v) || rbac_valid_role_name(
-	    json_string_value(v)) != 0) {
-		rbac__err(errmsg, errlen, "role: a role name");
-		goto out;
-	}
-	if ((ro = strdup(json_string_value(v))) == NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	v = json_object_get(j, "subject");
-	if (!json_is_string(v) || strlen(json_string_value(v)) !=
-	    json_string_length(v) || rbac_valid_subject(
-	    json_string_value(v)) != 0) {
-		rbac__err(errmsg, errlen, "subject: \"user:<name>\" or "
-		    "\"group:<name>\"");
-		goto out;
-	}
-	if ((su = strdup(json_string_value(v))) == NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	v = json_object_get(j, "expires_at");
-	if (v != NULL && !json_is_null(v)) {
-		if (!json_is_integer(v) || json_integer_value(v) <= now ||
-		    json_integer_value(v) > now + RBAC_TTL_MAX) {
-			rbac__err(errmsg, errlen, "expires_at: null or a Unix "
-			    "time in the future");
-			goto out;
-		}
-		exp = (int64_t)json_integer_value(v);
-	}
-	*role = ro;
-	*subject = su;
-	*expires_at = exp;
-	ro = su = NULL;
-	r = 0;
- out:
-	free(ro);
-	free(su);
-	return r;
 }
 
 /* ---- JSON out ---- */
@@ -1534,7 +1053,7 @@ get_strv(struct buf *b, size_t max, char ***out, size_t *nout)
 		return TSS_E_NOMEM;
 	for (i = 0; i < n; i++) {
 		if ((r = buf_get_cstring(b, &v[i], NULL)) != 0) {
-			free_strv(v, i);
+			rbac_strv_free(v, i);
 			return r;
 		}
 	}
@@ -1559,7 +1078,7 @@ get_labels(struct buf *b, struct rbac_label **out, size_t *nout)
 	for (i = 0; i < n; i++) {
 		if ((r = buf_get_cstring(b, &l[i].key, NULL)) != 0 ||
 		    (r = buf_get_cstring(b, &l[i].value, NULL)) != 0) {
-			free_labels(l, i + 1);
+			rbac_labels_free(l, i + 1);
 			return r;
 		}
 	}

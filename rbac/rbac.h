@@ -60,6 +60,7 @@ struct store_txn;
 #define RBAC_FORCE_COMMAND_MAX	1024
 #define RBAC_PRINCIPALS_MAX	256	/* per certificate */
 #define RBAC_TTL_MAX		(100LL * 365 * 86400)
+#define RBAC_DEFAULT_TTL	3600	/* a role's max_ttl when not given */
 
 /* Admin permissions (role "admin" lists). */
 #define RBAC_PERM_USERS_READ		0x001u
@@ -134,6 +135,10 @@ struct rbac_binding {
 void rbac_target_free(struct rbac_target *t);
 void rbac_role_free(struct rbac_role *r);
 void rbac_binding_free(struct rbac_binding *b);
+/* A string vector or label array of n entries, as the structs hold them
+ * (for code building one); NULL harmless. */
+void rbac_strv_free(char **v, size_t n);
+void rbac_labels_free(struct rbac_label *l, size_t n);
 
 /*
  * Validation of single fields: 0 or TSS_E_VALIDATION.  Logins are POSIX
@@ -141,13 +146,17 @@ void rbac_binding_free(struct rbac_binding *b);
  * segments of [a-z0-9][a-z0-9._-]*, at most 128 bytes, last segment never
  * "sshd".  Role names: [a-z0-9][a-z0-9._-]{0,63}.  Subject names (after
  * "user:"/"group:"): [A-Za-z0-9_][A-Za-z0-9._@-]{0,63}.  Label keys:
- * [a-z0-9][a-z0-9._/-]{0,62}; values [A-Za-z0-9._-]{1,63}.
+ * [a-z0-9][a-z0-9._/-]{0,62}; values [A-Za-z0-9._-]{1,63}.  A force
+ * command: 1 to RBAC_FORCE_COMMAND_MAX bytes, no control characters.
  */
 int rbac_valid_login(const char *s);
 int rbac_valid_target_name(const char *s);
 int rbac_valid_glob(const char *s);
 int rbac_valid_role_name(const char *s);
 int rbac_valid_subject(const char *s);
+int rbac_valid_label_key(const char *s);
+int rbac_valid_label_value(const char *s);
+int rbac_valid_force_command(const char *s);
 /* Whole-struct checks; errmsg (may be NULL) names the bad field. */
 int rbac_target_validate(const struct rbac_target *t, char *errmsg,
     size_t errlen);
@@ -159,21 +168,6 @@ int rbac_perm_parse(const char *s, uint32_t *out);
 /* Extension names: "permit-pty" ... */
 int rbac_ext_parse(const char *s, uint32_t *out);
 const char *rbac_ext_name(uint32_t bit);	/* NULL for unknown */
-
-/*
- * JSON in: the bodies of PUT /v1/targets/<name>, PUT /v1/roles/<name> and
- * POST /v1/bindings (CONTRACT §3).  Unknown fields are refused.  On
- * TSS_E_VALIDATION errmsg names the field ("rules[0].logins[1]: ...").
- * name is taken from the path; a "name" in the body must agree.
- * A role without "extensions" gets permit-pty; without "max_ttl" 3600.
- * binding: *expires_at 0 for none; a past expires_at is refused.
- */
-int rbac_target_from_json(const char *name, const json_t *j,
-    struct rbac_target **out, char *errmsg, size_t errlen);
-int rbac_role_from_json(const char *name, const json_t *j,
-    struct rbac_role **out, char *errmsg, size_t errlen);
-int rbac_binding_req_from_json(const json_t *j, int64_t now, char **role,
-    char **subject, int64_t *expires_at, char *errmsg, size_t errlen);
 
 /* JSON out, shaped as the request bodies plus bookkeeping fields. */
 json_t *rbac_target_to_json(const struct rbac_target *t);
@@ -341,6 +335,9 @@ int rbac_decide(const struct rbac_snap *s, const char *user,
 /* A one-line reason ("allowed by binding 7, role ops, rule 0"). */
 void rbac_reason_format(const struct rbac_decision *d, const char *target,
     const char *login, char *buf, size_t len);
+/* CIDR text -> struct; TSS_E_INVALID_CIDR for anything but a network
+ * address with its host bits zero (a bare address is /32 or /128). */
+int rbac_cidr_parse(const char *s, struct rbac_cidr *c);
 /* Format a CIDR ("10.0.0.0/8"); buf of at least 64 bytes. */
 void rbac_cidr_format(const struct rbac_cidr *c, char *buf, size_t len);
 

@@ -17,11 +17,6 @@ struct buf;
 #define RBAC_REC_BINDING	'b'
 #define RBAC_REC_VERSION	1
 
-#define RBAC_DEFAULT_TTL	3600
-
-/* CIDR text → struct; TSS_E_INVALID_CIDR for anything but a network
- * address with its host bits zero (a bare address is /32 or /128). */
-int rbac__cidr_parse(const char *s, struct rbac_cidr *c);
 /* a lies inside b. */
 int rbac__cidr_within(const struct rbac_cidr *a, const struct rbac_cidr *b);
 int rbac__cidr_cmp(const struct rbac_cidr *a, const struct rbac_cidr *b);

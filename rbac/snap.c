@@ -568,7 +568,7 @@ compile_roles(struct rbac_snap *s, const struct rbac_role *const *in,
 		}
 		ro->cidr_first = (uint32_t)ci;
 		for (j = 0; j < m->n_source; j++) {
-			if ((r = rbac__cidr_parse(m->source_address[j],
+			if ((r = rbac_cidr_parse(m->source_address[j],
 			    &s->cidrs[ci + j])) != 0) {
 				r = TSS_E_INVALID_ARGUMENT;
 				goto out;

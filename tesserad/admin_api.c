@@ -1,9 +1,9 @@
 /* Admin request bodies into typed use-case calls; see admin_api.h. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "admin_api.h"
+#include "policy_json.h"
 #include "auth/user.h"
 #include "broker/broker.h"
 #include "common/err.h"
@@ -13,20 +13,7 @@ int
 admin_api_fields(const json_t *body, const char *const *allowed,
     char *errmsg, size_t len)
 {
-	const char *k;
-	json_t *v;
-	size_t i;
-
-	json_object_foreach((json_t *)body, k, v) {
-		for (i = 0; allowed[i] != NULL; i++)
-			if (strcmp(k, allowed[i]) == 0)
-				break;
-		if (allowed[i] == NULL) {
-			snprintf(errmsg, len, "%.64s: unknown field", k);
-			return TSS_E_VALIDATION;
-		}
-	}
-	return 0;
+	return policy_json_fields(body, allowed, "", errmsg, len);
 }
 
 /* "groups": array of valid names -> borrowed string vector (caller frees
@@ -123,7 +110,7 @@ admin_api_target_put(struct broker *b, const struct caller *c,
 	int r;
 
 	*out = NULL;
-	if ((r = rbac_target_from_json(name, body, &tg, errmsg, len)) == 0)
+	if ((r = policy_json_target(name, body, &tg, errmsg, len)) == 0)
 		r = broker_target_put(b, c, tg, now, out, errmsg, len);
 	rbac_target_free(tg);
 	return r;
@@ -138,7 +125,7 @@ admin_api_role_put(struct broker *b, const struct caller *c,
 	int r;
 
 	*out = NULL;
-	if ((r = rbac_role_from_json(name, body, &ro, errmsg, len)) == 0)
+	if ((r = policy_json_role(name, body, &ro, errmsg, len)) == 0)
 		r = broker_role_put(b, c, ro, now, out, errmsg, len);
 	rbac_role_free(ro);
 	return r;
@@ -153,7 +140,7 @@ admin_api_binding_create(struct broker *b, const struct caller *c,
 	int r;
 
 	*out = NULL;
-	if ((r = rbac_binding_req_from_json(body, now, &role, &subject,
+	if ((r = policy_json_binding(body, now, &role, &subject,
 	    &expires_at, errmsg, len)) == 0)
 		r = broker_binding_create(b, c, role, subject, expires_at, now,
 		    out, errmsg, len);

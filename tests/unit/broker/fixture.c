@@ -14,6 +14,7 @@
 #include "fixture.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
+#include "tesserad/policy_json.h"
 #include "tmpdir.h"
 
 void
@@ -97,7 +98,7 @@ make_world(struct fixture *f, int64_t role_ttl)
 	fixture_user(t, "root", NULL, f->now);
 	cr_assert_eq(rbac_bootstrap_admin(t, "root", f->now), 0);
 	j = json_pack("{s:{s:s}}", "labels", "env", "lab");
-	cr_assert_eq(rbac_target_from_json("lab/box", j, &tg, err,
+	cr_assert_eq(policy_json_target("lab/box", j, &tg, err,
 	    sizeof(err)), 0, "%s", err);
 	json_decref(j);
 	cr_assert_eq(rbac_target_put(t, &root, tg, f->now, err, sizeof(err)),
@@ -105,7 +106,7 @@ make_world(struct fixture *f, int64_t role_ttl)
 	rbac_target_free(tg);
 	j = json_pack("{s:[{s:[s], s:[s]}], s:I}", "rules", "targets",
 	    "lab/*", "logins", "app", "max_ttl", (json_int_t)role_ttl);
-	cr_assert_eq(rbac_role_from_json("dev", j, &role, err, sizeof(err)),
+	cr_assert_eq(policy_json_role("dev", j, &role, err, sizeof(err)),
 	    0, "%s", err);
 	json_decref(j);
 	cr_assert_eq(rbac_role_put(t, &root, role, f->now, err, sizeof(err)),

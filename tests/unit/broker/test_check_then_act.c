@@ -29,6 +29,7 @@
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
+#include "tesserad/policy_json.h"
 #include "fixture.h"
 #include "tmpdir.h"
 
@@ -342,7 +343,7 @@ Test(check_then_act, issuance_after_a_policy_change_is_decided_again)
 
 	job = prepare_alice(&c, token, &out);
 	j = json_pack("{s:{}}", "labels");
-	cr_assert_eq(rbac_target_from_json("other/box", j, &tg, err,
+	cr_assert_eq(policy_json_target("other/box", j, &tg, err,
 	    sizeof(err)), 0, "%s", err);
 	json_decref(j);
 	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);

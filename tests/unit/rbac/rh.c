@@ -6,6 +6,7 @@
 
 #include "rh.h"
 #include "common/err.h"
+#include "tesserad/policy_json.h"
 #include "tmpdir.h"
 
 char rh_dir[PATH_MAX];
@@ -50,14 +51,14 @@ rh_compile(const char *policy_json, int64_t cert_max_ttl)
 	json_object_foreach(json_object_get(p, "targets"), k, v) {
 		o = json_pack("{s:O}", "labels", v);
 		cr_assert_lt(nt, 2048);
-		cr_assert_eq(rbac_target_from_json(k, o, &tg[nt], err,
+		cr_assert_eq(policy_json_target(k, o, &tg[nt], err,
 		    sizeof(err)), 0, "target %s: %s", k, err);
 		nt++;
 		json_decref(o);
 	}
 	json_object_foreach(json_object_get(p, "roles"), k, v) {
 		cr_assert_lt(nr, 512);
-		cr_assert_eq(rbac_role_from_json(k, v, &ro[nr], err,
+		cr_assert_eq(policy_json_role(k, v, &ro[nr], err,
 		    sizeof(err)), 0, "role %s: %s", k, err);
 		nr++;
 	}

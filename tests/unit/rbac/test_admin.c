@@ -9,6 +9,7 @@
 #include "audit/audit.h"
 #include "common/err.h"
 #include "rh.h"
+#include "tesserad/policy_json.h"
 
 TestSuite(rbac_admin, .init = rh_setup, .fini = rh_teardown);
 
@@ -75,7 +76,7 @@ put_role(struct store *s, const struct rbac_actor *a, const char *name,
 	int r;
 
 	cr_assert_not_null(j, "%s", body);
-	cr_assert_eq(rbac_role_from_json(name, j, &ro, err, sizeof(err)), 0,
+	cr_assert_eq(policy_json_role(name, j, &ro, err, sizeof(err)), 0,
 	    "%s", err);
 	json_decref(j);
 	cr_assert_eq(store_begin(s, 1, &t), 0);
@@ -98,7 +99,7 @@ put_target(struct store *s, const struct rbac_actor *a, const char *name,
 	char err[256];
 	int r;
 
-	cr_assert_eq(rbac_target_from_json(name, j, &tg, err, sizeof(err)), 0,
+	cr_assert_eq(policy_json_target(name, j, &tg, err, sizeof(err)), 0,
 	    "%s", err);
 	json_decref(j);
 	cr_assert_eq(store_begin(s, 1, &t), 0);
@@ -371,7 +372,7 @@ Test(rbac_admin, expired_admin_binding_gives_no_permission)
 	    sizeof(err)), 0);
 	json_t *empty = json_object();
 
-	cr_assert_eq(rbac_target_from_json("a", empty, &tg, err,
+	cr_assert_eq(policy_json_target("a", empty, &tg, err,
 	    sizeof(err)), 0);
 	json_decref(empty);
 	cr_assert_eq(store_begin(s, 1, &t), 0);
@@ -580,7 +581,7 @@ Test(rbac_admin, acquire_in_a_write_txn_sees_uncommitted_changes_privately)
 	cr_assert_eq(rbac_open(s, 0, &r), 0);
 	json_t *empty = json_object();
 
-	cr_assert_eq(rbac_target_from_json("prod/api", empty, &tg,
+	cr_assert_eq(policy_json_target("prod/api", empty, &tg,
 	    err, sizeof(err)), 0);
 	json_decref(empty);
 	cr_assert_eq(store_begin(s, 1, &t), 0);

@@ -20,6 +20,7 @@
 
 #include "common/err.h"
 #include "rh.h"
+#include "tesserad/policy_json.h"
 
 #define ROUNDS	150
 #define THREADS	3
@@ -38,7 +39,7 @@ put_ops(struct store_txn *t, int64_t ttl)
 	snprintf(body, sizeof(body), "{\"rules\":[{\"targets\":[\"t/*\"],"
 	    "\"logins\":[\"app\"]}],\"max_ttl\":%lld}", (long long)ttl);
 	j = json_loads(body, 0, NULL);
-	if (j == NULL || rbac_role_from_json("ops", j, &ro, err,
+	if (j == NULL || policy_json_role("ops", j, &ro, err,
 	    sizeof(err)) != 0 || rbac_role_put(t, &root, ro, 1, err,
 	    sizeof(err)) != 0)
 		abort();
@@ -158,7 +159,7 @@ Test(rbac_concurrent, rebuilds_under_readers_with_a_writer_process,
 	cr_assert_eq(rbac_bootstrap_admin(t, "root", 1), 0);
 	for (i = 0; i < 50; i++) {
 		snprintf(name, sizeof(name), "t/%d", i);
-		cr_assert_eq(rbac_target_from_json(name, empty, &tg, err,
+		cr_assert_eq(policy_json_target(name, empty, &tg, err,
 		    sizeof(err)), 0);
 		cr_assert_eq(rbac_target_put(t, &root, tg, 1, err,
 		    sizeof(err)), 0);

@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "rbac/rbac_int.h"
+#include "tesserad/policy_json.h"
 
 TestSuite(rbac_validate);
 
@@ -92,7 +93,7 @@ role_refused(const char *body, const char *field)
 
 	j = json_loads(body, 0, &jerr);
 	cr_assert_not_null(j, "%s: %s", body, jerr.text);
-	cr_expect_eq(rbac_role_from_json("r", j, &ro, err, sizeof(err)),
+	cr_expect_eq(policy_json_role("r", j, &ro, err, sizeof(err)),
 	    TSS_E_VALIDATION, "%s", body);
 	cr_expect_null(ro, "%s", body);
 	cr_expect_not_null(strstr(err, field), "%s: message '%s' lacks '%s'",
@@ -158,7 +159,7 @@ Test(rbac_validate, bad_role_name_is_named)
 	char err[256] = "";
 	json_t *j = json_object();
 
-	cr_expect_eq(rbac_role_from_json("Bad Name", j, &ro, err,
+	cr_expect_eq(policy_json_role("Bad Name", j, &ro, err,
 	    sizeof(err)), TSS_E_VALIDATION);
 	cr_expect_null(ro);
 	cr_expect_not_null(strstr(err, "name"));
@@ -178,7 +179,7 @@ Test(rbac_validate, too_many_rules_globs_logins_and_labels)
 		json_array_append_new(rules, json_pack("{s:[s],s:[s]}",
 		    "targets", "a", "logins", "app"));
 	json_object_set_new(body, "rules", rules);
-	cr_expect_eq(rbac_role_from_json("r", body, &ro, err, sizeof(err)),
+	cr_expect_eq(policy_json_role("r", body, &ro, err, sizeof(err)),
 	    TSS_E_VALIDATION);
 	cr_expect_not_null(strstr(err, "rules: at most"), "%s", err);
 	json_decref(body);
@@ -189,7 +190,7 @@ Test(rbac_validate, too_many_rules_globs_logins_and_labels)
 		json_array_append_new(a, json_string("a/*"));
 	json_object_set_new(rule, "targets", a);
 	body = json_pack("{s:[o]}", "rules", rule);
-	cr_expect_eq(rbac_role_from_json("r", body, &ro, err, sizeof(err)),
+	cr_expect_eq(policy_json_role("r", body, &ro, err, sizeof(err)),
 	    TSS_E_VALIDATION);
 	cr_expect_not_null(strstr(err, "rules[0].targets"), "%s", err);
 	json_decref(body);
@@ -200,7 +201,7 @@ Test(rbac_validate, too_many_rules_globs_logins_and_labels)
 		json_array_append_new(a, json_string("app"));
 	json_object_set_new(rule, "logins", a);
 	body = json_pack("{s:[o]}", "rules", rule);
-	cr_expect_eq(rbac_role_from_json("r", body, &ro, err, sizeof(err)),
+	cr_expect_eq(policy_json_role("r", body, &ro, err, sizeof(err)),
 	    TSS_E_VALIDATION);
 	cr_expect_not_null(strstr(err, "rules[0].logins"), "%s", err);
 	json_decref(body);
@@ -214,7 +215,7 @@ Test(rbac_validate, too_many_rules_globs_logins_and_labels)
 	{
 		struct rbac_target *t = NULL;
 
-		cr_expect_eq(rbac_target_from_json("prod/api", body, &t, err,
+		cr_expect_eq(policy_json_target("prod/api", body, &t, err,
 		    sizeof(err)), TSS_E_VALIDATION);
 		cr_expect_null(t);
 		cr_expect_not_null(strstr(err, "labels: at most 32"), "%s",
@@ -232,7 +233,7 @@ target_refused(const char *name, const char *body, const char *field)
 	json_t *j = json_loads(body, 0, &jerr);
 
 	cr_assert_not_null(j);
-	cr_expect_eq(rbac_target_from_json(name, j, &t, err, sizeof(err)),
+	cr_expect_eq(policy_json_target(name, j, &t, err, sizeof(err)),
 	    TSS_E_VALIDATION, "%s %s", name, body);
 	cr_expect_null(t);
 	cr_expect_not_null(strstr(err, field), "'%s' lacks '%s'", err, field);
@@ -262,7 +263,7 @@ binding_refused(const char *body, int64_t now, const char *field)
 	int64_t exp = 0;
 
 	cr_assert_not_null(j);
-	cr_expect_eq(rbac_binding_req_from_json(j, now, &role, &subject, &exp,
+	cr_expect_eq(policy_json_binding(j, now, &role, &subject, &exp,
 	    err, sizeof(err)), TSS_E_VALIDATION, "%s", body);
 	cr_expect_null(role);
 	cr_expect_null(subject);
@@ -292,7 +293,7 @@ Test(rbac_validate, binding_request_parses)
 	char *role = NULL, *subject = NULL, err[64];
 	int64_t exp = 0;
 
-	cr_assert_eq(rbac_binding_req_from_json(j, 100, &role, &subject, &exp,
+	cr_assert_eq(policy_json_binding(j, 100, &role, &subject, &exp,
 	    err, sizeof(err)), 0);
 	cr_expect_str_eq(role, "ops");
 	cr_expect_str_eq(subject, "group:oncall");
@@ -310,7 +311,7 @@ Test(rbac_validate, role_defaults_and_canonical_cidrs)
 	    "\"logins\":[\"app\"]}],\"source_address\":[\"2001:DB8::/32\","
 	    "\"10.1.2.3\"],\"max_ttl\":\"2h\",\"admin\":[\"*\"]}", 0, NULL);
 
-	cr_assert_eq(rbac_role_from_json("ops", j, &ro, err, sizeof(err)), 0,
+	cr_assert_eq(policy_json_role("ops", j, &ro, err, sizeof(err)), 0,
 	    "%s", err);
 	cr_expect_eq(ro->extensions, RBAC_EXT_PTY);
 	cr_expect_eq(ro->max_ttl, 7200);
@@ -336,11 +337,11 @@ Test(rbac_validate, role_json_round_trips)
 	json_t *j = json_loads(body, 0, NULL), *out, *out2;
 	char err[256];
 
-	cr_assert_eq(rbac_role_from_json("ops", j, &a, err, sizeof(err)), 0,
+	cr_assert_eq(policy_json_role("ops", j, &a, err, sizeof(err)), 0,
 	    "%s", err);
 	out = rbac_role_to_json(a);
 	cr_assert_not_null(out);
-	cr_assert_eq(rbac_role_from_json("ops", out, &b, err, sizeof(err)), 0,
+	cr_assert_eq(policy_json_role("ops", out, &b, err, sizeof(err)), 0,
 	    "%s", err);
 	out2 = rbac_role_to_json(b);
 	cr_expect(json_equal(out, out2));
@@ -366,7 +367,7 @@ Test(rbac_validate, records_round_trip_and_refuse_damage)
 	char err[256];
 	size_t len, cut;
 
-	cr_assert_eq(rbac_role_from_json("ops", j, &a, err, sizeof(err)), 0);
+	cr_assert_eq(policy_json_role("ops", j, &a, err, sizeof(err)), 0);
 	a->updated_at = 77;
 	cr_assert_eq(rbac__role_encode(a, &enc), 0);
 	len = buf_len(enc);
@@ -405,32 +406,32 @@ Test(rbac_validate, cidr_arithmetic)
 	char s[64];
 	size_t n;
 
-	cr_assert_eq(rbac__cidr_parse("10.0.0.0/8", &a), 0);
-	cr_assert_eq(rbac__cidr_parse("10.1.0.0/16", &b), 0);
+	cr_assert_eq(rbac_cidr_parse("10.0.0.0/8", &a), 0);
+	cr_assert_eq(rbac_cidr_parse("10.1.0.0/16", &b), 0);
 	cr_expect(rbac__cidr_within(&b, &a));
 	cr_expect(!rbac__cidr_within(&a, &b));
-	cr_expect_eq(rbac__cidr_parse("10.1.0.0/15", &b), TSS_E_INVALID_CIDR);
-	cr_expect_eq(rbac__cidr_parse("10.0.0.0/", &b), TSS_E_INVALID_CIDR);
-	cr_expect_eq(rbac__cidr_parse("::/129", &b), TSS_E_INVALID_CIDR);
-	cr_expect_eq(rbac__cidr_parse("10.0.0.0/+8", &b), TSS_E_INVALID_CIDR);
-	cr_assert_eq(rbac__cidr_parse("::/0", &b), 0);
+	cr_expect_eq(rbac_cidr_parse("10.1.0.0/15", &b), TSS_E_INVALID_CIDR);
+	cr_expect_eq(rbac_cidr_parse("10.0.0.0/", &b), TSS_E_INVALID_CIDR);
+	cr_expect_eq(rbac_cidr_parse("::/129", &b), TSS_E_INVALID_CIDR);
+	cr_expect_eq(rbac_cidr_parse("10.0.0.0/+8", &b), TSS_E_INVALID_CIDR);
+	cr_assert_eq(rbac_cidr_parse("::/0", &b), 0);
 	cr_expect(!rbac__cidr_within(&a, &b));	/* families differ */
-	cr_assert_eq(rbac__cidr_parse("10.0.0.0/8", &c[0]), 0);
-	cr_assert_eq(rbac__cidr_parse("10.2.0.0/16", &c[1]), 0);
-	cr_assert_eq(rbac__cidr_parse("10.0.0.0/8", &c[2]), 0);
-	cr_assert_eq(rbac__cidr_parse("192.168.0.0/16", &c[3]), 0);
+	cr_assert_eq(rbac_cidr_parse("10.0.0.0/8", &c[0]), 0);
+	cr_assert_eq(rbac_cidr_parse("10.2.0.0/16", &c[1]), 0);
+	cr_assert_eq(rbac_cidr_parse("10.0.0.0/8", &c[2]), 0);
+	cr_assert_eq(rbac_cidr_parse("192.168.0.0/16", &c[3]), 0);
 	n = rbac__cidr_normalize(c, 4);
 	cr_assert_eq(n, 2);
 	rbac_cidr_format(&c[0], s, sizeof(s));
 	cr_expect_str_eq(s, "10.0.0.0/8");
 	rbac_cidr_format(&c[1], s, sizeof(s));
 	cr_expect_str_eq(s, "192.168.0.0/16");
-	cr_assert_eq(rbac__cidr_parse("10.5.0.0/16", &b), 0);
+	cr_assert_eq(rbac_cidr_parse("10.5.0.0/16", &b), 0);
 	n = rbac__cidr_intersect(c, 2, &b, 1, out);
 	cr_assert_eq(n, 1);
 	rbac_cidr_format(&out[0], s, sizeof(s));
 	cr_expect_str_eq(s, "10.5.0.0/16");
-	cr_assert_eq(rbac__cidr_parse("172.16.0.0/12", &b), 0);
+	cr_assert_eq(rbac_cidr_parse("172.16.0.0/12", &b), 0);
 	cr_expect_eq(rbac__cidr_intersect(c, 2, &b, 1, out), 0);
 }
 
@@ -463,7 +464,7 @@ Test(rbac_validate, stored_source_addresses_must_be_canonical)
 	char err[256], *keep;
 	size_t i;
 
-	cr_assert_eq(rbac_role_from_json("ops", j, &a, err, sizeof(err)), 0);
+	cr_assert_eq(policy_json_role("ops", j, &a, err, sizeof(err)), 0);
 	json_decref(j);
 	keep = a->source_address[0];
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -1,5 +1,5 @@
 /*
- * rbac internals shared by its source files (model, snap*, admin, guard);
+ * rbac internals shared by its source files (model*, snap*, admin, guard);
  * not for other modules.
  */
 #ifndef TSS_RBAC_INT_H

@@ -1,5 +1,5 @@
 /*
- * rbac internals shared by its source files (model*, snap*, admin, guard);
+ * rbac internals shared by its source files (model*, snap*, admin*, guard);
  * not for other modules.
  */
 #ifndef TSS_RBAC_INT_H
@@ -42,6 +42,17 @@ int rbac__binding_encode(const struct rbac_binding *b, struct buf **out);
 int rbac__binding_decode(uint64_t id, const void *p, size_t len,
     struct rbac_binding **out);
 
+/*
+ * BINDINGS_BY_SUBJ keys: the subject, a NUL, then the binding id (be64)
+ * when with_id; *klen gets the length.  TSS_E_VALIDATION when too long.
+ */
+#define RBAC_SUBJ_KEY_MAX	(6 + RBAC_SUBJECT_NAME_MAX + 1 + 8)
+int rbac__subj_key(const char *subject, uint64_t id, int with_id,
+    uint8_t k[RBAC_SUBJ_KEY_MAX], size_t *klen);
+/* Ids of a subject's bindings, from the index (admin_read.c).  *ids
+ * allocated (caller frees) even when empty. */
+int rbac__subject_ids(struct store_txn *t, const char *subject,
+    uint64_t **ids, size_t *n);
 
 /* Match on model structs (admin checks; not the decision path). */
 int rbac__glob_match(const char *glob, const char *name);

@@ -20,6 +20,7 @@
 #include "common/err.h"
 #include "common/jsonw.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/record.h"
 #include "store/store.h"
 
@@ -170,7 +171,7 @@ audit_prepare(const struct audit_event *ev, int64_t now,
 	if (ev->fields != NULL)
 		size = json_object_size(ev->fields);
 	if (size > STACK_KEYS && (size > SIZE_MAX / sizeof(*m) - 9 ||
-	    (m = calloc(size + 9, sizeof(*m))) == NULL))
+	    (m = mem_calloc(size + 9, sizeof(*m))) == NULL))
 		goto out;
 	/* The fixed members win over ev->fields. */
 	fixed(&m[nfix++], "action", ev->action, 0);
@@ -221,7 +222,7 @@ audit_prepare(const struct audit_event *ev, int64_t now,
 	qsort(m, n, sizeof(*m), member_cmp);
 
 	r = TSS_E_NOMEM;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	if ((p = mem_calloc(1, sizeof(*p))) == NULL)
 		goto out;
 	if ((r = jsonw_char(&p->text, '{')) != 0)
 		goto out;

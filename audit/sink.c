@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/store.h"
 
 /* A flush writes its lines to a file or pipe in writes of about this. */
@@ -84,7 +85,7 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 	int r, ckpt = 0;
 
 	*out = NULL;
-	if ((k = calloc(1, sizeof(*k))) == NULL)
+	if ((k = mem_calloc(1, sizeof(*k))) == NULL)
 		return TSS_E_NOMEM;
 	if ((k->out = buf_new()) == NULL) {
 		free(k);
@@ -187,7 +188,7 @@ sink_line(struct audit_sink *k, const char *line)
 		return 0;
 	}
 	/* One write for the line and its newline, so it arrives whole. */
-	if ((p = malloc(len + 1)) == NULL)
+	if ((p = mem_malloc(len + 1)) == NULL)
 		return TSS_E_NOMEM;
 	memcpy(p, line, len);
 	p[len] = '\n';

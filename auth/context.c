@@ -18,6 +18,7 @@
 #include "auth/totp.h"
 #include "auth/user.h"
 #include "common/err.h"
+#include "common/mem.h"
 
 void
 auth_config_defaults(struct auth_config *c)
@@ -52,7 +53,7 @@ auth_ctx_new(struct store *s, const uint8_t key[SECRETBOX_KEY_LEN],
 	*out = NULL;
 	if (s == NULL || key == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = mem_calloc(1, sizeof(*c))) == NULL)
 		return TSS_E_NOMEM;
 	if (config != NULL)
 		c->cfg = *config;
@@ -66,7 +67,7 @@ auth_ctx_new(struct store *s, const uint8_t key[SECRETBOX_KEY_LEN],
 		r = TSS_E_INVALID_ARGUMENT;
 		goto out;
 	}
-	if ((c->issuer = strdup(c->cfg.issuer != NULL ? c->cfg.issuer :
+	if ((c->issuer = mem_strdup(c->cfg.issuer != NULL ? c->cfg.issuer :
 	    "Tessera")) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
@@ -83,7 +84,7 @@ auth_ctx_new(struct store *s, const uint8_t key[SECRETBOX_KEY_LEN],
 	    (r = ratelimit_new(c->cfg.rate_slots, c->cfg.enroll_rate_burst,
 	    c->cfg.enroll_rate_interval, &c->enroll_rl)) != 0)
 		goto out;
-	if ((c->ghosts = calloc(GHOST_SLOTS, sizeof(*c->ghosts))) == NULL) {
+	if ((c->ghosts = mem_calloc(GHOST_SLOTS, sizeof(*c->ghosts))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

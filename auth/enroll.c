@@ -12,6 +12,7 @@
 #include "common/digest.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "auth/enroll.h"
@@ -362,7 +363,7 @@ enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 	t = NULL;
 	if (r != 0)
 		goto out;
-	if ((out.username = strdup(u->name)) == NULL) {
+	if ((out.username = mem_strdup(u->name)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -11,6 +11,7 @@
 #include "common/digest.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/store.h"
 #include "audit/audit.h"
 #include "auth/enroll.h"
@@ -65,7 +66,7 @@ read_snapshot(struct auth_ctx *c, const char *username, struct snapshot *s)
 	s->exists = 1;
 	s->locked = u->locked;
 	s->throttle_until = u->throttle_until;
-	if (u->pw_hash != NULL && (s->pw_hash = strdup(u->pw_hash)) == NULL) {
+	if (u->pw_hash != NULL && (s->pw_hash = mem_strdup(u->pw_hash)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "auth/password.h"
 
 struct password_hasher {
@@ -120,7 +121,7 @@ hash_raw(const struct password_params *p, size_t enclen, const char *pw,
 	*out = NULL;
 	if (len > PASSWORD_MAX_LEN)
 		return TSS_E_TOO_LONG;
-	if ((enc = calloc(1, enclen)) == NULL) {
+	if ((enc = mem_calloc(1, enclen)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -159,7 +160,7 @@ password_hasher_new(const struct password_params *params,
 	int r = TSS_E_INTERNAL, mu_ok = 0, cv_ok = 0;
 
 	*out = NULL;
-	if ((h = calloc(1, sizeof(*h))) == NULL)
+	if ((h = mem_calloc(1, sizeof(*h))) == NULL)
 		return TSS_E_NOMEM;
 	fill_params(params, &h->params);
 	if (!params_ok(&h->params)) {

@@ -10,6 +10,7 @@
 #include <openssl/rand.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "auth/ratelimit.h"
 
 #define PROBE	8
@@ -43,9 +44,9 @@ ratelimit_new(unsigned slots, unsigned burst, unsigned interval,
 		slots = 4096;
 	if (slots < PROBE)
 		slots = PROBE;
-	if ((rl = calloc(1, sizeof(*rl))) == NULL)
+	if ((rl = mem_calloc(1, sizeof(*rl))) == NULL)
 		return TSS_E_NOMEM;
-	if ((rl->b = calloc(slots, sizeof(*rl->b))) == NULL) {
+	if ((rl->b = mem_calloc(slots, sizeof(*rl->b))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

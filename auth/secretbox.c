@@ -17,6 +17,7 @@
 
 #include "common/digest.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "auth/secretbox.h"
 
 #define KEY_CHECK_LABEL	"tessera master key check"
@@ -155,7 +156,7 @@ secretbox_seal(const uint8_t key[SECRETBOX_KEY_LEN],
 	    (pt == NULL && ptlen != 0) || (aad == NULL && aadlen != 0))
 		return TSS_E_INVALID_ARGUMENT;
 	len = ptlen + SECRETBOX_OVERHEAD;
-	if ((box = malloc(len)) == NULL)
+	if ((box = mem_malloc(len)) == NULL)
 		return TSS_E_NOMEM;
 	if (RAND_bytes(box, SECRETBOX_NONCE_LEN) != 1)
 		goto out;
@@ -204,7 +205,7 @@ secretbox_open(const uint8_t key[SECRETBOX_KEY_LEN],
 		return TSS_E_INVALID_ARGUMENT;
 	len = boxlen - SECRETBOX_OVERHEAD;
 	/* One spare byte so an empty plaintext still gets an allocation. */
-	if ((p = malloc(len + 1)) == NULL)
+	if ((p = mem_malloc(len + 1)) == NULL)
 		return TSS_E_NOMEM;
 	memcpy(tag, box + boxlen - SECRETBOX_TAG_LEN, sizeof(tag));
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {

@@ -12,6 +12,7 @@
 #include "common/digest.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "auth/internal.h"
@@ -74,7 +75,7 @@ session_decode(const void *p, size_t len, struct session **out)
 	if ((r = rec_open(p, len, SESSION_REC_TYPE, SESSION_REC_VERSION, &v,
 	    &ver)) != 0)
 		return r;
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
+	if ((s = mem_calloc(1, sizeof(*s))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -12,6 +12,7 @@
 #include <qrencode.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "auth/totp.h"
 
 #define TOTP_SECRET_MAX		64
@@ -180,7 +181,7 @@ totp_key_uri(const char *issuer, const char *account,
 		return TSS_E_INVALID_ARGUMENT;
 	/* Worst case every byte of issuer (twice) and account is escaped. */
 	cap = 3 * (2 * il + al) + sl + 128;
-	if ((u = malloc(cap)) == NULL)
+	if ((u = mem_malloc(cap)) == NULL)
 		return TSS_E_NOMEM;
 	u[0] = '\0';
 	if ((r = raw_append(u, cap, &off, "otpauth://totp/")) != 0 ||
@@ -235,7 +236,7 @@ totp_qr_svg(const char *text, char **out)
 		r = TSS_E_TOO_LONG;
 		goto out;
 	}
-	if ((svg = malloc(cap)) == NULL) {
+	if ((svg = mem_malloc(cap)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

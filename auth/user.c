@@ -9,6 +9,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/record.h"
 #include "store/store.h"
 #include "audit/audit.h"
@@ -101,10 +102,10 @@ groups_copy(const char *const *in, size_t n, char ***out)
 			if (strcmp(in[i], in[j]) == 0)
 				return TSS_E_VALIDATION;
 	}
-	if ((g = calloc(n, sizeof(*g))) == NULL)
+	if ((g = mem_calloc(n, sizeof(*g))) == NULL)
 		return TSS_E_NOMEM;
 	for (i = 0; i < n; i++) {
-		if ((g[i] = strdup(in[i])) == NULL) {
+		if ((g[i] = mem_strdup(in[i])) == NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
 		}
@@ -181,7 +182,7 @@ user_decode(const void *p, size_t len, struct user **out)
 	if ((r = rec_open(p, len, USER_REC_TYPE, USER_REC_VERSION, &v,
 	    &ver)) != 0)
 		return r;
-	if ((u = calloc(1, sizeof(*u))) == NULL) {
+	if ((u = mem_calloc(1, sizeof(*u))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -196,7 +197,7 @@ user_decode(const void *p, size_t len, struct user **out)
 		r = TSS_E_TOO_MANY;
 		goto out;
 	}
-	if (n > 0 && (u->groups = calloc(n, sizeof(*u->groups))) == NULL) {
+	if (n > 0 && (u->groups = mem_calloc(n, sizeof(*u->groups))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -228,7 +229,7 @@ user_decode(const void *p, size_t len, struct user **out)
 		r = TSS_E_BAD_FORMAT;
 		goto out;
 	}
-	if (sl > 0 && (u->pw_hash = strndup((const char *)s, sl)) == NULL) {
+	if (sl > 0 && (u->pw_hash = mem_strndup((const char *)s, sl)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -239,7 +240,7 @@ user_decode(const void *p, size_t len, struct user **out)
 		goto out;
 	}
 	if (sl > 0) {
-		if ((u->totp_box = malloc(sl)) == NULL) {
+		if ((u->totp_box = mem_malloc(sl)) == NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
 		}
@@ -346,7 +347,7 @@ user_list(struct store_txn *t, struct user ***out, size_t *n)
 			goto out;
 		if (cnt == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+			if ((nv = mem_reallocarray(v, cap, sizeof(*v))) == NULL) {
 				r = TSS_E_NOMEM;
 				goto out;
 			}
@@ -406,7 +407,7 @@ user_create(struct store_txn *t, const char *name,
 	if ((r = groups_copy(groups, ngroups, &u.groups)) != 0)
 		return r;
 	u.ngroups = ngroups;
-	if ((u.name = strdup(name)) == NULL) {
+	if ((u.name = mem_strdup(name)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -13,6 +13,7 @@
 #include "commit.h"
 #include "guard.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
 
@@ -446,7 +447,7 @@ stamp(int64_t *at, char **by, const struct caller *c, int64_t now)
 {
 	char *name;
 
-	if ((name = strdup(c->username)) == NULL)
+	if ((name = mem_strdup(c->username)) == NULL)
 		return TSS_E_NOMEM;
 	free(*by);
 	*by = name;

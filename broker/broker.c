@@ -24,6 +24,7 @@
 #include "common/digest.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
 
@@ -215,7 +216,7 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	int r = TSS_E_NOMEM;
 
 	*out = NULL;
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
+	if ((b = mem_calloc(1, sizeof(*b))) == NULL) {
 		config_free(cfg);
 		snprintf(err, errlen, "out of memory");
 		return TSS_E_NOMEM;
@@ -377,12 +378,12 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 	memcpy(c->session, s->key, sizeof(c->session));
 	c->has_session = 1;
 	r = TSS_E_NOMEM;
-	if ((c->username = strdup(u->name)) == NULL ||
+	if ((c->username = mem_strdup(u->name)) == NULL ||
 	    (u->ngroups > 0 &&
-	    (c->groups = calloc(u->ngroups, sizeof(char *))) == NULL))
+	    (c->groups = mem_calloc(u->ngroups, sizeof(char *))) == NULL))
 		goto out;
 	for (i = 0; i < u->ngroups; i++) {
-		if ((c->groups[i] = strdup(u->groups[i])) == NULL)
+		if ((c->groups[i] = mem_strdup(u->groups[i])) == NULL)
 			goto out;
 		c->n_groups++;
 	}
@@ -454,7 +455,7 @@ broker_ca_text(struct broker *b, char **out)
 	if ((r = sshkey_to_line(cakey_public(b->ca), "tessera-ca", &line)) != 0)
 		return r;
 	n = strlen(line);
-	if ((text = malloc(n + 2)) == NULL) {
+	if ((text = mem_malloc(n + 2)) == NULL) {
 		free(line);
 		return TSS_E_NOMEM;
 	}
@@ -493,7 +494,7 @@ broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len)
 	if ((r = krl_build(&ca, 1, version, (uint64_t)now, "tessera", &krl)) != 0)
 		goto out;
 	r = TSS_E_NOMEM;
-	if ((*out = malloc(buf_len(krl) ? buf_len(krl) : 1)) == NULL)
+	if ((*out = mem_malloc(buf_len(krl) ? buf_len(krl) : 1)) == NULL)
 		goto out;
 	memcpy(*out, buf_ptr(krl), buf_len(krl));
 	*len = buf_len(krl);

@@ -7,6 +7,7 @@
 #include "certs.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/record.h"
 #include "store/store.h"
 
@@ -96,7 +97,7 @@ decode(const void *v, size_t vl, struct cert_record *c)
 	if (n > CERTS_MAX_PRINCIPALS)
 		goto out;
 	r = TSS_E_NOMEM;
-	if ((c->principals = calloc(n + 1, sizeof(char *))) == NULL)
+	if ((c->principals = mem_calloc(n + 1, sizeof(char *))) == NULL)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if ((r = buf_get_cstring(b, &c->principals[i], &len)) != 0)
@@ -239,7 +240,7 @@ certs_list(struct store_txn *t, const char *username, size_t limit,
 		pl -= 8;
 	}
 	r = TSS_E_NOMEM;
-	if ((ring = calloc(limit, sizeof(*ring))) == NULL ||
+	if ((ring = mem_calloc(limit, sizeof(*ring))) == NULL ||
 	    (arr = json_array()) == NULL)
 		goto out;
 	/* Walk the key range in ascending serial order, keeping the last
@@ -324,7 +325,7 @@ certs_revoke_user(struct store_txn *t, const char *username, int64_t now,
 			break;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 64;
-			if ((grown = realloc(serials,
+			if ((grown = mem_realloc(serials,
 			    cap * sizeof(*serials))) == NULL) {
 				r = TSS_E_NOMEM;
 				goto out;
@@ -383,7 +384,7 @@ certs_revoked_serials(struct store_txn *t, int64_t now, uint64_t **serials,
 			continue;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 64;
-			if ((grown = realloc(list, cap * sizeof(*list))) == NULL) {
+			if ((grown = mem_realloc(list, cap * sizeof(*list))) == NULL) {
 				r = TSS_E_NOMEM;
 				goto out;
 			}
@@ -434,7 +435,7 @@ serials_new(struct store *s, struct serials **out)
 	struct serials *sa;
 
 	*out = NULL;
-	if ((sa = calloc(1, sizeof(*sa))) == NULL)
+	if ((sa = mem_calloc(1, sizeof(*sa))) == NULL)
 		return TSS_E_NOMEM;
 	pthread_mutex_init(&sa->mu, NULL);
 	sa->s = s;

@@ -4,6 +4,7 @@
 
 #include "commit.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/store.h"
 
 #define BATCH_MAX	256
@@ -114,7 +115,7 @@ commit_queue_new(struct store *s, void (*after)(void *), void *after_arg,
 	struct commit_queue *q;
 
 	*out = NULL;
-	if ((q = calloc(1, sizeof(*q))) == NULL)
+	if ((q = mem_calloc(1, sizeof(*q))) == NULL)
 		return TSS_E_NOMEM;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
@@ -155,7 +156,7 @@ commit_submit(struct commit_queue *q, commit_fn fn, commit_done_fn done,
 	struct job *j;
 	int idle;
 
-	if ((j = calloc(1, sizeof(*j))) == NULL)
+	if ((j = mem_calloc(1, sizeof(*j))) == NULL)
 		return TSS_E_NOMEM;
 	j->fn = fn;
 	j->arg = arg;

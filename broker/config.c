@@ -8,6 +8,7 @@
 #include "common/duration.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "config.h"
 
 enum kind { K_STR, K_DUR, K_UINT, K_LISTEN, K_LEVEL };
@@ -175,7 +176,7 @@ key_set(struct config *c, const struct key *k, const char *value,
 		*why = "empty value";
 		return TSS_E_CONFIG;
 	}
-	if ((dup = strdup(value)) == NULL)
+	if ((dup = mem_strdup(value)) == NULL)
 		return TSS_E_NOMEM;
 	sp = (char **)((char *)c + k->off);
 	free(*sp);

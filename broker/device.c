@@ -13,6 +13,7 @@
 #include "sshca/sshkey.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "device.h"
 #include "device_int.h"
 #include "rbac/rbac.h"
@@ -463,7 +464,7 @@ opt_dup(const char *s, int *fail)
 
 	if (s == NULL || *s == '\0')
 		return NULL;
-	if ((d = strdup(s)) == NULL)
+	if ((d = mem_strdup(s)) == NULL)
 		*fail = 1;
 	return d;
 }
@@ -489,7 +490,7 @@ device_pending_get(struct store *s, const char *user_code, int64_t now,
 	p.key_type = opt_dup(d.key_type, &fail);
 	p.target = opt_dup(d.target, &fail);
 	p.login = opt_dup(d.login, &fail);
-	p.remote_addr = strdup(d.remote_addr);
+	p.remote_addr = mem_strdup(d.remote_addr);
 	p.ttl = (int64_t)d.ttl;
 	p.expires_at = d.expires;
 	if (fail || p.remote_addr == NULL || p.fingerprint == NULL ||
@@ -530,7 +531,7 @@ decide_fn(struct store_txn *t, void *arg)
 	d.state = a->approve ? ST_APPROVED : ST_DENIED;
 	free(d.approver);
 	d.decided_at = a->now;
-	if ((d.approver = strdup(a->actor->name)) == NULL) {
+	if ((d.approver = mem_strdup(a->actor->name)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -5,6 +5,7 @@
 #include "auth/user.h"
 #include "broker.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "guard.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
@@ -39,7 +40,7 @@ world_load(struct broker *b, struct store_txn *t, const char *handed,
 	if ((r = rbac_acquire_txn(b->rbac, t, &w->snap)) != 0 ||
 	    (r = user_list(t, &w->users, &w->n)) != 0)
 		goto fail;
-	if ((w->people = calloc(w->n + 1, sizeof(*w->people))) == NULL) {
+	if ((w->people = mem_calloc(w->n + 1, sizeof(*w->people))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto fail;
 	}

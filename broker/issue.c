@@ -12,6 +12,7 @@
 #include "commit.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "issue.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
@@ -188,12 +189,12 @@ job_depends(struct issue_job *j, struct issuer *is,
 		j->has_session = 1;
 	}
 	if ((g->force_command != NULL &&
-	    (j->force_command = strdup(g->force_command)) == NULL) ||
+	    (j->force_command = mem_strdup(g->force_command)) == NULL) ||
 	    (rq->n_groups > 0 &&
-	    (j->groups = calloc(rq->n_groups, sizeof(char *))) == NULL))
+	    (j->groups = mem_calloc(rq->n_groups, sizeof(char *))) == NULL))
 		return TSS_E_NOMEM;
 	for (i = 0; i < rq->n_groups; i++) {
-		if ((j->groups[i] = strdup(rq->groups[i])) == NULL)
+		if ((j->groups[i] = mem_strdup(rq->groups[i])) == NULL)
 			return TSS_E_NOMEM;
 		j->n_groups++;
 	}
@@ -212,7 +213,7 @@ job_new(struct cert_record *rec, const struct issue_req *rq,
 	int r = TSS_E_NOMEM;
 
 	*out = NULL;
-	if ((j = calloc(1, sizeof(*j))) == NULL)
+	if ((j = mem_calloc(1, sizeof(*j))) == NULL)
 		return TSS_E_NOMEM;
 	j->rec = *rec;
 	memset(rec, 0, sizeof(*rec));
@@ -276,8 +277,8 @@ grant_one(const struct rbac_snap *snap, const struct issue_req *rq,
 	if ((r = rbac_decide(snap, rq->username, rq->groups, rq->n_groups,
 	    rq->target, rq->login, now, &d)) != 0)
 		return r;
-	if ((g->principals = calloc(1, sizeof(char *))) == NULL ||
-	    asprintf(&g->principals[0], "%s@%s", rq->login, rq->target) < 0) {
+	if ((g->principals = mem_calloc(1, sizeof(char *))) == NULL ||
+	    mem_asprintf(&g->principals[0], "%s@%s", rq->login, rq->target) < 0) {
 		if (g->principals != NULL)
 			g->principals[0] = NULL;
 		return TSS_E_NOMEM;
@@ -416,9 +417,9 @@ issue_prepare(struct issuer *is, const struct issue_req *rq, int64_t now,
 	g.n = 0;
 	rec.certificate = line;
 	line = NULL;
-	if ((rec.username = strdup(rq->username)) == NULL ||
-	    (rec.fingerprint = strdup(fp)) == NULL ||
-	    (rec.target = strdup(rq->target != NULL ? rq->target : "")) ==
+	if ((rec.username = mem_strdup(rq->username)) == NULL ||
+	    (rec.fingerprint = mem_strdup(fp)) == NULL ||
+	    (rec.target = mem_strdup(rq->target != NULL ? rq->target : "")) ==
 	    NULL || (r = job_new(&rec, rq, job)) != 0 ||
 	    (r = job_depends(*job, is, rq, rbac_snap_generation(snap), &g,
 	    ttl)) != 0) {

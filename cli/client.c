@@ -74,9 +74,9 @@ client_new(const char *server, const char *ca_file, struct client **out,
 		}
 		curl_ready = 1;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (c->server = strdup(server)) == NULL ||
-	    (ca_file != NULL && (c->ca_file = strdup(ca_file)) == NULL)) {
+	if ((c = mem_calloc(1, sizeof(*c))) == NULL ||
+	    (c->server = mem_strdup(server)) == NULL ||
+	    (ca_file != NULL && (c->ca_file = mem_strdup(ca_file)) == NULL)) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -122,7 +122,7 @@ client_set_token(struct client *c, const char *token)
 	if (token == NULL)
 		return 0;
 	n = sizeof(pfx) + strlen(token);
-	if ((h = malloc(n)) == NULL)
+	if ((h = mem_malloc(n)) == NULL)
 		return TSS_E_NOMEM;
 	if (snprintf(h, n, "%s%s", pfx, token) != (int)(n - 1)) {
 		wipe_free(h);
@@ -173,7 +173,7 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 		while (ncap < want)
 			ncap *= 2;
 		/* Grow by copy so the old bytes can be wiped. */
-		if ((nb = malloc(ncap)) == NULL)
+		if ((nb = mem_malloc(ncap)) == NULL)
 			return 0;
 		if (r->body != NULL) {
 			memcpy(nb, r->body, r->len);
@@ -273,7 +273,7 @@ client_request(struct client *c, const char *method, const char *path,
 	c->msg[0] = '\0';
 	c->errbuf[0] = '\0';
 	ulen = strlen(c->server) + strlen(path) + 1;
-	if ((url = malloc(ulen)) == NULL ||
+	if ((url = mem_malloc(ulen)) == NULL ||
 	    snprintf(url, ulen, "%s%s", c->server, path) != (int)(ulen - 1)) {
 		r = TSS_E_NOMEM;
 		goto out;

@@ -10,6 +10,7 @@
 
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "cli.h"
 
 #define ROLE_FILE_MAX	(64 * 1024)
@@ -27,7 +28,7 @@ path_of(const char *what, const char *name, int keep_slash,
 	if ((esc = cli_escape(name, keep_slash)) == NULL)
 		return NULL;
 	n = strlen(what) + strlen(esc) + strlen(suffix) + 6;
-	if ((p = malloc(n)) != NULL &&
+	if ((p = mem_malloc(n)) != NULL &&
 	    snprintf(p, n, "/v1/%s/%s%s", what, esc, suffix) >= (int)n) {
 		free(p);
 		p = NULL;
@@ -153,7 +154,7 @@ cmd_user_add(struct cli *c, int argc, char **argv)
 	if ((body = json_pack("{s:s, s:o}", "username", pos[0], "groups", ga))
 	    == NULL)
 		return cli_fail(c, "the username must be UTF-8");
-	r = enroll_answer(c, "POST", strdup("/v1/users"), body);
+	r = enroll_answer(c, "POST", mem_strdup("/v1/users"), body);
 	json_decref(body);
 	return r;
 }
@@ -165,7 +166,7 @@ cmd_user_ls(struct cli *c, int argc, char **argv)
 	size_t np;
 
 	CLI_PARSE(c, argc, argv, NULL, pos, 0, 0, &np);
-	return simple(c, "GET", strdup("/v1/users"), NULL, "users", user_cols,
+	return simple(c, "GET", mem_strdup("/v1/users"), NULL, "users", user_cols,
 	    NULL);
 }
 
@@ -247,7 +248,7 @@ cmd_target_add(struct cli *c, int argc, char **argv)
 			    c->prog, labels.v[i]);
 			return cli_usage(c);
 		}
-		if ((k = strndup(labels.v[i], (size_t)(eq - labels.v[i])))
+		if ((k = mem_strndup(labels.v[i], (size_t)(eq - labels.v[i])))
 		    == NULL || json_object_set_new(lo, k, json_string(eq + 1))
 		    != 0) {
 			free(k);
@@ -272,7 +273,7 @@ cmd_target_ls(struct cli *c, int argc, char **argv)
 	size_t np;
 
 	CLI_PARSE(c, argc, argv, NULL, pos, 0, 0, &np);
-	return simple(c, "GET", strdup("/v1/targets"), NULL, "targets", cols,
+	return simple(c, "GET", mem_strdup("/v1/targets"), NULL, "targets", cols,
 	    NULL);
 }
 
@@ -352,7 +353,7 @@ cmd_role_ls(struct cli *c, int argc, char **argv)
 	size_t np;
 
 	CLI_PARSE(c, argc, argv, NULL, pos, 0, 0, &np);
-	return simple(c, "GET", strdup("/v1/roles"), NULL, "roles", cols,
+	return simple(c, "GET", mem_strdup("/v1/roles"), NULL, "roles", cols,
 	    NULL);
 }
 
@@ -448,7 +449,7 @@ cmd_bindings(struct cli *c, int argc, char **argv)
 	size_t np;
 
 	CLI_PARSE(c, argc, argv, NULL, pos, 0, 0, &np);
-	return simple(c, "GET", strdup("/v1/bindings"), NULL, "bindings",
+	return simple(c, "GET", mem_strdup("/v1/bindings"), NULL, "bindings",
 	    binding_cols, NULL);
 }
 
@@ -474,7 +475,7 @@ cmd_check(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	n = strlen(u) + strlen(t) + strlen(l) + 40;
-	if ((path = malloc(n)) == NULL ||
+	if ((path = mem_malloc(n)) == NULL ||
 	    snprintf(path, n, "/v1/check?user=%s&target=%s&login=%s", u, t, l)
 	    >= (int)n) {
 		r = cli_fail(c, "out of memory");
@@ -525,12 +526,12 @@ cmd_cert_ls(struct cli *c, int argc, char **argv)
 
 	CLI_PARSE(c, argc, argv, opts, pos, 0, 0, &np);
 	if (user == NULL)
-		return simple(c, "GET", strdup("/v1/certs"), NULL,
+		return simple(c, "GET", mem_strdup("/v1/certs"), NULL,
 		    "certificates", cols, NULL);
 	if ((esc = cli_escape(user, 0)) == NULL)
 		return cli_fail(c, "out of memory");
 	n = strlen(esc) + 20;
-	if ((path = malloc(n)) != NULL &&
+	if ((path = mem_malloc(n)) != NULL &&
 	    snprintf(path, n, "/v1/certs?user=%s", esc) >= (int)n) {
 		free(path);
 		path = NULL;

@@ -17,6 +17,7 @@
 
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "cli.h"
 #include "cmd_session_int.h"
 #include "prompt.h"
@@ -64,7 +65,7 @@ read_small(const char *path, size_t max, char **out)
 	*out = NULL;
 	if ((f = fopen(path, "r")) == NULL)
 		return errno == ENOENT ? TSS_E_NOT_FOUND : TSS_E_IO;
-	if ((buf = malloc(max + 1)) == NULL) {
+	if ((buf = mem_malloc(max + 1)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -153,7 +154,7 @@ use_cert(struct cli *c, const struct client_resp *resp, const char *id)
 		goto out;
 	}
 	n = snprintf(path, sizeof(path), "%s-cert.pub", id);
-	if (n >= sizeof(path) || (line = malloc(strlen(cert) + 2)) == NULL) {
+	if (n >= sizeof(path) || (line = mem_malloc(strlen(cert) + 2)) == NULL) {
 		r = cli_fail(c, "out of memory");
 		goto out;
 	}
@@ -406,7 +407,7 @@ cmd_login(struct cli *c, int argc, char **argv)
 		r = cli_usage(c);
 		goto out;
 	}
-	if ((server = strdup(cli_server(c))) == NULL) {
+	if ((server = mem_strdup(cli_server(c))) == NULL) {
 		r = cli_fail(c, "out of memory");
 		goto out;
 	}

@@ -8,6 +8,7 @@
 
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "cli.h"
 #include "cmd_session_int.h"
 #include "prompt.h"
@@ -84,8 +85,8 @@ cmd_enroll(struct cli *c, int argc, char **argv)
 		return cli_usage(c);
 	}
 	n = strcspn(h + 14, "&");
-	if ((token = strndup(h + 14, n)) == NULL ||
-	    (base = strndup(link, (size_t)(h - link))) == NULL) {
+	if ((token = mem_strndup(h + 14, n)) == NULL ||
+	    (base = mem_strndup(link, (size_t)(h - link))) == NULL) {
 		r = cli_fail(c, "out of memory");
 		goto out;
 	}
@@ -140,7 +141,7 @@ cmd_enroll(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if ((user = json_string_value(json_object_get(j, "username"))) != NULL &&
-	    (uname = strdup(user)) == NULL) {
+	    (uname = mem_strdup(user)) == NULL) {
 		r = cli_fail(c, "out of memory");
 		goto out;
 	}

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 
 #include "common/mem.h"
 #include "cli.h"
@@ -55,16 +54,6 @@ static const struct command commands[] = {
 };
 
 #define GLOBAL_USAGE	"[--server URL] [--ca-file PEM] [--json] COMMAND ..."
-
-/*
- * jansson holds passwords, tokens and TOTP secrets of requests and answers
- * in its own allocations; wipe every one when it is freed.
- */
-static void *
-wipe_malloc(size_t n)
-{
-	return malloc(n);
-}
 
 static void
 print_all(FILE *f, const char *prog)
@@ -162,7 +151,9 @@ main(int argc, char **argv)
 	const char *env;
 	int r, skip;
 
-	json_set_alloc_funcs(wipe_malloc, wipe_free);
+	/* jansson holds passwords, tokens and TOTP secrets of requests and
+	 * answers: wipe its allocations when freed. */
+	mem_json_setup();
 	memset(&c, 0, sizeof(c));
 	c.prog = "tessera";
 	c.sess_err = 1;

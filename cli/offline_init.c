@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/store.h"
 #include "broker/broker.h"
 #include "broker/config.h"
@@ -340,7 +341,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	}
 	ul = strlen(cfg.public_url != NULL ? cfg.public_url : "") +
 	    sizeof("/enroll#token=") + sizeof(token);
-	if ((url = malloc(ul)) == NULL ||
+	if ((url = mem_malloc(ul)) == NULL ||
 	    snprintf(url, ul, "%s/enroll#token=%s", cfg.public_url != NULL ?
 	    cfg.public_url : "", token) >= (int)ul) {
 		r = cli_fail(c, "out of memory");

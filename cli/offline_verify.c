@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/store.h"
 #include "audit/audit.h"
 #include "audit/checkpoint.h"
@@ -70,12 +71,12 @@ read_checkpoints(struct cli *c, const char *file, struct audit_ckpt **out,
 				    file, CKPT_COUNT_MAX);
 				goto out;
 			}
-			if ((nv = reallocarray(v, cap, sizeof(*v))) == NULL) {
+			if ((nv = mem_reallocarray(v, cap, sizeof(*v))) == NULL) {
 				r = cli_fail(c, "out of memory");
 				goto out;
 			}
 			v = nv;
-			if ((nl = reallocarray(ln, cap, sizeof(*ln))) == NULL) {
+			if ((nl = mem_reallocarray(ln, cap, sizeof(*ln))) == NULL) {
 				r = cli_fail(c, "out of memory");
 				goto out;
 			}

@@ -7,6 +7,7 @@
 #include <qrencode.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "qr.h"
 
 #define ANSI_ON		"\033[30;107m"	/* black on bright white */
@@ -46,7 +47,7 @@ qr_render(const char *text, int ansi, char **out, int *modules)
 	w = q->width + 2 * QR_QUIET;
 	linecap = (size_t)w * 3 + sizeof(ANSI_ON) + sizeof(ANSI_OFF) + 1;
 	cap = linecap * (size_t)((w + 1) / 2) + 1;
-	if ((buf = malloc(cap)) == NULL) {
+	if ((buf = mem_malloc(cap)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -79,7 +79,7 @@ sessfile_load(const char *path, struct sessfile **out)
 		r = TSS_E_BAD_FORMAT;
 		goto out;
 	}
-	if ((text = calloc(1, (size_t)st.st_size + 1)) == NULL) {
+	if ((text = mem_calloc(1, (size_t)st.st_size + 1)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -101,10 +101,10 @@ sessfile_load(const char *path, struct sessfile **out)
 		goto out;
 	}
 	user = json_string_value(json_object_get(j, "username"));
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (s->server = strdup(server)) == NULL ||
-	    (s->token = strdup(token)) == NULL ||
-	    (s->username = strdup(user != NULL ? user : "")) == NULL) {
+	if ((s = mem_calloc(1, sizeof(*s))) == NULL ||
+	    (s->server = mem_strdup(server)) == NULL ||
+	    (s->token = mem_strdup(token)) == NULL ||
+	    (s->username = mem_strdup(user != NULL ? user : "")) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -10,6 +10,7 @@
 
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "cli.h"
 
 int64_t
@@ -338,7 +339,7 @@ append(char **acc, size_t *len, const char *s)
 	size_t n = strlen(s);
 	char *p;
 
-	if ((p = realloc(*acc, *len + n + 1)) == NULL)
+	if ((p = mem_realloc(*acc, *len + n + 1)) == NULL)
 		return -1;
 	memcpy(p + *len, s, n + 1);
 	*acc = p;
@@ -356,36 +357,36 @@ cli_cell(const char *key, const json_t *v)
 	int64_t t;
 
 	if (v == NULL || json_is_null(v))
-		return strdup("-");
+		return mem_strdup("-");
 	if (json_is_string(v)) {
 		if (json_string_length(v) == 0)
-			return strdup("-");
+			return mem_strdup("-");
 		if (is_time_key(key) && cli_json_time(v, &t) == 0) {
 			cli_fmt_time(t, num, sizeof(num));
-			return strdup(num);
+			return mem_strdup(num);
 		}
-		return strdup(json_string_value(v));
+		return mem_strdup(json_string_value(v));
 	}
 	if (json_is_integer(v)) {
 		if (is_time_key(key) && json_integer_value(v) > 0) {
 			cli_fmt_time(json_integer_value(v), num, sizeof(num));
-			return strdup(num);
+			return mem_strdup(num);
 		}
 		if (key != NULL && strcmp(key, "max_ttl") == 0 &&
 		    json_integer_value(v) > 0) {
 			duration_format(json_integer_value(v), num, sizeof(num));
-			return strdup(num);
+			return mem_strdup(num);
 		}
 		snprintf(num, sizeof(num), "%lld",
 		    (long long)json_integer_value(v));
-		return strdup(num);
+		return mem_strdup(num);
 	}
 	if (json_is_real(v)) {
 		snprintf(num, sizeof(num), "%g", json_real_value(v));
-		return strdup(num);
+		return mem_strdup(num);
 	}
 	if (json_is_boolean(v))
-		return strdup(json_is_true(v) ? "yes" : "no");
+		return mem_strdup(json_is_true(v) ? "yes" : "no");
 	if (append(&acc, &len, "") != 0)
 		return NULL;
 	if (json_is_array(v)) {
@@ -401,7 +402,7 @@ cli_cell(const char *key, const json_t *v)
 		}
 		if (len == 0) {
 			free(acc);
-			return strdup("-");
+			return mem_strdup("-");
 		}
 		return acc;
 	}
@@ -420,7 +421,7 @@ cli_cell(const char *key, const json_t *v)
 	}
 	if (len == 0) {
 		free(acc);
-		return strdup("-");
+		return mem_strdup("-");
 	}
 	return acc;
 }
@@ -502,7 +503,7 @@ cli_table(const json_t *rows, const char *const *cols)
 		}
 		return;
 	}
-	if ((cells = calloc(nrow * ncol, sizeof(*cells))) == NULL) {
+	if ((cells = mem_calloc(nrow * ncol, sizeof(*cells))) == NULL) {
 		fprintf(stderr, "out of memory\n");
 		return;
 	}
@@ -651,7 +652,7 @@ cli_escape(const char *s, int keep_slash)
 	unsigned char ch;
 	char *out;
 
-	if (n > (SIZE_MAX - 1) / 3 || (out = malloc(n * 3 + 1)) == NULL)
+	if (n > (SIZE_MAX - 1) / 3 || (out = mem_malloc(n * 3 + 1)) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
 		ch = (unsigned char)s[i];
@@ -677,9 +678,9 @@ cli_expand_home(const char *path)
 	char *out;
 
 	if (strncmp(path, "~/", 2) != 0 || (home = getenv("HOME")) == NULL)
-		return strdup(path);
+		return mem_strdup(path);
 	n = strlen(home) + strlen(path);
-	if ((out = malloc(n)) == NULL)
+	if ((out = mem_malloc(n)) == NULL)
 		return NULL;
 	if (snprintf(out, n, "%s%s", home, path + 1) != (int)(n - 1)) {
 		free(out);

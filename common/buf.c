@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/mem.h"
 #include "buf.h"
 #include "err.h"
 
@@ -46,7 +47,7 @@ buf_alloc(int secret)
 {
 	struct buf *b;
 
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if ((b = mem_calloc(1, sizeof(*b))) == NULL)
 		return NULL;
 	b->max = BUF_SIZE_MAX;
 	b->secret = secret;
@@ -290,7 +291,7 @@ dup_bytes(const uint8_t *s, size_t n, uint8_t **out)
 	uint8_t *d;
 
 	/* n <= BUF_SIZE_MAX, so n + 1 cannot wrap. */
-	if ((d = malloc(n + 1)) == NULL)
+	if ((d = mem_malloc(n + 1)) == NULL)
 		return TSS_E_NOMEM;
 	if (n != 0)
 		memcpy(d, s, n);
@@ -493,7 +494,7 @@ grow(struct buf *b, size_t n, uint8_t **dst)
 	if (!b->secret) {
 		if (b->off != 0 && len != 0)
 			memmove(b->d, b->d + b->off, len);
-		if ((nd = realloc(b->d, nalloc)) == NULL) {
+		if ((nd = mem_realloc(b->d, nalloc)) == NULL) {
 			/* Data already compacted; the buffer is still valid. */
 			b->off = 0;
 			b->size = len;
@@ -501,7 +502,7 @@ grow(struct buf *b, size_t n, uint8_t **dst)
 		}
 	} else {
 		/* realloc could leave a copy behind: move by hand. */
-		if ((nd = malloc(nalloc)) == NULL)
+		if ((nd = mem_malloc(nalloc)) == NULL)
 			return TSS_E_NOMEM;
 		if (len != 0)
 			memcpy(nd, b->d + b->off, len);
@@ -556,7 +557,7 @@ unalias(const struct buf *b, const void **src, size_t n, uint8_t **tmp)
 	*tmp = NULL;
 	if (n == 0 || !aliases(b, *src))
 		return 0;
-	if ((*tmp = malloc(n)) == NULL)
+	if ((*tmp = mem_malloc(n)) == NULL)
 		return TSS_E_NOMEM;
 	memcpy(*tmp, *src, n);
 	*src = *tmp;

@@ -19,6 +19,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/mem.h"
 #include "enc.h"
 #include "err.h"
 
@@ -44,7 +45,7 @@ b64_encode(const void *p, size_t len, char **out)
 	if (groups > (SIZE_MAX - 1) / 4)
 		return TSS_E_TOO_LONG;
 	olen = groups * 4;
-	if ((d = malloc(olen + 1)) == NULL)
+	if ((d = mem_malloc(olen + 1)) == NULL)
 		return TSS_E_NOMEM;
 	while (done < len) {
 		n = len - done < B64_RAW_CHUNK ? len - done : B64_RAW_CHUNK;
@@ -128,7 +129,7 @@ b64_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
 		return r;
 	/* EVP_DecodeBlock writes whole groups, padding bytes included. */
 	olen = slen / 4 * 3;
-	if ((d = malloc(olen + 1)) == NULL)
+	if ((d = mem_malloc(olen + 1)) == NULL)
 		return TSS_E_NOMEM;
 	while (done < slen) {
 		n = slen - done < B64_TXT_CHUNK ? slen - done : B64_TXT_CHUNK;
@@ -178,7 +179,7 @@ b32_encode(const void *p, size_t len, char **out)
 	for (n = elen; n > 0 && e[n - 1] == '='; n--)
 		;
 	/* Own copy: liboath's termination is not part of its contract. */
-	if ((d = malloc(n + 1)) == NULL) {
+	if ((d = mem_malloc(n + 1)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -257,7 +258,7 @@ b32_decode(const char *s, size_t slen, uint8_t **out, size_t *outlen)
 	want = n / 8 * 5 + (n % 8) * 5 / 8;
 	if (n == 0) {
 		/* liboath hands back a buffer for "" too, but be explicit. */
-		if ((d = calloc(1, 1)) == NULL)
+		if ((d = mem_calloc(1, 1)) == NULL)
 			return TSS_E_NOMEM;
 	} else if (oath_base32_decode(s, n, &d, &dlen) != OATH_OK ||
 	    d == NULL) {

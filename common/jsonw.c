@@ -6,6 +6,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/jsonw.h"
+#include "common/mem.h"
 
 #define STACK_KEYS	16	/* members gathered without malloc */
 
@@ -20,7 +21,7 @@ grow(struct jsonw *w, size_t n)
 		return TSS_E_TOO_LONG;
 	while (cap < w->len + n)
 		cap *= 2;
-	if ((p = malloc(cap)) == NULL)
+	if ((p = mem_malloc(cap)) == NULL)
 		return TSS_E_NOMEM;
 	if (w->p != NULL) {
 		memcpy(p, w->p, w->len);
@@ -206,7 +207,7 @@ put_object(struct jsonw *w, const json_t *o, int sorted, int depth)
 	void *it;
 	int r = TSS_E_NOMEM;
 
-	if (size > STACK_KEYS && (m = calloc(size, sizeof(*m))) == NULL)
+	if (size > STACK_KEYS && (m = mem_calloc(size, sizeof(*m))) == NULL)
 		goto out;
 	for (it = json_object_iter((json_t *)o); it != NULL && n < size;
 	    it = json_object_iter_next((json_t *)o, it)) {

@@ -15,6 +15,7 @@
 #include "audit/audit.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/store.h"
 
 /* ---- write helpers ---- */
@@ -282,10 +283,10 @@ role_bindings(struct store_txn *t, const char *role, uint64_t **ids,
 		}
 		if (cnt == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
-			niv = realloc(iv, cap * sizeof(*iv));
+			niv = mem_realloc(iv, cap * sizeof(*iv));
 			if (niv != NULL)
 				iv = niv;
-			nsv = realloc(sv, cap * sizeof(*sv));
+			nsv = mem_realloc(sv, cap * sizeof(*sv));
 			if (nsv != NULL)
 				sv = nsv;
 			if (niv == NULL || nsv == NULL) {

@@ -11,6 +11,7 @@
 #include "rbac_int.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/store.h"
 
 /* "user:alice\0" (+ be64 id when id != 0); klen gets the length. */
@@ -173,7 +174,7 @@ rbac__subject_ids(struct store_txn *t, const char *subject,
 	    rr = store_cursor_next(c, &k, &kl, &val, &vl)) {
 		if (cnt == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
-			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
+			if ((nv = mem_realloc(v, cap * sizeof(*v))) == NULL) {
 				r = TSS_E_NOMEM;
 				goto out;
 			}
@@ -185,7 +186,7 @@ rbac__subject_ids(struct store_txn *t, const char *subject,
 		r = rr;
 		goto out;
 	}
-	if (v == NULL && (v = malloc(sizeof(*v))) == NULL) {
+	if (v == NULL && (v = mem_malloc(sizeof(*v))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "rbac.h"
 #include "rbac_int.h"
 #include "store/store.h"
@@ -16,10 +17,10 @@ add_login(char ***v, size_t *n, const char *login)
 	for (i = 0; i < *n; i++)
 		if (strcmp((*v)[i], login) == 0)
 			return 0;
-	if ((grown = realloc(*v, (*n + 1) * sizeof(char *))) == NULL)
+	if ((grown = mem_realloc(*v, (*n + 1) * sizeof(char *))) == NULL)
 		return TSS_E_NOMEM;
 	*v = grown;
-	if ((grown[*n] = strdup(login)) == NULL)
+	if ((grown[*n] = mem_strdup(login)) == NULL)
 		return TSS_E_NOMEM;
 	(*n)++;
 	return 0;

@@ -9,6 +9,7 @@
 #include "rbac_int.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "store/record.h"
 
 /* ---- frees ---- */
@@ -96,10 +97,10 @@ dup_strv(char *const *v, size_t n)
 	char **o;
 	size_t i;
 
-	if ((o = calloc(n == 0 ? 1 : n, sizeof(*o))) == NULL)
+	if ((o = mem_calloc(n == 0 ? 1 : n, sizeof(*o))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		if ((o[i] = strdup(v[i])) == NULL) {
+		if ((o[i] = mem_strdup(v[i])) == NULL) {
 			rbac_strv_free(o, i);
 			return NULL;
 		}
@@ -113,11 +114,11 @@ dup_labels(const struct rbac_label *l, size_t n)
 	struct rbac_label *o;
 	size_t i;
 
-	if ((o = calloc(n == 0 ? 1 : n, sizeof(*o))) == NULL)
+	if ((o = mem_calloc(n == 0 ? 1 : n, sizeof(*o))) == NULL)
 		return NULL;
 	for (i = 0; i < n; i++) {
-		o[i].key = strdup(l[i].key);
-		o[i].value = strdup(l[i].value);
+		o[i].key = mem_strdup(l[i].key);
+		o[i].value = mem_strdup(l[i].value);
 		if (o[i].key == NULL || o[i].value == NULL) {
 			rbac_labels_free(o, i + 1);
 			return NULL;
@@ -131,15 +132,15 @@ rbac__target_dup(const struct rbac_target *t)
 {
 	struct rbac_target *o;
 
-	if ((o = calloc(1, sizeof(*o))) == NULL)
+	if ((o = mem_calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->updated_at = t->updated_at;
-	if ((o->name = strdup(t->name)) == NULL ||
+	if ((o->name = mem_strdup(t->name)) == NULL ||
 	    (o->labels = dup_labels(t->labels, t->n_labels)) == NULL)
 		goto fail;
 	o->n_labels = t->n_labels;
 	if (t->updated_by != NULL &&
-	    (o->updated_by = strdup(t->updated_by)) == NULL)
+	    (o->updated_by = mem_strdup(t->updated_by)) == NULL)
 		goto fail;
 	return o;
  fail:
@@ -153,14 +154,14 @@ rbac__role_dup(const struct rbac_role *r)
 	struct rbac_role *o;
 	size_t i;
 
-	if ((o = calloc(1, sizeof(*o))) == NULL)
+	if ((o = mem_calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->max_ttl = r->max_ttl;
 	o->extensions = r->extensions;
 	o->admin = r->admin;
 	o->updated_at = r->updated_at;
-	if ((o->name = strdup(r->name)) == NULL ||
-	    (o->rules = calloc(r->n_rules == 0 ? 1 : r->n_rules,
+	if ((o->name = mem_strdup(r->name)) == NULL ||
+	    (o->rules = mem_calloc(r->n_rules == 0 ? 1 : r->n_rules,
 	    sizeof(*o->rules))) == NULL)
 		goto fail;
 	for (i = 0; i < r->n_rules; i++, o->n_rules++) {
@@ -182,10 +183,10 @@ rbac__role_dup(const struct rbac_role *r)
 		goto fail;
 	o->n_source = r->n_source;
 	if (r->force_command != NULL &&
-	    (o->force_command = strdup(r->force_command)) == NULL)
+	    (o->force_command = mem_strdup(r->force_command)) == NULL)
 		goto fail;
 	if (r->updated_by != NULL &&
-	    (o->updated_by = strdup(r->updated_by)) == NULL)
+	    (o->updated_by = mem_strdup(r->updated_by)) == NULL)
 		goto fail;
 	return o;
  fail:
@@ -249,7 +250,7 @@ get_strv(struct buf *b, size_t max, char ***out, size_t *nout)
 	*nout = 0;
 	if ((r = get_count(b, max, &n)) != 0)
 		return r;
-	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+	if ((v = mem_calloc(n + 1, sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
 	for (i = 0; i < n; i++) {
 		if ((r = buf_get_cstring(b, &v[i], NULL)) != 0) {
@@ -273,7 +274,7 @@ get_labels(struct buf *b, struct rbac_label **out, size_t *nout)
 	*nout = 0;
 	if ((r = get_count(b, RBAC_LABELS_MAX, &n)) != 0)
 		return r;
-	if ((l = calloc(n + 1, sizeof(*l))) == NULL)
+	if ((l = mem_calloc(n + 1, sizeof(*l))) == NULL)
 		return TSS_E_NOMEM;
 	for (i = 0; i < n; i++) {
 		if ((r = buf_get_cstring(b, &l[i].key, NULL)) != 0 ||
@@ -310,7 +311,7 @@ name_copy(const char *name, size_t nlen, char **out)
 	*out = NULL;
 	if (nlen == 0 || nlen > RBAC_NAME_MAX || memchr(name, '\0', nlen))
 		return TSS_E_BAD_FORMAT;
-	if ((*out = strndup(name, nlen)) == NULL)
+	if ((*out = mem_strndup(name, nlen)) == NULL)
 		return TSS_E_NOMEM;
 	return 0;
 }
@@ -346,7 +347,7 @@ rbac__target_decode(const char *name, size_t nlen, const void *p,
 	int r = TSS_E_INTERNAL;
 
 	*out = NULL;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if ((t = mem_calloc(1, sizeof(*t))) == NULL)
 		return TSS_E_NOMEM;
 	if ((r = name_copy(name, nlen, &t->name)) != 0 ||
 	    (r = rec_open(p, len, RBAC_REC_TARGET, RBAC_REC_VERSION, &v,
@@ -420,7 +421,7 @@ rbac__role_decode(const char *name, size_t nlen, const void *p, size_t len,
 	int r = TSS_E_INTERNAL;
 
 	*out = NULL;
-	if ((ro = calloc(1, sizeof(*ro))) == NULL)
+	if ((ro = mem_calloc(1, sizeof(*ro))) == NULL)
 		return TSS_E_NOMEM;
 	if ((r = name_copy(name, nlen, &ro->name)) != 0 ||
 	    (r = rec_open(p, len, RBAC_REC_ROLE, RBAC_REC_VERSION, &v,
@@ -437,7 +438,7 @@ rbac__role_decode(const char *name, size_t nlen, const void *p, size_t len,
 		goto out;
 	ro->updated_at = (int64_t)u;
 	ro->max_ttl = ttl > (uint64_t)RBAC_TTL_MAX ? -1 : (int64_t)ttl;
-	if ((ro->rules = calloc(n + 1, sizeof(*ro->rules))) == NULL) {
+	if ((ro->rules = mem_calloc(n + 1, sizeof(*ro->rules))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -502,7 +503,7 @@ rbac__binding_decode(uint64_t id, const void *p, size_t len,
 	int r = TSS_E_INTERNAL;
 
 	*out = NULL;
-	if ((b = calloc(1, sizeof(*b))) == NULL)
+	if ((b = mem_calloc(1, sizeof(*b))) == NULL)
 		return TSS_E_NOMEM;
 	b->id = id;
 	if ((r = rec_open(p, len, RBAC_REC_BINDING, RBAC_REC_VERSION, &v,

@@ -31,6 +31,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/store.h"
 
 /* ---- hashing and tables ---- */
@@ -46,7 +47,7 @@ snap_alloc(struct rbac_snap *s, size_t n, size_t size)
 		n = 1;
 	if (n > SIZE_MAX / size)
 		return NULL;
-	if ((p = calloc(n, size)) != NULL)
+	if ((p = mem_calloc(n, size)) != NULL)
 		s->mem += n * size;
 	return p;
 }
@@ -90,7 +91,7 @@ arena_strndup(struct rbac_snap *s, const char *p, size_t n)
 
 	if (c == NULL || c->size - c->used < n + 1) {
 		sz = n + 1 > 65536 ? n + 1 : 65536;
-		if ((c = malloc(sizeof(*c) + sz)) == NULL)
+		if ((c = mem_malloc(sizeof(*c) + sz)) == NULL)
 			return NULL;
 		c->next = s->arena;
 		c->used = 0;
@@ -114,15 +115,15 @@ str_grow(struct rbac_snap *s)
 	uint32_t *nh;
 	uint16_t *nl;
 
-	ns = realloc(s->strs, ncap * sizeof(*ns));
+	ns = mem_realloc(s->strs, ncap * sizeof(*ns));
 	if (ns == NULL)
 		return TSS_E_NOMEM;
 	s->strs = ns;
-	nh = realloc(s->str_hash, ncap * sizeof(*nh));
+	nh = mem_realloc(s->str_hash, ncap * sizeof(*nh));
 	if (nh == NULL)
 		return TSS_E_NOMEM;
 	s->str_hash = nh;
-	nl = realloc(s->str_len, ncap * sizeof(*nl));
+	nl = mem_realloc(s->str_len, ncap * sizeof(*nl));
 	if (nl == NULL)
 		return TSS_E_NOMEM;
 	s->str_len = nl;
@@ -353,7 +354,7 @@ compile_targets(struct rbac_snap *s, const struct rbac_target *const *in,
 
 	if (nt >= NONE)
 		return TSS_E_TOO_MANY;
-	if ((v = malloc((nt + 1) * sizeof(*v))) == NULL)
+	if ((v = mem_malloc((nt + 1) * sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
 	if (nt > 0)
 		memcpy(v, in, nt * sizeof(*v));
@@ -500,7 +501,7 @@ compile_roles(struct rbac_snap *s, const struct rbac_role *const *in,
 
 	if (nr >= NONE)
 		return TSS_E_TOO_MANY;
-	if ((v = malloc((nr + 1) * sizeof(*v))) == NULL)
+	if ((v = mem_malloc((nr + 1) * sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
 	if (nr > 0)
 		memcpy(v, in, nr * sizeof(*v));
@@ -537,8 +538,8 @@ compile_roles(struct rbac_snap *s, const struct rbac_role *const *in,
 	    (s->sels = snap_alloc(s, nsel, sizeof(*s->sels))) == NULL ||
 	    (s->logins = snap_alloc(s, nlog, sizeof(*s->logins))) == NULL ||
 	    (s->cidrs = snap_alloc(s, ncidr, sizeof(*s->cidrs))) == NULL ||
-	    (*rnames = calloc(nr + 1, sizeof(**rnames))) == NULL ||
-	    (*rhash = calloc(nr + 1, sizeof(**rhash))) == NULL)
+	    (*rnames = mem_calloc(nr + 1, sizeof(**rnames))) == NULL ||
+	    (*rhash = mem_calloc(nr + 1, sizeof(**rhash))) == NULL)
 		goto out;
 	if ((r = ht_init(s, rtab, nr, *rnames, sizeof(**rnames), *rhash)) != 0)
 		goto out;
@@ -632,7 +633,7 @@ compile_bindings(struct rbac_snap *s, const struct rbac_binding *const *in,
 
 	if (nb >= NONE)
 		return TSS_E_TOO_MANY;
-	if ((v = calloc(nb + 1, sizeof(*v))) == NULL)
+	if ((v = mem_calloc(nb + 1, sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
 	for (i = 0; i < nb; i++) {
 		if (strncmp(in[i]->subject, "user:", 5) == 0) {
@@ -726,7 +727,7 @@ rbac_snap_compile(const struct rbac_target *const *targets, size_t nt,
 		if (bindings[i] == NULL || bindings[i]->role == NULL ||
 		    rbac_valid_subject(bindings[i]->subject) != 0)
 			return TSS_E_INVALID_ARGUMENT;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = mem_calloc(1, sizeof(*s))) == NULL)
 		return TSS_E_NOMEM;
 	atomic_init(&s->refs, 1);
 	s->gen = generation;

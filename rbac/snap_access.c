@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/store.h"
 
 /* ---- access listing ---- */
@@ -54,7 +55,7 @@ acc_hit(struct accset *a, uint32_t ti, uint32_t role, const struct rule *ru)
 		if (a->n == a->cap) {
 			size_t ncap = a->cap == 0 ? 16 : a->cap * 2;
 
-			if ((ne = realloc(a->e, ncap * sizeof(*ne))) == NULL)
+			if ((ne = mem_realloc(a->e, ncap * sizeof(*ne))) == NULL)
 				return TSS_E_NOMEM;
 			a->e = ne;
 			a->cap = ncap;
@@ -82,7 +83,7 @@ acc_hit(struct accset *a, uint32_t ti, uint32_t role, const struct rule *ru)
 		if (e->nlog == e->caplog) {
 			size_t ncap = e->caplog == 0 ? 4 : e->caplog * 2;
 
-			if ((nl = realloc(e->logins,
+			if ((nl = mem_realloc(e->logins,
 			    ncap * sizeof(*nl))) == NULL)
 				return TSS_E_NOMEM;
 			e->logins = nl;
@@ -232,9 +233,9 @@ rbac_access(const struct rbac_snap *s, const char *user,
 	cap = subject_count(s, &s->usertab, user);
 	for (i = 0; i < n_groups; i++)
 		cap += subject_count(s, &s->grouptab, groups[i]);
-	if ((roles = calloc(cap + 1, sizeof(*roles))) == NULL ||
-	    (as.map = malloc((s->ntg + 1) * sizeof(*as.map))) == NULL ||
-	    (res = calloc(1, sizeof(*res))) == NULL)
+	if ((roles = mem_calloc(cap + 1, sizeof(*roles))) == NULL ||
+	    (as.map = mem_malloc((s->ntg + 1) * sizeof(*as.map))) == NULL ||
+	    (res = mem_calloc(1, sizeof(*res))) == NULL)
 		goto out;
 	memset(as.map, 0xff, (s->ntg + 1) * sizeof(*as.map));
 	if ((r = collect_roles(s, &s->usertab, user, now, roles, &nro,
@@ -257,7 +258,7 @@ rbac_access(const struct rbac_snap *s, const char *user,
 	r = TSS_E_NOMEM;
 	if (s->reach != NULL) {
 		/* Walk the targets; the reach rows name the roles to try. */
-		if ((rmask = calloc(s->rwords + 1, sizeof(*rmask))) == NULL)
+		if ((rmask = mem_calloc(s->rwords + 1, sizeof(*rmask))) == NULL)
 			goto out;
 		for (i = 0; i < nro; i++)
 			rmask[roles[i].role >> 6] |= 1ULL <<
@@ -291,8 +292,8 @@ rbac_access(const struct rbac_snap *s, const char *user,
 	}
 	if (as.n > 0)
 		qsort(as.e, as.n, sizeof(*as.e), acc_cmp);
-	if ((res->entries = calloc(as.n + 1, sizeof(*res->entries))) == NULL ||
-	    (res->roles = calloc(nro + 1, sizeof(*res->roles))) == NULL) {
+	if ((res->entries = mem_calloc(as.n + 1, sizeof(*res->entries))) == NULL ||
+	    (res->roles = mem_calloc(nro + 1, sizeof(*res->roles))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -306,7 +307,7 @@ rbac_access(const struct rbac_snap *s, const char *user,
 		if (e->c.fc_conflict || (e->c.cidr_set && e->c.ncidr == 0))
 			continue;
 		oe = &res->entries[res->n];
-		if ((oe->logins = calloc(e->nlog + 1,
+		if ((oe->logins = mem_calloc(e->nlog + 1,
 		    sizeof(*oe->logins))) == NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
@@ -369,7 +370,7 @@ rbac_grant(const struct rbac_access *a, const char *target,
 	memset(g, 0, sizeof(*g));
 	if (a == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	if ((g->principals = calloc(RBAC_PRINCIPALS_MAX,
+	if ((g->principals = mem_calloc(RBAC_PRINCIPALS_MAX,
 	    sizeof(*g->principals))) == NULL)
 		return TSS_E_NOMEM;
 	for (i = 0; i < a->n; i++) {
@@ -384,7 +385,7 @@ rbac_grant(const struct rbac_access *a, const char *target,
 				goto out;
 			}
 			len = strlen(e->logins[j]) + 1 + strlen(e->target) + 1;
-			if ((p = malloc(len)) == NULL) {
+			if ((p = mem_malloc(len)) == NULL) {
 				r = TSS_E_NOMEM;
 				goto out;
 			}

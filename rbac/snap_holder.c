@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/store.h"
 
 /* ---- the holder ---- */
@@ -33,7 +34,7 @@ rbac_open(struct store *st, int64_t cert_max_ttl, struct rbac **out)
 	*out = NULL;
 	if (st == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((r = mem_calloc(1, sizeof(*r))) == NULL)
 		return TSS_E_NOMEM;
 	r->st = st;
 	r->cert_max_ttl = cert_max_ttl;

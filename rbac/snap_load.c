@@ -13,6 +13,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/store.h"
 
 /* ---- loading from the store ---- */
@@ -30,7 +31,7 @@ vec_push(struct vec *v, void *p)
 
 	if (v->n == v->cap) {
 		ncap = v->cap == 0 ? 256 : v->cap * 2;
-		if ((nv = realloc(v->v, ncap * sizeof(*nv))) == NULL)
+		if ((nv = mem_realloc(v->v, ncap * sizeof(*nv))) == NULL)
 			return TSS_E_NOMEM;
 		v->v = nv;
 		v->cap = ncap;

@@ -17,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 
 #include "cakey.h"
 #include "cakey_int.h"
@@ -32,7 +33,7 @@ put_bn(struct buf *b, const BIGNUM *bn)
 
 	if ((n = BN_num_bytes(bn)) < 0)
 		return TSS_E_CRYPTO;
-	if ((p = malloc((size_t)n + 1)) == NULL)
+	if ((p = mem_malloc((size_t)n + 1)) == NULL)
 		return TSS_E_NOMEM;
 	if (BN_bn2bin(bn, p) != n) {
 		r = TSS_E_CRYPTO;
@@ -151,7 +152,7 @@ cakey__from_pkey(EVP_PKEY *pkey, struct cakey **cap)
 	*cap = NULL;
 	if ((r = pkey_alg(pkey, &alg)) != 0)
 		goto out;
-	if ((b = buf_new()) == NULL || (ca = calloc(1, sizeof(*ca))) == NULL) {
+	if ((b = buf_new()) == NULL || (ca = mem_calloc(1, sizeof(*ca))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -20,6 +20,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 
 #include "cakey.h"
 #include "cakey_int.h"
@@ -113,7 +114,7 @@ cakey_load(const char *path, struct cakey **cap)
 		goto out;
 	}
 	cap_len = (size_t)st.st_size + 1;
-	if ((data = malloc(cap_len)) == NULL) {
+	if ((data = mem_malloc(cap_len)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

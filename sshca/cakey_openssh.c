@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/mem.h"
 
 #include "cakey.h"
 #include "cakey_int.h"
@@ -241,7 +242,7 @@ openssh_unarmour(const char *text, size_t len, uint8_t **blobp,
 	if (e == NULL)
 		goto out;
 	end = (size_t)(e - text);
-	if ((b64 = malloc(end - start + 1)) == NULL) {
+	if ((b64 = mem_malloc(end - start + 1)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -8,6 +8,7 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 
 #include "krl.h"
 #include "sshkey.h"
@@ -46,7 +47,7 @@ put_ca_section(struct buf *krl, const struct krl_ca *c)
 		return TSS_E_TOO_MANY;
 	if (c->nserials == 0)
 		return 0;
-	if ((s = malloc(c->nserials * sizeof(*s))) == NULL ||
+	if ((s = mem_malloc(c->nserials * sizeof(*s))) == NULL ||
 	    (sect = buf_new()) == NULL || (list = buf_new()) == NULL ||
 	    (ranges = buf_new()) == NULL) {
 		r = TSS_E_NOMEM;

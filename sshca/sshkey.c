@@ -17,6 +17,7 @@
 #include "common/enc.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 
 #include "sshkey.h"
 
@@ -279,8 +280,8 @@ sshkey_from_blob(const uint8_t *blob, size_t len, struct sshkey **keyp)
 		r = TSS_E_INVALID_PUBLIC_KEY;
 		goto out;
 	}
-	if ((k = calloc(1, sizeof(*k))) == NULL ||
-	    (k->blob = malloc(len)) == NULL) {
+	if ((k = mem_calloc(1, sizeof(*k))) == NULL ||
+	    (k->blob = mem_malloc(len)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -290,7 +291,7 @@ sshkey_from_blob(const uint8_t *blob, size_t len, struct sshkey **keyp)
 	k->type = kt->type;
 	k->bits = bits;
 	if (kt->sk) {
-		if ((k->application = malloc(applen + 1)) == NULL) {
+		if ((k->application = mem_malloc(applen + 1)) == NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
 		}
@@ -384,7 +385,7 @@ sshkey_parse_line(const char *line, size_t len, struct sshkey **keyp,
 		goto out;
 	}
 	if (commentp != NULL) {
-		if ((comment = malloc(cend - cstart + 1)) == NULL) {
+		if ((comment = mem_malloc(cend - cstart + 1)) == NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
 		}
@@ -516,7 +517,7 @@ sshkey_line(const char *type, const uint8_t *blob, size_t len,
 	if ((r = b64_encode(blob, len, &b64)) != 0)
 		goto out;
 	need = strlen(type) + 1 + strlen(b64) + 1 + strlen(comment) + 1;
-	if ((line = malloc(need)) == NULL) {
+	if ((line = mem_malloc(need)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

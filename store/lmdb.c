@@ -44,6 +44,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "lmdb_int.h"
 
 #define DEFAULT_MAP_SIZE	((size_t)64 << 20)
@@ -341,7 +342,7 @@ store__open_env(const char *dir, const struct store_opts *opts, int validate,
 	if (max < size)
 		max = size;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = mem_calloc(1, sizeof(*s))) == NULL)
 		return TSS_E_NOMEM;
 	s->map_max = max;
 	s->read_only = validate || (opts != NULL && opts->read_only);

@@ -12,6 +12,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "lmdb_int.h"
 
 #define GROW_WAIT_SEC		2
@@ -104,7 +105,7 @@ store_begin(struct store *s, int write, struct store_txn **out)
 		log_debug("store: write transaction on a read-only store");
 		return TSS_E_STORE;
 	}
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if ((t = mem_calloc(1, sizeof(*t))) == NULL)
 		return TSS_E_NOMEM;
 	t->s = s;
 	t->write = write != 0;
@@ -269,7 +270,7 @@ store_cursor_open(struct store_txn *t, enum store_db db,
 		*out = NULL;
 	if (!valid_txn_db(t, db) || out == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = mem_calloc(1, sizeof(*c))) == NULL)
 		return TSS_E_NOMEM;
 	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c->mc)) != 0) {
 		free(c);

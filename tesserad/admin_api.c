@@ -7,6 +7,7 @@
 #include "auth/user.h"
 #include "broker/broker.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "rbac/rbac.h"
 
 int
@@ -36,7 +37,7 @@ groups_of(const json_t *body, const char ***out, size_t *n, int *set,
 		    "names", USER_GROUPS_MAX);
 		return TSS_E_VALIDATION;
 	}
-	if ((v = calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
+	if ((v = mem_calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
 	json_array_foreach(j, i, g) {
 		if (!json_is_string(g) ||

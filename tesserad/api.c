@@ -16,6 +16,7 @@
 #include "broker/issue.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/store.h"
 #include "web/server.h"
 #include "web/ui/ui.h"
@@ -536,7 +537,7 @@ h_cert_issue(const struct web_req *req, void *arg)
 	caller_clear(&c);
 	if (r != 0)
 		return web_error_msg(r, errmsg);
-	if ((il = calloc(1, sizeof(*il))) == NULL ||
+	if ((il = mem_calloc(1, sizeof(*il))) == NULL ||
 	    (il->resp = web_json(201, out)) == NULL) {
 		free(il);
 		issue_job_free(job);

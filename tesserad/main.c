@@ -22,6 +22,7 @@
 #include "broker/config.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "store/store.h"
 #include "tesserad/api.h"
 #include "web/server.h"
@@ -128,7 +129,7 @@ default_public_url(struct config *cfg, unsigned port)
 		return TSS_E_CONFIG;
 	snprintf(url, sizeof(url), strchr(host, ':') != NULL ?
 	    "https://[%s]:%u" : "https://%s:%u", host, port);
-	return (cfg->public_url = strdup(url)) != NULL ? 0 : TSS_E_NOMEM;
+	return (cfg->public_url = mem_strdup(url)) != NULL ? 0 : TSS_E_NOMEM;
 }
 
 int

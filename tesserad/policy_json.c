@@ -11,6 +11,7 @@
 #include "policy_json.h"
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "rbac/rbac.h"
 
 static int
@@ -44,7 +45,7 @@ labels_from_json(const char *field, const json_t *j, struct rbac_label **out,
 		    RBAC_LABELS_MAX);
 		return TSS_E_VALIDATION;
 	}
-	if ((l = calloc(cap == 0 ? 1 : cap, sizeof(*l))) == NULL)
+	if ((l = mem_calloc(cap == 0 ? 1 : cap, sizeof(*l))) == NULL)
 		return TSS_E_NOMEM;
 	json_object_foreach((json_t *)j, k, v) {
 		if (!json_is_string(v) || rbac_valid_label_value(
@@ -61,8 +62,8 @@ labels_from_json(const char *field, const json_t *j, struct rbac_label **out,
 			    "letter or digit", field);
 			goto out;
 		}
-		l[n].key = strdup(k);
-		l[n].value = strdup(json_string_value(v));
+		l[n].key = mem_strdup(k);
+		l[n].value = mem_strdup(json_string_value(v));
 		n++;
 		if (l[n - 1].key == NULL || l[n - 1].value == NULL) {
 			r = TSS_E_NOMEM;
@@ -101,7 +102,7 @@ strv_from_json(const char *field, const json_t *j, size_t max,
 		    max);
 		return TSS_E_VALIDATION;
 	}
-	if ((v = calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
+	if ((v = mem_calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
 	json_array_foreach((json_t *)j, i, e) {
 		if (!json_is_string(e) ||
@@ -111,7 +112,7 @@ strv_from_json(const char *field, const json_t *j, size_t max,
 			    what);
 			goto out;
 		}
-		if ((v[n] = strdup(json_string_value(e))) == NULL) {
+		if ((v[n] = mem_strdup(json_string_value(e))) == NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
 		}
@@ -184,9 +185,9 @@ policy_json_target(const char *name, const json_t *j,
 	if ((r = policy_json_fields(j, keys, "", errmsg, errlen)) != 0 ||
 	    (r = check_name(j, name, errmsg, errlen)) != 0)
 		return r;
-	if ((t = calloc(1, sizeof(*t))) == NULL)
+	if ((t = mem_calloc(1, sizeof(*t))) == NULL)
 		return TSS_E_NOMEM;
-	if ((t->name = strdup(name)) == NULL) {
+	if ((t->name = mem_strdup(name)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -293,10 +294,10 @@ policy_json_role(const char *name, const json_t *j,
 	if ((r = policy_json_fields(j, keys, "", errmsg, errlen)) != 0 ||
 	    (r = check_name(j, name, errmsg, errlen)) != 0)
 		return r;
-	if ((ro = calloc(1, sizeof(*ro))) == NULL)
+	if ((ro = mem_calloc(1, sizeof(*ro))) == NULL)
 		return TSS_E_NOMEM;
 	r = TSS_E_NOMEM;
-	if ((ro->name = strdup(name)) == NULL)
+	if ((ro->name = mem_strdup(name)) == NULL)
 		goto out;
 	ro->max_ttl = RBAC_DEFAULT_TTL;
 	ro->extensions = RBAC_EXT_DEFAULT;
@@ -313,7 +314,7 @@ policy_json_role(const char *name, const json_t *j,
 			    RBAC_RULES_MAX);
 			goto out;
 		}
-		if ((ro->rules = calloc(json_array_size(v) + 1,
+		if ((ro->rules = mem_calloc(json_array_size(v) + 1,
 		    sizeof(*ro->rules))) == NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
@@ -371,7 +372,7 @@ policy_json_role(const char *name, const json_t *j,
 			(void)rbac_cidr_parse(sv[i], &c);
 			rbac_cidr_format(&c, buf, sizeof(buf));
 			free(sv[i]);
-			if ((sv[i] = strdup(buf)) == NULL) {
+			if ((sv[i] = mem_strdup(buf)) == NULL) {
 				r = TSS_E_NOMEM;
 				goto out;
 			}
@@ -391,7 +392,7 @@ policy_json_role(const char *name, const json_t *j,
 			    RBAC_FORCE_COMMAND_MAX);
 			goto out;
 		}
-		if ((ro->force_command = strdup(json_string_value(v))) ==
+		if ((ro->force_command = mem_strdup(json_string_value(v))) ==
 		    NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
@@ -454,7 +455,7 @@ policy_json_binding(const json_t *j, int64_t now, char **role,
 		snprintf(errmsg, errlen, "role: a role name");
 		goto out;
 	}
-	if ((ro = strdup(json_string_value(v))) == NULL) {
+	if ((ro = mem_strdup(json_string_value(v))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -466,7 +467,7 @@ policy_json_binding(const json_t *j, int64_t now, char **role,
 		    "\"group:<name>\"");
 		goto out;
 	}
-	if ((su = strdup(json_string_value(v))) == NULL) {
+	if ((su = mem_strdup(json_string_value(v))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -1,13 +1,6 @@
 /*
- * The HTTPS server; see server.h.
- *
- * Certificate reload: the key pair lives in a refcounted bundle.  Each
- * connection gets a small context at accept time (NOTIFY_CONNECTION), which
- * we also hang on its GnuTLS session (gnutls_session_set_ptr; libmicrohttpd
- * does not use that slot).  The certificate callback hands the current
- * bundle to the handshake and pins it on the connection; a reload swaps the
- * current bundle and retires the old one, freed when its last connection
- * closes.  So GnuTLS never sees a certificate or key freed under it.
+ * The HTTPS server; see server.h.  Parts of it lie beside this file, behind
+ * internal.h: tls.c (the certificate and key, their reload).
  *
  * Request bodies: libmicrohttpd calls the access handler once with the
  * headers, then per body chunk, then once more with nothing; we buffer at
@@ -46,85 +39,20 @@
 #include "common/jsonw.h"
 #include "common/log.h"
 #include "common/mem.h"
-#include "web/server.h"
+#include "web/internal.h"
 
-#define TLS_CHAIN_MAX	8
-#define TLS_FILE_MAX	(1024 * 1024)
-#define RESP_HDR_MAX	16
 #define STOP_WAIT_NS	(5ull * 1000000000ull)
-#define WEB_WORKERS	32	/* threads for handlers that may wait */
 #define WEB_IO_MAX	16	/* I/O threads: one per CPU, at most this */
-#define ORIGIN_MAX	320
 /* A chunked body past WEB_BODY_MAX is read and dropped up to this much
  * more so the client gets its 413; beyond it the connection is closed. */
 #define WEB_DISCARD_MAX	(1024u * 1024)
-#define CONN_BUCKETS	1024	/* connection records, hashed by descriptor */
-#define NET_BUCKETS	256	/* per-network counts */
 #define TICK_MS		200	/* acceptor: deadline and drain pass */
-/* A connection closed before its body was read is drained, at most this
- * long and this much, so the client reads our answer instead of a reset;
- * at most LINGER_MAX at once (beyond, closed at once).  The bytes cover
- * what a client writes into loopback's socket buffers (several MiB)
- * before it reads our answer and stops. */
-#define LINGER_MS	2000
-#define LINGER_BYTES	(8u * 1024 * 1024)
-#define LINGER_MAX	64
 
 #define CSP_API "default-src 'none'; frame-ancestors 'none'; " \
 	"base-uri 'none'; form-action 'none'"
 #define CSP_HTML "default-src 'self'; script-src 'self'; style-src 'self'; " \
 	"img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; " \
 	"form-action 'self'"
-
-struct tls_bundle {
-	gnutls_pcert_st pcert[TLS_CHAIN_MAX];
-	unsigned npcert;
-	gnutls_privkey_t key;
-	unsigned refs;			/* connections pinning it */
-	struct tls_bundle *next;	/* retired list */
-};
-
-struct file_id {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-};
-
-/* A network: an IPv4 /24 or an IPv6 /64, and its open connections. */
-struct net {
-	uint8_t key[9];			/* family (4 or 6), then the prefix */
-	unsigned n;
-	struct net *next;		/* hash chain */
-};
-
-/*
- * One accepted socket, from accept() to libmicrohttpd's NOTIFY_CLOSED
- * (which comes before it closes the descriptor, so while the record is in
- * the table under conn_mu, fd is this connection's).  Made by the acceptor,
- * found by descriptor at NOTIFY_STARTED and kept as the socket context.
- */
-struct conn_ctx {
-	struct web_server *s;
-	struct tls_bundle *b;		/* pinned by the last handshake */
-	int seen;			/* its first request has started */
-	int fd;
-	int linked;			/* NOTIFY_STARTED has claimed it */
-	int cut;			/* shut down for its deadline */
-	int linger;			/* drain before the close */
-	atomic_int in_body;		/* the deadline is the body's */
-	int qover;			/* its request has too many query
-					 * arguments (on_uri) */
-	atomic_llong deadline;		/* monotonic ms; 0: none */
-	struct net *net;		/* counted there; NULL: not counted */
-	struct conn_ctx *next;		/* hash chain by fd */
-};
-
-struct lingering {
-	int fd;
-	int64_t until;			/* monotonic ms */
-	size_t left;			/* bytes still to drop */
-};
 
 /* Status codes with their own metric series; the rest count as "other". */
 static const unsigned metric_status[] = {
@@ -136,119 +64,6 @@ static const char *const metric_status_names[] = {
 	"413", "415", "429", "500", "501", "503", "other",
 };
 #define NSTATUS	(sizeof(metric_status_names) / sizeof(metric_status_names[0]))
-
-/* Handler threads: a FIFO of parked requests and the threads taking them. */
-struct pool {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct web_req *head, **tail;
-	int stop;
-	pthread_t threads[WEB_WORKERS];
-	unsigned n;
-	const char *name;		/* for ps -L, top -H, perf */
-};
-enum { POOL_WAIT, POOL_CPU };
-
-struct web_server {
-	struct MHD_Daemon *d;
-	int lfd;			/* the listening socket, ours */
-	pthread_t acceptor;
-	int accepting;			/* the acceptor thread runs */
-	atomic_int accept_stop;
-	const struct web_route *routes;
-	size_t nroutes;
-	void *arg;
-	char *cert_file;
-	char *key_file;
-	char origin[ORIGIN_MAX];
-	uint16_t port;
-	int cacheable_all;
-
-	pthread_mutex_t tls_lock;
-	struct tls_bundle *cur;
-	struct tls_bundle *retired;
-	struct file_id cert_id, key_id;
-
-	atomic_int stopping;
-	atomic_long inflight;
-	atomic_long fresh;		/* connections before their first request */
-
-	/* Deferred answers (web_defer/web_finish) and the worker pool. */
-	pthread_mutex_t later_mu;
-	pthread_cond_t later_cv;	/* an orphan was finished */
-	int closing;			/* the daemon is going: park nothing */
-	struct web_req *parked;		/* suspended connections */
-	long orphans;			/* deferred requests whose connection
-					 * closed before web_finish() */
-	struct pool pools[2];		/* POOL_WAIT, POOL_CPU */
-
-	/* Connection records, network counts and sockets being drained;
-	 * see struct conn_ctx.  Under conn_mu. */
-	pthread_mutex_t conn_mu;
-	struct conn_ctx *conns[CONN_BUCKETS];
-	struct net *nets[NET_BUCKETS];
-	struct lingering lingers[LINGER_MAX];
-	size_t nlingers;
-	unsigned head_ms, body_ms, per_net;
-	int linger_ok;			/* the acceptor runs: it drains */
-
-	struct web_metrics *metrics;
-	int own_metrics;
-	struct web_metric *m_requests;
-	struct web_metric *m_latency;
-	struct web_metric *m_closed;	/* connections we closed, by reason */
-	size_t *route_pattern;		/* route index -> pattern label index */
-	size_t npatterns;		/* label index npatterns = "unmatched" */
-};
-
-struct web_req {
-	struct web_server *s;
-	struct MHD_Connection *conn;
-	struct conn_ctx *cc;		/* NULL when it has none */
-	const char *method;
-	const char *raw_url;
-	char path[WEB_PATH_MAX + 1];
-	char param[WEB_PATH_MAX + 1];
-	int has_param;
-	const struct web_route *route;
-	size_t pattern;			/* metric label index */
-	char remote[INET6_ADDRSTRLEN];
-	char id[17];
-	json_t *json;
-	char *token;
-	enum web_auth auth;
-	char *qkey[WEB_QUERY_MAX];
-	char *qval[WEB_QUERY_MAX];
-	size_t nquery;
-	int qerr;
-	struct buf *body;		/* secret: wiped when freed or moved */
-	size_t discarded;		/* bytes dropped past WEB_BODY_MAX */
-	int too_large;
-	int responded;
-	struct timespec start;
-
-	int dispatched;			/* its handler has been called for */
-
-	/* Answering later; see web_defer().  Under s->later_mu. */
-	int deferred;			/* the handler called web_defer() */
-	int waiting;			/* an answer is owed by web_finish() */
-	int parked;			/* the connection is suspended */
-	int finished;			/* web_finish() has run */
-	int orphan;			/* the connection closed meanwhile */
-	struct web_resp *later;		/* web_finish()'s answer */
-	struct web_req *work_next;	/* worker queue */
-	struct web_req *park_prev, *park_next;	/* s->parked */
-};
-
-struct web_resp {
-	unsigned status;
-	char *body;			/* malloc'd, wiped on free */
-	size_t len;
-	char *ctype;
-	size_t nhdr;
-	char *hname[RESP_HDR_MAX];
-	char *hval[RESP_HDR_MAX];
-};
 
 static pthread_once_t json_once = PTHREAD_ONCE_INIT;
 
@@ -643,207 +458,6 @@ web_csrf_equal(const char *token, size_t len, void *arg)
 }
 
 /* ------------------------------------------------------------------ */
-/* TLS material */
-
-static void
-bundle_free(struct tls_bundle *b)
-{
-	unsigned i;
-
-	if (b == NULL)
-		return;
-	for (i = 0; i < b->npcert; i++)
-		gnutls_pcert_deinit(&b->pcert[i]);
-	if (b->key != NULL)
-		gnutls_privkey_deinit(b->key);
-	free(b);
-}
-
-/* Read a whole (small) file; *id describes what was read. */
-static int
-read_file(const char *path, uint8_t **out, size_t *outlen, struct file_id *id)
-{
-	struct stat st;
-	uint8_t *p = NULL;
-	size_t got = 0;
-	ssize_t n;
-	int fd = -1, r = TSS_E_IO;
-
-	*out = NULL;
-	*outlen = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		log_error("web: cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
-		goto out;
-	if (st.st_size <= 0 || st.st_size > TLS_FILE_MAX) {
-		r = TSS_E_TOO_LONG;
-		goto out;
-	}
-	if ((p = malloc((size_t)st.st_size + 1)) == NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		n = read(fd, p + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
-	}
-	p[got] = '\0';
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->size = st.st_size;
-	id->mtime = st.st_mtim;
-	*out = p;
-	*outlen = got;
-	p = NULL;	/* transferred */
-	r = 0;
- out:
-	if (fd != -1)
-		close(fd);
-	if (p != NULL) {
-		explicit_bzero(p, (size_t)st.st_size + 1);
-		free(p);
-	}
-	return r;
-}
-
-/* Do the leaf certificate and the private key hold the same public key? */
-static int
-key_matches(struct tls_bundle *b)
-{
-	gnutls_pubkey_t pk = NULL;
-	gnutls_datum_t a = { NULL, 0 }, c = { NULL, 0 };
-	int ok = 0;
-
-	if (gnutls_pubkey_init(&pk) < 0)
-		return 0;
-	if (gnutls_pubkey_import_privkey(pk, b->key, 0, 0) < 0 ||
-	    gnutls_pubkey_export2(pk, GNUTLS_X509_FMT_DER, &a) < 0 ||
-	    gnutls_pubkey_export2(b->pcert[0].pubkey, GNUTLS_X509_FMT_DER,
-	    &c) < 0)
-		goto out;
-	ok = a.size == c.size && memcmp(a.data, c.data, a.size) == 0;
- out:
-	gnutls_free(a.data);
-	gnutls_free(c.data);
-	gnutls_pubkey_deinit(pk);
-	return ok;
-}
-
-static int
-bundle_load(const char *cert_file, const char *key_file,
-    struct tls_bundle **out, struct file_id *cid, struct file_id *kid)
-{
-	struct tls_bundle *b = NULL;
-	uint8_t *cpem = NULL, *kpem = NULL;
-	size_t clen = 0, klen = 0;
-	gnutls_datum_t d;
-	unsigned n = TLS_CHAIN_MAX;
-	int r = TSS_E_INTERNAL, gr;
-
-	*out = NULL;
-	if ((r = read_file(cert_file, &cpem, &clen, cid)) != 0 ||
-	    (r = read_file(key_file, &kpem, &klen, kid)) != 0)
-		goto out;
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	d.data = cpem;
-	d.size = (unsigned)clen;
-	if ((gr = gnutls_pcert_list_import_x509_raw(b->pcert, &n, &d,
-	    GNUTLS_X509_FMT_PEM, 0)) < 0 || n == 0) {
-		log_error("web: %s: no usable certificate: %s", cert_file,
-		    gnutls_strerror(gr));
-		r = TSS_E_BAD_FORMAT;
-		goto out;
-	}
-	b->npcert = n;
-	if (gnutls_privkey_init(&b->key) < 0) {
-		r = TSS_E_CRYPTO;
-		goto out;
-	}
-	d.data = kpem;
-	d.size = (unsigned)klen;
-	if ((gr = gnutls_privkey_import_x509_raw(b->key, &d,
-	    GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
-		log_error("web: %s: no usable private key: %s", key_file,
-		    gnutls_strerror(gr));
-		r = TSS_E_BAD_FORMAT;
-		goto out;
-	}
-	if (!key_matches(b)) {
-		log_error("web: %s does not match %s", key_file, cert_file);
-		r = TSS_E_CRYPTO;
-		goto out;
-	}
-	*out = b;
-	b = NULL;	/* transferred */
-	r = 0;
- out:
-	bundle_free(b);
-	free(cpem);
-	if (kpem != NULL) {
-		explicit_bzero(kpem, klen);
-		free(kpem);
-	}
-	return r;
-}
-
-/* With tls_lock held: drop one pin; free a retired bundle nobody pins. */
-static void
-bundle_unpin_locked(struct web_server *s, struct tls_bundle *b)
-{
-	struct tls_bundle **pp;
-
-	if (b == NULL)
-		return;
-	if (b->refs > 0)
-		b->refs--;
-	if (b->refs > 0 || b == s->cur)
-		return;
-	for (pp = &s->retired; *pp != NULL; pp = &(*pp)->next) {
-		if (*pp == b) {
-			*pp = b->next;
-			bundle_free(b);
-			return;
-		}
-	}
-}
-
-static int
-cert_callback(gnutls_session_t session, const gnutls_datum_t *req_ca_dn,
-    int nreqs, const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
-    gnutls_pcert_st **pcert, unsigned int *pcert_length,
-    gnutls_privkey_t *key)
-{
-	struct conn_ctx *cc = gnutls_session_get_ptr(session);
-	struct web_server *s;
-	struct tls_bundle *b;
-
-	if (cc == NULL || cc->s == NULL)
-		return -1;
-	s = cc->s;
-	pthread_mutex_lock(&s->tls_lock);
-	b = s->cur;
-	if (cc->b != b) {
-		b->refs++;
-		bundle_unpin_locked(s, cc->b);
-		cc->b = b;
-	}
-	pthread_mutex_unlock(&s->tls_lock);
-	*pcert = b->pcert;
-	*pcert_length = b->npcert;
-	*key = b->key;
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Connection records, per-network limits, deadlines, draining */
 
 static const char *const close_reasons[] = { "network_limit",
@@ -1223,75 +837,9 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 		pthread_mutex_unlock(&s->conn_mu);
 	}
 	pthread_mutex_lock(&s->tls_lock);
-	bundle_unpin_locked(s, cc->b);
+	web__bundle_unpin_locked(s, cc->b);
 	pthread_mutex_unlock(&s->tls_lock);
 	free(cc);
-}
-
-int
-web_reload_tls(struct web_server *s)
-{
-	struct tls_bundle *b = NULL, *old;
-	struct file_id cid, kid;
-	int r;
-
-	if (s == NULL)
-		return TSS_E_INVALID_ARGUMENT;
-	memset(&cid, 0, sizeof(cid));
-	memset(&kid, 0, sizeof(kid));
-	if ((r = bundle_load(s->cert_file, s->key_file, &b, &cid, &kid)) != 0)
-		return r;
-	pthread_mutex_lock(&s->tls_lock);
-	old = s->cur;
-	s->cur = b;
-	s->cert_id = cid;
-	s->key_id = kid;
-	if (old != NULL) {
-		if (old->refs == 0)
-			bundle_free(old);
-		else {
-			old->next = s->retired;
-			s->retired = old;
-		}
-	}
-	pthread_mutex_unlock(&s->tls_lock);
-	log_info("web: TLS certificate loaded from %s", s->cert_file);
-	return 0;
-}
-
-static int
-file_changed(const char *path, const struct file_id *id)
-{
-	struct stat st;
-
-	if (stat(path, &st) == -1)
-		return TSS_E_IO;
-	return st.st_dev != id->dev || st.st_ino != id->ino ||
-	    st.st_size != id->size ||
-	    st.st_mtim.tv_sec != id->mtime.tv_sec ||
-	    st.st_mtim.tv_nsec != id->mtime.tv_nsec;
-}
-
-int
-web_tls_changed(struct web_server *s)
-{
-	struct file_id cid, kid;
-	int rc, rk;
-
-	if (s == NULL)
-		return TSS_E_INVALID_ARGUMENT;
-	pthread_mutex_lock(&s->tls_lock);
-	cid = s->cert_id;
-	kid = s->key_id;
-	pthread_mutex_unlock(&s->tls_lock);
-	/* A file that cannot be stat()ed wins over a change. */
-	rc = file_changed(s->cert_file, &cid);
-	rk = file_changed(s->key_file, &kid);
-	if (rc < 0)
-		return rc;
-	if (rk < 0)
-		return rk;
-	return rc || rk;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2178,7 +1726,6 @@ no_unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
 	return strlen(s);
 }
-
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void
@@ -2302,21 +1849,6 @@ metrics_setup(struct web_server *s)
  out:
 	free(pats);
 	return r;
-}
-
-static int
-tls_priorities_ok(const char *prio)
-{
-	gnutls_priority_t p;
-	const char *errpos = NULL;
-
-	if (gnutls_priority_init(&p, prio, &errpos) < 0) {
-		log_error("web: bad TLS priority string at \"%s\"",
-		    errpos != NULL ? errpos : "?");
-		return 0;
-	}
-	gnutls_priority_deinit(p);
-	return 1;
 }
 
 /*
@@ -2530,7 +2062,7 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	}
 	prio = cfg->tls_priorities != NULL ? cfg->tls_priorities :
 	    WEB_TLS_PRIORITIES;
-	if (!tls_priorities_ok(prio))
+	if (!web__tls_priorities_ok(prio))
 		return TSS_E_CONFIG;
 	timeout = cfg->conn_timeout ? cfg->conn_timeout : 30;
 	maxconn = cfg->max_connections ? cfg->max_connections : 1024;
@@ -2612,7 +2144,7 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	    0, NULL, NULL, on_access, s,
 	    MHD_OPTION_THREAD_POOL_SIZE, io_threads(),
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-	    MHD_OPTION_HTTPS_CERT_CALLBACK, cert_callback,
+	    MHD_OPTION_HTTPS_CERT_CALLBACK, web__cert_callback,
 	    MHD_OPTION_HTTPS_PRIORITIES, prio,
 	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 	    MHD_OPTION_CONNECTION_LIMIT, maxconn,
@@ -2745,10 +2277,10 @@ web_free(struct web_server *s)
 		pthread_cond_destroy(&s->pools[i].cv);
 		pthread_mutex_destroy(&s->pools[i].mu);
 	}
-	bundle_free(s->cur);
+	web__bundle_free(s->cur);
 	for (b = s->retired; b != NULL; b = next) {
 		next = b->next;
-		bundle_free(b);
+		web__bundle_free(b);
 	}
 	pthread_mutex_destroy(&s->tls_lock);
 	conns_free(s);

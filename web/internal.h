@@ -201,6 +201,29 @@ struct web_resp {
 	char *hval[RESP_HDR_MAX];
 };
 
+/* Why we closed a connection: the label index of m_closed, whose label
+ * values are close_reasons[] (server.c). */
+enum { CLOSE_NET, CLOSE_HEAD, CLOSE_BODY };
+
+static inline int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Set the connection's deadline: ms from now, or none (ms < 0). */
+static inline void
+conn_deadline(struct conn_ctx *cc, long ms, int in_body)
+{
+	if (cc == NULL)
+		return;
+	atomic_store(&cc->in_body, in_body);
+	atomic_store(&cc->deadline, ms < 0 ? 0 : mono_ms() + ms);
+}
+
 /* tls.c: TLS material.  web__cert_callback() is libmicrohttpd's
  * HTTPS_CERT_CALLBACK; the others need tls_lock as their names say. */
 void web__bundle_free(struct tls_bundle *b);
@@ -211,5 +234,16 @@ int web__cert_callback(gnutls_session_t session,
     gnutls_pcert_st **pcert, unsigned int *pcert_length,
     gnutls_privkey_t *key);
 int web__tls_priorities_ok(const char *prio);
+
+/* conn.c: connections.  web__on_connection() is libmicrohttpd's
+ * NOTIFY_CONNECTION callback, web__acceptor_main() the acceptor thread. */
+void web__on_connection(void *cls, struct MHD_Connection *conn,
+    void **socket_ctx, enum MHD_ConnectionNotificationCode toe);
+void web__conns_free(struct web_server *s);
+int web__parse_listen(const char *listen, struct sockaddr_storage *ss,
+    int *v6, char *host, size_t hostlen);
+int web__listen_open(const struct sockaddr_storage *ss, int v6);
+void *web__acceptor_main(void *arg);
+void web__acceptor_stop(struct web_server *s);
 
 #endif

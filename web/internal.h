@@ -202,7 +202,7 @@ struct web_resp {
 };
 
 /* Why we closed a connection: the label index of m_closed, whose label
- * values are close_reasons[] (server.c). */
+ * values are close_reasons[] (response.c). */
 enum { CLOSE_NET, CLOSE_HEAD, CLOSE_BODY };
 
 static inline int64_t
@@ -222,6 +222,16 @@ conn_deadline(struct conn_ctx *cc, long ms, int in_body)
 		return;
 	atomic_store(&cc->in_body, in_body);
 	atomic_store(&cc->deadline, ms < 0 ? 0 : mono_ms() + ms);
+}
+
+static inline double
+elapsed(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) +
+	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
 /* tls.c: TLS material.  web__cert_callback() is libmicrohttpd's
@@ -245,5 +255,15 @@ int web__parse_listen(const char *listen, struct sockaddr_storage *ss,
 int web__listen_open(const struct sockaddr_storage *ss, int v6);
 void *web__acceptor_main(void *arg);
 void web__acceptor_stop(struct web_server *s);
+
+/* response.c: sending (resp is consumed) and the request metrics. */
+enum MHD_Result web__send_resp(struct web_req *req, struct web_resp *resp,
+    int close_conn);
+enum MHD_Result web__send_error(struct web_req *req, unsigned status,
+    const char *code, const char *msg, int close_conn);
+int web__metrics_setup(struct web_server *s);
+
+/* server.c */
+int web__token_ok(const char *t, size_t len);
 
 #endif

@@ -263,7 +263,15 @@ enum MHD_Result web__send_error(struct web_req *req, unsigned status,
     const char *code, const char *msg, int close_conn);
 int web__metrics_setup(struct web_server *s);
 
+/* dispatch.c: where handlers run, answers given later. */
+enum MHD_Result web__park(struct web_req *req, struct web_resp *ignored);
+enum MHD_Result web__hand_to_worker(struct web_req *req, struct pool *p);
+void web__unpark_all(struct web_server *s);
+int web__pool_start(struct pool *p, unsigned n);
+void web__workers_stop(struct web_server *s);
+
 /* server.c */
+void web__req_free(struct web_req *req);
 int web__token_ok(const char *t, size_t len);
 
 #endif

@@ -2,7 +2,8 @@
  * The HTTPS server; see server.h.  Parts of it lie beside this file, behind
  * internal.h: tls.c (the certificate and key, their reload), conn.c
  * (connection records, limits, deadlines, draining, the acceptor), response.c
- * (responses, sending, request metrics).
+ * (responses, sending, request metrics), dispatch.c (worker pools, answers
+ * given later).
  *
  * Request bodies: libmicrohttpd calls the access handler once with the
  * headers, then per body chunk, then once more with nothing; we buffer at
@@ -283,8 +284,8 @@ body_len(const struct web_req *req)
 	return req->body == NULL ? 0 : buf_len(req->body);
 }
 
-static void
-req_free(struct web_req *req)
+void
+web__req_free(struct web_req *req)
 {
 	size_t i;
 
@@ -539,120 +540,6 @@ extract_token(struct web_req *req)
 /* Answering later */
 
 /*
- * A deferred request's connection is suspended ("parked") until
- * web_finish() hands over the answer; libmicrohttpd then calls on_access()
- * again, which sends it.  web_finish() may run on any thread, even before
- * the handler has returned: later_mu orders it against the parking, so
- * a connection is never resumed before it was suspended.  A connection
- * that closes while its answer is owed (only when the daemon stops) leaves
- * the request behind as an orphan, freed by the web_finish() that comes.
- */
-/* Suspend the connection; later_mu held. */
-static void
-suspend_locked(struct web_req *req)
-{
-	struct web_server *s = req->s;
-
-	MHD_suspend_connection(req->conn);
-	req->parked = 1;
-	req->park_prev = NULL;
-	if ((req->park_next = s->parked) != NULL)
-		s->parked->park_prev = req;
-	s->parked = req;
-}
-
-/* Resume it; later_mu held. */
-static void
-resume_locked(struct web_req *req)
-{
-	struct web_server *s = req->s;
-
-	if (req->park_prev != NULL)
-		req->park_prev->park_next = req->park_next;
-	else
-		s->parked = req->park_next;
-	if (req->park_next != NULL)
-		req->park_next->park_prev = req->park_prev;
-	req->park_prev = req->park_next = NULL;
-	req->parked = 0;
-	MHD_resume_connection(req->conn);
-}
-
-/*
- * Once a handler on a worker has deferred, its request may be answered
- * and freed before the handler even returns: whether it deferred is kept
- * here, not read from the request afterwards.
- */
-static __thread int deferred_here;
-
-struct web_later *
-web_defer(const struct web_req *creq)
-{
-	struct web_req *req = (struct web_req *)creq;
-
-	pthread_mutex_lock(&req->s->later_mu);
-	req->deferred = 1;
-	req->waiting = 1;
-	pthread_mutex_unlock(&req->s->later_mu);
-	deferred_here = 1;
-	return (struct web_later *)req;
-}
-
-/* Hand over the answer; later_mu held. */
-static void
-finish_locked(struct web_req *req, struct web_resp *resp)
-{
-	struct web_server *s = req->s;
-
-	if (req->orphan) {
-		web_resp_free(resp);
-		req_free(req);
-		s->orphans--;
-		pthread_cond_broadcast(&s->later_cv);
-		return;
-	}
-	req->later = resp;
-	req->finished = 1;
-	req->waiting = 0;
-	if (req->parked)
-		resume_locked(req);
-}
-
-void
-web_finish(struct web_later *later, struct web_resp *resp)
-{
-	struct web_req *req = (struct web_req *)later;
-	struct web_server *s = req->s;
-
-	pthread_mutex_lock(&s->later_mu);
-	finish_locked(req, resp);
-	pthread_mutex_unlock(&s->later_mu);
-}
-
-/* Suspend the connection until web_finish(), unless it already ran. */
-static enum MHD_Result
-park(struct web_req *req, struct web_resp *ignored)
-{
-	struct web_server *s = req->s;
-	struct web_resp *resp;
-
-	web_resp_free(ignored);		/* a deferring handler returns NULL */
-	pthread_mutex_lock(&s->later_mu);
-	if (!req->finished && !s->closing) {
-		suspend_locked(req);
-		pthread_mutex_unlock(&s->later_mu);
-		return MHD_YES;
-	}
-	resp = req->later;
-	req->later = NULL;
-	pthread_mutex_unlock(&s->later_mu);
-	if (resp == NULL && !req->finished)
-		return web__send_error(req, 503, "unavailable",
-		    "server stopping", 1);
-	return web__send_resp(req, resp, 0);
-}
-
-/*
  * Back from suspension: send what web_finish() left, or, when the stop
  * resumed the connection with its answer still owed, a 503.
  */
@@ -671,94 +558,6 @@ unpark(struct web_req *req)
 		return web__send_error(req, 503, "unavailable",
 		    "server stopping", 1);
 	return web__send_resp(req, resp, 0);
-}
-
-static void
-run_handler(struct web_req *req)
-{
-	struct web_resp *resp;
-
-	deferred_here = 0;
-	resp = req->route->handler(req, req->s->arg);
-	if (!deferred_here)
-		web_finish((struct web_later *)req, resp);
-	else
-		web_resp_free(resp);
-}
-
-static void *
-worker_main(void *arg)
-{
-	struct pool *p = arg;
-	struct web_req *req;
-
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (p->head == NULL && !p->stop)
-			pthread_cond_wait(&p->cv, &p->mu);
-		if ((req = p->head) == NULL)
-			break;		/* stopping, and nothing left */
-		if ((p->head = req->work_next) == NULL)
-			p->tail = &p->head;
-		pthread_mutex_unlock(&p->mu);
-		run_handler(req);
-		pthread_mutex_lock(&p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
-}
-
-/* Park the connection and queue the handler for a worker of pool p. */
-static enum MHD_Result
-hand_to_worker(struct web_req *req, struct pool *p)
-{
-	struct web_server *s = req->s;
-
-	pthread_mutex_lock(&s->later_mu);
-	if (s->closing) {
-		pthread_mutex_unlock(&s->later_mu);
-		return web__send_error(req, 503, "unavailable",
-		    "server stopping", 1);
-	}
-	req->waiting = 1;
-	suspend_locked(req);
-	pthread_mutex_lock(&p->mu);
-	*p->tail = req;
-	p->tail = &req->work_next;
-	pthread_cond_signal(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	pthread_mutex_unlock(&s->later_mu);
-	return MHD_YES;
-}
-
-/*
- * Before the daemon stops (it refuses to with connections suspended):
- * refuse what the workers did not get to, resume every connection still
- * waiting (unpark() answers 503 for those), and park nothing more.
- */
-static void
-unpark_all(struct web_server *s)
-{
-	struct web_req *req, *next;
-	size_t i;
-
-	pthread_mutex_lock(&s->later_mu);
-	s->closing = 1;
-	for (i = 0; i < 2; i++) {
-		pthread_mutex_lock(&s->pools[i].mu);
-		req = s->pools[i].head;
-		s->pools[i].head = NULL;
-		s->pools[i].tail = &s->pools[i].head;
-		pthread_mutex_unlock(&s->pools[i].mu);
-		for (; req != NULL; req = next) {
-			next = req->work_next;
-			finish_locked(req, web_error(503, "unavailable",
-			    "server stopping"));
-		}
-	}
-	while (s->parked != NULL)
-		resume_locked(s->parked);
-	pthread_mutex_unlock(&s->later_mu);
 }
 
 static enum MHD_Result
@@ -837,12 +636,12 @@ dispatch(struct web_req *req)
 	extract_token(req);
 	req->dispatched = 1;
 	if (req->route->flags & WEB_R_CPU)
-		return hand_to_worker(req, &s->pools[POOL_CPU]);
+		return web__hand_to_worker(req, &s->pools[POOL_CPU]);
 	if (!(req->route->flags & WEB_R_INLINE))
-		return hand_to_worker(req, &s->pools[POOL_WAIT]);
+		return web__hand_to_worker(req, &s->pools[POOL_WAIT]);
 	resp = req->route->handler(req, s->arg);
 	if (req->deferred)
-		return park(req, resp);
+		return web__park(req, resp);
 	return web__send_resp(req, resp, 0);
 }
 
@@ -1024,7 +823,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		req = NULL;
 	}
 	pthread_mutex_unlock(&s->later_mu);
-	req_free(req);
+	web__req_free(req);
 	atomic_fetch_sub(&s->inflight, 1);
 }
 
@@ -1063,6 +862,7 @@ no_unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
 	return strlen(s);
 }
+
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void
@@ -1090,49 +890,6 @@ io_threads(void)
 	if (n < 1)
 		return 1;
 	return n > WEB_IO_MAX ? WEB_IO_MAX : (unsigned)n;
-}
-
-static int
-pool_start(struct pool *p, unsigned n)
-{
-	pthread_attr_t attr;
-	int r = 0;
-
-	if (pthread_attr_init(&attr) != 0)
-		return TSS_E_NOMEM;
-	pthread_attr_setstacksize(&attr, (size_t)512 * 1024);
-	for (p->n = 0; p->n < n; p->n++) {
-		if (pthread_create(&p->threads[p->n], &attr, worker_main,
-		    p) != 0) {
-			r = TSS_E_NOMEM;
-			break;
-		}
-		pthread_setname_np(p->threads[p->n], p->name);
-	}
-	pthread_attr_destroy(&attr);
-	return r;
-}
-
-/* Run what is queued, then end the threads. */
-static void
-pool_stop(struct pool *p)
-{
-	unsigned i;
-
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->cv);
-	pthread_mutex_unlock(&p->mu);
-	for (i = 0; i < p->n; i++)
-		pthread_join(p->threads[i], NULL);
-	p->n = 0;
-}
-
-static void
-workers_stop(struct web_server *s)
-{
-	pool_stop(&s->pools[POOL_WAIT]);
-	pool_stop(&s->pools[POOL_CPU]);
 }
 
 int
@@ -1223,8 +980,8 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	 */
 	s->pools[POOL_WAIT].name = "tss-worker";
 	s->pools[POOL_CPU].name = "tss-cpu";
-	if ((r = pool_start(&s->pools[POOL_WAIT], WEB_WORKERS)) != 0 ||
-	    (r = pool_start(&s->pools[POOL_CPU], io_threads())) != 0)
+	if ((r = web__pool_start(&s->pools[POOL_WAIT], WEB_WORKERS)) != 0 ||
+	    (r = web__pool_start(&s->pools[POOL_CPU], io_threads())) != 0)
 		goto out;
 	if ((s->lfd = web__listen_open(&ss, v6)) == -1) {
 		log_error("web: cannot listen on %s: %s", cfg->listen,
@@ -1328,7 +1085,7 @@ web_stop(struct web_server *s)
 		return;
 	if (s->d == NULL) {
 		web__acceptor_stop(s);
-		workers_stop(s);
+		web__workers_stop(s);
 		return;
 	}
 	atomic_store(&s->stopping, 1);
@@ -1352,8 +1109,8 @@ web_stop(struct web_server *s)
 		nanosleep(&pause, NULL);
 	}
 	/* Handlers still running finish first: they use their connection. */
-	workers_stop(s);
-	unpark_all(s);
+	web__workers_stop(s);
+	web__unpark_all(s);
 	MHD_stop_daemon(s->d);
 	s->d = NULL;
 }

@@ -1,7 +1,7 @@
 /*
  * Where a handler runs (server.h, "Threads"): a worker pool takes it while
  * its connection is suspended; a handler may answer later (web_defer,
- * web_finish).  dispatch() (server.c) decides which.
+ * web_finish).  web__dispatch() (request.c) decides which.
  */
 #include <pthread.h>
 

@@ -234,6 +234,12 @@ elapsed(const struct timespec *start)
 	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+static inline size_t
+body_len(const struct web_req *req)
+{
+	return req->body == NULL ? 0 : buf_len(req->body);
+}
+
 /* tls.c: TLS material.  web__cert_callback() is libmicrohttpd's
  * HTTPS_CERT_CALLBACK; the others need tls_lock as their names say. */
 void web__bundle_free(struct tls_bundle *b);
@@ -270,8 +276,11 @@ void web__unpark_all(struct web_server *s);
 int web__pool_start(struct pool *p, unsigned n);
 void web__workers_stop(struct web_server *s);
 
+/* request.c: decoding, and the way to the handler. */
+int web__token_ok(const char *t, size_t len);
+enum MHD_Result web__dispatch(struct web_req *req);
+
 /* server.c */
 void web__req_free(struct web_req *req);
-int web__token_ok(const char *t, size_t len);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "web/internal.h"
 
 #define TICK_MS		200	/* acceptor: deadline and drain pass */
@@ -84,7 +85,7 @@ net_take_locked(struct web_server *s, const uint8_t key[9])
 		if (memcmp(n->key, key, sizeof(n->key)) == 0)
 			break;
 	if (n == NULL) {
-		if ((n = calloc(1, sizeof(*n))) == NULL)
+		if ((n = mem_calloc(1, sizeof(*n))) == NULL)
 			return NULL;
 		memcpy(n->key, key, sizeof(n->key));
 		n->next = s->nets[b];
@@ -167,7 +168,7 @@ conn_open(struct web_server *s, int fd, const struct sockaddr *sa)
 		web_metric_inc(s->m_closed, CLOSE_NET);
 		goto out;
 	}
-	if ((cc = calloc(1, sizeof(*cc))) == NULL) {
+	if ((cc = mem_calloc(1, sizeof(*cc))) == NULL) {
 		net_put_locked(s, n);
 		goto out;
 	}
@@ -355,7 +356,7 @@ web__on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 			cc->linked = 1;
 		pthread_mutex_unlock(&s->conn_mu);
 		/* Not ours (forgotten as stale): uncounted, no deadline. */
-		if (cc == NULL && (cc = calloc(1, sizeof(*cc))) != NULL)
+		if (cc == NULL && (cc = mem_calloc(1, sizeof(*cc))) != NULL)
 			cc->fd = -1;
 		/* Without a context the handshake fails: safe. */
 		if (cc == NULL)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "common/err.h"
+#include "common/mem.h"
 #include "web/metrics.h"
 
 enum mtype { M_COUNTER, M_GAUGE, M_HISTOGRAM };
@@ -90,7 +91,7 @@ web_metrics_new(struct web_metrics **out)
 	if (out == NULL)
 		return TSS_E_INVALID_ARGUMENT;
 	*out = NULL;
-	if ((m = calloc(1, sizeof(*m))) == NULL)
+	if ((m = mem_calloc(1, sizeof(*m))) == NULL)
 		return TSS_E_NOMEM;
 	if (pthread_mutex_init(&m->lock, NULL) != 0) {
 		free(m);
@@ -178,11 +179,11 @@ metric_new(const char *name, const char *help, enum mtype type,
 	*out = NULL;
 	if (!name_ok(name, 1) || help == NULL || strlen(help) > 1024)
 		return TSS_E_INVALID_ARGUMENT;
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	if ((c = mem_calloc(1, sizeof(*c))) == NULL)
 		return TSS_E_NOMEM;
 	c->type = type;
-	if ((c->name = strdup(name)) == NULL ||
-	    (c->help = strdup(help)) == NULL) {
+	if ((c->name = mem_strdup(name)) == NULL ||
+	    (c->help = mem_strdup(help)) == NULL) {
 		metric_free(c);
 		return TSS_E_NOMEM;
 	}
@@ -228,18 +229,18 @@ scalar_register(struct web_metrics *m, enum mtype type, const char *name,
 	r = TSS_E_NOMEM;
 	c->nlabels = nlabels;
 	for (l = 0; l < nlabels; l++) {
-		if ((c->lname[l] = strdup(labels[l].name)) == NULL ||
-		    (c->lvals[l] = calloc(labels[l].nvalues,
+		if ((c->lname[l] = mem_strdup(labels[l].name)) == NULL ||
+		    (c->lvals[l] = mem_calloc(labels[l].nvalues,
 		    sizeof(char *))) == NULL)
 			goto out;
 		c->nvals[l] = labels[l].nvalues;
 		for (v = 0; v < labels[l].nvalues; v++)
-			if ((c->lvals[l][v] = strdup(labels[l].values[v])) ==
+			if ((c->lvals[l][v] = mem_strdup(labels[l].values[v])) ==
 			    NULL)
 				goto out;
 	}
 	c->nslots = nslots;
-	if ((c->slots = calloc(nslots, sizeof(*c->slots))) == NULL)
+	if ((c->slots = mem_calloc(nslots, sizeof(*c->slots))) == NULL)
 		goto out;
 	r = metric_link(m, c, out);
 	c = NULL;	/* consumed */
@@ -288,7 +289,7 @@ web_metrics_histogram(struct web_metrics *m, const char *name,
 	memcpy(c->bounds, bounds, nbounds * sizeof(*bounds));
 	c->nbounds = nbounds;
 	c->nslots = nbounds + 1;	/* the last is +Inf */
-	if ((c->slots = calloc(c->nslots, sizeof(*c->slots))) == NULL) {
+	if ((c->slots = mem_calloc(c->nslots, sizeof(*c->slots))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -385,7 +386,7 @@ sb_grow(struct sb *s, size_t need)
 		ncap *= 2;
 	if (ncap > RENDER_MAX)
 		ncap = RENDER_MAX;
-	if ((np = realloc(s->p, ncap)) == NULL) {
+	if ((np = mem_realloc(s->p, ncap)) == NULL) {
 		s->err = TSS_E_NOMEM;
 		return;
 	}

@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "web/internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -193,7 +194,7 @@ query_decode(const char *raw, char **out)
 	len = strnlen(raw, 3 * WEB_QUERY_VALUE_MAX + 1);
 	if (len > 3 * WEB_QUERY_VALUE_MAX)
 		return TSS_E_TOO_LONG;
-	if ((d = malloc(len + 1)) == NULL)
+	if ((d = mem_malloc(len + 1)) == NULL)
 		return TSS_E_NOMEM;
 	for (i = 0; i < len; i++) {
 		c = (unsigned char)raw[i];
@@ -333,7 +334,7 @@ extract_token(struct web_req *req)
 		for (t = h + 7; *t == ' '; t++)
 			;
 		len = strnlen(t, WEB_TOKEN_MAX + 1);
-		if (!web__token_ok(t, len) || (req->token = strdup(t)) == NULL)
+		if (!web__token_ok(t, len) || (req->token = mem_strdup(t)) == NULL)
 			return;
 		req->auth = WEB_AUTH_BEARER;
 		return;
@@ -343,7 +344,7 @@ extract_token(struct web_req *req)
 	if (t == NULL)
 		return;
 	len = strnlen(t, WEB_TOKEN_MAX + 1);
-	if (!web__token_ok(t, len) || (req->token = strdup(t)) == NULL)
+	if (!web__token_ok(t, len) || (req->token = mem_strdup(t)) == NULL)
 		return;
 	req->auth = WEB_AUTH_COOKIE;
 }

@@ -52,14 +52,14 @@ resp_new(unsigned status, const char *ctype, char *body, size_t len)
 	struct web_resp *resp;
 
 	if (status < 100 || status > 599 ||
-	    (resp = calloc(1, sizeof(*resp))) == NULL) {
+	    (resp = mem_calloc(1, sizeof(*resp))) == NULL) {
 		wipe_free(body);
 		return NULL;
 	}
 	resp->status = status;
 	resp->body = body;
 	resp->len = len;
-	if (ctype != NULL && (resp->ctype = strdup(ctype)) == NULL) {
+	if (ctype != NULL && (resp->ctype = mem_strdup(ctype)) == NULL) {
 		web_resp_free(resp);
 		return NULL;
 	}
@@ -102,7 +102,7 @@ web_text(unsigned status, const char *content_type, const void *body,
 
 	if (content_type == NULL || (body == NULL && len != 0))
 		return NULL;
-	if ((copy = malloc(len + 1)) == NULL)
+	if ((copy = mem_malloc(len + 1)) == NULL)
 		return NULL;
 	if (len)
 		memcpy(copy, body, len);
@@ -141,7 +141,7 @@ web_resp_header(struct web_resp *resp, const char *name, const char *value)
 		return TSS_E_INVALID_ARGUMENT;
 	if (resp->nhdr >= RESP_HDR_MAX)
 		return TSS_E_TOO_MANY;
-	if ((n = strdup(name)) == NULL || (v = strdup(value)) == NULL) {
+	if ((n = mem_strdup(name)) == NULL || (v = mem_strdup(value)) == NULL) {
 		free(n);
 		return TSS_E_NOMEM;
 	}
@@ -310,9 +310,9 @@ web__metrics_setup(struct web_server *s)
 	size_t i, j;
 	int r = TSS_E_NOMEM;
 
-	if ((s->route_pattern = calloc(s->nroutes + 1,
+	if ((s->route_pattern = mem_calloc(s->nroutes + 1,
 	    sizeof(*s->route_pattern))) == NULL ||
-	    (pats = calloc(s->nroutes + 1, sizeof(*pats))) == NULL)
+	    (pats = mem_calloc(s->nroutes + 1, sizeof(*pats))) == NULL)
 		goto out;
 	for (i = 0; i < s->nroutes; i++) {
 		for (j = 0; j < s->npatterns; j++)

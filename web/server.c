@@ -44,14 +44,6 @@
  * more so the client gets its 413; beyond it the connection is closed. */
 #define WEB_DISCARD_MAX	(1024u * 1024)
 
-static pthread_once_t json_once = PTHREAD_ONCE_INIT;
-
-static void
-json_alloc_setup(void)
-{
-	json_set_alloc_funcs(malloc, wipe_free);
-}
-
 /* ------------------------------------------------------------------ */
 /* Responses */
 
@@ -327,7 +319,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	struct web_req *req = *con_cls;
 
 	if (req == NULL) {
-		if ((req = calloc(1, sizeof(*req))) == NULL)
+		if ((req = mem_calloc(1, sizeof(*req))) == NULL)
 			return MHD_NO;
 		clock_gettime(CLOCK_MONOTONIC, &req->start);
 		req->s = s;
@@ -484,7 +476,7 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	    cfg->tls_key_file == NULL || (cfg->routes == NULL &&
 	    cfg->nroutes != 0))
 		return TSS_E_INVALID_ARGUMENT;
-	pthread_once(&json_once, json_alloc_setup);
+	mem_json_setup();
 	if ((r = web__parse_listen(cfg->listen, &ss, &v6, host,
 	    sizeof(host))) != 0) {
 		log_error("web: bad listen address \"%s\"",
@@ -506,7 +498,7 @@ web_start(const struct web_config *cfg, struct web_server **out)
 	 * holds any sane header block and costs a quarter of 64 KiB. */
 	mem = cfg->conn_memory ? cfg->conn_memory : 16 * 1024;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL)
+	if ((s = mem_calloc(1, sizeof(*s))) == NULL)
 		return TSS_E_NOMEM;
 	s->lfd = -1;
 	s->head_ms = head * 1000;
@@ -526,8 +518,8 @@ web_start(const struct web_config *cfg, struct web_server **out)
 		s->pools[i].tail = &s->pools[i].head;
 	}
 	lock_init = 1;
-	if ((s->cert_file = strdup(cfg->tls_cert_file)) == NULL ||
-	    (s->key_file = strdup(cfg->tls_key_file)) == NULL) {
+	if ((s->cert_file = mem_strdup(cfg->tls_cert_file)) == NULL ||
+	    (s->key_file = mem_strdup(cfg->tls_key_file)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -24,6 +24,7 @@
 
 #include "common/err.h"
 #include "common/log.h"
+#include "common/mem.h"
 #include "web/internal.h"
 
 #define TLS_FILE_MAX	(1024 * 1024)
@@ -64,7 +65,7 @@ read_file(const char *path, uint8_t **out, size_t *outlen, struct file_id *id)
 		r = TSS_E_TOO_LONG;
 		goto out;
 	}
-	if ((p = malloc((size_t)st.st_size + 1)) == NULL) {
+	if ((p = mem_malloc((size_t)st.st_size + 1)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -133,7 +134,7 @@ bundle_load(const char *cert_file, const char *key_file,
 	if ((r = read_file(cert_file, &cpem, &clen, cid)) != 0 ||
 	    (r = read_file(key_file, &kpem, &klen, kid)) != 0)
 		goto out;
-	if ((b = calloc(1, sizeof(*b))) == NULL) {
+	if ((b = mem_calloc(1, sizeof(*b))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

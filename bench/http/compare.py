@@ -41,7 +41,9 @@ def one(build):
                     "cpu_us": j["issue"]["cpu_us_per_cert"],
                     "p99": j["issue"]["p99_ms"],
                     "paced_p99": j["paced"]["p99_ms"],
-                    "per_raw": j["issue"]["ok_rate"] / raw if raw else 0.0}
+                    "per_raw": j["issue"]["ok_rate"] / raw if raw else 0.0,
+                    "cpu_per_sig": j["issue"]["cpu_us_per_cert"] * raw / 1e6,
+                    "switches": j["issue"]["switches_per_cert"]}
     raise SystemExit("run.py printed no json line")
 
 
@@ -60,23 +62,28 @@ def main():
             r = one(build)
             res[name].append(r)
             print("round %d %s: %.0f certificates/s (%.3f of raw "
-                  "signatures), %.0f us CPU per certificate, p99 %.2f ms, "
+                  "signatures), %.0f us CPU per certificate (%.2f raw "
+                  "signatures, %.2f context switches), p99 %.2f ms, "
                   "paced p99 %.2f ms"
                   % (n + 1, name, r["rate"], r["per_raw"], r["cpu_us"],
-                     r["p99"], r["paced_p99"]), flush=True)
+                     r["cpu_per_sig"], r["switches"], r["p99"],
+                     r["paced_p99"]), flush=True)
     med = {k: {f: statistics.median(x[f] for x in v) for f in v[0]}
            for k, v in res.items()}
     for k in ("old", "new"):
         m = med[k]
         print("median %s: %.0f certificates/s (%.3f of raw), %.0f us CPU "
-              "per certificate, p99 %.2f ms, paced p99 %.2f ms"
-              % (k, m["rate"], m["per_raw"], m["cpu_us"], m["p99"],
-                 m["paced_p99"]))
+              "per certificate (%.2f raw signatures, %.2f context "
+              "switches), p99 %.2f ms, paced p99 %.2f ms"
+              % (k, m["rate"], m["per_raw"], m["cpu_us"], m["cpu_per_sig"],
+                 m["switches"], m["p99"], m["paced_p99"]))
     o, w = med["old"], med["new"]
     print("new/old: rate %.3f, rate per raw signature %.3f, CPU per "
-          "certificate %.3f, p99 %.3f, paced p99 %.3f"
+          "certificate %.3f (in raw signatures %.3f), context switches "
+          "%.3f, p99 %.3f, paced p99 %.3f"
           % (w["rate"] / o["rate"], w["per_raw"] / o["per_raw"],
-             w["cpu_us"] / o["cpu_us"], w["p99"] / o["p99"],
+             w["cpu_us"] / o["cpu_us"], w["cpu_per_sig"] / o["cpu_per_sig"],
+             w["switches"] / max(o["switches"], 1e-9), w["p99"] / o["p99"],
              w["paced_p99"] / o["paced_p99"]))
     print("json:", json.dumps(res))
     return 0

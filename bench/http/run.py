@@ -172,6 +172,20 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def switches(pid):
+    """Context switches, voluntary and not, of every thread of pid."""
+    n = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, tid)) as f:
+                for line in f:
+                    if "ctxt_switches:" in line:
+                        n += int(line.split()[1])
+        except OSError:
+            pass		# the thread ended meanwhile
+    return n
+
+
 def wait_idle(pid, limit=20.0):
     """Until pid uses under 5% of a core for half a second (the flood's
     queued password hashes draining), or limit seconds; returns seconds."""
@@ -325,6 +339,7 @@ def main():
                             str(daemon.pid)], stdout=subprocess.DEVNULL,
                            check=True)
         d0, g0 = cpu_seconds(daemon.pid), children_cpu()
+        s0 = switches(daemon.pid)
         prefix = os.environ.get("HTTPBENCH_LOADGEN_PREFIX", "").split()
         issue = loadgen(prefix + [gen], ["issue"] + common + [
             "--threads", str(ISSUE_CLIENTS), "--duration", str(ISSUE_SECONDS),
@@ -333,6 +348,7 @@ def main():
              if os.environ.get("HTTPBENCH_ISSUE_REQUESTS") else []),
             ISSUE_SECONDS + 120)
         issue_cpu_d = cpu_seconds(daemon.pid) - d0
+        issue_sw = switches(daemon.pid) - s0
         if grind:
             subprocess.run(["callgrind_control", "-d", str(daemon.pid)],
                            stdout=subprocess.DEVNULL, check=True)
@@ -433,10 +449,14 @@ def main():
              issue["p99_outside_stalls_ms"]))
     print("issuance / raw one-core signatures: %.3f (against the faster "
           "of the two: %.3f)" % (ratio, ratio_best))
-    print("CPU during issuance: tesserad %.1f s (%.0f us per certificate), "
-          "load generator %.1f s, of %.1f s x %d cores"
-          % (issue_cpu_d, 1e6 * issue_cpu_d / max(issue["ok"], 1),
-             issue_cpu_g, issue["elapsed_s"], ncpu))
+    cpu_cert = 1e6 * issue_cpu_d / max(issue["ok"], 1)
+    sig_us = 1e6 / raw_rate if raw_rate else 0.0
+    print("CPU during issuance: tesserad %.1f s (%.0f us per certificate, "
+          "%.2f x a raw signature's %.1f us; %.2f context switches per "
+          "certificate), load generator %.1f s, of %.1f s x %d cores"
+          % (issue_cpu_d, cpu_cert, cpu_cert / sig_us if sig_us else 0.0,
+             sig_us, issue_sw / max(issue["ok"], 1), issue_cpu_g,
+             issue["elapsed_s"], ncpu))
     print("tesserad after issuance: VmRSS %.1f MiB (anonymous %.1f, file "
           "%.1f), VmHWM %.1f MiB, %d threads"
           % (after_issue["VmRSS"] / 1024.0, after_issue["RssAnon"] / 1024.0,
@@ -481,6 +501,9 @@ def main():
     targets = [
         ("issuance >= 0.5 x raw one-core Ed25519", ratio >= 0.5,
          "%.3f" % ratio),
+        ("tesserad CPU per certificate <= 3 x raw signature",
+         sig_us > 0 and cpu_cert <= 3 * sig_us,
+         "%.0f us vs 3 x %.1f us" % (cpu_cert, sig_us)),
         ("issuance p99 < 20 ms", issue["p99_ms"] < 20.0,
          "%.2f ms" % issue["p99_ms"]),
         ("issuance zero non-2xx",
@@ -503,7 +526,8 @@ def main():
     print("targets:")
     for name, ok, what in targets:
         print("  %-46s %s  (%s)" % (name, "PASS" if ok else "FAIL", what))
-    issue["cpu_us_per_cert"] = 1e6 * issue_cpu_d / max(issue["ok"], 1)
+    issue["cpu_us_per_cert"] = cpu_cert
+    issue["switches_per_cert"] = issue_sw / max(issue["ok"], 1)
     print("json:", json.dumps({"host": probe, "raw": raw,
                                "raw_after": raw_after,
                                "issue": issue, "healthz_idle": idle,

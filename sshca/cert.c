@@ -6,6 +6,7 @@
  * per certificate is a few small appends beside one signature.
  */
 #include <arpa/inet.h>
+#include <pthread.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #define EXTENSION_NAME_MAX	64
 #define CIDR_TEXT_MAX		(INET6_ADDRSTRLEN + 4)
 #define CERT_SUFFIX		"-cert-v01@openssh.com"
+#define NONCE_POOL		1024	/* bytes: 32 nonces a refill */
 
 int
 cert_validity(uint64_t now, uint64_t ttl, uint64_t *afterp, uint64_t *beforep)
@@ -257,6 +259,49 @@ put_options(struct buf *b, const struct cert_request *req, size_t srclen)
 	return 0;
 }
 
+/*
+ * Certificate nonces come from a per-thread pool refilled 1 KiB at a
+ * time: one DRBG call (and the fork check OpenSSL makes with getpid())
+ * per 32 certificates instead of per certificate.  Bytes are wiped from
+ * the pool as they are taken; a forked child empties the pool it
+ * inherited, so parent and child never hand out the same nonce.
+ */
+static __thread struct {
+	uint8_t b[NONCE_POOL];
+	size_t left;
+} nonces;
+static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
+
+static void
+nonce_child(void)
+{
+	explicit_bzero(&nonces, sizeof(nonces));
+}
+
+static void
+nonce_atfork(void)
+{
+	pthread_atfork(NULL, NULL, nonce_child);
+}
+
+static int
+nonce_take(uint8_t *out, size_t len)
+{
+	uint8_t *p;
+
+	pthread_once(&nonce_once, nonce_atfork);
+	if (nonces.left < len) {
+		if (RAND_bytes(nonces.b, sizeof(nonces.b)) != 1)
+			return TSS_E_CRYPTO;
+		nonces.left = sizeof(nonces.b);
+	}
+	p = nonces.b + sizeof(nonces.b) - nonces.left;
+	memcpy(out, p, len);
+	explicit_bzero(p, len);
+	nonces.left -= len;
+	return 0;
+}
+
 int
 cert_sign(struct cakey *ca, const struct cert_request *req,
     struct buf **certp)
@@ -284,10 +329,8 @@ cert_sign(struct cakey *ca, const struct cert_request *req,
 	}
 	if (req->nonce != NULL)
 		memcpy(nonce, req->nonce, sizeof(nonce));
-	else if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
-		r = TSS_E_CRYPTO;
+	else if ((r = nonce_take(nonce, sizeof(nonce))) != 0)
 		goto out;
-	}
 	if ((cert = buf_new()) == NULL || (sig = buf_new()) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;

@@ -186,6 +186,23 @@ def switches(pid):
     return n
 
 
+def thread_cpu(pid):
+    """CPU seconds of pid's threads, summed by thread name."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                head, tail = f.read().rsplit(")", 1)
+        except OSError:
+            continue		# the thread ended meanwhile
+        name = head.split("(", 1)[1]
+        fields = tail.split()
+        out[name] = out.get(name, 0.0) + \
+            (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def wait_idle(pid, limit=20.0):
     """Until pid uses under 5% of a core for half a second (the flood's
     queued password hashes draining), or limit seconds; returns seconds."""
@@ -339,7 +356,7 @@ def main():
                             str(daemon.pid)], stdout=subprocess.DEVNULL,
                            check=True)
         d0, g0 = cpu_seconds(daemon.pid), children_cpu()
-        s0 = switches(daemon.pid)
+        s0, t0 = switches(daemon.pid), thread_cpu(daemon.pid)
         prefix = os.environ.get("HTTPBENCH_LOADGEN_PREFIX", "").split()
         issue = loadgen(prefix + [gen], ["issue"] + common + [
             "--threads", str(ISSUE_CLIENTS), "--duration", str(ISSUE_SECONDS),
@@ -349,6 +366,8 @@ def main():
             ISSUE_SECONDS + 120)
         issue_cpu_d = cpu_seconds(daemon.pid) - d0
         issue_sw = switches(daemon.pid) - s0
+        t1 = thread_cpu(daemon.pid)
+        by_thread = {k: t1[k] - t0.get(k, 0.0) for k in t1}
         if grind:
             subprocess.run(["callgrind_control", "-d", str(daemon.pid)],
                            stdout=subprocess.DEVNULL, check=True)
@@ -457,6 +476,9 @@ def main():
           % (issue_cpu_d, cpu_cert, cpu_cert / sig_us if sig_us else 0.0,
              sig_us, issue_sw / max(issue["ok"], 1), issue_cpu_g,
              issue["elapsed_s"], ncpu))
+    print("  by thread, us per certificate: " + ", ".join(
+        "%s %.0f" % (k, 1e6 * v / max(issue["ok"], 1)) for k, v in
+        sorted(by_thread.items(), key=lambda kv: -kv[1]) if v > 0))
     print("tesserad after issuance: VmRSS %.1f MiB (anonymous %.1f, file "
           "%.1f), VmHWM %.1f MiB, %d threads"
           % (after_issue["VmRSS"] / 1024.0, after_issue["RssAnon"] / 1024.0,

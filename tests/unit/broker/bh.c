@@ -85,6 +85,17 @@ bh_digest_issued(struct store *s, uint8_t out[BH_DIGEST_LEN])
 	bh_digest(s, dbs, sizeof(dbs) / sizeof(dbs[0]), out);
 }
 
+void
+bh_expect_unchanged(struct store *s, const uint8_t before[BH_DIGEST_LEN],
+    const char *what)
+{
+	uint8_t now[BH_DIGEST_LEN];
+
+	bh_digest_all(s, now);
+	cr_expect_arr_eq(before, now, BH_DIGEST_LEN, "%s changed the store",
+	    what);
+}
+
 uint64_t
 bh_count(struct store *s, enum store_db db)
 {
@@ -142,6 +153,27 @@ bh_audit_find(struct store *s, uint64_t after, const char *action)
 		json_decref(e);
 	}
 	return NULL;
+}
+
+const struct caller bh_root = { .username = "root",
+    .perms = RBAC_PERM_STAR | RBAC_PERM_ALL, .remote_addr = "192.0.2.9",
+    .request_id = "req-admin" };
+
+void
+bh_expect_root_event(struct store *s, uint64_t seq, const char *action,
+    const char *object)
+{
+	json_t *e;
+
+	cr_assert_eq(bh_audit_seq(s), seq + 1, "%s: %llu events", action,
+	    (unsigned long long)(bh_audit_seq(s) - seq));
+	e = bh_audit_event(s, seq + 1);
+	cr_expect_str_eq(bh_str(e, "action"), action);
+	cr_expect_str_eq(bh_str(e, "actor"), "root");
+	cr_expect_str_eq(bh_str(e, "object"), object);
+	cr_expect_str_eq(bh_str(e, "remote_addr"), "192.0.2.9");
+	cr_expect_str_eq(bh_str(e, "request_id"), "req-admin");
+	json_decref(e);
 }
 
 void

@@ -33,6 +33,27 @@ void bh_digest(struct store *s, const enum store_db *dbs, size_t n,
 void bh_digest_all(struct store *s, uint8_t out[BH_DIGEST_LEN]);
 /* The certificate ledger and the audit trail (what issuance writes). */
 void bh_digest_issued(struct store *s, uint8_t out[BH_DIGEST_LEN]);
+/* bh_digest_all must still be before: the store is as it was. */
+void bh_expect_unchanged(struct store *s, const uint8_t before[BH_DIGEST_LEN],
+    const char *what);
+
+/*
+ * A refused use case: call must return code with exactly msg in err (a
+ * char array; msg NULL: any), leave out (a json_t *) NULL and the store s
+ * as it was.
+ */
+#define BH_REFUSED(s, err, out, code, msg, call) do {			\
+	uint8_t bh_before_[BH_DIGEST_LEN];				\
+									\
+	bh_digest_all((s), bh_before_);					\
+	(err)[0] = '\0';						\
+	(out) = NULL;							\
+	cr_expect_eq((call), (code), "%s: %s", #call, (err));		\
+	if ((msg) != NULL)						\
+		cr_expect_str_eq((err), (msg), "%s: \"%s\"", #call, (err));\
+	cr_expect_null((out), "%s", #call);				\
+	bh_expect_unchanged((s), bh_before_, #call);			\
+} while (0)
 
 /* Events in the audit trail (the last seq), and one of them (caller
  * json_decref()s). */
@@ -43,6 +64,14 @@ json_t *bh_audit_find(struct store *s, uint64_t after, const char *action);
 /* Entries in one database; a counter's last value. */
 uint64_t bh_count(struct store *s, enum store_db db);
 uint64_t bh_counter(struct store *s, enum store_counter c);
+
+/* The full admin root (the fixture's) as a request from 192.0.2.9 with
+ * id req-admin resolves it. */
+extern const struct caller bh_root;
+/* The trail must have exactly one event after seq: action on object, by
+ * bh_root from its request. */
+void bh_expect_root_event(struct store *s, uint64_t seq, const char *action,
+    const char *object);
 
 /* A session for name created at now, resolved into c as the HTTP layer
  * resolves a request's; token gets TOKEN_TEXT_LEN + 1 bytes. */

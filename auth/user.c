@@ -42,6 +42,37 @@ user_name_valid(const char *name)
 	return 0;
 }
 
+int
+user_groups_valid(const char *const *g, size_t n, char *errmsg, size_t len)
+{
+	size_t i, j;
+
+	if (n > USER_GROUPS_MAX) {
+		if (errmsg != NULL)
+			snprintf(errmsg, len, "groups: at most %d names",
+			    USER_GROUPS_MAX);
+		return TSS_E_TOO_MANY;
+	}
+	for (i = 0; i < n; i++) {
+		if (user_name_valid(g[i]) != 0) {
+			if (errmsg != NULL)
+				snprintf(errmsg, len, "groups[%zu]: expected a "
+				    "name of [a-z_][a-z0-9_.-], at most 32 "
+				    "bytes", i);
+			return TSS_E_VALIDATION;
+		}
+		for (j = 0; j < i; j++) {
+			if (strcmp(g[i], g[j]) == 0) {
+				if (errmsg != NULL)
+					snprintf(errmsg, len, "groups[%zu]: %s "
+					    "is listed twice", i, g[i]);
+				return TSS_E_VALIDATION;
+			}
+		}
+	}
+	return 0;
+}
+
 static void
 groups_free(char **g, size_t n)
 {
@@ -85,7 +116,7 @@ static int
 groups_copy(const char *const *in, size_t n, char ***out)
 {
 	char **g = NULL;
-	size_t i, j;
+	size_t i;
 	int r = TSS_E_INTERNAL;
 
 	*out = NULL;
@@ -95,13 +126,8 @@ groups_copy(const char *const *in, size_t n, char ***out)
 		return 0;
 	if (in == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	for (i = 0; i < n; i++) {
-		if ((r = user_name_valid(in[i])) != 0)
-			return r;
-		for (j = 0; j < i; j++)
-			if (strcmp(in[i], in[j]) == 0)
-				return TSS_E_VALIDATION;
-	}
+	if ((r = user_groups_valid(in, n, NULL, 0)) != 0)
+		return r;
 	if ((g = mem_calloc(n, sizeof(*g))) == NULL)
 		return TSS_E_NOMEM;
 	for (i = 0; i < n; i++) {

@@ -61,6 +61,14 @@ struct user {
 
 /* 0 for a valid user or group name, TSS_E_VALIDATION otherwise. */
 int user_name_valid(const char *name);
+/*
+ * 0 for a group list a user may hold: at most USER_GROUPS_MAX valid names,
+ * none twice; else TSS_E_TOO_MANY or TSS_E_VALIDATION with, when errmsg
+ * is not NULL, a message naming the element ("groups[1]: ops is listed
+ * twice").
+ */
+int user_groups_valid(const char *const *g, size_t n, char *errmsg,
+    size_t len);
 
 void user_free(struct user *u);			/* NULL is harmless */
 void user_list_free(struct user **v, size_t n);

@@ -171,6 +171,8 @@ broker_user_create(struct broker *b, const struct caller *c,
 		r = TSS_E_VALIDATION;
 		goto out;
 	}
+	if ((r = user_groups_valid(groups, ngroups, errmsg, len)) != 0)
+		goto out;
 	if ((r = guard_run(b, c, name, create_fn, &op, now, errmsg,
 	    len)) != 0)
 		goto out;
@@ -246,6 +248,8 @@ broker_user_patch(struct broker *b, const struct caller *c, const char *name,
 
 	*out = NULL;
 	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0 ||
+	    (set_groups && (r = user_groups_valid(groups, ngroups, errmsg,
+	    len)) != 0) ||
 	    (r = guard_run(b, c, NULL, patch_fn, &op, now, errmsg,
 	    len)) != 0)
 		return r;

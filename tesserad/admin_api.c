@@ -17,8 +17,9 @@ admin_api_fields(const json_t *body, const char *const *allowed,
 	return policy_json_fields(body, allowed, "", errmsg, len);
 }
 
-/* "groups": array of valid names -> borrowed string vector (caller frees
- * the vector only); *set says whether the body had the member. */
+/* "groups": array of valid names, none twice -> borrowed string vector
+ * (caller frees the vector only); *set says whether the body had the
+ * member. */
 static int
 groups_of(const json_t *body, const char ***out, size_t *n, int *set,
     char *errmsg, size_t len)
@@ -27,6 +28,7 @@ groups_of(const json_t *body, const char ***out, size_t *n, int *set,
 	const char **v;
 	json_t *g;
 	size_t i;
+	int r;
 
 	*out = NULL;
 	*n = 0;
@@ -40,14 +42,17 @@ groups_of(const json_t *body, const char ***out, size_t *n, int *set,
 	if ((v = mem_calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
 	json_array_foreach(j, i, g) {
-		if (!json_is_string(g) ||
-		    user_name_valid(json_string_value(g)) != 0) {
-			snprintf(errmsg, len, "groups[%zu]: expected a name of "
-			    "[a-z_][a-z0-9_.-], at most 32 bytes", i);
+		if (!json_is_string(g)) {
+			snprintf(errmsg, len, "groups[%zu]: expected a string",
+			    i);
 			free(v);
 			return TSS_E_VALIDATION;
 		}
 		v[i] = json_string_value(g);
+	}
+	if ((r = user_groups_valid(v, json_array_size(j), errmsg, len)) != 0) {
+		free(v);
+		return r;
 	}
 	*out = v;
 	*n = json_array_size(j);

@@ -235,15 +235,11 @@ Test(admin_users, patch_refusals_change_nothing)
 }
 
 /*
- * BUG (disabled until fixed): a group list user_create/user_set_groups
- * refuses (a bad name, a name twice) gives TSS_E_VALIDATION with errmsg
- * left empty, against broker.h ("errmsg ... a reason fit for the client
- * when a use case fails for a reason the client can fix").  Through HTTP
- * the duplicate passes tesserad/admin_api.c's decoding, so POST /v1/users
- * {"username":"carol","groups":["ops","ops"]} answers 400 bad_request
- * "invalid field", naming no field.
+ * A group list user_create/user_set_groups would refuse (a bad name, a
+ * name twice) is refused before the write with the element named, for
+ * the client to fix.
  */
-Test(admin_users, groups_are_named_when_refused, .disabled = true)
+Test(admin_users, groups_are_named_when_refused)
 {
 	static const char *const twice[] = { "ops", "ops" };
 	static const char *const bad[] = { "Ops" };
@@ -259,7 +255,8 @@ Test(admin_users, groups_are_named_when_refused, .disabled = true)
 	    broker_user_patch(fx.b, &bh_root, "alice", twice, 2, 1, -1, fx.now,
 	    &out, err, sizeof(err)));
 	BH_REFUSED(fx.b->store, err, out, TSS_E_VALIDATION,
-	    "groups[0]: expected [a-z_][a-z0-9_.-], at most 32 bytes",
+	    "groups[0]: expected a name of [a-z_][a-z0-9_.-], at most 32 "
+	    "bytes",
 	    broker_user_create(fx.b, &bh_root, "carol", bad, 1, fx.now, &out,
 	    err, sizeof(err)));
 }

@@ -116,14 +116,8 @@ Test(api_admin, user_writes_answer_201_200_204)
 	    "you cannot delete your own account");
 }
 
-/*
- * BUG (disabled until fixed; see tests/unit/broker/test_admin_users.c,
- * groups_are_named_when_refused): a group named twice passes the
- * decoding and user_create refuses it with an empty errmsg, so the 400
- * names no field ("invalid field").
- */
-Test(api_admin, user_with_a_group_twice_is_400_naming_it,
-    .disabled = true)
+/* A group named twice is refused with the element named. */
+Test(api_admin, user_with_a_group_twice_is_400_naming_it)
 {
 	th_expect_error(th_call("POST", "/v1/users", th_root, NULL,
 	    "{\"username\":\"carol\",\"groups\":[\"ops\",\"ops\"]}", NULL,

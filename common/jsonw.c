@@ -1,4 +1,5 @@
 /* JSON text as jansson's compact dump writes it; see jsonw.h. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,9 +245,12 @@ put_jansson(struct jsonw *w, const json_t *v, int sorted)
 	char *s;
 	int r;
 
+	/* NULL is a value jansson will not dump, or its allocator's
+	 * refusal (errno ENOMEM, as mem_malloc and malloc set it). */
+	errno = 0;
 	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
 	    (sorted ? JSON_SORT_KEYS : 0))) == NULL)
-		return TSS_E_INVALID_ARGUMENT;
+		return errno == ENOMEM ? TSS_E_NOMEM : TSS_E_INVALID_ARGUMENT;
 	r = jsonw_raw(w, s, strlen(s));
 	free(s);
 	return r;

@@ -170,7 +170,10 @@ cakey__from_pkey(EVP_PKEY *pkey, struct cakey **cap)
 	if ((r = public_blob(ca->pkey, alg, b)) != 0)
 		goto out;
 	if ((r = sshkey_from_blob(buf_ptr(b), buf_len(b), &ca->pub)) != 0) {
-		r = TSS_E_INTERNAL;	/* our own blob must parse */
+		/* Our own blob must parse: anything but want of memory is
+		 * a bug. */
+		if (r != TSS_E_NOMEM)
+			r = TSS_E_INTERNAL;
 		goto out;
 	}
 	*cap = ca;

@@ -103,20 +103,23 @@ list_json(struct store_txn *t, enum store_db db, json_t **out)
 	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); rr == 0;
 	    rr = store_cursor_next(c, &k, &kl, &v, &vl)) {
 		e = NULL;
+		r = TSS_E_BAD_FORMAT;
 		if (db == STORE_DB_TARGETS &&
-		    rbac__target_decode(k, kl, v, vl, &tg) == 0) {
+		    (r = rbac__target_decode(k, kl, v, vl, &tg)) == 0) {
 			e = rbac_target_to_json(tg);
 			rbac_target_free(tg);
 		} else if (db == STORE_DB_ROLES &&
-		    rbac__role_decode(k, kl, v, vl, &ro) == 0) {
+		    (r = rbac__role_decode(k, kl, v, vl, &ro)) == 0) {
 			e = rbac_role_to_json(ro);
 			rbac_role_free(ro);
 		} else if (db == STORE_DB_BINDINGS && kl == 8 &&
-		    rbac__binding_decode(buf_peek_u64(k), v, vl,
-		    &bi) == 0) {
+		    (r = rbac__binding_decode(buf_peek_u64(k), v, vl,
+		    &bi)) == 0) {
 			e = rbac_binding_to_json(bi);
 			rbac_binding_free(bi);
-		} else
+		} else if (r == TSS_E_NOMEM)
+			goto out;	/* readable, but not now: no listing */
+		else
 			continue;	/* unreadable record: not listed */
 		if (e == NULL || json_array_append_new(a, e) != 0) {
 			r = TSS_E_NOMEM;

@@ -57,12 +57,18 @@ rbac_snap_load(struct store_txn *t, int64_t cert_max_ttl,
 	*out = NULL;
 	if ((r = store_counter_get(t, STORE_CTR_POLICY_GEN, &gen)) != 0)
 		goto out;
-	/* Bad records are skipped: leaving one out only ever narrows. */
+	/*
+	 * Bad records are skipped: leaving one out only ever narrows.  One
+	 * that could not be decoded for want of memory is not bad, and a
+	 * snapshot without it would be published for its generation: fail.
+	 */
 	if ((r = store_cursor_open(t, STORE_DB_TARGETS, &c)) != 0)
 		goto out;
 	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &val, &vl); rr == 0;
 	    rr = store_cursor_next(c, &k, &kl, &val, &vl)) {
-		if (rbac__target_decode(k, kl, val, vl, &tg) != 0) {
+		if ((r = rbac__target_decode(k, kl, val, vl, &tg)) != 0) {
+			if (r == TSS_E_NOMEM)
+				goto out;
 			log_warn("rbac: skipping a bad target record");
 			continue;
 		}
@@ -79,7 +85,9 @@ rbac_snap_load(struct store_txn *t, int64_t cert_max_ttl,
 		goto out;
 	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &val, &vl); rr == 0;
 	    rr = store_cursor_next(c, &k, &kl, &val, &vl)) {
-		if (rbac__role_decode(k, kl, val, vl, &ro) != 0) {
+		if ((r = rbac__role_decode(k, kl, val, vl, &ro)) != 0) {
+			if (r == TSS_E_NOMEM)
+				goto out;
 			log_warn("rbac: skipping a bad role record");
 			continue;
 		}
@@ -96,8 +104,10 @@ rbac_snap_load(struct store_txn *t, int64_t cert_max_ttl,
 		goto out;
 	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &val, &vl); rr == 0;
 	    rr = store_cursor_next(c, &k, &kl, &val, &vl)) {
-		if (kl != 8 || rbac__binding_decode(buf_peek_u64(k), val, vl,
-		    &bi) != 0) {
+		if (kl != 8 || (r = rbac__binding_decode(buf_peek_u64(k), val,
+		    vl, &bi)) != 0) {
+			if (kl == 8 && r == TSS_E_NOMEM)
+				goto out;
 			log_warn("rbac: skipping a bad binding record");
 			continue;
 		}

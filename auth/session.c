@@ -339,7 +339,9 @@ sweep(struct store_txn *t, const char *username, int64_t now, int64_t idle,
 		return r;
 	r = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
 	while (r == 0) {
-		if ((r = session_decode(v, vl, &s)) != 0) {
+		if ((r = session_decode(v, vl, &s)) == TSS_E_NOMEM)
+			goto out;	/* readable, only not now: keep it */
+		if (r != 0) {
 			/* An unreadable session cannot be used: drop it. */
 			kill = 1;
 		} else if (username != NULL)

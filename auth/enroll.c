@@ -397,7 +397,10 @@ enroll_prune(struct store_txn *t, int64_t now, size_t *n)
 		return r;
 	r = store_cursor_seek(cur, NULL, 0, &k, &kl, &v, &vl);
 	while (r == 0) {
-		kill = enrollment_decode(v, vl, &e) != 0 || now >= e.expires;
+		/* An unreadable record goes; one only not decoded now stays. */
+		if ((r = enrollment_decode(v, vl, &e)) == TSS_E_NOMEM)
+			goto out;
+		kill = r != 0 || now >= e.expires;
 		enrollment_clear(&e);
 		if (kill && kl == sizeof(here)) {
 			memcpy(here, k, sizeof(here));

@@ -135,7 +135,13 @@ target_in_use(struct store_txn *t, const struct rbac_target *tg,
 		return r;
 	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl);
 	    rr == 0 && !found; rr = store_cursor_next(c, &k, &kl, &v, &vl)) {
-		if (rbac__role_decode(k, kl, v, vl, &ro) != 0)
+		/* An unreadable role matches nothing; one only not decoded
+		 * now might: no answer. */
+		if ((r = rbac__role_decode(k, kl, v, vl, &ro)) == TSS_E_NOMEM) {
+			store_cursor_close(c);
+			return r;
+		}
+		if (r != 0)
 			continue;
 		for (i = 0; i < ro->n_rules && !found; i++) {
 			if (rbac__rule_matches(&ro->rules[i], tg)) {
@@ -274,8 +280,12 @@ role_bindings(struct store_txn *t, const char *role, uint64_t **ids,
 		return r;
 	for (rr = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); rr == 0;
 	    rr = store_cursor_next(c, &k, &kl, &v, &vl)) {
-		if (kl != 8 || rbac__binding_decode(buf_peek_u64(k), v, vl,
-		    &b) != 0)
+		if (kl != 8)
+			continue;
+		if ((r = rbac__binding_decode(buf_peek_u64(k), v, vl,
+		    &b)) == TSS_E_NOMEM)
+			goto out;
+		if (r != 0)
 			continue;
 		if (strcmp(b->role, role) != 0) {
 			rbac_binding_free(b);

@@ -5,6 +5,7 @@
  * holds "prev", the hash of event n-1 (64 zeros for the first), so
  * altering, removing or reordering any event breaks every later link.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -369,9 +370,13 @@ audit_get(struct store_txn *t, uint64_t seq, json_t **out)
 	if ((r = store_get(t, STORE_DB_AUDIT, key, sizeof(key), &v, &vl)) != 0 ||
 	    (r = audit__record_text(v, vl, &text)) != 0)
 		return r;
+	/* NULL: bad text, or jansson's allocator refused (errno ENOMEM;
+	 * its error code does not say so reliably). */
+	errno = 0;
 	*out = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	r = errno == ENOMEM ? TSS_E_NOMEM : TSS_E_BAD_FORMAT;
 	free(text);
-	return *out != NULL ? 0 : TSS_E_BAD_FORMAT;
+	return *out != NULL ? 0 : r;
 }
 
 /* Check one stored event against the running chain; advance it. */

@@ -383,7 +383,7 @@ audit_get(struct store_txn *t, uint64_t seq, json_t **out)
 static int
 verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
 {
-	json_t *o = NULL, *h;
+	json_t *o = NULL, *h, *held = NULL;
 	char *text = NULL, *body = NULL, hash[65];
 	const char *prev, *stored;
 	int r;
@@ -399,10 +399,11 @@ verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
 	    strcmp(prev, chain) != 0 ||
 	    json_integer_value(json_object_get(o, "seq")) != (json_int_t)want_seq)
 		goto out;
-	json_incref(h);
+	/* Ours while stored points into it: no putting it back, which
+	 * frees it when the object cannot grow. */
+	held = json_incref(h);
 	json_object_del(o, "hash");
 	body = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
-	json_object_set_new(o, "hash", h);
 	if (body == NULL || sha256_hex(body, strlen(body), hash) != 0 ||
 	    strcmp(hash, stored) != 0)
 		goto out;
@@ -411,6 +412,7 @@ verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
  out:
 	free(body);
 	free(text);
+	json_decref(held);
 	json_decref(o);
 	return r;
 }

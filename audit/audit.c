@@ -379,7 +379,9 @@ audit_get(struct store_txn *t, uint64_t seq, json_t **out)
 	return *out != NULL ? 0 : r;
 }
 
-/* Check one stored event against the running chain; advance it. */
+/* Check one stored event against the running chain; advance it.
+ * TSS_E_NOMEM when it could not be checked, any other error when it is
+ * bad. */
 static int
 verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
 {
@@ -390,9 +392,12 @@ verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
 
 	if ((r = audit__record_text(v, vl, &text)) != 0)
 		goto out;
-	r = TSS_E_SIGNATURE;
-	if ((o = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL)
+	errno = 0;	/* ENOMEM: jansson's allocator refused */
+	if ((o = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+		r = errno == ENOMEM ? TSS_E_NOMEM : TSS_E_SIGNATURE;
 		goto out;
+	}
+	r = TSS_E_SIGNATURE;
 	prev = json_string_value(json_object_get(o, "prev"));
 	h = json_object_get(o, "hash");
 	if (prev == NULL || (stored = json_string_value(h)) == NULL ||
@@ -403,7 +408,10 @@ verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
 	 * frees it when the object cannot grow. */
 	held = json_incref(h);
 	json_object_del(o, "hash");
-	body = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT);
+	errno = 0;
+	if ((body = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT)) == NULL &&
+	    errno == ENOMEM)
+		r = TSS_E_NOMEM;
 	if (body == NULL || sha256_hex(body, strlen(body), hash) != 0 ||
 	    strcmp(hash, stored) != 0)
 		goto out;
@@ -437,8 +445,11 @@ audit_verify(struct store_txn *t, uint64_t *count, char head[65],
 	for (r = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); r == 0;
 	    r = store_cursor_next(c, &k, &kl, &v, &vl)) {
 		buf_poke_u64(want, n + 1);
-		if (kl != 8 || memcmp(k, want, 8) != 0 ||
-		    verify_one(v, vl, n + 1, chain) != 0) {
+		r = kl != 8 || memcmp(k, want, 8) != 0 ? TSS_E_SIGNATURE :
+		    verify_one(v, vl, n + 1, chain);
+		if (r == TSS_E_NOMEM)
+			goto out;	/* not checked: no verdict */
+		if (r != 0) {
 			*bad = n + 1;
 			r = TSS_E_SIGNATURE;
 			goto out;

@@ -91,7 +91,7 @@ int audit_get(struct store_txn *t, uint64_t seq, json_t **out);
 /*
  * Walk the chain from seq 1.  *count gets the number of events, head (65
  * bytes) the last hash in hex.  On a broken chain returns TSS_E_SIGNATURE
- * with *bad set to the first bad seq.
+ * with *bad set to the first bad seq; TSS_E_NOMEM is no verdict.
  */
 int audit_verify(struct store_txn *t, uint64_t *count, char head[65],
     uint64_t *bad);

@@ -2,6 +2,7 @@
  * Signed audit checkpoints (checkpoint.h): the signed byte string, the
  * JSON line, and the check of a stream's checkpoints against a store.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -156,8 +157,13 @@ audit_ckpt_parse(const char *line, size_t len, struct audit_ckpt *out)
 	int r = TSS_E_NOT_FOUND;
 
 	memset(out, 0, sizeof(*out));
-	if ((o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-	    !json_is_object(o) ||
+	errno = 0;	/* ENOMEM: jansson's allocator refused */
+	if ((o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL)) == NULL &&
+	    errno == ENOMEM) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if (o == NULL || !json_is_object(o) ||
 	    (type = json_string_value(json_object_get(o, "type"))) == NULL ||
 	    strcmp(type, "checkpoint") != 0)
 		goto out;
@@ -171,9 +177,12 @@ audit_ckpt_parse(const char *line, size_t len, struct audit_ckpt *out)
 	    hash_bytes(hash, tmp) != 0 || key == NULL || sig == NULL ||
 	    strlen(key) >= sizeof(out->key) ||
 	    parse_time(time, &out->time) != 0 ||
-	    b64_decode(sig, strlen(sig), &raw, &rl) != 0 ||
-	    rl != AUDIT_CKPT_SIG_LEN)
+	    (r = b64_decode(sig, strlen(sig), &raw, &rl)) != 0 ||
+	    rl != AUDIT_CKPT_SIG_LEN) {
+		if (r != TSS_E_NOMEM)
+			r = TSS_E_BAD_FORMAT;
 		goto out;
+	}
 	out->seq = (uint64_t)json_integer_value(seq);
 	memcpy(out->hash, hash, 65);
 	memcpy(out->key, key, strlen(key) + 1);

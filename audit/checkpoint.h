@@ -51,6 +51,7 @@ int audit_ckpt_sign(struct cakey *key, uint64_t seq, const char *hash,
  * TSS_E_NOT_FOUND when it is not a checkpoint (not a JSON object, or no
  * "type":"checkpoint"): streams mix events, checkpoints and log lines.
  * TSS_E_BAD_FORMAT for a checkpoint with a missing or malformed field.
+ * TSS_E_NOMEM says nothing about the line.
  */
 int audit_ckpt_parse(const char *line, size_t len, struct audit_ckpt *out);
 

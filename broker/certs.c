@@ -180,8 +180,13 @@ certs_to_json(const struct cert_record *c, int64_t now)
 
 	if ((p = json_array()) == NULL)
 		return NULL;
-	for (i = 0; i < c->n_principals; i++)
-		json_array_append_new(p, json_string(c->principals[i]));
+	for (i = 0; i < c->n_principals; i++) {
+		if (json_array_append_new(p, json_string(c->principals[i])) !=
+		    0) {
+			json_decref(p);
+			return NULL;
+		}
+	}
 	state = c->revoked_at != 0 ? "revoked" :
 	    now >= c->valid_before ? "expired" : "valid";
 	snprintf(kid, sizeof(kid), "%s:%llu", c->username,
@@ -195,9 +200,11 @@ certs_to_json(const struct cert_record *c, int64_t now)
 	    "state", state, "target", c->target);
 	if (o == NULL)
 		return NULL;
-	if (c->revoked_at != 0)
-		json_object_set_new(o, "revoked_at",
-		    json_integer((json_int_t)c->revoked_at));
+	if (c->revoked_at != 0 && json_object_set_new(o, "revoked_at",
+	    json_integer((json_int_t)c->revoked_at)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

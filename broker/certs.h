@@ -44,7 +44,7 @@ int certs_get(struct store_txn *t, uint64_t serial, struct cert_record *c);
  * users.  At most limit entries (0 or above CERTS_LIST_MAX: the max). */
 int certs_list(struct store_txn *t, const char *username, size_t limit,
     int64_t now, json_t **out);
-/* One record as API JSON. */
+/* One record as API JSON; NULL when out of memory. */
 json_t *certs_to_json(const struct cert_record *c, int64_t now);
 /* Mark revoked at now; TSS_E_NOT_FOUND, TSS_E_CONFLICT if already. */
 int certs_revoke(struct store_txn *t, uint64_t serial, int64_t now);

@@ -2,9 +2,10 @@
  * oom, store/ and auth/: the record envelope, a store's open, write,
  * read and cursor on a real LMDB environment in a temp dir (LMDB's own
  * allocations are not ours to refuse), and auth's records: the user codec,
- * user_get and user_list, sessions (peek, lookup) and enrollments as
- * stored, and user_create's whole write, each walked through every
- * allocation failure (oom.h).
+ * user_get and user_list, the sealed TOTP secret, sessions (peek, lookup)
+ * and enrollments as stored, user_create's whole write and the sweeps
+ * that delete by what they decode, each walked through every allocation
+ * failure (oom.h).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -15,6 +16,7 @@
 #include <criterion/criterion.h>
 
 #include "auth/enroll.h"
+#include "auth/secretbox.h"
 #include "auth/session.h"
 #include "auth/token.h"
 #include "auth/user.h"
@@ -344,6 +346,57 @@ Test(oom_store_auth, user_get_and_list)
 	put_users();
 	oom_walk("user_get + user_list (3 users)", get_run, get_check, &x);
 	user_free(x.want);
+}
+
+/* ---- auth: the sealed TOTP secret ---- */
+
+struct boxx {
+	uint8_t key[SECRETBOX_KEY_LEN];
+	uint8_t *box, *pt;
+	size_t boxlen, ptlen;
+};
+
+static int
+box_run(void *arg)
+{
+	struct boxx *x = arg;
+	int r;
+
+	x->pt = NULL;
+	x->box = (uint8_t *)1;
+	x->boxlen = 99;
+	if ((r = secretbox_seal(x->key, "alice", 5, "12345678901234567890",
+	    20, &x->box, &x->boxlen)) != 0) {
+		cr_assert(x->box == NULL && x->boxlen == 0);
+		return r;
+	}
+	x->pt = (uint8_t *)1;
+	x->ptlen = 99;
+	if ((r = secretbox_open(x->key, "alice", 5, x->box, x->boxlen,
+	    &x->pt, &x->ptlen)) != 0)
+		cr_assert(x->pt == NULL && x->ptlen == 0);
+	return r;
+}
+
+static void
+box_check(void *arg, int r)
+{
+	struct boxx *x = arg;
+
+	if (r == 0) {
+		cr_assert_eq(x->ptlen, 20);
+		cr_assert_eq(memcmp(x->pt, "12345678901234567890", 20), 0);
+	}
+	free(x->box);
+	free(x->pt);
+}
+
+Test(oom_store_auth, secretbox)
+{
+	struct boxx x;
+
+	memset(x.key, 7, sizeof(x.key));
+	oom_walk("secretbox_seal + secretbox_open", box_run, box_check, &x);
 }
 
 /* ---- auth: sessions and enrollments ---- */

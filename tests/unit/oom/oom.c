@@ -5,7 +5,9 @@
 
 #include "common/err.h"
 #include "common/mem.h"
+#include "store/store.h"
 #include "oom.h"
+#include "tmpdir.h"
 
 /*
  * LeakSanitizer's report at exit does not fail a Criterion test (the
@@ -60,4 +62,33 @@ void
 oom_teardown(void)
 {
 	mem_fail_after(-1);
+}
+
+char oom_dir[PATH_MAX];
+struct store *oom_store;
+
+void
+oom_store_setup(void)
+{
+	oom_setup();
+	cr_assert_eq(tmpdir_make(oom_dir, sizeof(oom_dir)), 0);
+	cr_assert_eq(store_open(oom_dir, NULL, &oom_store), 0);
+}
+
+void
+oom_store_teardown(void)
+{
+	oom_teardown();
+	store_close(oom_store);
+	oom_store = NULL;
+	tmpdir_remove(oom_dir);
+}
+
+void
+oom_store_fresh(void)
+{
+	store_close(oom_store);
+	tmpdir_remove(oom_dir);
+	cr_assert_eq(tmpdir_make(oom_dir, sizeof(oom_dir)), 0);
+	cr_assert_eq(store_open(oom_dir, NULL, &oom_store), 0);
 }

@@ -8,7 +8,11 @@
 #ifndef TSS_TEST_OOM_H
 #define TSS_TEST_OOM_H
 
+#include <limits.h>
+
 #define OOM_MAX		100000	/* budgets tried before giving up */
+
+struct store;
 
 /*
  * run(arg) once with each budget n = 0, 1, 2, ... until it runs without a
@@ -28,5 +32,13 @@ long oom_walk(const char *what, int (*run)(void *), void (*check)(void *, int),
 void oom_setup(void);
 /* Criterion fini: no budget left behind. */
 void oom_teardown(void);
+
+/* For suites on a store: oom_setup, then a temp dir oom_dir holding the
+ * open store oom_store.  oom_store_fresh replaces both with new ones. */
+extern char oom_dir[PATH_MAX];
+extern struct store *oom_store;
+void oom_store_setup(void);
+void oom_store_teardown(void);
+void oom_store_fresh(void);
 
 #endif

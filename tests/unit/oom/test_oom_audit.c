@@ -23,27 +23,7 @@
 
 #define NOW	1700000000LL
 
-static char dir[PATH_MAX];
-static struct store *st;
-
-static void
-setup(void)
-{
-	oom_setup();
-	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
-	cr_assert_eq(store_open(dir, NULL, &st), 0);
-}
-
-static void
-teardown(void)
-{
-	oom_teardown();
-	store_close(st);
-	st = NULL;
-	tmpdir_remove(dir);
-}
-
-TestSuite(oom_audit, .init = setup, .fini = teardown);
+TestSuite(oom_audit, .init = oom_store_setup, .fini = oom_store_teardown);
 
 /* Fields with more members than audit sorts on the stack, nested. */
 static json_t *
@@ -68,7 +48,7 @@ events(void)
 	struct store_txn *t;
 	uint64_t n, seq;
 
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	cr_assert_eq(store_count(t, STORE_DB_AUDIT, &n), 0);
 	cr_assert_eq(store_counter_get(t, STORE_CTR_AUDIT_SEQ, &seq), 0);
 	store_abort(t);
@@ -82,7 +62,7 @@ append_plain(int k)
 	struct store_txn *t;
 	json_t *f = fields();
 
-	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 1, &t), 0);
 	cr_assert_eq(audit_record(t, NULL, "test.event", k % 2 ? "a" : "b",
 	    "ok", f, NOW + k, NULL), 0);
 	cr_assert_eq(store_commit(t), 0);
@@ -113,7 +93,7 @@ app_run(void *arg)
 		cr_assert_null(p);
 		return r;
 	}
-	if ((r = store_begin(st, 1, &t)) != 0)
+	if ((r = store_begin(oom_store, 1, &t)) != 0)
 		goto out;
 	r = x->two_step ? audit_append_prep(t, p, &x->seq) :
 	    audit_append(t, &ev, NOW, &x->seq);
@@ -173,7 +153,7 @@ get_run(void *arg)
 	int r;
 
 	x->e = (json_t *)1;
-	if ((r = store_begin(st, 0, &t)) != 0) {
+	if ((r = store_begin(oom_store, 0, &t)) != 0) {
 		x->e = NULL;
 		return r;
 	}
@@ -213,7 +193,7 @@ verify_run(void *arg)
 	int r;
 
 	x->count = x->bad = 99;
-	if ((r = store_begin(st, 0, &t)) != 0)
+	if ((r = store_begin(oom_store, 0, &t)) != 0)
 		return r;
 	r = audit_verify(t, &x->count, x->head, &x->bad);
 	store_abort(t);
@@ -312,7 +292,7 @@ check_run(void *arg)
 
 	memset(&x->rep, 0, sizeof(x->rep));
 	x->rep.verdict = AUDIT_CKPT_BROKEN;
-	if ((r = store_begin(st, 0, &t)) != 0)
+	if ((r = store_begin(oom_store, 0, &t)) != 0)
 		return r;
 	r = audit_ckpt_check(t, cakey_public(x->key), &x->c, 1, &x->rep);
 	store_abort(t);
@@ -341,7 +321,7 @@ Test(oom_audit, checkpoints)
 	memset(&x, 0, sizeof(x));
 	for (k = 0; k < 3; k++)
 		append_plain(k);
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	cr_assert_eq(audit_verify(t, &n, x.head, &bad), 0);
 	store_abort(t);
 	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &x.key), 0);

@@ -26,27 +26,7 @@
 
 #define NOW	1700000000LL
 
-static char dir[PATH_MAX];
-static struct store *st;
-
-static void
-setup(void)
-{
-	oom_setup();
-	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
-	cr_assert_eq(store_open(dir, NULL, &st), 0);
-}
-
-static void
-teardown(void)
-{
-	oom_teardown();
-	store_close(st);
-	st = NULL;
-	tmpdir_remove(dir);
-}
-
-TestSuite(oom_broker, .init = setup, .fini = teardown);
+TestSuite(oom_broker, .init = oom_store_setup, .fini = oom_store_teardown);
 
 /* ---- config ---- */
 
@@ -88,7 +68,7 @@ Test(oom_broker, config_load)
 {
 	struct cfgx x;
 
-	snprintf(x.path, sizeof(x.path), "%s/tesserad.conf", dir);
+	snprintf(x.path, sizeof(x.path), "%s/tesserad.conf", oom_dir);
 	cr_assert_eq(tmpfile_write(x.path,
 	    "# a config\n"
 	    "listen = [::1]:9443\n"
@@ -132,7 +112,7 @@ ledger_size(void)
 	struct store_txn *t;
 	uint64_t n, m;
 
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	cr_assert_eq(store_count(t, STORE_DB_CERTS, &n), 0);
 	cr_assert_eq(store_count(t, STORE_DB_CERTS_BY_USER, &m), 0);
 	store_abort(t);
@@ -159,7 +139,7 @@ put_run(void *arg)
 	int r;
 
 	record(&c, x->next, "alice");
-	if ((r = store_begin(st, 1, &t)) != 0)
+	if ((r = store_begin(oom_store, 1, &t)) != 0)
 		return r;
 	if ((r = certs_put(t, &c)) != 0 ||
 	    (r = certs_revoke(t, x->next, NOW + 1)) != 0) {
@@ -185,7 +165,7 @@ read_run(void *arg)
 	struct store_txn *t;
 	int r;
 
-	if ((r = store_begin(st, 0, &t)) != 0)
+	if ((r = store_begin(oom_store, 0, &t)) != 0)
 		return r;
 	switch (x->step) {
 	case 0:
@@ -271,7 +251,7 @@ device_records(void)
 	struct store_txn *t;
 	uint64_t n;
 
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	cr_assert_eq(store_count(t, STORE_DB_DEVICE, &n), 0);
 	store_abort(t);
 	return n;
@@ -286,7 +266,7 @@ create_run(void *arg)
 	char err[256];
 
 	memset(&x->g, 0, sizeof(x->g));
-	return device_create(st, &rq, NOW, &x->g, err, sizeof(err));
+	return device_create(oom_store, &rq, NOW, &x->g, err, sizeof(err));
 }
 
 static void
@@ -310,13 +290,13 @@ pending_run(void *arg)
 	int r;
 
 	memset(&x->p, 0xa5, sizeof(x->p));
-	if ((r = device_pending_get(st, x->g.user_code, NOW + 5,
+	if ((r = device_pending_get(oom_store, x->g.user_code, NOW + 5,
 	    &x->p)) != 0) {
 		cr_assert(x->p.fingerprint == NULL && x->p.target == NULL,
 		    "device_pending_get failed, output left");
 		return r;
 	}
-	return device_decide(st, x->g.user_code, 1, &alice, NOW + 6);
+	return device_decide(oom_store, x->g.user_code, 1, &alice, NOW + 6);
 }
 
 static void

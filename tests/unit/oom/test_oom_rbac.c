@@ -43,27 +43,7 @@ static const char binding_body[] = "{\"role\":\"dev\",\"subject\":"
 static const char *const dev[] = { "dev" };
 static const struct rbac_actor root = { .who.name = "root" };
 
-static char dir[PATH_MAX];
-static struct store *st;
-
-static void
-setup(void)
-{
-	oom_setup();
-	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
-	cr_assert_eq(store_open(dir, NULL, &st), 0);
-}
-
-static void
-teardown(void)
-{
-	oom_teardown();
-	store_close(st);
-	st = NULL;
-	tmpdir_remove(dir);
-}
-
-TestSuite(oom_rbac, .init = setup, .fini = teardown);
+TestSuite(oom_rbac, .init = oom_store_setup, .fini = oom_store_teardown);
 
 static json_t *
 body(const char *text)
@@ -111,7 +91,7 @@ make_policy(void)
 	char err[256];
 	uint64_t id;
 
-	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 1, &t), 0);
 	cr_assert_eq(rbac_bootstrap_admin(t, "root", NOW), 0);
 	cr_assert_eq(rbac_target_put(t, &root, t1, NOW, err, sizeof(err)), 0,
 	    "%s", err);
@@ -417,7 +397,7 @@ read_run(void *arg)
 	x->logins = STALE;
 	x->n = 0;
 	x->perms = 0;
-	if ((r = store_begin(st, 0, &t)) != 0)
+	if ((r = store_begin(oom_store, 0, &t)) != 0)
 		return r;
 	if (x->fn == rd_logins)
 		x->n = 99;
@@ -499,7 +479,7 @@ counts(uint64_t *gen, uint64_t *events, uint64_t *targets)
 {
 	struct store_txn *t;
 
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	cr_assert_eq(store_counter_get(t, STORE_CTR_POLICY_GEN, gen), 0);
 	cr_assert_eq(store_count(t, STORE_DB_AUDIT, events), 0);
 	cr_assert_eq(store_count(t, STORE_DB_TARGETS, targets), 0);
@@ -515,7 +495,7 @@ write_run(void *arg)
 	int r;
 
 	x->id = 0;
-	if ((r = store_begin(st, 1, &t)) != 0)
+	if ((r = store_begin(oom_store, 1, &t)) != 0)
 		return r;
 	if ((r = rbac_target_put(t, &root, x->t, NOW, err,
 	    sizeof(err))) != 0 ||
@@ -576,7 +556,7 @@ inuse_run(void *arg)
 	int r;
 
 	(void)arg;
-	if ((r = store_begin(st, 1, &t)) != 0)
+	if ((r = store_begin(oom_store, 1, &t)) != 0)
 		return r;
 	if ((r = rbac_target_delete(t, &root, "lab/box", 0, NOW, err,
 	    sizeof(err))) == TSS_E_CONFLICT)
@@ -596,7 +576,7 @@ inuse_check(void *arg, int r)
 	(void)r;
 	counts(&gen, &events, &targets);
 	cr_assert_eq(targets, 2);
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	cr_assert_eq(store_count(t, STORE_DB_ROLES, &roles), 0);
 	store_abort(t);
 	cr_assert_eq(roles, 2);
@@ -655,11 +635,11 @@ snap_run(void *arg)
 	if (x->holder) {
 		/* A fresh holder each time: nothing cached between runs. */
 		x->s = NULL;
-		if ((r = rbac_open(st, 0, &x->rb)) != 0 ||
+		if ((r = rbac_open(oom_store, 0, &x->rb)) != 0 ||
 		    (r = rbac_acquire(x->rb, &x->s)) != 0)
 			return r;
 	} else {
-		if ((r = store_begin(st, 0, &t)) != 0) {
+		if ((r = store_begin(oom_store, 0, &t)) != 0) {
 			x->s = NULL;
 			return r;
 		}

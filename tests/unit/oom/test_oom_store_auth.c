@@ -29,32 +29,8 @@
 
 #define NOW	1700000000LL
 
-static char dir[PATH_MAX];
-static struct store *st;
-
-static void
-setup(void)
-{
-	oom_setup();
-	cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
-}
-
-static void
-teardown(void)
-{
-	oom_teardown();
-	store_close(st);
-	st = NULL;
-	tmpdir_remove(dir);
-}
-
-TestSuite(oom_store_auth, .init = setup, .fini = teardown);
-
-static void
-open_store(void)
-{
-	cr_assert_eq(store_open(dir, NULL, &st), 0);
-}
+TestSuite(oom_store_auth, .init = oom_store_setup,
+    .fini = oom_store_teardown);
 
 /* ---- store ---- */
 
@@ -282,7 +258,7 @@ put_users(void)
 	struct user *u = sample_user();
 	struct store_txn *t;
 
-	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 1, &t), 0);
 	cr_assert_eq(user_put(t, u), 0);
 	free(u->name);
 	cr_assert_not_null(u->name = strdup("bob"));
@@ -304,7 +280,7 @@ get_run(void *arg)
 	x->got = (struct user *)1;
 	x->list = (struct user **)1;
 	x->n = 99;
-	if ((r = store_begin(st, 0, &t)) != 0) {
+	if ((r = store_begin(oom_store, 0, &t)) != 0) {
 		x->got = NULL;
 		x->list = NULL;
 		return r;
@@ -342,7 +318,6 @@ Test(oom_store_auth, user_get_and_list)
 {
 	struct userx x = { .want = sample_user() };
 
-	open_store();
 	put_users();
 	oom_walk("user_get + user_list (3 users)", get_run, get_check, &x);
 	user_free(x.want);
@@ -417,7 +392,7 @@ make_session_and_enrollment(struct sessx *x)
 	struct store_txn *t;
 	int64_t exp;
 
-	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 1, &t), 0);
 	cr_assert_eq(session_create(t, "alice", "192.0.2.7", NOW, 1800,
 	    43200, x->token, csrf, &exp), 0);
 	cr_assert_eq(user_create(t, "dave", groups2, 2, NULL, NOW, x->enroll,
@@ -434,7 +409,7 @@ sess_run(void *arg)
 
 	x->s = (struct session *)1;
 	x->who = "stale";
-	if ((r = store_begin(st, x->write, &t)) != 0) {
+	if ((r = store_begin(oom_store, x->write, &t)) != 0) {
 		x->s = NULL;
 		x->who = NULL;
 		return r;
@@ -476,7 +451,6 @@ Test(oom_store_auth, session_and_enrollment_records)
 {
 	struct sessx x = { .write = 0 };
 
-	open_store();
 	make_session_and_enrollment(&x);
 	oom_walk("session_peek + enroll_lookup", sess_run, sess_check, &x);
 	x.write = 1;
@@ -500,7 +474,7 @@ create_run(void *arg)
 
 	x->exp = -1;
 	memset(x->token, 'x', sizeof(x->token));
-	if ((r = store_begin(st, 1, &t)) != 0)
+	if ((r = store_begin(oom_store, 1, &t)) != 0)
 		return r;
 	if ((r = user_create(t, "erin", groups2, 2, NULL, NOW, x->token,
 	    &x->exp)) != 0) {
@@ -520,7 +494,7 @@ create_check(void *arg, int r)
 	uint64_t events;
 	int g;
 
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	g = user_get(t, "erin", &u);
 	cr_assert_eq(store_count(t, STORE_DB_AUDIT, &events), 0);
 	store_abort(t);
@@ -539,7 +513,6 @@ Test(oom_store_auth, user_create)
 {
 	struct createx x;
 
-	open_store();
 	oom_walk("user_create (enrollment, audit) + commit", create_run,
 	    create_check, &x);
 }
@@ -570,7 +543,7 @@ make_sweep_world(struct sweepx *x)
 	struct store_txn *t;
 	int64_t exp;
 
-	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 1, &t), 0);
 	cr_assert_eq(session_create(t, "alice", NULL, LATER - 60, 1800, 43200,
 	    x->alice[0], csrf, &exp), 0);
 	cr_assert_eq(session_create(t, "alice", NULL, LATER - 60, 1800, 43200,
@@ -594,7 +567,7 @@ sweep_run(void *arg)
 	int r;
 
 	x->n = 99;
-	if ((r = store_begin(st, 1, &t)) != 0)
+	if ((r = store_begin(oom_store, 1, &t)) != 0)
 		return r;
 	if (x->which == 0)
 		r = session_end_all_for_user(t, "alice", &x->n);
@@ -617,7 +590,7 @@ session_there(const char *token)
 	struct session *s = NULL;
 	int r, touch;
 
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	r = session_peek(t, token, LATER - 30, 3 * 86400, 3 * 86400, &s,
 	    &touch);
 	store_abort(t);
@@ -633,7 +606,7 @@ enrollment_there(const char *token)
 	char *who = NULL;
 	int r;
 
-	cr_assert_eq(store_begin(st, 0, &t), 0);
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	r = enroll_lookup(t, token, NOW, &who);
 	store_abort(t);
 	free(who);
@@ -668,14 +641,9 @@ Test(oom_store_auth, session_and_enrollment_sweeps)
 	};
 	struct sweepx x;
 
-	open_store();
 	for (x.which = 0; x.which < 3; x.which++) {
 		make_sweep_world(&x);
 		oom_walk(what[x.which], sweep_run, sweep_check, &x);
-		/* The next sweep starts from a fresh store. */
-		store_close(st);
-		tmpdir_remove(dir);
-		cr_assert_eq(tmpdir_make(dir, sizeof(dir)), 0);
-		open_store();
-	}
+		oom_store_fresh();	/* the next sweep's */
+		}
 }

@@ -50,6 +50,28 @@ fixture_user(struct store_txn *t, const char *name, const char *group,
 	user_free(u);
 }
 
+void
+fixture_woken(void *arg, int r)
+{
+	struct fixture_wait *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	w->r = r;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+int
+fixture_waited(struct fixture_wait *w)
+{
+	pthread_mutex_lock(&w->mu);
+	while (!w->done)
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+	return w->r;
+}
+
 static void
 read_line(const char *path, char *out, size_t len)
 {

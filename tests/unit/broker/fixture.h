@@ -8,6 +8,7 @@
 #ifndef TSS_TEST_BROKER_FIXTURE_H
 #define TSS_TEST_BROKER_FIXTURE_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 struct broker;
@@ -33,5 +34,20 @@ void fixture_path(const struct fixture *f, char *out, size_t len,
 /* An enrolled user (the enrollment itself is auth's business). */
 void fixture_user(struct store_txn *t, const char *name, const char *group,
     int64_t now);
+
+/*
+ * The commit half of issuance, waited for: issue_submit(..., fixture_woken,
+ * &w) with w = FIXTURE_WAIT_INIT, then fixture_waited(&w) returns the
+ * commit's result.
+ */
+struct fixture_wait {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done, r;
+};
+#define FIXTURE_WAIT_INIT \
+	{ PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0 }
+void fixture_woken(void *arg, int r);
+int fixture_waited(struct fixture_wait *w);
 
 #endif

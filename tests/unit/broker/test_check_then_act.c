@@ -89,49 +89,20 @@ req_of(const struct caller *c, struct issue_req *rq)
 	rq->login = "app";
 }
 
-/* The commit half of issuance, waited for. */
-struct wait {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done, r;
-};
-
+/* The commit half of issuance (fixture.h's wait). */
 static void
-woken(void *arg, int r)
+submit(struct issue_job *job, struct fixture_wait *w)
 {
-	struct wait *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	w->r = r;
-	w->done = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
-static void
-submit(struct issue_job *job, struct wait *w)
-{
-	cr_assert_eq(issue_submit(&fx.b->issuer, job, woken, w), 0);
-}
-
-static int
-waited(struct wait *w)
-{
-	pthread_mutex_lock(&w->mu);
-	while (!w->done)
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
-	return w->r;
+	cr_assert_eq(issue_submit(&fx.b->issuer, job, fixture_woken, w), 0);
 }
 
 static int
 commit_job(struct issue_job *job)
 {
-	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
-	    .cv = PTHREAD_COND_INITIALIZER };
+	struct fixture_wait w = FIXTURE_WAIT_INIT;
 
 	submit(job, &w);
-	return waited(&w);
+	return fixture_waited(&w);
 }
 
 static uint64_t
@@ -510,8 +481,7 @@ one_batch(int issue_first, struct caller *c, json_t **out)
 {
 	struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
 	    0, 0 };
-	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
-	    .cv = PTHREAD_COND_INITIALIZER };
+	struct fixture_wait w = FIXTURE_WAIT_INIT;
 	char token[TOKEN_TEXT_LEN + 1];
 	struct issue_job *job;
 	pthread_t th;
@@ -528,7 +498,7 @@ one_batch(int issue_first, struct caller *c, json_t **out)
 	}
 	gate_open(&g);
 	pthread_join(th, NULL);
-	return waited(&w);
+	return fixture_waited(&w);
 }
 
 /* Issuance committed first in the reset's own batch: the reset, later in

@@ -132,25 +132,6 @@ request(const struct caller *c, struct issue_req *rq, int narrow)
 	rq->request_id = "req-oom";
 }
 
-/* The commit half, waited for. */
-struct wait {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done, r;
-};
-
-static void
-woken(void *arg, int r)
-{
-	struct wait *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	w->r = r;
-	w->done = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
 struct issuex {
 	int mode;		/* 0 prepare + submit, 1 issue_cert,
 				 * 2 device token poll */
@@ -165,8 +146,7 @@ static int
 issue_run(void *arg)
 {
 	struct issuex *x = arg;
-	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
-	    .cv = PTHREAD_COND_INITIALIZER };
+	struct fixture_wait w = FIXTURE_WAIT_INIT;
 	struct issue_job *job = (struct issue_job *)1;
 	char err[256];
 	int r;
@@ -185,13 +165,9 @@ issue_run(void *arg)
 		return r;
 	}
 	/* Would-be answer in hand; only the commit makes it true. */
-	if ((r = issue_submit(&fx.b->issuer, job, woken, &w)) != 0)
+	if ((r = issue_submit(&fx.b->issuer, job, fixture_woken, &w)) != 0)
 		return r;
-	pthread_mutex_lock(&w.mu);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.mu);
-	pthread_mutex_unlock(&w.mu);
-	return w.r;
+	return fixture_waited(&w);
 }
 
 /* A fresh approved device request for the next poll. */

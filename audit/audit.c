@@ -111,8 +111,8 @@ members_of(const json_t *o, struct member *m, size_t max, size_t *n)
 	void *it;
 
 	*n = 0;
-	for (it = json_object_iter((json_t *)o); it != NULL && *n < max;
-	    it = json_object_iter_next((json_t *)o, it)) {
+	for (it = json_object_iter(jsonw_iterable(o)); it != NULL && *n < max;
+	    it = json_object_iter_next(jsonw_iterable(o), it)) {
 		m[*n].key = json_object_iter_key(it);
 		m[*n].klen = json_object_iter_key_len(it);
 		m[*n].v = json_object_iter_value(it);

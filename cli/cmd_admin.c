@@ -10,6 +10,7 @@
 
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "common/mem.h"
 #include "cli.h"
 
@@ -581,7 +582,7 @@ audit_line(const json_t *ev)
 		cli_puts_safe(stdout, cell != NULL ? cell : "?", 0);
 		free(cell);
 	}
-	json_object_foreach((json_t *)ev, k, v) {
+	json_object_foreach(jsonw_iterable(ev), k, v) {
 		for (i = 0; main_keys[i] != NULL; i++)
 			if (strcmp(k, main_keys[i]) == 0)
 				break;

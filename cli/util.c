@@ -10,6 +10,7 @@
 
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "common/mem.h"
 #include "cli.h"
 
@@ -407,7 +408,7 @@ cli_cell(const char *key, const json_t *v)
 		return acc;
 	}
 	i = 0;
-	json_object_foreach((json_t *)v, k, e) {
+	json_object_foreach(jsonw_iterable(v), k, e) {
 		if ((sub = json_is_object(e) || json_is_array(e) ?
 		    json_dumps(e, JSON_COMPACT) : cli_cell(k, e)) == NULL ||
 		    (i++ > 0 && append(&acc, &len, ", ") != 0) ||

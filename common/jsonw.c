@@ -210,8 +210,8 @@ put_object(struct jsonw *w, const json_t *o, int sorted, int depth)
 
 	if (size > STACK_KEYS && (m = mem_calloc(size, sizeof(*m))) == NULL)
 		goto out;
-	for (it = json_object_iter((json_t *)o); it != NULL && n < size;
-	    it = json_object_iter_next((json_t *)o, it)) {
+	for (it = json_object_iter(jsonw_iterable(o)); it != NULL && n < size;
+	    it = json_object_iter_next(jsonw_iterable(o), it)) {
 		m[n].key = json_object_iter_key(it);
 		m[n].klen = json_object_iter_key_len(it);
 		m[n].v = json_object_iter_value(it);

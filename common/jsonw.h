@@ -33,6 +33,21 @@ int jsonw_int(struct jsonw *w, json_int_t v);
 int jsonw_value(struct jsonw *w, const json_t *v, int sorted);
 void jsonw_free(struct jsonw *w);		/* wipes; w reusable */
 
+/*
+ * jansson's object iterators (json_object_iter, json_object_iter_next, and
+ * json_object_foreach, which is made of them) take a json_t * although
+ * they only read the object.  A const object is walked through this, the
+ * one place its const is dropped, by a union rather than a cast: jansson
+ * never writes through that pointer, and the caller must not either.
+ */
+static inline json_t *
+jsonw_iterable(const json_t *o)
+{
+	union { const json_t *c; json_t *m; } u = { .c = o };
+
+	return u.m;
+}
+
 /* v in decimal as "%lld" writes it; returns the length (at most 20). */
 size_t jsonw_fmt_int(char out[24], json_int_t v);
 /* memcmp order, the shorter first on a tie: jansson's key order. */

@@ -11,6 +11,7 @@
 #include "policy_json.h"
 #include "common/duration.h"
 #include "common/err.h"
+#include "common/jsonw.h"
 #include "common/mem.h"
 #include "rbac/rbac.h"
 
@@ -47,7 +48,7 @@ labels_from_json(const char *field, const json_t *j, struct rbac_label **out,
 	}
 	if ((l = mem_calloc(cap == 0 ? 1 : cap, sizeof(*l))) == NULL)
 		return TSS_E_NOMEM;
-	json_object_foreach((json_t *)j, k, v) {
+	json_object_foreach(jsonw_iterable(j), k, v) {
 		if (!json_is_string(v) || rbac_valid_label_value(
 		    json_string_value(v)) != 0 ||
 		    strlen(json_string_value(v)) != json_string_length(v)) {
@@ -104,7 +105,7 @@ strv_from_json(const char *field, const json_t *j, size_t max,
 	}
 	if ((v = mem_calloc(json_array_size(j) + 1, sizeof(*v))) == NULL)
 		return TSS_E_NOMEM;
-	json_array_foreach((json_t *)j, i, e) {
+	json_array_foreach(j, i, e) {
 		if (!json_is_string(e) ||
 		    strlen(json_string_value(e)) != json_string_length(e) ||
 		    (valid != NULL && valid(json_string_value(e)) != 0)) {
@@ -135,7 +136,7 @@ policy_json_fields(const json_t *j, const char *const *allowed,
 	json_t *v;
 	size_t i;
 
-	json_object_foreach((json_t *)j, k, v) {
+	json_object_foreach(jsonw_iterable(j), k, v) {
 		for (i = 0; allowed[i] != NULL; i++)
 			if (strcmp(k, allowed[i]) == 0)
 				break;

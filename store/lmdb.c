@@ -106,7 +106,7 @@ put_schema(MDB_txn *txn, MDB_dbi meta, uint32_t ver)
 		(uint8_t)(ver >> 24), (uint8_t)(ver >> 16),
 		(uint8_t)(ver >> 8), (uint8_t)ver
 	};
-	MDB_val k = { sizeof(STORE_META_SCHEMA) - 1, (void *)STORE_META_SCHEMA };
+	MDB_val k = mval(STORE_META_SCHEMA, sizeof(STORE_META_SCHEMA) - 1);
 	MDB_val v = { sizeof(b), b };
 
 	return tr(mdb_put(txn, meta, &k, &v, 0), "put schema");
@@ -118,16 +118,15 @@ put_identity(MDB_txn *txn, MDB_dbi meta, const struct store_identity *idn)
 {
 	struct store_identity rec = *idn;
 	struct buf *b = NULL;
-	MDB_val k = { sizeof(STORE_META_IDENTITY) - 1,
-	    (void *)STORE_META_IDENTITY };
+	MDB_val k = mval(STORE_META_IDENTITY,
+	    sizeof(STORE_META_IDENTITY) - 1);
 	MDB_val v;
 	int r;
 
 	if ((r = store__identity_new_id(&rec)) != 0 ||
 	    (r = store__identity_encode(&rec, &b)) != 0)
 		return r;
-	v.mv_size = buf_len(b);
-	v.mv_data = (void *)buf_ptr(b);
+	v = mval(buf_ptr(b), buf_len(b));
 	r = tr(mdb_put(txn, meta, &k, &v, MDB_NOOVERWRITE), "put identity");
 	buf_free(b);
 	return r;
@@ -146,7 +145,7 @@ setup_schema(struct store *s, int validate, enum store_mode mode,
 	MDB_txn *txn = NULL;
 	MDB_dbi main_dbi;
 	MDB_stat st;
-	MDB_val k = { sizeof(STORE_META_SCHEMA) - 1, (void *)STORE_META_SCHEMA };
+	MDB_val k = mval(STORE_META_SCHEMA, sizeof(STORE_META_SCHEMA) - 1);
 	MDB_val v;
 	struct store_txn mt;
 	const uint8_t *p;

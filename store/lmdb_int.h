@@ -64,6 +64,23 @@ tr(int rc, const char *what)
 	return store__xlate(rc, TSS_E_STORE, what, NULL);
 }
 
+/*
+ * An MDB_val for bytes LMDB only reads: a key, or a value to put.  Its
+ * mv_data is void * because LMDB also answers through an MDB_val, but
+ * mdb_get, mdb_put (without MDB_RESERVE), mdb_del and mdb_cursor_get never
+ * write through the pointer they are given (they may replace it, pointing
+ * at the stored copy).  The const is dropped here only, by a union rather
+ * than a cast.
+ */
+static inline MDB_val
+mval(const void *p, size_t n)
+{
+	union { const void *c; void *m; } u = { .c = p };
+	MDB_val v = { n, u.m };
+
+	return v;
+}
+
 /* errno from plain file operations (backup, restore). */
 static inline int
 sys_err(int e, const char *what, const char *path)

@@ -206,8 +206,7 @@ store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 	if (!valid_txn_db(t, db) || !store__valid_key(key, klen) ||
 	    val == NULL || vlen == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
+	k = mval(key, klen);
 	if ((rc = mdb_get(t->txn, t->s->dbi[db], &k, &v)) != 0)
 		return op_err(t, rc, "get");
 	*val = v.mv_data;
@@ -229,10 +228,8 @@ store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 		return TSS_E_INVALID_ARGUMENT;
 	if (flags & STORE_NOOVERWRITE)
 		mflags |= MDB_NOOVERWRITE;
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
-	v.mv_size = vlen;
-	v.mv_data = (void *)val;
+	k = mval(key, klen);
+	v = mval(val, vlen);
 	/* MDB_APPEND refuses, unchanged, a key not past the last one. */
 	rc = MDB_KEYEXIST;
 	if (flags & STORE_APPEND)
@@ -252,8 +249,7 @@ store_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
 
 	if (!valid_txn_db(t, db) || !t->write || !store__valid_key(key, klen))
 		return TSS_E_INVALID_ARGUMENT;
-	k.mv_size = klen;
-	k.mv_data = (void *)key;
+	k = mval(key, klen);
 	if ((rc = mdb_del(t->txn, t->s->dbi[db], &k, NULL)) != 0)
 		return op_err(t, rc, "del");
 	return 0;
@@ -332,8 +328,7 @@ store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
 		cursor_clear(k, kl, v, vl);
 		return TSS_E_INVALID_ARGUMENT;
 	}
-	mk.mv_size = klen;
-	mk.mv_data = (void *)key;
+	mk = mval(key, klen);
 	return cursor_get(c, &mk, MDB_SET_RANGE, k, kl, v, vl);
 }
 

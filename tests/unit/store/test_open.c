@@ -13,6 +13,7 @@
 
 #include "common/err.h"
 #include "helpers.h"
+#include "store/lmdb_int.h"		/* mval() */
 
 TestSuite(store_open, .init = th_setup, .fini = th_teardown);
 
@@ -24,7 +25,7 @@ make_foreign(const char *dbname, const char *key)
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
 	MDB_dbi dbi;
-	MDB_val k = { strlen(key), (void *)key }, v = { 1, "x" };
+	MDB_val k = mval(key, strlen(key)), v = { 1, "x" };
 
 	cr_assert_eq(mdb_env_create(&env), 0);
 	cr_assert_eq(mdb_env_set_maxdbs(env, 4), 0);
@@ -44,7 +45,7 @@ raw_get(const char *dbname, const char *key, uint8_t out[8], size_t *len)
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
 	MDB_dbi dbi;
-	MDB_val k = { strlen(key), (void *)key }, v;
+	MDB_val k = mval(key, strlen(key)), v;
 	int rc;
 
 	*len = 0;

@@ -125,7 +125,7 @@ struct user_op {
 	struct broker *b;
 	const struct caller *c;
 	const char *name;
-	const char **groups;
+	const char *const *groups;
 	size_t ngroups;
 	int set_groups;
 	int disabled;		/* -1: unchanged */
@@ -158,7 +158,7 @@ broker_user_create(struct broker *b, const struct caller *c,
     json_t **out, char *errmsg, size_t len)
 {
 	struct user_op op = { .b = b, .c = c, .name = name,
-	    .groups = (const char **)groups, .ngroups = ngroups, .now = now,
+	    .groups = groups, .ngroups = ngroups, .now = now,
 	    .errmsg = errmsg, .len = len };
 	int r;
 
@@ -241,7 +241,7 @@ broker_user_patch(struct broker *b, const struct caller *c, const char *name,
     int64_t now, json_t **out, char *errmsg, size_t len)
 {
 	struct user_op op = { .b = b, .c = c, .name = name,
-	    .groups = (const char **)groups, .ngroups = ngroups,
+	    .groups = groups, .ngroups = ngroups,
 	    .set_groups = set_groups, .disabled = disabled, .now = now,
 	    .errmsg = errmsg, .len = len };
 	int r;

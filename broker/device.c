@@ -257,7 +257,8 @@ device_user_code_normalise(const char *in, char out[DEVICE_USER_CODE_TEXT + 1])
 /* ---- create ---- */
 
 struct create_arg {
-	struct dev_rec rec;	/* borrowed strings except user_code */
+	struct dev_rec rec;	/* user_code, fingerprint and approver
+				 * borrowed, the request's strings copied */
 	char user_code[DEVICE_USER_CODE_LEN + 1];
 	char device_code[DEVICE_CODE_LEN + 1];
 	int64_t now;
@@ -396,18 +397,21 @@ device_create(struct store *s, const struct device_request *rq, int64_t now,
 		goto out;
 	a.now = now;
 	a.rec.state = ST_PENDING;
-	a.rec.public_key = (char *)rq->public_key;
 	a.rec.fingerprint = fp;
-	a.rec.key_type = (char *)sshkey_type_name(key);
-	a.rec.target = (char *)(rq->target != NULL ? rq->target : "");
-	a.rec.login = (char *)(rq->login != NULL ? rq->login : "");
 	a.rec.ttl = (uint64_t)rq->ttl;
 	a.rec.created = now;
 	a.rec.expires = now + DEVICE_TTL;
 	a.rec.approver = "";
-	a.rec.remote_addr = (char *)(rq->remote_addr != NULL ?
-	    rq->remote_addr : "");
-	if ((r = store_write(s, create_fn, &a)) != 0)
+	r = TSS_E_NOMEM;
+	if ((a.rec.public_key = mem_strdup(rq->public_key)) == NULL ||
+	    (a.rec.key_type = mem_strdup(sshkey_type_name(key))) == NULL ||
+	    (a.rec.target = mem_strdup(rq->target != NULL ? rq->target :
+	    "")) == NULL ||
+	    (a.rec.login = mem_strdup(rq->login != NULL ? rq->login :
+	    "")) == NULL ||
+	    (a.rec.remote_addr = mem_strdup(rq->remote_addr != NULL ?
+	    rq->remote_addr : "")) == NULL ||
+	    (r = store_write(s, create_fn, &a)) != 0)
 		goto out;
 	memcpy(out->device_code, a.device_code, sizeof(out->device_code));
 	user_code_show(a.user_code, out->user_code);
@@ -416,6 +420,11 @@ device_create(struct store *s, const struct device_request *rq, int64_t now,
 	r = 0;
  out:
 	OPENSSL_cleanse(a.device_code, sizeof(a.device_code));
+	free(a.rec.public_key);
+	free(a.rec.key_type);
+	free(a.rec.target);
+	free(a.rec.login);
+	free(a.rec.remote_addr);
 	sshkey_free(key);
 	return r;
 }

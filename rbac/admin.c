@@ -85,6 +85,7 @@ rbac_target_put(struct store_txn *t, const struct rbac_actor *a,
 {
 	struct rbac_target *old = NULL, rec;
 	struct buf *b = NULL;
+	char *by = NULL;
 	json_t *before = NULL, *after = NULL;
 	uint32_t perms;
 	int r;
@@ -97,10 +98,11 @@ rbac_target_put(struct store_txn *t, const struct rbac_actor *a,
 	r = rbac_target_get(t, tg->name, &old);
 	if (r != 0 && r != TSS_E_NOT_FOUND)
 		goto out;
-	rec = *tg;
+	rec = *tg;		/* borrowed strings, but for the one it adds */
 	rec.updated_at = now;
-	rec.updated_by = (char *)a->who.name;
-	if ((old != NULL && (before = rbac_target_to_json(old)) == NULL) ||
+	rec.updated_by = by = mem_strdup(a->who.name);
+	if (by == NULL ||
+	    (old != NULL && (before = rbac_target_to_json(old)) == NULL) ||
 	    (after = rbac_target_to_json(&rec)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
@@ -113,6 +115,7 @@ rbac_target_put(struct store_txn *t, const struct rbac_actor *a,
 		goto out;
 	r = 0;
  out:
+	free(by);
 	buf_free(b);
 	json_decref(before);
 	json_decref(after);
@@ -214,6 +217,7 @@ rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
 {
 	struct rbac_role *old = NULL, rec;
 	struct buf *b = NULL;
+	char *by = NULL;
 	json_t *before = NULL, *after = NULL;
 	uint32_t perms, added, miss;
 	int r;
@@ -237,10 +241,11 @@ rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
 		r = TSS_E_FORBIDDEN;
 		goto out;
 	}
-	rec = *ro;
+	rec = *ro;		/* borrowed strings, but for the one it adds */
 	rec.updated_at = now;
-	rec.updated_by = (char *)a->who.name;
-	if ((old != NULL && (before = rbac_role_to_json(old)) == NULL) ||
+	rec.updated_by = by = mem_strdup(a->who.name);
+	if (by == NULL ||
+	    (old != NULL && (before = rbac_role_to_json(old)) == NULL) ||
 	    (after = rbac_role_to_json(&rec)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
@@ -253,6 +258,7 @@ rbac_role_put(struct store_txn *t, const struct rbac_actor *a,
 		goto out;
 	r = 0;
  out:
+	free(by);
 	buf_free(b);
 	json_decref(before);
 	json_decref(after);
@@ -448,15 +454,16 @@ binding_write(struct store_txn *t, const struct audit_actor *by,
 		return r;
 	memset(&rec, 0, sizeof(rec));
 	rec.id = nid;
-	rec.role = (char *)role;
-	rec.subject = (char *)subject;
 	rec.expires_at = expires_at;
 	rec.created_at = now;
-	rec.created_by = (char *)(by != NULL && by->name != NULL ? by->name :
-	    "local");
 	buf_poke_u64(k, nid);
 	(void)snprintf(obj, sizeof(obj), "%llu", (unsigned long long)nid);
-	if ((after = rbac_binding_to_json(&rec)) == NULL) {
+	/* The record owns its strings: copies of the borrowed ones. */
+	if ((rec.role = mem_strdup(role)) == NULL ||
+	    (rec.subject = mem_strdup(subject)) == NULL ||
+	    (rec.created_by = mem_strdup(by != NULL && by->name != NULL ?
+	    by->name : "local")) == NULL ||
+	    (after = rbac_binding_to_json(&rec)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}
@@ -472,6 +479,9 @@ binding_write(struct store_txn *t, const struct audit_actor *by,
 	*id = nid;
 	r = 0;
  out:
+	free(rec.role);
+	free(rec.subject);
+	free(rec.created_by);
 	buf_free(b);
 	json_decref(after);
 	return r;

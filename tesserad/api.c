@@ -85,11 +85,18 @@ api_only_fields(const struct web_req *req, const char *const *allowed)
 	return NULL;
 }
 
+/* What csrf_verify() checks the header against: the session token. */
+struct csrf_want {
+	const char *token;
+};
+
 static int
-csrf_verify(const char *hdr, size_t len, void *token)
+csrf_verify(const char *hdr, size_t len, void *arg)
 {
+	const struct csrf_want *want = arg;
+
 	(void)len;
-	return session_csrf_check(token, hdr);
+	return session_csrf_check(want->token, hdr);
 }
 
 /*
@@ -101,6 +108,7 @@ authed(const struct web_req *req, struct api *a, struct caller *c)
 {
 	enum web_auth kind;
 	const char *token = web_req_token(req, &kind);
+	struct csrf_want want = { token };
 	int r;
 
 	if (token == NULL)
@@ -113,7 +121,7 @@ authed(const struct web_req *req, struct api *a, struct caller *c)
 	c->request_id = web_req_id(req);
 	if (kind == WEB_AUTH_COOKIE &&
 	    (web_req_route(req)->flags & WEB_R_WRITE) &&
-	    web_check_csrf(req, csrf_verify, (void *)token) != 0) {
+	    web_check_csrf(req, csrf_verify, &want) != 0) {
 		caller_clear(c);
 		return web_error(403, "forbidden",
 		    "cross-site request or missing X-CSRF-Token");

@@ -8,6 +8,7 @@
 #include <microhttpd.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "web/internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -54,23 +55,45 @@ resume_locked(struct web_req *req)
 }
 
 /*
- * Once a handler on a worker has deferred, its request may be answered
- * and freed before the handler even returns: whether it deferred is kept
- * here, not read from the request afterwards.
+ * The request whose handler this thread is running, and whether that
+ * handler deferred.  A handler sees its request as const; web_defer()
+ * changes the server's side of it (an answer is owed), and reaches it
+ * through the pointer the server keeps here, not by casting const away
+ * from the handler's.  Once a handler has deferred, its request may be
+ * answered and freed before the handler even returns: whether it deferred
+ * is kept here, not read from the request afterwards.
  */
+static __thread struct web_req *running;
 static __thread int deferred_here;
 
 struct web_later *
 web_defer(const struct web_req *creq)
 {
-	struct web_req *req = (struct web_req *)creq;
+	struct web_req *req = running;
 
+	if (req == NULL || req != creq) {
+		log_error("web: web_defer() called outside its handler");
+		return NULL;
+	}
 	pthread_mutex_lock(&req->s->later_mu);
-	req->deferred = 1;
 	req->waiting = 1;
 	pthread_mutex_unlock(&req->s->later_mu);
 	deferred_here = 1;
 	return (struct web_later *)req;
+}
+
+/* Run req's handler on this thread; *deferred: it called web_defer(). */
+struct web_resp *
+web__call_handler(struct web_req *req, int *deferred)
+{
+	struct web_resp *resp;
+
+	running = req;
+	deferred_here = 0;
+	resp = req->route->handler(req, req->s->arg);
+	running = NULL;
+	*deferred = deferred_here;
+	return resp;
 }
 
 /* Hand over the answer; later_mu held. */
@@ -97,8 +120,13 @@ void
 web_finish(struct web_later *later, struct web_resp *resp)
 {
 	struct web_req *req = (struct web_req *)later;
-	struct web_server *s = req->s;
+	struct web_server *s;
 
+	if (req == NULL) {		/* web_defer() refused */
+		web_resp_free(resp);
+		return;
+	}
+	s = req->s;
 	pthread_mutex_lock(&s->later_mu);
 	finish_locked(req, resp);
 	pthread_mutex_unlock(&s->later_mu);
@@ -131,10 +159,10 @@ static void
 run_handler(struct web_req *req)
 {
 	struct web_resp *resp;
+	int deferred;
 
-	deferred_here = 0;
-	resp = req->route->handler(req, req->s->arg);
-	if (!deferred_here)
+	resp = web__call_handler(req, &deferred);
+	if (!deferred)
 		web_finish((struct web_later *)req, resp);
 	else
 		web_resp_free(resp);

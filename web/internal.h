@@ -181,7 +181,6 @@ struct web_req {
 	int dispatched;			/* its handler has been called for */
 
 	/* Answering later; see web_defer().  Under s->later_mu. */
-	int deferred;			/* the handler called web_defer() */
 	int waiting;			/* an answer is owed by web_finish() */
 	int parked;			/* the connection is suspended */
 	int finished;			/* web_finish() has run */
@@ -270,6 +269,7 @@ enum MHD_Result web__send_error(struct web_req *req, unsigned status,
 int web__metrics_setup(struct web_server *s);
 
 /* dispatch.c: where handlers run, answers given later. */
+struct web_resp *web__call_handler(struct web_req *req, int *deferred);
 enum MHD_Result web__park(struct web_req *req, struct web_resp *ignored);
 enum MHD_Result web__hand_to_worker(struct web_req *req, struct pool *p);
 void web__unpark_all(struct web_server *s);

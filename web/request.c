@@ -357,7 +357,7 @@ web__dispatch(struct web_req *req)
 	struct web_resp *resp;
 	json_error_t jerr;
 	size_t idx = 0, off = 0, len = 0;
-	int r;
+	int r, deferred;
 
 	if ((r = web_path_decode(req->raw_url, req->path,
 	    sizeof(req->path))) != 0) {
@@ -428,8 +428,8 @@ web__dispatch(struct web_req *req)
 		return web__hand_to_worker(req, &s->pools[POOL_CPU]);
 	if (!(req->route->flags & WEB_R_INLINE))
 		return web__hand_to_worker(req, &s->pools[POOL_WAIT]);
-	resp = req->route->handler(req, s->arg);
-	if (req->deferred)
+	resp = web__call_handler(req, &deferred);
+	if (deferred)
 		return web__park(req, resp);
 	return web__send_resp(req, resp, 0);
 }

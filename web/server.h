@@ -151,7 +151,10 @@ void web_free(struct web_server *s);		/* stops first; NULL harmless */
  * thread, until web_finish(later, resp) sends resp (NULL: 500).
  * web_finish() must be called exactly once, from any thread, possibly
  * before the handler has returned; req itself is not valid after the
- * handler returns, so copy what the later work needs.
+ * handler returns, so copy what the later work needs.  Only the handler
+ * may defer, during its call and with its own req: called anywhere else,
+ * web_defer() logs and returns NULL, and web_finish(NULL, resp) just frees
+ * resp (the handler's return value is then the answer).
  */
 struct web_later;
 struct web_later *web_defer(const struct web_req *req);

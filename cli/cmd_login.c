@@ -26,10 +26,24 @@
 
 extern char **environ;
 
+/*
+ * posix_spawnp() takes char *const argv[] for compatibility with old code,
+ * but never writes to the strings (POSIX says so for the exec family);
+ * ours are const, and this is the one place that drops the const, by a
+ * union rather than a cast.
+ */
+static char *const *
+spawn_argv(const char *const *argv)
+{
+	union { const char *const *c; char *const *m; } u = { .c = argv };
+
+	return u.m;
+}
+
 /* Run argv; stdin from /dev/null when quiet_in.  Returns the exit status,
  * or -1 when it could not run. */
 static int
-run(char *const argv[], int quiet_in)
+run(const char *const argv[], int quiet_in)
 {
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
@@ -42,7 +56,8 @@ run(char *const argv[], int quiet_in)
 		goto out;
 	fflush(stdout);
 	fflush(stderr);
-	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) != 0)
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, spawn_argv(argv),
+	    environ) != 0)
 		goto out;
 	while (waitpid(pid, &st, 0) == -1)
 		if (errno != EINTR)
@@ -95,8 +110,8 @@ static int
 ensure_identity(struct cli *c, const char *id, int interactive)
 {
 	char pub[4096], dir[4096], q[4200], *sl;
-	char *argv[] = { "ssh-keygen", "-t", "ed25519", "-N", "", "-f",
-	    (char *)id, "-q", NULL };
+	const char *argv[] = { "ssh-keygen", "-t", "ed25519", "-N", "", "-f",
+	    id, "-q", NULL };
 	struct stat st;
 	int n, k;
 
@@ -137,7 +152,7 @@ static int
 use_cert(struct cli *c, const struct client_resp *resp, const char *id)
 {
 	char path[4096], when[32], left[32], secs[32], *line = NULL;
-	char *argv[] = { "ssh-add", "-t", secs, (char *)id, NULL };
+	const char *argv[] = { "ssh-add", "-t", secs, id, NULL };
 	const char *cert, *p, *at;
 	json_t *j = NULL, *pr, *e;
 	int64_t vb = 0, now = cli_now();
@@ -341,7 +356,7 @@ cmd_login(struct cli *c, int argc, char **argv)
 	char when[32], left[32], msg[600], pubpath[4200];
 	char *id = NULL, *pubkey = NULL, *server = NULL;
 	struct client_resp resp = { 0 };
-	struct sessfile ns = { 0 }, *sess;
+	struct sessfile *ns = NULL, *sess;
 	json_t *body = NULL, *j = NULL;
 	int64_t ttl = 0, exp = 0;
 	size_t np;
@@ -443,16 +458,20 @@ cmd_login(struct cli *c, int argc, char **argv)
 		r = cli_fail(c, "the server's login answer is incomplete");
 		goto out;
 	}
-	ns.server = (char *)client_server(c->cl);
-	ns.token = (char *)token;
-	ns.expires_at = exp;
-	ns.username = (char *)user;
+	if ((ns = mem_calloc(1, sizeof(*ns))) == NULL ||
+	    (ns->server = mem_strdup(client_server(c->cl))) == NULL ||
+	    (ns->token = mem_strdup(token)) == NULL ||
+	    (ns->username = mem_strdup(user)) == NULL) {
+		r = cli_fail(c, "out of memory");
+		goto out;
+	}
+	ns->expires_at = exp;
 	if (c->sessfile_path[0] == '\0' && (k = sessfile_path(c->sessfile_path,
 	    sizeof(c->sessfile_path))) != 0) {
 		r = cli_fail(c, "cannot find the home directory");
 		goto out;
 	}
-	if ((k = sessfile_save(c->sessfile_path, &ns)) != 0) {
+	if ((k = sessfile_save(c->sessfile_path, ns)) != 0) {
 		r = cli_fail(c, "cannot save the session in %s: %s",
 		    c->sessfile_path, tss_strerror(k));
 		goto out;
@@ -511,6 +530,7 @@ cmd_login(struct cli *c, int argc, char **argv)
  out:
 	explicit_bzero(pw, sizeof(pw));
 	explicit_bzero(code, sizeof(code));
+	sessfile_free(ns);
 	json_decref(body);
 	json_decref(j);
 	client_resp_clear(&resp);

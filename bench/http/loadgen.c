@@ -476,6 +476,20 @@ conn_close(struct conn *c)
 	c->reused = 0;
 }
 
+/*
+ * The SNI name.  SSL_set_tlsext_host_name() is a macro that casts the name
+ * to void * for SSL_ctrl(), which only copies it; the target is shared and
+ * const, so the const is dropped here, by a union rather than the macro's
+ * cast (which clang's -Wcast-qual reports).
+ */
+static int
+sni_set(SSL *ssl, const char *name)
+{
+	union { const char *c; char *m; } u = { .c = name };
+
+	return SSL_set_tlsext_host_name(ssl, u.m);
+}
+
 /* Start a connection for the request at hand: C_CONNECT or C_HANDSHAKE. */
 static int
 conn_open(struct conn *c)
@@ -498,7 +512,7 @@ conn_open(struct conn *c)
 	}
 	if ((c->ssl = SSL_new(t->ctx)) == NULL ||
 	    SSL_set_fd(c->ssl, c->fd) != 1 ||
-	    (t->sni && SSL_set_tlsext_host_name(c->ssl, t->host) != 1)) {
+	    (t->sni && sni_set(c->ssl, t->host) != 1)) {
 		snprintf(c->err, sizeof(c->err), "SSL_new failed");
 		ERR_clear_error();
 		return -1;

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "argv.h"
 #include "sshd.h"
 #include "tmpdir.h"
 
@@ -62,9 +63,9 @@ spawn(const char *const argv[], const char *log, int use_path)
 		close(fd);
 	}
 	if (use_path)
-		execvp(argv[0], (char *const *)argv);
+		execvp(argv[0], exec_argv(argv));
 	else
-		execv(argv[0], (char *const *)argv);
+		execv(argv[0], exec_argv(argv));
 	_exit(127);
 }
 

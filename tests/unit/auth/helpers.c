@@ -16,6 +16,7 @@
 #include "auth/enroll.h"
 #include "auth/totp.h"
 #include "auth/user.h"
+#include "argv.h"
 #include "helpers.h"
 #include "tmpdir.h"
 
@@ -150,7 +151,8 @@ void
 ah_oathtool(const char *b32, int64_t t, char out[7])
 {
 	char when[32], buf[64];
-	char *argv[] = { "oathtool", "--totp", "-b", NULL, "-N", when, NULL };
+	const char *argv[] = { "oathtool", "--totp", "-b", b32, "-N", when,
+	    NULL };
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	ssize_t n;
@@ -158,13 +160,12 @@ ah_oathtool(const char *b32, int64_t t, char out[7])
 	int fds[2], st = 0;
 
 	snprintf(when, sizeof(when), "@%lld", (long long)t);
-	argv[3] = (char *)b32;
 	cr_assert_eq(pipe(fds), 0);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
 	posix_spawn_file_actions_addclose(&fa, fds[0]);
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
-	cr_assert_eq(posix_spawnp(&pid, "oathtool", &fa, NULL, argv,
+	cr_assert_eq(posix_spawnp(&pid, "oathtool", &fa, NULL, exec_argv(argv),
 	    environ), 0);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);

@@ -268,7 +268,7 @@ Test(auth_user, unlock_and_delete)
 /* Stored group names are held to the rules groups_copy() applies. */
 Test(auth_user, decode_refuses_bad_or_repeated_groups)
 {
-	static const char *const sets[][2] = {
+	static char *sets[][2] = {
 		{ "ops", "ops" }, { "", "ops" }, { "Bad Group!", "ops" },
 		{ "ggggggggggggggggggggggggggggggggggggggggg", "ops" },
 	};
@@ -279,7 +279,7 @@ Test(auth_user, decode_refuses_bad_or_repeated_groups)
 	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
 		memset(&u, 0, sizeof(u));
 		u.name = "alice";
-		u.groups = (char **)sets[i];
+		u.groups = sets[i];
 		u.ngroups = 2;
 		u.state = USER_ACTIVE;
 		cr_assert_eq(user_encode(&u, &b), 0);
@@ -290,7 +290,7 @@ Test(auth_user, decode_refuses_bad_or_repeated_groups)
 		b = NULL;
 	}
 	/* The same record with good groups decodes. */
-	u.groups = (char **)(const char *const[]){ "dev", "ops" };
+	u.groups = (char *[]){ "dev", "ops" };
 	cr_assert_eq(user_encode(&u, &b), 0);
 	cr_assert_eq(user_decode(buf_ptr(b), buf_len(b), &out), 0);
 	cr_expect_str_eq(out->groups[1], "ops");

@@ -169,11 +169,11 @@ Test(commit, submitted_jobs_report_once_and_the_queue_drains_on_free)
 }
 
 static struct cert_record
-sample(uint64_t serial, const char *user, int64_t before)
+sample(uint64_t serial, char *user, int64_t before)
 {
 	static char *principals[] = { "app@prod/api", "root@prod/db" };
 	struct cert_record c = {
-		.serial = serial, .username = (char *)user,
+		.serial = serial, .username = user,
 		.fingerprint = "SHA256:abc", .target = "prod/api",
 		.principals = principals, .n_principals = 2,
 		.valid_after = 700, .valid_before = before, .issued_at = 1000,
@@ -183,7 +183,7 @@ sample(uint64_t serial, const char *user, int64_t before)
 }
 
 static void
-put(uint64_t serial, const char *user, int64_t before)
+put(uint64_t serial, char *user, int64_t before)
 {
 	struct cert_record c = sample(serial, user, before);
 	struct store_txn *t;

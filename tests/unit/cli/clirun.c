@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "clirun.h"
+#include "tests/lib/argv.h"
 
 extern char **environ;
 
@@ -51,7 +52,8 @@ clirun(struct clirun *res, const char *home, const char *const *extra_env,
 {
 	int in[2], out[2], err[2], st, oo = 1, eo = 1;
 	size_t olen = 0, elen = 0, n, i, nenv = 0, k;
-	char **argv, **envp, homebuf[4200];
+	const char **argv, **envp;
+	char homebuf[4200];
 	struct pollfd pf[2];
 	time_t deadline;
 	pid_t pid;
@@ -67,9 +69,9 @@ clirun(struct clirun *res, const char *home, const char *const *extra_env,
 	if ((argv = calloc(n + 2, sizeof(*argv))) == NULL ||
 	    (envp = calloc(nenv + 2, sizeof(*envp))) == NULL)
 		return -1;
-	argv[0] = (char *)clirun_binary();
+	argv[0] = clirun_binary();
 	for (i = 0; i < n; i++)
-		argv[i + 1] = (char *)args[i];
+		argv[i + 1] = args[i];
 	k = 0;
 	for (i = 0; environ[i] != NULL; i++) {
 		if (home != NULL && strncmp(environ[i], "HOME=", 5) == 0)
@@ -85,7 +87,7 @@ clirun(struct clirun *res, const char *home, const char *const *extra_env,
 		envp[k++] = homebuf;
 	}
 	for (i = 0; extra_env != NULL && extra_env[i] != NULL; i++)
-		envp[k++] = (char *)extra_env[i];
+		envp[k++] = extra_env[i];
 	envp[k] = NULL;
 
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 ||
@@ -105,7 +107,7 @@ clirun(struct clirun *res, const char *home, const char *const *extra_env,
 		dup2(err[1], 2);
 		/* no controlling terminal: prompts must not reach one */
 		setsid();
-		execve(argv[0], argv, envp);
+		execve(argv[0], exec_argv(argv), exec_argv(envp));
 		_exit(127);
 	}
 	close(in[0]);

@@ -455,7 +455,7 @@ Test(rbac_validate, perm_and_extension_names)
  * them: a record holding any other spelling is refused. */
 Test(rbac_validate, stored_source_addresses_must_be_canonical)
 {
-	static const char *const bad[] = { "192.0.2.1", "2001:DB8::/32",
+	static char *const bad[] = { "192.0.2.1", "2001:DB8::/32",
 	    "::0/0", "10.0.0.0/08" };
 	struct rbac_role *a = NULL, *b = NULL;
 	struct buf *enc = NULL;
@@ -468,7 +468,7 @@ Test(rbac_validate, stored_source_addresses_must_be_canonical)
 	json_decref(j);
 	keep = a->source_address[0];
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		a->source_address[0] = (char *)bad[i];
+		a->source_address[0] = bad[i];
 		cr_expect_eq(rbac_role_validate(a, err, sizeof(err)),
 		    TSS_E_VALIDATION, "%s", bad[i]);
 		cr_assert_eq(rbac__role_encode(a, &enc), 0);

@@ -16,6 +16,7 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "argv.h"
 #include "sshtest.h"
 #include "tmpdir.h"
 
@@ -58,7 +59,7 @@ st_run(const char *const argv[], char **outp)
 		dup2(fds[1], 2);
 		close(fds[0]);
 		close(fds[1]);
-		execvp(argv[0], (char *const *)argv);
+		execvp(argv[0], exec_argv(argv));
 		_exit(127);
 	}
 	close(fds[1]);

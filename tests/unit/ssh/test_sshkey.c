@@ -113,7 +113,7 @@ write_line(const char *file, const char *name, const struct buf *blob,
 
 /* Fields of an ssh-keygen key after its type name, as a view. */
 static struct buf *
-generated_body(const char *type, int bits, const uint8_t **blobp,
+generated_body(const char *type, int bits, uint8_t **blobp,
     size_t *lenp)
 {
 	char priv[ST_PATH], pub[ST_PATH];
@@ -131,7 +131,8 @@ generated_body(const char *type, int bits, const uint8_t **blobp,
 
 Test(sshkey, accepts_sk_ed25519_with_application)
 {
-	const uint8_t *blob, *pk;
+	const uint8_t *pk;
+	uint8_t *blob;
 	size_t len, pklen;
 	struct buf *src = generated_body("ed25519", 0, &blob, &len);
 	struct buf *b = buf_new();
@@ -150,12 +151,13 @@ Test(sshkey, accepts_sk_ed25519_with_application)
 	sshkey_free(k);
 	buf_free(b);
 	buf_free(src);
-	free((void *)blob);
+	free(blob);
 }
 
 Test(sshkey, accepts_sk_ecdsa_nistp256_with_application)
 {
-	const uint8_t *blob, *curve, *q;
+	const uint8_t *curve, *q;
+	uint8_t *blob;
 	size_t len, clen, qlen;
 	struct buf *src = generated_body("ecdsa", 256, &blob, &len);
 	struct buf *b = buf_new();
@@ -174,7 +176,7 @@ Test(sshkey, accepts_sk_ecdsa_nistp256_with_application)
 	sshkey_free(k);
 	buf_free(b);
 	buf_free(src);
-	free((void *)blob);
+	free(blob);
 }
 
 /* An RSA public blob with a random odd modulus of nbits and exponent e. */
@@ -510,7 +512,8 @@ Test(sshkey, keeps_comment_and_accepts_crlf)
 static void
 ecdsa_parts(uint8_t q[65])
 {
-	const uint8_t *blob, *curve, *qp;
+	const uint8_t *curve, *qp;
+	uint8_t *blob;
 	size_t len, clen, qlen;
 	struct buf *src = generated_body("ecdsa", 256, &blob, &len);
 
@@ -519,7 +522,7 @@ ecdsa_parts(uint8_t q[65])
 	cr_assert_eq(qlen, 65);
 	memcpy(q, qp, 65);
 	buf_free(src);
-	free((void *)blob);
+	free(blob);
 }
 
 static struct buf *

@@ -21,6 +21,7 @@
 #include "rbac/rbac.h"
 #include "sshca/sshkey.h"
 #include "store/store.h"
+#include "fixture_text.h"
 
 static void
 digest_u64(EVP_MD_CTX *md, uint64_t v)
@@ -416,20 +417,20 @@ void
 bh_role_fill(const struct bh_role *in, char **glob, struct rbac_rule *rule,
     struct rbac_role *out)
 {
-	*glob = (char *)(in->glob != NULL ? in->glob : "lab/*");
+	*glob = fixture_text(in->glob != NULL ? in->glob : "lab/*");
 	memset(rule, 0, sizeof(*rule));
 	rule->targets = glob;
 	rule->n_targets = 1;
-	rule->logins = (char **)in->logins;
+	rule->logins = fixture_textv(in->logins);
 	rule->n_logins = in->n_logins;
 	memset(out, 0, sizeof(*out));
-	out->name = (char *)in->name;
+	out->name = fixture_text(in->name);
 	out->rules = in->n_logins > 0 ? rule : NULL;
 	out->n_rules = in->n_logins > 0 ? 1 : 0;
 	out->max_ttl = in->max_ttl;
 	out->extensions = in->ext;
-	out->force_command = (char *)in->force_command;
-	out->source_address = (char **)in->cidrs;
+	out->force_command = fixture_text(in->force_command);
+	out->source_address = fixture_textv(in->cidrs);
 	out->n_source = in->n_cidrs;
 	out->admin = in->admin;
 }
@@ -452,7 +453,7 @@ bh_put_role(struct store *s, const struct bh_role *in, int64_t now)
 void
 bh_put_target(struct store *s, const char *name, int64_t now)
 {
-	struct rbac_target tg = { .name = (char *)name };
+	struct rbac_target tg = { .name = fixture_text(name) };
 	struct store_txn *t;
 	char err[256];
 

@@ -23,6 +23,7 @@
 #include "store/store.h"
 #include "oom.h"
 #include "tmpdir.h"
+#include "fixture_text.h"
 
 #define NOW	1700000000LL
 
@@ -95,10 +96,10 @@ record(struct cert_record *c, uint64_t serial, const char *user)
 {
 	memset(c, 0, sizeof(*c));
 	c->serial = serial;
-	c->username = (char *)user;
+	c->username = fixture_text(user);
 	c->fingerprint = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU";
 	c->target = "lab/box";
-	c->principals = (char **)principals;
+	c->principals = fixture_textv(principals);
 	c->n_principals = 3;
 	c->valid_after = NOW - 300;
 	c->valid_before = NOW + 3600;

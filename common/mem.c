@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,22 @@ mem_malloc(size_t n)
 	return granted() ? malloc(n) : NULL;
 }
 
+/* 1 if n * size overflows (ENOMEM set): refused before libc, whose
+ * sanitizer interceptors would abort rather than return NULL. */
+static int
+overflows(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return 1;
+	}
+	return 0;
+}
+
 void *
 mem_calloc(size_t n, size_t size)
 {
-	return granted() ? calloc(n, size) : NULL;
+	return !overflows(n, size) && granted() ? calloc(n, size) : NULL;
 }
 
 void *
@@ -55,7 +68,8 @@ mem_realloc(void *p, size_t n)
 void *
 mem_reallocarray(void *p, size_t n, size_t size)
 {
-	return granted() ? reallocarray(p, n, size) : NULL;
+	return !overflows(n, size) && granted() ?
+	    reallocarray(p, n, size) : NULL;
 }
 
 char *

@@ -1,5 +1,6 @@
 /* See mem.h. */
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,24 +14,38 @@
 
 #include "common/mem.h"
 
-/* Allocations still allowed; -1: no limit.  refused counts the rest. */
-static atomic_long budget = -1;
+/*
+ * The test hooks' state in one word, so that the unset case costs one
+ * relaxed load: -1 no limit; n >= 0 (mem_fail_after) n allocations still
+ * allowed, then every one refused; n <= -2 (mem_fail_nth) -2 - n
+ * allocations still allowed, then one refused and the limit gone.
+ * refused counts the refusals.
+ */
+#define UNSET		-1L
+static atomic_long budget = UNSET;
 static atomic_long refused;
+
+static int
+refuse(void)
+{
+	atomic_fetch_add(&refused, 1);
+	errno = ENOMEM;
+	return 0;
+}
 
 /* 1 if this allocation may go ahead. */
 static int
 granted(void)
 {
-	long b = atomic_load_explicit(&budget, memory_order_relaxed);
+	long b = atomic_load_explicit(&budget, memory_order_relaxed), next;
 
-	while (b >= 0) {
-		if (b == 0) {
-			atomic_fetch_add(&refused, 1);
-			errno = ENOMEM;
-			return 0;
-		}
-		if (atomic_compare_exchange_weak(&budget, &b, b - 1))
-			return 1;
+	while (b != UNSET) {
+		if (b == 0)
+			return refuse();
+		/* Down towards 0, or up to -2: the one refusal, then none. */
+		next = b > 0 ? b - 1 : b == -2 ? UNSET : b + 1;
+		if (atomic_compare_exchange_weak(&budget, &b, next))
+			return b == -2 ? refuse() : 1;
 	}
 	return 1;
 }
@@ -128,7 +143,15 @@ void
 mem_fail_after(long n)
 {
 	atomic_store(&refused, 0);
-	atomic_store(&budget, n < 0 ? -1 : n);
+	atomic_store(&budget, n < 0 ? UNSET : n);
+}
+
+void
+mem_fail_nth(long n)
+{
+	atomic_store(&refused, 0);
+	/* -2 - n fits for every n < LONG_MAX; a later n is never reached. */
+	atomic_store(&budget, n < 0 || n == LONG_MAX ? UNSET : -2 - n);
 }
 
 long

@@ -13,10 +13,12 @@
  * mem_json_setup() makes jansson allocate through mem_malloc() and free
  * through wipe_free() (JSON bodies carry passwords); process-wide, once.
  *
- * For tests (tests/unit/oom): mem_fail_after(n) lets the next n
- * allocations succeed and refuses every one after, until
- * mem_fail_after(-1); mem_refused() counts the refusals since the last
- * mem_fail_after().  Unset, the cost is one relaxed atomic load.
+ * For tests (tests/unit/oom), process-wide: mem_fail_after(n) lets the
+ * next n allocations succeed and refuses every one after; mem_fail_nth(n)
+ * refuses only the nth from now (counting from 0) and lets every other
+ * succeed.  Either call replaces the other's setting; a negative n lifts
+ * both.  mem_refused() counts the refusals since the last of the two
+ * calls.  Unset, the cost is one relaxed atomic load.
  */
 #ifndef TSS_COMMON_MEM_H
 #define TSS_COMMON_MEM_H
@@ -36,6 +38,7 @@ void wipe_free(void *p);
 void mem_json_setup(void);
 
 void mem_fail_after(long n);
+void mem_fail_nth(long n);
 long mem_refused(void);
 
 #endif

@@ -1,5 +1,7 @@
-/* The allocation wrapper and its test hook (common/mem.h). */
+/* The allocation wrapper and its test hooks (common/mem.h). */
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +68,137 @@ Test(mem, fail_after_n_grants_n_then_refuses_all)
 	free(p[0]);
 	free(p[1]);
 	free(p[2]);
+}
+
+Test(mem, fail_nth_refuses_only_the_nth)
+{
+	void *p[4];
+	char *s;
+
+	mem_fail_nth(2);
+	p[0] = mem_malloc(8);
+	p[1] = mem_strdup("x");
+	cr_assert(p[0] != NULL && p[1] != NULL);
+	errno = 0;
+	cr_assert_eq(mem_asprintf(&s, "%d", 1), -1);
+	cr_assert_null(s);
+	cr_assert_eq(errno, ENOMEM);
+	/* Every later one is granted, whatever the wrapper. */
+	p[2] = mem_calloc(2, 4);
+	p[3] = mem_realloc(NULL, 8);
+	cr_assert(p[2] != NULL && p[3] != NULL);
+	cr_assert_eq(mem_refused(), 1);
+	free(p[0]);
+	free(p[1]);
+	free(p[2]);
+	free(p[3]);
+}
+
+Test(mem, fail_nth_0_refuses_the_next)
+{
+	char *s;
+
+	mem_fail_nth(0);
+	cr_assert_null(mem_strndup("abc", 2));
+	cr_assert_not_null(s = mem_strndup("abc", 2));
+	cr_assert_eq(mem_refused(), 1);
+	free(s);
+}
+
+Test(mem, a_negative_n_lifts_either_limit)
+{
+	void *p;
+
+	mem_fail_nth(0);
+	mem_fail_nth(-1);
+	cr_assert_eq(mem_refused(), 0);
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	mem_fail_nth(0);
+	mem_fail_after(-1);
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	mem_fail_after(0);
+	mem_fail_nth(-1);
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	cr_assert_eq(mem_refused(), 0);
+}
+
+Test(mem, each_setting_replaces_the_other)
+{
+	void *p;
+
+	/* nth after fail_after: only the one refusal, the count restarted. */
+	mem_fail_after(0);
+	cr_assert_null(mem_malloc(8));
+	mem_fail_nth(1);
+	cr_assert_eq(mem_refused(), 0);
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	cr_assert_null(mem_malloc(8));
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	cr_assert_eq(mem_refused(), 1);
+	/* fail_after after nth: the nth is forgotten. */
+	mem_fail_nth(1);
+	mem_fail_after(3);
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	cr_assert_null(mem_malloc(8));
+	cr_assert_null(mem_malloc(8));
+	cr_assert_eq(mem_refused(), 2);
+}
+
+Test(mem, fail_nth_far_away_refuses_nothing_yet)
+{
+	void *p;
+	int i;
+
+	mem_fail_nth(LONG_MAX);
+	for (i = 0; i < 100; i++) {
+		cr_assert_not_null(p = mem_malloc(8));
+		free(p);
+	}
+	mem_fail_nth(LONG_MAX - 1);
+	cr_assert_not_null(p = mem_malloc(8));
+	free(p);
+	cr_assert_eq(mem_refused(), 0);
+}
+
+/* Refused exactly once however many threads race for the nth. */
+static void *
+grab(void *arg)
+{
+	long *got = arg;
+	void *p;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if ((p = mem_malloc(8)) == NULL)
+			(*got)++;
+		free(p);
+	}
+	return NULL;
+}
+
+Test(mem, fail_nth_refuses_once_across_threads)
+{
+	pthread_t th[4];
+	long got[4] = { 0, 0, 0, 0 };
+	int i;
+
+	mem_fail_nth(1777);
+	for (i = 0; i < 4; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, grab, &got[i]), 0);
+	for (i = 0; i < 4; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(got[0] + got[1] + got[2] + got[3], 1);
+	cr_assert_eq(mem_refused(), 1);
 }
 
 Test(mem, jansson_allocates_through_the_wrapper)

@@ -1,14 +1,18 @@
 /*
- * The allocation-failure walk of the oom suite (libuv's test-loop-oom):
+ * The allocation-failure walks of the oom suite (libuv's test-loop-oom):
  * run an operation with every allocation budget in turn (common/mem.h's
- * mem_fail_after) and check that each refusal ends in a clean error, with
- * no output left to the caller.  In the sanitizer build each walk ends
- * with a leak check.
+ * mem_fail_after), or with each of its allocations refused alone
+ * (mem_fail_nth), and check that each refusal ends in a clean error, with
+ * no output left to the caller, or in a whole result.  In the sanitizer
+ * build each walk ends with a leak check.
  */
 #ifndef TSS_TEST_OOM_H
 #define TSS_TEST_OOM_H
 
 #include <limits.h>
+#include <stddef.h>
+
+#include <jansson.h>
 
 #define OOM_MAX		100000	/* budgets tried before giving up */
 
@@ -27,6 +31,29 @@ struct store;
  */
 long oom_walk(const char *what, int (*run)(void *), void (*check)(void *, int),
     void *arg);
+
+/*
+ * The same operation with one allocation refused at a time: run(arg) with
+ * each n = 0, 1, 2, ... refusing only its nth allocation and granting
+ * every other, until a run sees no refusal.  This finds what oom_walk
+ * hides: a failure swallowed while something allocates later.  A refused
+ * run must fail with TSS_E_NOMEM (check proves nothing left) or succeed
+ * whole: show(arg), called after each successful run and before check,
+ * renders the output as text (the walk frees it), which must equal the
+ * text of a first run with nothing refused.  show may be NULL where check
+ * alone proves the output whole.  check must also restore what a
+ * successful run changed, for the next run.  Returns the operation's
+ * allocation count; prints "oom: <what>: <n> allocations, each refused
+ * alone (<k> recovered)" on stdout.
+ */
+long oom_walk_nth(const char *what, int (*run)(void *),
+    void (*check)(void *, int), char *(*show)(void *), void *arg);
+
+/* For show: j as sorted compact JSON text, without the members named in
+ * skip (NULL-terminated, may be NULL) at any depth. */
+char *oom_json(const json_t *j, const char *const *skip);
+/* For show: len bytes at p in hex. */
+char *oom_hex(const void *p, size_t len);
 
 /* Criterion init for every oom test: jansson allocates through mem_. */
 void oom_setup(void);

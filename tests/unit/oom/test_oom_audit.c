@@ -2,7 +2,8 @@
  * oom, audit/: an event prepared and appended (in one step and in two),
  * read back, the chain verified, and checkpoints signed, parsed and
  * checked against the store, each walked through every allocation
- * failure (oom.h), jansson counted.  Under memory pressure the trail must
+ * failure and with each allocation refused alone (oom.h), jansson
+ * counted.  Under memory pressure the trail must
  * say "out of memory", never "broken" or "tampered with".
  */
 #include <limits.h>
@@ -120,6 +121,25 @@ app_check(void *arg, int r)
 	}
 	cr_assert_eq(events(), x->before + 1);
 	cr_assert_eq(x->seq, x->before + 1);
+	x->before++;		/* for the next run */
+}
+
+/* The event appended, less its place in the chain. */
+static char *
+app_show(void *arg)
+{
+	static const char *const skip[] = { "seq", "prev", "hash", NULL };
+	struct appx *x = arg;
+	struct store_txn *t;
+	json_t *e;
+	char *s;
+
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
+	cr_assert_eq(audit_get(t, x->seq, &e), 0);
+	store_abort(t);
+	s = oom_json(e, skip);
+	json_decref(e);
+	return s;
 }
 
 Test(oom_audit, append)
@@ -130,10 +150,14 @@ Test(oom_audit, append)
 	append_plain(0);
 	x.before = events();
 	oom_walk("audit_append + commit", app_run, app_check, &x);
+	oom_walk_nth("audit_append + commit", app_run, app_check, app_show,
+	    &x);
 	x.two_step = 1;
 	x.before = events();
 	oom_walk("audit_prepare, audit_append_prep + commit", app_run,
 	    app_check, &x);
+	oom_walk_nth("audit_prepare, audit_append_prep + commit", app_run,
+	    app_check, app_show, &x);
 	json_decref(x.f);
 }
 

@@ -2,7 +2,8 @@
  * oom, broker/ on a bare store: the config file parse, the certificate
  * ledger's records (put, get, list as JSON, revoke, the revoked serials)
  * and the device flow's records (create, the pending request, the
- * decision), each walked through every allocation failure (oom.h).
+ * decision), each walked through every allocation failure and with each
+ * allocation refused alone (oom.h).
  * Issuance on a whole broker is test_oom_issue.c's.
  */
 #include <limits.h>
@@ -65,6 +66,24 @@ cfg_check(void *arg, int r)
 	config_free(&x->c);
 }
 
+static char *
+cfg_show(void *arg)
+{
+	struct cfgx *x = arg;
+	const struct config *c = &x->c;
+	char *s;
+	json_t *j;
+
+	cr_assert_not_null(j = json_pack("[s, s?, s, s, s, s, s, s, s, s?, "
+	    "s, I, I, I]", c->listen, c->public_url, c->data_dir, c->tls_cert,
+	    c->tls_key, c->ca_key, c->master_key, c->issuer, c->audit_log,
+	    c->audit_key, c->log_level, (json_int_t)c->cert_default_ttl,
+	    (json_int_t)c->cert_max_ttl, (json_int_t)c->argon2_memory_kib));
+	s = oom_json(j, NULL);
+	json_decref(j);
+	return s;
+}
+
 Test(oom_broker, config_load)
 {
 	struct cfgx x;
@@ -84,6 +103,7 @@ Test(oom_broker, config_load)
 	    "cert_max_ttl = 4h\n"
 	    "argon2_memory_kib = 1024\n", 0600), 0);
 	oom_walk("config_load", cfg_run, cfg_check, &x);
+	oom_walk_nth("config_load", cfg_run, cfg_check, cfg_show, &x);
 }
 
 /* ---- the certificate ledger ---- */
@@ -156,6 +176,10 @@ put_check(void *arg, int r)
 	struct ledgerx *x = arg;
 
 	cr_assert_eq(ledger_size(), x->before + (r == 0));
+	if (r == 0) {
+		x->before++;	/* the next run puts the next serial */
+		x->next++;
+	}
 }
 
 /* One read per walk: a read that ends the walk's run must be whole. */
@@ -188,6 +212,49 @@ read_run(void *arg)
 	}
 	store_abort(t);
 	return r;
+}
+
+static json_t *
+record_json(const struct cert_record *c)
+{
+	json_t *p;
+	size_t i;
+
+	cr_assert_not_null(p = json_array());
+	for (i = 0; i < c->n_principals; i++)
+		cr_assert_eq(json_array_append_new(p,
+		    json_string(c->principals[i])), 0);
+	return json_pack("{s:I, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:s}",
+	    "serial", (json_int_t)c->serial, "username", c->username,
+	    "fingerprint", c->fingerprint, "target", c->target,
+	    "principals", p, "valid_after", (json_int_t)c->valid_after,
+	    "valid_before", (json_int_t)c->valid_before, "issued_at",
+	    (json_int_t)c->issued_at, "revoked_at", (json_int_t)c->revoked_at,
+	    "certificate", c->certificate);
+}
+
+static char *
+read_show(void *arg)
+{
+	struct ledgerx *x = arg;
+	json_t *j;
+	size_t i;
+	char *s;
+
+	if (x->step == 0)
+		j = record_json(&x->got);
+	else if (x->step == 1)
+		j = json_incref(x->list);
+	else {
+		cr_assert_not_null(j = json_array());
+		for (i = 0; i < x->nrevoked; i++)
+			cr_assert_eq(json_array_append_new(j,
+			    json_integer((json_int_t)x->revoked[i])), 0);
+	}
+	cr_assert_not_null(j);
+	s = oom_json(j, NULL);
+	json_decref(j);
+	return s;
 }
 
 static void
@@ -228,13 +295,21 @@ Test(oom_broker, certificate_ledger)
 	struct ledgerx x;
 
 	memset(&x, 0, sizeof(x));
-	for (x.next = 1; x.next <= 2; x.next++) {
+	x.next = 1;
+	while (x.next <= 2) {
 		x.before = ledger_size();
 		oom_walk("certs_put + certs_revoke + commit", put_run,
 		    put_check, &x);
 	}
-	for (x.step = 0; x.step < 3; x.step++)
+	for (x.step = 0; x.step < 3; x.step++) {
 		oom_walk(what[x.step], read_run, read_check, &x);
+		oom_walk_nth(what[x.step], read_run, read_check, read_show,
+		    &x);
+	}
+	/* Last, as its runs add certificates. */
+	x.before = ledger_size();
+	oom_walk_nth("certs_put + certs_revoke + commit", put_run, put_check,
+	    NULL, &x);
 }
 
 /* ---- the device flow's records ---- */
@@ -277,10 +352,31 @@ create_check(void *arg, int r)
 
 	/* A request and its user code index, or nothing. */
 	cr_assert_eq(device_records(), x->before + (r == 0 ? 2 : 0));
-	if (r == 0)
+	if (r == 0) {
 		cr_assert_eq(strlen(x->g.user_code), 9);
-	else
+		x->before += 2;
+	} else
 		cr_assert_eq(x->g.user_code[0], '\0');
+}
+
+/* The request as stored, less its codes. */
+static char *
+create_show(void *arg)
+{
+	struct devx *x = arg;
+	struct device_pending p;
+	json_t *j;
+	char *s;
+
+	cr_assert_eq(device_pending_get(oom_store, x->g.user_code, NOW + 1,
+	    &p), 0);
+	cr_assert_not_null(j = json_pack("[s, s, s?, s?, I, I, s]",
+	    p.fingerprint, p.key_type, p.target, p.login, (json_int_t)p.ttl,
+	    (json_int_t)p.expires_at, p.remote_addr));
+	device_pending_clear(&p);
+	s = oom_json(j, NULL);
+	json_decref(j);
+	return s;
 }
 
 static int
@@ -310,7 +406,9 @@ pending_check(void *arg, int r)
 		cr_assert_str_eq(x->p.key_type, "ssh-ed25519");
 	}
 	device_pending_clear(&x->p);
-	(void)r;
+	/* Decided: a new request for the next run. */
+	if (r == 0)
+		cr_assert_eq(create_run(x), 0);
 }
 
 Test(oom_broker, device_records)
@@ -327,6 +425,10 @@ Test(oom_broker, device_records)
 	cakey_free(k);
 	x.before = device_records();
 	oom_walk("device_create", create_run, create_check, &x);
+	oom_walk_nth("device_create", create_run, create_check, create_show,
+	    &x);
 	oom_walk("device_pending_get + device_decide", pending_run,
 	    pending_check, &x);
+	oom_walk_nth("device_pending_get + device_decide", pending_run,
+	    pending_check, NULL, &x);
 }

@@ -1,8 +1,9 @@
 /*
  * oom, common/: the text decoders and encoders, the wire buffer's
  * allocating readers and writers, and jsonw, each walked through every
- * allocation failure (oom.h).  duration_parse and hex_decode allocate
- * nothing; their walks prove it (0 allocations).
+ * allocation failure and with each allocation refused alone (oom.h).
+ * duration_parse and hex_decode allocate nothing; their walks prove it
+ * (0 allocations).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +63,7 @@ Test(oom_common, b64_decode)
 	    .want = "hello, world!" };
 
 	oom_walk("b64_decode", dec_run, dec_check, &d);
+	oom_walk_nth("b64_decode", dec_run, dec_check, NULL, &d);
 }
 
 Test(oom_common, b32_decode)
@@ -70,6 +72,7 @@ Test(oom_common, b32_decode)
 	    .want = "hello, world!" };
 
 	oom_walk("b32_decode", dec_run, dec_check, &d);
+	oom_walk_nth("b32_decode", dec_run, dec_check, NULL, &d);
 }
 
 Test(oom_common, b32_decode_empty)
@@ -113,6 +116,7 @@ Test(oom_common, b64_encode)
 	    .want = "aGVsbG8sIHdvcmxkIQ==" };
 
 	oom_walk("b64_encode", enc_run, enc_check, &e);
+	oom_walk_nth("b64_encode", enc_run, enc_check, NULL, &e);
 }
 
 Test(oom_common, b32_encode)
@@ -121,6 +125,7 @@ Test(oom_common, b32_encode)
 	    .want = "NBSWY3DPFQQHO33SNRSCC" };
 
 	oom_walk("b32_encode", enc_run, enc_check, &e);
+	oom_walk_nth("b32_encode", enc_run, enc_check, NULL, &e);
 }
 
 struct nofail {
@@ -236,6 +241,8 @@ Test(oom_common, buf_round_trip)
 	struct bufrt x = { .secret = 0 };
 
 	oom_walk("buf writers and readers", bufrt_run, bufrt_check, &x);
+	oom_walk_nth("buf writers and readers", bufrt_run, bufrt_check, NULL,
+	    &x);
 }
 
 Test(oom_common, buf_round_trip_secret)
@@ -244,6 +251,8 @@ Test(oom_common, buf_round_trip_secret)
 
 	oom_walk("buf writers and readers (secret)", bufrt_run, bufrt_check,
 	    &x);
+	oom_walk_nth("buf writers and readers (secret)", bufrt_run,
+	    bufrt_check, NULL, &x);
 }
 
 /*
@@ -300,6 +309,9 @@ putgrow_check(void *arg, int r)
 	}
 	cr_assert_eq(buf_len(x->b), x->before + (x->alias ? 4 + x->before :
 	    64 * 1024));
+	/* As it was, for the next run. */
+	buf_free(x->b);
+	bufkeep_init(x);
 }
 
 static void
@@ -309,6 +321,7 @@ putgrow_test(int secret, int alias, const char *what)
 
 	bufkeep_init(&x);
 	oom_walk(what, putgrow_run, putgrow_check, &x);
+	oom_walk_nth(what, putgrow_run, putgrow_check, NULL, &x);
 	buf_free(x.b);
 }
 
@@ -351,6 +364,9 @@ getstr_check(void *arg, int r)
 	cr_assert_str_eq((char *)x->got, "payload");
 	cr_assert_eq(buf_len(x->b), 0);
 	free(x->got);
+	/* As it was, for the next run. */
+	buf_free(x->b);
+	bufkeep_init(x);
 }
 
 Test(oom_common, buf_failed_get_keeps_contents)
@@ -359,6 +375,7 @@ Test(oom_common, buf_failed_get_keeps_contents)
 
 	bufkeep_init(&x);
 	oom_walk("buf_get_string", getstr_run, getstr_check, &x);
+	oom_walk_nth("buf_get_string", getstr_run, getstr_check, NULL, &x);
 	buf_free(x.b);
 }
 
@@ -417,6 +434,7 @@ Test(oom_common, jsonw_value)
 	cr_assert_not_null(x.want = json_dumps(x.v, JSON_COMPACT |
 	    JSON_SORT_KEYS));
 	oom_walk("jsonw_value", jw_run, jw_check, &x);
+	oom_walk_nth("jsonw_value", jw_run, jw_check, NULL, &x);
 	free(x.want);
 	json_decref(x.v);
 }

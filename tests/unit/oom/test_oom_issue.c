@@ -22,6 +22,7 @@
 #include <jansson.h>
 
 #include "auth/session.h"
+#include "audit/audit.h"
 #include "auth/token.h"
 #include "broker/broker.h"
 #include "broker/certs.h"
@@ -110,6 +111,25 @@ ledger_has_serial(uint64_t serial)
 	cert_record_free(&rec);
 	return r == 0;
 }
+
+/* The newest audit event, for show functions. */
+static json_t *
+last_event(void)
+{
+	struct store_txn *t;
+	uint64_t seq;
+	json_t *e = NULL;
+
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	cr_assert_eq(store_counter_get(t, STORE_CTR_AUDIT_SEQ, &seq), 0);
+	cr_assert_eq(audit_get(t, seq, &e), 0);
+	store_abort(t);
+	return e;
+}
+
+/* Members that differ from one issuance or event to the next. */
+static const char *const volatile_keys[] = { "certificate", "serial",
+    "key_id", "object", "seq", "time", "prev", "hash", NULL };
 
 static void
 alice(struct caller *c)
@@ -229,6 +249,38 @@ issue_check(void *arg, int r)
 	cr_assert(ledger_has_serial((uint64_t)json_integer_value(
 	    json_object_get(x->out, "serial"))));
 	json_decref(x->out);
+	/* Ready for the next run (oom_walk_nth's runs succeed). */
+	if (x->mode == 2)
+		device_request(x);
+	ledger(&x->before);
+}
+
+/* The answer, the stored record's principals and the cert.issue event. */
+static char *
+issue_show(void *arg)
+{
+	struct issuex *x = arg;
+	struct cert_record rec;
+	struct store_txn *t;
+	json_t *all, *p;
+	size_t i;
+	char *s;
+
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	cr_assert_eq(certs_get(t, (uint64_t)json_integer_value(
+	    json_object_get(x->out, "serial")), &rec), 0);
+	store_abort(t);
+	cr_assert_not_null(p = json_array());
+	for (i = 0; i < rec.n_principals; i++)
+		cr_assert_eq(json_array_append_new(p,
+		    json_string(rec.principals[i])), 0);
+	cr_assert_not_null(all = json_pack("{s:O, s:o, s:s, s:o}", "answer",
+	    x->out, "stored", p, "target", rec.target, "event",
+	    last_event()));
+	cert_record_free(&rec);
+	s = oom_json(all, volatile_keys);
+	json_decref(all);
+	return s;
 }
 
 static void
@@ -251,6 +303,7 @@ issue_walk(int mode, int narrow, const char *what)
 		device_request(&x);
 	ledger(&x.before);
 	oom_walk(what, issue_run, issue_check, &x);
+	oom_walk_nth(what, issue_run, issue_check, issue_show, &x);
 	caller_clear(&c);
 }
 
@@ -339,6 +392,27 @@ br_check(void *arg, int r)
 	}
 }
 
+/* The caller, /v1/me's body or the KRL's bytes, as text. */
+static char *
+br_show(void *arg)
+{
+	struct brx *x = arg;
+	char *s = NULL, line[256];
+	size_t i;
+
+	if (x->mode == 1)
+		return oom_json(x->me, NULL);
+	if (x->mode == 2)
+		return oom_hex(x->krl, x->krl_len);
+	cr_assert_eq(x->c.n_groups, 1);
+	snprintf(line, sizeof(line), "%s %s %#x %d ", x->c.username,
+	    x->c.groups[0], (unsigned)x->c.perms, x->c.has_session);
+	for (i = 0; i < sizeof(x->c.session); i++)
+		snprintf(line + strlen(line), 3, "%02x", x->c.session[i]);
+	cr_assert_not_null(s = strdup(line));
+	return s;
+}
+
 Test(oom_issue, caller_me_krl)
 {
 	struct brx x;
@@ -351,6 +425,8 @@ Test(oom_issue, caller_me_krl)
 	memset(&x, 0, sizeof(x));
 	x.mode = 0;
 	oom_walk("broker_caller (session to caller)", br_run, br_check, &x);
+	oom_walk_nth("broker_caller (session to caller)", br_run, br_check,
+	    br_show, &x);
 	x.mode = 1;
 	alice(&x.c);
 	oom_walk("broker_me", br_run, br_check, &x);
@@ -367,4 +443,5 @@ Test(oom_issue, caller_me_krl)
 	caller_clear(&x.c);
 	x.mode = 2;
 	oom_walk("broker_krl (1 revoked)", br_run, br_check, &x);
+	oom_walk_nth("broker_krl (1 revoked)", br_run, br_check, br_show, &x);
 }

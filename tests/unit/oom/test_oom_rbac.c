@@ -4,7 +4,8 @@
  * records encoded and decoded, reads from the store, the admin writes, the
  * snapshot built from the store (directly and through the holder), and a
  * decision with the access listing, grant and /v1/me body built on it,
- * each walked through every allocation failure (oom.h).
+ * each walked through every allocation failure and with each allocation
+ * refused alone (oom.h).
  *
  * The policy: targets lab/box (env=lab) and prod/db (env=prod); role dev
  * (app on lab/<any>, and on env=prod from 10.0.0.0/8) bound to group:dev;
@@ -20,6 +21,7 @@
 #include <criterion/redirect.h>
 #include <jansson.h>
 
+#include "audit/audit.h"
 #include "common/buf.h"
 #include "common/err.h"
 #include "rbac/rbac.h"
@@ -234,6 +236,21 @@ rec_run(void *arg)
 	return r;
 }
 
+static char *
+rec_show(void *arg)
+{
+	struct recx *x = arg;
+	json_t *a;
+	char *s;
+
+	cr_assert_not_null(a = json_pack("[o, o, o]",
+	    rbac_target_to_json(x->t2), rbac_role_to_json(x->ro2),
+	    rbac_binding_to_json(x->b2)));
+	s = oom_json(a, NULL);
+	json_decref(a);
+	return s;
+}
+
 static void
 rec_check(void *arg, int r)
 {
@@ -261,6 +278,8 @@ Test(oom_rbac, record_codecs)
 
 	oom_walk("rbac__{target,role,binding}_{encode,decode}", rec_run,
 	    rec_check, &x);
+	oom_walk_nth("rbac__{target,role,binding}_{encode,decode}", rec_run,
+	    rec_check, rec_show, &x);
 	rbac_target_free(x.t);
 	rbac_role_free(x.ro);
 }
@@ -406,6 +425,36 @@ read_run(void *arg)
 	return r;
 }
 
+/* Whichever output the read made. */
+static char *
+read_show(void *arg)
+{
+	struct readx *x = arg;
+	json_t *a;
+	size_t i;
+	char *s;
+
+	cr_assert_not_null(a = json_array());
+	if (x->t != STALE)
+		cr_assert_eq(json_array_append_new(a,
+		    rbac_target_to_json(x->t)), 0);
+	if (x->ro != STALE)
+		cr_assert_eq(json_array_append_new(a,
+		    rbac_role_to_json(x->ro)), 0);
+	if (x->b != STALE)
+		cr_assert_eq(json_array_append_new(a,
+		    rbac_binding_to_json(x->b)), 0);
+	if (x->list != STALE)
+		cr_assert_eq(json_array_append(a, x->list), 0);
+	for (i = 0; x->logins != STALE && i < x->n; i++)
+		cr_assert_eq(json_array_append_new(a,
+		    json_string(x->logins[i])), 0);
+	cr_assert_eq(json_array_append_new(a, json_integer(x->perms)), 0);
+	s = oom_json(a, NULL);
+	json_decref(a);
+	return s;
+}
+
 static void
 read_check(void *arg, int r)
 {
@@ -463,6 +512,7 @@ Test(oom_rbac, store_reads)
 		x.fn = reads[i].fn;
 		x.ok = reads[i].ok;
 		oom_walk(x.what, read_run, read_check, &x);
+		oom_walk_nth(x.what, read_run, read_check, read_show, &x);
 	}
 }
 
@@ -527,6 +577,40 @@ write_check(void *arg, int r)
 	cr_assert_eq(events, x->events + 4);
 	cr_assert_eq(targets, 2);	/* lab/web in, prod/db out */
 	cr_assert_gt(x->id, 0);
+	/* The policy as it was, for the next run. */
+	oom_store_fresh();
+	make_policy();
+	counts(&x->gen, &x->events, &targets);
+}
+
+/* The policy written and the four events that say so. */
+static char *
+write_show(void *arg)
+{
+	static const char *const skip[] = { "seq", "time", "prev", "hash",
+	    NULL };
+	struct writex *x = arg;
+	struct store_txn *t;
+	json_t *a, *v;
+	uint64_t seq;
+	char *s;
+
+	cr_assert_not_null(a = json_array());
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
+	cr_assert_eq(rbac_targets_json(t, &v), 0);
+	cr_assert_eq(json_array_append_new(a, v), 0);
+	cr_assert_eq(rbac_roles_json(t, &v), 0);
+	cr_assert_eq(json_array_append_new(a, v), 0);
+	cr_assert_eq(rbac_bindings_json(t, NULL, &v), 0);
+	cr_assert_eq(json_array_append_new(a, v), 0);
+	for (seq = x->events + 1; seq <= x->events + 4; seq++) {
+		cr_assert_eq(audit_get(t, seq, &v), 0);
+		cr_assert_eq(json_array_append_new(a, v), 0);
+	}
+	store_abort(t);
+	s = oom_json(a, skip);
+	json_decref(a);
+	return s;
 }
 
 Test(oom_rbac, admin_writes)
@@ -542,6 +626,8 @@ Test(oom_rbac, admin_writes)
 	counts(&x.gen, &x.events, &targets);
 	oom_walk("rbac_target_put, role_put, binding_create, target_delete "
 	    "+ commit", write_run, write_check, &x);
+	oom_walk_nth("rbac_target_put, role_put, binding_create, "
+	    "target_delete + commit", write_run, write_check, write_show, &x);
 	rbac_target_free(x.t);
 	rbac_role_free(x.ro);
 }
@@ -587,6 +673,8 @@ Test(oom_rbac, delete_in_use)
 	make_policy();
 	oom_walk("rbac_target_delete, rbac_role_delete (in use: conflict)",
 	    inuse_run, inuse_check, NULL);
+	oom_walk_nth("rbac_target_delete, rbac_role_delete (in use: "
+	    "conflict)", inuse_run, inuse_check, NULL, NULL);
 }
 
 /* ---- snapshots and decisions ---- */
@@ -685,6 +773,27 @@ snap_check(void *arg, int r)
 	x->rb = NULL;
 }
 
+/* The access listing, the grant and the /v1/me body. */
+static char *
+snap_show(void *arg)
+{
+	struct snapx *x = arg;
+	json_t *a, *p;
+	size_t i;
+	char *s;
+
+	cr_assert_not_null(p = json_array());
+	for (i = 0; i < x->g.n; i++)
+		cr_assert_eq(json_array_append_new(p,
+		    json_string(x->g.principals[i])), 0);
+	cr_assert_not_null(a = json_pack("{s:O, s:o, s:I}", "me", x->me,
+	    "principals", p, "generation",
+	    (json_int_t)rbac_snap_generation(x->s)));
+	s = oom_json(a, NULL);
+	json_decref(a);
+	return s;
+}
+
 /*
  * A record the loader cannot decode for want of memory is no bad record:
  * skipping it would build, and the holder publish, a snapshot short of
@@ -715,6 +824,8 @@ Test(oom_rbac, snap_load_and_decide, .init = setup_captured)
 	make_policy();
 	oom_walk("rbac_snap_load + rbac_access, _grant, _me_json", snap_run,
 	    snap_check, &x);
+	oom_walk_nth("rbac_snap_load + rbac_access, _grant, _me_json",
+	    snap_run, snap_check, snap_show, &x);
 	assert_nothing_skipped();
 }
 
@@ -725,5 +836,7 @@ Test(oom_rbac, holder_acquire_and_decide, .init = setup_captured)
 	make_policy();
 	oom_walk("rbac_open + rbac_acquire + rbac_access, _grant, _me_json",
 	    snap_run, snap_check, &x);
+	oom_walk_nth("rbac_open + rbac_acquire + rbac_access, _grant, "
+	    "_me_json", snap_run, snap_check, snap_show, &x);
 	assert_nothing_skipped();
 }

@@ -2,7 +2,8 @@
  * oom, sshca/: public keys from an authorized_keys line and from a blob,
  * the CA key file (openssh-key-v1 and PEM), CA key generation,
  * certificate signing and its text line, and KRL building, each walked
- * through every allocation failure (oom.h).  Keys are made here, with
+ * through every allocation failure and with each allocation refused alone
+ * (oom.h).  Keys are made here, with
  * cakey_generate, outside the budget.
  */
 #include <stdint.h>
@@ -115,6 +116,16 @@ toline_check(void *arg, int r)
 	free(x->line);
 }
 
+static char *
+toline_show(void *arg)
+{
+	struct keyline *x = arg;
+	char *s;
+
+	cr_assert_not_null(s = strdup(x->line));
+	return s;
+}
+
 static void
 key_walks(const char *type, const struct sshkey *k)
 {
@@ -124,11 +135,14 @@ key_walks(const char *type, const struct sshkey *k)
 	cr_assert_eq(sshkey_to_line(k, "alice@laptop", &x.line), 0);
 	snprintf(what, sizeof(what), "sshkey_parse_line (%s)", type);
 	oom_walk(what, line_run, line_check, &x);
+	oom_walk_nth(what, line_run, line_check, NULL, &x);
 	snprintf(what, sizeof(what), "sshkey_from_blob (%s)", type);
 	oom_walk(what, blob_run, blob_check, &x);
+	oom_walk_nth(what, blob_run, blob_check, NULL, &x);
 	free(x.line);
 	snprintf(what, sizeof(what), "sshkey_to_line (%s)", type);
 	oom_walk(what, toline_run, toline_check, &x);
+	oom_walk_nth(what, toline_run, toline_check, toline_show, &x);
 }
 
 Test(oom_sshca, public_keys)
@@ -229,6 +243,7 @@ keyfile_walk(enum cakey_alg alg, enum cakey_format fmt, const char *what)
 	x.text = slurp(path, &x.len);
 	x.want = ca;
 	oom_walk(what, parse_run, parse_check, &x);
+	oom_walk_nth(what, parse_run, parse_check, NULL, &x);
 	free(x.text);
 	tmpdir_remove(dir);
 	cakey_free(ca);
@@ -277,6 +292,8 @@ Test(oom_sshca, cakey_generate)
 	struct keyfile x;
 
 	oom_walk("cakey_generate (ed25519)", generate_run, generate_check, &x);
+	oom_walk_nth("cakey_generate (ed25519)", generate_run, generate_check,
+	    NULL, &x);
 }
 
 /* ---- certificates ---- */
@@ -336,6 +353,17 @@ sign_check(void *arg, int r)
 	free(x->line);
 }
 
+/* The line (ed25519 and RSA signatures are deterministic). */
+static char *
+sign_show(void *arg)
+{
+	struct certx *x = arg;
+	char *s;
+
+	cr_assert_not_null(s = strdup(x->line));
+	return s;
+}
+
 static void
 cert_walk(enum cakey_alg ca_alg, const char *what)
 {
@@ -358,6 +386,8 @@ cert_walk(enum cakey_alg ca_alg, const char *what)
 	x.req.nextensions = sizeof(exts) / sizeof(exts[0]);
 	x.req.nonce = nonce;
 	oom_walk(what, sign_run, sign_check, &x);
+	oom_walk_nth(what, sign_run, sign_check, ca_alg == CAKEY_ECDSA_P256 ?
+	    NULL : sign_show, &x);
 	cakey_free(x.ca);
 	cakey_free(user);
 }
@@ -384,6 +414,14 @@ krl_run(void *arg)
 
 	x->krl = (struct buf *)1;
 	return krl_build(x->cas, 2, 7, 1700000000, "tessera oom", &x->krl);
+}
+
+static char *
+krl_show(void *arg)
+{
+	struct krlx *x = arg;
+
+	return oom_hex(buf_ptr(x->krl), buf_len(x->krl));
 }
 
 static void
@@ -421,6 +459,7 @@ Test(oom_sshca, krl_build)
 	cr_assert_eq(krl_run(&x), 0);
 	krl_check(&x, 0);
 	oom_walk("krl_build (2 CAs)", krl_run, krl_check, &x);
+	oom_walk_nth("krl_build (2 CAs)", krl_run, krl_check, krl_show, &x);
 	cakey_free(a);
 	cakey_free(b);
 }

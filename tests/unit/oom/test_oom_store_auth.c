@@ -5,7 +5,7 @@
  * user_get and user_list, the sealed TOTP secret, sessions (peek, lookup)
  * and enrollments as stored, user_create's whole write and the sweeps
  * that delete by what they decode, each walked through every allocation
- * failure (oom.h).
+ * failure and with each allocation refused alone (oom.h).
  */
 #include <limits.h>
 #include <stdint.h>
@@ -15,6 +15,7 @@
 
 #include <criterion/criterion.h>
 
+#include "audit/audit.h"
 #include "auth/enroll.h"
 #include "auth/secretbox.h"
 #include "auth/session.h"
@@ -84,6 +85,7 @@ Test(oom_store_auth, record_envelope)
 	x.bytes[1] = 'Z';
 	x.bytes[2] = 1;
 	oom_walk("rec_open + rec_begin", rec_run, rec_check, &x);
+	oom_walk_nth("rec_open + rec_begin", rec_run, rec_check, NULL, &x);
 }
 
 /* A store opened (created the first time), written, read and closed. */
@@ -166,6 +168,8 @@ Test(oom_store_auth, store_open_put_get_commit)
 	cr_assert_eq(tmpdir_make(x.sub, sizeof(x.sub)), 0);
 	oom_walk("store_open, begin, put, commit, get, cursor", store_run,
 	    store_check, &x);
+	oom_walk_nth("store_open, begin, put, commit, get, cursor", store_run,
+	    store_check, NULL, &x);
 	tmpdir_remove(x.sub);
 }
 
@@ -215,6 +219,43 @@ user_same(const struct user *a, const struct user *b)
 	cr_assert_eq(a->nrecovery, b->nrecovery);
 }
 
+/* Every field of u but the enrollment key (random per enrollment), as
+ * JSON; it joins (steals) into a. */
+static void
+user_text(json_t *a, const struct user *u)
+{
+	json_t *g;
+	char *box, *rec;
+	size_t i;
+
+	cr_assert_not_null(g = json_array());
+	for (i = 0; i < u->ngroups; i++)
+		cr_assert_eq(json_array_append_new(g,
+		    json_string(u->groups[i])), 0);
+	box = oom_hex(u->totp_box, u->totp_box_len);
+	rec = oom_hex(u->recovery, sizeof(u->recovery));
+	cr_assert_eq(json_array_append_new(a, json_pack("{s:s, s:o, s:b, "
+	    "s:i, s:b, s:s?, s:s, s:I, s:I, s:I, s:s, s:I, s:b, s:I}",
+	    "name", u->name, "groups", g, "disabled", u->disabled, "state",
+	    (int)u->state, "locked", u->locked, "pw_hash", u->pw_hash,
+	    "totp_box", box, "last_step", (json_int_t)u->last_step,
+	    "failures", (json_int_t)u->failures, "throttle_until",
+	    (json_int_t)u->throttle_until, "recovery", rec, "nrecovery",
+	    (json_int_t)u->nrecovery, "has_enroll", u->has_enroll, "created",
+	    (json_int_t)u->created)), 0);
+	free(box);
+	free(rec);
+}
+
+static char *
+users_show(json_t *a)
+{
+	char *s = oom_json(a, NULL);
+
+	json_decref(a);
+	return s;
+}
+
 static int
 codec_run(void *arg)
 {
@@ -229,6 +270,17 @@ codec_run(void *arg)
 	}
 	x->got = (struct user *)1;
 	return user_decode(buf_ptr(x->enc), buf_len(x->enc), &x->got);
+}
+
+static char *
+codec_show(void *arg)
+{
+	struct userx *x = arg;
+	json_t *a = json_array();
+
+	cr_assert_not_null(a);
+	user_text(a, x->got);
+	return users_show(a);
 }
 
 static void
@@ -249,6 +301,8 @@ Test(oom_store_auth, user_codec)
 	struct userx x = { .want = sample_user() };
 
 	oom_walk("user_encode + user_decode", codec_run, codec_check, &x);
+	oom_walk_nth("user_encode + user_decode", codec_run, codec_check,
+	    codec_show, &x);
 	user_free(x.want);
 }
 
@@ -294,6 +348,20 @@ get_run(void *arg)
 	return r;
 }
 
+static char *
+get_show(void *arg)
+{
+	struct userx *x = arg;
+	json_t *a = json_array();
+	size_t i;
+
+	cr_assert_not_null(a);
+	user_text(a, x->got);
+	for (i = 0; i < x->n; i++)
+		user_text(a, x->list[i]);
+	return users_show(a);
+}
+
 static void
 get_check(void *arg, int r)
 {
@@ -320,6 +388,8 @@ Test(oom_store_auth, user_get_and_list)
 
 	put_users();
 	oom_walk("user_get + user_list (3 users)", get_run, get_check, &x);
+	oom_walk_nth("user_get + user_list (3 users)", get_run, get_check,
+	    get_show, &x);
 	user_free(x.want);
 }
 
@@ -372,6 +442,8 @@ Test(oom_store_auth, secretbox)
 
 	memset(x.key, 7, sizeof(x.key));
 	oom_walk("secretbox_seal + secretbox_open", box_run, box_check, &x);
+	oom_walk_nth("secretbox_seal + secretbox_open", box_run, box_check,
+	    NULL, &x);
 }
 
 /* ---- auth: sessions and enrollments ---- */
@@ -453,9 +525,13 @@ Test(oom_store_auth, session_and_enrollment_records)
 
 	make_session_and_enrollment(&x);
 	oom_walk("session_peek + enroll_lookup", sess_run, sess_check, &x);
+	oom_walk_nth("session_peek + enroll_lookup", sess_run, sess_check,
+	    NULL, &x);
 	x.write = 1;
 	oom_walk("session_lookup (writes the use) + enroll_lookup", sess_run,
 	    sess_check, &x);
+	oom_walk_nth("session_lookup (writes the use) + enroll_lookup",
+	    sess_run, sess_check, NULL, &x);
 }
 
 /* user_create: the user, its enrollment and its audit event, committed
@@ -507,6 +583,31 @@ create_check(void *arg, int r)
 	cr_assert_eq(events, 1);
 	cr_assert_eq(strlen(x->token), TOKEN_TEXT_LEN);
 	user_free(u);
+	oom_store_fresh();	/* the next run's */
+}
+
+/* The stored user and its audit event. */
+static char *
+create_show(void *arg)
+{
+	static const char *const skip[] = { "hash", "prev", NULL };
+	struct store_txn *t;
+	struct user *u = NULL;
+	json_t *a, *e;
+	char *s;
+
+	(void)arg;
+	cr_assert_not_null(a = json_array());
+	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
+	cr_assert_eq(user_get(t, "erin", &u), 0);
+	user_text(a, u);
+	user_free(u);
+	cr_assert_eq(audit_get(t, 1, &e), 0);
+	store_abort(t);
+	cr_assert_eq(json_array_append_new(a, e), 0);
+	s = oom_json(a, skip);
+	json_decref(a);
+	return s;
 }
 
 Test(oom_store_auth, user_create)
@@ -515,6 +616,8 @@ Test(oom_store_auth, user_create)
 
 	oom_walk("user_create (enrollment, audit) + commit", create_run,
 	    create_check, &x);
+	oom_walk_nth("user_create (enrollment, audit) + commit", create_run,
+	    create_check, create_show, &x);
 }
 
 /* ---- auth: sweeps that delete by what they decode ---- */
@@ -628,8 +731,12 @@ sweep_check(void *arg, int r)
 	cr_assert_eq(session_there(x->alice[1]), !(gone && x->which == 0));
 	cr_assert_eq(session_there(x->carol), !(gone && x->which == 1));
 	cr_assert_eq(enrollment_there(x->grace), !(gone && x->which == 2));
-	if (gone)
+	if (gone) {
 		cr_assert_eq(x->n, x->which == 0 ? 2 : 1);
+		/* A new world for the next run. */
+		oom_store_fresh();
+		make_sweep_world(x);
+	}
 }
 
 Test(oom_store_auth, session_and_enrollment_sweeps)
@@ -644,6 +751,7 @@ Test(oom_store_auth, session_and_enrollment_sweeps)
 	for (x.which = 0; x.which < 3; x.which++) {
 		make_sweep_world(&x);
 		oom_walk(what[x.which], sweep_run, sweep_check, &x);
+		oom_walk_nth(what[x.which], sweep_run, sweep_check, NULL, &x);
 		oom_store_fresh();	/* the next sweep's */
-		}
+	}
 }

@@ -426,14 +426,18 @@ broker_me(struct broker *b, const struct caller *c, int64_t now, json_t **out)
 	if ((g = json_array()) == NULL)
 		goto out;
 	for (i = 0; i < c->n_groups; i++)
-		json_array_append_new(g, json_string(c->groups[i]));
+		if (json_array_append_new(g, json_string(c->groups[i])) != 0) {
+			json_decref(g);
+			goto out;
+		}
 	if (json_object_set_new(o, "groups", g) != 0 ||
 	    json_object_set_new(o, "username", json_string(c->username)) != 0)
 		goto out;
 	/* max_ttl never above the server's cap. */
-	if (json_integer_value(json_object_get(o, "max_ttl")) > b->cfg.cert_max_ttl)
-		json_object_set_new(o, "max_ttl",
-		    json_integer(b->cfg.cert_max_ttl));
+	if (json_integer_value(json_object_get(o, "max_ttl")) >
+	    b->cfg.cert_max_ttl && json_object_set_new(o, "max_ttl",
+	    json_integer(b->cfg.cert_max_ttl)) != 0)
+		goto out;
 	*out = o;
 	o = NULL;
 	r = 0;

@@ -430,6 +430,7 @@ Test(oom_issue, caller_me_krl)
 	x.mode = 1;
 	alice(&x.c);
 	oom_walk("broker_me", br_run, br_check, &x);
+	oom_walk_nth("broker_me", br_run, br_check, br_show, &x);
 	/* One revoked certificate for the KRL. */
 	request(&x.c, &rq, 1);
 	cr_assert_eq(issue_cert(&fx.b->issuer, &rq, fx.now, &out, err,

@@ -75,9 +75,10 @@ broker_users_list(struct broker *b, const struct caller *c, json_t **out)
 	for (i = 0; i < n; i++)
 		if (json_array_append_new(arr, user_json(v[i])) != 0)
 			goto out;
-	if ((*out = json_pack("{s:o}", "users", arr)) == NULL)
+	*out = json_pack("{s:o}", "users", arr);
+	arr = NULL;	/* json_pack's, even when it fails */
+	if (*out == NULL)
 		goto out;
-	arr = NULL;
 	r = 0;
  out:
 	json_decref(arr);

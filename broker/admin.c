@@ -46,7 +46,10 @@ user_json(const struct user *u)
 	if (g == NULL)
 		return NULL;
 	for (i = 0; i < u->ngroups; i++)
-		json_array_append_new(g, json_string(u->groups[i]));
+		if (json_array_append_new(g, json_string(u->groups[i])) != 0) {
+			json_decref(g);
+			return NULL;
+		}
 	return json_pack("{s:s, s:o, s:b, s:s, s:b, s:I, s:i}",
 	    "username", u->name, "groups", g, "disabled", u->disabled,
 	    "state", u->state == USER_ACTIVE ? "active" : "pending",

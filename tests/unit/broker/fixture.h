@@ -50,4 +50,8 @@ struct fixture_wait {
 void fixture_woken(void *arg, int r);
 int fixture_waited(struct fixture_wait *w);
 
+/* Stop the audit sink's thread as broker_close would, so that nothing
+ * else allocates meanwhile (the oom suite's budgets are process-wide). */
+void fixture_stop_sink(struct fixture *f);
+
 #endif

@@ -13,7 +13,6 @@
  * audit sink's thread is stopped first, so that nothing else allocates
  * while a budget is set.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,23 +36,6 @@
 static struct fixture fx;
 static char token[TOKEN_TEXT_LEN + 1];	/* alice's session */
 
-/* The sink thread, stopped as broker_close would stop it. */
-static void
-stop_sink(void)
-{
-	struct broker *b = fx.b;
-
-	if (!b->sink_running)
-		return;
-	pthread_mutex_lock(&b->sink_mu);
-	b->sink_pending = 1;
-	b->sink_stop = 1;
-	pthread_cond_signal(&b->sink_cv);
-	pthread_mutex_unlock(&b->sink_mu);
-	pthread_join(b->sink_thread, NULL);
-	b->sink_running = 0;
-}
-
 static void
 setup(void)
 {
@@ -65,7 +47,7 @@ setup(void)
 
 	oom_setup();
 	fixture_open(&fx, cfg, 8 * 3600);
-	stop_sink();
+	fixture_stop_sink(&fx);
 	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
 	cr_assert_eq(session_create(t, "alice", "127.0.0.1", fx.now, 1800,
 	    43200, token, csrf, &exp), 0);

@@ -332,11 +332,13 @@ broker_user_reset(struct broker *b, const struct caller *c, const char *name,
 	if ((r = guard_run(b, c, name, reset_fn, &op, now, errmsg,
 	    len)) == 0) {
 		*out = enrollment_json(b, name, op.token, op.expires_at);
-		if (*out == NULL)
+		if (*out == NULL || json_object_set_new(*out,
+		    "revoked_certificates",
+		    json_integer((json_int_t)op.revoked)) != 0) {
+			json_decref(*out);
+			*out = NULL;
 			r = TSS_E_NOMEM;
-		else
-			json_object_set_new(*out, "revoked_certificates",
-			    json_integer((json_int_t)op.revoked));
+		}
 	}
 	explicit_bzero(op.token, sizeof(op.token));
 	return r;

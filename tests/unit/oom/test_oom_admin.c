@@ -1,25 +1,34 @@
 /*
  * oom, the broker's admin use cases on a real broker
- * (tests/unit/broker/fixture.h): the user listing and one user, each
- * walked through every allocation failure and with each allocation
- * refused alone (oom.h).  The audit sink's thread is stopped first, so
+ * (tests/unit/broker/fixture.h): the user listing and one user, and a
+ * reset (a new enrollment, the user's certificates revoked, both
+ * audited), each walked through every allocation failure and with each
+ * allocation refused alone (oom.h).  The audit sink's thread is stopped first, so
  * that nothing else allocates while a budget is set.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
 #include <jansson.h>
 
+#include "audit/audit.h"
 #include "broker/broker.h"
+#include "broker/certs.h"
 #include "common/err.h"
 #include "rbac/rbac.h"
+#include "store/store.h"
 #include "fixture.h"
 #include "oom.h"
 
 static struct fixture fx;
 static const struct caller root = { .username = "root",
     .perms = RBAC_PERM_STAR | RBAC_PERM_ALL };
+
+/* Members that differ from one run to the next. */
+static const char *const volatile_keys[] = { "seq", "time", "prev", "hash",
+    "enroll_token", "enroll_url", NULL };
 
 static void
 setup(void)
@@ -37,6 +46,18 @@ teardown(void)
 }
 
 TestSuite(oom_admin, .init = setup, .fini = teardown, .timeout = 240);
+
+static uint64_t
+events(void)
+{
+	struct store_txn *t;
+	uint64_t n;
+
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	cr_assert_eq(store_count(t, STORE_DB_AUDIT, &n), 0);
+	store_abort(t);
+	return n;
+}
 
 /* ---- reads ---- */
 
@@ -104,4 +125,133 @@ Test(oom_admin, users)
 	    &x);
 	oom_walk_nth("broker_users_list + broker_user_get", read_run,
 	    read_check, read_show, &x);
+}
+
+/* ---- a reset ---- */
+
+/*
+ * alice starts with one live certificate, which the first reset that
+ * commits revokes (the revoked ones stay listed under her, so a new one
+ * per run would make each run longer than the last, and the walk never
+ * end); later resets revoke none.
+ */
+struct resetx {
+	json_t *out;
+	uint64_t events;
+	int live;		/* alice's certificate not yet revoked */
+};
+
+#define ALICE_SERIAL	1000
+
+static void
+give_alice_a_cert(void)
+{
+	static char *const principals[] = { "app@lab/box" };
+	struct cert_record c;
+	struct store_txn *t;
+
+	memset(&c, 0, sizeof(c));
+	c.serial = ALICE_SERIAL;
+	c.username = "alice";
+	c.fingerprint = fx.fingerprint;
+	c.target = "lab/box";
+	c.principals = (char **)principals;
+	c.n_principals = 1;
+	c.valid_after = fx.now - 60;
+	c.valid_before = fx.now + 3600;
+	c.issued_at = fx.now;
+	c.certificate = "ssh-ed25519-cert-v01@openssh.com AAAA alice";
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(certs_put(t, &c), 0);
+	cr_assert_eq(store_commit(t), 0);
+}
+
+static int
+revoked(void)
+{
+	struct cert_record c;
+	struct store_txn *t;
+	int64_t at;
+
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	cr_assert_eq(certs_get(t, ALICE_SERIAL, &c), 0);
+	store_abort(t);
+	at = c.revoked_at;
+	cert_record_free(&c);
+	return at != 0;
+}
+
+static int
+reset_run(void *arg)
+{
+	struct resetx *x = arg;
+	char err[256];
+	int r;
+
+	x->out = (json_t *)1;
+	if ((r = broker_user_reset(fx.b, &root, "alice", fx.now, &x->out, err,
+	    sizeof(err))) != 0)
+		cr_assert_null(x->out);
+	return r;
+}
+
+static void
+reset_check(void *arg, int r)
+{
+	struct resetx *x = arg;
+	uint64_t now = events();
+
+	if (r != 0 && now == x->events) {
+		cr_assert_eq(revoked(), !x->live, "a failed reset revoked");
+		return;
+	}
+	/* Done, whatever was answered (out of memory after the commit
+	 * loses the answer, not the reset): user.reset, and
+	 * cert.revoke_user when there was a certificate to revoke. */
+	cr_assert_eq(now, x->events + 1 + x->live);
+	cr_assert(revoked());
+	if (r == 0) {
+		cr_assert_eq(json_integer_value(json_object_get(x->out,
+		    "revoked_certificates")), x->live);
+		cr_assert_not_null(json_string_value(json_object_get(x->out,
+		    "enroll_token")));
+	}
+	json_decref(x->out);
+	x->events = now;
+	x->live = 0;
+}
+
+/* The answer and the events it made. */
+static char *
+reset_show(void *arg)
+{
+	struct resetx *x = arg;
+	struct store_txn *t;
+	json_t *a, *e;
+	uint64_t seq;
+	char *s;
+
+	cr_assert_not_null(a = json_array());
+	cr_assert_eq(json_array_append(a, x->out), 0);
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	for (seq = x->events + 1; seq <= x->events + 1 + x->live; seq++) {
+		cr_assert_eq(audit_get(t, seq, &e), 0);
+		cr_assert_eq(json_array_append_new(a, e), 0);
+	}
+	store_abort(t);
+	s = oom_json(a, volatile_keys);
+	json_decref(a);
+	return s;
+}
+
+Test(oom_admin, user_reset)
+{
+	struct resetx x = { .live = 1 };
+
+	give_alice_a_cert();
+	x.events = events();
+	oom_walk("broker_user_reset (one certificate revoked)", reset_run,
+	    reset_check, &x);
+	oom_walk_nth("broker_user_reset (none left to revoke)", reset_run,
+	    reset_check, reset_show, &x);
 }

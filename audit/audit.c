@@ -373,7 +373,8 @@ audit_get(struct store_txn *t, uint64_t seq, json_t **out)
 	/* NULL: bad text, or jansson's allocator refused (errno ENOMEM;
 	 * its error code does not say so reliably). */
 	errno = 0;
-	*out = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	*out = mem_json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES,
+	    NULL);
 	r = errno == ENOMEM ? TSS_E_NOMEM : TSS_E_BAD_FORMAT;
 	free(text);
 	return *out != NULL ? 0 : r;
@@ -393,7 +394,8 @@ verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
 	if ((r = audit__record_text(v, vl, &text)) != 0)
 		goto out;
 	errno = 0;	/* ENOMEM: jansson's allocator refused */
-	if ((o = json_loads(text, JSON_REJECT_DUPLICATES, NULL)) == NULL) {
+	if ((o = mem_json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL) {
 		r = errno == ENOMEM ? TSS_E_NOMEM : TSS_E_SIGNATURE;
 		goto out;
 	}
@@ -409,8 +411,8 @@ verify_one(const void *v, size_t vl, uint64_t want_seq, char chain[65])
 	held = json_incref(h);
 	json_object_del(o, "hash");
 	errno = 0;
-	if ((body = json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT)) == NULL &&
-	    errno == ENOMEM)
+	if ((body = mem_json_dumps(o, JSON_SORT_KEYS | JSON_COMPACT)) ==
+	    NULL && errno == ENOMEM)
 		r = TSS_E_NOMEM;
 	if (body == NULL || sha256_hex(body, strlen(body), hash) != 0 ||
 	    strcmp(hash, stored) != 0)

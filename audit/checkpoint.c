@@ -17,6 +17,7 @@
 #include "common/buf.h"
 #include "common/enc.h"
 #include "common/err.h"
+#include "common/mem.h"
 
 #define ED25519_PK_LEN	32
 #define HASH_LEN	32
@@ -100,7 +101,7 @@ audit_ckpt_sign(struct cakey *key, uint64_t seq, const char *hash,
 	if ((o = json_pack("{s:s, s:I, s:s, s:s, s:s, s:s}", "type",
 	    "checkpoint", "seq", (json_int_t)seq, "hash", hash, "time", ts,
 	    "key", fp, "sig", b64)) == NULL ||
-	    (*line = json_dumps(o, JSON_COMPACT)) == NULL)
+	    (*line = mem_json_dumps(o, JSON_COMPACT)) == NULL)
 		goto out;
 	r = 0;
  out:
@@ -158,8 +159,8 @@ audit_ckpt_parse(const char *line, size_t len, struct audit_ckpt *out)
 
 	memset(out, 0, sizeof(*out));
 	errno = 0;	/* ENOMEM: jansson's allocator refused */
-	if ((o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL)) == NULL &&
-	    errno == ENOMEM) {
+	if ((o = mem_json_loadb(line, len, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL && errno == ENOMEM) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

@@ -41,19 +41,20 @@ struct audit_sink {
 };
 
 /*
- * Last seq in an existing JSON-lines file (0 when empty or unreadable);
- * *ckpt is set when that line is a checkpoint (whose seq is the event it
- * signed, the last one written before it).
+ * *seq: the last seq in an existing JSON-lines file (0 when empty or
+ * unreadable); *ckpt is set when that line is a checkpoint (whose seq is
+ * the event it signed, the last one written before it).  TSS_E_NOMEM when
+ * the line could not be parsed for want of memory.
  */
-static uint64_t
-file_last_seq(int fd, int *ckpt)
+static int
+file_last_seq(int fd, uint64_t *seq, int *ckpt)
 {
 	char tail[8192], *nl, *start;
 	off_t size, from;
 	ssize_t n;
 	json_t *o;
-	uint64_t seq = 0;
 
+	*seq = 0;
 	*ckpt = 0;
 	if ((size = lseek(fd, 0, SEEK_END)) <= 0)
 		return 0;
@@ -65,16 +66,17 @@ file_last_seq(int fd, int *ckpt)
 		tail[n - 1] = '\0';
 	nl = strrchr(tail, '\n');
 	start = nl != NULL ? nl + 1 : tail;
-	if ((o = json_loads(start, 0, NULL)) != NULL) {
+	errno = 0;
+	if ((o = mem_json_loadb(start, strlen(start), 0, NULL)) != NULL) {
 		json_int_t v = json_integer_value(json_object_get(o, "seq"));
 		const char *type = json_string_value(json_object_get(o,
 		    "type"));
 
-		seq = v > 0 ? (uint64_t)v : 0;
+		*seq = v > 0 ? (uint64_t)v : 0;
 		*ckpt = type != NULL && strcmp(type, "checkpoint") == 0;
 		json_decref(o);
 	}
-	return seq;
+	return o == NULL && errno == ENOMEM ? TSS_E_NOMEM : 0;
 }
 
 int
@@ -106,7 +108,10 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 			return r;
 		}
 		k->owned = 1;
-		k->last = file_last_seq(k->fd, &ckpt);
+		if ((r = file_last_seq(k->fd, &k->last, &ckpt)) != 0) {
+			audit_sink_close(k);
+			return r;
+		}
 		/* A restart does not sign again what is signed already. */
 		if (ckpt)
 			k->ck_seq = k->last;

@@ -127,16 +127,88 @@ wipe_free(void *p)
 
 static pthread_once_t json_once = PTHREAD_ONCE_INIT;
 
+/* jansson's allocations refused on this thread, for mem_json_loadb and
+ * the others to see one that jansson itself let pass. */
+static _Thread_local unsigned long json_refused;
+
+static void *
+json_alloc(size_t n)
+{
+	void *p = mem_malloc(n);
+
+	if (p == NULL)
+		json_refused++;
+	return p;
+}
+
 static void
 json_setup(void)
 {
-	json_set_alloc_funcs(mem_malloc, wipe_free);
+	json_set_alloc_funcs(json_alloc, wipe_free);
 }
 
 void
 mem_json_setup(void)
 {
 	pthread_once(&json_once, json_setup);
+}
+
+json_t *
+mem_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
+{
+	unsigned long before = json_refused;
+	json_t *j;
+
+	j = json_loadb(buf, len, flags, err);
+	if (json_refused != before) {
+		json_decref(j);
+		j = NULL;
+		errno = ENOMEM;
+	}
+	return j;
+}
+
+json_t *
+mem_json_loadf(FILE *f, size_t flags, json_error_t *err)
+{
+	unsigned long before = json_refused;
+	json_t *j;
+
+	j = json_loadf(f, flags, err);
+	if (json_refused != before) {
+		json_decref(j);
+		j = NULL;
+		errno = ENOMEM;
+	}
+	return j;
+}
+
+char *
+mem_json_dumps(const json_t *j, size_t flags)
+{
+	unsigned long before = json_refused;
+	char *s;
+
+	s = json_dumps(j, flags);
+	if (json_refused != before) {
+		free(s);
+		s = NULL;
+		errno = ENOMEM;
+	}
+	return s;
+}
+
+int
+mem_json_dumpf(const json_t *j, FILE *f, size_t flags)
+{
+	char *s;
+	int r;
+
+	if ((s = mem_json_dumps(j, flags)) == NULL)
+		return -1;
+	r = fputs(s, f) == EOF ? -1 : 0;
+	wipe_free(s);
+	return r;
 }
 
 void

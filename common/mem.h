@@ -13,6 +13,18 @@
  * mem_json_setup() makes jansson allocate through mem_malloc() and free
  * through wipe_free() (JSON bodies carry passwords); process-wide, once.
  *
+ * jansson (2.14 and its master) drops a byte it cannot buffer while
+ * parsing (load.c's lex_save) and an object key it cannot write while
+ * dumping (dump.c), and carries on: under memory pressure a parse or a
+ * dump can come back whole-looking but altered, a digit or a key short.
+ * mem_json_loadb(), mem_json_loadf() and mem_json_dumps() are jansson's
+ * calls that refuse such a result: NULL with errno ENOMEM when any of
+ * jansson's allocations on the calling thread failed during the call
+ * (once mem_json_setup() has run; before, they are jansson's calls).
+ * mem_json_dumpf() writes mem_json_dumps()'s text, all of it or nothing
+ * (-1 on failure, errno set).  Use them, never jansson's, on text that
+ * matters.
+ *
  * For tests (tests/unit/oom), process-wide: mem_fail_after(n) lets the
  * next n allocations succeed and refuses every one after; mem_fail_nth(n)
  * refuses only the nth from now (counting from 0) and lets every other
@@ -24,6 +36,9 @@
 #define TSS_COMMON_MEM_H
 
 #include <stddef.h>
+#include <stdio.h>
+
+#include <jansson.h>
 
 void *mem_malloc(size_t n);
 void *mem_calloc(size_t n, size_t size);
@@ -36,6 +51,11 @@ int mem_asprintf(char **out, const char *fmt, ...)
 
 void wipe_free(void *p);
 void mem_json_setup(void);
+json_t *mem_json_loadb(const char *buf, size_t len, size_t flags,
+    json_error_t *err);
+json_t *mem_json_loadf(FILE *f, size_t flags, json_error_t *err);
+char *mem_json_dumps(const json_t *j, size_t flags);
+int mem_json_dumpf(const json_t *j, FILE *f, size_t flags);
 
 void mem_fail_after(long n);
 void mem_fail_nth(long n);

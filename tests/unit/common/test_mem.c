@@ -216,6 +216,96 @@ Test(mem, jansson_allocates_through_the_wrapper)
 	json_decref(j);
 }
 
+/*
+ * jansson lets a refused allocation pass while it parses or dumps (a byte
+ * or a key lost); the wrappers must answer NULL and ENOMEM whenever one of
+ * its allocations was refused, and the whole result otherwise.
+ */
+static const char json_text[] = "{\"hash\":\"0123456789abcdef0123456789"
+    "abcdef0123456789abcdef0123456789abcdef\",\"seq\":1234567890,"
+    "\"list\":[\"a long string to buffer\",\"b\"]}";
+
+Test(mem, json_loadb_and_dumps_refuse_what_jansson_let_pass)
+{
+	json_t *j, *want, *loaded;
+	char *s, *text, key[16];
+	long n, refused;
+
+	mem_json_setup();
+	cr_assert_not_null(loaded = json_loads(json_text, 0, NULL));
+	cr_assert_not_null(want = json_deep_copy(loaded));
+	/* Keys enough for the dump's buffer to grow while writing one. */
+	for (n = 0; n < 40; n++) {
+		snprintf(key, sizeof(key), "key%02ld", n);
+		cr_assert_eq(json_object_set_new(want, key, json_integer(n)),
+		    0);
+	}
+	cr_assert_not_null(text = json_dumps(want, JSON_COMPACT));
+	for (n = 0; ; n++) {
+		mem_fail_nth(n);
+		errno = 0;
+		j = mem_json_loadb(json_text, strlen(json_text), 0, NULL);
+		refused = mem_refused();
+		mem_fail_nth(-1);
+		if (refused != 0) {
+			cr_assert_null(j, "refusal %ld passed", n);
+			cr_assert_eq(errno, ENOMEM);
+			continue;
+		}
+		cr_assert(json_equal(j, loaded));
+		json_decref(j);
+		break;
+	}
+	for (n = 0; ; n++) {
+		mem_fail_nth(n);
+		errno = 0;
+		s = mem_json_dumps(want, JSON_COMPACT);
+		refused = mem_refused();
+		mem_fail_nth(-1);
+		if (refused != 0) {
+			cr_assert_null(s, "refusal %ld passed: %s", n, s);
+			cr_assert_eq(errno, ENOMEM);
+			continue;
+		}
+		cr_assert_str_eq(s, text);
+		free(s);
+		break;
+	}
+	json_decref(want);
+	json_decref(loaded);
+	free(text);
+}
+
+Test(mem, json_dumpf_writes_all_or_nothing)
+{
+	json_t *j;
+	char buf[256];
+	FILE *f;
+	long n, refused;
+	int r;
+
+	mem_json_setup();
+	cr_assert_not_null(j = json_loads(json_text, 0, NULL));
+	for (n = 0; ; n++) {
+		cr_assert_not_null(f = tmpfile());
+		mem_fail_nth(n);
+		r = mem_json_dumpf(j, f, JSON_COMPACT);
+		refused = mem_refused();
+		mem_fail_nth(-1);
+		cr_assert_eq(ftell(f), r == 0 ? (long)strlen(json_text) : 0);
+		if (r == 0) {
+			rewind(f);
+			cr_assert_not_null(fgets(buf, sizeof(buf), f));
+			cr_assert_str_eq(buf, json_text);
+		}
+		fclose(f);
+		if (refused == 0)
+			break;
+		cr_assert_eq(r, -1);
+	}
+	json_decref(j);
+}
+
 Test(mem, wipe_free_takes_null_and_frees)
 {
 	wipe_free(mem_strdup("secret"));

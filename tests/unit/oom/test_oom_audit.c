@@ -186,6 +186,14 @@ get_run(void *arg)
 	return r;
 }
 
+static char *
+get_show(void *arg)
+{
+	struct verx *x = arg;
+
+	return oom_json(x->e, NULL);
+}
+
 static void
 get_check(void *arg, int r)
 {
@@ -207,6 +215,7 @@ Test(oom_audit, get)
 	append_plain(1);
 	append_plain(2);
 	oom_walk("audit_get", get_run, get_check, &x);
+	oom_walk_nth("audit_get", get_run, get_check, get_show, &x);
 }
 
 static int
@@ -244,6 +253,8 @@ Test(oom_audit, verify)
 	for (k = 0; k < 3; k++)
 		append_plain(k);
 	oom_walk("audit_verify (3 events)", verify_run, verify_check, &x);
+	oom_walk_nth("audit_verify (3 events)", verify_run, verify_check, NULL,
+	    &x);
 }
 
 /* ---- checkpoints ---- */
@@ -263,6 +274,16 @@ sign_run(void *arg)
 
 	x->line = "stale";
 	return audit_ckpt_sign(x->key, 3, x->head, NOW, &x->line);
+}
+
+static char *
+sign_show(void *arg)
+{
+	struct ckptx *x = arg;
+	char *s;
+
+	cr_assert_not_null(s = strdup(x->line));
+	return s;
 }
 
 static void
@@ -350,11 +371,16 @@ Test(oom_audit, checkpoints)
 	store_abort(t);
 	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &x.key), 0);
 	oom_walk("audit_ckpt_sign", sign_run, sign_check, &x);
+	oom_walk_nth("audit_ckpt_sign", sign_run, sign_check, sign_show, &x);
 	cr_assert_eq(audit_ckpt_sign(x.key, 3, x.head, NOW, &x.line), 0);
 	oom_walk("audit_ckpt_parse + audit_ckpt_verify", parse_run,
 	    parse_check, &x);
+	oom_walk_nth("audit_ckpt_parse + audit_ckpt_verify", parse_run,
+	    parse_check, NULL, &x);
 	free(x.line);
 	oom_walk("audit_ckpt_check (1 checkpoint, 3 events)", check_run,
 	    check_check, &x);
+	oom_walk_nth("audit_ckpt_check (1 checkpoint, 3 events)", check_run,
+	    check_check, NULL, &x);
 	cakey_free(x.key);
 }

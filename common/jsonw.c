@@ -248,7 +248,7 @@ put_jansson(struct jsonw *w, const json_t *v, int sorted)
 	/* NULL is a value jansson will not dump, or its allocator's
 	 * refusal (errno ENOMEM, as mem_malloc and malloc set it). */
 	errno = 0;
-	if ((s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
+	if ((s = mem_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY |
 	    (sorted ? JSON_SORT_KEYS : 0))) == NULL)
 		return errno == ENOMEM ? TSS_E_NOMEM : TSS_E_INVALID_ARGUMENT;
 	r = jsonw_raw(w, s, strlen(s));

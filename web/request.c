@@ -402,8 +402,11 @@ web__dispatch(struct web_req *req)
 		    WEB_JSON_DEPTH))
 			return web__send_error(req, 400, "invalid_json",
 			    "JSON nested too deeply", 0);
-		req->json = json_loadb((const char *)buf_ptr(req->body),
+		errno = 0;
+		req->json = mem_json_loadb((const char *)buf_ptr(req->body),
 		    buf_len(req->body), JSON_REJECT_DUPLICATES, &jerr);
+		if (req->json == NULL && errno == ENOMEM)
+			return web__send_resp(req, NULL, 0);
 		if (req->json == NULL &&
 		    json_error_code(&jerr) == json_error_numeric_overflow) {
 			/* Valid JSON (numbers are unbounded there), but not

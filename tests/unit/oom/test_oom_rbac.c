@@ -24,6 +24,7 @@
 #include "audit/audit.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "rbac/rbac.h"
 #include "rbac/rbac_int.h"
 #include "store/store.h"
@@ -119,6 +120,13 @@ struct bodyx {
 	int64_t exp;
 };
 
+static json_t *
+load(const char *text)
+{
+	return mem_json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES,
+	    NULL);
+}
+
 static int
 body_run(void *arg)
 {
@@ -131,9 +139,9 @@ body_run(void *arg)
 	x->ro = (struct rbac_role *)1;
 	x->role = x->subject = "stale";
 	/* The body as the HTTP layer parses it, then decoded. */
-	if ((j[0] = json_loads(target_body, 0, NULL)) == NULL ||
-	    (j[1] = json_loads(role_body, 0, NULL)) == NULL ||
-	    (j[2] = json_loads(binding_body, 0, NULL)) == NULL) {
+	if ((j[0] = load(target_body)) == NULL ||
+	    (j[1] = load(role_body)) == NULL ||
+	    (j[2] = load(binding_body)) == NULL) {
 		x->t = NULL;
 		x->ro = NULL;
 		x->role = x->subject = NULL;
@@ -164,6 +172,21 @@ body_run(void *arg)
 	return r;
 }
 
+static char *
+body_show(void *arg)
+{
+	struct bodyx *x = arg;
+	json_t *a;
+	char *s;
+
+	cr_assert_not_null(a = json_pack("[o, o, s, s, I]",
+	    rbac_target_to_json(x->t), rbac_role_to_json(x->ro), x->role,
+	    x->subject, (json_int_t)x->exp));
+	s = oom_json(a, NULL);
+	json_decref(a);
+	return s;
+}
+
 static void
 body_check(void *arg, int r)
 {
@@ -188,8 +211,10 @@ Test(oom_rbac, policy_json_bodies)
 {
 	struct bodyx x;
 
-	oom_walk("json_loads + policy_json_target, _role, _binding",
+	oom_walk("mem_json_loadb + policy_json_target, _role, _binding",
 	    body_run, body_check, &x);
+	oom_walk_nth("mem_json_loadb + policy_json_target, _role, _binding",
+	    body_run, body_check, body_show, &x);
 }
 
 /* ---- records ---- */

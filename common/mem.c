@@ -127,18 +127,47 @@ wipe_free(void *p)
 
 static pthread_once_t json_once = PTHREAD_ONCE_INIT;
 
-/* jansson's allocations refused on this thread, for mem_json_loadb and
- * the others to see one that jansson itself let pass. */
-static _Thread_local unsigned long json_refused;
+/*
+ * jansson's allocations on this thread, inside one of the mem_json_*
+ * calls: once one has failed, every later one fails too until the call
+ * returns.  Given memory again after a byte it could not save, jansson's
+ * lexer reads and writes past the end of its token (load.c's
+ * lex_scan_string, when the closing quote was the byte lost); failing
+ * from then on leaves it its own error paths.
+ */
+static _Thread_local int json_inside, json_failed;
 
 static void *
 json_alloc(size_t n)
 {
-	void *p = mem_malloc(n);
+	void *p;
 
-	if (p == NULL)
-		json_refused++;
+	if (json_inside && json_failed) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if ((p = mem_malloc(n)) == NULL && json_inside)
+		json_failed = 1;
 	return p;
+}
+
+static void
+json_begin(void)
+{
+	json_inside = 1;
+	json_failed = 0;
+}
+
+/* 1 (errno ENOMEM) if an allocation failed since json_begin(). */
+static int
+json_end(void)
+{
+	int failed = json_failed;
+
+	json_inside = json_failed = 0;
+	if (failed)
+		errno = ENOMEM;
+	return failed;
 }
 
 static void
@@ -156,14 +185,13 @@ mem_json_setup(void)
 json_t *
 mem_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
 {
-	unsigned long before = json_refused;
 	json_t *j;
 
+	json_begin();
 	j = json_loadb(buf, len, flags, err);
-	if (json_refused != before) {
+	if (json_end()) {
 		json_decref(j);
 		j = NULL;
-		errno = ENOMEM;
 	}
 	return j;
 }
@@ -171,14 +199,13 @@ mem_json_loadb(const char *buf, size_t len, size_t flags, json_error_t *err)
 json_t *
 mem_json_loadf(FILE *f, size_t flags, json_error_t *err)
 {
-	unsigned long before = json_refused;
 	json_t *j;
 
+	json_begin();
 	j = json_loadf(f, flags, err);
-	if (json_refused != before) {
+	if (json_end()) {
 		json_decref(j);
 		j = NULL;
-		errno = ENOMEM;
 	}
 	return j;
 }
@@ -186,14 +213,13 @@ mem_json_loadf(FILE *f, size_t flags, json_error_t *err)
 char *
 mem_json_dumps(const json_t *j, size_t flags)
 {
-	unsigned long before = json_refused;
 	char *s;
 
+	json_begin();
 	s = json_dumps(j, flags);
-	if (json_refused != before) {
-		free(s);
+	if (json_end()) {
+		wipe_free(s);
 		s = NULL;
-		errno = ENOMEM;
 	}
 	return s;
 }

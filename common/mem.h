@@ -16,14 +16,15 @@
  * jansson (2.14 and its master) drops a byte it cannot buffer while
  * parsing (load.c's lex_save) and an object key it cannot write while
  * dumping (dump.c), and carries on: under memory pressure a parse or a
- * dump can come back whole-looking but altered, a digit or a key short.
- * mem_json_loadb(), mem_json_loadf() and mem_json_dumps() are jansson's
- * calls that refuse such a result: NULL with errno ENOMEM when any of
- * jansson's allocations on the calling thread failed during the call
- * (once mem_json_setup() has run; before, they are jansson's calls).
- * mem_json_dumpf() writes mem_json_dumps()'s text, all of it or nothing
- * (-1 on failure, errno set).  Use them, never jansson's, on text that
- * matters.
+ * dump can come back whole-looking but altered, a digit or a key short,
+ * and a parse that is given memory again after losing a closing quote
+ * overruns its token.  mem_json_loadb(), mem_json_loadf() and
+ * mem_json_dumps() are jansson's calls made safe: once one of jansson's
+ * allocations fails during the call every later one on the thread fails
+ * too, and the result is NULL with errno ENOMEM (once mem_json_setup()
+ * has run; before, they are jansson's calls).  mem_json_dumpf() writes
+ * mem_json_dumps()'s text, all of it or nothing (-1 on failure).  Use
+ * them, never jansson's, on any text (scripts/checksrc).
  *
  * For tests (tests/unit/oom), process-wide: mem_fail_after(n) lets the
  * next n allocations succeed and refuses every one after; mem_fail_nth(n)

@@ -276,6 +276,39 @@ Test(mem, json_loadb_and_dumps_refuse_what_jansson_let_pass)
 	free(text);
 }
 
+/*
+ * A string whose closing quote jansson cannot save: given memory again,
+ * its lexer would overrun the token (AddressSanitizer's to see); the
+ * wrapper fails every allocation after the first refusal instead.  Each
+ * length puts the quote at another place in the growing buffer.
+ */
+Test(mem, json_loadb_does_not_overrun_a_lost_quote)
+{
+	char text[128];
+	json_t *j;
+	long n, refused;
+	int len;
+
+	mem_json_setup();
+	for (len = 1; len < 100; len++) {
+		snprintf(text, sizeof(text), "[\"%.*s\"]", len,
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		for (n = 0; ; n++) {
+			mem_fail_nth(n);
+			j = mem_json_loadb(text, strlen(text), 0, NULL);
+			refused = mem_refused();
+			mem_fail_nth(-1);
+			if (refused == 0)
+				break;
+			cr_assert_null(j, "%s: refusal %ld passed", text, n);
+		}
+		cr_assert_eq(json_string_length(json_array_get(j, 0)),
+		    (size_t)len);
+		json_decref(j);
+	}
+}
+
 Test(mem, json_dumpf_writes_all_or_nothing)
 {
 	json_t *j;

@@ -669,7 +669,10 @@ broker_audit_list(struct broker *b, const struct caller *c, const char *after,
 	for (seq = from + 1; json_array_size(arr) < lim; seq++) {
 		if ((r = audit_get(t, seq, &e)) != 0)
 			break;
-		json_array_append_new(arr, e);
+		if (json_array_append_new(arr, e) != 0) {
+			r = TSS_E_NOMEM;
+			goto out;
+		}
 	}
 	if (r != 0 && r != TSS_E_NOT_FOUND)
 		goto out;

@@ -1,10 +1,10 @@
 /*
  * oom, the broker's admin use cases on a real broker
- * (tests/unit/broker/fixture.h): the user listing and one user, and a
- * reset (a new enrollment, the user's certificates revoked, both
- * audited), each walked through every allocation failure and with each
- * allocation refused alone (oom.h).  The audit sink's thread is stopped first, so
- * that nothing else allocates while a budget is set.
+ * (tests/unit/broker/fixture.h): the user listing and one user, a reset
+ * (a new enrollment, the user's certificates revoked, both audited) and
+ * the audit listing, each walked through every allocation failure and
+ * with each allocation refused alone (oom.h).  The audit sink's thread is
+ * stopped first, so that nothing else allocates while a budget is set.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,16 +62,26 @@ events(void)
 /* ---- reads ---- */
 
 struct readx {
+	int audit;		/* 0 the users and alice, 1 the audit list */
 	json_t *out, *one;
+	uint64_t events;
 };
 
 static int
 read_run(void *arg)
 {
 	struct readx *x = arg;
+	char err[256];
 	int r;
 
 	x->out = x->one = (json_t *)1;
+	if (x->audit) {
+		x->one = NULL;
+		if ((r = broker_audit_list(fx.b, &root, NULL, NULL, &x->out,
+		    err, sizeof(err))) != 0)
+			cr_assert_null(x->out);
+		return r;
+	}
 	if ((r = broker_users_list(fx.b, &root, &x->out)) != 0) {
 		cr_assert_null(x->out);
 		x->one = NULL;
@@ -89,7 +99,10 @@ read_check(void *arg, int r)
 	json_t *u;
 	size_t i;
 
-	if (r == 0) {
+	if (r == 0 && x->audit) {
+		cr_assert_eq(json_array_size(json_object_get(x->out,
+		    "events")), x->events, "an event left out");
+	} else if (r == 0) {
 		cr_assert_eq(json_array_size(json_object_get(x->out, "users")),
 		    3);
 		json_array_foreach(json_object_get(x->out, "users"), i, u)
@@ -117,14 +130,28 @@ read_show(void *arg)
 	return s;
 }
 
-Test(oom_admin, users)
+Test(oom_admin, users_and_audit_list)
 {
-	struct readx x;
+	struct readx x = { .audit = 0 };
+	struct store_txn *t;
+	int i;
 
 	oom_walk("broker_users_list + broker_user_get", read_run, read_check,
 	    &x);
 	oom_walk_nth("broker_users_list + broker_user_get", read_run,
 	    read_check, read_show, &x);
+	/* Events enough for the listing's array to grow twice. */
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	for (i = 0; i < 20; i++)
+		cr_assert_eq(audit_record(t, NULL, "test.event", "x", "ok",
+		    NULL, fx.now, NULL), 0);
+	cr_assert_eq(store_commit(t), 0);
+	x.audit = 1;
+	x.events = events();
+	cr_assert_gt(x.events, 20);
+	oom_walk("broker_audit_list", read_run, read_check, &x);
+	oom_walk_nth("broker_audit_list", read_run, read_check, read_show,
+	    &x);
 }
 
 /* ---- a reset ---- */

@@ -276,12 +276,12 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 			auth__count_failure(&c->cfg, u, now);
 		res->failures = u->failures;
 		if ((f = json_pack("{sssI}", "reason", reason, "failures",
-		    (json_int_t)u->failures)) == NULL) {
+		    (json_int_t)u->failures)) == NULL ||
+		    (u->locked && count && json_object_set_new(f, "locked",
+		    json_true()) != 0)) {
 			r = TSS_E_NOMEM;
 			goto out;
 		}
-		if (u->locked && count)
-			json_object_set_new(f, "locked", json_true());
 		vr = r;
 		if ((count && (r = user_put(t, u)) != 0) ||
 		    (r = audit_record(t, &a, "login.fail", username,

@@ -338,7 +338,11 @@ h_enroll_finish(const struct web_req *req, void *arg)
 	}
 	codes = json_array();
 	for (i = 0; codes != NULL && i < USER_RECOVERY_CODES; i++)
-		json_array_append_new(codes, json_string(res.codes[i]));
+		if (json_array_append_new(codes,
+		    json_string(res.codes[i])) != 0) {
+			json_decref(codes);
+			codes = NULL;	/* no body: a 500, not fewer codes */
+		}
 	body = json_pack("{s:s, s:o}", "username", res.username,
 	    "recovery_codes", codes);
 	enroll_finish_result_clear(&res);

@@ -1,0 +1,233 @@
+/*
+ * oom, tesserad's handlers called as the web server calls them, with a
+ * request made here (web/internal.h) and the handler from api_routes(), on
+ * a real broker (tests/unit/broker/fixture.h, fast Argon2): POST
+ * /v1/enroll/finish, whose answer carries the recovery codes, shown once,
+ * walked through every allocation failure and with each allocation
+ * refused alone (oom.h).  A handler's 500 (or no response: the server's
+ * 500) is its out of memory.  The audit sink's thread is stopped first.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+
+#include "auth/enroll.h"
+#include "auth/token.h"
+#include "auth/totp.h"
+#include "auth/user.h"
+#include "broker/broker.h"
+#include "common/enc.h"
+#include "common/err.h"
+#include "store/store.h"
+#include "tesserad/api.h"
+#include "web/internal.h"
+#include "fixture.h"
+#include "oom.h"
+
+#define PASSWORD	"a long enough password"
+
+static struct fixture fx;
+static struct api api;
+
+static void
+setup(void)
+{
+	static const char *const cfg[] = { "argon2_memory_kib", "1024",
+	    "argon2_time", "1", NULL };
+
+	oom_setup();
+	fixture_open(&fx, cfg, 8 * 3600);
+	fixture_stop_sink(&fx);
+	memset(&api, 0, sizeof(api));
+	api.b = fx.b;
+}
+
+static void
+teardown(void)
+{
+	oom_teardown();
+	fixture_close(&fx);
+}
+
+TestSuite(oom_api, .init = setup, .fini = teardown, .timeout = 240);
+
+static const struct web_route *
+route(const char *method, const char *pattern)
+{
+	const struct web_route *v, *r = NULL;
+	size_t n, i;
+
+	v = api_routes(&n);
+	for (i = 0; i < n && r == NULL; i++)
+		if (strcmp(v[i].method, method) == 0 &&
+		    strcmp(v[i].pattern, pattern) == 0)
+			r = &v[i];
+	cr_assert_not_null(r, "%s %s", method, pattern);
+	return r;
+}
+
+/* A request as web/request.c leaves it for the handler. */
+struct call {
+	struct web_req req;
+	struct web_resp *resp;
+	json_t *body;		/* the answer's */
+};
+
+static void
+call_init(struct call *c, const char *method, const char *pattern)
+{
+	memset(c, 0, sizeof(*c));
+	c->req.method = method;
+	c->req.route = route(method, pattern);
+	snprintf(c->req.remote, sizeof(c->req.remote), "192.0.2.1");
+	snprintf(c->req.id, sizeof(c->req.id), "00000000000000aa");
+}
+
+/* Run the handler: 0 for a 200, TSS_E_NOMEM for a 500 or none. */
+static int
+call_run(struct call *c)
+{
+	unsigned status;
+
+	c->resp = c->req.route->handler(&c->req, &api);
+	status = web_resp_status(c->resp);
+	cr_assert(status == 200 || status == 500 || status == 0,
+	    "HTTP %u: %.*s", status, c->resp != NULL ? (int)c->resp->len : 0,
+	    c->resp != NULL ? c->resp->body : "");
+	return status == 200 ? 0 : TSS_E_NOMEM;
+}
+
+/* The answer's body as JSON (c->body), and the response freed. */
+static void
+call_done(struct call *c, int r)
+{
+	c->body = NULL;
+	if (r == 0)
+		cr_assert_not_null(c->body = json_loadb(c->resp->body,
+		    c->resp->len, 0, NULL));
+	web_resp_free(c->resp);
+	c->resp = NULL;
+}
+
+/* ---- POST /v1/enroll/finish ---- */
+
+struct enrollx {
+	struct call c;
+	char token[TOKEN_TEXT_LEN + 1];
+	uint64_t events;
+	unsigned addr;		/* each call from another /24: the limiter */
+};
+
+static uint64_t
+events(void)
+{
+	struct store_txn *t;
+	uint64_t n;
+
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	cr_assert_eq(store_count(t, STORE_DB_AUDIT, &n), 0);
+	store_abort(t);
+	return n;
+}
+
+/* erin's enrollment started again, and the body of its finish. */
+static void
+enroll_again(struct enrollx *x, int create)
+{
+	struct enroll_start_result sr;
+	struct store_txn *t;
+	uint8_t *secret = NULL;
+	size_t slen = 0;
+	int64_t exp;
+	char code[7];
+
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	if (create)
+		cr_assert_eq(user_create(t, "erin", NULL, 0, NULL, fx.now,
+		    x->token, &exp), 0);
+	else
+		cr_assert_eq(user_reset(t, "erin", NULL, fx.now, x->token,
+		    &exp), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(enroll_start(fx.b->auth, x->token, PASSWORD,
+	    strlen(PASSWORD), "192.0.2.1", fx.now, &sr), 0);
+	cr_assert_eq(b32_decode(sr.totp_secret, strlen(sr.totp_secret),
+	    &secret, &slen), 0);
+	cr_assert_eq(totp_generate(secret, slen, (int64_t)time(NULL), 6,
+	    code), 0);
+	free(secret);
+	enroll_start_result_clear(&sr);
+	json_decref(x->c.req.json);
+	cr_assert_not_null(x->c.req.json = json_pack("{s:s, s:s}", "token",
+	    x->token, "code", code));
+	x->events = events();
+}
+
+static int
+enroll_run(void *arg)
+{
+	struct enrollx *x = arg;
+
+	x->addr++;
+	snprintf(x->c.req.remote, sizeof(x->c.req.remote), "10.%u.%u.1",
+	    (x->addr >> 8) & 255, x->addr & 255);
+	return call_run(&x->c);
+}
+
+static void
+enroll_check(void *arg, int r)
+{
+	struct enrollx *x = arg;
+	json_t *codes, *e;
+	size_t i;
+
+	call_done(&x->c, r);
+	if (r == 0) {
+		codes = json_object_get(x->c.body, "recovery_codes");
+		cr_assert_eq(json_array_size(codes), USER_RECOVERY_CODES,
+		    "%zu recovery codes shown", json_array_size(codes));
+		json_array_foreach(codes, i, e)
+			cr_assert_not_null(json_string_value(e));
+		json_decref(x->c.body);
+	}
+	/* Finished (the answer lost or not): a new enrollment for the
+	 * next run. */
+	if (events() != x->events)
+		enroll_again(x, 0);
+}
+
+/* The answer, its codes counted (they are new each time). */
+static char *
+enroll_show(void *arg)
+{
+	struct enrollx *x = arg;
+	json_t *b;
+	char *s;
+
+	cr_assert_not_null(b = json_loadb(x->c.resp->body, x->c.resp->len, 0,
+	    NULL));
+	cr_assert_eq(json_object_set_new(b, "recovery_codes",
+	    json_integer((json_int_t)json_array_size(json_object_get(b,
+	    "recovery_codes")))), 0);
+	s = oom_json(b, NULL);
+	json_decref(b);
+	return s;
+}
+
+Test(oom_api, enroll_finish)
+{
+	struct enrollx x;
+
+	memset(&x, 0, sizeof(x));
+	call_init(&x.c, "POST", "/v1/enroll/finish");
+	enroll_again(&x, 1);
+	oom_walk("POST /v1/enroll/finish", enroll_run, enroll_check, &x);
+	oom_walk_nth("POST /v1/enroll/finish", enroll_run, enroll_check,
+	    enroll_show, &x);
+	json_decref(x.c.req.json);
+}

@@ -450,8 +450,9 @@ h_me(const struct web_req *req, void *arg)
 	caller_clear(&c);
 	if (r == 0 && web_req_token(req, &kind) != NULL &&
 	    kind == WEB_AUTH_COOKIE &&
-	    session_csrf(web_req_token(req, &kind), csrf) == 0)
-		json_object_set_new(body, "csrf_token", json_string(csrf));
+	    session_csrf(web_req_token(req, &kind), csrf) == 0 &&
+	    json_object_set_new(body, "csrf_token", json_string(csrf)) != 0)
+		r = TSS_E_NOMEM;
 	return reply(r, 200, body, NULL);
 }
 

@@ -3,6 +3,7 @@
  * request made here (web/internal.h) and the handler from api_routes(), on
  * a real broker (tests/unit/broker/fixture.h, fast Argon2): POST
  * /v1/enroll/finish, whose answer carries the recovery codes, shown once,
+ * and GET /v1/me with a cookie, whose answer carries the CSRF token, each
  * walked through every allocation failure and with each allocation
  * refused alone (oom.h).  A handler's 500 (or no response: the server's
  * 500) is its out of memory.  The audit sink's thread is stopped first.
@@ -17,6 +18,7 @@
 #include <jansson.h>
 
 #include "auth/enroll.h"
+#include "auth/session.h"
 #include "auth/token.h"
 #include "auth/totp.h"
 #include "auth/user.h"
@@ -230,4 +232,67 @@ Test(oom_api, enroll_finish)
 	oom_walk_nth("POST /v1/enroll/finish", enroll_run, enroll_check,
 	    enroll_show, &x);
 	json_decref(x.c.req.json);
+}
+
+/* ---- GET /v1/me with a cookie ---- */
+
+struct mex {
+	struct call c;
+	char token[TOKEN_TEXT_LEN + 1];
+	char csrf[TOKEN_TEXT_LEN + 1];
+};
+
+static int
+me_run(void *arg)
+{
+	struct mex *x = arg;
+
+	return call_run(&x->c);
+}
+
+static void
+me_check(void *arg, int r)
+{
+	struct mex *x = arg;
+
+	call_done(&x->c, r);
+	if (r != 0)
+		return;
+	cr_assert_str_eq(json_string_value(json_object_get(x->c.body,
+	    "csrf_token")), x->csrf, "/v1/me without its csrf_token");
+	cr_assert_eq(json_array_size(json_object_get(x->c.body, "groups")),
+	    1);
+	json_decref(x->c.body);
+}
+
+static char *
+me_show(void *arg)
+{
+	struct mex *x = arg;
+	json_t *b;
+	char *s;
+
+	cr_assert_not_null(b = json_loadb(x->c.resp->body, x->c.resp->len, 0,
+	    NULL));
+	s = oom_json(b, NULL);
+	json_decref(b);
+	return s;
+}
+
+Test(oom_api, me_with_a_cookie)
+{
+	struct store_txn *t;
+	struct mex x;
+	int64_t exp;
+
+	memset(&x, 0, sizeof(x));
+	call_init(&x.c, "GET", "/v1/me");
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(session_create(t, "alice", "192.0.2.1",
+	    (int64_t)time(NULL), 1800, 43200, x.token, x.csrf, &exp), 0);
+	cr_assert_eq(store_commit(t), 0);
+	x.c.req.token = x.token;
+	x.c.req.auth = WEB_AUTH_COOKIE;
+	oom_walk("GET /v1/me (cookie)", me_run, me_check, &x);
+	oom_walk_nth("GET /v1/me (cookie)", me_run, me_check, me_show, &x);
 }

@@ -85,6 +85,10 @@ read_checkpoints(struct cli *c, const char *file, struct audit_ckpt **out,
 		if ((k = audit_ckpt_parse(line, len, &v[have])) ==
 		    TSS_E_NOT_FOUND)
 			continue;
+		if (k == TSS_E_NOMEM) {
+			r = cli_fail(c, "out of memory");
+			goto out;
+		}
 		if (k != 0) {
 			cli_fail(c, "%s:%zu: malformed checkpoint (a field is "
 			    "missing or not in its format): it cannot be "

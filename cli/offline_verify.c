@@ -322,17 +322,23 @@ cmd_audit_verify(struct cli *c, int argc, char **argv)
 			    "bad_signature", "event_missing", "event_changed",
 			    "chain_broken" };
 
-			json_object_set_new(fields, "checkpoints",
-			    json_integer((json_int_t)nck));
-			json_object_set_new(fields, "newest_checkpoint",
-			    json_integer((json_int_t)rep.newest));
-			json_object_set_new(fields, "checkpoint_result",
-			    json_string(names[rep.verdict]));
+			if (json_object_set_new(fields, "checkpoints",
+			    json_integer((json_int_t)nck)) != 0 ||
+			    json_object_set_new(fields, "newest_checkpoint",
+			    json_integer((json_int_t)rep.newest)) != 0 ||
+			    json_object_set_new(fields, "checkpoint_result",
+			    json_string(names[rep.verdict])) != 0) {
+				json_decref(fields);
+				fields = NULL;
+			}
 		}
-		if (fields != NULL) {
-			json_dumpf(fields, stdout, JSON_COMPACT);
-			fputc('\n', stdout);
+		/* The line whole, or none and a failure. */
+		if (fields == NULL ||
+		    mem_json_dumpf(fields, stdout, JSON_COMPACT) != 0) {
+			r = cli_fail(c, "out of memory");
+			goto out;
 		}
+		fputc('\n', stdout);
 	}
 	if (rep.verdict != AUDIT_CKPT_OK) {
 		r = ckpt_failure(c, ckfile, &ck[rep.which], lines[rep.which],

@@ -420,16 +420,22 @@ h_logout(const struct web_req *req, void *arg)
 	struct caller c;
 	struct web_resp *resp;
 	enum web_auth kind;
+	int r;
 
 	if ((resp = authed(req, a, &c)) != NULL)
 		return resp;
 	caller_clear(&c);
-	auth_logout(a->b->auth, web_req_token(req, &kind), web_req_remote(req),
-	    api_now());
+	r = auth_logout(a->b->auth, web_req_token(req, &kind),
+	    web_req_remote(req), api_now());
 	broker_audit_flush(a->b);
+	/* Not ended: say so (ended meanwhile is ended). */
+	if (r != 0 && r != TSS_E_UNAUTHENTICATED)
+		return web_error_msg(r, NULL);
 	resp = web_empty(204);
-	if (resp != NULL)
-		web_resp_clear_cookie(resp);
+	if (resp != NULL && web_resp_clear_cookie(resp) != 0) {
+		web_resp_free(resp);
+		resp = NULL;	/* a 500, not a cookie left behind */
+	}
 	return resp;
 }
 

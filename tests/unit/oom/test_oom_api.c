@@ -3,10 +3,12 @@
  * request made here (web/internal.h) and the handler from api_routes(), on
  * a real broker (tests/unit/broker/fixture.h, fast Argon2): POST
  * /v1/enroll/finish, whose answer carries the recovery codes, shown once,
- * and GET /v1/me with a cookie, whose answer carries the CSRF token, each
- * walked through every allocation failure and with each allocation
- * refused alone (oom.h).  A handler's 500 (or no response: the server's
- * 500) is its out of memory.  The audit sink's thread is stopped first.
+ * GET /v1/me with a cookie, whose answer carries the CSRF token, and
+ * POST /v1/logout, which ends the session and clears the cookie or
+ * answers 500, each walked through every allocation failure and with each
+ * allocation refused alone (oom.h).  A handler's 500 (or no response: the
+ * server's 500) is its out of memory.  The audit sink's thread is stopped
+ * first.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include <jansson.h>
 
 #include "auth/enroll.h"
+#include "auth/session.h"
 #include "auth/session.h"
 #include "auth/token.h"
 #include "auth/totp.h"
@@ -76,6 +79,7 @@ route(const char *method, const char *pattern)
 /* A request as web/request.c leaves it for the handler. */
 struct call {
 	struct web_req req;
+	unsigned ok;		/* the status of success: 200, 204 */
 	struct web_resp *resp;
 	json_t *body;		/* the answer's */
 };
@@ -84,13 +88,14 @@ static void
 call_init(struct call *c, const char *method, const char *pattern)
 {
 	memset(c, 0, sizeof(*c));
+	c->ok = 200;
 	c->req.method = method;
 	c->req.route = route(method, pattern);
 	snprintf(c->req.remote, sizeof(c->req.remote), "192.0.2.1");
 	snprintf(c->req.id, sizeof(c->req.id), "00000000000000aa");
 }
 
-/* Run the handler: 0 for a 200, TSS_E_NOMEM for a 500 or none. */
+/* Run the handler: 0 for success, TSS_E_NOMEM for a 500 or none. */
 static int
 call_run(struct call *c)
 {
@@ -98,22 +103,57 @@ call_run(struct call *c)
 
 	c->resp = c->req.route->handler(&c->req, &api);
 	status = web_resp_status(c->resp);
-	cr_assert(status == 200 || status == 500 || status == 0,
+	cr_assert(status == c->ok || status == 500 || status == 0,
 	    "HTTP %u: %.*s", status, c->resp != NULL ? (int)c->resp->len : 0,
 	    c->resp != NULL ? c->resp->body : "");
-	return status == 200 ? 0 : TSS_E_NOMEM;
+	return status == c->ok ? 0 : TSS_E_NOMEM;
 }
 
-/* The answer's body as JSON (c->body), and the response freed. */
+/* The value of the response's header name, or NULL. */
+static const char *
+call_header(const struct call *c, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < c->resp->nhdr; i++)
+		if (strcmp(c->resp->hname[i], name) == 0)
+			return c->resp->hval[i];
+	return NULL;
+}
+
+/* The answer's body as JSON (c->body, when it has one), and the response
+ * freed. */
 static void
 call_done(struct call *c, int r)
 {
 	c->body = NULL;
-	if (r == 0)
+	if (r == 0 && c->resp->len > 0)
 		cr_assert_not_null(c->body = json_loadb(c->resp->body,
 		    c->resp->len, 0, NULL));
 	web_resp_free(c->resp);
 	c->resp = NULL;
+}
+
+/* Status, header names and body keys: the answer's shape. */
+static char *
+call_show(const struct call *c, const char *const *skip)
+{
+	json_t *a, *h, *b = NULL;
+	size_t i;
+	char *s;
+
+	cr_assert_not_null(h = json_array());
+	for (i = 0; i < c->resp->nhdr; i++)
+		cr_assert_eq(json_array_append_new(h,
+		    json_string(c->resp->hname[i])), 0);
+	if (c->resp->len > 0)
+		cr_assert_not_null(b = json_loadb(c->resp->body,
+		    c->resp->len, 0, NULL));
+	cr_assert_not_null(a = json_pack("{s:i, s:o, s:o?}", "status",
+	    (int)c->resp->status, "headers", h, "body", b));
+	s = oom_json(a, skip);
+	json_decref(a);
+	return s;
 }
 
 /* ---- POST /v1/enroll/finish ---- */
@@ -295,4 +335,86 @@ Test(oom_api, me_with_a_cookie)
 	x.c.req.auth = WEB_AUTH_COOKIE;
 	oom_walk("GET /v1/me (cookie)", me_run, me_check, &x);
 	oom_walk_nth("GET /v1/me (cookie)", me_run, me_check, me_show, &x);
+}
+
+/* ---- POST /v1/logout ---- */
+
+/* A logout ends the session (and clears the cookie), or answers 500 and
+ * the session lives on. */
+struct logoutx {
+	struct call c;
+	char token[TOKEN_TEXT_LEN + 1];
+};
+
+static void
+new_session(struct logoutx *x)
+{
+	char csrf[TOKEN_TEXT_LEN + 1];
+	struct store_txn *t;
+	int64_t exp;
+
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(session_create(t, "alice", "192.0.2.1",
+	    (int64_t)time(NULL), 1800, 43200, x->token, csrf, &exp), 0);
+	cr_assert_eq(store_commit(t), 0);
+}
+
+static int
+alive(const char *token)
+{
+	struct caller c;
+	int r;
+
+	if ((r = broker_caller(fx.b, token, (int64_t)time(NULL), &c)) == 0)
+		caller_clear(&c);
+	cr_assert(r == 0 || r == TSS_E_UNAUTHENTICATED);
+	return r == 0;
+}
+
+static int
+logout_run(void *arg)
+{
+	struct logoutx *x = arg;
+
+	return call_run(&x->c);
+}
+
+static void
+logout_check(void *arg, int r)
+{
+	struct logoutx *x = arg;
+
+	if (r == 0)
+		cr_assert_not_null(call_header(&x->c, "Set-Cookie"),
+		    "a logout that leaves the cookie");
+	call_done(&x->c, r);
+	if (r == 0) {
+		cr_assert(!alive(x->token), "logged out, session "
+		    "alive");
+		new_session(x);
+	} else if (!alive(x->token))
+		new_session(x);
+}
+
+static char *
+logout_show(void *arg)
+{
+	struct logoutx *x = arg;
+
+	return call_show(&x->c, NULL);
+}
+
+Test(oom_api, logout_ends_the_session)
+{
+	struct logoutx x;
+
+	memset(&x, 0, sizeof(x));
+	call_init(&x.c, "POST", "/v1/logout");
+	x.c.ok = 204;
+	x.c.req.token = x.token;
+	x.c.req.auth = WEB_AUTH_BEARER;
+	new_session(&x);
+	oom_walk("POST /v1/logout", logout_run, logout_check, &x);
+	oom_walk_nth("POST /v1/logout", logout_run, logout_check, logout_show,
+	    &x);
 }

@@ -136,6 +136,8 @@ check_code(struct auth_ctx *c, struct user *u, const char *code,
 			return TSS_E_INVALID_CREDENTIALS;
 		if ((r = secretbox_open(c->key, u->name, strlen(u->name),
 		    u->totp_box, u->totp_box_len, &secret, &slen)) != 0) {
+			if (r == TSS_E_NOMEM)
+				return r;	/* not the code's fault */
 			/* A record that does not open is refused, and said. */
 			log_error("auth: TOTP secret of %s does not decrypt",
 			    u->name);

@@ -224,6 +224,11 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 		r = TSS_E_UNAVAILABLE;
 		goto out;
 	}
+	/* Argon2 could not have its memory: no verdict, nothing counted. */
+	if (vr == TSS_E_NOMEM) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
 	if (vr != 0 && vr != TSS_E_INVALID_CREDENTIALS) {
 		log_error("auth: password check for %s: %s", username,
 		    tss_strerror(vr));

@@ -30,8 +30,9 @@
  * (wrong user, password or code, disabled user: the client must not learn
  * which); TSS_E_TOO_MANY_ATTEMPTS (with retry_after); TSS_E_LOCKED;
  * TSS_E_NOT_ENROLLED (right password, enrollment not finished);
- * TSS_E_UNAVAILABLE (all hashing slots busy).  res->reason says more, for
- * the audit trail and logs only.
+ * TSS_E_UNAVAILABLE (all hashing slots busy); TSS_E_NOMEM (no verdict,
+ * and not counted).  res->reason says more, for the audit trail and logs
+ * only.
  */
 #ifndef TSS_AUTH_LOGIN_H
 #define TSS_AUTH_LOGIN_H

@@ -401,6 +401,12 @@ h_login(const struct web_req *req, void *arg)
 		if (resp != NULL)
 			web_resp_retry_after(resp, 1);
 		break;
+	case TSS_E_NOMEM:
+		/* No verdict: not "invalid", which would send the user to
+		 * retype a right password. */
+		web_metric_inc(a->logins, LO_UNAVAILABLE);
+		resp = web_error_msg(r, NULL);
+		break;
 	default:
 		/* Wrong user, password, code, disabled or not enrolled: one
 		 * answer for all. */

@@ -385,9 +385,11 @@ h_login(const struct web_req *req, void *arg)
 		resp = web_json(200, json_pack("{s:s, s:s, s:I}", "token",
 		    res.token, "csrf_token", res.csrf, "expires_at",
 		    (json_int_t)res.expires_at));
-		if (resp != NULL)
-			web_resp_set_cookie(resp, res.token,
-			    (unsigned long)a->b->cfg.session_max);
+		if (resp != NULL && web_resp_set_cookie(resp, res.token,
+		    (unsigned long)a->b->cfg.session_max) != 0) {
+			web_resp_free(resp);
+			resp = NULL;	/* a 500, not a login without it */
+		}
 		break;
 	case TSS_E_TOO_MANY_ATTEMPTS:
 	case TSS_E_LOCKED:

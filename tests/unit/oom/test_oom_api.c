@@ -3,7 +3,8 @@
  * request made here (web/internal.h) and the handler from api_routes(), on
  * a real broker (tests/unit/broker/fixture.h, fast Argon2): POST
  * /v1/enroll/finish, whose answer carries the recovery codes, shown once,
- * GET /v1/me with a cookie, whose answer carries the CSRF token, and
+ * GET /v1/me with a cookie, whose answer carries the CSRF token, POST
+ * /v1/login, whose answer sets the session cookie, and
  * POST /v1/logout, which ends the session and clears the cookie or
  * answers 500, each walked through every allocation failure and with each
  * allocation refused alone (oom.h).  A handler's 500 (or no response: the
@@ -337,7 +338,141 @@ Test(oom_api, me_with_a_cookie)
 	oom_walk_nth("GET /v1/me (cookie)", me_run, me_check, me_show, &x);
 }
 
-/* ---- POST /v1/logout ---- */
+/* ---- POST /v1/login, POST /v1/logout ---- */
+
+/*
+ * erin enrolled with PASSWORD and a TOTP secret; each login spends the
+ * time step of its code, so a login that went through is followed by her
+ * last step put back.
+ */
+struct loginx {
+	struct call c;
+	uint8_t secret[32];
+	size_t slen;
+	uint64_t sessions;
+	unsigned addr;		/* each login from another /24 */
+};
+
+static uint64_t
+sessions(void)
+{
+	struct store_txn *t;
+	uint64_t n;
+
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	cr_assert_eq(store_count(t, STORE_DB_SESSIONS, &n), 0);
+	store_abort(t);
+	return n;
+}
+
+static void
+erin_enrolled(struct loginx *x)
+{
+	struct enroll_start_result sr;
+	struct enroll_finish_result fr;
+	char token[TOKEN_TEXT_LEN + 1], code[7];
+	struct store_txn *t;
+	uint8_t *secret = NULL;
+	int64_t exp;
+
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(user_create(t, "erin", NULL, 0, NULL, fx.now, token,
+	    &exp), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(enroll_start(fx.b->auth, token, PASSWORD,
+	    strlen(PASSWORD), "192.0.2.1", fx.now, &sr), 0);
+	cr_assert_eq(b32_decode(sr.totp_secret, strlen(sr.totp_secret),
+	    &secret, &x->slen), 0);
+	cr_assert_leq(x->slen, sizeof(x->secret));
+	memcpy(x->secret, secret, x->slen);
+	free(secret);
+	enroll_start_result_clear(&sr);
+	cr_assert_eq(totp_generate(x->secret, x->slen, (int64_t)time(NULL),
+	    6, code), 0);
+	cr_assert_eq(enroll_finish(fx.b->auth, token, code, "192.0.2.1",
+	    (int64_t)time(NULL), &fr), 0);
+	enroll_finish_result_clear(&fr);
+}
+
+/* The body of a login with the code of now, from a step she has not
+ * used. */
+static void
+login_body(struct loginx *x)
+{
+	struct store_txn *t;
+	struct user *u = NULL;
+	char code[7];
+
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(user_get(t, "erin", &u), 0);
+	u->last_step = 0;
+	cr_assert_eq(user_put(t, u), 0);
+	cr_assert_eq(store_commit(t), 0);
+	user_free(u);
+	cr_assert_eq(totp_generate(x->secret, x->slen, (int64_t)time(NULL),
+	    6, code), 0);
+	json_decref(x->c.req.json);
+	cr_assert_not_null(x->c.req.json = json_pack("{s:s, s:s, s:s}",
+	    "username", "erin", "password", PASSWORD, "code", code));
+	x->sessions = sessions();
+}
+
+static int
+login_run(void *arg)
+{
+	struct loginx *x = arg;
+
+	x->addr++;
+	snprintf(x->c.req.remote, sizeof(x->c.req.remote), "10.%u.%u.1",
+	    (x->addr >> 8) & 255, x->addr & 255);
+	return call_run(&x->c);
+}
+
+static void
+login_check(void *arg, int r)
+{
+	struct loginx *x = arg;
+	const char *cookie = r == 0 ? call_header(&x->c, "Set-Cookie") :
+	    NULL;
+
+	if (r == 0)
+		cr_assert(cookie != NULL && strncmp(cookie, WEB_COOKIE_NAME "=",
+		    strlen(WEB_COOKIE_NAME) + 1) == 0, "a login without its "
+		    "session cookie");
+	call_done(&x->c, r);
+	if (r == 0) {
+		cr_assert_not_null(json_string_value(json_object_get(x->c.body,
+		    "token")));
+		json_decref(x->c.body);
+	}
+	/* In (the answer lost or not): her step back for the next run. */
+	if (sessions() != x->sessions)
+		login_body(x);
+}
+
+static char *
+login_show(void *arg)
+{
+	static const char *const skip[] = { "token", "csrf_token",
+	    "expires_at", NULL };
+	struct loginx *x = arg;
+
+	return call_show(&x->c, skip);
+}
+
+Test(oom_api, login_sets_the_cookie)
+{
+	struct loginx x;
+
+	memset(&x, 0, sizeof(x));
+	call_init(&x.c, "POST", "/v1/login");
+	erin_enrolled(&x);
+	login_body(&x);
+	oom_walk("POST /v1/login", login_run, login_check, &x);
+	oom_walk_nth("POST /v1/login", login_run, login_check, login_show,
+	    &x);
+	json_decref(x.c.req.json);
+}
 
 /* A logout ends the session (and clears the cookie), or answers 500 and
  * the session lives on. */

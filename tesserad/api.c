@@ -220,6 +220,17 @@ h_krl(const struct web_req *req, void *arg)
 
 /* ---- enrollment and sessions ---- */
 
+/* resp with its Retry-After, or NULL (a 500) when it cannot have it. */
+static struct web_resp *
+with_retry_after(struct web_resp *resp, unsigned long seconds)
+{
+	if (resp != NULL && web_resp_retry_after(resp, seconds) != 0) {
+		web_resp_free(resp);
+		resp = NULL;
+	}
+	return resp;
+}
+
 /* 429 when the address has used up its enrollment calls, else NULL. */
 static struct web_resp *
 enroll_rate(const struct web_req *req, struct api *a)
@@ -232,10 +243,8 @@ enroll_rate(const struct web_req *req, struct api *a)
 		return NULL;
 	resp = web_error(429, "too_many_attempts",
 	    "too many enrollment calls from this address; try again later");
-	if (resp != NULL)
-		web_resp_retry_after(resp, (unsigned long)(retry > 0 ?
-		    retry : 1));
-	return resp;
+	return with_retry_after(resp, (unsigned long)(retry > 0 ? retry :
+	    1));
 }
 
 static struct web_resp *
@@ -288,10 +297,8 @@ too_many(int r, int64_t retry_after)
 
 	resp = web_error(429, "too_many_attempts",
 	    "too many attempts; try again later");
-	if (resp != NULL)
-		web_resp_retry_after(resp, r == TSS_E_LOCKED ? 3600 :
-		    retry_after > 0 ? (unsigned long)retry_after : 1);
-	return resp;
+	return with_retry_after(resp, r == TSS_E_LOCKED ? 3600 :
+	    retry_after > 0 ? (unsigned long)retry_after : 1);
 }
 
 static struct web_resp *
@@ -399,9 +406,8 @@ h_login(const struct web_req *req, void *arg)
 		break;
 	case TSS_E_UNAVAILABLE:
 		web_metric_inc(a->logins, LO_UNAVAILABLE);
-		resp = web_error(503, "unavailable", "busy; try again");
-		if (resp != NULL)
-			web_resp_retry_after(resp, 1);
+		resp = with_retry_after(web_error(503, "unavailable",
+		    "busy; try again"), 1);
 		break;
 	case TSS_E_NOMEM:
 		/* No verdict: not "invalid", which would send the user to

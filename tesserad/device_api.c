@@ -52,9 +52,11 @@ rate_limited(struct ratelimit *t, const struct web_req *req,
 	snprintf(msg, sizeof(msg), "too many %s from this address; try "
 	    "again later", what);
 	resp = web_error(429, "too_many_attempts", msg);
-	if (resp != NULL)
-		web_resp_retry_after(resp, (unsigned long)(retry > 0 ?
-		    retry : 1));
+	if (resp != NULL && web_resp_retry_after(resp, (unsigned long)(retry >
+	    0 ? retry : 1)) != 0) {
+		web_resp_free(resp);
+		resp = NULL;	/* a 500, not a 429 without its wait */
+	}
 	return resp;
 }
 

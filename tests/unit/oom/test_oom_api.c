@@ -4,7 +4,8 @@
  * a real broker (tests/unit/broker/fixture.h, fast Argon2): POST
  * /v1/enroll/finish, whose answer carries the recovery codes, shown once,
  * GET /v1/me with a cookie, whose answer carries the CSRF token, POST
- * /v1/login, whose answer sets the session cookie, and
+ * /v1/login, whose answer sets the session cookie (or says how long a
+ * locked account waits), and
  * POST /v1/logout, which ends the session and clears the cookie or
  * answers 500, each walked through every allocation failure and with each
  * allocation refused alone (oom.h).  A handler's 500 (or no response: the
@@ -472,6 +473,64 @@ Test(oom_api, login_sets_the_cookie)
 	oom_walk_nth("POST /v1/login", login_run, login_check, login_show,
 	    &x);
 	json_decref(x.c.req.json);
+}
+
+/* A locked account: 429 with its Retry-After, or a 500.  Each call
+ * from another /24, so that the address's own limit is not what
+ * answers. */
+static int
+locked_run(void *arg)
+{
+	struct call *c = arg;
+	static unsigned addr;
+
+	addr++;
+	snprintf(c->req.remote, sizeof(c->req.remote), "10.%u.%u.1",
+	    (addr >> 8) & 255, addr & 255);
+	return call_run(c);
+}
+
+static void
+locked_check(void *arg, int r)
+{
+	struct call *c = arg;
+	const char *wait = r == 0 ? call_header(c, "Retry-After") : NULL;
+
+	if (r == 0)
+		cr_assert(wait != NULL && strcmp(wait, "3600") == 0,
+		    "a 429 without its hour's Retry-After: %s",
+		    wait != NULL ? wait : "none");
+	call_done(c, r);
+	json_decref(c->body);
+}
+
+static char *
+locked_show(void *arg)
+{
+	return call_show(arg, NULL);
+}
+
+Test(oom_api, login_locked_says_how_long)
+{
+	struct store_txn *t;
+	struct user *u = NULL;
+	struct call c;
+
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(user_get(t, "bob", &u), 0);
+	u->locked = 1;
+	cr_assert_eq(user_put(t, u), 0);
+	cr_assert_eq(store_commit(t), 0);
+	user_free(u);
+	call_init(&c, "POST", "/v1/login");
+	c.ok = 429;
+	cr_assert_not_null(c.req.json = json_pack("{s:s, s:s, s:s}",
+	    "username", "bob", "password", PASSWORD, "code", "123456"));
+	oom_walk("POST /v1/login (locked: 429)", locked_run, locked_check,
+	    &c);
+	oom_walk_nth("POST /v1/login (locked: 429)", locked_run, locked_check,
+	    locked_show, &c);
+	json_decref(c.req.json);
 }
 
 /* A logout ends the session (and clears the cookie), or answers 500 and

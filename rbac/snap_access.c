@@ -470,8 +470,11 @@ rbac_me_json(const struct rbac_access *a, json_t **out)
 			goto fail;
 		bad |= json_object_set_new(e, "target",
 		    json_string(a->entries[i].target));
-		bad |= json_object_set_new(e, "logins", logins = json_array());
-		for (j = 0; logins != NULL && j < a->entries[i].n_logins; j++)
+		/* A set that fails frees logins: not touched after. */
+		if ((logins = json_array()) == NULL ||
+		    json_object_set_new(e, "logins", logins) != 0)
+			goto fail;
+		for (j = 0; j < a->entries[i].n_logins; j++)
 			bad |= json_array_append_new(logins,
 			    json_string(a->entries[i].logins[j]));
 		bad |= json_object_set_new(e, "max_ttl",

@@ -626,9 +626,12 @@ audit_page(struct cli *c, uint64_t *after, size_t *got, json_t *collect)
 			continue;	/* never print an event twice */
 		*after = seq;
 		(*got)++;
-		if (collect != NULL)
-			json_array_append(collect, ev);
-		else if (c->json) {
+		if (collect != NULL) {
+			if (json_array_append(collect, ev) != 0) {
+				r = cli_fail(c, "out of memory");
+				goto out;
+			}
+		} else if (c->json) {
 			json_dumpf(ev, stdout, JSON_COMPACT);
 			fputc('\n', stdout);
 		} else

@@ -279,7 +279,7 @@ client_request(struct client *c, const char *method, const char *path,
 		goto out;
 	}
 	if (body != NULL) {
-		if ((payload = json_dumps(body, JSON_COMPACT)) == NULL) {
+		if ((payload = mem_json_dumps(body, JSON_COMPACT)) == NULL) {
 			r = TSS_E_NOMEM;
 			goto out;
 		}
@@ -400,7 +400,8 @@ client_resp_error(const struct client_resp *r, char *buf, size_t len,
 	if (code != NULL && codelen > 0)
 		code[0] = '\0';
 	if (r->body != NULL && r->len > 0)
-		j = json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL);
+		j = mem_json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES,
+		    NULL);
 	if (j != NULL && (e = json_object_get(j, "error")) != NULL &&
 	    json_is_object(e)) {
 		m = json_string_value(json_object_get(e, "message"));

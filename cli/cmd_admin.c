@@ -330,8 +330,11 @@ cmd_role_put(struct cli *c, int argc, char **argv)
 	if ((f = fopen(pos[1], "r")) == NULL)
 		return cli_fail(c, "cannot read %s: %s", pos[1],
 		    strerror(errno));
-	body = json_loadf(f, JSON_REJECT_DUPLICATES, &e);
+	errno = 0;
+	body = mem_json_loadf(f, JSON_REJECT_DUPLICATES, &e);
 	fclose(f);
+	if (body == NULL && errno == ENOMEM)
+		return cli_fail(c, "out of memory");
 	if (body == NULL)
 		return cli_fail(c, "%s:%d:%d: %s", pos[1], e.line, e.column,
 		    e.text);
@@ -590,7 +593,7 @@ audit_line(const json_t *ev)
 		    strcmp(k, "hash") == 0 || json_is_null(v))
 			continue;
 		cell = json_is_object(v) || json_is_array(v) ?
-		    json_dumps(v, JSON_COMPACT) : cli_cell(k, v);
+		    mem_json_dumps(v, JSON_COMPACT) : cli_cell(k, v);
 		printf(" %s=", k);
 		cli_puts_safe(stdout, cell != NULL ? cell : "?", 0);
 		free(cell);
@@ -632,7 +635,10 @@ audit_page(struct cli *c, uint64_t *after, size_t *got, json_t *collect)
 				goto out;
 			}
 		} else if (c->json) {
-			json_dumpf(ev, stdout, JSON_COMPACT);
+			if (mem_json_dumpf(ev, stdout, JSON_COMPACT) != 0) {
+				r = cli_fail(c, "out of memory");
+				goto out;
+			}
 			fputc('\n', stdout);
 		} else
 			audit_line(ev);
@@ -672,7 +678,10 @@ cmd_audit(struct cli *c, int argc, char **argv)
 			r = cli_fail(c, "out of memory");
 			goto out;
 		}
-		json_dumpf(doc, stdout, JSON_COMPACT);
+		if (mem_json_dumpf(doc, stdout, JSON_COMPACT) != 0) {
+			r = cli_fail(c, "out of memory");
+			goto out;
+		}
 		fputc('\n', stdout);
 	}
 	while (follow) {

@@ -355,7 +355,10 @@ cmd_init(struct cli *c, int argc, char **argv)
 			r = cli_fail(c, "out of memory");
 			goto out;
 		}
-		json_dumpf(out, stdout, JSON_COMPACT);
+		if (mem_json_dumpf(out, stdout, JSON_COMPACT) != 0) {
+			r = cli_fail(c, "out of memory");
+			goto out;
+		}
 		fputc('\n', stdout);
 		r = CLI_OK;
 		goto out;

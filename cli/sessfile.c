@@ -91,8 +91,13 @@ sessfile_load(const char *path, struct sessfile **out)
 			break;
 		len += (size_t)n;
 	}
-	if ((j = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL)) == NULL ||
-	    !json_is_object(j) ||
+	errno = 0;
+	if ((j = mem_json_loadb(text, len, JSON_REJECT_DUPLICATES,
+	    NULL)) == NULL && errno == ENOMEM) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if (j == NULL || !json_is_object(j) ||
 	    (server = json_string_value(json_object_get(j, "server"))) == NULL ||
 	    (token = json_string_value(json_object_get(j, "token"))) == NULL ||
 	    (v = json_object_get(j, "expires_at")) == NULL ||
@@ -217,7 +222,7 @@ sessfile_save(const char *path, const struct sessfile *s)
 	if ((j = json_pack("{s:s, s:s, s:I, s:s}", "server", s->server,
 	    "token", s->token, "expires_at", (json_int_t)s->expires_at,
 	    "username", s->username != NULL ? s->username : "")) == NULL ||
-	    (text = json_dumps(j, JSON_INDENT(2))) == NULL) {
+	    (text = mem_json_dumps(j, JSON_INDENT(2))) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
 	}

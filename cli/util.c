@@ -274,9 +274,13 @@ cli_json(const struct cli *c, const struct client_resp *resp)
 		    resp->status);
 		return NULL;
 	}
-	if ((j = json_loadb(resp->body, resp->len, 0, &e)) == NULL) {
-		cli_fail(c, "the server's answer is not JSON (HTTP %ld)",
-		    resp->status);
+	errno = 0;
+	if ((j = mem_json_loadb(resp->body, resp->len, 0, &e)) == NULL) {
+		if (errno == ENOMEM)
+			cli_fail(c, "out of memory");
+		else
+			cli_fail(c, "the server's answer is not JSON (HTTP "
+			    "%ld)", resp->status);
 		return NULL;
 	}
 	return j;
@@ -410,7 +414,7 @@ cli_cell(const char *key, const json_t *v)
 	i = 0;
 	json_object_foreach(jsonw_iterable(v), k, e) {
 		if ((sub = json_is_object(e) || json_is_array(e) ?
-		    json_dumps(e, JSON_COMPACT) : cli_cell(k, e)) == NULL ||
+		    mem_json_dumps(e, JSON_COMPACT) : cli_cell(k, e)) == NULL ||
 		    (i++ > 0 && append(&acc, &len, ", ") != 0) ||
 		    append(&acc, &len, k) != 0 || append(&acc, &len, "=") != 0 ||
 		    append(&acc, &len, sub) != 0) {

@@ -20,6 +20,7 @@
 #include "rbac/rbac.h"
 #include "store/store.h"
 #include "fixture.h"
+#include "fixture_text.h"
 #include "oom.h"
 
 static struct fixture fx;
@@ -173,7 +174,7 @@ struct resetx {
 static void
 give_alice_a_cert(void)
 {
-	static char *const principals[] = { "app@lab/box" };
+	static const char *const principals[] = { "app@lab/box" };
 	struct cert_record c;
 	struct store_txn *t;
 
@@ -182,7 +183,7 @@ give_alice_a_cert(void)
 	c.username = "alice";
 	c.fingerprint = fx.fingerprint;
 	c.target = "lab/box";
-	c.principals = (char **)principals;
+	c.principals = fixture_textv(principals);
 	c.n_principals = 1;
 	c.valid_after = fx.now - 60;
 	c.valid_before = fx.now + 3600;

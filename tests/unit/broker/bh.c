@@ -1,7 +1,6 @@
 /* Helpers of the use-case suites; see bh.h. */
 #include <criterion/criterion.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 #include "rbac/rbac.h"
 #include "sshca/sshkey.h"
 #include "store/store.h"
+#include "fixture.h"
 #include "fixture_text.h"
 
 static void
@@ -377,36 +377,13 @@ bh_expect_json(const json_t *got, const char *want)
 
 /* ---- issuance's commit ---- */
 
-struct wait {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done, r;
-};
-
-static void
-woken(void *arg, int r)
-{
-	struct wait *w = arg;
-
-	pthread_mutex_lock(&w->mu);
-	w->r = r;
-	w->done = 1;
-	pthread_cond_signal(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-}
-
 int
 bh_commit(struct issuer *is, struct issue_job *job)
 {
-	struct wait w = { .mu = PTHREAD_MUTEX_INITIALIZER,
-	    .cv = PTHREAD_COND_INITIALIZER };
+	struct fixture_wait w = FIXTURE_WAIT_INIT;
 
-	cr_assert_eq(issue_submit(is, job, woken, &w), 0);
-	pthread_mutex_lock(&w.mu);
-	while (!w.done)
-		pthread_cond_wait(&w.cv, &w.mu);
-	pthread_mutex_unlock(&w.mu);
-	return w.r;
+	cr_assert_eq(issue_submit(is, job, fixture_woken, &w), 0);
+	return fixture_waited(&w);
 }
 
 /* ---- policy ---- */

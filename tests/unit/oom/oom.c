@@ -125,18 +125,41 @@ strip(json_t *j, const char *const *skip)
 }
 
 char *
-oom_json(const json_t *j, const char *const *skip)
+oom_json(json_t *j, const char *const *skip)
 {
 	json_t *c;
 	char *s;
 
+	cr_assert_not_null(j);
 	cr_assert_not_null(c = json_deep_copy(j));
+	json_decref(j);
 	if (skip != NULL)
 		strip(c, skip);
 	s = json_dumps(c, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
 	json_decref(c);
 	cr_assert_not_null(s);
 	return s;
+}
+
+uint64_t
+oom_count(struct store *s, enum store_db db)
+{
+	struct store_txn *t;
+	uint64_t n;
+
+	cr_assert_eq(store_begin(s, 0, &t), 0);
+	cr_assert_eq(store_count(t, db, &n), 0);
+	store_abort(t);
+	return n;
+}
+
+char *
+oom_text(const char *s)
+{
+	char *t;
+
+	cr_assert_not_null(t = strdup(s));
+	return t;
 }
 
 char *

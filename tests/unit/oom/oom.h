@@ -11,12 +11,13 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
-#define OOM_MAX		100000	/* budgets tried before giving up */
+#include "store/store.h"
 
-struct store;
+#define OOM_MAX		100000	/* budgets tried before giving up */
 
 /*
  * run(arg) once with each budget n = 0, 1, 2, ... until it runs without a
@@ -50,8 +51,13 @@ long oom_walk_nth(const char *what, int (*run)(void *),
     void (*check)(void *, int), char *(*show)(void *), void *arg);
 
 /* For show: j as sorted compact JSON text, without the members named in
- * skip (NULL-terminated, may be NULL) at any depth. */
-char *oom_json(const json_t *j, const char *const *skip);
+ * skip (NULL-terminated, may be NULL) at any depth; j's reference is
+ * taken (json_incref one that is not yours). */
+char *oom_json(json_t *j, const char *const *skip);
+/* For walks on a store: the records in db. */
+uint64_t oom_count(struct store *s, enum store_db db);
+/* For show: a copy of s. */
+char *oom_text(const char *s);
 /* For show: len bytes at p in hex. */
 char *oom_hex(const void *p, size_t len);
 

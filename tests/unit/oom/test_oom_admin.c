@@ -48,18 +48,6 @@ teardown(void)
 
 TestSuite(oom_admin, .init = setup, .fini = teardown, .timeout = 240);
 
-static uint64_t
-events(void)
-{
-	struct store_txn *t;
-	uint64_t n;
-
-	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
-	cr_assert_eq(store_count(t, STORE_DB_AUDIT, &n), 0);
-	store_abort(t);
-	return n;
-}
-
 /* ---- reads ---- */
 
 struct readx {
@@ -123,12 +111,9 @@ read_show(void *arg)
 {
 	struct readx *x = arg;
 	json_t *a;
-	char *s;
 
 	cr_assert_not_null(a = json_pack("[O, O?]", x->out, x->one));
-	s = oom_json(a, NULL);
-	json_decref(a);
-	return s;
+	return oom_json(a, NULL);
 }
 
 Test(oom_admin, users_and_audit_list)
@@ -148,7 +133,7 @@ Test(oom_admin, users_and_audit_list)
 		    NULL, fx.now, NULL), 0);
 	cr_assert_eq(store_commit(t), 0);
 	x.audit = 1;
-	x.events = events();
+	x.events = oom_count(fx.b->store, STORE_DB_AUDIT);
 	cr_assert_gt(x.events, 20);
 	oom_walk("broker_audit_list", read_run, read_check, &x);
 	oom_walk_nth("broker_audit_list", read_run, read_check, read_show,
@@ -227,7 +212,7 @@ static void
 reset_check(void *arg, int r)
 {
 	struct resetx *x = arg;
-	uint64_t now = events();
+	uint64_t now = oom_count(fx.b->store, STORE_DB_AUDIT);
 
 	if (r != 0 && now == x->events) {
 		cr_assert_eq(revoked(), !x->live, "a failed reset revoked");
@@ -257,7 +242,6 @@ reset_show(void *arg)
 	struct store_txn *t;
 	json_t *a, *e;
 	uint64_t seq;
-	char *s;
 
 	cr_assert_not_null(a = json_array());
 	cr_assert_eq(json_array_append(a, x->out), 0);
@@ -267,9 +251,7 @@ reset_show(void *arg)
 		cr_assert_eq(json_array_append_new(a, e), 0);
 	}
 	store_abort(t);
-	s = oom_json(a, volatile_keys);
-	json_decref(a);
-	return s;
+	return oom_json(a, volatile_keys);
 }
 
 Test(oom_admin, user_reset)
@@ -277,7 +259,7 @@ Test(oom_admin, user_reset)
 	struct resetx x = { .live = 1 };
 
 	give_alice_a_cert();
-	x.events = events();
+	x.events = oom_count(fx.b->store, STORE_DB_AUDIT);
 	oom_walk("broker_user_reset (one certificate revoked)", reset_run,
 	    reset_check, &x);
 	oom_walk_nth("broker_user_reset (none left to revoke)", reset_run,

@@ -82,6 +82,8 @@ route(const char *method, const char *pattern)
 struct call {
 	struct web_req req;
 	unsigned ok;		/* the status of success: 200, 204 */
+	unsigned net;		/* not 0: each call from the next /24, so
+				 * that no address limit answers */
 	struct web_resp *resp;
 	json_t *body;		/* the answer's */
 };
@@ -103,12 +105,24 @@ call_run(struct call *c)
 {
 	unsigned status;
 
+	if (c->net != 0) {
+		c->net++;
+		snprintf(c->req.remote, sizeof(c->req.remote), "10.%u.%u.1",
+		    (c->net >> 8) & 255, c->net & 255);
+	}
 	c->resp = c->req.route->handler(&c->req, &api);
 	status = web_resp_status(c->resp);
 	cr_assert(status == c->ok || status == 500 || status == 0,
 	    "HTTP %u: %.*s", status, c->resp != NULL ? (int)c->resp->len : 0,
 	    c->resp != NULL ? c->resp->body : "");
 	return status == c->ok ? 0 : TSS_E_NOMEM;
+}
+
+/* call_run as oom_walk's run: arg is a struct call, or begins with one. */
+static int
+call_walk(void *arg)
+{
+	return call_run(arg);
 }
 
 /* The value of the response's header name, or NULL. */
@@ -142,7 +156,6 @@ call_show(const struct call *c, const char *const *skip)
 {
 	json_t *a, *h, *b = NULL;
 	size_t i;
-	char *s;
 
 	cr_assert_not_null(h = json_array());
 	for (i = 0; i < c->resp->nhdr; i++)
@@ -153,9 +166,7 @@ call_show(const struct call *c, const char *const *skip)
 		    c->resp->len, 0, NULL));
 	cr_assert_not_null(a = json_pack("{s:i, s:o, s:o?}", "status",
 	    (int)c->resp->status, "headers", h, "body", b));
-	s = oom_json(a, skip);
-	json_decref(a);
-	return s;
+	return oom_json(a, skip);
 }
 
 /* ---- POST /v1/enroll/finish ---- */
@@ -164,20 +175,7 @@ struct enrollx {
 	struct call c;
 	char token[TOKEN_TEXT_LEN + 1];
 	uint64_t events;
-	unsigned addr;		/* each call from another /24: the limiter */
 };
-
-static uint64_t
-events(void)
-{
-	struct store_txn *t;
-	uint64_t n;
-
-	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
-	cr_assert_eq(store_count(t, STORE_DB_AUDIT, &n), 0);
-	store_abort(t);
-	return n;
-}
 
 /* erin's enrollment started again, and the body of its finish. */
 static void
@@ -209,18 +207,7 @@ enroll_again(struct enrollx *x, int create)
 	json_decref(x->c.req.json);
 	cr_assert_not_null(x->c.req.json = json_pack("{s:s, s:s}", "token",
 	    x->token, "code", code));
-	x->events = events();
-}
-
-static int
-enroll_run(void *arg)
-{
-	struct enrollx *x = arg;
-
-	x->addr++;
-	snprintf(x->c.req.remote, sizeof(x->c.req.remote), "10.%u.%u.1",
-	    (x->addr >> 8) & 255, x->addr & 255);
-	return call_run(&x->c);
+	x->events = oom_count(fx.b->store, STORE_DB_AUDIT);
 }
 
 static void
@@ -241,7 +228,7 @@ enroll_check(void *arg, int r)
 	}
 	/* Finished (the answer lost or not): a new enrollment for the
 	 * next run. */
-	if (events() != x->events)
+	if (oom_count(fx.b->store, STORE_DB_AUDIT) != x->events)
 		enroll_again(x, 0);
 }
 
@@ -251,16 +238,13 @@ enroll_show(void *arg)
 {
 	struct enrollx *x = arg;
 	json_t *b;
-	char *s;
 
 	cr_assert_not_null(b = json_loadb(x->c.resp->body, x->c.resp->len, 0,
 	    NULL));
 	cr_assert_eq(json_object_set_new(b, "recovery_codes",
 	    json_integer((json_int_t)json_array_size(json_object_get(b,
 	    "recovery_codes")))), 0);
-	s = oom_json(b, NULL);
-	json_decref(b);
-	return s;
+	return oom_json(b, NULL);
 }
 
 Test(oom_api, enroll_finish)
@@ -269,9 +253,10 @@ Test(oom_api, enroll_finish)
 
 	memset(&x, 0, sizeof(x));
 	call_init(&x.c, "POST", "/v1/enroll/finish");
+	x.c.net = 1;
 	enroll_again(&x, 1);
-	oom_walk("POST /v1/enroll/finish", enroll_run, enroll_check, &x);
-	oom_walk_nth("POST /v1/enroll/finish", enroll_run, enroll_check,
+	oom_walk("POST /v1/enroll/finish", call_walk, enroll_check, &x);
+	oom_walk_nth("POST /v1/enroll/finish", call_walk, enroll_check,
 	    enroll_show, &x);
 	json_decref(x.c.req.json);
 }
@@ -283,14 +268,6 @@ struct mex {
 	char token[TOKEN_TEXT_LEN + 1];
 	char csrf[TOKEN_TEXT_LEN + 1];
 };
-
-static int
-me_run(void *arg)
-{
-	struct mex *x = arg;
-
-	return call_run(&x->c);
-}
 
 static void
 me_check(void *arg, int r)
@@ -312,13 +289,10 @@ me_show(void *arg)
 {
 	struct mex *x = arg;
 	json_t *b;
-	char *s;
 
 	cr_assert_not_null(b = json_loadb(x->c.resp->body, x->c.resp->len, 0,
 	    NULL));
-	s = oom_json(b, NULL);
-	json_decref(b);
-	return s;
+	return oom_json(b, NULL);
 }
 
 Test(oom_api, me_with_a_cookie)
@@ -335,8 +309,8 @@ Test(oom_api, me_with_a_cookie)
 	cr_assert_eq(store_commit(t), 0);
 	x.c.req.token = x.token;
 	x.c.req.auth = WEB_AUTH_COOKIE;
-	oom_walk("GET /v1/me (cookie)", me_run, me_check, &x);
-	oom_walk_nth("GET /v1/me (cookie)", me_run, me_check, me_show, &x);
+	oom_walk("GET /v1/me (cookie)", call_walk, me_check, &x);
+	oom_walk_nth("GET /v1/me (cookie)", call_walk, me_check, me_show, &x);
 }
 
 /* ---- POST /v1/login, POST /v1/logout ---- */
@@ -351,20 +325,7 @@ struct loginx {
 	uint8_t secret[32];
 	size_t slen;
 	uint64_t sessions;
-	unsigned addr;		/* each login from another /24 */
 };
-
-static uint64_t
-sessions(void)
-{
-	struct store_txn *t;
-	uint64_t n;
-
-	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
-	cr_assert_eq(store_count(t, STORE_DB_SESSIONS, &n), 0);
-	store_abort(t);
-	return n;
-}
 
 static void
 erin_enrolled(struct loginx *x)
@@ -415,18 +376,7 @@ login_body(struct loginx *x)
 	json_decref(x->c.req.json);
 	cr_assert_not_null(x->c.req.json = json_pack("{s:s, s:s, s:s}",
 	    "username", "erin", "password", PASSWORD, "code", code));
-	x->sessions = sessions();
-}
-
-static int
-login_run(void *arg)
-{
-	struct loginx *x = arg;
-
-	x->addr++;
-	snprintf(x->c.req.remote, sizeof(x->c.req.remote), "10.%u.%u.1",
-	    (x->addr >> 8) & 255, x->addr & 255);
-	return call_run(&x->c);
+	x->sessions = oom_count(fx.b->store, STORE_DB_SESSIONS);
 }
 
 static void
@@ -447,7 +397,7 @@ login_check(void *arg, int r)
 		json_decref(x->c.body);
 	}
 	/* In (the answer lost or not): her step back for the next run. */
-	if (sessions() != x->sessions)
+	if (oom_count(fx.b->store, STORE_DB_SESSIONS) != x->sessions)
 		login_body(x);
 }
 
@@ -467,29 +417,16 @@ Test(oom_api, login_sets_the_cookie)
 
 	memset(&x, 0, sizeof(x));
 	call_init(&x.c, "POST", "/v1/login");
+	x.c.net = 1;
 	erin_enrolled(&x);
 	login_body(&x);
-	oom_walk("POST /v1/login", login_run, login_check, &x);
-	oom_walk_nth("POST /v1/login", login_run, login_check, login_show,
+	oom_walk("POST /v1/login", call_walk, login_check, &x);
+	oom_walk_nth("POST /v1/login", call_walk, login_check, login_show,
 	    &x);
 	json_decref(x.c.req.json);
 }
 
-/* A locked account: 429 with its Retry-After, or a 500.  Each call
- * from another /24, so that the address's own limit is not what
- * answers. */
-static int
-locked_run(void *arg)
-{
-	struct call *c = arg;
-	static unsigned addr;
-
-	addr++;
-	snprintf(c->req.remote, sizeof(c->req.remote), "10.%u.%u.1",
-	    (addr >> 8) & 255, addr & 255);
-	return call_run(c);
-}
-
+/* A locked account: 429 with its Retry-After, or a 500. */
 static void
 locked_check(void *arg, int r)
 {
@@ -524,11 +461,12 @@ Test(oom_api, login_locked_says_how_long)
 	user_free(u);
 	call_init(&c, "POST", "/v1/login");
 	c.ok = 429;
+	c.net = 1;
 	cr_assert_not_null(c.req.json = json_pack("{s:s, s:s, s:s}",
 	    "username", "bob", "password", PASSWORD, "code", "123456"));
-	oom_walk("POST /v1/login (locked: 429)", locked_run, locked_check,
+	oom_walk("POST /v1/login (locked: 429)", call_walk, locked_check,
 	    &c);
-	oom_walk_nth("POST /v1/login (locked: 429)", locked_run, locked_check,
+	oom_walk_nth("POST /v1/login (locked: 429)", call_walk, locked_check,
 	    locked_show, &c);
 	json_decref(c.req.json);
 }
@@ -563,14 +501,6 @@ alive(const char *token)
 		caller_clear(&c);
 	cr_assert(r == 0 || r == TSS_E_UNAUTHENTICATED);
 	return r == 0;
-}
-
-static int
-logout_run(void *arg)
-{
-	struct logoutx *x = arg;
-
-	return call_run(&x->c);
 }
 
 static void
@@ -608,7 +538,7 @@ Test(oom_api, logout_ends_the_session)
 	x.c.req.token = x.token;
 	x.c.req.auth = WEB_AUTH_BEARER;
 	new_session(&x);
-	oom_walk("POST /v1/logout", logout_run, logout_check, &x);
-	oom_walk_nth("POST /v1/logout", logout_run, logout_check, logout_show,
+	oom_walk("POST /v1/logout", call_walk, logout_check, &x);
+	oom_walk_nth("POST /v1/logout", call_walk, logout_check, logout_show,
 	    &x);
 }

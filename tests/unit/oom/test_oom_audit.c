@@ -132,14 +132,11 @@ app_show(void *arg)
 	struct appx *x = arg;
 	struct store_txn *t;
 	json_t *e;
-	char *s;
 
 	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
 	cr_assert_eq(audit_get(t, x->seq, &e), 0);
 	store_abort(t);
-	s = oom_json(e, skip);
-	json_decref(e);
-	return s;
+	return oom_json(e, skip);
 }
 
 Test(oom_audit, append)
@@ -191,7 +188,7 @@ get_show(void *arg)
 {
 	struct verx *x = arg;
 
-	return oom_json(x->e, NULL);
+	return oom_json(json_incref(x->e), NULL);
 }
 
 static void
@@ -280,10 +277,8 @@ static char *
 sign_show(void *arg)
 {
 	struct ckptx *x = arg;
-	char *s;
 
-	cr_assert_not_null(s = strdup(x->line));
-	return s;
+	return oom_text(x->line);
 }
 
 static void

@@ -71,7 +71,6 @@ cfg_show(void *arg)
 {
 	struct cfgx *x = arg;
 	const struct config *c = &x->c;
-	char *s;
 	json_t *j;
 
 	cr_assert_not_null(j = json_pack("[s, s?, s, s, s, s, s, s, s, s?, "
@@ -79,9 +78,7 @@ cfg_show(void *arg)
 	    c->tls_key, c->ca_key, c->master_key, c->issuer, c->audit_log,
 	    c->audit_key, c->log_level, (json_int_t)c->cert_default_ttl,
 	    (json_int_t)c->cert_max_ttl, (json_int_t)c->argon2_memory_kib));
-	s = oom_json(j, NULL);
-	json_decref(j);
-	return s;
+	return oom_json(j, NULL);
 }
 
 Test(oom_broker, config_load)
@@ -239,7 +236,6 @@ read_show(void *arg)
 	struct ledgerx *x = arg;
 	json_t *j;
 	size_t i;
-	char *s;
 
 	if (x->step == 0)
 		j = record_json(&x->got);
@@ -252,9 +248,7 @@ read_show(void *arg)
 			    json_integer((json_int_t)x->revoked[i])), 0);
 	}
 	cr_assert_not_null(j);
-	s = oom_json(j, NULL);
-	json_decref(j);
-	return s;
+	return oom_json(j, NULL);
 }
 
 static void
@@ -321,18 +315,6 @@ struct devx {
 	uint64_t before;
 };
 
-static uint64_t
-device_records(void)
-{
-	struct store_txn *t;
-	uint64_t n;
-
-	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
-	cr_assert_eq(store_count(t, STORE_DB_DEVICE, &n), 0);
-	store_abort(t);
-	return n;
-}
-
 static int
 create_run(void *arg)
 {
@@ -351,7 +333,7 @@ create_check(void *arg, int r)
 	struct devx *x = arg;
 
 	/* A request and its user code index, or nothing. */
-	cr_assert_eq(device_records(), x->before + (r == 0 ? 2 : 0));
+	cr_assert_eq(oom_count(oom_store, STORE_DB_DEVICE), x->before + (r == 0 ? 2 : 0));
 	if (r == 0) {
 		cr_assert_eq(strlen(x->g.user_code), 9);
 		x->before += 2;
@@ -366,7 +348,6 @@ create_show(void *arg)
 	struct devx *x = arg;
 	struct device_pending p;
 	json_t *j;
-	char *s;
 
 	cr_assert_eq(device_pending_get(oom_store, x->g.user_code, NOW + 1,
 	    &p), 0);
@@ -374,9 +355,7 @@ create_show(void *arg)
 	    p.fingerprint, p.key_type, p.target, p.login, (json_int_t)p.ttl,
 	    (json_int_t)p.expires_at, p.remote_addr));
 	device_pending_clear(&p);
-	s = oom_json(j, NULL);
-	json_decref(j);
-	return s;
+	return oom_json(j, NULL);
 }
 
 static int
@@ -423,7 +402,7 @@ Test(oom_broker, device_records)
 	snprintf(x.key, sizeof(x.key), "%s", line);
 	free(line);
 	cakey_free(k);
-	x.before = device_records();
+	x.before = oom_count(oom_store, STORE_DB_DEVICE);
 	oom_walk("device_create", create_run, create_check, &x);
 	oom_walk_nth("device_create", create_run, create_check, create_show,
 	    &x);

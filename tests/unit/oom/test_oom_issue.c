@@ -246,7 +246,6 @@ issue_show(void *arg)
 	struct store_txn *t;
 	json_t *all, *p;
 	size_t i;
-	char *s;
 
 	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
 	cr_assert_eq(certs_get(t, (uint64_t)json_integer_value(
@@ -260,9 +259,7 @@ issue_show(void *arg)
 	    x->out, "stored", p, "target", rec.target, "event",
 	    last_event()));
 	cert_record_free(&rec);
-	s = oom_json(all, volatile_keys);
-	json_decref(all);
-	return s;
+	return oom_json(all, volatile_keys);
 }
 
 static void
@@ -383,7 +380,7 @@ br_show(void *arg)
 	size_t i;
 
 	if (x->mode == 1)
-		return oom_json(x->me, NULL);
+		return oom_json(json_incref(x->me), NULL);
 	if (x->mode == 2)
 		return oom_hex(x->krl, x->krl_len);
 	cr_assert_eq(x->c.n_groups, 1);

@@ -177,14 +177,11 @@ body_show(void *arg)
 {
 	struct bodyx *x = arg;
 	json_t *a;
-	char *s;
 
 	cr_assert_not_null(a = json_pack("[o, o, s, s, I]",
 	    rbac_target_to_json(x->t), rbac_role_to_json(x->ro), x->role,
 	    x->subject, (json_int_t)x->exp));
-	s = oom_json(a, NULL);
-	json_decref(a);
-	return s;
+	return oom_json(a, NULL);
 }
 
 static void
@@ -266,14 +263,11 @@ rec_show(void *arg)
 {
 	struct recx *x = arg;
 	json_t *a;
-	char *s;
 
 	cr_assert_not_null(a = json_pack("[o, o, o]",
 	    rbac_target_to_json(x->t2), rbac_role_to_json(x->ro2),
 	    rbac_binding_to_json(x->b2)));
-	s = oom_json(a, NULL);
-	json_decref(a);
-	return s;
+	return oom_json(a, NULL);
 }
 
 static void
@@ -457,7 +451,6 @@ read_show(void *arg)
 	struct readx *x = arg;
 	json_t *a;
 	size_t i;
-	char *s;
 
 	cr_assert_not_null(a = json_array());
 	if (x->t != STALE)
@@ -475,9 +468,7 @@ read_show(void *arg)
 		cr_assert_eq(json_array_append_new(a,
 		    json_string(x->logins[i])), 0);
 	cr_assert_eq(json_array_append_new(a, json_integer(x->perms)), 0);
-	s = oom_json(a, NULL);
-	json_decref(a);
-	return s;
+	return oom_json(a, NULL);
 }
 
 static void
@@ -618,7 +609,6 @@ write_show(void *arg)
 	struct store_txn *t;
 	json_t *a, *v;
 	uint64_t seq;
-	char *s;
 
 	cr_assert_not_null(a = json_array());
 	cr_assert_eq(store_begin(oom_store, 0, &t), 0);
@@ -633,9 +623,7 @@ write_show(void *arg)
 		cr_assert_eq(json_array_append_new(a, v), 0);
 	}
 	store_abort(t);
-	s = oom_json(a, skip);
-	json_decref(a);
-	return s;
+	return oom_json(a, skip);
 }
 
 Test(oom_rbac, admin_writes)
@@ -805,7 +793,6 @@ snap_show(void *arg)
 	struct snapx *x = arg;
 	json_t *a, *p;
 	size_t i;
-	char *s;
 
 	cr_assert_not_null(p = json_array());
 	for (i = 0; i < x->g.n; i++)
@@ -814,9 +801,7 @@ snap_show(void *arg)
 	cr_assert_not_null(a = json_pack("{s:O, s:o, s:I}", "me", x->me,
 	    "principals", p, "generation",
 	    (json_int_t)rbac_snap_generation(x->s)));
-	s = oom_json(a, NULL);
-	json_decref(a);
-	return s;
+	return oom_json(a, NULL);
 }
 
 /*

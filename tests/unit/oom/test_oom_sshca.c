@@ -120,10 +120,8 @@ static char *
 toline_show(void *arg)
 {
 	struct keyline *x = arg;
-	char *s;
 
-	cr_assert_not_null(s = strdup(x->line));
-	return s;
+	return oom_text(x->line);
 }
 
 static void
@@ -358,10 +356,8 @@ static char *
 sign_show(void *arg)
 {
 	struct certx *x = arg;
-	char *s;
 
-	cr_assert_not_null(s = strdup(x->line));
-	return s;
+	return oom_text(x->line);
 }
 
 static void

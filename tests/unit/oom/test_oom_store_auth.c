@@ -250,10 +250,7 @@ user_text(json_t *a, const struct user *u)
 static char *
 users_show(json_t *a)
 {
-	char *s = oom_json(a, NULL);
-
-	json_decref(a);
-	return s;
+	return oom_json(a, NULL);
 }
 
 static int
@@ -594,7 +591,6 @@ create_show(void *arg)
 	struct store_txn *t;
 	struct user *u = NULL;
 	json_t *a, *e;
-	char *s;
 
 	(void)arg;
 	cr_assert_not_null(a = json_array());
@@ -605,9 +601,7 @@ create_show(void *arg)
 	cr_assert_eq(audit_get(t, 1, &e), 0);
 	store_abort(t);
 	cr_assert_eq(json_array_append_new(a, e), 0);
-	s = oom_json(a, skip);
-	json_decref(a);
-	return s;
+	return oom_json(a, skip);
 }
 
 Test(oom_store_auth, user_create)

@@ -197,8 +197,8 @@ use_cert(struct cli *c, const struct client_resp *resp, const char *id)
 			cli_info(c, "\n");
 			continue;
 		}
-		/* principal login@target: the target's host is not known
-		 * to the broker, so it stays a placeholder. */
+		/* principal login@target: the broker does not know the
+		 * target's host name, so the line says where it goes. */
 		cli_info(c, "\n    ssh -i %s -o CertificateFile=%s %.*s@<host of "
 		    "%s>\n", id, path, (int)(at - p), p, at + 1);
 	}

@@ -587,45 +587,9 @@ h_cert_issue(const struct web_req *req, void *arg)
 	return NULL;
 }
 
-static struct web_resp *
-h_certs_list(const struct web_req *req, void *arg)
-{
-	struct api *a = arg;
-	struct caller c;
-	struct web_resp *resp;
-	char errmsg[ERRMSG_MAX] = "";
-	json_t *out = NULL;
-	int r;
-
-	if ((resp = authed(req, a, &c)) != NULL)
-		return resp;
-	r = broker_certs_list(a->b, &c, web_req_query(req, "user"), api_now(), &out,
-	    errmsg, sizeof(errmsg));
-	caller_clear(&c);
-	return reply(r, 200, out, errmsg);
-}
-
-static struct web_resp *
-h_cert_revoke(const struct web_req *req, void *arg)
-{
-	struct api *a = arg;
-	struct caller c;
-	struct web_resp *resp;
-	char errmsg[ERRMSG_MAX] = "";
-	json_t *out = NULL;
-	int r;
-
-	if ((resp = authed(req, a, &c)) != NULL)
-		return resp;
-	r = broker_cert_revoke(a->b, &c, web_req_param(req), api_now(), &out,
-	    errmsg, sizeof(errmsg));
-	caller_clear(&c);
-	return reply(r, 200, out, errmsg);
-}
-
 /* ---- admin ---- */
 
-/* Most admin handlers: authenticate, then one broker call. */
+/* Most handlers past issuance: authenticate, then one broker call. */
 #define ADMIN_HANDLER(fname, status, call)				\
 static struct web_resp *						\
 fname(const struct web_req *req, void *arg)				\
@@ -660,6 +624,10 @@ done(int r, json_t **out)
 	return r;
 }
 
+ADMIN_HANDLER(h_certs_list, 200, broker_certs_list(a->b, &c,
+    web_req_query(req, "user"), api_now(), &out, errmsg, sizeof(errmsg)))
+ADMIN_HANDLER(h_cert_revoke, 200, broker_cert_revoke(a->b, &c,
+    web_req_param(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_users_list, 200, broker_users_list(a->b, &c, &out))
 ADMIN_HANDLER(h_user_create, 201, admin_api_user_create(a->b, &c,
     web_req_json(req), api_now(), &out, errmsg, sizeof(errmsg)))

@@ -366,9 +366,13 @@ web__on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 		atomic_fetch_add(&s->fresh, 1);
 		ci = MHD_get_connection_info(conn,
 		    MHD_CONNECTION_INFO_GNUTLS_SESSION);
-		if (ci != NULL && ci->tls_session != NULL)
+		if (ci != NULL && ci->tls_session != NULL) {
 			gnutls_session_set_ptr(
 			    (gnutls_session_t)ci->tls_session, cc);
+			if (cc->fd != -1)
+				web__transport_attach(cc,
+				    (gnutls_session_t)ci->tls_session);
+		}
 		return;
 	}
 	if ((cc = *socket_ctx) == NULL)
@@ -386,6 +390,7 @@ web__on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 	pthread_mutex_lock(&s->tls_lock);
 	web__bundle_unpin_locked(s, cc->b);
 	pthread_mutex_unlock(&s->tls_lock);
+	web__transport_free(cc);
 	free(cc);
 }
 

@@ -78,6 +78,13 @@ struct conn_ctx {
 	int qover;			/* its request has too many query
 					 * arguments (on_uri) */
 	atomic_llong deadline;		/* monotonic ms; 0: none */
+	/* transport.c, on the I/O thread: bytes read past what GnuTLS
+	 * asked for, and a response head held for its body. */
+	uint8_t *rx;
+	size_t rx_off, rx_len;
+	uint8_t *tx;
+	size_t tx_len;
+	int tx_hold;			/* hold the next record */
 	struct net *net;		/* counted there; NULL: not counted */
 	struct conn_ctx *next;		/* hash chain by fd */
 };
@@ -260,6 +267,11 @@ int web__parse_listen(const char *listen, struct sockaddr_storage *ss,
 int web__listen_open(const struct sockaddr_storage *ss, int v6);
 void *web__acceptor_main(void *arg);
 void web__acceptor_stop(struct web_server *s);
+
+/* transport.c: the socket under GnuTLS (read ahead, head with body). */
+void web__transport_attach(struct conn_ctx *cc, gnutls_session_t ss);
+void web__transport_flush(struct conn_ctx *cc);
+void web__transport_free(struct conn_ctx *cc);
 
 /* response.c: sending (resp is consumed) and the request metrics. */
 enum MHD_Result web__send_resp(struct web_req *req, struct web_resp *resp,

@@ -268,7 +268,13 @@ web__send_resp(struct web_req *req, struct web_resp *resp, int close_conn)
 		    resp->hval[i]) == MHD_YES;
 	if (!ok)
 		goto out;
+	/* A body that follows its head at once: send them together. */
+	if (req->cc != NULL && resp->len > 0 && resp->status != 204 &&
+	    resp->status != 304 && strcmp(req->method, "HEAD") != 0)
+		req->cc->tx_hold = 1;
 	ret = MHD_queue_response(req->conn, resp->status, mr);
+	if (ret != MHD_YES && req->cc != NULL)
+		req->cc->tx_hold = 0;
 	if (ret == MHD_YES) {
 		req->responded = 1;
 		web_metric_inc(s->m_requests, web_metric_idx2(s->m_requests,

@@ -378,6 +378,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (req == NULL)
 		return;
 	*con_cls = NULL;
+	if (req->cc != NULL)
+		web__transport_flush(req->cc);
 	/* A kept-alive connection's next head has its own deadline. */
 	conn_deadline(req->cc, (long)s->head_ms, 0);
 	pthread_mutex_lock(&s->later_mu);

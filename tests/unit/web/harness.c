@@ -169,6 +169,24 @@ slow(const struct web_req *req, void *arg)
 	    web_stopping(web_req_server(req))));
 }
 
+/* GET /big?n=N: N bytes (at most 16 MiB), 'a' + i % 26 at offset i. */
+static struct web_resp *
+big(const struct web_req *req, void *arg)
+{
+	const char *q = web_req_query(req, "n");
+	size_t n = q != NULL ? strtoul(q, NULL, 10) : 0, i;
+	struct web_resp *resp;
+	char *b;
+
+	if (n > H_BIG_MAX || (b = malloc(n + 1)) == NULL)
+		return web_error(400, "bad_request", "n: at most 16 MiB");
+	for (i = 0; i < n; i++)
+		b[i] = (char)('a' + i % 26);
+	resp = web_text(200, "application/octet-stream", b, n);
+	free(b);
+	return resp;
+}
+
 const struct web_route h_routes[] = {
 	{ "GET", "/hello", hello, 0 },
 	{ "GET", "/v1/info", info, 0 },
@@ -186,6 +204,7 @@ const struct web_route h_routes[] = {
 	{ "GET", "/page", page, WEB_R_HTML },
 	{ "GET", "/metrics", web_handle_metrics, 0 },
 	{ "GET", "/slow", slow, 0 },
+	{ "GET", "/big", big, 0 },
 };
 const size_t h_nroutes = sizeof(h_routes) / sizeof(h_routes[0]);
 
@@ -469,6 +488,12 @@ h_security_headers_ok(const struct res *res, int api)
 SSL *
 h_tls_open(struct h *h, int minv, int maxv, int *fd)
 {
+	return h_tls_open_rcvbuf(h, minv, maxv, 0, fd);
+}
+
+SSL *
+h_tls_open_rcvbuf(struct h *h, int minv, int maxv, int rcvbuf, int *fd)
+{
 	struct sockaddr_in sin;
 	SSL_CTX *ctx;
 	SSL *ssl;
@@ -476,6 +501,9 @@ h_tls_open(struct h *h, int minv, int maxv, int *fd)
 
 	*fd = -1;
 	cr_assert_neq(s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), -1);
+	if (rcvbuf > 0)
+		cr_assert_eq(setsockopt(s, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+		    sizeof(rcvbuf)), 0);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(h->port);

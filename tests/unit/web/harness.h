@@ -30,6 +30,8 @@ struct res {
 	size_t hlen;
 };
 
+#define H_BIG_MAX	(16u << 20)	/* GET /big?n=N answers N bytes */
+
 extern const struct web_route h_routes[];
 extern const size_t h_nroutes;
 
@@ -54,8 +56,11 @@ const char *h_header(const struct res *res, const char *name, char *buf,
 /* Every security header present with its expected value. */
 int h_security_headers_ok(const struct res *res, int api);
 
-/* Raw TLS: connect and handshake with the version range; NULL on failure. */
+/* Raw TLS: connect and handshake with the version range; NULL on failure.
+ * rcvbuf > 0: the client socket's SO_RCVBUF, set before it connects. */
 SSL *h_tls_open(struct h *h, int minv, int maxv, int *fd);
+SSL *h_tls_open_rcvbuf(struct h *h, int minv, int maxv, int rcvbuf,
+    int *fd);
 void h_tls_close(SSL *ssl, int fd);
 /* Send raw bytes and read one response; returns the status, 0 on failure. */
 long h_tls_request(SSL *ssl, const char *req, size_t len, char *out,

@@ -230,6 +230,15 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	what = b->cfg.data_dir;
 	if ((r = store_open(b->cfg.data_dir, &so, &b->store)) != 0)
 		goto fail;
+	if ((r = broker_keyfile_check("ca_key", b->cfg.ca_key, err,
+	    errlen)) != 0 ||
+	    (r = broker_keyfile_check("master_key", b->cfg.master_key, err,
+	    errlen)) != 0 ||
+	    (b->cfg.audit_key != NULL && (r = broker_keyfile_check(
+	    "audit_key", b->cfg.audit_key, err, errlen)) != 0)) {
+		broker_close(b);
+		return r;
+	}
 	what = b->cfg.ca_key;
 	if ((r = cakey_load(b->cfg.ca_key, &b->ca)) != 0)
 		goto fail;

@@ -64,6 +64,23 @@ int broker_open(struct config *cfg, struct broker **out, char *err,
 int broker_store_create(const char *dir, const struct cakey *ca,
     const uint8_t *master_key, struct store **out);
 /*
+ * First start (broker/bootstrap.c).  broker_keyfile_check: the key file
+ * at path (config key key) exists, is a regular file owned by this uid
+ * and readable by no one else; err says what to set in the stack file
+ * when not.  broker_first_admin: a pending admin holding "*" in s, and
+ * its enrollment token (TOKEN_TEXT_LEN + 1 bytes).  broker_bootstrap:
+ * when cfg's data_dir holds no store, make one from cfg's ca_key and
+ * master_key (read in place, never copied) with admin as its first admin;
+ * TSS_E_CONFLICT, doing nothing, when a store is there.
+ */
+int broker_keyfile_check(const char *key, const char *path, char *err,
+    size_t errlen);
+int broker_first_admin(struct store *s, const char *admin, int64_t now,
+    char *token, int64_t *expires_at);
+int broker_bootstrap(const struct config *cfg, const char *admin,
+    int64_t now, char *token, int64_t *expires_at, char *err,
+    size_t errlen);
+/*
  * Exit status for an r that made the data directory unusable (tesserad(8),
  * tessera(1)); dflt for any other r.
  */

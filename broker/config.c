@@ -24,6 +24,7 @@ static const struct key {
 	{ "listen",		K_LISTEN, S(listen), "127.0.0.1:8443", 0, 0 },
 	{ "public_url",		K_STR, S(public_url), NULL, 0, 0 },
 	{ "data_dir",		K_STR, S(data_dir), "/var/lib/tessera", 0, 0 },
+	{ "bootstrap_admin",	K_STR, S(bootstrap_admin), NULL, 0, 0 },
 	{ "tls_cert",		K_STR, S(tls_cert), NULL, 0, 0 },
 	{ "tls_key",		K_STR, S(tls_key), NULL, 0, 0 },
 	{ "ca_key",		K_STR, S(ca_key), NULL, 0, 0 },

@@ -17,6 +17,7 @@ struct config {
 	char *listen;		/* "127.0.0.1:8443", "[::1]:8443" */
 	char *public_url;	/* NULL: https://<listen> */
 	char *data_dir;
+	char *bootstrap_admin;	/* first start: make the store; NULL: no */
 	char *tls_cert, *tls_key, *ca_key, *master_key;
 	char *issuer;
 	char *audit_log;	/* path, "-" or "syslog" */

@@ -159,6 +159,7 @@ int cmd_cert_ls(struct cli *c, int argc, char **argv);
 int cmd_cert_revoke(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_init(struct cli *c, int argc, char **argv);
+int cmd_enroll_link(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_audit_verify(struct cli *c, int argc, char **argv);

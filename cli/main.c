@@ -48,6 +48,8 @@ static const struct command commands[] = {
 	    "[--checkpoints FILE [--audit-pubkey FILE]]" },
 	{ "audit", NULL, cmd_audit, "audit [--follow]" },
 	{ "init", NULL, cmd_init, "init --data DIR [--dev] [--admin NAME]" },
+	{ "enroll-link", NULL, cmd_enroll_link,
+	    "enroll-link [--config FILE] USER" },
 	{ "backup", NULL, cmd_backup, "backup --data DIR FILE" },
 	{ "restore", NULL, cmd_restore, "restore --data DIR FILE" },
 	{ NULL, NULL, NULL, NULL }

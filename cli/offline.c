@@ -107,8 +107,8 @@ audit_local(struct store *s, const char *action, const char *object,
 }
 
 /* Open the store of dir, never creating one; message printed on failure. */
-static int
-open_store(struct cli *c, const char *dir, struct store **s)
+int
+offline_open_store(struct cli *c, const char *dir, struct store **s)
 {
 	struct store_opts so;
 	int r;
@@ -146,7 +146,7 @@ cmd_backup(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "%s: --data DIR is required\n", c->prog);
 		return cli_usage(c);
 	}
-	if ((r = open_store(c, data, &s)) != CLI_OK)
+	if ((r = offline_open_store(c, data, &s)) != CLI_OK)
 		return r;
 	if ((k = store_backup(s, pos[0])) != 0) {
 		r = cli_fail(c, "cannot back up %s to %s: %s", data, pos[0],

@@ -131,8 +131,14 @@ make_dev_tls(const char *crt, const char *key)
 	return r;
 }
 
+/* The keys' paths and the public URL the config names. */
+struct init_conf {
+	const char *ca, *mk, *url;
+};
+
 static int
-write_conf(const char *path, const char *dir, int dev)
+write_conf(const char *path, const char *dir, int dev,
+    const struct init_conf *ic)
 {
 	FILE *f;
 	int ok;
@@ -144,20 +150,20 @@ write_conf(const char *path, const char *dir, int dev)
 	    "# Keys and defaults: tesserad(8).  Every key may be overridden by "
 	    "the\n# environment as TESSERA_<UPPERCASE_KEY>.\n"
 	    "listen = 127.0.0.1:8443\n"
-	    "public_url = https://127.0.0.1:8443\n"
+	    "public_url = %s\n"
 	    "data_dir = %s\n"
 	    "%s"
 	    "tls_cert = %s/tls.crt\n"
 	    "tls_key = %s/tls.key\n"
-	    "ca_key = %s/ca.key\n"
-	    "master_key = %s/master.key\n"
+	    "ca_key = %s\n"
+	    "master_key = %s\n"
 	    "# Signs audit checkpoints; audit.key.pub verifies them "
 	    "(tessera audit verify).\n"
 	    "audit_key = %s/audit.key\n",
-	    dir, dev ? "# Self-signed development certificate: clients "
-	    "take tls.crt as --ca-file.\n" : "# Put the service's PEM "
-	    "certificate and key here before starting tesserad.\n",
-	    dir, dir, dir, dir, dir) > 0;
+	    ic->url, dir, dev ? "# Self-signed development certificate: "
+	    "clients take tls.crt as --ca-file.\n" : "# Put the service's "
+	    "PEM certificate and key here before starting tesserad.\n",
+	    dir, dir, ic->ca, ic->mk, dir) > 0;
 	if (fclose(f) != 0 || !ok)
 		return TSS_E_IO;
 	return 0;
@@ -210,26 +216,47 @@ init_undo(const char *dir, int made_dir)
 		(void)rmdir(dir);
 }
 
+/*
+ * A key given to init: its absolute path into out (PATH_MAX), after the
+ * checks tesserad makes; CLI_OK, or CLI_FAIL after a message.
+ */
+static int
+key_in(struct cli *c, const char *key, const char *path, char *out)
+{
+	char err[1024];
+
+	if (broker_keyfile_check(key, path, err, sizeof(err)) != 0)
+		return cli_fail(c, "%s", err);
+	if (realpath(path, out) == NULL)
+		return cli_fail(c, "cannot resolve %s: %s", path,
+		    strerror(errno));
+	return CLI_OK;
+}
+
 int
 cmd_init(struct cli *c, int argc, char **argv)
 {
-	const char *data = NULL, *admin = "admin";
+	const char *data = NULL, *admin = "admin", *ca_in = NULL;
+	const char *mk_in = NULL, *url = "https://127.0.0.1:8443";
 	int dev = 0;
 	const struct cli_opt opts[] = {
 		{ "data", CLI_OPT_STR, &data },
 		{ "dev", CLI_OPT_FLAG, &dev },
 		{ "admin", CLI_OPT_STR, &admin },
+		{ "ca-key", CLI_OPT_STR, &ca_in },
+		{ "master-key", CLI_OPT_STR, &mk_in },
+		{ "public-url", CLI_OPT_STR, &url },
 		{ NULL, 0, NULL }
 	};
+	struct init_conf ic;
 	const char *pos[CLI_POS_MAX];
 	char dir[PATH_MAX], conf[PATH_MAX], cap[PATH_MAX], mk[PATH_MAX];
 	char crt[PATH_MAX], key[PATH_MAX], err[512], when[32];
 	char ak[PATH_MAX], akp[PATH_MAX];
-	char token[TOKEN_TEXT_LEN + 1], *url = NULL;
+	char token[TOKEN_TEXT_LEN + 1], *link = NULL;
 	uint8_t mkey[SECRETBOX_KEY_LEN];
 	struct config cfg;
 	struct store *s = NULL;
-	struct store_txn *t = NULL;
 	struct cakey *ca = NULL;
 	json_t *out = NULL;
 	int64_t exp = 0;
@@ -284,14 +311,28 @@ cmd_init(struct cli *c, int argc, char **argv)
 		r = cli_fail(c, "path too long: %s", dir);
 		goto out;
 	}
-	if ((k = cakey_generate(CAKEY_ED25519, 0, &ca)) != 0 ||
+	/* Keys given are used where they are (Docker secrets): never
+	 * copied into the data directory. */
+	if (ca_in != NULL) {
+		if ((k = key_in(c, "ca_key", ca_in, cap)) != 0 ||
+		    (k = cakey_load(cap, &ca)) != 0) {
+			r = k > 0 ? k : cli_fail(c, "--ca-key %s: %s", ca_in,
+			    tss_strerror(k));
+			goto out;
+		}
+	} else if ((k = cakey_generate(CAKEY_ED25519, 0, &ca)) != 0 ||
 	    (k = cakey_save(ca, cap, CAKEY_FORMAT_OPENSSH, "tessera-ca"))
 	    != 0) {
 		r = cli_fail(c, "cannot make the CA key %s: %s", cap,
 		    tss_strerror(k));
 		goto out;
 	}
-	if ((k = secretbox_key_create(mk)) != 0) {
+	if (mk_in != NULL) {
+		if ((k = key_in(c, "master_key", mk_in, mk)) != 0) {
+			r = k;
+			goto out;
+		}
+	} else if ((k = secretbox_key_create(mk)) != 0) {
 		r = cli_fail(c, "cannot make the master key %s: %s", mk,
 		    tss_strerror(k));
 		goto out;
@@ -313,7 +354,10 @@ cmd_init(struct cli *c, int argc, char **argv)
 		    tss_strerror(k));
 		goto out;
 	}
-	if ((k = write_conf(conf, dir, dev)) != 0) {
+	ic.ca = cap;
+	ic.mk = mk;
+	ic.url = url;
+	if ((k = write_conf(conf, dir, dev, &ic)) != 0) {
 		r = cli_fail(c, "cannot write %s: %s", conf, tss_strerror(k));
 		goto out;
 	}
@@ -325,24 +369,15 @@ cmd_init(struct cli *c, int argc, char **argv)
 	}
 	have_cfg = 1;
 
-	if ((k = store_begin(s, 1, &t)) != 0 ||
-	    (k = user_create(t, admin, NULL, 0, NULL, cli_now(), token, &exp))
-	    != 0 ||
-	    (k = rbac_bootstrap_admin(t, admin, cli_now())) != 0) {
+	if ((k = broker_first_admin(s, admin, cli_now(), token, &exp)) != 0) {
 		r = cli_fail(c, "cannot create the admin %s: %s", admin,
 		    tss_strerror(k));
 		goto out;
 	}
-	k = store_commit(t);
-	t = NULL;
-	if (k != 0) {
-		r = cli_fail(c, "cannot commit: %s", tss_strerror(k));
-		goto out;
-	}
 	ul = strlen(cfg.public_url != NULL ? cfg.public_url : "") +
 	    sizeof("/enroll#token=") + sizeof(token);
-	if ((url = mem_malloc(ul)) == NULL ||
-	    snprintf(url, ul, "%s/enroll#token=%s", cfg.public_url != NULL ?
+	if ((link = mem_malloc(ul)) == NULL ||
+	    snprintf(link, ul, "%s/enroll#token=%s", cfg.public_url != NULL ?
 	    cfg.public_url : "", token) >= (int)ul) {
 		r = cli_fail(c, "out of memory");
 		goto out;
@@ -350,7 +385,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	made = 0;	/* done: keep everything */
 	if (c->json) {
 		if ((out = json_pack("{s:s, s:s, s:s, s:s, s:I}", "data_dir",
-		    dir, "config", conf, "username", admin, "enroll_url", url,
+		    dir, "config", conf, "username", admin, "enroll_url", link,
 		    "expires_at", (json_int_t)exp)) == NULL) {
 			r = cli_fail(c, "out of memory");
 			goto out;
@@ -378,10 +413,9 @@ cmd_init(struct cli *c, int argc, char **argv)
 		    "in %s\n", crt, key);
 	printf("Start the service with: tesserad --config %s\n\n"
 	    "Enrollment link for %s (valid until %s; hand it over "
-	    "privately):\n%s\n", conf, admin, when, url);
+	    "privately):\n%s\n", conf, admin, when, link);
 	r = CLI_OK;
  out:
-	store_abort(t);
 	store_close(s);
 	cakey_free(ca);
 	if (have_cfg)
@@ -389,9 +423,9 @@ cmd_init(struct cli *c, int argc, char **argv)
 	if (made)
 		init_undo(data, made_dir);
 	json_decref(out);
-	if (url != NULL) {
-		explicit_bzero(url, strlen(url));
-		free(url);
+	if (link != NULL) {
+		explicit_bzero(link, strlen(link));
+		free(link);
 	}
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(mkey, sizeof(mkey));

@@ -1,6 +1,6 @@
 /*
  * Shared by the offline command files only (offline.c, offline_init.c,
- * offline_verify.c); defined in offline.c.
+ * offline_verify.c, offline_link.c); defined in offline.c.
  */
 #ifndef TSS_CLI_OFFLINE_INT_H
 #define TSS_CLI_OFFLINE_INT_H
@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 struct cli;
+struct store;
 
 /* 0 missing, 1 empty directory, 2 anything else; negative on error. */
 int offline_dir_state(const char *dir);
@@ -17,5 +18,7 @@ int offline_join(char *buf, size_t len, const char *dir, const char *name);
 int offline_store_status(int r);
 /* CLI_OK when dir holds a store, else CLI_FAIL after a message. */
 int offline_need_store(struct cli *c, const char *dir);
+/* Open the store of dir, never creating one; message printed on failure. */
+int offline_open_store(struct cli *c, const char *dir, struct store **s);
 
 #endif

@@ -18,6 +18,8 @@
 
 #include "auth/enroll.h"
 #include "auth/session.h"
+#include "auth/token.h"
+#include "auth/user.h"
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "common/err.h"
@@ -116,6 +118,59 @@ reload_config(const char *path, struct config *running)
 	config_free(&nc);
 }
 
+/*
+ * bootstrap_admin set and no store in data_dir: make it from the keys
+ * (broker_bootstrap).  1 when made (token holds the admin's enrollment
+ * token), 0 when there was a store, -1 with a message on stderr.
+ */
+static int
+first_start(const struct config *cfg, char *token, int64_t *exp)
+{
+	char err[1024];
+	int r;
+
+	if (cfg->bootstrap_admin == NULL)
+		return 0;
+	if (user_name_valid(cfg->bootstrap_admin) != 0) {
+		fprintf(stderr, "tesserad: bootstrap_admin = %s: not a user "
+		    "name (lowercase letters, digits, _ . -)\n",
+		    cfg->bootstrap_admin);
+		return -1;
+	}
+	r = broker_bootstrap(cfg, cfg->bootstrap_admin, (int64_t)time(NULL),
+	    token, exp, err, sizeof(err));
+	if (r == TSS_E_CONFLICT) {
+		log_warn("bootstrap_admin is set and %s holds a store: unset "
+		    "it, or an empty data_dir (a volume lost or not mounted) "
+		    "would get a new, empty store whose KRL revokes nothing "
+		    "(tesserad(8))", cfg->data_dir);
+		return 0;
+	}
+	if (r != 0) {
+		fprintf(stderr, "tesserad: first start: %s\n", err);
+		return -1;
+	}
+	return 1;
+}
+
+/* The first admin's enrollment link, once, on the log. */
+static void
+say_first_link(const struct config *cfg, const char *token, int64_t exp)
+{
+	struct tm tm;
+	time_t t = (time_t)exp;
+	char when[32];
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(when, sizeof(when), "%lld", (long long)exp);
+	log_info("first start: a new store in %s; %s enrolls at this link, "
+	    "shown only now (valid until %s; a new one: tessera enroll-link "
+	    "--config FILE %s): %s/enroll#token=%s", cfg->data_dir,
+	    cfg->bootstrap_admin, when, cfg->bootstrap_admin,
+	    cfg->public_url, token);
+}
+
 /* public_url default: https://<listen host>:<bound port>. */
 static int
 default_public_url(struct config *cfg, unsigned port)
@@ -149,7 +204,9 @@ main(int argc, char **argv)
 	char err[1024];
 	time_t last_prune;
 	size_t nroutes;
-	int i, sig, r, status = 1;
+	char token[TOKEN_TEXT_LEN + 1];
+	int64_t enroll_exp = 0;
+	int i, sig, r, first, status = 1;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -176,8 +233,14 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if ((first = first_start(&cfg, token, &enroll_exp)) < 0) {
+		config_free(&cfg);
+		config_free(&running);
+		return CONFIG_EXIT_CODE;
+	}
 	if ((r = broker_open(&cfg, &b, err, sizeof(err))) != 0) {
 		fprintf(stderr, "tesserad: %s\n", err);
+		explicit_bzero(token, sizeof(token));
 		config_free(&running);
 		/* A data directory it cannot trust has its own status. */
 		return broker_exit_status(r, CONFIG_EXIT_CODE);
@@ -232,6 +295,9 @@ main(int argc, char **argv)
 	}
 	log_info("tesserad listening on %s (port %u), public URL %s",
 	    b->cfg.listen, web_port(srv), b->cfg.public_url);
+	if (first)
+		say_first_link(&b->cfg, token, enroll_exp);
+	explicit_bzero(token, sizeof(token));
 
 	last_prune = time(NULL);
 	for (;;) {
@@ -262,6 +328,7 @@ main(int argc, char **argv)
 	}
 	status = 0;
  out:
+	explicit_bzero(token, sizeof(token));
 	web_free(srv);		/* stops: in-flight requests finish, 5 s cap */
 	broker_close(b);
 	web_metrics_free(metrics);

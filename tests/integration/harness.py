@@ -84,6 +84,7 @@ class Instance:
         m = re.search(r"^https://\S+/enroll#token=([0-9a-f]{64})$", out, re.M)
         assert m, "no enrollment link in: " + out
         self.admin_token = m.group(1)
+        self.conf = os.path.join(self.data, "tesserad.conf")
         self.env = dict(os.environ, TESSERA_LISTEN="127.0.0.1:0",
                         TESSERA_AUDIT_LOG=os.path.join(self.dir, "audit.log"))
         if fast:
@@ -102,7 +103,7 @@ class Instance:
             os.unlink(portfile)
         self.log = open(os.path.join(self.dir, "tesserad.log"), "ab")
         self.proc = subprocess.Popen(
-            [TESSERAD, "--config", os.path.join(self.data, "tesserad.conf")],
+            [TESSERAD, "--config", self.conf],
             env=self.env, stdout=self.log, stderr=self.log)
 
         def port():
@@ -136,6 +137,7 @@ class Instance:
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
+            self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def tail(self):

@@ -206,7 +206,7 @@ main(int argc, char **argv)
 	size_t nroutes;
 	char token[TOKEN_TEXT_LEN + 1];
 	int64_t enroll_exp = 0;
-	int i, sig, r, first, status = 1;
+	int i, sig, r, first = -1, status = 1;
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -233,7 +233,12 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if ((first = first_start(&cfg, token, &enroll_exp)) < 0) {
+	if (broker_keyfile_check("tls_key", cfg.tls_key, err,
+	    sizeof(err)) != 0)
+		fprintf(stderr, "tesserad: %s\n", err);
+	else
+		first = first_start(&cfg, token, &enroll_exp);
+	if (first < 0) {
 		config_free(&cfg);
 		config_free(&running);
 		return CONFIG_EXIT_CODE;

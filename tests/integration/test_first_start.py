@@ -50,6 +50,7 @@ class FirstStart(unittest.TestCase):
         self.i = i = harness.Instance()
         sec = os.path.join(i.dir, "secrets")
         self.ca, self.mk, crt, key = make_secrets(sec)
+        self.tls_key = key
         self.vol = os.path.join(i.dir, "volume")
         i.data = self.vol
         i.conf = os.path.join(i.dir, "tesserad.conf")
@@ -120,6 +121,16 @@ class FirstStart(unittest.TestCase):
     def test_secret_readable_by_others(self):
         os.chmod(self.ca, 0o444)
         self.refused("mode: 0400")
+
+    def test_tls_key_readable_by_others(self):
+        os.chmod(self.tls_key, 0o444)
+        p = subprocess.run([harness.TESSERAD, "--config", self.i.conf],
+                           env=self.i.env, capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn("tls_key", p.stderr)
+        self.assertIn("mode: 0400", p.stderr)
+        self.assertFalse(os.path.exists(os.path.join(self.vol, "data.mdb")))
 
     def test_secret_missing(self):
         os.unlink(self.mk)

@@ -8,7 +8,7 @@ PKGS="build-essential meson ninja-build pkg-config
 liboath-dev libssl-dev libmicrohttpd-dev liblmdb-dev libcriterion-dev
 libjansson-dev libargon2-dev libqrencode-dev libcurl4-openssl-dev libgnutls28-dev
 openssh-server openssh-client oathtool lmdb-utils curl valgrind openssl
-chromium nodejs npm"
+chromium nodejs npm docker.io mmdebstrap"
 
 missing=""
 for p in $PKGS; do
@@ -17,6 +17,9 @@ for p in $PKGS; do
 	case "$p" in
 	nodejs) command -v node >/dev/null 2>&1 && continue ;;
 	npm) command -v npm >/dev/null 2>&1 && continue ;;
+	# Any Docker engine with its CLI (tests/docker).
+	docker.io) command -v dockerd >/dev/null 2>&1 &&
+	    command -v docker >/dev/null 2>&1 && continue ;;
 	esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"

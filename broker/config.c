@@ -58,6 +58,8 @@ static const struct key {
 	{ "argon2_max_concurrent", K_UINT, S(argon2_max_concurrent), "0", 0, 1024 },
 	{ "map_size_mib",	K_UINT, S(map_size_mib), "64", 1, 1048576 },
 	{ "map_max_mib",	K_UINT, S(map_max_mib), "4096", 1, 1048576 },
+	{ "metrics_listen",	K_LISTEN, S(metrics_listen), NULL, 0, 0 },
+	{ "metrics_token_file",	K_STR, S(metrics_token_file), NULL, 0, 0 },
 #undef S
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

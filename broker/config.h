@@ -35,6 +35,9 @@ struct config {
 	uint64_t argon2_memory_kib, argon2_time, argon2_parallelism;
 	uint64_t argon2_max_concurrent;	/* 0: number of cores */
 	uint64_t map_size_mib, map_max_mib;
+	/* GET /metrics: plain HTTP on this address, and/or on the API port
+	 * to the bearer token in this file; neither: not served. */
+	char *metrics_listen, *metrics_token_file;
 };
 
 /* Fill defaults; strings are allocated (config_free releases them). */

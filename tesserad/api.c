@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "admin_api.h"
 #include "api.h"
 #include "device_api.h"
@@ -14,6 +16,7 @@
 #include "auth/session.h"
 #include "broker/broker.h"
 #include "broker/issue.h"
+#include "common/digest.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -161,19 +164,36 @@ jstr(const struct web_req *req, const char *key)
 
 /* ---- public ---- */
 
-static struct web_resp *
-h_healthz(const struct web_req *req, void *arg)
+int
+api_health(void *arg)
 {
 	struct api *a = arg;
 
+	return broker_health(a->b);
+}
+
+static struct web_resp *
+h_healthz(const struct web_req *req, void *arg)
+{
 	(void)req;
-	if (broker_health(a->b) != 0)
+	if (api_health(arg) != 0)
 		return web_error(503, "unavailable", "store does not answer");
 	return web_json(200, json_pack("{s:s}", "status", "ok"));
 }
 
-static struct web_resp *
-h_metrics(const struct web_req *req, void *arg)
+int
+api_metrics_token(struct api *a, const char *token, size_t len)
+{
+	if (!web_token_ok(token, len))
+		return TSS_E_BAD_FORMAT;
+	if (sha256(token, len, a->metrics_token) != 0)
+		return TSS_E_CRYPTO;
+	a->metrics_auth = 1;
+	return 0;
+}
+
+void
+api_metrics_refresh(void *arg)
 {
 	struct api *a = arg;
 	uint64_t used, map;
@@ -182,6 +202,33 @@ h_metrics(const struct web_req *req, void *arg)
 		web_metric_set(a->store_bytes, 0, (int64_t)used);
 		web_metric_set(a->store_bytes, 1, (int64_t)map);
 	}
+}
+
+/*
+ * Not public on the API port: without a token it is a path like any
+ * unknown one; with one, digests of the same length are compared, in
+ * constant time, so neither the token nor its length shows.
+ */
+static struct web_resp *
+h_metrics(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	uint8_t got[SHA256_LEN];
+	enum web_auth kind;
+	const char *t;
+	int ok;
+
+	if (!a->metrics_auth)
+		return web_error(404, "not_found", "not found");
+	t = web_req_token(req, &kind);
+	ok = t != NULL && kind == WEB_AUTH_BEARER &&
+	    sha256(t, strlen(t), got) == 0 &&
+	    CRYPTO_memcmp(got, a->metrics_token, SHA256_LEN) == 0;
+	OPENSSL_cleanse(got, sizeof(got));
+	if (!ok)
+		return web_error(401, "unauthenticated",
+		    "the metrics token is required");
+	api_metrics_refresh(a);
 	return web_handle_metrics(req, arg);
 }
 

@@ -22,12 +22,26 @@ struct api {
 	struct web_metric *certs_issued;
 	struct web_metric *issue_seconds;	/* histogram */
 	struct web_metric *store_bytes;		/* gauge {kind} */
+	/* GET /metrics on the API port: 404 unless metrics_auth, then only
+	 * to a bearer token whose SHA-256 this is. */
+	uint8_t metrics_token[32];
+	int metrics_auth;
 };
 
 /* Register the service metrics in m and fill a. */
 int api_init(struct api *a, struct broker *b, struct web_metrics *m);
 /* The route table; handler_arg must be the struct api. */
 const struct web_route *api_routes(size_t *n);
+/*
+ * Serve GET /metrics on the API port to "Authorization: Bearer <token>"
+ * only; token is len bytes that web_token_ok() accepts, else
+ * TSS_E_BAD_FORMAT.  Not called, /metrics there is 404.
+ */
+int api_metrics_token(struct api *a, const char *token, size_t len);
+/* For the metrics listener (web/scrape.h), arg the struct api: bring the
+ * store gauges up to date; the store's health (0: it answers). */
+void api_metrics_refresh(void *arg);
+int api_health(void *arg);
 
 struct caller;
 struct web_req;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,10 +28,12 @@
 #include "common/mem.h"
 #include "store/store.h"
 #include "tesserad/api.h"
+#include "web/scrape.h"
 #include "web/server.h"
 
 #define EX_USAGE	64
 #define PRUNE_EVERY	300	/* seconds */
+#define TOKEN_FILE_MAX	4096
 
 static void
 usage(void)
@@ -171,6 +174,64 @@ say_first_link(const struct config *cfg, const char *token, int64_t exp)
 	    cfg->public_url, token);
 }
 
+/*
+ * metrics_token_file: a secret (a Docker secret, say), read once at start
+ * like the key files: ours alone (no group or other access), one token,
+ * a trailing newline allowed.  On failure err says what to fix.
+ */
+static int
+metrics_token_load(const char *path, struct api *a, char *err, size_t errlen)
+{
+	char buf[TOKEN_FILE_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t len = 0;
+	int fd, r = TSS_E_CONFIG;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "metrics_token_file %s: cannot read: %s",
+		    path, strerror(errno));
+		return TSS_E_CONFIG;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "metrics_token_file %s: not a regular "
+		    "file", path);
+		goto out;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		snprintf(err, errlen, "metrics_token_file %s: readable by "
+		    "group or others: give it mode 0400 (or 0600) and the "
+		    "owner tesserad runs as (a Docker secret: mode: 0400 "
+		    "and uid: in the stack file)", path);
+		goto out;
+	}
+	while (len < sizeof(buf) && (n = read(fd, buf + len,
+	    sizeof(buf) - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "metrics_token_file %s: cannot "
+			    "read: %s", path, strerror(errno));
+			goto out;
+		}
+		len += (size_t)n;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		snprintf(err, errlen, "metrics_token_file %s: empty", path);
+	else if (api_metrics_token(a, buf, len) != 0)
+		snprintf(err, errlen, "metrics_token_file %s: not a token: "
+		    "use 1 to %d characters of A-Z a-z 0-9 - . _ ~ + / = "
+		    "(e.g. openssl rand -hex 32)", path, WEB_TOKEN_MAX);
+	else
+		r = 0;
+ out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return r;
+}
+
 /* public_url default: https://<listen host>:<bound port>. */
 static int
 default_public_url(struct config *cfg, unsigned port)
@@ -195,6 +256,8 @@ main(int argc, char **argv)
 	struct broker *b = NULL;
 	struct web_metrics *metrics = NULL;
 	struct web_server *srv = NULL;
+	struct web_scrape *scrape = NULL;
+	struct web_scrape_config sc;
 	struct web_config wc;
 	struct api api;
 	const struct web_route *routes;
@@ -255,6 +318,12 @@ main(int argc, char **argv)
 		log_error("metrics: %s", tss_strerror(r));
 		goto out;
 	}
+	if (b->cfg.metrics_token_file != NULL && metrics_token_load(
+	    b->cfg.metrics_token_file, &api, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tesserad: %s\n", err);
+		status = CONFIG_EXIT_CODE;
+		goto out;
+	}
 	routes = api_routes(&nroutes);
 	memset(&wc, 0, sizeof(wc));
 	wc.listen = b->cfg.listen;
@@ -298,6 +367,20 @@ main(int argc, char **argv)
 		    tss_strerror(r));
 		goto out;
 	}
+	if (b->cfg.metrics_listen != NULL) {
+		memset(&sc, 0, sizeof(sc));
+		sc.listen = b->cfg.metrics_listen;
+		sc.metrics = metrics;
+		sc.refresh = api_metrics_refresh;
+		sc.health = api_health;
+		sc.arg = &api;
+		if ((r = web_scrape_start(&sc, &scrape)) != 0) {
+			log_error("cannot serve metrics on %s: %s",
+			    b->cfg.metrics_listen, tss_strerror(r));
+			status = r == TSS_E_IO ? 1 : CONFIG_EXIT_CODE;
+			goto out;
+		}
+	}
 	log_info("tesserad listening on %s (port %u), public URL %s",
 	    b->cfg.listen, web_port(srv), b->cfg.public_url);
 	if (first)
@@ -334,6 +417,7 @@ main(int argc, char **argv)
 	status = 0;
  out:
 	explicit_bzero(token, sizeof(token));
+	web_scrape_free(scrape);
 	web_free(srv);		/* stops: in-flight requests finish, 5 s cap */
 	broker_close(b);
 	web_metrics_free(metrics);

@@ -480,6 +480,20 @@ web__listen_open(const struct sockaddr_storage *ss, int v6)
 	return fd;
 }
 
+/* The port a bound socket has (the chosen one for port 0); 0 on error. */
+uint16_t
+web__bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return 0;
+	return ntohs(ss.ss_family == AF_INET6 ?
+	    ((struct sockaddr_in6 *)(void *)&ss)->sin6_port :
+	    ((struct sockaddr_in *)(void *)&ss)->sin_port);
+}
+
 /*
  * Accept what is waiting; each socket gets its record (and its network's
  * count) before libmicrohttpd sees it, so a burst cannot overshoot the

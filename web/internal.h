@@ -265,6 +265,7 @@ void web__conns_free(struct web_server *s);
 int web__parse_listen(const char *listen, struct sockaddr_storage *ss,
     int *v6, char *host, size_t hostlen);
 int web__listen_open(const struct sockaddr_storage *ss, int v6);
+uint16_t web__bound_port(int fd);
 void *web__acceptor_main(void *arg);
 void web__acceptor_stop(struct web_server *s);
 
@@ -289,7 +290,6 @@ int web__pool_start(struct pool *p, unsigned n);
 void web__workers_stop(struct web_server *s);
 
 /* request.c: decoding, and the way to the handler. */
-int web__token_ok(const char *t, size_t len);
 enum MHD_Result web__dispatch(struct web_req *req);
 
 /* server.c */

@@ -163,7 +163,7 @@ web_csrf_equal(const char *token, size_t len, void *arg)
 
 /* Tokens: base64/base64url/hex alphabets, bounded. */
 int
-web__token_ok(const char *t, size_t len)
+web_token_ok(const char *t, size_t len)
 {
 	size_t i;
 	char c;
@@ -334,7 +334,7 @@ extract_token(struct web_req *req)
 		for (t = h + 7; *t == ' '; t++)
 			;
 		len = strnlen(t, WEB_TOKEN_MAX + 1);
-		if (!web__token_ok(t, len) || (req->token = mem_strdup(t)) == NULL)
+		if (!web_token_ok(t, len) || (req->token = mem_strdup(t)) == NULL)
 			return;
 		req->auth = WEB_AUTH_BEARER;
 		return;
@@ -344,7 +344,7 @@ extract_token(struct web_req *req)
 	if (t == NULL)
 		return;
 	len = strnlen(t, WEB_TOKEN_MAX + 1);
-	if (!web__token_ok(t, len) || (req->token = mem_strdup(t)) == NULL)
+	if (!web_token_ok(t, len) || (req->token = mem_strdup(t)) == NULL)
 		return;
 	req->auth = WEB_AUTH_COOKIE;
 }

@@ -161,7 +161,7 @@ web_resp_set_cookie(struct web_resp *resp, const char *token,
 	int n, r;
 
 	if (resp == NULL || token == NULL ||
-	    !web__token_ok(token, strlen(token)))
+	    !web_token_ok(token, strlen(token)))
 		return TSS_E_INVALID_ARGUMENT;
 	n = snprintf(v, sizeof(v), "%s=%s" COOKIE_ATTRS "%lu",
 	    WEB_COOKIE_NAME, token, max_age);

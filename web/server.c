@@ -479,7 +479,6 @@ web_start(const struct web_config *cfg, struct web_server **out)
 {
 	struct web_server *s = NULL;
 	struct sockaddr_storage ss;
-	socklen_t sl;
 	const char *prio;
 	char host[INET6_ADDRSTRLEN];
 	unsigned timeout, maxconn, perip, head, body;
@@ -571,13 +570,10 @@ web_start(const struct web_config *cfg, struct web_server **out)
 		r = TSS_E_IO;
 		goto out;
 	}
-	sl = sizeof(ss);
-	if (getsockname(s->lfd, (struct sockaddr *)&ss, &sl) != 0) {
+	if ((s->port = web__bound_port(s->lfd)) == 0) {
 		r = TSS_E_IO;
 		goto out;
 	}
-	s->port = ntohs(v6 ? ((struct sockaddr_in6 *)(void *)&ss)->sin6_port :
-	    ((struct sockaddr_in *)(void *)&ss)->sin_port);
 	s->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_EPOLL_INTERNAL_THREAD |
 	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG |
 	    MHD_USE_NO_LISTEN_SOCKET,

@@ -178,6 +178,9 @@ json_t *web_req_json(const struct web_req *req);	/* borrowed; or NULL */
 /* The session/bearer token or NULL; *kind says where it came from. */
 const char *web_req_token(const struct web_req *req, enum web_auth *kind);
 struct web_server *web_req_server(const struct web_req *req);
+/* 1 when t (len bytes) is a token web_req_token() would return: 1 to
+ * WEB_TOKEN_MAX bytes of A-Z a-z 0-9 - . _ ~ + / =. */
+int web_token_ok(const char *t, size_t len);
 
 /*
  * Cross-site checks, TSS_E_FORBIDDEN when refused:

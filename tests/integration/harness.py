@@ -144,6 +144,41 @@ class Instance:
         with open(os.path.join(self.dir, "tesserad.log"), "rb") as f:
             return f.read()[-2000:].decode(errors="replace")
 
+    # -- metrics --
+    def metrics_token(self, token="scrape-token.0123456789abcdef"):
+        """Give the next start a metrics_token_file (mode 0600) holding
+        token, with a trailing newline as `echo` writes it."""
+        path = os.path.join(self.dir, "metrics.token")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        self.env["TESSERA_METRICS_TOKEN_FILE"] = path
+        return token
+
+    def scrape_port(self):
+        """The metrics listener's port, from the log line it starts with."""
+        def port():
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError("tesserad exited: " + self.tail())
+            with open(os.path.join(self.dir, "tesserad.log"), "rb") as f:
+                found = re.findall(rb"metrics \(plain HTTP\) on \S+ port "
+                                   rb"(\d+)", f.read())
+            return int(found[-1]) if found else None
+        return wait_for(port, "the metrics listener's log line")
+
+    def scrape(self, path, port=None, method="GET"):
+        """One plain-HTTP request to the metrics listener: (status,
+        headers, body bytes)."""
+        c = http.client.HTTPConnection("127.0.0.1", port or
+                                       self.scrape_port(), timeout=30)
+        try:
+            c.request(method, path)
+            r = c.getresponse()
+            return (r.status, {k.lower(): v for k, v in r.getheaders()},
+                    r.read())
+        finally:
+            c.close()
+
     # -- HTTP --
     def conn(self):
         return http.client.HTTPSConnection("127.0.0.1", self.port,

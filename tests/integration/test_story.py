@@ -17,6 +17,7 @@ class Story(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.inst = h.Instance()
+        cls.metrics_token = cls.inst.metrics_token()
         cls.inst.start()
 
     @classmethod
@@ -118,7 +119,8 @@ class Story(unittest.TestCase):
         self.assertNotIn(alice.secret, text)
         self.assertNotIn(tok, text)
 
-        metrics = inst.ok("GET", "/metrics").decode()
+        metrics = inst.ok("GET", "/metrics",
+                          token=self.metrics_token).decode()
         self.assertIn("tessera_certificates_issued_total 1", metrics)
         self.assertIn('tessera_logins_total{outcome="ok"} 2', metrics)
 

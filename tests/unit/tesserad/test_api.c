@@ -83,8 +83,8 @@ Test(api, issue_answers_201_with_the_certificate_once_committed)
 	sshkey_free(key);
 	json_decref(out);
 
-	cr_assert_eq(th_call("GET", "/metrics", NULL, NULL, NULL, &res, NULL),
-	    200);
+	cr_assert_eq(th_call("GET", "/metrics", TH_METRICS_TOKEN, NULL, NULL,
+	    &res, NULL), 200);
 	cr_expect_not_null(strstr(res->body,
 	    "\ntessera_certificates_issued_total 1\n"), "%s", res->body);
 }
@@ -384,4 +384,37 @@ Test(api, ca_is_the_signing_key)
 	cr_expect(sshkey_equal(key, cakey_public(fx.b->ca)));
 	free(comment);
 	sshkey_free(key);
+}
+
+/* ---- GET /metrics on the API port ---- */
+
+Test(api, metrics_answer_only_the_metrics_token)
+{
+	static const char *const cookie[] = {
+	    "Cookie: __Host-tessera=" TH_METRICS_TOKEN, NULL };
+	const struct res *res;
+	char ct[64];
+
+	cr_assert_eq(th_call("GET", "/metrics", NULL, NULL, NULL, &res, NULL),
+	    401);
+	th_expect_error(401, 401, "unauthenticated", NULL);
+	/* A user's session is not the metrics token. */
+	cr_assert_eq(th_call("GET", "/metrics", th_root, NULL, NULL, &res,
+	    NULL), 401);
+	cr_assert_eq(th_call("GET", "/metrics", TH_METRICS_TOKEN "x", NULL,
+	    NULL, &res, NULL), 401);
+	cr_assert_eq(th_call("GET", "/metrics", "th-metrics", NULL, NULL,
+	    &res, NULL), 401);
+	/* The token as a cookie is no bearer token. */
+	cr_assert_eq(th_call("GET", "/metrics", NULL, cookie, NULL, &res,
+	    NULL), 401);
+	cr_assert_eq(th_call("GET", "/metrics", TH_METRICS_TOKEN, NULL, NULL,
+	    &res, NULL), 200);
+	cr_expect_str_eq(h_header(res, "Content-Type", ct, sizeof(ct)),
+	    "text/plain; version=0.0.4; charset=utf-8");
+	cr_expect_not_null(strstr(res->body,
+	    "# TYPE tessera_certificates_issued_total counter\n"), "%s",
+	    res->body);
+	cr_expect_not_null(strstr(res->body, "tessera_store_bytes{kind=\"map\"}"),
+	    "%s", res->body);
 }

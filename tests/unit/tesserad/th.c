@@ -41,6 +41,8 @@ th_setup(void)
 	cr_assert_not_null(last = malloc(sizeof(*last)));
 	cr_assert_eq(web_metrics_new(&metrics), 0);
 	cr_assert_eq(api_init(&api, fx.b, metrics), 0);
+	cr_assert_eq(api_metrics_token(&api, TH_METRICS_TOKEN,
+	    strlen(TH_METRICS_TOKEN)), 0);
 	memset(&wc, 0, sizeof(wc));
 	wc.routes = api_routes(&n);
 	wc.nroutes = n;

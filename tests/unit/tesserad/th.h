@@ -19,6 +19,9 @@ extern struct fixture fx;
 extern char th_alice[TOKEN_TEXT_LEN + 1], th_bob[TOKEN_TEXT_LEN + 1],
     th_root[TOKEN_TEXT_LEN + 1];
 
+/* The bearer token GET /metrics answers to (api_metrics_token). */
+#define TH_METRICS_TOKEN	"th-metrics.token_0123456789"
+
 void th_setup(void);
 void th_teardown(void);
 

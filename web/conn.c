@@ -369,6 +369,10 @@ web__on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 		if (ci != NULL && ci->tls_session != NULL) {
 			gnutls_session_set_ptr(
 			    (gnutls_session_t)ci->tls_session, cc);
+			gnutls_handshake_set_hook_function(
+			    (gnutls_session_t)ci->tls_session,
+			    GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE,
+			    web__hello_hook);
 			if (cc->fd != -1)
 				web__transport_attach(cc,
 				    (gnutls_session_t)ci->tls_session);

@@ -85,6 +85,10 @@ struct conn_ctx {
 	uint8_t *tx;
 	size_t tx_len;
 	int tx_hold;			/* hold the next record */
+	/* tls.c, during a ClientHello: the message and where its server
+	 * name lies, to be read the way GnuTLS accepts (web__hello_hook). */
+	const uint8_t *hello;
+	size_t hello_len, sni_off, sni_len;
 	struct net *net;		/* counted there; NULL: not counted */
 	struct conn_ctx *next;		/* hash chain by fd */
 };
@@ -256,6 +260,10 @@ int web__cert_callback(gnutls_session_t session,
     gnutls_pcert_st **pcert, unsigned int *pcert_length,
     gnutls_privkey_t *key);
 int web__tls_priorities_ok(const char *prio);
+/* Installed on each session as the ClientHello's PRE hook: lets a server
+ * name with an underscore through GnuTLS (tls.c says how). */
+int web__hello_hook(gnutls_session_t session, unsigned htype, unsigned when,
+    unsigned incoming, const gnutls_datum_t *msg);
 
 /* conn.c: connections.  web__on_connection() is libmicrohttpd's
  * NOTIFY_CONNECTION callback, web__acceptor_main() the acceptor thread. */

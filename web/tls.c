@@ -13,10 +13,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/abstract.h>
@@ -28,6 +30,8 @@
 #include "web/internal.h"
 
 #define TLS_FILE_MAX	(1024 * 1024)
+#define SNI_WARN_EVERY	60	/* seconds between two warnings */
+#define SNI_SHOW_MAX	64	/* bytes of a refused name in the log */
 
 void
 web__bundle_free(struct tls_bundle *b)
@@ -306,4 +310,171 @@ web__tls_priorities_ok(const char *prio)
 	}
 	gnutls_priority_deinit(p);
 	return 1;
+}
+
+/*
+ * Server names with an underscore.  GnuTLS (3.7.9, and upstream to this
+ * day) checks the host_name of the server_name extension itself while it
+ * parses the ClientHello (lib/ext/server_name.c): anything but letters,
+ * digits, '-' and '.' ends the handshake with a fatal alert
+ * (GNUTLS_E_RECEIVED_DISALLOWED_NAME), before any callback of ours, and
+ * the extension is marked as one an application may not override.
+ * Docker Swarm names a service <stack>_<service> (tessera_tesserad).  We
+ * serve one certificate whatever the name, so the name is only a hint,
+ * and its syntax must not cost the handshake.
+ *
+ * The bytes cannot be changed before GnuTLS reads them: both ends hash
+ * the ClientHello as sent into the transcript.  GnuTLS hashes it, then
+ * parses its extensions in two passes, the version-negotiation ones
+ * first, the server name in the second.  So:
+ *  - web__hello_hook(), the ClientHello's PRE hook, runs before the hash
+ *    and only reads: it finds a refused name and notes where it lies in
+ *    the message GnuTLS is about to hash and parse;
+ *  - for such a ClientHello only, it registers on the session a stand-in
+ *    for ec_point_formats, parsed in the first pass, which GnuTLS lets an
+ *    application override (OpenSSL, GnuTLS, NSS and Go clients send it,
+ *    whatever versions they offer);
+ *  - the stand-in, called in the first pass, after the hash, reads every
+ *    byte outside GnuTLS's set as '-' in that message, if the extension
+ *    it was given lies inside the very message noted (otherwise it
+ *    writes nothing, and the handshake fails as before); then it does
+ *    what the extension it stands for does on a server.
+ * That write is the second place web/ writes where a library says const
+ * (server.c's query_cut() is the first), into the buffer GnuTLS parses
+ * in place.  The stand-in gives nothing up: on a server, GnuTLS's own
+ * only checks that the list is not empty, and answers "uncompressed" in
+ * a TLS 1.2 ECDHE ServerHello, as points_send() does.  A client that
+ * sends no point formats (a TLS 1.3-only rustls) gets the warning below
+ * and the old failure.
+ */
+#define EXT_POINT_FORMATS	11
+
+struct hello_scan {
+	uintptr_t base;			/* the message */
+	size_t off, len;		/* the refused host_name; len 0: none */
+	int points;			/* the client sent ec_point_formats */
+};
+
+static int
+sni_char_ok(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
+
+static int
+hello_ext(void *ctx, unsigned tls_id, const unsigned char *d, unsigned len)
+{
+	struct hello_scan *hs = ctx;
+	unsigned list, n, i;
+
+	if (tls_id == EXT_POINT_FORMATS)
+		hs->points = 1;
+	if (tls_id != 0 || len < 5)
+		return 0;
+	list = (unsigned)d[0] << 8 | d[1];
+	n = (unsigned)d[3] << 8 | d[4];
+	/* The first entry, a host_name, as GnuTLS reads it. */
+	if (list != len - 2 || d[2] != 0 || n == 0 || n > len - 5)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!sni_char_ok(d[5 + i])) {
+			hs->off = (size_t)((uintptr_t)(d + 5) - hs->base);
+			hs->len = n;
+			break;
+		}
+	return 0;
+}
+
+/* Only between the PRE hook and the first parsing pass, on this thread. */
+static void
+sni_rewrite(gnutls_session_t session, const unsigned char *ext)
+{
+	struct conn_ctx *cc = gnutls_session_get_ptr(session);
+	union { const uint8_t *c; uint8_t *m; } u;
+	size_t i;
+
+	if (cc == NULL || cc->hello == NULL)
+		return;
+	u.c = cc->hello;
+	if ((uintptr_t)ext >= (uintptr_t)cc->hello &&
+	    (uintptr_t)ext < (uintptr_t)cc->hello + cc->hello_len)
+		for (i = cc->sni_off; i < cc->sni_off + cc->sni_len; i++)
+			if (!sni_char_ok(u.m[i]))
+				u.m[i] = '-';
+	cc->hello = NULL;
+}
+
+static int
+points_recv(gnutls_session_t session, const unsigned char *d, size_t len)
+{
+	sni_rewrite(session, d);
+	return len < 1 ? GNUTLS_E_RECEIVED_ILLEGAL_EXTENSION : 0;
+}
+
+static int
+points_send(gnutls_session_t session, gnutls_buffer_t extdata)
+{
+	static const uint8_t uncompressed[2] = { 0x01, 0x00 };
+	gnutls_kx_algorithm_t kx = gnutls_kx_get(session);
+	int r;
+
+	if (kx != GNUTLS_KX_ECDHE_RSA && kx != GNUTLS_KX_ECDHE_ECDSA)
+		return 0;
+	if ((r = gnutls_buffer_append_data(extdata, uncompressed, 2)) < 0)
+		return r;
+	return 2;
+}
+
+int
+web__hello_hook(gnutls_session_t session, unsigned htype, unsigned when,
+    unsigned incoming, const gnutls_datum_t *msg)
+{
+	static atomic_llong last;
+	struct conn_ctx *cc = gnutls_session_get_ptr(session);
+	struct hello_scan hs;
+	char name[SNI_SHOW_MAX + 1];
+	long long now, prev;
+	int r;
+
+	if (!incoming || htype != GNUTLS_HANDSHAKE_CLIENT_HELLO || cc == NULL)
+		return 0;
+	cc->hello = NULL;
+	memset(&hs, 0, sizeof(hs));
+	hs.base = (uintptr_t)msg->data;
+	if (gnutls_ext_raw_parse(&hs, hello_ext, msg,
+	    GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO) < 0 || hs.len == 0)
+		return 0;
+	if (hs.points) {
+		r = gnutls_session_ext_register(session, "tessera-sni",
+		    EXT_POINT_FORMATS, GNUTLS_EXT_VERSION_NEG, points_recv,
+		    points_send, NULL, NULL, NULL,
+		    GNUTLS_EXT_FLAG_OVERRIDE_INTERNAL | GNUTLS_EXT_FLAG_TLS |
+		    GNUTLS_EXT_FLAG_CLIENT_HELLO |
+		    GNUTLS_EXT_FLAG_TLS12_SERVER_HELLO);
+		/* Registered already: a second ClientHello (after a
+		 * HelloRetryRequest) has the same extensions. */
+		if (r == 0 || r == GNUTLS_E_ALREADY_REGISTERED) {
+			cc->hello = msg->data;
+			cc->hello_len = msg->size;
+			cc->sni_off = hs.off;
+			cc->sni_len = hs.len;
+			return 0;
+		}
+	}
+	now = (long long)time(NULL);
+	prev = atomic_load(&last);
+	if (now - prev < SNI_WARN_EVERY ||
+	    !atomic_compare_exchange_strong(&last, &prev, now))
+		return 0;
+	hs.len = hs.len < SNI_SHOW_MAX ? hs.len : SNI_SHOW_MAX;
+	memcpy(name, msg->data + hs.off, hs.len);
+	name[hs.len] = '\0';
+	log_warn("web: a TLS client asked for server name \"%s\", which "
+	    "GnuTLS refuses (only letters, digits, '-' and '.'), and sent no "
+	    "ec_point_formats to read it through: its handshake fails.  "
+	    "Reach tesserad by a name without '_' (on Docker Swarm: the "
+	    "service name without the stack prefix, or a network alias)",
+	    name);
+	return 0;
 }

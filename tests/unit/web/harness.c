@@ -372,16 +372,22 @@ h_req(struct h *h, const char *method, const char *path,
     const char *const *hdrs, const char *body, size_t blen, int chunked,
     struct res *res)
 {
-	struct curl_slist *list = NULL;
+	struct curl_slist *list = NULL, *resolve = NULL;
 	struct upload up = { body, blen };
-	char url[2400];
+	char url[2400], pin[300];
 	CURL *c;
 	CURLcode cc;
 
 	memset(res, 0, sizeof(*res));
-	snprintf(url, sizeof(url), "https://127.0.0.1:%u%s",
-	    (unsigned)h->port, path);
+	snprintf(url, sizeof(url), "https://%s:%u%s",
+	    h->sni != NULL ? h->sni : "127.0.0.1", (unsigned)h->port, path);
 	cr_assert_not_null(c = curl_easy_init());
+	if (h->sni != NULL) {
+		snprintf(pin, sizeof(pin), "%s:%u:127.0.0.1", h->sni,
+		    (unsigned)h->port);
+		cr_assert_not_null(resolve = curl_slist_append(NULL, pin));
+		curl_easy_setopt(c, CURLOPT_RESOLVE, resolve);
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -417,6 +423,7 @@ h_req(struct h *h, const char *method, const char *path,
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &res->status);
 	curl_slist_free_all(list);
 	curl_easy_cleanup(c);
+	curl_slist_free_all(resolve);
 }
 
 const char *
@@ -497,6 +504,7 @@ h_tls_open_rcvbuf(struct h *h, int minv, int maxv, int rcvbuf, int *fd)
 	struct sockaddr_in sin;
 	SSL_CTX *ctx;
 	SSL *ssl;
+	char name[256];
 	int s;
 
 	*fd = -1;
@@ -521,7 +529,10 @@ h_tls_open_rcvbuf(struct h *h, int minv, int maxv, int rcvbuf, int *fd)
 	cr_assert_not_null(ssl = SSL_new(ctx));
 	SSL_CTX_free(ctx);	/* the SSL keeps a reference */
 	SSL_set_fd(ssl, s);
-	SSL_set_tlsext_host_name(ssl, "localhost");
+	/* The macro's argument is not const. */
+	snprintf(name, sizeof(name), "%s", h->sni != NULL ? h->sni :
+	    "localhost");
+	cr_assert_eq(SSL_set_tlsext_host_name(ssl, name), 1);
 	if (SSL_connect(ssl) != 1) {
 		SSL_free(ssl);
 		close(s);

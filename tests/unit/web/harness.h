@@ -20,6 +20,10 @@ struct h {
 	char key[300];
 	struct web_server *srv;
 	uint16_t port;
+	/* The server name clients send (SNI, and curl's host through
+	 * CURLOPT_RESOLVE to 127.0.0.1); NULL: "localhost" in SNI and curl
+	 * to https://127.0.0.1. */
+	const char *sni;
 };
 
 struct res {

@@ -86,6 +86,54 @@ Test(web_tls, tls13_accepted_and_preferred)
 	h_tls_close(ssl, fd);
 }
 
+/*
+ * Docker Swarm names a service <stack>_<service>: a client that connects
+ * by that name sends an underscore in its server_name extension, which
+ * GnuTLS alone would refuse with a fatal alert (web/tls.c).  The name
+ * only hints at a certificate and we serve one: every handshake goes on,
+ * TLS 1.3 and TLS 1.2 (an ECDHE ServerHello with the point formats the
+ * stand-in answers), from OpenSSL and from curl.
+ */
+Test(web_tls, sni_with_underscore_accepted)
+{
+	static const char *const names[] = { "tessera_tesserad", "_",
+	    "a_b.example_", "x\x7fy", "tesserad" };
+	static const int vers[][2] = { { TLS1_3_VERSION, TLS1_3_VERSION },
+	    { TLS1_2_VERSION, TLS1_3_VERSION },
+	    { TLS1_2_VERSION, TLS1_2_VERSION } };
+	char fp[65], fp_file[65], out[4096];
+	size_t i, j;
+	SSL *ssl;
+	int fd;
+
+	h_start(&H, NULL);
+	h_file_fp(H.cert, fp_file);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		H.sni = names[i];
+		for (j = 0; j < sizeof(vers) / sizeof(vers[0]); j++) {
+			ssl = h_tls_open(&H, vers[j][0], vers[j][1], &fd);
+			cr_assert_not_null(ssl, "SNI %s, versions %zu: "
+			    "handshake failed", names[i], j);
+			cr_assert_eq(SSL_version(ssl), vers[j][1]);
+			h_peer_fp(ssl, fp);
+			cr_assert_str_eq(fp, fp_file);
+			cr_assert_eq(h_tls_request(ssl, GET_HELLO,
+			    sizeof(GET_HELLO) - 1, out, sizeof(out)), 200,
+			    "SNI %s", names[i]);
+			/* A second request on the same session. */
+			cr_assert_eq(h_tls_request(ssl, GET_HELLO,
+			    sizeof(GET_HELLO) - 1, out, sizeof(out)), 200);
+			h_tls_close(ssl, fd);
+		}
+		if (strchr(names[i], '\x7f') != NULL)
+			continue;	/* no URL host */
+		/* curl resolves the name to 127.0.0.1 and sends it as SNI. */
+		h_req(&H, "GET", "/hello", NULL, NULL, 0, 0, &R);
+		cr_assert_eq(R.status, 200, "curl, SNI %s: status %ld",
+		    names[i], R.status);
+	}
+}
+
 Test(web_tls, reload_keeps_old_connection_new_sees_new_cert)
 {
 	char fp_old[65], fp_new[65], fp_a[65], fp_b[65], out[4096];

@@ -63,7 +63,8 @@
 	X(STORE_EMPTY,        -61, "store_empty",          "the store is empty (a zero-length data.mdb or an environment tessera init never set up)") \
 	X(STORE_TRUNCATED,    -62, "store_truncated",      "the store file is shorter than its meta page says (truncated)") \
 	X(CORRUPT,            -63, "store_corrupt",        "the store is corrupt") \
-	X(KEY_MISMATCH,       -64, "key_mismatch",         "key is not the one the store was made with")
+	X(KEY_MISMATCH,       -64, "key_mismatch",         "key is not the one the store was made with") \
+	X(IN_USE,             -65, "in_use",               "the data directory is in use by a tesserad or tessera command in another PID namespace (another container?)")
 
 enum tss_err {
 #define TSS_ERR_ENUM(sym, val, name, msg) TSS_E_##sym = (val),

@@ -344,7 +344,12 @@ store__open_env(const char *dir, const struct store_opts *opts, int validate,
 	if ((s = mem_calloc(1, sizeof(*s))) == NULL)
 		return TSS_E_NOMEM;
 	s->map_max = max;
+	s->dir_fd = -1;
 	s->read_only = validate || (opts != NULL && opts->read_only);
+	if (opts != NULL && opts->lock_owner != NULL && !validate &&
+	    (r = store__dirlock(dir, opts->lock_owner, &s->dir_fd)) != 0)
+		goto out;
+	r = TSS_E_INTERNAL;
 	if (pthread_rwlockattr_init(&la) != 0)
 		goto out;
 	pthread_rwlockattr_setkind_np(&la,
@@ -400,6 +405,8 @@ store_close(struct store *s)
 		mdb_env_close(s->env);
 	if (s->lock_ok)
 		pthread_rwlock_destroy(&s->lock);
+	if (s->dir_fd != -1)
+		close(s->dir_fd);
 	free(s);
 }
 

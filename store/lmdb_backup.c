@@ -45,6 +45,25 @@ sync_parent(const char *path)
 }
 
 int
+store_backup_fd(struct store *s, int fd)
+{
+	int rc, r;
+
+	if (s == NULL || fd < 0)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = lock_shared(s)) != 0)
+		return r;
+	/* A read transaction: writers and issuance go on beside it. */
+	rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+	pthread_rwlock_unlock(&s->lock);
+	if (rc <= 0)
+		return tr(rc, "env_copy");
+	r = sys_err(rc, "env_copy", NULL);
+	errno = rc;
+	return r;
+}
+
+int
 store_backup(struct store *s, const char *file)
 {
 	int fd = -1, rc, r = TSS_E_INTERNAL;
@@ -54,14 +73,8 @@ store_backup(struct store *s, const char *file)
 	if ((fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) == -1)
 		return sys_err(errno, "create", file);
-	if ((r = lock_shared(s)) != 0)
+	if ((r = store_backup_fd(s, fd)) != 0)
 		goto out;
-	rc = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
-	pthread_rwlock_unlock(&s->lock);
-	if (rc != 0) {
-		r = tr(rc, "env_copy");
-		goto out;
-	}
 	if (fsync(fd) != 0) {
 		r = sys_err(errno, "fsync", file);
 		goto out;

@@ -23,6 +23,7 @@ struct store {
 	MDB_dbi dbi[STORE_DB__COUNT];
 	pthread_rwlock_t lock;		/* shared: a live txn; exclusive: remap */
 	int lock_ok;
+	int dir_fd;			/* STORE_LOCK_FILE held, or -1 */
 	atomic_int grow;		/* a write hit MDB_MAP_FULL */
 	atomic_int at_max;		/* the map reached map_max */
 	size_t map_max;
@@ -49,6 +50,10 @@ int store__xlate(int rc, int dflt, const char *what, const char *path);
 /* store_open(); validate: check a restored copy, change nothing. */
 int store__open_env(const char *dir, const struct store_opts *opts,
     int validate, struct store **out);
+
+/* dirlock.c: take dir's STORE_LOCK_FILE for owner into *fd (-1 when
+ * the file can be neither made nor opened). */
+int store__dirlock(const char *dir, const char *owner, int *fd);
 
 /* lmdb_check.c */
 int store__check_data_file(const char *path, int must_exist, int *fresh);

@@ -10,7 +10,8 @@
  * map, the second begin waits (at most 2 s) for the first to end.
  *
  * Processes: several processes (tesserad, the offline CLI) may open the
- * same directory; LMDB's lock file coordinates them.
+ * same directory; LMDB's lock file coordinates them, but only within one
+ * PID namespace (see STORE_LOCK_FILE).
  *
  * Keys are 1 to STORE_KEY_MAX bytes (TSS_E_INVALID_ARGUMENT otherwise).
  *
@@ -108,7 +109,23 @@ struct store_opts {
 	enum store_mode mode;
 	/* STORE_OPEN_CREATE: the key fingerprints to record (id ignored). */
 	const struct store_identity *identity;
+	/* Non-NULL: hold dir/STORE_LOCK_FILE while open, recording this
+	 * name ("tesserad"); TSS_E_IN_USE from another PID namespace. */
+	const char *lock_owner;
 };
+
+/*
+ * LMDB's lock file tells processes apart by PID (reader slots, a byte
+ * lock per PID, mutex owners), so two processes in different PID
+ * namespaces, often both PID 1 (two containers on one volume), take each
+ * other for themselves.  flock(2) on this file works across namespaces:
+ * a store opened with lock_owner holds it shared, and the first holder
+ * records its PID namespace in it; while any holder is left, an opener
+ * from another namespace gets TSS_E_IN_USE.  One namespace shares freely.
+ */
+#define STORE_LOCK_FILE		"tesserad.lock"
+/* TSS_E_IN_USE when any process holds dir's lock file, else 0. */
+int store_in_use(const char *dir);
 
 struct store;
 struct store_txn;
@@ -244,6 +261,12 @@ int store_identity_adopt(struct store *s, struct store_identity *idn);
  * removes the partial file.
  */
 int store_backup(struct store *s, const char *file);
+/*
+ * The same copy written to fd (from its offset; neither synced nor
+ * closed): for a caller that names, syncs and renames the file itself.
+ * A write error is TSS_E_IO (TSS_E_PERMISSION) with errno set.
+ */
+int store_backup_fd(struct store *s, int fd);
 /*
  * Restore a backup file into dir, which must be missing (created 0700) or
  * empty (else TSS_E_NOT_EMPTY).  Checks the file's meta pages and size

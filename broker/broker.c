@@ -13,6 +13,7 @@
 #include "auth/secretbox.h"
 #include "auth/session.h"
 #include "auth/user.h"
+#include "backup.h"
 #include "broker.h"
 #include "audit/audit.h"
 #include "sshca/cakey.h"
@@ -157,6 +158,8 @@ broker_exit_status(int r, int dflt)
 		return BROKER_EXIT_NOT_A_STORE;
 	case TSS_E_KEY_MISMATCH:
 		return BROKER_EXIT_KEY_MISMATCH;
+	case TSS_E_IN_USE:
+		return BROKER_EXIT_IN_USE;
 	default:
 		return dflt;
 	}
@@ -227,6 +230,7 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	so.map_size = (size_t)b->cfg.map_size_mib << 20;
 	so.map_max = (size_t)b->cfg.map_max_mib << 20;
 	so.mode = STORE_OPEN_EXISTING;		/* only tessera init creates */
+	so.lock_owner = "tesserad";
 	what = b->cfg.data_dir;
 	if ((r = store_open(b->cfg.data_dir, &so, &b->store)) != 0)
 		goto fail;
@@ -322,6 +326,7 @@ broker_close(struct broker *b)
 {
 	if (b == NULL)
 		return;
+	backup_free(b);			/* uses the store and the commits */
 	serials_free(b->serials);
 	commit_queue_free(b->commits);	/* runs what is queued */
 	sink_stop(b);			/* then streams all of it */

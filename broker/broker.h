@@ -28,6 +28,7 @@ struct rbac;
 struct store;
 struct store_identity;
 struct audit_sink;
+struct backup;
 
 struct broker {
 	struct config cfg;
@@ -40,6 +41,7 @@ struct broker {
 	struct audit_sink *sink;
 	struct cakey *audit_key;	/* signs checkpoints; NULL: none */
 	struct issuer issuer;
+	struct backup *backup;		/* backup.h; NULL until backup_start */
 	/* The sink's thread: woken after commits, flushes on its own. */
 	pthread_t sink_thread;
 	pthread_mutex_t sink_mu;
@@ -90,6 +92,7 @@ int broker_bootstrap(const struct config *cfg, const char *admin,
 #define BROKER_EXIT_STORE_CORRUPT	83
 #define BROKER_EXIT_NOT_A_STORE		84	/* foreign, or a newer schema */
 #define BROKER_EXIT_KEY_MISMATCH	85	/* another CA or master key */
+#define BROKER_EXIT_IN_USE		86	/* from another PID namespace */
 int broker_exit_status(int r, int dflt);
 void broker_close(struct broker *b);		/* NULL is harmless */
 /* Have newly committed audit events streamed to the configured sink

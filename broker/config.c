@@ -60,6 +60,9 @@ static const struct key {
 	{ "map_max_mib",	K_UINT, S(map_max_mib), "4096", 1, 1048576 },
 	{ "metrics_listen",	K_LISTEN, S(metrics_listen), NULL, 0, 0 },
 	{ "metrics_token_file",	K_STR, S(metrics_token_file), NULL, 0, 0 },
+	{ "backup_dir",		K_STR, S(backup_dir), NULL, 0, 0 },
+	{ "backup_interval",	K_DUR, S(backup_interval), "24h", 1, 366 * 86400 },
+	{ "backup_keep",	K_UINT, S(backup_keep), "7", 1, 10000 },
 #undef S
 };
 #define NKEYS	(sizeof(keys) / sizeof(keys[0]))

@@ -38,6 +38,9 @@ struct config {
 	/* GET /metrics: plain HTTP on this address, and/or on the API port
 	 * to the bearer token in this file; neither: not served. */
 	char *metrics_listen, *metrics_token_file;
+	char *backup_dir;	/* NULL: no backups in tesserad */
+	int64_t backup_interval;		/* seconds */
+	uint64_t backup_keep;
 };
 
 /* Fill defaults; strings are allocated (config_free releases them). */

@@ -161,6 +161,8 @@ int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_init(struct cli *c, int argc, char **argv);
 int cmd_enroll_link(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
+/* tessera backup --online: POST /v1/admin/backup (cmd_admin.c). */
+int cmd_backup_online(struct cli *c);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_audit_verify(struct cli *c, int argc, char **argv);
 

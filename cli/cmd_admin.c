@@ -695,3 +695,41 @@ cmd_audit(struct cli *c, int argc, char **argv)
 	json_decref(all);
 	return r;
 }
+
+int
+cmd_backup_online(struct cli *c)
+{
+	struct client_resp resp = { 0 };
+	const char *file, *dir;
+	json_t *j = NULL;
+	int r;
+
+	resp.retry_after = -1;
+	if ((r = cli_call(c, 1, "POST", "/v1/admin/backup", NULL, &resp))
+	    != CLI_OK)
+		goto out;
+	if (c->json) {
+		cli_print_raw(&resp);
+		goto out;
+	}
+	if ((j = cli_json(c, &resp)) == NULL ||
+	    (file = json_string_value(json_object_get(j, "file"))) == NULL) {
+		r = cli_fail(c, "the server's answer names no backup file");
+		goto out;
+	}
+	dir = json_string_value(json_object_get(j, "dir"));
+	printf("Backup written by tesserad: ");
+	if (dir != NULL) {
+		cli_puts_safe(stdout, dir, 0);
+		fputc('/', stdout);
+	}
+	cli_puts_safe(stdout, file, 0);
+	printf(" (%" JSON_INTEGER_FORMAT " bytes)\n",
+	    json_integer_value(json_object_get(j, "bytes")));
+	printf("It holds the store only: keep ca.key, master.key and "
+	    "tesserad.conf safe separately.\n");
+ out:
+	json_decref(j);
+	client_resp_clear(&resp);
+	return r;
+}

@@ -50,7 +50,7 @@ static const struct command commands[] = {
 	{ "init", NULL, cmd_init, "init --data DIR [--dev] [--admin NAME]" },
 	{ "enroll-link", NULL, cmd_enroll_link,
 	    "enroll-link [--config FILE] USER" },
-	{ "backup", NULL, cmd_backup, "backup --data DIR FILE" },
+	{ "backup", NULL, cmd_backup, "backup --data DIR FILE | backup --online" },
 	{ "restore", NULL, cmd_restore, "restore --data DIR FILE" },
 	{ NULL, NULL, NULL, NULL }
 };

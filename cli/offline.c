@@ -73,6 +73,22 @@ offline_store_status(int r)
 	return broker_exit_status(r, CLI_FAIL);
 }
 
+int
+offline_open_failed(struct cli *c, const char *dir, int k, const char *cmd)
+{
+	if (k != TSS_E_IN_USE)
+		cli_fail(c, "cannot open the store in %s: %s", dir,
+		    tss_strerror(k));
+	else
+		cli_fail(c, "data_dir %s is in use by a running tesserad (in "
+		    "another container?) or a tessera command in another PID "
+		    "namespace, and LMDB cannot share it across PID "
+		    "namespaces; use `tessera backup --online`, or run the "
+		    "command in tesserad's container: `docker exec "
+		    "<container> tessera %s ...`", dir, cmd);
+	return offline_store_status(k);
+}
+
 /* Fail unless dir holds a store (so no command creates one by mistake). */
 int
 offline_need_store(struct cli *c, const char *dir)
@@ -106,22 +122,24 @@ audit_local(struct store *s, const char *action, const char *object,
 	return store_commit(t);
 }
 
-/* Open the store of dir, never creating one; message printed on failure. */
+/* Open the store of dir for cmd ("backup"), never creating one; message
+ * printed on failure. */
 int
-offline_open_store(struct cli *c, const char *dir, struct store **s)
+offline_open_store(struct cli *c, const char *dir, const char *cmd,
+    struct store **s)
 {
 	struct store_opts so;
+	char owner[32];
 	int r;
 
 	if ((r = offline_need_store(c, dir)) != CLI_OK)
 		return r;
+	snprintf(owner, sizeof(owner), "tessera %s", cmd);
 	memset(&so, 0, sizeof(so));
 	so.mode = STORE_OPEN_EXISTING;
-	if ((r = store_open(dir, &so, s)) != 0) {
-		cli_fail(c, "cannot open the store in %s: %s", dir,
-		    tss_strerror(r));
-		return offline_store_status(r);
-	}
+	so.lock_owner = owner;
+	if ((r = store_open(dir, &so, s)) != 0)
+		return offline_open_failed(c, dir, r, cmd);
 	return CLI_OK;
 }
 
@@ -131,8 +149,10 @@ int
 cmd_backup(struct cli *c, int argc, char **argv)
 {
 	const char *data = NULL;
+	int online = 0;
 	const struct cli_opt opts[] = {
 		{ "data", CLI_OPT_STR, &data },
+		{ "online", CLI_OPT_FLAG, &online },
 		{ NULL, 0, NULL }
 	};
 	const char *pos[CLI_POS_MAX];
@@ -141,12 +161,21 @@ cmd_backup(struct cli *c, int argc, char **argv)
 	size_t np;
 	int r, k;
 
-	CLI_PARSE(c, argc, argv, opts, pos, 1, 1, &np);
-	if (data == NULL) {
-		fprintf(stderr, "%s: --data DIR is required\n", c->prog);
+	CLI_PARSE(c, argc, argv, opts, pos, 0, 1, &np);
+	if (online && (data != NULL || np != 0)) {
+		fprintf(stderr, "%s: --online takes neither --data nor FILE: "
+		    "tesserad writes the backup into its backup_dir\n",
+		    c->prog);
 		return cli_usage(c);
 	}
-	if ((r = offline_open_store(c, data, &s)) != CLI_OK)
+	if (online)
+		return cmd_backup_online(c);
+	if (data == NULL || np != 1) {
+		fprintf(stderr, "%s: --data DIR and FILE are required\n",
+		    c->prog);
+		return cli_usage(c);
+	}
+	if ((r = offline_open_store(c, data, "backup", &s)) != CLI_OK)
 		return r;
 	if ((k = store_backup(s, pos[0])) != 0) {
 		r = cli_fail(c, "cannot back up %s to %s: %s", data, pos[0],
@@ -182,7 +211,6 @@ cmd_restore(struct cli *c, int argc, char **argv)
 	const char *pos[CLI_POS_MAX];
 	struct store *s = NULL;
 	struct store_txn *t = NULL;
-	struct store_opts so;
 	uint64_t max = 0, cur = 0;
 	json_t *fields = NULL;
 	size_t np;
@@ -193,6 +221,10 @@ cmd_restore(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "%s: --data DIR is required\n", c->prog);
 		return cli_usage(c);
 	}
+	if (store_in_use(data) == TSS_E_IN_USE)
+		return cli_fail(c, "%s is in use by a running tesserad or "
+		    "tessera command: stop it first; restore needs an empty or "
+		    "missing directory", data);
 	if ((k = offline_dir_state(data)) == 2)
 		return cli_fail(c, "%s is not empty: restore needs an empty or "
 		    "missing directory", data);
@@ -201,14 +233,8 @@ cmd_restore(struct cli *c, int argc, char **argv)
 		    tss_strerror(k));
 		return offline_store_status(k);
 	}
-	memset(&so, 0, sizeof(so));
-	so.mode = STORE_OPEN_EXISTING;
-	if ((k = store_open(data, &so, &s)) != 0) {
-		cli_fail(c, "cannot open the restored store: %s",
-		    tss_strerror(k));
-		r = offline_store_status(k);
+	if ((r = offline_open_store(c, data, "restore", &s)) != CLI_OK)
 		goto out;
-	}
 	/*
 	 * Serials must never repeat: the counter goes at least to the
 	 * highest serial in the ledger.  Serials issued after the backup was

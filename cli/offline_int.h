@@ -16,9 +16,15 @@ int offline_dir_state(const char *dir);
 int offline_join(char *buf, size_t len, const char *dir, const char *name);
 /* Exit status for a store error r (CLI_FAIL or tesserad's, tessera(1)). */
 int offline_store_status(int r);
+/* Say why the store in dir did not open (store_open's k, for command
+ * cmd: "backup"); the exit status. */
+int offline_open_failed(struct cli *c, const char *dir, int k,
+    const char *cmd);
 /* CLI_OK when dir holds a store, else CLI_FAIL after a message. */
 int offline_need_store(struct cli *c, const char *dir);
-/* Open the store of dir, never creating one; message printed on failure. */
-int offline_open_store(struct cli *c, const char *dir, struct store **s);
+/* Open the store of dir for cmd ("backup"), never creating one; message
+ * printed on failure. */
+int offline_open_store(struct cli *c, const char *dir, const char *cmd,
+    struct store **s);
 
 #endif

@@ -42,7 +42,8 @@ cmd_enroll_link(struct cli *c, int argc, char **argv)
 		config_free(&cfg);
 		return cli_fail(c, "%s", err);
 	}
-	if ((r = offline_open_store(c, cfg.data_dir, &s)) != CLI_OK)
+	if ((r = offline_open_store(c, cfg.data_dir, "enroll-link", &s)) !=
+	    CLI_OK)
 		goto out;
 	r = CLI_FAIL;
 	if ((k = store_begin(s, 1, &t)) != 0 ||

@@ -284,10 +284,9 @@ cmd_audit_verify(struct cli *c, int argc, char **argv)
 	memset(&so, 0, sizeof(so));
 	so.mode = STORE_OPEN_EXISTING;
 	so.read_only = 1;
+	so.lock_owner = "tessera audit verify";
 	if ((k = store_open(data, &so, &s)) != 0) {
-		cli_fail(c, "cannot open the store in %s: %s", data,
-		    tss_strerror(k));
-		r = offline_store_status(k);
+		r = offline_open_failed(c, data, k, "audit verify");
 		goto out;
 	}
 	if ((k = store_begin(s, 0, &t)) != 0) {

@@ -228,6 +228,7 @@ static const struct {
 	{ "audit:read", RBAC_PERM_AUDIT_READ },
 	{ "targets:read", RBAC_PERM_TARGETS_READ },
 	{ "roles:read", RBAC_PERM_ROLES_READ },
+	{ "backups:create", RBAC_PERM_BACKUPS_CREATE },
 	{ "*", RBAC_PERM_STAR | RBAC_PERM_ALL },
 }, ext_names[] = {
 	{ "permit-X11-forwarding", RBAC_EXT_X11 },

@@ -73,7 +73,8 @@ struct store_txn;
 #define RBAC_PERM_AUDIT_READ		0x080u
 #define RBAC_PERM_TARGETS_READ		0x100u
 #define RBAC_PERM_ROLES_READ		0x200u
-#define RBAC_PERM_ALL			0x3ffu
+#define RBAC_PERM_BACKUPS_CREATE	0x400u
+#define RBAC_PERM_ALL			0x7ffu
 #define RBAC_PERM_STAR			0x80000000u	/* "*": every permission */
 
 /* OpenSSH certificate extensions a role may grant. */

@@ -14,6 +14,7 @@
 #include "auth/enroll.h"
 #include "auth/login.h"
 #include "auth/session.h"
+#include "broker/backup.h"
 #include "broker/broker.h"
 #include "broker/issue.h"
 #include "common/digest.h"
@@ -58,7 +59,14 @@ api_init(struct api *a, struct broker *b, struct web_metrics *m)
 	    "Certificate issuance latency, decision to commit.", bounds,
 	    sizeof(bounds) / sizeof(bounds[0]), &a->issue_seconds)) != 0 ||
 	    (r = web_metrics_gauge(m, "tessera_store_bytes",
-	    "LMDB bytes in use and map size.", &kind, 1, &a->store_bytes)) != 0)
+	    "LMDB bytes in use and map size.", &kind, 1, &a->store_bytes)) != 0 ||
+	    (r = web_metrics_counter(m, "tessera_backup_failures_total",
+	    "Backups into backup_dir that failed.", NULL, 0,
+	    &a->backup_failures)) != 0 ||
+	    (r = web_metrics_gauge(m,
+	    "tessera_backup_last_success_timestamp_seconds",
+	    "When the newest backup in backup_dir was made (0: none yet).",
+	    NULL, 0, &a->backup_last)) != 0)
 		return r;
 	return 0;
 }
@@ -179,57 +187,6 @@ h_healthz(const struct web_req *req, void *arg)
 	if (api_health(arg) != 0)
 		return web_error(503, "unavailable", "store does not answer");
 	return web_json(200, json_pack("{s:s}", "status", "ok"));
-}
-
-int
-api_metrics_token(struct api *a, const char *token, size_t len)
-{
-	if (!web_token_ok(token, len))
-		return TSS_E_BAD_FORMAT;
-	if (sha256(token, len, a->metrics_token) != 0)
-		return TSS_E_CRYPTO;
-	a->metrics_auth = 1;
-	return 0;
-}
-
-void
-api_metrics_refresh(void *arg)
-{
-	struct api *a = arg;
-	uint64_t used, map;
-
-	if (store_usage(a->b->store, &used, &map) == 0) {
-		web_metric_set(a->store_bytes, 0, (int64_t)used);
-		web_metric_set(a->store_bytes, 1, (int64_t)map);
-	}
-}
-
-/*
- * Not public on the API port: without a token it is a path like any
- * unknown one; with one, digests of the same length are compared, in
- * constant time, so neither the token nor its length shows.
- */
-static struct web_resp *
-h_metrics(const struct web_req *req, void *arg)
-{
-	struct api *a = arg;
-	uint8_t got[SHA256_LEN];
-	enum web_auth kind;
-	const char *t;
-	int ok;
-
-	if (!a->metrics_auth)
-		return web_error(404, "not_found", "not found");
-	t = web_req_token(req, &kind);
-	ok = t != NULL && kind == WEB_AUTH_BEARER &&
-	    sha256(t, strlen(t), got) == 0 &&
-	    CRYPTO_memcmp(got, a->metrics_token, SHA256_LEN) == 0;
-	OPENSSL_cleanse(got, sizeof(got));
-	if (!ok)
-		return web_error(401, "unauthenticated",
-		    "the metrics token is required");
-	api_metrics_refresh(a);
-	return web_handle_metrics(req, arg);
 }
 
 static struct web_resp *
@@ -710,6 +667,8 @@ ADMIN_HANDLER(h_target_delete, 204, done(broker_target_delete(a->b, &c,
     web_req_param(req), want_force(req), api_now(), errmsg, sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_role_delete, 204, done(broker_role_delete(a->b, &c,
     web_req_param(req), want_force(req), api_now(), errmsg, sizeof(errmsg)), &out))
+ADMIN_HANDLER(h_backup, 201, broker_backup_now(a->b, &c, api_now(), &out,
+    errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_binding_delete, 204, done(broker_binding_delete(a->b, &c,
     web_req_param(req), api_now(), errmsg, sizeof(errmsg)), &out))
 
@@ -739,7 +698,7 @@ h_target_sshd(const struct web_req *req, void *arg)
 #define C	WEB_R_CPU	/* never waits, or defers its answer */
 static const struct web_route routes[] = {
 	{ "GET",    "/healthz",              h_healthz,        I },
-	{ "GET",    "/metrics",              h_metrics,        I },
+	{ "GET",    "/metrics",              api_metrics_handle, I },
 	{ "GET",    "/v1/ca",                h_ca,             I },
 	{ "GET",    "/v1/krl",               h_krl,            I },
 	{ "POST",   "/v1/enroll/start",      h_enroll_start,   J },
@@ -769,6 +728,7 @@ static const struct web_route routes[] = {
 	{ "DELETE", "/v1/bindings/*",        h_binding_delete, W },
 	{ "GET",    "/v1/check",             h_check,          0 },
 	{ "GET",    "/v1/audit",             h_audit,          0 },
+	{ "POST",   "/v1/admin/backup",      h_backup,         W },
 	{ "POST",   "/v1/device",            device_api_create,  J },
 	{ "GET",    "/v1/device/pending",    device_api_pending, 0 },
 	{ "POST",   "/v1/device/approve",    device_api_approve, J | W },

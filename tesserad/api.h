@@ -12,6 +12,8 @@
 struct broker;
 struct web_metrics;
 struct web_route;
+struct web_req;
+struct web_resp;
 
 struct api {
 	struct broker *b;
@@ -26,6 +28,8 @@ struct api {
 	 * to a bearer token whose SHA-256 this is. */
 	uint8_t metrics_token[32];
 	int metrics_auth;
+	struct web_metric *backup_failures;
+	struct web_metric *backup_last;		/* gauge, Unix seconds */
 };
 
 /* Register the service metrics in m and fill a. */
@@ -41,11 +45,11 @@ int api_metrics_token(struct api *a, const char *token, size_t len);
 /* For the metrics listener (web/scrape.h), arg the struct api: bring the
  * store gauges up to date; the store's health (0: it answers). */
 void api_metrics_refresh(void *arg);
+/* The route's handler (api_metrics.c). */
+struct web_resp *api_metrics_handle(const struct web_req *req, void *arg);
 int api_health(void *arg);
 
 struct caller;
-struct web_req;
-struct web_resp;
 /*
  * Authenticate a request into c (for handlers outside api.c): NULL on
  * success (caller_clear(c) when done), else the response to send.  Cookie

@@ -21,6 +21,7 @@
 #include "auth/session.h"
 #include "auth/token.h"
 #include "auth/user.h"
+#include "broker/backup.h"
 #include "broker/broker.h"
 #include "broker/config.h"
 #include "common/err.h"
@@ -232,6 +233,18 @@ metrics_token_load(const char *path, struct api *a, char *err, size_t errlen)
 	return r;
 }
 
+/* Each backup's result, for /metrics (arg: the struct api). */
+static void
+backup_done(void *arg, int r, int64_t at)
+{
+	struct api *a = arg;
+
+	if (r != 0)
+		web_metric_inc(a->backup_failures, 0);
+	else
+		web_metric_set(a->backup_last, 0, at);
+}
+
 /* public_url default: https://<listen host>:<bound port>. */
 static int
 default_public_url(struct config *cfg, unsigned port)
@@ -324,6 +337,10 @@ main(int argc, char **argv)
 		status = CONFIG_EXIT_CODE;
 		goto out;
 	}
+	if ((r = backup_start(b, backup_done, &api)) != 0) {
+		log_error("backups: %s", tss_strerror(r));
+		goto out;
+	}
 	routes = api_routes(&nroutes);
 	memset(&wc, 0, sizeof(wc));
 	wc.listen = b->cfg.listen;
@@ -392,6 +409,7 @@ main(int argc, char **argv)
 		sig = sigtimedwait(&sigs, NULL, &tick);
 		if (sig == SIGTERM || sig == SIGINT) {
 			log_info("signal %d: draining", sig);
+			backup_stop(b);
 			break;
 		}
 		if (sig == SIGHUP)

@@ -95,6 +95,7 @@ class Instance:
         self.proc = None
         self.port = None
         self.log = None
+        self.wrap = []          # a command tesserad runs under (unshare)
 
     # -- process --
     def start(self):
@@ -103,7 +104,7 @@ class Instance:
             os.unlink(portfile)
         self.log = open(os.path.join(self.dir, "tesserad.log"), "ab")
         self.proc = subprocess.Popen(
-            [TESSERAD, "--config", self.conf],
+            self.wrap + [TESSERAD, "--config", self.conf],
             env=self.env, stdout=self.log, stderr=self.log)
 
         def port():
@@ -251,6 +252,21 @@ class Instance:
                 want=201)
         _, pub = ssh_keypair(self.dir, name)
         return acct, self.login(acct), pub
+
+    def cli_env(self, login):
+        """Environment for the CLI with the session of a POST /v1/login
+        answer saved in a home of its own."""
+        home = tempfile.mkdtemp(prefix="home.", dir=self.dir)
+        sess = os.path.join(home, ".config", "tessera")
+        os.makedirs(sess, mode=0o700)
+        fd = os.open(os.path.join(sess, "session"),
+                     os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"server": "https://127.0.0.1:%d" % self.port,
+                       "token": login["token"],
+                       "expires_at": login["expires_at"],
+                       "username": login.get("username", "admin")}, f)
+        return dict(os.environ, HOME=home)
 
     def tessera(self, *args, check=True):
         p = subprocess.run([TESSERA] + list(args), capture_output=True,

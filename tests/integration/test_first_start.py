@@ -85,7 +85,8 @@ class FirstStart(unittest.TestCase):
         self.assertEqual(url, "https://127.0.0.1:%d" % i.port)
         # Only the store: no key was copied into the volume.
         self.assertEqual(sorted(os.listdir(self.vol)),
-                         ["data.mdb", "lock.mdb", "tesserad.port"])
+                         ["data.mdb", "lock.mdb", "tesserad.lock",
+                          "tesserad.port"])
         acct = i.enroll(token, "boss", "correct horse battery")
         admin = i.login(acct)
         _, tok, pub = i.issuer(admin, "ann", "app")

@@ -290,20 +290,10 @@ class Edge(unittest.TestCase):
         delete("/v1/users/gone")
 
         # `tessera unbind` through the CLI, on a saved session.
-        home = os.path.join(self.i.dir, "home")
-        sess = os.path.join(home, ".config", "tessera")
-        os.makedirs(sess, mode=0o700)
-        fd = os.open(os.path.join(sess, "session"),
-                     os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"server": "https://127.0.0.1:%d" % self.i.port,
-                       "token": tok, "expires_at": r["expires_at"],
-                       "username": "admin"}, f)
         p = subprocess.run(
             [harness.TESSERA, "--ca-file",
              os.path.join(self.i.data, "tls.crt"), "unbind", str(b2)],
-            capture_output=True, text=True,
-            env=dict(os.environ, HOME=home))
+            capture_output=True, text=True, env=self.i.cli_env(r))
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         ids = [b["id"] for b in
                ok("GET", "/v1/bindings", token=tok)["bindings"]]

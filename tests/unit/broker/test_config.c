@@ -52,6 +52,9 @@ Test(config, defaults_when_only_required_keys)
 	cr_expect_eq(c.session_max, 12 * 3600);
 	cr_expect_eq(c.totp_window, 1);
 	cr_expect_eq(c.max_connections, 1024);
+	cr_expect_null(c.backup_dir);		/* no backups */
+	cr_expect_eq(c.backup_interval, 86400);
+	cr_expect_eq(c.backup_keep, 7);
 	config_free(&c);
 }
 
@@ -68,6 +71,13 @@ Test(config, comments_blanks_spaces_and_values)
 	cr_expect_str_eq(c.issuer, "Acme Corp");
 	cr_expect_eq(c.cert_max_ttl, 86400);
 	cr_expect_eq(c.totp_window, 2);
+	config_free(&c);
+	snprintf(text, sizeof(text), "%sbackup_dir = /b\nbackup_interval = 6h\n"
+	    "backup_keep = 30\n", required);
+	cr_assert_eq(load(text, &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(c.backup_dir, "/b");
+	cr_expect_eq(c.backup_interval, 6 * 3600);
+	cr_expect_eq(c.backup_keep, 30);
 	config_free(&c);
 }
 
@@ -93,6 +103,9 @@ Test(config, bad_lines_name_file_line_and_key)
 		{ "listen = ::1:8443", ":5: listen: expected host:port" },
 		{ "log_level = loud", ":5: log_level: expected debug" },
 		{ "issuer =", ":5: issuer: empty value" },
+		{ "backup_keep = 0", ":5: backup_keep: number out of range" },
+		{ "backup_interval = 0s", ":5: backup_interval: duration out of range" },
+		{ "backup_interval = daily", ":5: backup_interval: expected a duration" },
 		{ "just words", ":5: expected key = value" },
 	};
 	char text[1024], err[512], want[600];

@@ -133,7 +133,8 @@ char *cli_escape(const char *s, int keep_slash);
 char *cli_expand_home(const char *path);
 int64_t cli_now(void);
 
-/* Commands (cmd_session.c, cmd_login.c, cmd_admin.c, offline*.c). */
+/* Commands (cmd_session.c, cmd_login.c, cmd_admin.c, offline*.c,
+ * cmd_health.c). */
 int cmd_enroll(struct cli *c, int argc, char **argv);
 int cmd_login(struct cli *c, int argc, char **argv);
 int cmd_whoami(struct cli *c, int argc, char **argv);
@@ -165,5 +166,6 @@ int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_backup_online(struct cli *c);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_audit_verify(struct cli *c, int argc, char **argv);
+int cmd_healthcheck(struct cli *c, int argc, char **argv);
 
 #endif

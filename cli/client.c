@@ -9,7 +9,11 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
+#include "common/digest.h"
+#include "common/enc.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "client.h"
@@ -22,6 +26,9 @@ struct client {
 	char *server;		/* without trailing '/' */
 	char *ca_file;
 	char *auth_header;	/* "Authorization: Bearer ..." (secret) */
+	char *pin;		/* "sha256//<base64>" of a key, or NULL */
+	char *pin_file;		/* the certificate it came from */
+	long timeout;		/* seconds for a whole request */
 	char errbuf[CURL_ERROR_SIZE];
 	char msg[512];
 };
@@ -83,6 +90,7 @@ client_new(const char *server, const char *ca_file, struct client **out,
 	n = strlen(c->server);
 	while (n > 8 && c->server[n - 1] == '/')
 		c->server[--n] = '\0';
+	c->timeout = REQUEST_TIMEOUT_S;
 	if ((c->curl = curl_easy_init()) == NULL) {
 		snprintf(errbuf, errlen, "cannot initialise libcurl");
 		goto out;
@@ -106,6 +114,8 @@ client_free(struct client *c)
 		curl_easy_cleanup(c->curl);
 	free(c->server);
 	free(c->ca_file);
+	free(c->pin);
+	free(c->pin_file);
 	wipe_free(c->auth_header);
 	free(c);
 }
@@ -136,6 +146,67 @@ const char *
 client_server(const struct client *c)
 {
 	return c->server;
+}
+
+void
+client_set_timeout(struct client *c, long secs)
+{
+	c->timeout = secs;
+}
+
+int
+client_pin_cert(struct client *c, const char *cert_file, char *errbuf,
+    size_t errlen)
+{
+	static const char pfx[] = "sha256//";
+	uint8_t *der = NULL, h[SHA256_LEN];
+	char *b64 = NULL, *pin = NULL, *file = NULL;
+	X509 *x = NULL;
+	FILE *f = NULL;
+	size_t n;
+	int len, r = TSS_E_INTERNAL;
+
+	if (errlen > 0)
+		errbuf[0] = '\0';
+	if ((f = fopen(cert_file, "r")) == NULL) {
+		snprintf(errbuf, errlen, "cannot read %s: %s", cert_file,
+		    strerror(errno));
+		r = TSS_E_IO;
+		goto out;
+	}
+	/* curl pins the DER SubjectPublicKeyInfo's SHA-256. */
+	if ((x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL ||
+	    (len = i2d_PUBKEY(X509_get0_pubkey(x), &der)) <= 0) {
+		snprintf(errbuf, errlen, "%s holds no PEM certificate",
+		    cert_file);
+		r = TSS_E_BAD_FORMAT;
+		goto out;
+	}
+	if ((r = sha256(der, (size_t)len, h)) != 0 ||
+	    (r = b64_encode(h, sizeof(h), &b64)) != 0)
+		goto out;
+	n = sizeof(pfx) + strlen(b64);
+	if ((pin = mem_malloc(n)) == NULL ||
+	    (file = mem_strdup(cert_file)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	snprintf(pin, n, "%s%s", pfx, b64);
+	free(c->pin);
+	free(c->pin_file);
+	c->pin = pin;
+	c->pin_file = file;
+	pin = file = NULL;	/* transferred */
+	r = 0;
+ out:
+	if (f != NULL)
+		fclose(f);
+	X509_free(x);
+	OPENSSL_free(der);
+	free(b64);
+	free(pin);
+	free(file);
+	return r;
 }
 
 const char *
@@ -239,6 +310,10 @@ transport_message(struct client *c, CURLcode cc)
 		    c->ca_file != NULL ? c->ca_file : "the system CA store "
 		    "(use --ca-file)", detail);
 		break;
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		snprintf(c->msg, sizeof(c->msg), "TLS: the server at %s does "
+		    "not hold the key of %s", c->server, c->pin_file);
+		break;
 	case CURLE_SSL_CACERT_BADFILE:
 		snprintf(c->msg, sizeof(c->msg), "TLS: cannot use CA file %s: "
 		    "%s", c->ca_file != NULL ? c->ca_file : "(system)", detail);
@@ -307,16 +382,19 @@ client_request(struct client *c, const char *method, const char *path,
 	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    (c->ca_file != NULL &&
+	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->pin == NULL ?
+	    1L : 0L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->pin == NULL ?
+	    2L : 0L) != CURLE_OK ||
+	    (c->pin != NULL && curl_easy_setopt(h, CURLOPT_PINNEDPUBLICKEY,
+	    c->pin) != CURLE_OK) ||
+	    (c->ca_file != NULL && c->pin == NULL &&
 	    curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file) != CURLE_OK) ||
 	    curl_easy_setopt(h, CURLOPT_SSLVERSION,
 	    (long)CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S)
-	    != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_TIMEOUT, REQUEST_TIMEOUT_S)
-	    != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, c->timeout <
+	    CONNECT_TIMEOUT_S ? c->timeout : CONNECT_TIMEOUT_S) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT, c->timeout) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_USERAGENT, "tessera-cli") != CURLE_OK ||
 	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) != CURLE_OK ||

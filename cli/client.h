@@ -2,10 +2,11 @@
  * client: the CLI's HTTPS client for the Tessera API, on libcurl.
  *
  * Only https:// URLs; the server certificate is always verified, against
- * the system store or the given CA file, and a failure is an error, never
- * a retry without verification.  No redirects are followed.  Request and
- * response bodies may hold secrets (passwords, tokens, TOTP secrets), so
- * both are wiped when released; the bearer token is wiped with the client.
+ * the system store or the given CA file (or, with client_pin_cert, by its
+ * key), and a failure is an error, never a retry without verification.
+ * No redirects are followed.  Request and response bodies may hold secrets
+ * (passwords, tokens, TOTP secrets), so both are wiped when released; the
+ * bearer token is wiped with the client.
  */
 #ifndef TSS_CLI_CLIENT_H
 #define TSS_CLI_CLIENT_H
@@ -37,6 +38,16 @@ void client_free(struct client *c);		/* NULL is harmless */
 /* Use this bearer token from now on (copied; NULL for none). */
 int client_set_token(struct client *c, const char *token);
 const char *client_server(const struct client *c);
+/* Give up on a request after secs seconds (default 60, connect 10). */
+void client_set_timeout(struct client *c, long secs);
+/*
+ * Trust only a server that proves it holds the key of the (first)
+ * certificate in cert_file, whatever its name or issuer (for the health
+ * check, which reaches tesserad on an address it derived itself).  0, or
+ * TSS_E_IO / TSS_E_BAD_FORMAT with errbuf saying why.
+ */
+int client_pin_cert(struct client *c, const char *cert_file, char *errbuf,
+    size_t errlen);
 
 /*
  * method path (starting with '/') with an optional JSON body.  Returns 0

@@ -52,6 +52,8 @@ static const struct command commands[] = {
 	    "enroll-link [--config FILE] USER" },
 	{ "backup", NULL, cmd_backup, "backup --data DIR FILE | backup --online" },
 	{ "restore", NULL, cmd_restore, "restore --data DIR FILE" },
+	{ "healthcheck", NULL, cmd_healthcheck,
+	    "healthcheck [--config FILE | --url URL]" },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -2,7 +2,8 @@
  * End to end with the real binaries: `tessera init --dev`, tesserad on an
  * ephemeral loopback port, then enroll, login (recovery codes, so no test
  * waits for the next TOTP step), admin commands, certificates checked with
- * ssh-keygen, logout, and backup/verify while the service runs.
+ * ssh-keygen, logout, backup/verify while the service runs, and the
+ * health check (running, wrong key, stopped).
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -391,4 +392,80 @@ Test(cli_e2e, backup_and_verify_while_the_service_runs)
 	/* the service still answers */
 	TS(home, NULL, "whoami");
 	cr_assert_eq(res.status, 0, "%s", res.err);
+}
+
+/* tessera healthcheck with env (NULL-terminated "K=V" list) and args. */
+#define HC(env, ...) do { \
+		const char *const a_[] = { "healthcheck", __VA_ARGS__, NULL }; \
+		cr_assert_eq(clirun(&res, home, (env), NULL, 30, a_), 0); \
+	} while (0)
+
+Test(cli_e2e, healthcheck_finds_the_server_from_its_config)
+{
+	const char *const port0[] = { "TESSERA_LISTEN=127.0.0.1:0", NULL };
+	char any[64], other[4300], cmd[9000], want[128];
+	const char *const wild[] = { any, NULL };
+	const char *const pin[] = { "TESSERA_LISTEN=127.0.0.1:0", other,
+	    NULL };
+
+	/* listen port 0, as tesserad runs here: the port file */
+	HC(port0, "--config", conf);
+	snprintf(want, sizeof(want), "healthy: %s\n", url);
+	cr_assert_eq(res.status, 0, "%s", res.err);
+	cr_assert_str_eq(res.out, want);
+	/* a wildcard address is reached on loopback */
+	snprintf(any, sizeof(any), "TESSERA_LISTEN=0.0.0.0:%s",
+	    strrchr(url, ':') + 1);
+	HC(wild, "--config", conf);
+	cr_assert_eq(res.status, 0, "%s", res.err);
+	/* --url is verified like any server: with the CA file, not without */
+	{
+		const char *const a[] = { "--ca-file", crt, "healthcheck",
+		    "--url", url, NULL };
+
+		cr_assert_eq(clirun(&res, home, NULL, NULL, 30, a), 0);
+		cr_assert_eq(res.status, 0, "%s", res.err);
+	}
+	HC(NULL, "--url", url);
+	cr_assert_eq(res.status, 1);
+	cr_assert(strstr(res.err, "unhealthy: TLS") != NULL, "%s", res.err);
+	/* a server without the key of the configured tls_cert is refused */
+	snprintf(cmd, sizeof(cmd), "openssl req -x509 -newkey ed25519 -nodes "
+	    "-keyout '%s/o.key' -out '%s/o.crt' -subj /CN=127.0.0.1 -days 1 "
+	    ">/dev/null 2>&1", dir, dir);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(other, sizeof(other), "TESSERA_TLS_CERT=%s/o.crt", dir);
+	HC(pin, "--config", conf);
+	cr_assert_eq(res.status, 1);
+	cr_assert(strstr(res.err, "does not hold the key of") != NULL, "%s",
+	    res.err);
+	/* an unreadable config names the file */
+	HC(NULL, "--config", "/nonexistent/tesserad.conf");
+	cr_assert_eq(res.status, 1);
+	cr_assert(strstr(res.err, "/nonexistent/tesserad.conf") != NULL, "%s",
+	    res.err);
+}
+
+Test(cli_e2e, healthcheck_fails_fast_once_the_server_stops)
+{
+	const char *const port0[] = { "TESSERA_LISTEN=127.0.0.1:0", NULL };
+	struct timespec t0, t1;
+
+	HC(port0, "--config", conf);
+	cr_assert_eq(res.status, 0, "%s", res.err);
+	stop_daemon();
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	HC(port0, "--config", conf);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert_eq(res.status, 1);
+	/* refused at the port tesserad last wrote (or, were that file
+	 * removed at exit, the file's absence) */
+	cr_assert(strncmp(res.err, "tessera: unhealthy: ", 20) == 0 &&
+	    (strstr(res.err, "cannot connect to") != NULL ||
+	    strstr(res.err, "tesserad.port cannot be read") != NULL), "%s",
+	    res.err);
+	cr_assert_eq(strchr(res.err, '\n'), res.err + strlen(res.err) - 1,
+	    "more than one line: %s", res.err);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 4, "took %lds",
+	    (long)(t1.tv_sec - t0.tv_sec));
 }

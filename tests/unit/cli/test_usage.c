@@ -154,3 +154,16 @@ Test(cli_usage, global_options_after_the_command)
 	cr_assert_eq(res.status, 1);
 	cr_assert(strstr(res.err, "https://") != NULL, "%s", res.err);
 }
+
+Test(cli_usage, healthcheck_help_and_its_exclusive_options)
+{
+	RUN(res, "healthcheck", "--help");
+	cr_assert_eq(res.status, 0);
+	cr_assert(strstr(res.out, "usage: tessera healthcheck [--config FILE "
+	    "| --url URL]") != NULL, "%s", res.out);
+	RUN(res, "healthcheck", "--config", "/x.conf", "--url",
+	    "https://127.0.0.1:1");
+	cr_assert_eq(res.status, 2);
+	cr_assert(strstr(res.err, "--config and --url exclude each other")
+	    != NULL, "%s", res.err);
+}

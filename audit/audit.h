@@ -97,19 +97,32 @@ int audit_verify(struct store_txn *t, uint64_t *count, char head[65],
     uint64_t *bad);
 
 /*
- * Sinks stream committed events as JSON lines to a file, stderr ("-") or
- * syslog ("syslog").  audit_sink_flush writes every event after the last
- * one it wrote (events committed by other processes too).  A file sink
- * resumes after the last seq already in the file, so a restart neither
- * repeats nor skips events; stderr and syslog start at the current head.
- * Thread-safe.
+ * Sinks stream committed events as JSON lines, in seq order, to a file,
+ * stderr ("-") or a syslog socket ("syslog" for AUDIT_SYSLOG_SOCKET,
+ * "syslog:/path" for another; datagrams in syslog(3)'s format, sent on a
+ * socket of our own so a failure shows).  A file sink resumes after the
+ * last seq already in the file, so a restart neither repeats nor skips
+ * events; stderr and syslog start at the current head.
+ *
+ * audit_sink_flush delivers every event after the last one delivered
+ * (events committed by other processes too).  The cursor only passes an
+ * event once it is delivered: a sink that cannot deliver (no socket, a
+ * broken pipe, a full disk) keeps it and every later event, returns
+ * TSS_E_IO, logs the outage once, and the flushes of the next 1, 2, 4,
+ * up to 8 seconds return TSS_E_IO at once (audit_sink_due says when to
+ * retry); the outage's end is logged once.  Thread-safe.
  */
+#define AUDIT_SYSLOG_SOCKET	"/dev/log"
 struct audit_sink;
 struct cakey;
 int audit_sink_open(const char *spec, struct store *s,
     struct audit_sink **out);
 int audit_sink_flush(struct audit_sink *k, struct store *s);
 void audit_sink_close(struct audit_sink *k);
+/* For /metrics: events committed but not delivered (as of the last
+ * flush), and failed delivery attempts since open. */
+void audit_sink_stats(struct audit_sink *k, uint64_t *lag,
+    uint64_t *failures);
 
 /*
  * Signed checkpoints (checkpoint.h) in the stream, each after the events
@@ -125,8 +138,8 @@ int audit_sink_checkpoints(struct audit_sink *k, struct cakey *key,
 #define AUDIT_SINK_FINAL	0x1
 int audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
     unsigned flags);
-/* When a timed checkpoint falls due (Unix seconds); INT64_MAX: none is
- * pending.  The caller flushes then. */
+/* When a timed checkpoint or a retry falls due (Unix seconds);
+ * INT64_MAX: none is pending.  The caller flushes then. */
 int64_t audit_sink_due(struct audit_sink *k);
 
 #endif

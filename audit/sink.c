@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,13 +28,36 @@
 
 /* A flush writes its lines to a file or pipe in writes of about this. */
 #define SINK_CHUNK	(64 * 1024)
+/* Retries of a sink that cannot deliver: 1 s, doubling up to this. */
+#define SINK_BACKOFF_MAX	8
+/* A syslog receiver that stops reading fails a send after this (s). */
+#define SINK_SEND_TIMEOUT	5
+/* LOG_AUTHPRIV | LOG_INFO, as syslog(3) with openlog(LOG_AUTHPRIV). */
+#define SINK_SYSLOG_PRI	(10 * 8 + 6)
 
 struct audit_sink {
 	pthread_mutex_t lock;
-	int fd;			/* -1 for syslog */
+	int fd;			/* stream; syslog: the socket, -1 unconnected */
 	int owned;		/* close fd on free */
-	uint64_t last;		/* last seq written */
-	struct buf *out;	/* lines not yet written, one per event */
+	const char *sock;	/* syslog socket path (in name); NULL: a stream */
+	char *name;		/* the spec, for messages */
+	/*
+	 * The cursor: last is the last event delivered (a whole line written,
+	 * a datagram sent), never one that was not.  out holds the lines read
+	 * but not yet delivered, events last + 1 onwards, after a checkpoint
+	 * line when ck_first; a line cut short by a failed write keeps its
+	 * unwritten rest there, so a retry finishes it instead of starting
+	 * it again.
+	 */
+	uint64_t last;
+	struct buf *out;
+	int ck_first;
+	uint64_t head;		/* newest seq in the store at the last flush */
+	/* Delivery failures: retried with backoff, logged once an outage. */
+	int failing, err;	/* err: errno of the failure */
+	int64_t retry_at, backoff;
+	uint64_t failures;	/* failed attempts, all outages */
+	uint64_t fail_base;	/* failures when this outage began */
 	/* Checkpoints (audit_sink_checkpoints); ckey NULL: none. */
 	struct cakey *ckey;
 	uint64_t ck_every;
@@ -82,138 +108,176 @@ file_last_seq(int fd, uint64_t *seq, int *ckpt)
 int
 audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 {
+	struct sockaddr_un sun;
 	struct audit_sink *k;
 	struct store_txn *t = NULL;
-	int r, ckpt = 0;
+	const char *sock = NULL;
+	int r = TSS_E_NOMEM, ckpt = 0;
 
 	*out = NULL;
+	if (strcmp(spec, "syslog") == 0)
+		sock = AUDIT_SYSLOG_SOCKET;
+	else if (strncmp(spec, "syslog:", 7) == 0)
+		sock = spec + 7;
+	if (sock != NULL && (*sock == '\0' || strlen(sock) >= sizeof(sun.sun_path)))
+		return *sock == '\0' ? TSS_E_INVALID_ARGUMENT : TSS_E_TOO_LONG;
 	if ((k = mem_calloc(1, sizeof(*k))) == NULL)
 		return TSS_E_NOMEM;
-	if ((k->out = buf_new()) == NULL) {
-		free(k);
-		return TSS_E_NOMEM;
-	}
 	pthread_mutex_init(&k->lock, NULL);
+	k->fd = -1;
+	if ((k->out = buf_new()) == NULL || (k->name = mem_strdup(spec)) == NULL)
+		goto fail;
+	if (sock != NULL)
+		k->sock = sock == spec + 7 ? k->name + 7 : sock;
 	if (strcmp(spec, "-") == 0) {
 		k->fd = STDERR_FILENO;
-	} else if (strcmp(spec, "syslog") == 0) {
-		k->fd = -1;
-		openlog("tesserad", LOG_PID, LOG_AUTHPRIV);
-	} else {
+	} else if (sock == NULL) {
 		if ((k->fd = open(spec, O_RDWR | O_APPEND | O_CREAT |
 		    O_CLOEXEC, 0600)) == -1) {
 			r = errno == EACCES ? TSS_E_PERMISSION : TSS_E_IO;
-			buf_free(k->out);
-			free(k);
-			return r;
+			goto fail;
 		}
 		k->owned = 1;
-		if ((r = file_last_seq(k->fd, &k->last, &ckpt)) != 0) {
-			audit_sink_close(k);
-			return r;
-		}
+		if ((r = file_last_seq(k->fd, &k->last, &ckpt)) != 0)
+			goto fail;
 		/* A restart does not sign again what is signed already. */
 		if (ckpt)
 			k->ck_seq = k->last;
 	}
-	if (!k->owned) {
-		if ((r = store_begin(s, 0, &t)) != 0 ||
-		    (r = store_counter_get(t, STORE_CTR_AUDIT_SEQ,
-		    &k->last)) != 0) {
-			store_abort(t);
-			audit_sink_close(k);
-			return r;
-		}
-		store_abort(t);
-	}
+	/* A stream or syslog starts at the head: what came before went to
+	 * whatever was there before. */
+	if (!k->owned && ((r = store_begin(s, 0, &t)) != 0 ||
+	    (r = store_counter_get(t, STORE_CTR_AUDIT_SEQ, &k->last)) != 0))
+		goto fail;
+	store_abort(t);
+	k->head = k->last;
 	*out = k;
 	return 0;
+ fail:
+	store_abort(t);
+	audit_sink_close(k);
+	return r;
 }
 
 /*
- * Write the buffered lines; an event counts as delivered once its whole
- * line is written.  After a failure the next flush starts again from the
- * first line not wholly written.
+ * Send one line to the syslog socket as syslog(3) would (RFC 3164:
+ * "<86>Dec  6 23:51:31 tesserad[PID]: line", authpriv.info), connecting
+ * first when not connected.  A failure closes the socket (a receiver that
+ * went away leaves it dead); errno says why.
+ */
+static int
+syslog_send(struct audit_sink *k, const uint8_t *line, size_t len)
+{
+	struct sockaddr_un sun;
+	struct timeval tv = { SINK_SEND_TIMEOUT, 0 };
+	struct iovec iov[2];
+	struct msghdr mh;
+	char head[64], ts[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n;
+
+	if (k->fd == -1) {
+		memset(&sun, 0, sizeof(sun));
+		sun.sun_family = AF_UNIX;
+		memcpy(sun.sun_path, k->sock, strlen(k->sock) + 1);
+		if ((k->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+			return -1;
+		/* A receiver that stops reading cannot hold the thread. */
+		if (setsockopt(k->fd, SOL_SOCKET, SO_SNDTIMEO, &tv,
+		    sizeof(tv)) != 0 ||
+		    connect(k->fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+			goto fail;
+	}
+	localtime_r(&now, &tm);
+	strftime(ts, sizeof(ts), "%b %e %T", &tm);
+	n = snprintf(head, sizeof(head), "<%d>%s tesserad[%ld]: ",
+	    SINK_SYSLOG_PRI, ts, (long)getpid());
+	iov[0].iov_base = head;
+	iov[0].iov_len = n > 0 && (size_t)n < sizeof(head) ? (size_t)n : 0;
+	iov[1].iov_base = (void *)(uintptr_t)line;
+	iov[1].iov_len = len;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = 2;
+	while ((n = (int)sendmsg(k->fd, &mh, MSG_NOSIGNAL)) == -1 &&
+	    errno == EINTR)
+		;
+	if (n != -1)
+		return 0;
+ fail:
+	n = errno;
+	close(k->fd);
+	k->fd = -1;
+	errno = n;
+	return -1;
+}
+
+/*
+ * Deliver the pending lines in order: the rest of a stream's lines in as
+ * few writes as it takes, one datagram a line to syslog.  The cursor moves
+ * past an event once its whole line is out.  TSS_E_IO when the sink
+ * cannot take more (k->err says why); what is left stays in k->out.
  */
 static int
 sink_drain(struct audit_sink *k)
 {
-	const uint8_t *p = buf_ptr(k->out);
-	size_t len = buf_len(k->out), off = 0;
-	ssize_t n;
-	int r = 0;
+	const uint8_t *p, *nl;
+	size_t len, n, i;
+	ssize_t w;
 
-	while (off < len) {
-		if ((n = write(k->fd, p + off, len - off)) == -1) {
+	while ((len = buf_len(k->out)) > 0) {
+		p = buf_ptr(k->out);
+		if (k->sock != NULL) {
+			if ((nl = memchr(p, '\n', len)) == NULL)
+				return TSS_E_INTERNAL;
+			n = (size_t)(nl - p);
+			if (syslog_send(k, p, n) != 0) {
+				k->err = errno;
+				return TSS_E_IO;
+			}
+			n++;
+		} else if ((w = write(k->fd, p, len)) == -1) {
 			if (errno == EINTR)
 				continue;
-			r = TSS_E_IO;
-			break;
+			k->err = errno;
+			return TSS_E_IO;
+		} else
+			n = (size_t)w;
+		for (i = 0; i < n; i++) {
+			if (p[i] != '\n')
+				continue;
+			if (k->ck_first)
+				k->ck_first = 0;
+			else
+				k->last++;
 		}
-		off += (size_t)n;
+		buf_consume(k->out, n);
 	}
-	while (off > 0)
-		if (p[--off] == '\n')
-			k->last++;
 	buf_reset(k->out);
-	return r;
+	return 0;
 }
 
-/* One event's line: to syslog now, or buffered for the file. */
+/* Queue one line, newline added. */
 static int
-sink_write(struct audit_sink *k, const char *text)
+sink_queue(struct audit_sink *k, const char *text)
 {
 	size_t len = strlen(text);
 	uint8_t *dst;
 	int r;
 
-	if (k->fd == -1) {
-		syslog(LOG_INFO, "%s", text);
-		k->last++;
-		return 0;
-	}
 	if ((r = buf_reserve(k->out, len + 1, &dst)) != 0)
 		return r;
 	memcpy(dst, text, len);
 	dst[len] = '\n';
-	return buf_len(k->out) >= SINK_CHUNK ? sink_drain(k) : 0;
-}
-
-/* A line that is not an event (not counted in last), newline added. */
-static int
-sink_line(struct audit_sink *k, const char *line)
-{
-	size_t len = strlen(line), off = 0;
-	char *p;
-	ssize_t n;
-	int r = 0;
-
-	if (k->fd == -1) {
-		syslog(LOG_INFO, "%s", line);
-		return 0;
-	}
-	/* One write for the line and its newline, so it arrives whole. */
-	if ((p = mem_malloc(len + 1)) == NULL)
-		return TSS_E_NOMEM;
-	memcpy(p, line, len);
-	p[len] = '\n';
-	while (off < len + 1) {
-		if ((n = write(k->fd, p + off, len + 1 - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			r = TSS_E_IO;
-			break;
-		}
-		off += (size_t)n;
-	}
-	free(p);
-	return r;
+	return 0;
 }
 
 /*
  * Sign event seq (read in t) and write the checkpoint after the events
- * up to it, which are drained first.  A failure is logged; a later flush
- * tries again.
+ * up to it, which are drained first.  A failure other than the sink's
+ * own (audit_sink_flush_at reports those) is logged; a later flush tries
+ * again.  A checkpoint once queued is not signed again.
  */
 static int
 sink_checkpoint(struct audit_sink *k, struct store_txn *t, uint64_t seq,
@@ -236,12 +300,13 @@ sink_checkpoint(struct audit_sink *k, struct store_txn *t, uint64_t seq,
 	if ((hash = json_string_value(json_object_get(e, "hash"))) == NULL)
 		goto out;
 	if ((r = audit_ckpt_sign(k->ckey, seq, hash, now, &line)) != 0 ||
-	    (r = sink_line(k, line)) != 0)
+	    (r = sink_queue(k, line)) != 0)
 		goto out;
+	k->ck_first = 1;
 	k->ck_seq = seq;
-	r = 0;
+	r = sink_drain(k);
  out:
-	if (r != 0)
+	if (r != 0 && r != TSS_E_IO)
 		log_warn("audit sink: checkpoint at event %llu: %s",
 		    (unsigned long long)seq, tss_strerror(r));
 	free(line);
@@ -274,6 +339,8 @@ audit_sink_due(struct audit_sink *k)
 	if (k->ckey != NULL && k->last > k->ck_seq)
 		due = k->ck_time > INT64_MAX - k->ck_interval ? INT64_MAX :
 		    k->ck_time + k->ck_interval;
+	if (k->failing && k->retry_at < due)
+		due = k->retry_at;
 	pthread_mutex_unlock(&k->lock);
 	return due;
 }
@@ -282,6 +349,39 @@ int
 audit_sink_flush(struct audit_sink *k, struct store *s)
 {
 	return audit_sink_flush_at(k, s, (int64_t)time(NULL), 0);
+}
+
+/*
+ * After a flush that ended in r: a delivery failure starts or prolongs
+ * an outage (said once, retried after a backoff doubling up to
+ * SINK_BACKOFF_MAX); a success ends one (said once); other errors are
+ * said each time.
+ */
+static void
+sink_outcome(struct audit_sink *k, int r, int64_t now)
+{
+	if (r == TSS_E_IO) {
+		k->failures++;
+		k->backoff = !k->failing ? 1 : k->backoff * 2 > SINK_BACKOFF_MAX ?
+		    SINK_BACKOFF_MAX : k->backoff * 2;
+		k->retry_at = now + k->backoff;
+		if (!k->failing) {
+			k->fail_base = k->failures - 1;
+			log_error("audit sink %s: cannot deliver event %llu: "
+			    "%s; holding it and every later event, retrying "
+			    "(tessera_audit_sink_lag_events)", k->name,
+			    (unsigned long long)k->last + 1, strerror(k->err));
+		}
+		k->failing = 1;
+	} else if (r != 0)
+		log_warn("audit sink %s: %s", k->name, tss_strerror(r));
+	else if (k->failing) {
+		log_info("audit sink %s: delivering again, after %llu failed "
+		    "attempts; now at event %llu", k->name,
+		    (unsigned long long)(k->failures - k->fail_base),
+		    (unsigned long long)k->last);
+		k->failing = 0;
+	}
 }
 
 int
@@ -301,6 +401,15 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 		return 0;
 	pthread_mutex_lock(&k->lock);
 	if ((r = store_begin(s, 0, &t)) != 0 ||
+	    (r = store_counter_get(t, STORE_CTR_AUDIT_SEQ, &k->head)) != 0)
+		goto out;
+	/* Backing off: the lag above is all this flush finds out. */
+	if (k->failing && now < k->retry_at && !(flags & AUDIT_SINK_FINAL)) {
+		r = TSS_E_IO;
+		goto quiet;
+	}
+	/* What an earlier flush could not deliver goes first. */
+	if ((r = sink_drain(k)) != 0 ||
 	    (r = store_cursor_open(t, STORE_DB_AUDIT, &c)) != 0)
 		goto out;
 	buf_poke_u64(key, k->last + 1);
@@ -308,9 +417,10 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 	    r == 0; r = store_cursor_next(c, &kp, &kl, &v, &vl)) {
 		if ((r = audit__record_text(v, vl, &text)) != 0)
 			break;
-		r = sink_write(k, text);
+		r = sink_queue(k, text);
 		free(text);
-		if (r != 0)
+		if (r != 0 || (buf_len(k->out) >= SINK_CHUNK &&
+		    (r = sink_drain(k)) != 0))
 			break;
 		seq = kl == 8 ? buf_peek_u64(kp) : 0;
 		if (k->ckey != NULL && seq > k->ck_seq &&
@@ -321,7 +431,7 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 	if (r == TSS_E_NOT_FOUND)
 		r = 0;
 	/* What was read before a failure still goes out. */
-	if ((r2 = sink_drain(k)) != 0 && r == 0)
+	if (r != TSS_E_IO && (r2 = sink_drain(k)) != 0 && r == 0)
 		r = r2;
 	/* The rest is signed once the interval has passed (or at the end). */
 	if (r == 0 && k->ckey != NULL && k->last > k->ck_seq &&
@@ -333,8 +443,13 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 	 * (the sink thread would spin): try it after the interval. */
 	if (r != 0 && k->ckey != NULL)
 		k->ck_time = now;
-	if (r != 0)
-		log_warn("audit sink: %s", tss_strerror(r));
+	sink_outcome(k, r, now);
+ quiet:
+	if (r != 0 && (flags & AUDIT_SINK_FINAL) && k->head > k->last)
+		log_error("audit sink %s: stopping with events %llu to %llu "
+		    "not delivered (GET /v1/audit?after=%llu has them)",
+		    k->name, (unsigned long long)k->last + 1,
+		    (unsigned long long)k->head, (unsigned long long)k->last);
 	store_cursor_close(c);
 	store_abort(t);
 	pthread_mutex_unlock(&k->lock);
@@ -342,14 +457,25 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 }
 
 void
+audit_sink_stats(struct audit_sink *k, uint64_t *lag, uint64_t *failures)
+{
+	*lag = *failures = 0;
+	if (k == NULL)
+		return;
+	pthread_mutex_lock(&k->lock);
+	*lag = k->head > k->last ? k->head - k->last : 0;
+	*failures = k->failures;
+	pthread_mutex_unlock(&k->lock);
+}
+
+void
 audit_sink_close(struct audit_sink *k)
 {
 	if (k == NULL)
 		return;
-	if (k->owned)
+	if (k->owned || (k->sock != NULL && k->fd != -1))
 		close(k->fd);
-	if (k->fd == -1)
-		closelog();
+	free(k->name);
 	buf_free(k->out);
 	pthread_mutex_destroy(&k->lock);
 	free(k);

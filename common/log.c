@@ -1,5 +1,6 @@
 /*
- * Logging to stderr.  One line per message, written with a single write(2)
+ * Logging to stderr, or to stdout when the audit stream has stderr (see
+ * log.h).  One line per message, written with a single write(2)
  * so lines from threads do not interleave.  Text form:
  *   2026-11-28T13:53:05Z INFO message
  * JSON form: {"time":"...","level":"info","msg":"..."}
@@ -19,6 +20,7 @@
 /* Atomic: SIGHUP may change the level while other threads log. */
 static _Atomic int log_min = LOGL_INFO;
 static _Atomic int log_json;
+static _Atomic int log_fd = STDERR_FILENO;
 
 static const char *const level_names[] = { "debug", "info", "warn", "error" };
 
@@ -27,6 +29,12 @@ log_setup(enum log_level min, int json)
 {
 	atomic_store_explicit(&log_min, (int)min, memory_order_relaxed);
 	atomic_store_explicit(&log_json, json, memory_order_relaxed);
+}
+
+void
+log_to(int fd)
+{
+	atomic_store_explicit(&log_fd, fd, memory_order_relaxed);
 }
 
 int
@@ -110,5 +118,6 @@ log_msg(enum log_level lvl, const char *fmt, ...)
 	if (json)
 		line[off++] = '"', line[off++] = '}';
 	line[off++] = '\n';
-	(void)!write(STDERR_FILENO, line, off);
+	(void)!write(atomic_load_explicit(&log_fd, memory_order_relaxed), line,
+	    off);
 }

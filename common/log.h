@@ -1,5 +1,7 @@
 /*
- * Process-wide logging to stderr, as text or JSON lines.  Messages are
+ * Process-wide logging to stderr, as text or JSON lines.  log_to moves it
+ * to another descriptor (tesserad: stdout when the audit stream is on
+ * stderr, so log lines and audit events never share a stream).  Messages are
  * escaped (CR, LF, control bytes) so a caller-supplied string cannot forge
  * a line.  Never pass a secret: passwords, codes, tokens, keys.
  */
@@ -10,6 +12,7 @@
 enum log_level { LOGL_DEBUG, LOGL_INFO, LOGL_WARN, LOGL_ERROR };
 
 void log_setup(enum log_level min, int json);
+void log_to(int fd);
 int log_level_parse(const char *s, enum log_level *out);
 void log_msg(enum log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "auth/enroll.h"
 #include "auth/session.h"
 #include "auth/token.h"
@@ -30,6 +31,7 @@
 #include "store/store.h"
 #include "tesserad/api.h"
 #include "web/scrape.h"
+#include "web/metrics.h"
 #include "web/server.h"
 
 #define EX_USAGE	64
@@ -136,9 +138,8 @@ first_start(const struct config *cfg, char *token, int64_t *exp)
 	if (cfg->bootstrap_admin == NULL)
 		return 0;
 	if (user_name_valid(cfg->bootstrap_admin) != 0) {
-		fprintf(stderr, "tesserad: bootstrap_admin = %s: not a user "
-		    "name (lowercase letters, digits, _ . -)\n",
-		    cfg->bootstrap_admin);
+		log_error("bootstrap_admin = %s: not a user name (lowercase "
+		    "letters, digits, _ . -)", cfg->bootstrap_admin);
 		return -1;
 	}
 	r = broker_bootstrap(cfg, cfg->bootstrap_admin, (int64_t)time(NULL),
@@ -151,7 +152,7 @@ first_start(const struct config *cfg, char *token, int64_t *exp)
 		return 0;
 	}
 	if (r != 0) {
-		fprintf(stderr, "tesserad: first start: %s\n", err);
+		log_error("first start: %s", err);
 		return -1;
 	}
 	return 1;
@@ -245,6 +246,20 @@ backup_done(void *arg, int r, int64_t at)
 		web_metric_set(a->backup_last, 0, at);
 }
 
+/* The audit sink's delivery in /metrics, refreshed every tick. */
+static void
+sink_metrics(struct broker *b, struct web_metric *lag,
+    struct web_metric *fails, uint64_t *counted)
+{
+	uint64_t l, f;
+
+	audit_sink_stats(b->sink, &l, &f);
+	web_metric_set(lag, 0, (int64_t)l);
+	if (f > *counted)
+		web_metric_add(fails, 0, f - *counted);
+	*counted = f;
+}
+
 /* public_url default: https://<listen host>:<bound port>. */
 static int
 default_public_url(struct config *cfg, unsigned port)
@@ -268,6 +283,8 @@ main(int argc, char **argv)
 	struct config cfg, running;
 	struct broker *b = NULL;
 	struct web_metrics *metrics = NULL;
+	struct web_metric *sink_lag = NULL, *sink_fails = NULL;
+	uint64_t sink_counted = 0;
 	struct web_server *srv = NULL;
 	struct web_scrape *scrape = NULL;
 	struct web_scrape_config sc;
@@ -300,6 +317,9 @@ main(int argc, char **argv)
 	}
 	if (log_level_parse(cfg.log_level, &lvl) == 0)
 		log_setup(lvl, 0);
+	/* The audit stream on stderr has it to itself: the log moves out. */
+	if (strcmp(cfg.audit_log, "-") == 0)
+		log_to(STDOUT_FILENO);
 
 	/* Signals go to this thread only: block them before any thread. */
 	sigemptyset(&sigs);
@@ -311,7 +331,7 @@ main(int argc, char **argv)
 
 	if (broker_keyfile_check("tls_key", cfg.tls_key, err,
 	    sizeof(err)) != 0)
-		fprintf(stderr, "tesserad: %s\n", err);
+		log_error("%s", err);
 	else
 		first = first_start(&cfg, token, &enroll_exp);
 	if (first < 0) {
@@ -320,20 +340,27 @@ main(int argc, char **argv)
 		return CONFIG_EXIT_CODE;
 	}
 	if ((r = broker_open(&cfg, &b, err, sizeof(err))) != 0) {
-		fprintf(stderr, "tesserad: %s\n", err);
+		log_error("tesserad: %s", err);
 		explicit_bzero(token, sizeof(token));
 		config_free(&running);
 		/* A data directory it cannot trust has its own status. */
 		return broker_exit_status(r, CONFIG_EXIT_CODE);
 	}
 	if ((r = web_metrics_new(&metrics)) != 0 ||
-	    (r = api_init(&api, b, metrics)) != 0) {
+	    (r = api_init(&api, b, metrics)) != 0 ||
+	    (r = web_metrics_gauge(metrics, "tessera_audit_sink_lag_events",
+	    "Audit events committed but not yet delivered to audit_log.",
+	    NULL, 0, &sink_lag)) != 0 ||
+	    (r = web_metrics_counter(metrics,
+	    "tessera_audit_sink_failures_total",
+	    "Failed attempts to deliver to audit_log.", NULL, 0,
+	    &sink_fails)) != 0) {
 		log_error("metrics: %s", tss_strerror(r));
 		goto out;
 	}
 	if (b->cfg.metrics_token_file != NULL && metrics_token_load(
 	    b->cfg.metrics_token_file, &api, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tesserad: %s\n", err);
+		log_error("%s", err);
 		status = CONFIG_EXIT_CODE;
 		goto out;
 	}
@@ -427,6 +454,7 @@ main(int argc, char **argv)
 				log_warn("pruning sessions: %s", tss_strerror(r));
 		}
 		broker_audit_flush(b);
+		sink_metrics(b, sink_lag, sink_fails, &sink_counted);
 		/* Readers map every page they touch; keep RSS off the file. */
 		if ((r = store_trim_map(b->store)) != 0)
 			log_debug("trimming the store map: %s",

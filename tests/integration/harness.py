@@ -98,14 +98,16 @@ class Instance:
         self.wrap = []          # a command tesserad runs under (unshare)
 
     # -- process --
-    def start(self):
+    def start(self, stderr=None):
+        """Start tesserad; its stdout and stderr go to tesserad.log, or
+        stderr to the file object given."""
         portfile = os.path.join(self.data, "tesserad.port")
         if os.path.exists(portfile):
             os.unlink(portfile)
         self.log = open(os.path.join(self.dir, "tesserad.log"), "ab")
         self.proc = subprocess.Popen(
             self.wrap + [TESSERAD, "--config", self.conf],
-            env=self.env, stdout=self.log, stderr=self.log)
+            env=self.env, stdout=self.log, stderr=stderr or self.log)
 
         def port():
             if self.proc.poll() is not None:

@@ -73,7 +73,7 @@ class FirstStart(unittest.TestCase):
                            env=self.i.env, capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(p.returncode, 78, p.stderr)
-        self.assertIn(want, p.stderr)
+        self.assertIn(want, p.stdout + p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.vol, "data.mdb")))
 
     def test_first_start_enroll_issue_restart(self):
@@ -129,8 +129,8 @@ class FirstStart(unittest.TestCase):
                            env=self.i.env, capture_output=True, text=True,
                            timeout=30)
         self.assertEqual(p.returncode, 78, p.stderr)
-        self.assertIn("tls_key", p.stderr)
-        self.assertIn("mode: 0400", p.stderr)
+        self.assertIn("tls_key", p.stdout + p.stderr)
+        self.assertIn("mode: 0400", p.stdout + p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.vol, "data.mdb")))
 
     def test_secret_missing(self):

@@ -3,7 +3,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -710,4 +713,125 @@ Test(audit, prepare_refuses_what_cannot_be_rendered)
 	cr_expect_eq(verify(&count, &bad), 0);
 	cr_expect_eq(count, 0);
 	audit_prep_free(NULL);
+}
+
+/* A sink on a full disk keeps its cursor and backs off: 1 s, then 2 s. */
+Test(audit, sink_on_full_disk_keeps_cursor_and_backs_off)
+{
+	struct audit_sink *k;
+	uint64_t lag, fails;
+	const int64_t t0 = 1700000000;
+
+	append_n(3);
+	cr_assert_eq(audit_sink_open("/dev/full", st, &k), 0);
+	cr_expect_eq(audit_sink_due(k), INT64_MAX);
+	cr_expect_eq(audit_sink_flush_at(k, st, t0, 0), TSS_E_IO);
+	audit_sink_stats(k, &lag, &fails);
+	cr_expect_eq(lag, 3);
+	cr_expect_eq(fails, 1);
+	cr_expect_eq(audit_sink_due(k), t0 + 1);
+	/* Within the backoff nothing is tried, but the lag is counted. */
+	append_n(2);
+	cr_expect_eq(audit_sink_flush_at(k, st, t0, 0), TSS_E_IO);
+	audit_sink_stats(k, &lag, &fails);
+	cr_expect_eq(lag, 5);
+	cr_expect_eq(fails, 1);
+	cr_expect_eq(audit_sink_flush_at(k, st, t0 + 1, 0), TSS_E_IO);
+	audit_sink_stats(k, &lag, &fails);
+	cr_expect_eq(fails, 2);
+	cr_expect_eq(audit_sink_due(k), t0 + 3);
+	audit_sink_close(k);
+}
+
+static int
+receiver(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct timeval tv = { 5, 0 };
+	int fd;
+
+	cr_assert_lt(strlen(path), sizeof(sun.sun_path));
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	cr_assert_neq(fd = socket(AF_UNIX, SOCK_DGRAM, 0), -1);
+	cr_assert_eq(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)),
+	    0);
+	cr_assert_eq(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+/* The next datagram: syslog(3)'s header, then the event of seq want. */
+static void
+expect_datagram(int fd, int want)
+{
+	char msg[4096], seq[32];
+	ssize_t n;
+
+	cr_assert_gt(n = recv(fd, msg, sizeof(msg) - 1, 0), 0);
+	msg[n] = '\0';
+	cr_expect(strncmp(msg, "<86>", 4) == 0, "%s", msg);
+	cr_expect(strstr(msg, " tesserad[") != NULL, "%s", msg);
+	snprintf(seq, sizeof(seq), "\"seq\":%d,", want);
+	cr_expect(strstr(msg, "]: {\"action\":") != NULL, "%s", msg);
+	cr_expect(strstr(msg, seq) != NULL, "want %d: %s", want, msg);
+}
+
+/*
+ * Syslog to a receiver's socket: once each, in order; with the receiver
+ * gone the events wait; bound again, they arrive once each, in order.
+ */
+Test(audit, syslog_sink_holds_events_while_receiver_is_gone)
+{
+	struct audit_sink *k;
+	char path[300], spec[310];
+	uint64_t lag, fails;
+	const int64_t t0 = 1700000000;
+	int fd, i;
+
+	snprintf(path, sizeof(path), "%s/log.sock", dir);
+	snprintf(spec, sizeof(spec), "syslog:%s", path);
+	append_n(2);		/* before open: not streamed */
+	fd = receiver(path);
+	cr_assert_eq(audit_sink_open(spec, st, &k), 0);
+	append_n(2);
+	cr_assert_eq(audit_sink_flush_at(k, st, t0, 0), 0);
+	expect_datagram(fd, 3);
+	expect_datagram(fd, 4);
+
+	close(fd);
+	unlink(path);
+	append_n(3);
+	cr_expect_eq(audit_sink_flush_at(k, st, t0, 0), TSS_E_IO);
+	cr_expect_eq(audit_sink_flush_at(k, st, t0 + 1, 0), TSS_E_IO);
+	audit_sink_stats(k, &lag, &fails);
+	cr_expect_eq(lag, 3);
+	cr_expect_eq(fails, 2);
+
+	fd = receiver(path);
+	cr_expect_eq(audit_sink_flush_at(k, st, t0 + 2, 0), TSS_E_IO,
+	    "still backing off");
+	cr_assert_eq(audit_sink_flush_at(k, st, t0 + 3, 0), 0);
+	for (i = 5; i <= 7; i++)
+		expect_datagram(fd, i);
+	audit_sink_stats(k, &lag, &fails);
+	cr_expect_eq(lag, 0);
+	cr_expect_eq(audit_sink_due(k), INT64_MAX);
+	cr_assert_eq(audit_sink_flush_at(k, st, t0 + 4, 0), 0);
+	cr_expect_eq(recv(fd, spec, sizeof(spec), MSG_DONTWAIT), -1,
+	    "nothing again");
+	audit_sink_close(k);
+	close(fd);
+}
+
+Test(audit, syslog_sink_spec_errors)
+{
+	struct audit_sink *k;
+	char spec[200];
+
+	cr_expect_eq(audit_sink_open("syslog:", st, &k), TSS_E_INVALID_ARGUMENT);
+	cr_expect_null(k);
+	memset(spec, 'a', sizeof(spec) - 1);
+	spec[sizeof(spec) - 1] = '\0';
+	memcpy(spec, "syslog:/", 8);
+	cr_expect_eq(audit_sink_open(spec, st, &k), TSS_E_TOO_LONG);
+	cr_expect_null(k);
 }

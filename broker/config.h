@@ -20,7 +20,7 @@ struct config {
 	char *bootstrap_admin;	/* first start: make the store; NULL: no */
 	char *tls_cert, *tls_key, *ca_key, *master_key;
 	char *issuer;
-	char *audit_log;	/* path, "-" or "syslog" */
+	char *audit_log;	/* path, "-", "syslog" or "syslog:SOCKET" */
 	char *audit_key;	/* Ed25519 key signing checkpoints; NULL: none */
 	uint64_t audit_checkpoint_events;	/* sign after this many events */
 	int64_t audit_checkpoint_interval;	/* or this many seconds */

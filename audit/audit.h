@@ -119,9 +119,9 @@ int audit_sink_open(const char *spec, struct store *s,
     struct audit_sink **out);
 int audit_sink_flush(struct audit_sink *k, struct store *s);
 void audit_sink_close(struct audit_sink *k);
-/* For /metrics: events committed but not delivered (as of the last
- * flush), and failed delivery attempts since open. */
-void audit_sink_stats(struct audit_sink *k, uint64_t *lag,
+/* For /metrics: events committed in s but not delivered, and failed
+ * delivery attempts since open.  Never waits for a flush in progress. */
+void audit_sink_stats(struct audit_sink *k, struct store *s, uint64_t *lag,
     uint64_t *failures);
 
 /*

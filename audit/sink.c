@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,9 @@ struct audit_sink {
 	int64_t retry_at, backoff;
 	uint64_t failures;	/* failed attempts, all outages */
 	uint64_t fail_base;	/* failures when this outage began */
+	/* last and failures for audit_sink_stats, which takes no lock: a
+	 * flush may hold it as long as a stalled pipe blocks a write. */
+	_Atomic uint64_t st_last, st_failures;
 	/* Checkpoints (audit_sink_checkpoints); ckey NULL: none. */
 	struct cakey *ckey;
 	uint64_t ck_every;
@@ -151,6 +155,7 @@ audit_sink_open(const char *spec, struct store *s, struct audit_sink **out)
 		goto fail;
 	store_abort(t);
 	k->head = k->last;
+	atomic_store(&k->st_last, k->last);
 	*out = k;
 	return 0;
  fail:
@@ -252,6 +257,7 @@ sink_drain(struct audit_sink *k)
 			else
 				k->last++;
 		}
+		atomic_store(&k->st_last, k->last);
 		buf_consume(k->out, n);
 	}
 	buf_reset(k->out);
@@ -362,6 +368,7 @@ sink_outcome(struct audit_sink *k, int r, int64_t now)
 {
 	if (r == TSS_E_IO) {
 		k->failures++;
+		atomic_store(&k->st_failures, k->failures);
 		k->backoff = !k->failing ? 1 : k->backoff * 2 > SINK_BACKOFF_MAX ?
 		    SINK_BACKOFF_MAX : k->backoff * 2;
 		k->retry_at = now + k->backoff;
@@ -403,7 +410,7 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 	if ((r = store_begin(s, 0, &t)) != 0 ||
 	    (r = store_counter_get(t, STORE_CTR_AUDIT_SEQ, &k->head)) != 0)
 		goto out;
-	/* Backing off: the lag above is all this flush finds out. */
+	/* Backing off: nothing is tried before retry_at. */
 	if (k->failing && now < k->retry_at && !(flags & AUDIT_SINK_FINAL)) {
 		r = TSS_E_IO;
 		goto quiet;
@@ -457,15 +464,21 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 }
 
 void
-audit_sink_stats(struct audit_sink *k, uint64_t *lag, uint64_t *failures)
+audit_sink_stats(struct audit_sink *k, struct store *s, uint64_t *lag,
+    uint64_t *failures)
 {
+	struct store_txn *t = NULL;
+	uint64_t head = 0, last;
+
 	*lag = *failures = 0;
 	if (k == NULL)
 		return;
-	pthread_mutex_lock(&k->lock);
-	*lag = k->head > k->last ? k->head - k->last : 0;
-	*failures = k->failures;
-	pthread_mutex_unlock(&k->lock);
+	if (store_begin(s, 0, &t) == 0)
+		(void)store_counter_get(t, STORE_CTR_AUDIT_SEQ, &head);
+	store_abort(t);
+	last = atomic_load(&k->st_last);
+	*lag = head > last ? head - last : 0;
+	*failures = atomic_load(&k->st_failures);
 }
 
 void

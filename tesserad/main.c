@@ -253,7 +253,7 @@ sink_metrics(struct broker *b, struct web_metric *lag,
 {
 	uint64_t l, f;
 
-	audit_sink_stats(b->sink, &l, &f);
+	audit_sink_stats(b->sink, b->store, &l, &f);
 	web_metric_set(lag, 0, (int64_t)l);
 	if (f > *counted)
 		web_metric_add(fails, 0, f - *counted);

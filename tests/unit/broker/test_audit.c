@@ -726,18 +726,18 @@ Test(audit, sink_on_full_disk_keeps_cursor_and_backs_off)
 	cr_assert_eq(audit_sink_open("/dev/full", st, &k), 0);
 	cr_expect_eq(audit_sink_due(k), INT64_MAX);
 	cr_expect_eq(audit_sink_flush_at(k, st, t0, 0), TSS_E_IO);
-	audit_sink_stats(k, &lag, &fails);
+	audit_sink_stats(k, st, &lag, &fails);
 	cr_expect_eq(lag, 3);
 	cr_expect_eq(fails, 1);
 	cr_expect_eq(audit_sink_due(k), t0 + 1);
 	/* Within the backoff nothing is tried, but the lag is counted. */
 	append_n(2);
 	cr_expect_eq(audit_sink_flush_at(k, st, t0, 0), TSS_E_IO);
-	audit_sink_stats(k, &lag, &fails);
+	audit_sink_stats(k, st, &lag, &fails);
 	cr_expect_eq(lag, 5);
 	cr_expect_eq(fails, 1);
 	cr_expect_eq(audit_sink_flush_at(k, st, t0 + 1, 0), TSS_E_IO);
-	audit_sink_stats(k, &lag, &fails);
+	audit_sink_stats(k, st, &lag, &fails);
 	cr_expect_eq(fails, 2);
 	cr_expect_eq(audit_sink_due(k), t0 + 3);
 	audit_sink_close(k);
@@ -802,7 +802,7 @@ Test(audit, syslog_sink_holds_events_while_receiver_is_gone)
 	append_n(3);
 	cr_expect_eq(audit_sink_flush_at(k, st, t0, 0), TSS_E_IO);
 	cr_expect_eq(audit_sink_flush_at(k, st, t0 + 1, 0), TSS_E_IO);
-	audit_sink_stats(k, &lag, &fails);
+	audit_sink_stats(k, st, &lag, &fails);
 	cr_expect_eq(lag, 3);
 	cr_expect_eq(fails, 2);
 
@@ -812,7 +812,7 @@ Test(audit, syslog_sink_holds_events_while_receiver_is_gone)
 	cr_assert_eq(audit_sink_flush_at(k, st, t0 + 3, 0), 0);
 	for (i = 5; i <= 7; i++)
 		expect_datagram(fd, i);
-	audit_sink_stats(k, &lag, &fails);
+	audit_sink_stats(k, st, &lag, &fails);
 	cr_expect_eq(lag, 0);
 	cr_expect_eq(audit_sink_due(k), INT64_MAX);
 	cr_assert_eq(audit_sink_flush_at(k, st, t0 + 4, 0), 0);

@@ -3,7 +3,9 @@ audit stream alone, and a sink that cannot deliver keeps every event.
 
 - audit_log = -: the audit stream is stderr and the text log moves to
   stdout; every line of stderr is one JSON object (`jq -c .` takes it),
-  and the events are the store's, each once, in order.
+  and the events are the store's, each once, in order.  With the reader
+  of stderr gone (a broken pipe) tesserad keeps serving, the lag grows,
+  the outage is logged once and the undelivered range at stop.
 - audit_log = syslog:PATH with a receiver the test binds (a unix datagram
   socket, as /dev/log is): events arrive once each in order; with the
   receiver gone tesserad keeps serving, tessera_audit_sink_lag_events
@@ -139,6 +141,28 @@ class AuditSink(unittest.TestCase):
         # stdout (its stderr went to its own file) and the second's both.
         self.assertEqual(whole_log(inst).count(" info tesserad listening "
                                                "on "), 2)
+
+    def test_broken_pipe_keeps_events_and_serving(self):
+        inst = self.inst
+        inst.env["TESSERA_AUDIT_LOG"] = "-"
+        r, w = os.pipe()
+        self.err = w
+        tok, acct, utok, pub = self.start_with_admin()
+        os.close(w)
+        os.close(r)		# the reader of the audit stream goes away
+        activity(inst, acct, utok, pub)
+        activity(inst, acct, utok, pub)
+        harness.wait_for(lambda: metric(
+            inst, "tessera_audit_sink_lag_events") >= 6, "a lag")
+        self.assertGreater(metric(
+            inst, "tessera_audit_sink_failures_total"), 0)
+        head = harness.all_events(inst, tok)[-1]["seq"]
+        self.assertEqual(inst.stop(), 0)
+        log = whole_log(inst)
+        self.assertEqual(log.count("audit sink -: cannot deliver"), 1, log)
+        self.assertIn("Broken pipe", log)
+        self.assertRegex(log, r"audit sink -: stopping with events \d+ to "
+                         r"%d not delivered" % head)
 
     def test_syslog_receiver_gone_and_back(self):
         inst = self.inst

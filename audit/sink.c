@@ -92,6 +92,18 @@ file_last_seq(int fd, uint64_t *seq, int *ckpt)
 	if ((n = pread(fd, tail, sizeof(tail) - 1, from)) <= 0)
 		return 0;
 	tail[n] = '\0';
+	/*
+	 * A last line cut short (the disk filled, then tesserad stopped) was
+	 * never delivered: it goes, and is written whole again.
+	 */
+	if (tail[n - 1] != '\n' && (nl = strrchr(tail, '\n')) != NULL) {
+		n = nl - tail + 1;
+		if (ftruncate(fd, from + n) != 0)
+			return TSS_E_IO;
+		log_warn("audit sink: removed the last line of the file, cut "
+		    "short; its event is written again");
+		tail[n] = '\0';
+	}
 	if (tail[n - 1] == '\n')
 		tail[n - 1] = '\0';
 	nl = strrchr(tail, '\n');

@@ -715,6 +715,42 @@ Test(audit, prepare_refuses_what_cannot_be_rendered)
 	audit_prep_free(NULL);
 }
 
+/*
+ * A file whose last line was cut short (a full disk, then a stop): the
+ * sink removes the fragment and writes that event whole, once.
+ */
+Test(audit, file_sink_finishes_a_line_cut_short)
+{
+	struct audit_sink *k;
+	char path[300], line[4096], want[32];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "%s/audit.jsonl", dir);
+	append_n(4);
+	cr_assert_eq(audit_sink_open(path, st, &k), 0);
+	cr_assert_eq(audit_sink_flush(k, st), 0);
+	audit_sink_close(k);
+	cr_assert_eq(truncate(path, 0), 0);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs("{\"seq\":1}\n{\"seq\":2}\n{\"action\":\"cert.is", f);
+	fclose(f);
+	cr_assert_eq(audit_sink_open(path, st, &k), 0);
+	cr_assert_eq(audit_sink_flush(k, st), 0);
+	audit_sink_close(k);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		n++;
+		snprintf(want, sizeof(want), "\"seq\":%d", n);
+		cr_expect(strstr(line, want) != NULL, "line %d: %s", n, line);
+		cr_expect(line[strlen(line) - 1] == '\n', "line %d: %s", n, line);
+	}
+	fclose(f);
+	cr_expect_eq(n, 4);
+}
+
 /* A sink on a full disk keeps its cursor and backs off: 1 s, then 2 s. */
 Test(audit, sink_on_full_disk_keeps_cursor_and_backs_off)
 {

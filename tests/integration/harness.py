@@ -156,7 +156,16 @@ class Instance:
         with os.fdopen(fd, "w") as f:
             f.write(token + "\n")
         self.env["TESSERA_METRICS_TOKEN_FILE"] = path
+        self.scrape_token = token
         return token
+
+    def metric(self, name):
+        """An unlabelled series of /metrics (after metrics_token() and a
+        start)."""
+        text = self.ok("GET", "/metrics", token=self.scrape_token).decode()
+        m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
+        assert m, "no %s in /metrics" % name
+        return float(m.group(1))
 
     def scrape_port(self):
         """The metrics listener's port, from the log line it starts with."""

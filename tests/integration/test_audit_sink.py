@@ -28,10 +28,7 @@ SYSLOG = re.compile(r"^<86>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d "
 
 
 def metric(inst, name):
-    text = inst.ok("GET", "/metrics").decode()
-    m = re.search(r"^%s (\d+)$" % re.escape(name), text, re.M)
-    assert m, "no %s in /metrics" % name
-    return int(m.group(1))
+    return int(inst.metric(name))
 
 
 def activity(inst, acct, token, pub):
@@ -88,6 +85,7 @@ def seqs(objs):
 class AuditSink(unittest.TestCase):
     def setUp(self):
         self.inst = harness.Instance()
+        self.inst.metrics_token()
         self.rcv = None
 
     def tearDown(self):

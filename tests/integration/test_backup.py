@@ -33,21 +33,18 @@ EXIT_IN_USE = 86
 NS = ["unshare", "--pid", "--fork", "--mount-proc"]
 
 
+LAST = "tessera_backup_last_success_timestamp_seconds"
+FAILS = "tessera_backup_failures_total"
+
+
 def backups(d):
     return sorted(n for n in os.listdir(d) if NAME.match(n))
-
-
-def metric(inst, name):
-    _, _, body = inst.call("GET", "/metrics", token=inst.scrape_token)
-    m = re.search(r"^%s (\S+)$" % re.escape(name), body.decode(), re.M)
-    assert m, name + " not in /metrics"
-    return float(m.group(1))
 
 
 def started(**env):
     """A started instance with env on top of the harness's."""
     i = harness.Instance()
-    i.scrape_token = i.metrics_token()
+    i.metrics_token()
     i.env.update(env)
     try:
         i.start()
@@ -122,10 +119,9 @@ class Scheduled(unittest.TestCase):
         for n in backups(self.bdir):
             st = os.stat(os.path.join(self.bdir, n))
             self.assertEqual(st.st_mode & 0o777, 0o600, n)
-        self.assertGreater(metric(self.i,
-                           "tessera_backup_last_success_timestamp_seconds"),
+        self.assertGreater(self.i.metric(LAST),
                            self.t0 - 5)
-        self.assertEqual(metric(self.i, "tessera_backup_failures_total"), 0)
+        self.assertEqual(self.i.metric(FAILS), 0)
         with open(os.path.join(self.i.dir, "tesserad.log")) as f:
             self.assertIn("every 1 s, keeping 2", f.read())
 
@@ -178,18 +174,16 @@ class Failing(unittest.TestCase):
             return f.read().decode(errors="replace")
 
     def test_failures_are_logged_counted_and_tesserad_serves(self):
-        harness.wait_for(lambda: metric(self.i,
-                         "tessera_backup_failures_total") >= 2,
+        harness.wait_for(lambda: self.i.metric(FAILS) >= 2,
                          "two failures counted")
-        n = metric(self.i, "tessera_backup_failures_total")
+        n = self.i.metric(FAILS)
         lines = [ln for ln in self.log().splitlines()
                  if "backup into " + self.bdir + " failed" in ln]
         # One line per failure (the count is made after the line).
         self.assertGreaterEqual(len(lines), n)
         self.assertLessEqual(len(lines), n + 1)
         self.assertIn("Not a directory", lines[0])
-        self.assertEqual(metric(
-            self.i, "tessera_backup_last_success_timestamp_seconds"), 0)
+        self.assertEqual(self.i.metric(LAST), 0)
         # Still serving: an admin, a certificate.
         _, admin = self.i.admin()
         _, tok, pub = self.i.issuer(admin, "erin", "app")
@@ -203,8 +197,7 @@ class Failing(unittest.TestCase):
         os.unlink(self.bdir)
         os.mkdir(self.bdir)
         harness.wait_for(lambda: backups(self.bdir), "a backup")
-        harness.wait_for(lambda: metric(
-            self.i, "tessera_backup_last_success_timestamp_seconds") > 0,
+        harness.wait_for(lambda: self.i.metric(LAST) > 0,
             "last success in /metrics")
 
 

@@ -360,6 +360,9 @@ backup_start(struct broker *b, backup_done_fn done, void *arg)
 	b->backup = bk;
 	if (b->cfg.backup_dir == NULL)
 		return 0;
+	/* A directory in the data volume (a container's) is made once. */
+	if (mkdir(b->cfg.backup_dir, 0700) == 0)
+		log_info("backup: made %s", b->cfg.backup_dir);
 	if ((last = newest(bk)) > 0 && done != NULL)
 		done(arg, 0, last);
 	/* A name from a clock that ran ahead delays the next at most once. */

@@ -309,7 +309,7 @@ class AuditCheckpoints(unittest.TestCase):
             f.write(re.sub(r"(?m)^audit_key = .*\n", "", text))
         i = harness.Instance.__new__(harness.Instance)
         i.__dict__.update(self.i.__dict__)
-        i.data, i.proc = d, None
+        i.data, i.conf, i.proc = d, conf, None
         i.env = dict(self.i.env, TESSERA_AUDIT_LOG=os.path.join(d, "a.log"),
                      TESSERA_DATA_DIR=d)
         try:

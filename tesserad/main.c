@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -185,27 +184,18 @@ static int
 metrics_token_load(const char *path, struct api *a, char *err, size_t errlen)
 {
 	char buf[TOKEN_FILE_MAX + 1];
-	struct stat st;
 	ssize_t n;
 	size_t len = 0;
 	int fd, r = TSS_E_CONFIG;
 
+	/* A secret like the key files: a regular file, ours alone. */
+	if (broker_keyfile_check("metrics_token_file", path, err,
+	    errlen) != 0)
+		return TSS_E_CONFIG;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		snprintf(err, errlen, "metrics_token_file %s: cannot read: %s",
 		    path, strerror(errno));
 		return TSS_E_CONFIG;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "metrics_token_file %s: not a regular "
-		    "file", path);
-		goto out;
-	}
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		snprintf(err, errlen, "metrics_token_file %s: readable by "
-		    "group or others: give it mode 0400 (or 0600) and the "
-		    "owner tesserad runs as (a Docker secret: mode: 0400 "
-		    "and uid: in the stack file)", path);
-		goto out;
 	}
 	while (len < sizeof(buf) && (n = read(fd, buf + len,
 	    sizeof(buf) - len)) != 0) {

@@ -102,7 +102,8 @@ int audit_verify(struct store_txn *t, uint64_t *count, char head[65],
  * "syslog:/path" for another; datagrams in syslog(3)'s format, sent on a
  * socket of our own so a failure shows).  A file sink resumes after the
  * last seq already in the file, so a restart neither repeats nor skips
- * events; stderr and syslog start at the current head.
+ * events; stderr and syslog resume from their cursor file
+ * (audit_sink_cursor), or start at the current head.
  *
  * audit_sink_flush delivers every event after the last one delivered
  * (events committed by other processes too).  The cursor only passes an
@@ -113,12 +114,25 @@ int audit_verify(struct store_txn *t, uint64_t *count, char head[65],
  * retry); the outage's end is logged once.  Thread-safe.
  */
 #define AUDIT_SYSLOG_SOCKET	"/dev/log"
+#define AUDIT_CURSOR_FILE	"audit-sink.cursor"	/* in data_dir */
 struct audit_sink;
 struct cakey;
 int audit_sink_open(const char *spec, struct store *s,
     struct audit_sink **out);
 int audit_sink_flush(struct audit_sink *k, struct store *s);
 void audit_sink_close(struct audit_sink *k);
+/*
+ * A stream or syslog sink keeps its cursor in the file at path, so a
+ * restart goes on after the last event delivered rather than at the head
+ * (a file sink reads its own file instead).  The file is written after
+ * each flush that delivered something, synced before its rename: after a
+ * crash it may lag (the events after it come again; each carries its seq
+ * and hash), never run ahead.  No file yet: the sink starts at the head
+ * and makes one.  audit_sink_cursor_start: a new store's file, so its
+ * first events are delivered too.
+ */
+int audit_sink_cursor(struct audit_sink *k, const char *path);
+int audit_sink_cursor_start(const char *path);
 /* For /metrics: events committed in s but not delivered, and failed
  * delivery attempts since open.  Never waits for a flush in progress. */
 void audit_sink_stats(struct audit_sink *k, struct store *s, uint64_t *lag,

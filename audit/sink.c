@@ -68,6 +68,11 @@ struct audit_sink {
 	int64_t ck_interval;
 	uint64_t ck_seq;	/* event of the last checkpoint written */
 	int64_t ck_time;	/* when the last one was made or tried */
+	/* Stream and syslog: the cursor's file (audit_sink_cursor); NULL:
+	 * none.  saved is the seq it holds. */
+	char *cursor;
+	uint64_t saved;
+	int cursor_failing;
 };
 
 /*
@@ -403,6 +408,94 @@ sink_outcome(struct audit_sink *k, int r, int64_t now)
 	}
 }
 
+/* "seq\n" to path, synced before the rename: it never runs ahead. */
+static int
+cursor_write(const char *path, uint64_t seq)
+{
+	char tmp[4096], text[32];
+	int fd, n, ok;
+
+	n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)seq);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return TSS_E_TOO_LONG;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1)
+		return TSS_E_IO;
+	ok = write(fd, text, (size_t)n) == n && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		(void)unlink(tmp);
+		return TSS_E_IO;
+	}
+	return 0;
+}
+
+int
+audit_sink_cursor_start(const char *path)
+{
+	return cursor_write(path, 0);
+}
+
+int
+audit_sink_cursor(struct audit_sink *k, const char *path)
+{
+	char text[32], *end;
+	unsigned long long seq;
+	ssize_t n;
+	int fd;
+
+	if (k == NULL || k->owned)
+		return 0;		/* a file sink reads its own file */
+	if ((k->cursor = mem_strdup(path)) == NULL)
+		return TSS_E_NOMEM;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			return TSS_E_IO;
+		k->saved = k->last;
+		return cursor_write(path, k->last);
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	errno = 0;
+	if (n > 0) {
+		text[n] = '\0';
+		seq = strtoull(text, &end, 10);
+	}
+	if (n <= 0 || errno != 0 || end == text || *end != '\n' ||
+	    seq > k->head) {
+		log_warn("audit sink %s: %s does not hold a seq of this chain: "
+		    "starting at its head, event %llu", k->name, path,
+		    (unsigned long long)k->head);
+		k->saved = k->last;
+		return cursor_write(path, k->last);
+	}
+	if (seq < k->last)
+		log_info("audit sink %s: resuming after event %llu, %llu to "
+		    "deliver", k->name, seq, (unsigned long long)k->last - seq);
+	k->last = k->saved = seq;
+	atomic_store(&k->st_last, k->last);
+	return 0;
+}
+
+/* After a flush: the cursor's file follows what was delivered. */
+static void
+cursor_follow(struct audit_sink *k)
+{
+	if (k->cursor == NULL || k->saved == k->last)
+		return;
+	if (cursor_write(k->cursor, k->last) != 0) {
+		if (!k->cursor_failing)
+			log_warn("audit sink %s: cannot write %s: %s; a restart "
+			    "would deliver again from event %llu", k->name,
+			    k->cursor, strerror(errno),
+			    (unsigned long long)k->saved + 1);
+		k->cursor_failing = 1;
+		return;
+	}
+	k->saved = k->last;
+	k->cursor_failing = 0;
+}
+
 int
 audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
     unsigned flags)
@@ -464,6 +557,7 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 		k->ck_time = now;
 	sink_outcome(k, r, now);
  quiet:
+	cursor_follow(k);
 	if (r != 0 && (flags & AUDIT_SINK_FINAL) && k->head > k->last)
 		log_error("audit sink %s: stopping with events %llu to %llu "
 		    "not delivered (GET /v1/audit?after=%llu has them)",
@@ -500,6 +594,7 @@ audit_sink_close(struct audit_sink *k)
 		return;
 	if (k->owned || (k->sock != NULL && k->fd != -1))
 		close(k->fd);
+	free(k->cursor);
 	free(k->name);
 	buf_free(k->out);
 	pthread_mutex_destroy(&k->lock);

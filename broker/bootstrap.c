@@ -22,6 +22,7 @@
 
 #include <openssl/crypto.h>
 
+#include "audit/audit.h"
 #include "auth/secretbox.h"
 #include "auth/user.h"
 #include "broker/broker.h"
@@ -96,7 +97,8 @@ dir_fresh(const char *dir)
 static void
 unlink_store(const char *dir)
 {
-	static const char *const files[] = { "data.mdb", "lock.mdb", NULL };
+	static const char *const files[] = { "data.mdb", "lock.mdb",
+	    AUDIT_CURSOR_FILE, NULL };
 	char p[4096];
 	size_t i;
 
@@ -132,6 +134,7 @@ broker_bootstrap(const struct config *cfg, const char *admin, int64_t now,
 	struct store *s = NULL;
 	struct cakey *ca = NULL;
 	uint8_t mkey[SECRETBOX_KEY_LEN];
+	char cur[4096];
 	int r;
 
 	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
@@ -178,7 +181,13 @@ broker_bootstrap(const struct config *cfg, const char *admin, int64_t now,
 		    cfg->data_dir, tss_strerror(r));
 		goto out;
 	}
-	if ((r = broker_first_admin(s, admin, now, token, expires_at)) != 0) {
+	/* The sink delivers this store's events from the first, these
+	 * included. */
+	if ((r = broker_first_admin(s, admin, now, token, expires_at)) == 0 &&
+	    (size_t)snprintf(cur, sizeof(cur), "%s/%s", cfg->data_dir,
+	    AUDIT_CURSOR_FILE) < sizeof(cur))
+		r = audit_sink_cursor_start(cur);
+	if (r != 0) {
 		snprintf(err, errlen, "cannot create the admin %s: %s", admin,
 		    tss_strerror(r));
 		/* The store just made holds nothing: gone, so that the

@@ -215,6 +215,7 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	struct store_opts so;
 	struct auth_config ac;
 	uint8_t key[SECRETBOX_KEY_LEN];
+	char path[4096];
 	const char *what = "memory";
 	int r = TSS_E_NOMEM;
 
@@ -273,6 +274,14 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 		goto fail;
 	what = b->cfg.audit_log;
 	if ((r = audit_sink_open(b->cfg.audit_log, b->store, &b->sink)) != 0)
+		goto fail;
+	what = "data_dir/" AUDIT_CURSOR_FILE;
+	if (snprintf(path, sizeof(path), "%s/%s", b->cfg.data_dir,
+	    AUDIT_CURSOR_FILE) >= (int)sizeof(path)) {
+		r = TSS_E_TOO_LONG;
+		goto fail;
+	}
+	if ((r = audit_sink_cursor(b->sink, path)) != 0)
 		goto fail;
 	if (b->cfg.audit_key != NULL) {
 		what = b->cfg.audit_key;

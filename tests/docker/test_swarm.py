@@ -254,7 +254,8 @@ class Swarm(unittest.TestCase):
         ls = docker("exec", self.task(), "ls",
                     "/var/lib/tessera").stdout.split()
         self.assertEqual(sorted(set(ls) - {"tesserad.lock", "backups"}),
-                         ["data.mdb", "lock.mdb", "tesserad.port"])
+                         ["audit-sink.cursor", "data.mdb", "lock.mdb",
+                          "tesserad.port"])
 
     def test_2_audit_to_syslog_once_in_order(self):
         """The receiver has, once each and in order, the chain's events

@@ -162,13 +162,17 @@ class AuditSink(unittest.TestCase):
         self.assertRegex(log, r"audit sink -: stopping with events \d+ to "
                          r"%d not delivered" % head)
 
+    def start_syslog(self):
+        """Start with a receiver bound; its path, then start_with_admin's."""
+        path = os.path.join(self.inst.dir, "log.sock")
+        self.rcv = Receiver(path)
+        self.inst.env["TESSERA_AUDIT_LOG"] = "syslog:" + path
+        self.err = None
+        return (path,) + self.start_with_admin()
+
     def test_syslog_receiver_gone_and_back(self):
         inst = self.inst
-        path = os.path.join(inst.dir, "log.sock")
-        self.rcv = Receiver(path)
-        inst.env["TESSERA_AUDIT_LOG"] = "syslog:" + path
-        self.err = None
-        tok, acct, utok, pub = self.start_with_admin()
+        path, tok, acct, utok, pub = self.start_syslog()
         activity(inst, acct, utok, pub)
         events = harness.all_events(inst, tok)
         last = events[-1]["seq"]
@@ -225,6 +229,30 @@ class AuditSink(unittest.TestCase):
         log = whole_log(inst)
         self.assertEqual(log.count("audit sink syslog:"), 2, log)
         self.assertIn("delivering again", log)
+        self.assertEqual(inst.stop(), 0)
+
+    def test_syslog_backlog_survives_a_restart(self):
+        """Undelivered at the stop, delivered after the start: the
+        cursor's file, not the head, says where a stream resumes."""
+        inst = self.inst
+        path, tok, acct, utok, pub = self.start_syslog()
+        last = harness.all_events(inst, tok)[-1]["seq"]
+        self.rcv.take(lambda g: last in seqs(o for _, o in g),
+                      "events up to %d" % last)
+        self.rcv.close()
+        self.rcv = None
+        activity(inst, acct, utok, pub)
+        end = harness.all_events(inst, tok)[-1]["seq"]
+        self.assertEqual(inst.stop(), 0)
+        with open(os.path.join(inst.data, "audit-sink.cursor")) as f:
+            self.assertEqual(int(f.read()), last)
+        self.rcv = Receiver(path)
+        inst.start()
+        got = self.rcv.take(lambda g: end in seqs(o for _, o in g),
+                            "the backlog up to %d" % end)
+        self.assertEqual(seqs(o for _, o in got)[:end - last],
+                         list(range(last + 1, end + 1)))
+        self.assertIn("resuming after event %d" % last, whole_log(inst))
         self.assertEqual(inst.stop(), 0)
 
 

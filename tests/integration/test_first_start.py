@@ -85,7 +85,7 @@ class FirstStart(unittest.TestCase):
         self.assertEqual(url, "https://127.0.0.1:%d" % i.port)
         # Only the store: no key was copied into the volume.
         self.assertEqual(sorted(os.listdir(self.vol)),
-                         ["data.mdb", "lock.mdb", "tesserad.lock",
+                         ["audit-sink.cursor", "data.mdb", "lock.mdb", "tesserad.lock",
                           "tesserad.port"])
         acct = i.enroll(token, "boss", "correct horse battery")
         admin = i.login(acct)

@@ -125,7 +125,8 @@ void audit_sink_close(struct audit_sink *k);
  * A stream or syslog sink keeps its cursor in the file at path, so a
  * restart goes on after the last event delivered rather than at the head
  * (a file sink reads its own file instead).  The file is written after
- * each flush that delivered something, synced before its rename: after a
+ * a flush that delivered something, at most once a second and at the
+ * last flush, synced before its rename: after a
  * crash it may lag (the events after it come again; each carries its seq
  * and hash), never run ahead.  No file yet: the sink starts at the head
  * and makes one.  audit_sink_cursor_start: a new store's file, so its

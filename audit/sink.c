@@ -72,6 +72,7 @@ struct audit_sink {
 	 * none.  saved is the seq it holds. */
 	char *cursor;
 	uint64_t saved;
+	int64_t cursor_at;	/* when it was last written */
 	int cursor_failing;
 };
 
@@ -477,12 +478,18 @@ audit_sink_cursor(struct audit_sink *k, const char *path)
 	return 0;
 }
 
-/* After a flush: the cursor's file follows what was delivered. */
+/*
+ * After a flush: the cursor's file follows what was delivered, at most
+ * once a second (a sync each time is the sink thread's only disk write;
+ * a crash then repeats at most a second of events) and at the last flush.
+ */
 static void
-cursor_follow(struct audit_sink *k)
+cursor_follow(struct audit_sink *k, int64_t now, unsigned flags)
 {
-	if (k->cursor == NULL || k->saved == k->last)
+	if (k->cursor == NULL || k->saved == k->last ||
+	    (now == k->cursor_at && !(flags & AUDIT_SINK_FINAL)))
 		return;
+	k->cursor_at = now;
 	if (cursor_write(k->cursor, k->last) != 0) {
 		if (!k->cursor_failing)
 			log_warn("audit sink %s: cannot write %s: %s; a restart "
@@ -557,7 +564,7 @@ audit_sink_flush_at(struct audit_sink *k, struct store *s, int64_t now,
 		k->ck_time = now;
 	sink_outcome(k, r, now);
  quiet:
-	cursor_follow(k);
+	cursor_follow(k, now, flags);
 	if (r != 0 && (flags & AUDIT_SINK_FINAL) && k->head > k->last)
 		log_error("audit sink %s: stopping with events %llu to %llu "
 		    "not delivered (GET /v1/audit?after=%llu has them)",

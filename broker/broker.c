@@ -89,9 +89,8 @@ broker_audit_flush(struct broker *b)
 	pthread_mutex_unlock(&b->sink_mu);
 }
 
-/* A last flush, then the thread ends. */
-static void
-sink_stop(struct broker *b)
+void
+broker_audit_stop(struct broker *b)
 {
 	if (!b->sink_running)
 		return;
@@ -338,7 +337,7 @@ broker_close(struct broker *b)
 	backup_free(b);			/* uses the store and the commits */
 	serials_free(b->serials);
 	commit_queue_free(b->commits);	/* runs what is queued */
-	sink_stop(b);			/* then streams all of it */
+	broker_audit_stop(b);		/* then streams all of it */
 	if (b->sink_init) {
 		pthread_cond_destroy(&b->sink_cv);
 		pthread_mutex_destroy(&b->sink_mu);

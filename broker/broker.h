@@ -98,6 +98,9 @@ void broker_close(struct broker *b);		/* NULL is harmless */
 /* Have newly committed audit events streamed to the configured sink
  * (soon, by the sink's thread; broker_close streams the rest). */
 void broker_audit_flush(struct broker *b);
+/* A last flush, then the sink's thread ends (broker_close does it; tests
+ * that must see the stream whole call it first). */
+void broker_audit_stop(struct broker *b);
 
 /* An authenticated caller, as the HTTP layer resolved it. */
 struct caller {

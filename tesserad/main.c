@@ -325,6 +325,7 @@ main(int argc, char **argv)
 	else
 		first = first_start(&cfg, token, &enroll_exp);
 	if (first < 0) {
+		explicit_bzero(token, sizeof(token));
 		config_free(&cfg);
 		config_free(&running);
 		return CONFIG_EXIT_CODE;

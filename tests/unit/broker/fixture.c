@@ -75,17 +75,7 @@ fixture_waited(struct fixture_wait *w)
 void
 fixture_stop_sink(struct fixture *f)
 {
-	struct broker *b = f->b;
-
-	if (!b->sink_running)
-		return;
-	pthread_mutex_lock(&b->sink_mu);
-	b->sink_pending = 1;
-	b->sink_stop = 1;
-	pthread_cond_signal(&b->sink_cv);
-	pthread_mutex_unlock(&b->sink_mu);
-	pthread_join(b->sink_thread, NULL);
-	b->sink_running = 0;
+	broker_audit_stop(f->b);
 }
 
 static void

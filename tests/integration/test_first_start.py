@@ -48,6 +48,7 @@ class FirstStart(unittest.TestCase):
         # An Instance for its process and HTTP helpers; its own data
         # directory is replaced by a volume that does not exist yet.
         self.i = i = harness.Instance()
+        self.addCleanup(i.close)
         sec = os.path.join(i.dir, "secrets")
         self.ca, self.mk, crt, key = make_secrets(sec)
         self.tls_key = key
@@ -60,9 +61,6 @@ class FirstStart(unittest.TestCase):
                     "master_key = %s\n" % (self.vol, crt, key, self.ca,
                                           self.mk))
         i.ctx = harness.ssl.create_default_context(cafile=crt)
-
-    def tearDown(self):
-        self.i.close()
 
     def log(self):
         with open(os.path.join(self.i.dir, "tesserad.log"), "rb") as f:

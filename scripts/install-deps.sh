@@ -8,7 +8,7 @@ PKGS="build-essential meson ninja-build pkg-config
 liboath-dev libssl-dev libmicrohttpd-dev liblmdb-dev libcriterion-dev
 libjansson-dev libargon2-dev libqrencode-dev libcurl4-openssl-dev libgnutls28-dev
 openssh-server openssh-client oathtool lmdb-utils curl valgrind openssl
-chromium nodejs npm docker.io mmdebstrap"
+chromium nodejs npm docker.io docker-compose mmdebstrap"
 
 missing=""
 for p in $PKGS; do
@@ -20,6 +20,8 @@ for p in $PKGS; do
 	# Any Docker engine with its CLI (tests/docker).
 	docker.io) command -v dockerd >/dev/null 2>&1 &&
 	    command -v docker >/dev/null 2>&1 && continue ;;
+	# Compose v2 (the docker plugin) serves as well as Debian 12's v1.
+	docker-compose) docker compose version >/dev/null 2>&1 && continue ;;
 	esac
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 		missing="$missing $p"

@@ -6,11 +6,13 @@ this machine lacks (no IP virtual server: host-mode ports and dnsrr).
 The service turns healthy; the first admin enrolls from the link in the
 service log and issues a certificate through the published port; the
 task is killed and Swarm restarts it with its data and sessions, serials
-continuing; the audit stream reaches a syslog receiver (a unix datagram
-socket this test binds, bind-mounted into the task) once each, in order,
-and what it missed while the receiver was gone arrives when it returns;
-a scheduled backup appears in the volume and restores; a secret with
-Docker's default mode stops a service with the documented message.
+continuing; the audit stream reaches a syslog receiver container (a unix
+datagram socket on a volume the task mounts too) once each, in order,
+and what it missed while the receiver was stopped arrives when it is
+started again; a scheduled backup appears in the volume and restores; a
+secret with Docker's default mode stops a service with the documented
+message; switched to audit_log = -, the task's stderr carries the audit
+stream alone, from where the syslog sink stopped.
 
 Starts dockerd when it is not running and initialises a Swarm when none
 is active (leaving, at the end, only a Swarm it made); everything it
@@ -21,39 +23,31 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import ssl
 import subprocess
-import sys
 import tempfile
-import time
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
-import harness  # noqa: E402
+from dockerlib import IMAGE, SRC, build_image, docker, harness, \
+    start_dockerd, stop_dockerd, wait
 from test_first_start import LINK, make_secrets  # noqa: E402
 
-IMAGE = "tessera:test"
 STACK = "tsst" + secrets.token_hex(3)
 SERVICE = STACK + "_tesserad"
 SECRETS = ("ca_key", "master_key", "tls_key", "audit_key")
 SYSLOG = re.compile(r"^<86>.*? tesserad\[\d+\]: (\{.*\})$")
-
-
-def docker(*args, check=True, timeout=300):
-    p = subprocess.run(["docker"] + list(args), capture_output=True,
-                       text=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise AssertionError("docker %s: %s" % (" ".join(args),
-                                                p.stderr.strip()))
-    return p
-
-
-def wait(pred, what, timeout):
-    return harness.wait_for(pred, what, timeout=timeout, step=0.5)
+# The receiver container: a unix datagram socket on a volume the task
+# mounts too, each datagram printed as a line (perl-base is in the slim
+# image; a syslog daemon would be the same socket).
+RECEIVER = r"""
+use Socket; use IO::Socket::UNIX;
+$| = 1; $SIG{TERM} = sub { exit 0 };
+my $p = "/run/tss-syslog/log"; unlink $p;
+my $s = IO::Socket::UNIX->new(Type => SOCK_DGRAM, Local => $p)
+    or die "bind $p: $!";
+chmod 0666, $p; print "ready\n";
+while (defined $s->recv(my $m, 65536)) { $m =~ s/\n+$//; print "$m\n"; }
+"""
 
 
 class Swarm(unittest.TestCase):
@@ -71,24 +65,13 @@ class Swarm(unittest.TestCase):
 
     @classmethod
     def up(cls):
-        if docker("info", check=False, timeout=60).returncode != 0:
-            log = open(os.path.join(cls.dir, "dockerd.log"), "wb")
-            cls.dockerd = subprocess.Popen(["dockerd"], stdout=log,
-                                           stderr=log,
-                                           start_new_session=True)
-            wait(lambda: docker("info", check=False,
-                                timeout=30).returncode == 0, "dockerd", 60)
+        cls.dockerd = start_dockerd(cls.dir)
         state = docker("info", "--format",
                        "{{.Swarm.LocalNodeState}}").stdout.strip()
         if state != "active":
             docker("swarm", "init", "--advertise-addr", "127.0.0.1")
             cls.made_swarm = True
-        subprocess.run([os.path.join(SRC, "scripts",
-                                     "debian-base-image.sh")],
-                       check=True, capture_output=True, timeout=900)
-        docker("build", "-q", "-f", os.path.join(SRC, "deploy",
-                                                  "Dockerfile"),
-               "-t", IMAGE, SRC, timeout=1200)
+        build_image()
         sec = os.path.join(cls.dir, "secrets")
         ca, mk, crt, key = make_secrets(sec)
         ak = os.path.join(sec, "audit_key")
@@ -100,11 +83,11 @@ class Swarm(unittest.TestCase):
         cls.crt = crt
         cls.port = harness.free_port()
         override = os.path.join(cls.dir, "override.yaml")
-        cls.sockdir = os.path.join(cls.dir, "syslog")
-        os.mkdir(cls.sockdir)
-        os.chmod(cls.sockdir, 0o777)
-        cls.receiver = None
-        cls.listen_syslog()
+        docker("volume", "create", STACK + "_syslog")
+        docker("run", "-d", "--name", STACK + "_syslog", "-v",
+               STACK + "_syslog:/run/tss-syslog", "debian:12-slim",
+               "perl", "-e", RECEIVER)
+        cls.receiver_up(1)
         with open(override, "w") as f:
             f.write("services:\n  tesserad:\n    deploy:\n"
                     "      endpoint_mode: dnsrr\n"
@@ -112,9 +95,11 @@ class Swarm(unittest.TestCase):
                     "      TESSERA_AUDIT_LOG: syslog:/run/tss-syslog/log\n"
                     "      TESSERA_BACKUP_INTERVAL: 2s\n"
                     "      TESSERA_BACKUP_KEEP: 3\n"
-                    "    volumes:\n      - type: bind\n"
-                    "        source: %s\n"
-                    "        target: /run/tss-syslog\n" % cls.sockdir +
+                    "    volumes:\n      - type: volume\n"
+                    "        source: syslog\n"
+                    "        target: /run/tss-syslog\n"
+                    "volumes:\n  syslog:\n    external: true\n"
+                    "    name: %s_syslog\n" % STACK +
                     "configs:\n  tessera_tls_crt:\n    external: true\n"
                     "    name: %s_tls_crt\nsecrets:\n" % STACK)
             for name in SECRETS:
@@ -137,42 +122,33 @@ class Swarm(unittest.TestCase):
         cls.healthy_task(None)
 
     @classmethod
-    def listen_syslog(cls):
-        path = os.path.join(cls.sockdir, "log")
-        r = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        r.bind(path)
-        os.chmod(path, 0o666)
-        r.settimeout(0.2)
-        cls.receiver = r
+    def receiver_up(cls, starts):
+        """Wait until the receiver container has bound its socket for the
+        starts-th time."""
+        wait(lambda: docker("logs", STACK + "_syslog", check=False)
+             .stdout.split("\n").count("ready") >= starts,
+             "the syslog receiver", 60)
 
     @classmethod
-    def stop_syslog(cls):
-        cls.receiver.close()
-        cls.receiver = None
-        os.unlink(os.path.join(cls.sockdir, "log"))
-
-    @classmethod
-    def received(cls, into):
-        """Append the events the receiver has to into; how many came."""
-        n = 0
-        while True:
-            try:
-                d = cls.receiver.recv(65536).decode()
-            except socket.timeout:
-                return n
-            m = SYSLOG.match(d)
-            assert m, "not a syslog line from tesserad: %r" % d
+    def received(cls):
+        """The events the receiver container has printed, in arrival
+        order (checkpoints, signed every N events, left out)."""
+        got = []
+        for line in docker("logs", STACK + "_syslog").stdout.split("\n"):
+            if line in ("", "ready"):
+                continue
+            m = SYSLOG.match(line)
+            assert m, "not a syslog line from tesserad: %r" % line
             e = harness.json.loads(m.group(1))
-            if e.get("type") != "checkpoint":  # signed every N events
-                into.append(e)
-            n += 1
+            if e.get("type") != "checkpoint":
+                got.append(e)
+        return got
 
     @classmethod
     def down(cls):
-        if getattr(cls, "receiver", None) is not None:
-            cls.receiver.close()
         docker("service", "rm", STACK + "_bad", check=False)
         docker("stack", "rm", STACK, check=False)
+        docker("rm", "-f", STACK + "_syslog", check=False)
 
         def gone():
             return docker("ps", "-aq", "--filter", "label=com.docker."
@@ -188,6 +164,12 @@ class Swarm(unittest.TestCase):
             docker("secret", "rm", "%s_%s" % (STACK, name), check=False)
         docker("config", "rm", STACK + "_tls_crt", check=False)
         try:
+            wait(lambda: docker("volume", "rm", STACK + "_syslog",
+                                check=False).returncode == 0, "the syslog "
+                 "volume", 60)
+        except AssertionError:
+            pass
+        try:
             wait(lambda: docker("volume", "rm", STACK + "_tessera-data",
                                 check=False).returncode == 0 or
                  "no such volume" in docker(
@@ -202,9 +184,7 @@ class Swarm(unittest.TestCase):
                           check=False).stdout.strip()
             docker("node", "update", "--label-rm", "tessera.data", node,
                    check=False)
-        if cls.dockerd is not None:
-            cls.dockerd.send_signal(signal.SIGTERM)
-            cls.dockerd.wait(timeout=60)
+        stop_dockerd(cls.dockerd)
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     @classmethod
@@ -257,25 +237,29 @@ class Swarm(unittest.TestCase):
                          ["audit-sink.cursor", "data.mdb", "lock.mdb",
                           "tesserad.port"])
 
+    def chain(self):
+        return [e["seq"] for e in harness.all_events(self.i, self.admin)
+                if e.get("type") != "checkpoint"]
+
     def test_2_audit_to_syslog_once_in_order(self):
-        """The receiver has, once each and in order, the chain's events
-        from where the sink started to its head; then an outage: what
-        comes meanwhile waits and arrives when the receiver is back."""
-        i, got = self.i, []
+        """The receiver container has, once each and in order, the
+        chain's events from where the sink started to its head; then it
+        is stopped: what comes meanwhile waits and arrives when it is
+        started again."""
+        i = self.i
 
         def caught_up():
-            want = [e["seq"] for e in harness.all_events(i, self.admin)
-                    if e.get("type") != "checkpoint"]
-            seqs = [e["seq"] for e in got]
-            return self.received(got) == 0 and seqs and \
-                seqs == want[-len(seqs):]
+            seqs = [e["seq"] for e in self.received()]
+            return seqs and seqs == self.chain()[-len(seqs):]
         wait(caught_up, "the stream so far", 60)
-        self.stop_syslog()
+        docker("stop", "-t", "5", STACK + "_syslog")
         for _ in range(3):
             i.call("POST", "/v1/login", {"username": "admin",
                                          "password": "wrong", "code": "1"})
-        self.listen_syslog()
+        docker("start", STACK + "_syslog")
+        self.receiver_up(2)
         wait(caught_up, "the missed events", 60)
+        got = self.received()
         seqs = [e["seq"] for e in got]
         self.assertEqual(seqs, list(range(seqs[0], seqs[0] + len(seqs))))
         self.assertEqual(sum(e["action"] == "login.fail" for e in got), 3)
@@ -316,6 +300,33 @@ class Swarm(unittest.TestCase):
                    "the refusal in the log", 120)
         self.assertIn('give the secret mode: 0400 (and uid: "10001")',
                       out.group(0))
+
+
+    def test_6_audit_to_stderr_continues_the_stream(self):
+        """audit_log = -: the new task's stderr is the audit stream alone
+        (JSON lines), its stdout the text log; the stream starts where
+        the syslog sink stopped, so each event went out once."""
+        old = self.task()
+        last = max(e["seq"] for e in self.received())
+        docker("service", "update", "--detach", "--env-add",
+               "TESSERA_AUDIT_LOG=-", SERVICE)
+        c = self.healthy_task(old)
+        self.i.call("POST", "/v1/login", {"username": "admin",
+                                          "password": "wrong", "code": "1"})
+
+        def stream():
+            p = docker("logs", c, check=False)
+            ev = [harness.json.loads(x) for x in p.stderr.split("\n") if x]
+            ev = [e for e in ev if e.get("type") != "checkpoint"]
+            return (ev, p.stdout) if ev and ev[-1]["seq"] == \
+                self.chain()[-1] else None
+        ev, out = wait(stream, "the audit stream on stderr", 60)
+        self.assertEqual([e["seq"] for e in ev],
+                         list(range(last + 1, last + 1 + len(ev))))
+        self.assertEqual(ev[-1]["action"], "login.fail")
+        self.assertIn("listening on", out)
+        for line in out.split("\n"):
+            self.assertFalse(line.startswith("{"), line)
 
 
 if __name__ == "__main__":

@@ -307,6 +307,73 @@ sshkey_from_blob(const uint8_t *blob, size_t len, struct sshkey **keyp)
 	return r;
 }
 
+/*
+ * A certificate blob: its cert type name, the nonce, then the fields of
+ * the key it certifies (strings and mpints, both length-prefixed on the
+ * wire), in the order of the plain key's blob.
+ */
+int
+sshkey_from_cert(const uint8_t *blob, size_t len, struct sshkey **keyp,
+    size_t *offp)
+{
+	struct buf *b = NULL, *plain = NULL;
+	const struct keytype *kt = NULL;
+	const uint8_t *name, *p;
+	size_t namelen, l, i, nfields, body, end;
+	int r = TSS_E_INTERNAL;
+
+	if (keyp != NULL)
+		*keyp = NULL;
+	if (offp != NULL)
+		*offp = 0;
+	if (blob == NULL || keyp == NULL || offp == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((b = buf_from(blob, len)) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = buf_get_string_direct(b, &name, &namelen)) != 0) {
+		r = blob_err(r);
+		goto out;
+	}
+	for (i = 0; i < sizeof(keytypes) / sizeof(keytypes[0]); i++)
+		if (strlen(keytypes[i].cert_name) == namelen &&
+		    memcmp(keytypes[i].cert_name, name, namelen) == 0)
+			kt = &keytypes[i];
+	if (kt == NULL) {
+		log_debug("sshkey: not a certificate type we know");
+		r = TSS_E_INVALID_PUBLIC_KEY;
+		goto out;
+	}
+	nfields = (kt->type == SSHKEY_ED25519 || kt->type == SSHKEY_SK_ED25519 ?
+	    1 : 2) + (kt->sk ? 1 : 0);
+	if ((r = buf_get_string_direct(b, &p, &l)) != 0) {	/* nonce */
+		r = blob_err(r);
+		goto out;
+	}
+	body = len - buf_len(b);
+	for (i = 0; i < nfields; i++)
+		if ((r = buf_get_string_direct(b, &p, &l)) != 0) {
+			r = blob_err(r);
+			goto out;
+		}
+	end = len - buf_len(b);
+	if ((plain = buf_new()) == NULL) {
+		r = TSS_E_NOMEM;
+		goto out;
+	}
+	if ((r = buf_put_cstring(plain, kt->name)) != 0 ||
+	    (r = buf_put(plain, blob + body, end - body)) != 0 ||
+	    (r = sshkey_from_blob(buf_ptr(plain), buf_len(plain), keyp)) != 0)
+		goto out;
+	*offp = end;
+	r = 0;
+ out:
+	buf_free(b);
+	buf_free(plain);
+	return r;
+}
+
 static int
 is_ws(char c)
 {

@@ -47,6 +47,13 @@ int sshkey_parse_line(const char *line, size_t len, struct sshkey **keyp,
     char **commentp);
 /* Parse a wire blob; the whole of it must be one key. */
 int sshkey_from_blob(const uint8_t *blob, size_t len, struct sshkey **keyp);
+/*
+ * The key a certificate blob certifies ("*-cert-v01@openssh.com" of a type
+ * above); *offp receives the offset of the field after the key (the
+ * serial).  Parses, verifies nothing: see certinfo.h.
+ */
+int sshkey_from_cert(const uint8_t *blob, size_t len, struct sshkey **keyp,
+    size_t *offp);
 void sshkey_free(struct sshkey *k);		/* NULL is harmless */
 
 enum sshkey_type sshkey_type(const struct sshkey *k);

@@ -167,5 +167,8 @@ int cmd_backup_online(struct cli *c);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_audit_verify(struct cli *c, int argc, char **argv);
 int cmd_healthcheck(struct cli *c, int argc, char **argv);
+/* The SSH gateway's sshd commands (cmd_gateway.c, docs/gateway.md). */
+int cmd_gateway_principals(struct cli *c, int argc, char **argv);
+int cmd_gateway_shell(struct cli *c, int argc, char **argv);
 
 #endif

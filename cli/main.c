@@ -54,6 +54,9 @@ static const struct command commands[] = {
 	{ "restore", NULL, cmd_restore, "restore --data DIR FILE" },
 	{ "healthcheck", NULL, cmd_healthcheck,
 	    "healthcheck [--config FILE | --url URL]" },
+	{ "gateway", "principals", cmd_gateway_principals,
+	    "gateway principals TYPE CERT" },
+	{ "gateway", "shell", cmd_gateway_shell, "gateway shell" },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -287,6 +287,7 @@ run_exec(const char *sock, const char *id, const struct gateway_choice *ch,
 	struct docker_exec x;
 	struct termios saved, raw;
 	struct sigaction sa;
+	struct winsize ws;
 	char eid[DOCKER_ID_MAX + 1], err[DOCKER_ERR_MAX];
 	char *env[ENV_MAX], *hold[2] = { NULL, NULL };
 	int s = -1, tty = isatty(STDIN_FILENO), restore = 0, code = CLI_FAIL;
@@ -297,6 +298,10 @@ run_exec(const char *sock, const char *id, const struct gateway_choice *ch,
 	x.argv = ch->argv;
 	x.env = (const char *const *)env;
 	x.tty = tty;
+	if (tty && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
+		x.rows = ws.ws_row;
+		x.cols = ws.ws_col;
+	}
 	if (docker_exec_create(sock, id, &x, eid, err) != 0 ||
 	    docker_exec_start(sock, eid, tty, &s, err) != 0) {
 		code = refuse(ci, err);
@@ -316,7 +321,7 @@ run_exec(const char *sock, const char *id, const struct gateway_choice *ch,
 			cfmakeraw(&raw);
 			restore = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
 		}
-		resize(sock, eid);
+		resize(sock, eid);	/* daemons before API 1.42 */
 	}
 	if (pump(s, tty, sock, eid) != 0)
 		glog(LOG_INFO, 0, "exec %.12s: the client went away", eid);

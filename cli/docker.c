@@ -429,6 +429,9 @@ docker_exec_create(const char *sock, const char *id,
 	    "AttachStdin", 1, "AttachStdout", 1, "AttachStderr", 1,
 	    "Tty", x->tty, "User", x->user, "Cmd", strv_json(x->argv),
 	    "Env", strv_json(x->env))) == NULL ||
+	    (x->tty && x->rows > 0 && x->cols > 0 &&
+	    json_object_set_new(body, "ConsoleSize", json_pack("[I,I]",
+	    (json_int_t)x->rows, (json_int_t)x->cols)) != 0) ||
 	    mem_asprintf(&path, "/containers/%s/exec", id) < 0) {
 		path = NULL;
 		r = TSS_E_NOMEM;

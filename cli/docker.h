@@ -24,6 +24,8 @@ struct docker_exec {
 	const char *const *argv;	/* NULL-terminated */
 	const char *const *env;		/* "K=V", NULL-terminated, or NULL */
 	int tty;
+	unsigned rows, cols;		/* tty size, 0 unknown (API 1.42+;
+					 * older daemons ignore it) */
 };
 
 /* write(2) all of p (EINTR retried); 0 or -1 with errno. */

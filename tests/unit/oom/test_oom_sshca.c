@@ -1,7 +1,8 @@
 /*
  * oom, sshca/: public keys from an authorized_keys line and from a blob,
  * the CA key file (openssh-key-v1 and PEM), CA key generation,
- * certificate signing and its text line, and KRL building, each walked
+ * certificate signing and its text line, a certificate read back
+ * (certinfo), and KRL building, each walked
  * through every allocation failure and with each allocation refused alone
  * (oom.h).  Keys are made here, with
  * cakey_generate, outside the budget.
@@ -15,8 +16,10 @@
 
 #include "common/buf.h"
 #include "common/err.h"
+#include "common/mem.h"
 #include "sshca/cakey.h"
 #include "sshca/cert.h"
+#include "sshca/certinfo.h"
 #include "sshca/krl.h"
 #include "sshca/sshkey.h"
 #include "oom.h"
@@ -393,6 +396,87 @@ Test(oom_sshca, cert_sign)
 	cert_walk(CAKEY_ED25519, "cert_sign + cert_to_line (ed25519 CA)");
 	cert_walk(CAKEY_ECDSA_P256, "cert_sign + cert_to_line (ecdsa CA)");
 	cert_walk(CAKEY_RSA, "cert_sign + cert_to_line (rsa CA)");
+}
+
+/* ---- a certificate read back (the gateway's certinfo) ---- */
+
+struct readx {
+	char *b64;
+	struct certinfo *ci;
+};
+
+static int
+read_run(void *arg)
+{
+	struct readx *x = arg;
+
+	x->ci = (struct certinfo *)1;
+	return certinfo_from_text("ssh-ed25519-cert-v01@openssh.com", x->b64,
+	    &x->ci);
+}
+
+static void
+read_check(void *arg, int r)
+{
+	struct readx *x = arg;
+
+	if (r != 0) {
+		cr_assert_null(x->ci);
+		return;
+	}
+	cr_assert_eq(x->ci->nprincipals, 4);
+	cr_assert_str_eq(x->ci->force_command, "/usr/bin/true");
+	certinfo_free(x->ci);
+	x->ci = NULL;
+}
+
+static char *
+read_show(void *arg)
+{
+	struct readx *x = arg;
+	char *t = NULL;
+
+	cr_assert_geq(mem_asprintf(&t, "%s %llu %s %s %s %s %s", x->ci->key_id,
+	    (unsigned long long)x->ci->serial, x->ci->principals[0],
+	    x->ci->principals[3], x->ci->force_command, x->ci->fingerprint,
+	    x->ci->principals[1]), 0);
+	return t;
+}
+
+Test(oom_sshca, certinfo_from_text)
+{
+	struct cakey *user = gen(CAKEY_ED25519), *ca = gen(CAKEY_ED25519);
+	struct cert_request req;
+	struct buf *cert = NULL;
+	struct readx x;
+	char *line = NULL;
+
+	memset(&req, 0, sizeof(req));
+	req.key = cakey_public(user);
+	req.serial = 42;
+	req.username = "alice";
+	req.principals = principals;
+	req.nprincipals = sizeof(principals) / sizeof(principals[0]);
+	req.valid_after = 1700000000;
+	req.valid_before = 1700003600;
+	req.force_command = "/usr/bin/true";
+	req.source_address = sources;
+	req.nsource_address = sizeof(sources) / sizeof(sources[0]);
+	req.extensions = exts;
+	req.nextensions = sizeof(exts) / sizeof(exts[0]);
+	req.nonce = nonce;
+	cr_assert_eq(cert_sign(ca, &req, &cert), 0);
+	cr_assert_eq(cert_to_line(buf_ptr(cert), buf_len(cert), NULL, &line),
+	    0);
+	memset(&x, 0, sizeof(x));
+	x.b64 = strchr(line, ' ') + 1;
+	oom_walk("certinfo_from_text", read_run, read_check, &x);
+	oom_walk_nth("certinfo_from_text", read_run, read_check, read_show,
+	    &x);
+	free(line);
+	buf_free(cert);
+	cakey_free(ca);
+	cakey_free(user);
 }
 
 /* ---- KRL ---- */

@@ -290,7 +290,8 @@ run_exec(const char *sock, const char *id, const struct gateway_choice *ch,
 	struct winsize ws;
 	char eid[DOCKER_ID_MAX + 1], err[DOCKER_ERR_MAX];
 	char *env[ENV_MAX], *hold[2] = { NULL, NULL };
-	int s = -1, tty = isatty(STDIN_FILENO), restore = 0, code = CLI_FAIL;
+	int s = -1, tty = isatty(STDIN_FILENO), restore = 0, gone;
+	int code = CLI_FAIL;
 
 	memset(&x, 0, sizeof(x));
 	exec_env(ch, tty, env, hold);
@@ -323,12 +324,16 @@ run_exec(const char *sock, const char *id, const struct gateway_choice *ch,
 		}
 		resize(sock, eid);	/* daemons before API 1.42 */
 	}
-	if (pump(s, tty, sock, eid) != 0)
-		glog(LOG_INFO, 0, "exec %.12s: the client went away", eid);
+	gone = pump(s, tty, sock, eid) != 0;
 	close(s);
 	s = -1;
 	if (restore)
 		tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
+	if (gone) {
+		/* Nobody to tell the exit status: do not wait for it. */
+		glog(LOG_INFO, 0, "exec %.12s: the client went away", eid);
+		goto out;
+	}
 	if (docker_exec_exit(sock, eid, &code, err) != 0) {
 		code = refuse(ci, err);
 		goto out;

@@ -34,21 +34,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
 import harness  # noqa: E402
+sys.path.insert(0, HERE)
+from test_swarm import docker  # noqa: E402
 
 PREFIX = "tssgw" + secrets.token_hex(3)
 IMAGE = "debian:12-slim"
 # Targets of this run only, so no other container on the node matches.
 APP, TWO, NONE = PREFIX + "/app", PREFIX + "/two", PREFIX + "/none"
 TESSERA = os.path.abspath(harness.TESSERA)
-
-
-def docker(*args, check=True, timeout=120):
-    p = subprocess.run(["docker"] + list(args), capture_output=True,
-                       text=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise AssertionError("docker %s: %s" % (" ".join(args),
-                                                p.stderr.strip()))
-    return p
 
 
 class Gateway(unittest.TestCase):

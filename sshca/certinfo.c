@@ -138,7 +138,9 @@ certinfo_parse(const uint8_t *blob, size_t len, struct certinfo **cip)
 		r = TSS_E_NOMEM;
 		goto out;
 	}
-	if ((r = sshkey_fingerprint(key, ci->fingerprint)) != 0 ||
+	ci->key = key;
+	key = NULL;	/* transferred */
+	if ((r = sshkey_fingerprint(ci->key, ci->fingerprint)) != 0 ||
 	    (r = wire(buf_get_u64(b, &ci->serial))) != 0 ||
 	    (r = wire(buf_get_u32(b, &ci->type))) != 0 ||
 	    (r = wire(buf_get_cstring(b, &ci->key_id, &idlen))) != 0 ||
@@ -220,5 +222,6 @@ certinfo_free(struct certinfo *ci)
 	free(ci->principals);
 	free(ci->key_id);
 	free(ci->force_command);
+	sshkey_free(ci->key);
 	free(ci);
 }

@@ -29,7 +29,8 @@ struct certinfo {
 	size_t nprincipals;
 	uint64_t valid_after, valid_before;
 	char *force_command;		/* critical option; NULL: none */
-	char fingerprint[SSHKEY_FP_MAX];		/* SHA256: of the certified key */
+	struct sshkey *key;		/* the certified key */
+	char fingerprint[SSHKEY_FP_MAX];	/* its SHA256: fingerprint */
 };
 
 /* Parse a certificate blob; *cip (freed with certinfo_free) on success. */

@@ -71,9 +71,13 @@ static const char *user_opts[] = { "-I", "alice:42", "-z", "42", "-n",
 
 Test(certinfo, every_key_type)
 {
-	static const struct { const char *type; int bits; } types[] = {
-		{ "ed25519", 0 }, { "ecdsa", 256 }, { "ecdsa", 384 },
-		{ "ecdsa", 521 }, { "rsa", 2048 },
+	static const struct { const char *type; int bits;
+	    const char *name; } types[] = {
+		{ "ed25519", 0, "ssh-ed25519" },
+		{ "ecdsa", 256, "ecdsa-sha2-nistp256" },
+		{ "ecdsa", 384, "ecdsa-sha2-nistp384" },
+		{ "ecdsa", 521, "ecdsa-sha2-nistp521" },
+		{ "rsa", 2048, "ssh-rsa" },
 	};
 	char fp[SSHKEY_FP_MAX];
 	struct certinfo *ci;
@@ -94,6 +98,7 @@ Test(certinfo, every_key_type)
 		cr_assert_str_eq(ci->principals[1], "nobody@demo/app");
 		cr_assert_str_eq(ci->force_command, "id -un; exit 3");
 		cr_assert_str_eq(ci->fingerprint, fp);
+		cr_assert_str_eq(sshkey_type_name(ci->key), types[i].name);
 		cr_assert_lt(ci->valid_after, ci->valid_before);
 		certinfo_free(ci);
 		free(blob);
@@ -167,6 +172,7 @@ Test(certinfo, ours_and_text_form)
 	cr_assert_str_eq(ci->key_id, "alice:77");
 	cr_assert_eq(ci->valid_after, 1000);
 	cr_assert_eq(ci->valid_before, 2000);
+	cr_assert(sshkey_equal(ci->key, key));
 	certinfo_free(ci);
 	/* The type given must be the blob's own. */
 	cr_assert_eq(certinfo_from_text("ssh-rsa-cert-v01@openssh.com", b64,

@@ -24,18 +24,12 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 import tempfile
 import termios
 import fcntl
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRC = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
-import harness  # noqa: E402
-sys.path.insert(0, HERE)
-from test_swarm import docker  # noqa: E402
+from dockerlib import SRC, docker, harness, start_dockerd, stop_dockerd
 
 PREFIX = "tssgw" + secrets.token_hex(3)
 IMAGE = "debian:12-slim"
@@ -59,14 +53,7 @@ class Gateway(unittest.TestCase):
 
     @classmethod
     def up(cls):
-        if docker("info", check=False, timeout=60).returncode != 0:
-            log = open(os.path.join(cls.dir, "dockerd.log"), "wb")
-            cls.dockerd = subprocess.Popen(["dockerd"], stdout=log,
-                                           stderr=log,
-                                           start_new_session=True)
-            harness.wait_for(lambda: docker("info", check=False,
-                                            timeout=30).returncode == 0,
-                             "dockerd", timeout=60, step=0.5)
+        cls.dockerd = start_dockerd(cls.dir)
         subprocess.run([os.path.join(SRC, "scripts",
                                      "debian-base-image.sh")],
                        check=True, capture_output=True, timeout=900)
@@ -110,9 +97,7 @@ class Gateway(unittest.TestCase):
                      check=False).stdout.split()
         if ids:
             docker(*(["rm", "-f"] + ids), check=False)
-        if cls.dockerd is not None:
-            cls.dockerd.terminate()
-            cls.dockerd.wait(timeout=60)
+        stop_dockerd(cls.dockerd)
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def shell(self, cert, command=None, target=None, login=None, data=b"",

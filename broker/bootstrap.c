@@ -132,7 +132,7 @@ broker_bootstrap(const struct config *cfg, const char *admin, int64_t now,
 {
 	struct store_opts so;
 	struct store *s = NULL;
-	struct cakey *ca = NULL;
+	struct cakey *ca = NULL, *host_ca = NULL;
 	uint8_t mkey[SECRETBOX_KEY_LEN];
 	char cur[4096];
 	int r;
@@ -169,6 +169,11 @@ broker_bootstrap(const struct config *cfg, const char *admin, int64_t now,
 		    tss_strerror(r));
 		return r;
 	}
+	/* A host CA that tesserad would refuse stops the first start
+	 * before it makes anything. */
+	if (cfg->host_ca_key != NULL && (r = broker_host_ca_load(
+	    cfg->host_ca_key, ca, &host_ca, err, errlen)) != 0)
+		goto out;
 	if ((r = secretbox_key_load(cfg->master_key, mkey)) != 0) {
 		snprintf(err, errlen, "master_key = %s: %s (it must hold "
 		    "exactly %d random bytes, e.g. head -c %d /dev/urandom)",
@@ -200,6 +205,7 @@ broker_bootstrap(const struct config *cfg, const char *admin, int64_t now,
  out:
 	store_close(s);
 	cakey_free(ca);
+	cakey_free(host_ca);
 	OPENSSL_cleanse(mkey, sizeof(mkey));
 	return r;
 }

@@ -246,6 +246,11 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	what = b->cfg.ca_key;
 	if ((r = cakey_load(b->cfg.ca_key, &b->ca)) != 0)
 		goto fail;
+	if (b->cfg.host_ca_key != NULL && (r = broker_host_ca_load(
+	    b->cfg.host_ca_key, b->ca, &b->host_ca, err, errlen)) != 0) {
+		broker_close(b);
+		return r;
+	}
 	what = b->cfg.master_key;
 	if ((r = secretbox_key_load(b->cfg.master_key, key)) != 0)
 		goto fail;
@@ -347,6 +352,7 @@ broker_close(struct broker *b)
 	rbac_close(b->rbac);
 	auth_ctx_free(b->auth);
 	cakey_free(b->ca);
+	cakey_free(b->host_ca);
 	store_close(b->store);
 	config_free(&b->cfg);
 	free(b);
@@ -498,7 +504,8 @@ broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len)
 {
 	struct store_txn *t = NULL;
 	struct buf *krl = NULL;
-	uint64_t *serials = NULL, version = 0;
+	uint64_t *serials = NULL;
+	int64_t changed = 0;
 	struct krl_ca ca;
 	size_t n = 0;
 	int r;
@@ -506,18 +513,21 @@ broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len)
 	*out = NULL;
 	*len = 0;
 	if ((r = store_begin(b->store, 0, &t)) != 0 ||
-	    (r = certs_revoked_serials(t, now, &serials, &n)) != 0)
+	    (r = certs_revoked_serials(t, now, &serials, &n, &changed)) != 0)
 		goto out;
 	store_abort(t);
 	t = NULL;
-	/* The version only has to grow with every change: the environment's
-	 * last transaction id does. */
-	if ((r = store_last_txnid(b->store, &version)) != 0)
-		goto out;
+	/*
+	 * The same bytes while the list is the same, so that a target's
+	 * conditional GET costs a 304: version and generation time are the
+	 * time of the list's last change, which grows with every change
+	 * (revocations and expiries are stamped with the clock).
+	 */
 	ca.ca = cakey_public(b->ca);
 	ca.serials = serials;
 	ca.nserials = n;
-	if ((r = krl_build(&ca, 1, version, (uint64_t)now, "tessera", &krl)) != 0)
+	if ((r = krl_build(&ca, 1, (uint64_t)changed, (uint64_t)changed,
+	    "tessera", &krl)) != 0)
 		goto out;
 	r = TSS_E_NOMEM;
 	if ((*out = mem_malloc(buf_len(krl) ? buf_len(krl) : 1)) == NULL)

@@ -34,6 +34,7 @@ struct broker {
 	struct config cfg;
 	struct store *store;
 	struct cakey *ca;
+	struct cakey *host_ca;		/* host_ca_key; NULL: none */
 	struct auth_ctx *auth;
 	struct rbac *rbac;
 	struct commit_queue *commits;
@@ -128,7 +129,21 @@ int broker_me(struct broker *b, const struct caller *c, int64_t now,
     json_t **out);
 /* GET /v1/ca: authorized_keys line(s), newline-terminated. */
 int broker_ca_text(struct broker *b, char **out);
-/* GET /v1/krl: the KRL bytes (caller frees). */
+/*
+ * The host CA (broker/hostca.c).  broker_host_ca_load: host_ca_key at
+ * path, checked as broker_keyfile_check() checks keys, loaded, and refused
+ * (TSS_E_CONFIG) when it is user_ca's key; err says what is wrong.
+ * broker_ca_host_text: GET /v1/ca/host, "@cert-authority <host_ca_pattern>
+ * <key>\n"; TSS_E_NOT_FOUND with BROKER_NO_HOST_CA in errmsg when no host
+ * CA is configured.
+ */
+#define BROKER_NO_HOST_CA	"no host CA is configured (host_ca_key)"
+int broker_host_ca_load(const char *path, const struct cakey *user_ca,
+    struct cakey **out, char *err, size_t errlen);
+int broker_ca_host_text(struct broker *b, char **out, char *errmsg,
+    size_t len);
+/* GET /v1/krl: the KRL bytes (caller frees); they change only when the
+ * revoked serials do (version and time: the last such change). */
 int broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len);
 /* GET /healthz: 0 when the store answers. */
 int broker_health(struct broker *b);

@@ -361,18 +361,20 @@ certs_revoke_user(struct store_txn *t, const char *username, int64_t now,
 
 int
 certs_revoked_serials(struct store_txn *t, int64_t now, uint64_t **serials,
-    size_t *n)
+    size_t *n, int64_t *changed)
 {
 	struct store_cursor *c = NULL;
 	struct buf *b = NULL;
 	const void *k, *v;
 	size_t kl, vl, cap = 0, cnt = 0;
-	uint64_t *list = NULL, *grown, at, before;
+	uint64_t *list = NULL, *grown, at, before, last = 0;
 	uint8_t ver;
 	int r;
 
 	*serials = NULL;
 	*n = 0;
+	if (changed != NULL)
+		*changed = 0;
 	if ((r = store_cursor_open(t, STORE_DB_REVOCATIONS, &c)) != 0)
 		return r;
 	for (r = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); r == 0;
@@ -387,8 +389,11 @@ certs_revoked_serials(struct store_txn *t, int64_t now, uint64_t **serials,
 		}
 		buf_free(b);
 		b = NULL;
-		if ((int64_t)before <= now)
+		if ((int64_t)before <= now) {
+			last = before > last ? before : last;
 			continue;
+		}
+		last = at > last ? at : last;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 64;
 			if ((grown = mem_realloc(list, cap * sizeof(*list))) == NULL) {
@@ -403,6 +408,8 @@ certs_revoked_serials(struct store_txn *t, int64_t now, uint64_t **serials,
 		goto out;
 	*serials = list;
 	*n = cnt;
+	if (changed != NULL)
+		*changed = (int64_t)last;
 	list = NULL;
 	r = 0;
  out:

@@ -51,9 +51,13 @@ int certs_revoke(struct store_txn *t, uint64_t serial, int64_t now);
 /* Revoke every unrevoked, unexpired certificate of username. */
 int certs_revoke_user(struct store_txn *t, const char *username,
     int64_t now, size_t *count);
-/* Serials revoked and not yet expired at now, ascending (caller frees). */
+/*
+ * Serials revoked and not yet expired at now, ascending (caller frees).
+ * *changed (may be NULL): when that list last changed, the latest of the
+ * listed revocations' times and the expiries before now (0: never).
+ */
 int certs_revoked_serials(struct store_txn *t, int64_t now,
-    uint64_t **serials, size_t *n);
+    uint64_t **serials, size_t *n, int64_t *changed);
 /* Highest serial in the ledger (0 when empty). */
 int certs_max_serial(struct store_txn *t, uint64_t *max);
 

@@ -29,6 +29,9 @@ static const struct key {
 	{ "tls_key",		K_STR, S(tls_key), NULL, 0, 0 },
 	{ "ca_key",		K_STR, S(ca_key), NULL, 0, 0 },
 	{ "master_key",		K_STR, S(master_key), NULL, 0, 0 },
+	{ "host_ca_key",	K_STR, S(host_ca_key), NULL, 0, 0 },
+	{ "host_ca_pattern",	K_STR, S(host_ca_pattern), "*", 0, 0 },
+	{ "host_cert_ttl",	K_DUR, S(host_cert_ttl), "30d", 60, 365 * 86400 },
 	{ "issuer",		K_STR, S(issuer), "Tessera", 0, 0 },
 	{ "audit_log",		K_STR, S(audit_log), "-", 0, 0 },
 	{ "audit_key",		K_STR, S(audit_key), NULL, 0, 0 },
@@ -333,6 +336,14 @@ check(struct config *c, const char *path, char *err, size_t errlen)
 		    "session_max", src);
 		return TSS_E_CONFIG;
 	}
+	for (i = 0; c->host_ca_pattern[i] != '\0'; i++)
+		if ((unsigned char)c->host_ca_pattern[i] <= ' ' ||
+		    (unsigned char)c->host_ca_pattern[i] >= 0x7f || i >= 1024) {
+			snprintf(err, errlen, "%s: host_ca_pattern: a "
+			    "known_hosts pattern list without spaces (like "
+			    "*.internal,10.0.0.*)", src);
+			return TSS_E_CONFIG;
+		}
 	if (c->map_size_mib > c->map_max_mib) {
 		snprintf(err, errlen, "%s: map_size_mib: larger than "
 		    "map_max_mib", src);

@@ -19,6 +19,9 @@ struct config {
 	char *data_dir;
 	char *bootstrap_admin;	/* first start: make the store; NULL: no */
 	char *tls_cert, *tls_key, *ca_key, *master_key;
+	char *host_ca_key;	/* signs host certificates; NULL: none */
+	char *host_ca_pattern;	/* hosts the @cert-authority line covers */
+	int64_t host_cert_ttl;	/* seconds */
 	char *issuer;
 	char *audit_log;	/* path, "-", "syslog" or "syslog:SOCKET" */
 	char *audit_key;	/* Ed25519 key signing checkpoints; NULL: none */

@@ -36,7 +36,8 @@
 
 /* Files init makes, removed again when init fails half-way. */
 static const char *const init_files[] = { "data.mdb", "lock.mdb",
-    "ca.key", "master.key", "tls.crt", "tls.key", "tesserad.conf",
+    "ca.key", "host_ca.key", "master.key", "tls.crt", "tls.key",
+    "tesserad.conf",
     "audit.key", "audit.key.pub", NULL };
 
 static int
@@ -133,7 +134,7 @@ make_dev_tls(const char *crt, const char *key)
 
 /* The keys' paths and the public URL the config names. */
 struct init_conf {
-	const char *ca, *mk, *url;
+	const char *ca, *hca, *mk, *url;
 };
 
 static int
@@ -156,6 +157,8 @@ write_conf(const char *path, const char *dir, int dev,
 	    "tls_cert = %s/tls.crt\n"
 	    "tls_key = %s/tls.key\n"
 	    "ca_key = %s\n"
+	    "# Signs the targets' host certificates (GET /v1/ca/host).\n"
+	    "host_ca_key = %s\n"
 	    "master_key = %s\n"
 	    "# Signs audit checkpoints; audit.key.pub verifies them "
 	    "(tessera audit verify).\n"
@@ -163,7 +166,7 @@ write_conf(const char *path, const char *dir, int dev,
 	    ic->url, dir, dev ? "# Self-signed development certificate: "
 	    "clients take tls.crt as --ca-file.\n" : "# Put the service's "
 	    "PEM certificate and key here before starting tesserad.\n",
-	    dir, dir, ic->ca, ic->mk, dir) > 0;
+	    dir, dir, ic->ca, ic->hca, ic->mk, dir) > 0;
 	if (fclose(f) != 0 || !ok)
 		return TSS_E_IO;
 	return 0;
@@ -237,6 +240,7 @@ int
 cmd_init(struct cli *c, int argc, char **argv)
 {
 	const char *data = NULL, *admin = "admin", *ca_in = NULL;
+	const char *hca_in = NULL;
 	const char *mk_in = NULL, *url = "https://127.0.0.1:8443";
 	int dev = 0;
 	const struct cli_opt opts[] = {
@@ -244,6 +248,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 		{ "dev", CLI_OPT_FLAG, &dev },
 		{ "admin", CLI_OPT_STR, &admin },
 		{ "ca-key", CLI_OPT_STR, &ca_in },
+		{ "host-ca-key", CLI_OPT_STR, &hca_in },
 		{ "master-key", CLI_OPT_STR, &mk_in },
 		{ "public-url", CLI_OPT_STR, &url },
 		{ NULL, 0, NULL }
@@ -251,13 +256,14 @@ cmd_init(struct cli *c, int argc, char **argv)
 	struct init_conf ic;
 	const char *pos[CLI_POS_MAX];
 	char dir[PATH_MAX], conf[PATH_MAX], cap[PATH_MAX], mk[PATH_MAX];
+	char hcap[PATH_MAX];
 	char crt[PATH_MAX], key[PATH_MAX], err[512], when[32];
 	char ak[PATH_MAX], akp[PATH_MAX];
 	char token[TOKEN_TEXT_LEN + 1], *link = NULL;
 	uint8_t mkey[SECRETBOX_KEY_LEN];
 	struct config cfg;
 	struct store *s = NULL;
-	struct cakey *ca = NULL;
+	struct cakey *ca = NULL, *hca = NULL;
 	json_t *out = NULL;
 	int64_t exp = 0;
 	size_t np, ul;
@@ -303,6 +309,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	}
 	if (offline_join(conf, sizeof(conf), dir, "tesserad.conf") != 0 ||
 	    offline_join(cap, sizeof(cap), dir, "ca.key") != 0 ||
+	    offline_join(hcap, sizeof(hcap), dir, "host_ca.key") != 0 ||
 	    offline_join(mk, sizeof(mk), dir, "master.key") != 0 ||
 	    offline_join(crt, sizeof(crt), dir, "tls.crt") != 0 ||
 	    offline_join(key, sizeof(key), dir, "tls.key") != 0 ||
@@ -324,6 +331,23 @@ cmd_init(struct cli *c, int argc, char **argv)
 	    (k = cakey_save(ca, cap, CAKEY_FORMAT_OPENSSH, "tessera-ca"))
 	    != 0) {
 		r = cli_fail(c, "cannot make the CA key %s: %s", cap,
+		    tss_strerror(k));
+		goto out;
+	}
+	if (hca_in != NULL) {
+		if ((k = key_in(c, "host_ca_key", hca_in, hcap)) != 0) {
+			r = k;
+			goto out;
+		}
+		if ((k = broker_host_ca_load(hcap, ca, &hca, err,
+		    sizeof(err))) != 0) {
+			r = cli_fail(c, "--host-ca-key: %s", err);
+			goto out;
+		}
+	} else if ((k = cakey_generate(CAKEY_ED25519, 0, &hca)) != 0 ||
+	    (k = cakey_save(hca, hcap, CAKEY_FORMAT_OPENSSH,
+	    "tessera-host-ca")) != 0) {
+		r = cli_fail(c, "cannot make the host CA key %s: %s", hcap,
 		    tss_strerror(k));
 		goto out;
 	}
@@ -355,6 +379,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	ic.ca = cap;
+	ic.hca = hcap;
 	ic.mk = mk;
 	ic.url = url;
 	if ((k = write_conf(conf, dir, dev, &ic)) != 0) {
@@ -402,9 +427,10 @@ cmd_init(struct cli *c, int argc, char **argv)
 	printf("Initialised %s:\n"
 	    "  config       %s\n"
 	    "  CA key       %s\n"
+	    "  host CA key  %s\n"
 	    "  master key   %s\n"
-	    "  audit key    %s (verifies with %s)\n", dir, conf, cap, mk,
-	    ak, akp);
+	    "  audit key    %s (verifies with %s)\n", dir, conf, cap, hcap,
+	    mk, ak, akp);
 	if (dev)
 		printf("  TLS          %s (self-signed: give it to clients as "
 		    "--ca-file)\n", crt);
@@ -418,6 +444,7 @@ cmd_init(struct cli *c, int argc, char **argv)
  out:
 	store_close(s);
 	cakey_free(ca);
+	cakey_free(hca);
 	if (have_cfg)
 		config_free(&cfg);
 	if (made)

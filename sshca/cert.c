@@ -23,7 +23,6 @@
 #include "cert.h"
 #include "sshkey.h"
 
-#define SSH2_CERT_TYPE_USER	1
 #define EXTENSION_NAME_MAX	64
 #define CIDR_TEXT_MAX		(INET6_ADDRSTRLEN + 4)
 #define CERT_SUFFIX		"-cert-v01@openssh.com"
@@ -190,7 +189,11 @@ check_request(const struct cert_request *req, size_t *srclenp)
 	int r;
 
 	*srclenp = 0;
-	if (req->key == NULL || req->serial == 0 || req->username == NULL ||
+	if ((req->type != 0 && req->type != CERT_USER &&
+	    req->type != CERT_HOST) ||
+	    (req->type == CERT_HOST && (req->force_command != NULL ||
+	    req->nsource_address > 0 || req->nextensions > 0)) ||
+	    req->key == NULL || req->serial == 0 || req->username == NULL ||
 	    printable_run(req->username, CERT_USERNAME_MAX, &len, 1) != 0 ||
 	    req->valid_after >= req->valid_before)
 		return TSS_E_INVALID_ARGUMENT;
@@ -307,7 +310,7 @@ cert_sign(struct cakey *ca, const struct cert_request *req,
     struct buf **certp)
 {
 	const char *ext[CERT_MAX_EXTENSIONS];
-	char keyid[CERT_USERNAME_MAX + 1 + 20 + 1];
+	char keyid[sizeof("host:") + CERT_USERNAME_MAX + 1 + 20 + 1];
 	uint8_t nonce[CERT_NONCE_LEN];
 	struct buf *cert = NULL, *sig = NULL;
 	const uint8_t *body, *cablob;
@@ -321,7 +324,8 @@ cert_sign(struct cakey *ca, const struct cert_request *req,
 	if ((r = check_request(req, &srclen)) != 0 ||
 	    (r = sorted_extensions(req, ext, &next)) != 0)
 		goto out;
-	n = snprintf(keyid, sizeof(keyid), "%s:%llu", req->username,
+	n = snprintf(keyid, sizeof(keyid), "%s%s:%llu",
+	    req->type == CERT_HOST ? "host:" : "", req->username,
 	    (unsigned long long)req->serial);
 	if (n < 0 || (size_t)n >= sizeof(keyid)) {
 		r = TSS_E_INVALID_ARGUMENT;
@@ -342,7 +346,8 @@ cert_sign(struct cakey *ca, const struct cert_request *req,
 	    (r = buf_put_string(cert, nonce, sizeof(nonce))) != 0 ||
 	    (r = buf_put(cert, body, bodylen)) != 0 ||
 	    (r = buf_put_u64(cert, req->serial)) != 0 ||
-	    (r = buf_put_u32(cert, SSH2_CERT_TYPE_USER)) != 0 ||
+	    (r = buf_put_u32(cert, req->type == CERT_HOST ? CERT_HOST :
+	    CERT_USER)) != 0 ||
 	    (r = buf_put_cstring(cert, keyid)) != 0)
 		goto out;
 	for (total = 0, i = 0; i < req->nprincipals; i++)

@@ -1,6 +1,6 @@
 /*
- * cert: OpenSSH user certificates (PROTOCOL.certkeys), built and signed by
- * a cakey.  Owns the field checks (principals, key ID, critical options,
+ * cert: OpenSSH user and host certificates (PROTOCOL.certkeys), built and
+ * signed by a cakey.  Owns the field checks (principals, key ID, critical options,
  * extensions), their canonical order and the validity arithmetic.
  *
  * The request is taken as given: the caller (the issuance use case) has
@@ -26,8 +26,20 @@ struct sshkey;
 #define CERT_NONCE_LEN		32
 #define CERT_SKEW		300	/* seconds valid before issue */
 
+enum cert_type {
+	CERT_USER = 1,
+	CERT_HOST = 2,
+};
+
+/*
+ * A host certificate (type CERT_HOST) names the target in username, has
+ * the key ID "host:<target>:<serial>" and its host names as principals;
+ * it carries no critical options and no extensions (a request with any
+ * is TSS_E_INVALID_ARGUMENT).
+ */
 struct cert_request {
-	const struct sshkey *key;		/* the user's public key */
+	enum cert_type type;			/* 0 is CERT_USER */
+	const struct sshkey *key;		/* the user's or host's key */
 	uint64_t serial;			/* from the store counter; > 0 */
 	const char *username;			/* key ID is "<username>:<serial>" */
 	const char *const *principals;		/* 1..CERT_MAX_PRINCIPALS */

@@ -189,39 +189,6 @@ h_healthz(const struct web_req *req, void *arg)
 	return web_json(200, json_pack("{s:s}", "status", "ok"));
 }
 
-static struct web_resp *
-h_ca(const struct web_req *req, void *arg)
-{
-	struct api *a = arg;
-	struct web_resp *resp;
-	char *text;
-	int r;
-
-	(void)req;
-	if ((r = broker_ca_text(a->b, &text)) != 0)
-		return web_error_msg(r, NULL);
-	resp = web_text(200, "text/plain; charset=utf-8", text, strlen(text));
-	free(text);
-	return resp;
-}
-
-static struct web_resp *
-h_krl(const struct web_req *req, void *arg)
-{
-	struct api *a = arg;
-	struct web_resp *resp;
-	uint8_t *krl;
-	size_t len;
-	int r;
-
-	(void)req;
-	if ((r = broker_krl(a->b, api_now(), &krl, &len)) != 0)
-		return web_error_msg(r, NULL);
-	resp = web_text(200, "application/octet-stream", krl, len);
-	free(krl);
-	return resp;
-}
-
 /* ---- enrollment and sessions ---- */
 
 /* resp with its Retry-After, or NULL (a 500) when it cannot have it. */
@@ -696,11 +663,13 @@ h_target_sshd(const struct web_req *req, void *arg)
 #define W	WEB_R_WRITE
 #define I	WEB_R_INLINE	/* never waits, nor works long */
 #define C	WEB_R_CPU	/* never waits, or defers its answer */
+#define K	WEB_R_CACHEABLE	/* api_cache.c sets Cache-Control */
 static const struct web_route routes[] = {
 	{ "GET",    "/healthz",              h_healthz,        I },
 	{ "GET",    "/metrics",              api_metrics_handle, I },
-	{ "GET",    "/v1/ca",                h_ca,             I },
-	{ "GET",    "/v1/krl",               h_krl,            I },
+	{ "GET",    "/v1/ca",                api_cache_ca,     I | K },
+	{ "GET",    "/v1/ca/host",           api_cache_ca_host, I | K },
+	{ "GET",    "/v1/krl",               api_cache_krl,    I | K },
 	{ "POST",   "/v1/enroll/start",      h_enroll_start,   J },
 	{ "POST",   "/v1/enroll/finish",     h_enroll_finish,  J },
 	{ "POST",   "/v1/login",             h_login,          J },
@@ -743,6 +712,7 @@ static const struct web_route routes[] = {
 #undef W
 #undef I
 #undef C
+#undef K
 
 const struct web_route *
 api_routes(size_t *n)

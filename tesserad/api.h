@@ -48,6 +48,17 @@ void api_metrics_refresh(void *arg);
 /* The route's handler (api_metrics.c). */
 struct web_resp *api_metrics_handle(const struct web_req *req, void *arg);
 int api_health(void *arg);
+/*
+ * api_cache.c: body as a 200 of content_type with its ETag and
+ * "Cache-Control: max-age=10", or a 304 without it when the request's
+ * If-None-Match matches; NULL when out of memory.  Then the handlers of
+ * GET /v1/ca, /v1/ca/host and /v1/krl.
+ */
+struct web_resp *api_cache_reply(const struct web_req *req,
+    const char *content_type, const void *body, size_t len);
+struct web_resp *api_cache_ca(const struct web_req *req, void *arg);
+struct web_resp *api_cache_ca_host(const struct web_req *req, void *arg);
+struct web_resp *api_cache_krl(const struct web_req *req, void *arg);
 
 struct caller;
 /*

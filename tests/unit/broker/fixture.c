@@ -95,12 +95,17 @@ make_keys_and_store(struct fixture *f)
 {
 	uint8_t mk[SECRETBOX_KEY_LEN];
 	struct store *s = NULL;
-	struct cakey *ca;
+	struct cakey *ca, *hca;
 	char p[512];
 
 	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &ca), 0);
 	fixture_path(f, p, sizeof(p), "ca.key");
 	cr_assert_eq(cakey_save(ca, p, CAKEY_FORMAT_OPENSSH, "test-ca"), 0);
+	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &hca), 0);
+	fixture_path(f, p, sizeof(p), "host_ca.key");
+	cr_assert_eq(cakey_save(hca, p, CAKEY_FORMAT_OPENSSH, "test-host-ca"),
+	    0);
+	cakey_free(hca);
 	fixture_path(f, p, sizeof(p), "master.key");
 	cr_assert_eq(secretbox_key_create(p), 0);
 	cr_assert_eq(secretbox_key_load(p, mk), 0);
@@ -173,7 +178,8 @@ void
 fixture_open(struct fixture *f, const char *const *extra, int64_t role_ttl)
 {
 	static const char *const files[] = { "ca_key", "ca.key",
-	    "master_key", "master.key", "audit_log", "audit.log", NULL };
+	    "host_ca_key", "host_ca.key", "master_key", "master.key",
+	    "audit_log", "audit.log", NULL };
 	struct config cfg;
 	char p[512], err[256];
 	size_t i;

@@ -1,6 +1,6 @@
 /*
  * A real broker in a temp dir for use-case tests (broker, device): CA key,
- * master key and a store made as tessera init makes them, then one small
+ * host CA key, master key and a store made as tessera init makes them, then one small
  * world: target lab/box (env=lab), role dev (app on any lab target, max_ttl as
  * asked) bound to group:dev, enrolled users alice (in dev), bob (no
  * access) and root (the full admin), and an Ed25519 key from ssh-keygen.

@@ -55,7 +55,35 @@ Test(config, defaults_when_only_required_keys)
 	cr_expect_null(c.backup_dir);		/* no backups */
 	cr_expect_eq(c.backup_interval, 86400);
 	cr_expect_eq(c.backup_keep, 7);
+	cr_expect_null(c.host_ca_key);		/* no host CA */
+	cr_expect_str_eq(c.host_ca_pattern, "*");
+	cr_expect_eq(c.host_cert_ttl, 30 * 86400);
 	config_free(&c);
+}
+
+Test(config, host_ca_keys_checked)
+{
+	struct config c;
+	char text[512], err[512] = "";
+
+	snprintf(text, sizeof(text), "%shost_ca_key = /x/host_ca\n"
+	    "host_ca_pattern = *.internal,10.0.0.*\nhost_cert_ttl = 7d\n",
+	    required);
+	cr_assert_eq(load(text, &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(c.host_ca_key, "/x/host_ca");
+	cr_expect_str_eq(c.host_ca_pattern, "*.internal,10.0.0.*");
+	cr_expect_eq(c.host_cert_ttl, 7 * 86400);
+	config_free(&c);
+
+	snprintf(text, sizeof(text), "%shost_cert_ttl = 59s\n", required);
+	cr_expect_eq(load(text, &c, err, sizeof(err)), TSS_E_CONFIG);
+	cr_expect_not_null(strstr(err, "host_cert_ttl"), "%s", err);
+	snprintf(text, sizeof(text), "%shost_cert_ttl = 366d\n", required);
+	cr_expect_eq(load(text, &c, err, sizeof(err)), TSS_E_CONFIG);
+	/* A space would end the pattern field of the known_hosts line. */
+	snprintf(text, sizeof(text), "%shost_ca_pattern = a b\n", required);
+	cr_expect_eq(load(text, &c, err, sizeof(err)), TSS_E_CONFIG);
+	cr_expect_not_null(strstr(err, "host_ca_pattern"), "%s", err);
 }
 
 Test(config, comments_blanks_spaces_and_values)

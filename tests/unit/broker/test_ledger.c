@@ -247,6 +247,7 @@ Test(certs, revoke_once_and_krl_set_skips_expired)
 {
 	struct store_txn *t;
 	uint64_t *serials;
+	int64_t changed;
 	size_t n, count;
 
 	put(1, "alice", 5000);
@@ -262,10 +263,18 @@ Test(certs, revoke_once_and_krl_set_skips_expired)
 	cr_assert_eq(store_commit(t), 0);
 
 	cr_assert_eq(store_begin(st, 0, &t), 0);
-	cr_assert_eq(certs_revoked_serials(t, 2000, &serials, &n), 0);
+	cr_assert_eq(certs_revoked_serials(t, 2000, &serials, &n, &changed),
+	    0);
 	cr_assert_eq(n, 2);
 	cr_expect_eq(serials[0], 1);
 	cr_expect_eq(serials[1], 3);
+	/* The list last changed when serial 2 expired out of it. */
+	cr_expect_eq(changed, 1500);
+	free(serials);
+	cr_assert_eq(certs_revoked_serials(t, 1200, &serials, &n, &changed),
+	    0);
+	cr_expect_eq(n, 3);
+	cr_expect_eq(changed, 1000, "the revocations' time");
 	free(serials);
 	store_abort(t);
 }

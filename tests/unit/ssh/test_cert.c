@@ -487,6 +487,27 @@ tbs_without_nonce(const uint8_t *blob, size_t len)
 	return out;
 }
 
+/* ours signs the same fields as the certificate ssh-keygen wrote to
+ * certpath (the nonce and the signature aside). */
+static void
+expect_same_tbs(const struct buf *ours, const char *certpath)
+{
+	struct buf *a, *b;
+	uint8_t *theirs;
+	size_t tlen;
+
+	theirs = st_pub_blob(certpath, &tlen);
+	a = tbs_without_nonce(buf_ptr(ours), buf_len(ours));
+	b = tbs_without_nonce(theirs, tlen);
+	cr_assert_eq(buf_len(a), buf_len(b), "%zu vs %zu", buf_len(a),
+	    buf_len(b));
+	cr_assert(memcmp(buf_ptr(a), buf_ptr(b), buf_len(a)) == 0,
+	    "to-be-signed fields differ from ssh-keygen's");
+	buf_free(a);
+	buf_free(b);
+	free(theirs);
+}
+
 static void
 cross_check(enum cakey_alg alg, const char *pub)
 {
@@ -500,12 +521,10 @@ cross_check(enum cakey_alg alg, const char *pub)
 	struct cakey *ca = NULL;
 	struct sshkey *key = st_load_pub(pub);
 	struct cert_request req;
-	struct buf *ours = NULL, *a, *b;
+	struct buf *ours = NULL;
 
 	if (alg != CAKEY_RSA)	/* "-t" only for RSA CAs: end argv at pub */
 		argv[sizeof(argv) / sizeof(argv[0]) - 3] = NULL;
-	uint8_t *theirs;
-	size_t tlen;
 	char *dot;
 	int r;
 
@@ -519,19 +538,10 @@ cross_check(enum cakey_alg alg, const char *pub)
 	cr_assert_not_null(dot);
 	snprintf(dot, sizeof(certpath) - (size_t)(dot - certpath),
 	    "-cert.pub");
-	theirs = st_pub_blob(certpath, &tlen);
 	full_request(&req, key);
 	cr_assert_eq(cert_sign(ca, &req, &ours), 0);
-	a = tbs_without_nonce(buf_ptr(ours), buf_len(ours));
-	b = tbs_without_nonce(theirs, tlen);
-	cr_assert_eq(buf_len(a), buf_len(b), "%zu vs %zu", buf_len(a),
-	    buf_len(b));
-	cr_assert(memcmp(buf_ptr(a), buf_ptr(b), buf_len(a)) == 0,
-	    "to-be-signed fields differ from ssh-keygen's");
-	buf_free(a);
-	buf_free(b);
+	expect_same_tbs(ours, certpath);
 	buf_free(ours);
-	free(theirs);
 	free(out);
 	sshkey_free(key);
 	cakey_free(ca);
@@ -615,6 +625,85 @@ Test(cert, to_line_refuses_non_certificate_blob)
 	cr_assert_eq(cert_to_line(blob, len, NULL, &line),
 	    TSS_E_INVALID_ARGUMENT);
 	cr_assert_null(line);
+	signfx_free(&f);
+}
+
+/* ---- host certificates ---------------------------------------------- */
+
+static const char *hosts2[] = { "api.internal", "10.0.0.5" };
+
+static void
+host_request(struct cert_request *req, const struct sshkey *key)
+{
+	memset(req, 0, sizeof(*req));
+	req->type = CERT_HOST;
+	req->key = key;
+	req->serial = 42;
+	req->username = "prod/api";
+	req->principals = hosts2;
+	req->nprincipals = 2;
+	req->valid_after = VA;
+	req->valid_before = VB;
+}
+
+Test(cert, host_certificate_matches_ssh_keygen_h)
+{
+	char priv[ST_PATH], pub[ST_PATH], capath[ST_PATH], certpath[ST_PATH];
+	char *out = NULL;
+	const char *argv[] = { "ssh-keygen", "-q", "-s", capath, "-h",
+	    "-I", "host:prod/api:42", "-n", "api.internal,10.0.0.5",
+	    "-z", "42", "-V", "0x65920080:0x65920e90", pub, NULL };
+	const char *list[] = { "ssh-keygen", "-L", "-f", certpath, NULL };
+	struct cakey *ca = NULL;
+	struct sshkey *key;
+	struct cert_request req;
+	struct buf *ours = NULL;
+
+	st_keygen(dir, "host", "ed25519", 0, priv, pub);
+	key = st_load_pub(pub);
+	cr_assert_eq(cakey_generate(CAKEY_ED25519, 0, &ca), 0);
+	st_path(capath, dir, "ca");
+	cr_assert_eq(cakey_save(ca, capath, CAKEY_FORMAT_OPENSSH, NULL), 0);
+	cr_assert_eq(st_run(argv, &out), 0, "ssh-keygen -s -h: %s", out);
+	free(out);
+	st_path(certpath, dir, "host-cert.pub");
+	host_request(&req, key);
+	cr_assert_eq(cert_sign(ca, &req, &ours), 0);
+	expect_same_tbs(ours, certpath);
+	/* And ssh-keygen reads ours as a host certificate. */
+	st_write_cert(certpath, ours);
+	cr_assert_eq(st_run(list, &out), 0, "%s", out);
+	cr_expect_not_null(strstr(out, "host certificate"), "%s", out);
+	cr_expect_not_null(strstr(out, "Key ID: \"host:prod/api:42\""), "%s",
+	    out);
+	free(out);
+	buf_free(ours);
+	sshkey_free(key);
+	cakey_free(ca);
+}
+
+Test(cert, host_certificate_refuses_options_extensions_and_bad_type)
+{
+	const char *ext[] = { "permit-pty" };
+	const char *src[] = { "10.0.0.0/8" };
+	struct signfx f;
+	struct cert_request req;
+
+	signfx_init(&f);
+	host_request(&req, f.key);
+	req.extensions = ext;
+	req.nextensions = 1;
+	expect_refused(&f, &req, TSS_E_INVALID_ARGUMENT);
+	host_request(&req, f.key);
+	req.force_command = "/bin/true";
+	expect_refused(&f, &req, TSS_E_INVALID_ARGUMENT);
+	host_request(&req, f.key);
+	req.source_address = src;
+	req.nsource_address = 1;
+	expect_refused(&f, &req, TSS_E_INVALID_ARGUMENT);
+	host_request(&req, f.key);
+	req.type = (enum cert_type)3;
+	expect_refused(&f, &req, TSS_E_INVALID_ARGUMENT);
 	signfx_free(&f);
 }
 

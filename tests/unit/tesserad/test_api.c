@@ -3,7 +3,7 @@
  * a real broker behind the real web server, libcurl with real TLS).
  * Status codes and JSON bodies of POST /v1/certs, GET /v1/me,
  * GET /v1/certs, POST /v1/certs/<serial>/revoke, GET /v1/krl and
- * GET /v1/ca: what they answer, what they refuse and how, and that a
+ * GET /v1/ca, GET /v1/ca/host and their ETags: what they answer, what they refuse and how, and that a
  * refusal stores nothing.  The admin and device endpoints are in
  * test_api_admin.c.
  */
@@ -417,4 +417,118 @@ Test(api, metrics_answer_only_the_metrics_token)
 	    res->body);
 	cr_expect_not_null(strstr(res->body, "tessera_store_bytes{kind=\"map\"}"),
 	    "%s", res->body);
+}
+
+/* ---- GET /v1/ca/host and conditional GETs ---- */
+
+Test(api, ca_host_is_the_host_ca_as_a_known_hosts_line)
+{
+	const struct res *res;
+	struct sshkey *key = NULL;
+	char ct[64], *comment = NULL;
+	const char *pfx = "@cert-authority * ";
+
+	cr_assert_eq(th_call("GET", "/v1/ca/host", NULL, NULL, NULL, &res,
+	    NULL), 200);
+	cr_expect_str_eq(h_header(res, "Content-Type", ct, sizeof(ct)),
+	    "text/plain; charset=utf-8");
+	cr_assert_gt(res->blen, strlen(pfx));
+	cr_assert_eq(memcmp(res->body, pfx, strlen(pfx)), 0, "%.*s",
+	    (int)res->blen, res->body);
+	cr_expect_eq(strchr(res->body, '\n'), res->body + res->blen - 1,
+	    "one line");
+	cr_assert_eq(sshkey_parse_line(res->body + strlen(pfx),
+	    res->blen - strlen(pfx), &key, &comment), 0);
+	cr_expect_str_eq(comment, "tessera-host-ca");
+	cr_expect(sshkey_equal(key, cakey_public(fx.b->host_ca)));
+	cr_expect_not(sshkey_equal(key, cakey_public(fx.b->ca)),
+	    "never the user CA");
+	free(comment);
+	sshkey_free(key);
+}
+
+Test(api, ca_host_without_a_host_ca_is_404_saying_so)
+{
+	struct cakey *hca = fx.b->host_ca;
+	long st;
+
+	fx.b->host_ca = NULL;	/* as broker_open leaves it without the key */
+	st = th_call("GET", "/v1/ca/host", NULL, NULL, NULL, NULL, NULL);
+	fx.b->host_ca = hca;
+	th_expect_error(st, 404, "not_found",
+	    "no host CA is configured (host_ca_key)");
+}
+
+/* GET path with If-None-Match inm (NULL: none); the ETag into etag. */
+static long
+get_cond(const char *path, const char *inm, char etag[64],
+    const struct res **resp)
+{
+	char hdr[256], cc[64];
+	const char *hdrs[2] = { hdr, NULL };
+	const struct res *res;
+	long st;
+
+	snprintf(hdr, sizeof(hdr), "If-None-Match: %s", inm);
+	st = th_call("GET", path, NULL, inm != NULL ? hdrs : NULL, NULL, &res,
+	    NULL);
+	cr_assert_not_null(h_header(res, "ETag", etag, 64), "%s: no ETag",
+	    path);
+	cr_expect_eq(strlen(etag), 34, "%s", etag);
+	cr_expect_eq(etag[0], '"');
+	cr_expect_str_eq(h_header(res, "Cache-Control", cc, sizeof(cc)),
+	    "max-age=10", "%s", path);
+	if (resp != NULL)
+		*resp = res;
+	return st;
+}
+
+Test(api, ca_ca_host_and_krl_answer_if_none_match_with_304)
+{
+	static const char *const paths[] = { "/v1/ca", "/v1/ca/host",
+	    "/v1/krl" };
+	const struct res *res;
+	char etag[64], again[64], inm[256];
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		cr_assert_eq(get_cond(paths[i], NULL, etag, &res), 200);
+		cr_assert_gt(res->blen, 0);
+		cr_expect_eq(get_cond(paths[i], etag, again, &res), 304,
+		    "%s", paths[i]);
+		cr_expect_str_eq(again, etag);
+		cr_expect_eq(res->blen, 0, "a 304 has no body");
+		snprintf(inm, sizeof(inm), "\"0123\", W/%s", etag);
+		cr_expect_eq(get_cond(paths[i], inm, again, NULL), 304,
+		    "a list with the weak form: %s", inm);
+		cr_expect_eq(get_cond(paths[i], "*", again, NULL), 304);
+		cr_expect_eq(get_cond(paths[i], "\"0123\"", again, &res), 200);
+		cr_expect_gt(res->blen, 0);
+		cr_expect_str_eq(again, etag);
+		snprintf(inm, sizeof(inm), "%.20s", etag);	/* cut short */
+		cr_expect_eq(get_cond(paths[i], inm, again, NULL), 200);
+	}
+}
+
+Test(api, krl_bytes_change_only_with_a_revocation)
+{
+	const struct res *res;
+	char etag[64], again[64], path[64];
+	json_t *out;
+
+	cr_assert_eq(get_cond("/v1/krl", NULL, etag, NULL), 200);
+	/* Writes that revoke nothing (an issuance) leave the KRL alone. */
+	cr_assert_eq(th_issue(th_alice, &out), 201);
+	cr_expect_eq(get_cond("/v1/krl", etag, again, NULL), 304);
+	snprintf(path, sizeof(path), "/v1/certs/%lld/revoke",
+	    (long long)bh_int(out, "serial"));
+	json_decref(out);
+	cr_assert_eq(th_call("POST", path, th_alice, NULL, NULL, NULL, NULL),
+	    200);
+	cr_expect_eq(get_cond("/v1/krl", etag, again, &res), 200,
+	    "the revocation changed the KRL");
+	cr_expect_gt(res->blen, 0);
+	cr_expect_str_neq(again, etag);
+	memcpy(etag, again, sizeof(etag));
+	cr_expect_eq(get_cond("/v1/krl", etag, again, NULL), 304);
 }

@@ -139,9 +139,9 @@ key_prefix(const char *key, char out[INET6_ADDRSTRLEN + 4])
 	return out;
 }
 
-int
-ratelimit_take(struct ratelimit *rl, const char *key, int64_t now,
-    int64_t *retry_after)
+static int
+bucket_use(struct ratelimit *rl, const char *key, int64_t now,
+    int64_t *retry_after, int take)
 {
 	struct bucket *b = NULL, *victim = NULL, *c;
 	char prefix[INET6_ADDRSTRLEN + 4];
@@ -182,7 +182,7 @@ ratelimit_take(struct ratelimit *rl, const char *key, int64_t now,
 	}
 	refill(rl, b, now);
 	if (b->tokens > 0) {
-		b->tokens--;
+		b->tokens -= take ? 1 : 0;
 		r = 0;
 	} else {
 		if (retry_after != NULL)
@@ -192,4 +192,18 @@ ratelimit_take(struct ratelimit *rl, const char *key, int64_t now,
 	}
 	pthread_mutex_unlock(&rl->mu);
 	return r;
+}
+
+int
+ratelimit_take(struct ratelimit *rl, const char *key, int64_t now,
+    int64_t *retry_after)
+{
+	return bucket_use(rl, key, now, retry_after, 1);
+}
+
+int
+ratelimit_peek(struct ratelimit *rl, const char *key, int64_t now,
+    int64_t *retry_after)
+{
+	return bucket_use(rl, key, now, retry_after, 0);
 }

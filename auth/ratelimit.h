@@ -37,5 +37,9 @@ void ratelimit_free(struct ratelimit *rl);	/* NULL is harmless */
  */
 int ratelimit_take(struct ratelimit *rl, const char *key, int64_t now,
     int64_t *retry_after);
+/* The same answer without taking the token: to refuse work to an address
+ * whose failures (each taken afterwards) used up its bucket. */
+int ratelimit_peek(struct ratelimit *rl, const char *key, int64_t now,
+    int64_t *retry_after);
 
 #endif

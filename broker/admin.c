@@ -12,6 +12,7 @@
 #include "certs.h"
 #include "commit.h"
 #include "guard.h"
+#include "hosts.h"
 #include "common/err.h"
 #include "common/mem.h"
 #include "rbac/rbac.h"
@@ -426,6 +427,7 @@ policy_fn(struct store_txn *t, void *a)
 {
 	struct policy_op *op = a;
 	struct rbac_actor ra;
+	int r;
 
 	rbac_actor_of(op->c, &ra);
 	switch (op->kind) {
@@ -433,8 +435,11 @@ policy_fn(struct store_txn *t, void *a)
 		return rbac_target_put(t, &ra, op->target, op->now,
 		    op->errmsg, op->len);
 	case TARGET_DELETE:
-		return rbac_target_delete(t, &ra, op->name, op->force,
-		    op->now, op->errmsg, op->len);
+		/* Its join tokens and host credentials die with it. */
+		if ((r = rbac_target_delete(t, &ra, op->name, op->force,
+		    op->now, op->errmsg, op->len)) != 0)
+			return r;
+		return hosts_target_gone(t, op->name);
 	case ROLE_PUT:
 		return rbac_role_put(t, &ra, op->role, op->now, op->errmsg,
 		    op->len);

@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "auth/login.h"
+#include "auth/ratelimit.h"
 #include "auth/secretbox.h"
 #include "auth/session.h"
 #include "auth/user.h"
@@ -314,7 +315,8 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 		b->sink_running = 1;
 	}
 	what = "memory";
-	if ((r = commit_queue_new(b->store, flush_after_commit, b,
+	if ((r = ratelimit_new(0, 20, 3, &b->host_rl)) != 0 ||
+	    (r = commit_queue_new(b->store, flush_after_commit, b,
 	    &b->commits)) != 0 ||
 	    (r = serials_new(b->store, &b->serials)) != 0)
 		goto fail;
@@ -353,6 +355,7 @@ broker_close(struct broker *b)
 	auth_ctx_free(b->auth);
 	cakey_free(b->ca);
 	cakey_free(b->host_ca);
+	ratelimit_free(b->host_rl);
 	store_close(b->store);
 	config_free(&b->cfg);
 	free(b);

@@ -22,6 +22,7 @@
 
 struct auth_ctx;
 struct cakey;
+struct ratelimit;
 struct rbac_role;
 struct rbac_target;
 struct rbac;
@@ -35,6 +36,9 @@ struct broker {
 	struct store *store;
 	struct cakey *ca;
 	struct cakey *host_ca;		/* host_ca_key; NULL: none */
+	/* Failed host joins and renewals per address (ratelimit.h): 20,
+	 * then one every 3 s, like logins. */
+	struct ratelimit *host_rl;
 	struct auth_ctx *auth;
 	struct rbac *rbac;
 	struct commit_queue *commits;

@@ -466,30 +466,51 @@ serials_free(struct serials *sa)
 	free(sa);
 }
 
+/* Raise the serial counter by n above both itself and the clock in t;
+ * serials *base + 1 .. *base + n are the caller's. */
+static int
+counter_claim(struct store_txn *t, int64_t now, uint64_t n, uint64_t *base)
+{
+	uint64_t cur, floor = now > 0 ? (uint64_t)now << 20 : 0;
+	int r;
+
+	if ((r = store_counter_get(t, STORE_CTR_SERIAL, &cur)) != 0)
+		return r;
+	*base = cur > floor ? cur : floor;
+	return store_counter_raise(t, STORE_CTR_SERIAL, *base + n);
+}
+
+int
+certs_serial_claim(struct store_txn *t, int64_t now, uint64_t *serial)
+{
+	uint64_t base;
+	int r;
+
+	*serial = 0;
+	if ((r = counter_claim(t, now, 1, &base)) == 0)
+		*serial = base + 1;
+	return r;
+}
+
 /* Durably reserve a block above both the counter and the clock. */
 static int
 reserve(struct serials *sa, int64_t now)
 {
 	struct store_txn *t = NULL;
-	uint64_t cur, base, floor = now > 0 ? (uint64_t)now << 20 : 0;
+	uint64_t base;
 	int r;
 
 	if ((r = store_begin(sa->s, 1, &t)) != 0)
 		return r;
-	if ((r = store_counter_get(t, STORE_CTR_SERIAL, &cur)) != 0)
-		goto fail;
-	base = cur > floor ? cur : floor;
-	if ((r = store_counter_raise(t, STORE_CTR_SERIAL,
-	    base + SERIAL_BLOCK)) != 0)
-		goto fail;
+	if ((r = counter_claim(t, now, SERIAL_BLOCK, &base)) != 0) {
+		store_abort(t);
+		return r;
+	}
 	if ((r = store_commit(t)) != 0)
 		return r;
 	sa->next = base + 1;
 	sa->end = base + SERIAL_BLOCK + 1;
 	return 0;
- fail:
-	store_abort(t);
-	return r;
 }
 
 int

@@ -61,6 +61,10 @@ int certs_revoked_serials(struct store_txn *t, int64_t now,
 /* Highest serial in the ledger (0 when empty). */
 int certs_max_serial(struct store_txn *t, uint64_t *max);
 
+/* One serial by the same rule, in the caller's write transaction t (for
+ * a use case that must not move the counter unless it commits). */
+int certs_serial_claim(struct store_txn *t, int64_t now, uint64_t *serial);
+
 /* Serial allocation: thread-safe, reserves blocks durably. */
 struct serials;
 int serials_new(struct store *s, struct serials **out);

@@ -149,6 +149,7 @@ int cmd_target_add(struct cli *c, int argc, char **argv);
 int cmd_target_ls(struct cli *c, int argc, char **argv);
 int cmd_target_rm(struct cli *c, int argc, char **argv);
 int cmd_target_sshd(struct cli *c, int argc, char **argv);
+int cmd_target_token(struct cli *c, int argc, char **argv);
 int cmd_role_put(struct cli *c, int argc, char **argv);
 int cmd_role_ls(struct cli *c, int argc, char **argv);
 int cmd_role_rm(struct cli *c, int argc, char **argv);

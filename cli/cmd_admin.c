@@ -227,18 +227,29 @@ cmd_user_rm(struct cli *c, int argc, char **argv)
 int
 cmd_target_add(struct cli *c, int argc, char **argv)
 {
-	struct cli_list labels = { .n = 0 };
+	struct cli_list labels = { .n = 0 }, hosts = { .n = 0 };
+	const char *port = NULL, *gw = NULL;
 	const struct cli_opt opts[] = {
 		{ "label", CLI_OPT_LIST, &labels },
+		{ "host", CLI_OPT_LIST, &hosts },
+		{ "port", CLI_OPT_STR, &port },
+		{ "gateway", CLI_OPT_STR, &gw },
 		{ NULL, 0, NULL }
 	};
 	const char *pos[CLI_POS_MAX], *eq;
-	json_t *body = NULL, *lo;
-	char *k;
+	json_t *body = NULL, *lo, *ho;
+	char *k, *end;
+	unsigned long p = 22;
 	size_t np, i;
 	int r;
 
 	CLI_PARSE(c, argc, argv, opts, pos, 1, 1, &np);
+	if (port != NULL && ((p = strtoul(port, &end, 10)) < 1 || p > 65535 ||
+	    *end != '\0' || port[0] < '0' || port[0] > '9')) {
+		fprintf(stderr, "%s: bad --port %s (1 to 65535)\n", c->prog,
+		    port);
+		return cli_usage(c);
+	}
 	if ((lo = json_object()) == NULL)
 		return cli_fail(c, "out of memory");
 	for (i = 0; i < labels.n; i++) {
@@ -258,11 +269,63 @@ cmd_target_add(struct cli *c, int argc, char **argv)
 		}
 		free(k);
 	}
-	if ((body = json_pack("{s:o}", "labels", lo)) == NULL)
-		return cli_fail(c, "out of memory");
+	for (i = 0, ho = json_array(); ho != NULL && i < hosts.n; i++)
+		json_array_append_new(ho, json_string(hosts.v[i]));
+	if ((body = json_pack("{s:o, s:o, s:I, s:o}", "labels", lo, "hosts",
+	    ho, "port", (json_int_t)p, "gateway", gw != NULL ?
+	    json_string(gw) : json_null())) == NULL ||
+	    json_array_size(ho) != hosts.n) {
+		json_decref(body);
+		return cli_fail(c, "hosts and gateway must be UTF-8");
+	}
 	r = simple(c, "PUT", path_of("targets", pos[0], 1, ""), body, NULL,
 	    NULL, c->json ? NULL : "Saved.");
 	json_decref(body);
+	return r;
+}
+
+int
+cmd_target_token(struct cli *c, int argc, char **argv)
+{
+	const char *ttl = NULL, *pos[CLI_POS_MAX], *tok;
+	const struct cli_opt opts[] = {
+		{ "ttl", CLI_OPT_STR, &ttl },
+		{ NULL, 0, NULL }
+	};
+	struct client_resp resp = { .retry_after = -1 };
+	json_t *body, *j = NULL;
+	char *path;
+	int64_t d = 0;	/* 0: the server's default */
+	size_t np;
+	int r;
+
+	CLI_PARSE(c, argc, argv, opts, pos, 1, 1, &np);
+	if (ttl != NULL && (duration_parse(ttl, &d) != 0 || d <= 0)) {
+		fprintf(stderr, "%s: bad --ttl %s (like 15m, 1h)\n", c->prog,
+		    ttl);
+		return cli_usage(c);
+	}
+	body = d > 0 ? json_pack("{s:I}", "ttl", (json_int_t)d) : json_object();
+	if (body == NULL ||
+	    (path = path_of("targets", pos[0], 1, "/token")) == NULL) {
+		json_decref(body);
+		return cli_fail(c, "out of memory");
+	}
+	if ((r = cli_call(c, 1, "POST", path, body, &resp)) != CLI_OK)
+		goto out;
+	if (c->json)
+		cli_print_raw(&resp);
+	/* The token alone on stdout, for a Docker secret or a file. */
+	else if ((j = cli_json(c, &resp)) == NULL ||
+	    (tok = json_string_value(json_object_get(j, "token"))) == NULL)
+		r = cli_fail(c, "the server's answer holds no token");
+	else
+		printf("%s\n", tok);
+ out:
+	json_decref(j);
+	json_decref(body);
+	client_resp_clear(&resp);
+	free(path);
 	return r;
 }
 

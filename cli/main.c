@@ -31,10 +31,12 @@ static const struct command commands[] = {
 	{ "user", "enable", cmd_user_enable, "user enable NAME" },
 	{ "user", "reset", cmd_user_reset, "user reset NAME" },
 	{ "user", "rm", cmd_user_rm, "user rm NAME" },
-	{ "target", "add", cmd_target_add, "target add NAME [--label K=V]..." },
+	{ "target", "add", cmd_target_add, "target add NAME [--label K=V]... "
+	    "[--host H]... [--port N] [--gateway H:P]" },
 	{ "target", "ls", cmd_target_ls, "target ls" },
 	{ "target", "rm", cmd_target_rm, "target rm NAME" },
 	{ "target", "sshd-config", cmd_target_sshd, "target sshd-config NAME" },
+	{ "target", "token", cmd_target_token, "target token NAME [--ttl D]" },
 	{ "role", "put", cmd_role_put, "role put NAME FILE.json" },
 	{ "role", "ls", cmd_role_ls, "role ls" },
 	{ "role", "rm", cmd_role_rm, "role rm NAME" },

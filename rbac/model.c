@@ -6,7 +6,10 @@
  * JSON out (model_json.c); request bodies are decoded in
  * tesserad/policy_json.c.  Nothing here is on the decision path.
  */
+#include <arpa/inet.h>
+
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -378,10 +381,112 @@ labels_validate(const char *field, const struct rbac_label *l, size_t n,
 	return 0;
 }
 
+static int
+dns_name(const char *s)
+{
+	size_t i, label = 0;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (i >= RBAC_HOST_MAX)
+			return TSS_E_VALIDATION;
+		if (s[i] == '.') {
+			if (i == label || s[i - 1] == '-')
+				return TSS_E_VALIDATION;
+			label = i + 1;
+			continue;
+		}
+		if (!(is_lower_digit(s[i]) || (s[i] == '-' && i > label)) ||
+		    i - label >= 63)
+			return TSS_E_VALIDATION;
+	}
+	return i == label || s[i - 1] == '-' ? TSS_E_VALIDATION : 0;
+}
+
+int
+rbac_valid_host(const char *s)
+{
+	uint8_t a[16];
+
+	if (s == NULL || s[0] == '\0')
+		return TSS_E_VALIDATION;
+	if (strchr(s, ':') != NULL)
+		return inet_pton(AF_INET6, s, a) == 1 ? 0 : TSS_E_VALIDATION;
+	if (inet_pton(AF_INET, s, a) == 1)
+		return 0;
+	/* All digits and dots but not an address ("10.0.0.256"): a typo. */
+	if (strspn(s, "0123456789.") == strlen(s))
+		return TSS_E_VALIDATION;
+	return dns_name(s);
+}
+
+int
+rbac_valid_gateway(const char *s)
+{
+	char host[RBAC_GATEWAY_MAX + 1];
+	const char *colon, *h = s;
+	size_t hl, i;
+	unsigned long port = 0;
+
+	if (s == NULL || strlen(s) > RBAC_GATEWAY_MAX ||
+	    (colon = strrchr(s, ':')) == NULL)
+		return TSS_E_VALIDATION;
+	hl = (size_t)(colon - s);
+	if (s[0] == '[') {
+		if (hl < 3 || s[hl - 1] != ']')
+			return TSS_E_VALIDATION;
+		h = s + 1;
+		hl -= 2;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	if ((s[0] == '[') != (strchr(host, ':') != NULL) ||
+	    rbac_valid_host(host) != 0)
+		return TSS_E_VALIDATION;
+	for (i = 1; colon[i] != '\0'; i++) {
+		if (colon[i] < '0' || colon[i] > '9' || i > 5 ||
+		    (i == 1 && colon[i] == '0'))
+			return TSS_E_VALIDATION;
+		port = port * 10 + (unsigned long)(colon[i] - '0');
+	}
+	return i == 1 || port > 65535 ? TSS_E_VALIDATION : 0;
+}
+
+static int
+hosts_validate(const struct rbac_target *t, char *errmsg, size_t errlen)
+{
+	size_t i, j;
+
+	if (t->n_hosts > RBAC_HOSTS_MAX) {
+		rbac__err(errmsg, errlen, "hosts: at most %d", RBAC_HOSTS_MAX);
+		return TSS_E_VALIDATION;
+	}
+	for (i = 0; i < t->n_hosts; i++) {
+		if (rbac_valid_host(t->hosts[i]) != 0) {
+			rbac__err(errmsg, errlen, "hosts[%zu]: an IPv4 or IPv6 "
+			    "address or a lowercase DNS name", i);
+			return TSS_E_VALIDATION;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(t->hosts[i], t->hosts[j]) == 0) {
+				rbac__err(errmsg, errlen, "hosts[%zu]: %s is "
+				    "listed twice", i, t->hosts[i]);
+				return TSS_E_VALIDATION;
+			}
+	}
+	if (t->gateway != NULL && rbac_valid_gateway(t->gateway) != 0) {
+		rbac__err(errmsg, errlen, "gateway: host:port (an address, a "
+		    "lowercase DNS name or [v6addr], port 1 to 65535)");
+		return TSS_E_VALIDATION;
+	}
+	return 0;
+}
+
 int
 rbac_target_validate(const struct rbac_target *t, char *errmsg,
     size_t errlen)
 {
+	int r;
+
 	if (t == NULL)
 		return TSS_E_INVALID_ARGUMENT;
 	if (rbac_valid_target_name(t->name) != 0) {
@@ -390,8 +495,10 @@ rbac_target_validate(const struct rbac_target *t, char *errmsg,
 		    "sshd", RBAC_NAME_MAX);
 		return TSS_E_VALIDATION;
 	}
-	return labels_validate("labels", t->labels, t->n_labels, errmsg,
-	    errlen);
+	if ((r = labels_validate("labels", t->labels, t->n_labels, errmsg,
+	    errlen)) != 0)
+		return r;
+	return hosts_validate(t, errmsg, errlen);
 }
 
 int

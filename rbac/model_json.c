@@ -57,6 +57,11 @@ rbac_target_to_json(const struct rbac_target *t)
 	if (json_object_set_new(o, "name", json_string(t->name)) != 0 ||
 	    json_object_set_new(o, "labels",
 	    labels_json(t->labels, t->n_labels)) != 0 ||
+	    json_object_set_new(o, "hosts", strv_json(t->hosts,
+	    t->n_hosts)) != 0 ||
+	    json_object_set_new(o, "port", json_integer(t->port != 0 ?
+	    t->port : 22)) != 0 ||
+	    json_object_set_new(o, "gateway", str_or_null(t->gateway)) != 0 ||
 	    json_object_set_new(o, "updated_at",
 	    json_integer(t->updated_at)) != 0 ||
 	    json_object_set_new(o, "updated_by",

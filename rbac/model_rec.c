@@ -47,6 +47,8 @@ rbac_target_free(struct rbac_target *t)
 		return;
 	free(t->name);
 	rbac_labels_free(t->labels, t->n_labels);
+	rbac_strv_free(t->hosts, t->n_hosts);
+	free(t->gateway);
 	free(t->updated_by);
 	free(t);
 }
@@ -135,10 +137,15 @@ rbac__target_dup(const struct rbac_target *t)
 	if ((o = mem_calloc(1, sizeof(*o))) == NULL)
 		return NULL;
 	o->updated_at = t->updated_at;
+	o->port = t->port;
 	if ((o->name = mem_strdup(t->name)) == NULL ||
-	    (o->labels = dup_labels(t->labels, t->n_labels)) == NULL)
+	    (o->labels = dup_labels(t->labels, t->n_labels)) == NULL ||
+	    (o->hosts = dup_strv(t->hosts, t->n_hosts)) == NULL ||
+	    (t->gateway != NULL &&
+	    (o->gateway = mem_strdup(t->gateway)) == NULL))
 		goto fail;
 	o->n_labels = t->n_labels;
+	o->n_hosts = t->n_hosts;
 	if (t->updated_by != NULL &&
 	    (o->updated_by = mem_strdup(t->updated_by)) == NULL)
 		goto fail;
@@ -325,10 +332,13 @@ rbac__target_encode(const struct rbac_target *t, struct buf **out)
 	*out = NULL;
 	if ((b = buf_new()) == NULL)
 		return TSS_E_NOMEM;
-	if ((r = rec_begin(b, RBAC_REC_TARGET, RBAC_REC_VERSION)) != 0 ||
+	if ((r = rec_begin(b, RBAC_REC_TARGET, RBAC_REC_TARGET_V)) != 0 ||
 	    (r = buf_put_u64(b, (uint64_t)t->updated_at)) != 0 ||
 	    (r = buf_put_cstring(b, t->updated_by)) != 0 ||
-	    (r = put_labels(b, t->labels, t->n_labels)) != 0) {
+	    (r = put_labels(b, t->labels, t->n_labels)) != 0 ||
+	    (r = put_strv(b, t->hosts, t->n_hosts)) != 0 ||
+	    (r = buf_put_u32(b, t->port)) != 0 ||
+	    (r = buf_put_cstring(b, t->gateway)) != 0) {
 		buf_free(b);
 		return r;
 	}
@@ -343,6 +353,7 @@ rbac__target_decode(const char *name, size_t nlen, const void *p,
 	struct rbac_target *t = NULL;
 	struct buf *v = NULL;
 	uint64_t u;
+	uint32_t port = 0;
 	uint8_t ver;
 	int r = TSS_E_INTERNAL;
 
@@ -350,13 +361,27 @@ rbac__target_decode(const char *name, size_t nlen, const void *p,
 	if ((t = mem_calloc(1, sizeof(*t))) == NULL)
 		return TSS_E_NOMEM;
 	if ((r = name_copy(name, nlen, &t->name)) != 0 ||
-	    (r = rec_open(p, len, RBAC_REC_TARGET, RBAC_REC_VERSION, &v,
+	    (r = rec_open(p, len, RBAC_REC_TARGET, RBAC_REC_TARGET_V, &v,
 	    &ver)) != 0 ||
 	    (r = buf_get_u64(v, &u)) != 0 ||
 	    (r = get_opt_cstring(v, &t->updated_by)) != 0 ||
 	    (r = get_labels(v, &t->labels, &t->n_labels)) != 0)
 		goto out;
 	t->updated_at = (int64_t)u;
+	/* Version 1 records, from before targets had hosts: none, port 22,
+	 * no gateway. */
+	t->port = 22;
+	if (ver >= 2 && ((r = get_strv(v, RBAC_HOSTS_MAX, &t->hosts,
+	    &t->n_hosts)) != 0 || (r = buf_get_u32(v, &port)) != 0 ||
+	    (r = get_opt_cstring(v, &t->gateway)) != 0))
+		goto out;
+	if (ver >= 2) {
+		if (port > 65535) {
+			r = TSS_E_BAD_FORMAT;
+			goto out;
+		}
+		t->port = (uint16_t)port;
+	}
 	if (buf_len(v) != 0) {
 		r = TSS_E_TRAILING_DATA;
 		goto out;

@@ -51,6 +51,9 @@ struct store_txn;
 #define RBAC_SUBJECT_NAME_MAX	64	/* user or group name in a subject */
 #define RBAC_LOGIN_MAX		32
 #define RBAC_LABELS_MAX		32
+#define RBAC_HOSTS_MAX		32	/* per target */
+#define RBAC_HOST_MAX		253	/* a DNS name's bytes */
+#define RBAC_GATEWAY_MAX	(RBAC_HOST_MAX + 8)
 #define RBAC_LABEL_KEY_MAX	63
 #define RBAC_LABEL_VALUE_MAX	63
 #define RBAC_RULES_MAX		64	/* per role */
@@ -97,6 +100,12 @@ struct rbac_target {
 	char *name;
 	struct rbac_label *labels;	/* sorted by key, keys unique */
 	size_t n_labels;
+	/* Host names or addresses: its host certificates' principals; the
+	 * first is where `tessera ssh` connects directly. */
+	char **hosts;
+	size_t n_hosts;			/* 0..RBAC_HOSTS_MAX */
+	uint16_t port;			/* sshd's port; 0 means 22 */
+	char *gateway;			/* "host:port" or NULL: direct */
 	int64_t updated_at;
 	char *updated_by;		/* NULL when unknown */
 };
@@ -158,6 +167,13 @@ int rbac_valid_subject(const char *s);
 int rbac_valid_label_key(const char *s);
 int rbac_valid_label_value(const char *s);
 int rbac_valid_force_command(const char *s);
+/*
+ * A target's host: an IPv4 or IPv6 address, or a DNS name of lowercase
+ * labels [a-z0-9-] (1-63 bytes, no '-' at either end), at most 253 bytes.
+ * A gateway: "host:port" ("[v6addr]:port"), port 1..65535.
+ */
+int rbac_valid_host(const char *s);
+int rbac_valid_gateway(const char *s);
 /* Whole-struct checks; errmsg (may be NULL) names the bad field. */
 int rbac_target_validate(const struct rbac_target *t, char *errmsg,
     size_t errlen);

@@ -16,6 +16,7 @@ struct buf;
 #define RBAC_REC_ROLE		'r'
 #define RBAC_REC_BINDING	'b'
 #define RBAC_REC_VERSION	1
+#define RBAC_REC_TARGET_V	2	/* 2: hosts, port, gateway */
 
 /* a lies inside b. */
 int rbac__cidr_within(const struct rbac_cidr *a, const struct rbac_cidr *b);

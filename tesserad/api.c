@@ -11,6 +11,7 @@
 #include "admin_api.h"
 #include "api.h"
 #include "device_api.h"
+#include "host_api.h"
 #include "auth/enroll.h"
 #include "auth/login.h"
 #include "auth/session.h"
@@ -688,6 +689,11 @@ static const struct web_route routes[] = {
 	{ "PUT",    "/v1/targets/*",         h_target_put,     J | W },
 	{ "DELETE", "/v1/targets/*",         h_target_delete,  W },
 	{ "GET",    "/v1/targets/*/sshd",    h_target_sshd,    0 },
+	{ "GET",    "/v1/targets/*/route",   host_api_route,   0 },
+	{ "POST",   "/v1/targets/*/token",   host_api_token,   W },
+	{ "POST",   "/v1/hosts/join",        host_api_join,    J },
+	{ "POST",   "/v1/hosts/renew",       host_api_renew,   J },
+	{ "GET",    "/v1/hosts/self",        host_api_self,    K },
 	{ "GET",    "/v1/roles",             h_roles_list,     0 },
 	{ "GET",    "/v1/roles/*",           h_role_get,       0 },
 	{ "PUT",    "/v1/roles/*",           h_role_put,       J | W },

@@ -14,6 +14,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "device_api.h"
+#include "host_api.h"
 #include "web/server.h"
 
 #define ERRMSG_MAX	256
@@ -34,30 +35,6 @@ rl_init(void)
 	if (ratelimit_new(0, DEVICE_API_POLL_BURST, DEVICE_API_POLL_INTERVAL,
 	    &rl_poll) != 0)
 		rl_poll = NULL;
-}
-
-/* NULL when the address may go on, else the 429 to send. */
-static struct web_resp *
-rate_limited(struct ratelimit *t, const struct web_req *req,
-    const char *what)
-{
-	struct web_resp *resp;
-	char msg[96];
-	int64_t retry = 0;
-
-	if (t == NULL)
-		return web_error(500, "internal", "internal error");
-	if (ratelimit_take(t, web_req_remote(req), api_now(), &retry) == 0)
-		return NULL;
-	snprintf(msg, sizeof(msg), "too many %s from this address; try "
-	    "again later", what);
-	resp = web_error(429, "too_many_attempts", msg);
-	if (resp != NULL && web_resp_retry_after(resp, (unsigned long)(retry >
-	    0 ? retry : 1)) != 0) {
-		web_resp_free(resp);
-		resp = NULL;	/* a 500, not a 429 without its wait */
-	}
-	return resp;
 }
 
 /* Optional string field: absent or null gives NULL; -1 for a non-string. */
@@ -123,7 +100,7 @@ device_api_create(const struct web_req *req, void *arg)
 		rq.ttl = (int64_t)json_integer_value(ttl);
 	}
 	pthread_once(&rl_once, rl_init);
-	if ((resp = rate_limited(rl, req, "device requests")) != NULL)
+	if ((resp = host_api_rate(rl, req, "device requests", 0)) != NULL)
 		return resp;
 	rq.remote_addr = web_req_remote(req);
 	if ((r = device_create(a->b->store, &rq, api_now(), &g, errmsg,
@@ -247,7 +224,7 @@ device_api_token(const struct web_req *req, void *arg)
 		    "device_code: a string is required");
 	/* Per address before any store work, whatever the code. */
 	pthread_once(&rl_once, rl_init);
-	if ((resp = rate_limited(rl_poll, req, "device polls")) != NULL)
+	if ((resp = host_api_rate(rl_poll, req, "device polls", 0)) != NULL)
 		return resp;
 	t0 = api_mono();
 	r = device_token(a->b->store, &a->b->issuer, dc, web_req_remote(req),

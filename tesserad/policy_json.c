@@ -81,9 +81,8 @@ labels_from_json(const char *field, const json_t *j, struct rbac_label **out,
 	return r;
 }
 
-/* Array of strings each checked by valid(); field names the array. */
-static int
-strv_from_json(const char *field, const json_t *j, size_t max,
+int
+policy_json_strv(const char *field, const json_t *j, size_t max,
     int (*valid)(const char *), const char *what, char ***out, size_t *nout,
     char *errmsg, size_t errlen)
 {
@@ -167,9 +166,11 @@ int
 policy_json_target(const char *name, const json_t *j,
     struct rbac_target **out, char *errmsg, size_t errlen)
 {
-	static const char *const keys[] = { "name", "labels", "updated_at",
-	    "updated_by", NULL };
+	static const char *const keys[] = { "name", "labels", "hosts", "port",
+	    "gateway", "updated_at", "updated_by", NULL };
 	struct rbac_target *t = NULL;
+	const json_t *v;
+	const char *last;
 	int r = TSS_E_VALIDATION;
 
 	*out = NULL;
@@ -183,11 +184,19 @@ policy_json_target(const char *name, const json_t *j,
 		    "sshd", RBAC_NAME_MAX);
 		return TSS_E_VALIDATION;
 	}
+	/* GET .../route and POST .../token would shadow such a target. */
+	last = strrchr(name, '/') != NULL ? strrchr(name, '/') + 1 : name;
+	if (strcmp(last, "route") == 0 || strcmp(last, "token") == 0) {
+		snprintf(errmsg, errlen, "name: the last segment may not be "
+		    "%s (an API path)", last);
+		return TSS_E_VALIDATION;
+	}
 	if ((r = policy_json_fields(j, keys, "", errmsg, errlen)) != 0 ||
 	    (r = check_name(j, name, errmsg, errlen)) != 0)
 		return r;
 	if ((t = mem_calloc(1, sizeof(*t))) == NULL)
 		return TSS_E_NOMEM;
+	t->port = 22;
 	if ((t->name = mem_strdup(name)) == NULL) {
 		r = TSS_E_NOMEM;
 		goto out;
@@ -195,6 +204,35 @@ policy_json_target(const char *name, const json_t *j,
 	if ((r = labels_from_json("labels", json_object_get(j, "labels"),
 	    &t->labels, &t->n_labels, errmsg, errlen)) != 0)
 		goto out;
+	if ((v = json_object_get(j, "hosts")) != NULL && !json_is_null(v) &&
+	    (r = policy_json_strv("hosts", v, RBAC_HOSTS_MAX, rbac_valid_host,
+	    "an IPv4 or IPv6 address or a lowercase DNS name", &t->hosts,
+	    &t->n_hosts, errmsg, errlen)) != 0)
+		goto out;
+	r = TSS_E_VALIDATION;
+	if ((v = json_object_get(j, "port")) != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 65535) {
+			snprintf(errmsg, errlen, "port: an integer from 1 to "
+			    "65535");
+			goto out;
+		}
+		t->port = (uint16_t)json_integer_value(v);
+	}
+	if ((v = json_object_get(j, "gateway")) != NULL && !json_is_null(v)) {
+		if (!json_is_string(v) || strlen(json_string_value(v)) !=
+		    json_string_length(v) ||
+		    rbac_valid_gateway(json_string_value(v)) != 0) {
+			snprintf(errmsg, errlen, "gateway: host:port (an "
+			    "address, a lowercase DNS name or [v6addr], port 1 "
+			    "to 65535) or null");
+			goto out;
+		}
+		if ((t->gateway = mem_strdup(json_string_value(v))) == NULL) {
+			r = TSS_E_NOMEM;
+			goto out;
+		}
+	}
 	if ((r = rbac_target_validate(t, errmsg, errlen)) != 0)
 		goto out;
 	*out = t;
@@ -226,7 +264,7 @@ rule_from_json(size_t idx, const json_t *j, struct rbac_rule *ru,
 	if ((v = json_object_get(j, "targets")) != NULL && !json_is_null(v)) {
 		(void)snprintf(field, sizeof(field), "rules[%zu].targets",
 		    idx);
-		if ((r = strv_from_json(field, v, RBAC_GLOBS_MAX,
+		if ((r = policy_json_strv(field, v, RBAC_GLOBS_MAX,
 		    rbac_valid_glob, "not a target glob ('/'-separated "
 		    "segments of a-z 0-9 . _ - *, \"**\" only as the last "
 		    "segment, at most 128 bytes)", &ru->targets,
@@ -247,7 +285,7 @@ rule_from_json(size_t idx, const json_t *j, struct rbac_rule *ru,
 		snprintf(errmsg, errlen, "%s: required", field);
 		return TSS_E_VALIDATION;
 	}
-	if ((r = strv_from_json(field, v, RBAC_LOGINS_MAX, rbac_valid_login,
+	if ((r = policy_json_strv(field, v, RBAC_LOGINS_MAX, rbac_valid_login,
 	    "not a POSIX account name ([a-z_][a-z0-9_-]{0,31})",
 	    &ru->logins, &ru->n_logins, errmsg, errlen)) != 0)
 		return r;
@@ -364,7 +402,7 @@ policy_json_role(const char *name, const json_t *j,
 	}
 	if ((v = json_object_get(j, "source_address")) != NULL &&
 	    !json_is_null(v)) {
-		if ((r = strv_from_json("source_address", v, RBAC_CIDRS_MAX,
+		if ((r = policy_json_strv("source_address", v, RBAC_CIDRS_MAX,
 		    valid_cidr_str, "not an address/prefix with zero host "
 		    "bits", &sv, &n, errmsg, errlen)) != 0)
 			goto out;

@@ -23,6 +23,12 @@ struct rbac_role;
 int policy_json_fields(const json_t *j, const char *const *allowed,
     const char *where, char *errmsg, size_t errlen);
 
+/* j must be an array of at most max strings each valid() accepts; *out
+ * gets copies (rbac_strv_free).  errmsg names field[i] and says what. */
+int policy_json_strv(const char *field, const json_t *j, size_t max,
+    int (*valid)(const char *), const char *what, char ***out, size_t *nout,
+    char *errmsg, size_t errlen);
+
 int policy_json_target(const char *name, const json_t *j,
     struct rbac_target **out, char *errmsg, size_t errlen);
 int policy_json_role(const char *name, const json_t *j,

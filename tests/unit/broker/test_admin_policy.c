@@ -68,12 +68,13 @@ Test(admin_policy, targets_list_needs_targets_read)
 	    .perms = RBAC_PERM_TARGETS_WRITE };
 	static const struct caller roles = { .username = "rr",
 	    .perms = RBAC_PERM_ROLES_READ | RBAC_PERM_USERS_WRITE };
-	char want[160], err[8];
+	char want[200], err[8];
 	json_t *out = NULL;
 
 	cr_assert_eq(broker_targets_list(fx.b, &writer, &out), 0);
-	snprintf(want, sizeof(want), "{\"targets\":[{\"labels\":{\"env\":"
-	    "\"lab\"},\"name\":\"lab/box\",\"updated_at\":%lld,"
+	snprintf(want, sizeof(want), "{\"targets\":[{\"gateway\":null,"
+	    "\"hosts\":[],\"labels\":{\"env\":"
+	    "\"lab\"},\"name\":\"lab/box\",\"port\":22,\"updated_at\":%lld,"
 	    "\"updated_by\":\"root\"}]}", (long long)fx.now);
 	bh_expect_json(out, want);
 	json_decref(out);
@@ -90,14 +91,15 @@ Test(admin_policy, target_put_creates_then_replaces_and_answers_it)
 	    .n_labels = 1 };
 	struct rbac_target *got = NULL;
 	struct store_txn *t;
-	char err[256] = "", want[160];
+	char err[256] = "", want[256];
 	json_t *out = NULL;
 	uint64_t seq = bh_audit_seq(fx.b->store);
 
 	cr_assert_eq(broker_target_put(fx.b, &bh_root, &tg, fx.now + 5, &out, err,
 	    sizeof(err)), 0, "%s", err);
-	snprintf(want, sizeof(want), "{\"labels\":{\"env\":\"prod\"},\"name\":"
-	    "\"prod/db\",\"updated_at\":%lld,\"updated_by\":\"root\"}",
+	snprintf(want, sizeof(want), "{\"gateway\":null,\"hosts\":[],"
+	    "\"labels\":{\"env\":\"prod\"},\"name\":\"prod/db\","
+	    "\"port\":22,\"updated_at\":%lld,\"updated_by\":\"root\"}",
 	    (long long)fx.now + 5);
 	bh_expect_json(out, want);
 	json_decref(out);

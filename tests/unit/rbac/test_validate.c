@@ -10,6 +10,7 @@
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "rbac/rbac_int.h"
+#include "store/record.h"
 #include "tesserad/policy_json.h"
 
 TestSuite(rbac_validate);
@@ -252,6 +253,77 @@ Test(rbac_validate, each_bad_target_field_is_named)
 	target_refused("prod/api", "{\"labels\":[]}", "labels");
 	target_refused("prod/api", "{\"owner\":\"x\"}", "owner: unknown");
 	target_refused("prod/api", "{\"name\":\"prod/web\"}", "name");
+	target_refused("prod/route", "{}", "may not be route");
+	target_refused("prod/api", "{\"hosts\":[\"a b\"]}", "hosts[0]");
+	target_refused("prod/api", "{\"hosts\":[\"a\",\"a\"]}",
+	    "listed twice");
+	target_refused("prod/api", "{\"hosts\":\"a\"}", "hosts");
+	target_refused("prod/api", "{\"port\":65536}", "port");
+	target_refused("prod/api", "{\"port\":\"22\"}", "port");
+	target_refused("prod/api", "{\"gateway\":\"gw\"}", "gateway");
+}
+
+Test(rbac_validate, hosts_and_gateways_have_their_shapes)
+{
+	static const char *good[] = { "api.internal", "10.0.0.5", "::1",
+	    "fe80::1", "a", "a-b.c9", "xn--bcher-kva.example" };
+	static const char *bad[] = { "", "API.internal", "a..b", ".a", "a.",
+	    "-a", "a-", "a_b", "10.0.0.256", "1.2.3", "a,b", "*.x", "a b",
+	    "[::1]", "::g", "a\nb" };
+	static const char *ggood[] = { "gw1.example:2222", "10.0.0.1:22",
+	    "[::1]:2222", "a:65535" };
+	static const char *gbad[] = { "gw1", "gw1:", "gw1:0", "gw1:65536",
+	    "gw1:022", ":22", "::1:22", "[gw1]:22", "[::1]", "gw 1:22",
+	    "gw1:22x" };
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++)
+		cr_expect_eq(rbac_valid_host(good[i]), 0, "%s", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		cr_expect_eq(rbac_valid_host(bad[i]), TSS_E_VALIDATION, "%s",
+		    bad[i]);
+	for (i = 0; i < sizeof(ggood) / sizeof(*ggood); i++)
+		cr_expect_eq(rbac_valid_gateway(ggood[i]), 0, "%s", ggood[i]);
+	for (i = 0; i < sizeof(gbad) / sizeof(*gbad); i++)
+		cr_expect_eq(rbac_valid_gateway(gbad[i]), TSS_E_VALIDATION,
+		    "%s", gbad[i]);
+}
+
+Test(rbac_validate, target_records_from_before_hosts_still_load)
+{
+	struct rbac_target *t = NULL, *back = NULL;
+	struct buf *b = buf_new(), *enc = NULL;
+	json_t *j;
+	char err[256] = "";
+
+	/* Version 1: updated_at, updated_by, labels; nothing else. */
+	cr_assert_eq(rec_begin(b, RBAC_REC_TARGET, 1), 0);
+	cr_assert_eq(buf_put_u64(b, 7), 0);
+	cr_assert_eq(buf_put_cstring(b, "root"), 0);
+	cr_assert_eq(buf_put_u32(b, 0), 0);
+	cr_assert_eq(rbac__target_decode("prod/api", 8, buf_ptr(b),
+	    buf_len(b), &t), 0);
+	cr_expect_eq(t->n_hosts, 0);
+	cr_expect_eq(t->port, 22);
+	cr_expect_null(t->gateway);
+	rbac_target_free(t);
+	buf_free(b);
+	/* And the new fields round-trip. */
+	j = json_loads("{\"hosts\":[\"a.b\",\"10.0.0.1\"],\"port\":2222,"
+	    "\"gateway\":\"gw:2222\"}", 0, NULL);
+	cr_assert_eq(policy_json_target("prod/api", j, &t, err, sizeof(err)),
+	    0, "%s", err);
+	json_decref(j);
+	cr_assert_eq(rbac__target_encode(t, &enc), 0);
+	cr_assert_eq(rbac__target_decode("prod/api", 8, buf_ptr(enc),
+	    buf_len(enc), &back), 0);
+	cr_expect_eq(back->n_hosts, 2);
+	cr_expect_str_eq(back->hosts[1], "10.0.0.1");
+	cr_expect_eq(back->port, 2222);
+	cr_expect_str_eq(back->gateway, "gw:2222");
+	buf_free(enc);
+	rbac_target_free(t);
+	rbac_target_free(back);
 }
 
 static void

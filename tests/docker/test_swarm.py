@@ -34,7 +34,7 @@ from test_first_start import LINK, make_secrets  # noqa: E402
 
 STACK = "tsst" + secrets.token_hex(3)
 SERVICE = STACK + "_tesserad"
-SECRETS = ("ca_key", "master_key", "tls_key", "audit_key")
+SECRETS = ("ca_key", "master_key", "tls_key", "audit_key", "host_ca_key")
 SYSLOG = re.compile(r"^<86>.*? tesserad\[\d+\]: (\{.*\})$")
 # The receiver container: a unix datagram socket on a volume the task
 # mounts too, each datagram printed as a line (perl-base is in the slim
@@ -75,9 +75,11 @@ class Swarm(unittest.TestCase):
         sec = os.path.join(cls.dir, "secrets")
         ca, mk, crt, key = make_secrets(sec)
         ak = os.path.join(sec, "audit_key")
-        harness.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                     ak])
-        for name, path in zip(SECRETS, (ca, mk, key, ak)):
+        hk = os.path.join(sec, "host_ca_key")
+        for k in (ak, hk):
+            harness.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "",
+                         "-f", k])
+        for name, path in zip(SECRETS, (ca, mk, key, ak, hk)):
             docker("secret", "create", "%s_%s" % (STACK, name), path)
         docker("config", "create", STACK + "_tls_crt", crt)
         cls.crt = crt

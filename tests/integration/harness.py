@@ -315,10 +315,13 @@ def cert_fields(certfile):
 
 
 class Sshd:
-    """A real sshd on 127.0.0.1 configured from the broker's snippet."""
+    """A real sshd on 127.0.0.1 configured from the broker's snippet; with
+    hostkey (a private key file) it presents that key, and with hostcert
+    too, that host certificate (HostCertificate)."""
 
-    def __init__(self, workdir, ca_text, snippet, krl=b""):
-        self.dir = os.path.join(workdir, "sshd")
+    def __init__(self, workdir, ca_text, snippet, krl=b"", hostkey=None,
+                 hostcert=None, name="sshd"):
+        self.dir = os.path.join(workdir, name)
         os.makedirs(os.path.join(self.dir, "principals"), exist_ok=True)
         os.makedirs("/run/sshd", exist_ok=True)
         self.port = free_port()
@@ -327,8 +330,10 @@ class Sshd:
             f.write(ca_text)
         self.krl = os.path.join(self.dir, "revoked.krl")
         self.set_krl(krl)
-        hostkey = os.path.join(self.dir, "host_ed25519")
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostkey])
+        if hostkey is None:
+            hostkey = os.path.join(self.dir, "host_ed25519")
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                 hostkey])
         self.principals = parse_principals(snippet)
         for login, principal in self.principals.items():
             self.write_principals(login, principal)
@@ -336,6 +341,8 @@ class Sshd:
                  "HostKey " + hostkey, "UsePAM no", "StrictModes no",
                  "PidFile none", "AuthorizedKeysFile none",
                  "PermitRootLogin prohibit-password", "LogLevel VERBOSE"]
+        if hostcert is not None:
+            lines.append("HostCertificate " + hostcert)
         for line in snippet.splitlines():
             if not line or line.startswith("#") or "@" in line:
                 continue

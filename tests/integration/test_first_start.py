@@ -131,6 +131,29 @@ class FirstStart(unittest.TestCase):
         self.assertIn("mode: 0400", p.stdout + p.stderr)
         self.assertFalse(os.path.exists(os.path.join(self.vol, "data.mdb")))
 
+    def host_ca(self, path):
+        with open(self.i.conf, "a") as f:
+            f.write("host_ca_key = %s\n" % path)
+
+    def test_host_ca_is_read_in_place_and_never_the_ca(self):
+        self.host_ca(self.ca)
+        self.refused("is the same key as ca_key")
+        with open(self.i.conf) as f:
+            conf = f.read().replace("host_ca_key = %s\n" % self.ca, "")
+        with open(self.i.conf, "w") as f:
+            f.write(conf)
+        hca = os.path.join(os.path.dirname(self.ca), "host_ca_key")
+        harness.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                     hca])
+        os.chmod(hca, 0o400)
+        self.host_ca(hca)
+        self.i.start()
+        line = self.i.ok("GET", "/v1/ca/host").decode()
+        with open(hca + ".pub") as f:
+            key = " ".join(f.read().split()[:2])
+        self.assertEqual(line.split()[2:4], key.split())
+        self.assertNotIn("host_ca", " ".join(os.listdir(self.vol)))
+
     def test_secret_missing(self):
         os.unlink(self.mk)
         self.refused("secrets:")
@@ -166,7 +189,27 @@ class FirstStart(unittest.TestCase):
             conf = f.read()
         self.assertIn("ca_key = %s\n" % self.ca, conf)
         self.assertIn("master_key = %s\n" % self.mk, conf)
+        # init makes a host CA of its own unless given one.
+        self.assertIn("host_ca_key = %s/host_ca.key\n" % os.path.realpath(d),
+                      conf)
+        self.assertEqual(os.stat(os.path.join(d, "host_ca.key")).st_mode &
+                         0o777, 0o600)
         shutil.rmtree(d)
+        hca = os.path.join(self.i.dir, "host_ca_key")
+        harness.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                     hca])
+        harness.run([harness.TESSERA, "init", "--data", d, "--ca-key",
+                     self.ca, "--host-ca-key", hca])
+        with open(os.path.join(d, "tesserad.conf")) as f:
+            self.assertIn("host_ca_key = %s\n" % hca, f.read())
+        self.assertFalse(os.path.exists(os.path.join(d, "host_ca.key")))
+        shutil.rmtree(d)
+        p = subprocess.run([harness.TESSERA, "init", "--data", d,
+                            "--ca-key", self.ca, "--host-ca-key", self.ca],
+                           capture_output=True, text=True)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("is the same key as ca_key", p.stderr)
+        self.assertFalse(os.path.exists(d), "a failed init leaves nothing")
         os.chmod(self.ca, 0o444)
         p = subprocess.run([harness.TESSERA, "init", "--data", d,
                             "--ca-key", self.ca], capture_output=True,

@@ -109,6 +109,7 @@ struct sign_op {
 	const char *fp;			/* the key's fingerprint */
 	const uint8_t *secret;		/* hash of the token or credential */
 	const uint8_t *cred;		/* join: hash of the new credential */
+	const char *cred_text;		/* join: the credential */
 	int64_t now;
 	uint64_t serial;		/* out, as those below */
 	char *errmsg;
@@ -119,6 +120,7 @@ struct sign_op {
 	size_t n_principals;
 	uint64_t va, vb;
 	struct rbac_target *tg;
+	json_t *out;			/* the answer, made before commit */
 };
 
 /* The credential of hash for op's certificate; hosts NULL: all. */
@@ -323,6 +325,7 @@ hosts_token_create(struct broker *b, const struct caller *c,
 	    .errmsg = errmsg, .len = len };
 	char text[SECRET_LEN + 1];
 	uint8_t hash[SHA256_LEN];
+	json_t *o;
 	int r;
 
 	*out = NULL;
@@ -339,10 +342,14 @@ hosts_token_create(struct broker *b, const struct caller *c,
 		return r;
 	op.hash = hash;
 	op.expires_at = now + ttl;
-	if ((r = commit_run(b->commits, token_fn, &op)) == 0 &&
-	    (*out = json_pack("{s:s, s:s, s:I}", "token", text, "target",
-	    target, "expires_at", (json_int_t)op.expires_at)) == NULL)
+	/* The answer first: nothing may fail after the token is stored. */
+	if ((o = json_pack("{s:s, s:s, s:I}", "token", text, "target", target,
+	    "expires_at", (json_int_t)op.expires_at)) == NULL)
 		r = TSS_E_NOMEM;
+	else if ((r = commit_run(b->commits, token_fn, &op)) == 0)
+		*out = o;
+	else
+		json_decref(o);
 	OPENSSL_cleanse(text, sizeof(text));
 	return r;
 }
@@ -356,6 +363,8 @@ sign_clear(struct sign_op *op)
 	free(op->line);
 	free(op->principals);
 	rbac_target_free(op->tg);
+	json_decref(op->out);
+	op->out = NULL;
 	op->target = op->line = NULL;
 	op->principals = NULL;
 	op->tg = NULL;
@@ -452,6 +461,41 @@ sign_host(struct store_txn *t, struct sign_op *op)
 	return r;
 }
 
+static json_t *
+strv_json(const char *const *v, size_t n)
+{
+	json_t *a;
+	size_t i;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(a, json_string(v[i])) != 0) {
+			json_decref(a);
+			return NULL;
+		}
+	return a;
+}
+
+/*
+ * The answer to a join or renewal, made inside the transaction so that
+ * nothing can fail once it has committed (a host told "no" keeps its
+ * token).
+ */
+static int
+sign_answer(struct sign_op *op)
+{
+	if ((op->out = json_pack("{s:s, s:I, s:s, s:o, s:I, s:I}",
+	    "certificate", op->line, "serial", (json_int_t)op->serial,
+	    "target", op->target, "principals", strv_json(op->principals,
+	    op->n_principals), "valid_after", (json_int_t)op->va,
+	    "valid_before", (json_int_t)op->vb)) == NULL ||
+	    (op->cred_text != NULL && json_object_set_new(op->out,
+	    "credential", json_string(op->cred_text)) != 0))
+		return TSS_E_NOMEM;
+	return 0;
+}
+
 static int
 sign_audit(struct store_txn *t, struct sign_op *op, const char *action)
 {
@@ -502,9 +546,12 @@ join_fn(struct store_txn *t, void *arg)
 	    (r = buf_get_u64(view, &until)) != 0)
 		goto out;
 	r = TSS_E_INVALID_CREDENTIALS;
-	if ((int64_t)until <= op->now ||
-	    rbac_target_get(t, target, &op->tg) != 0)
+	if ((int64_t)until <= op->now)
 		goto out;
+	if ((r = rbac_target_get(t, target, &op->tg)) != 0) {
+		r = r == TSS_E_NOT_FOUND ? TSS_E_INVALID_CREDENTIALS : r;
+		goto out;
+	}
 	if ((r = pick_hosts(op, op->rq->hosts, op->rq->n_hosts, 1)) != 0 ||
 	    (r = sign_host(t, op)) != 0)
 		goto out;
@@ -513,7 +560,8 @@ join_fn(struct store_txn *t, void *arg)
 	    (r = cred_put(t, op->cred, op, op->rq->hosts != NULL ?
 	    op->principals : NULL, op->n_principals)) != 0)
 		goto out;
-	r = sign_audit(t, op, "host.join");
+	if ((r = sign_audit(t, op, "host.join")) == 0)
+		r = sign_answer(op);
  out:
 	buf_free(view);
 	free(target);
@@ -538,34 +586,19 @@ renew_fn(struct store_txn *t, void *arg)
 		r = TSS_E_FORBIDDEN;
 		goto out;
 	}
-	if (rbac_target_get(t, c.target, &op->tg) != 0) {
-		r = TSS_E_INVALID_CREDENTIALS;
+	if ((r = rbac_target_get(t, c.target, &op->tg)) != 0) {
+		r = r == TSS_E_NOT_FOUND ? TSS_E_INVALID_CREDENTIALS : r;
 		goto out;
 	}
 	if ((r = pick_hosts(op, hosts, c.n_hosts, 0)) != 0 ||
 	    (r = sign_host(t, op)) != 0 ||
 	    (r = cred_put(t, op->secret, op, hosts, c.n_hosts)) != 0)
 		goto out;
-	r = sign_audit(t, op, "host.renew");
+	if ((r = sign_audit(t, op, "host.renew")) == 0)
+		r = sign_answer(op);
  out:
 	cred_clear(&c);
 	return r;
-}
-
-static json_t *
-strv_json(const char *const *v, size_t n)
-{
-	json_t *a;
-	size_t i;
-
-	if ((a = json_array()) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (json_array_append_new(a, json_string(v[i])) != 0) {
-			json_decref(a);
-			return NULL;
-		}
-	return a;
 }
 
 static int
@@ -576,7 +609,6 @@ sign_run(struct broker *b, const struct hosts_req *rq, int join, int64_t now,
 	struct sshkey *key = NULL;
 	char fp[SSHKEY_FP_MAX], cred[SECRET_LEN + 1];
 	uint8_t sh[SHA256_LEN], ch[SHA256_LEN];
-	json_t *o = NULL;
 	int r;
 
 	*out = NULL;
@@ -605,27 +637,17 @@ sign_run(struct broker *b, const struct hosts_req *rq, int join, int64_t now,
 	op.fp = fp;
 	op.secret = sh;
 	op.cred = ch;
+	op.cred_text = join ? cred : NULL;
 	op.now = now;
 	op.errmsg = errmsg;
 	op.len = len;
 	if ((r = commit_run(b->commits, join ? join_fn : renew_fn, &op)) != 0)
 		goto out;
-	r = TSS_E_NOMEM;
-	if ((o = json_pack("{s:s, s:I, s:s, s:o, s:I, s:I}", "certificate",
-	    op.line, "serial", (json_int_t)op.serial, "target", op.target,
-	    "principals", strv_json(op.principals, op.n_principals),
-	    "valid_after", (json_int_t)op.va, "valid_before",
-	    (json_int_t)op.vb)) == NULL ||
-	    (join && json_object_set_new(o, "credential",
-	    json_string(cred)) != 0))
-		goto out;
-	*out = o;
-	o = NULL;
-	r = 0;
+	*out = op.out;
+	op.out = NULL;
  out:
 	if (r == TSS_E_INVALID_CREDENTIALS)
 		snprintf(errmsg, len, HOSTS_BAD_SECRET);
-	json_decref(o);
 	sign_clear(&op);
 	sshkey_free(key);
 	OPENSSL_cleanse(cred, sizeof(cred));

@@ -34,6 +34,29 @@ Test(auth_ratelimit, burst_then_refuse_then_refill)
 	ratelimit_free(rl);
 }
 
+Test(auth_ratelimit, peek_answers_like_take_without_taking)
+{
+	struct ratelimit *rl = NULL;
+	int64_t ra = 0;
+	int i;
+
+	cr_assert_eq(ratelimit_new(64, 2, 3, &rl), 0);
+	for (i = 0; i < 10; i++)
+		cr_assert_eq(ratelimit_peek(rl, "10.0.0.1", 1000, &ra), 0);
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 1000, &ra), 0);
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 1000, &ra), 0);
+	cr_assert_eq(ratelimit_peek(rl, "10.0.0.1", 1000, &ra),
+	    TSS_E_TOO_MANY_ATTEMPTS);
+	cr_assert_eq(ra, 3);
+	cr_assert_eq(ratelimit_peek(rl, "10.0.0.1", 1003, &ra), 0);
+	cr_assert_eq(ratelimit_peek(rl, "10.0.0.1", 1003, &ra), 0, "a peek "
+	    "leaves the refilled token");
+	cr_assert_eq(ratelimit_take(rl, "10.0.0.1", 1003, &ra), 0);
+	cr_assert_eq(ratelimit_peek(rl, "10.0.0.1", 1003, &ra),
+	    TSS_E_TOO_MANY_ATTEMPTS);
+	ratelimit_free(rl);
+}
+
 Test(auth_ratelimit, many_addresses_fixed_memory)
 {
 	struct ratelimit *rl = NULL;

@@ -42,9 +42,11 @@ class Compose(unittest.TestCase):
             raise
         sec = os.path.join(cls.dir, "secrets")
         ca, mk, crt, key = make_secrets(sec)
-        harness.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
-                     os.path.join(sec, "audit_key")])
-        for n in ("ca_key", "master_key", "tls_key", "audit_key"):
+        for n in ("audit_key", "host_ca_key"):
+            harness.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "",
+                         "-f", os.path.join(sec, n)])
+        for n in ("ca_key", "host_ca_key", "master_key", "tls_key",
+                  "audit_key"):
             os.chown(os.path.join(sec, n), 10001, 10001)
             os.chmod(os.path.join(sec, n), 0o400)
         cls.port = harness.free_port()

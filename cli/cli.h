@@ -171,5 +171,7 @@ int cmd_healthcheck(struct cli *c, int argc, char **argv);
 /* The SSH gateway's sshd commands (cmd_gateway.c, docs/gateway.md). */
 int cmd_gateway_principals(struct cli *c, int argc, char **argv);
 int cmd_gateway_shell(struct cli *c, int argc, char **argv);
+/* tessera target agent (cmd_agent.c). */
+int cmd_target_agent(struct cli *c, int argc, char **argv);
 
 #endif

@@ -260,31 +260,51 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
+/* The value of header line p (n bytes) named name (lower case, with ':'),
+ * without surrounding blanks and CRLF; NULL when the line is another. */
+static const char *
+header_value(const char *p, size_t n, const char *name, size_t *vlen)
+{
+	size_t i, nl = strlen(name);
+
+	if (n <= nl || strncasecmp(p, name, nl) != 0)
+		return NULL;
+	i = nl;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	while (n > i && (p[n - 1] == '\r' || p[n - 1] == '\n' ||
+	    p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	*vlen = n - i;
+	return p + i;
+}
+
 static size_t
 on_header(char *p, size_t size, size_t nmemb, void *arg)
 {
-	static const char name[] = "retry-after:";
 	struct client_resp *r = arg;
-	size_t n = size * nmemb, i;
+	size_t n = size * nmemb, vlen;
+	const char *v;
 	char num[24];
-	unsigned long long v;
+	unsigned long long u;
 	char *end;
 
-	if (n <= sizeof(name) - 1 ||
-	    strncasecmp(p, name, sizeof(name) - 1) != 0)
+	if ((v = header_value(p, n, "etag:", &vlen)) != NULL) {
+		if (vlen < sizeof(r->etag)) {
+			memcpy(r->etag, v, vlen);
+			r->etag[vlen] = '\0';
+		}
 		return n;
-	i = sizeof(name) - 1;
-	while (i < n && (p[i] == ' ' || p[i] == '\t'))
-		i++;
-	if (n - i >= sizeof(num))
+	}
+	if ((v = header_value(p, n, "retry-after:", &vlen)) == NULL ||
+	    vlen == 0 || vlen >= sizeof(num))
 		return n;
-	memcpy(num, p + i, n - i);
-	num[n - i] = '\0';
+	memcpy(num, v, vlen);
+	num[vlen] = '\0';
 	errno = 0;
-	v = strtoull(num, &end, 10);
-	if (end != num && errno == 0 && v <= 86400 &&
-	    (*end == '\r' || *end == '\n' || *end == '\0'))
-		r->retry_after = (long)v;
+	u = strtoull(num, &end, 10);
+	if (end != num && errno == 0 && u <= 86400 && *end == '\0')
+		r->retry_after = (long)u;
 	return n;
 }
 
@@ -337,9 +357,17 @@ int
 client_request(struct client *c, const char *method, const char *path,
     const json_t *body, struct client_resp *resp)
 {
+	return client_request_if(c, method, path, body, NULL, resp);
+}
+
+int
+client_request_if(struct client *c, const char *method, const char *path,
+    const json_t *body, const char *etag, struct client_resp *resp)
+{
 	struct curl_slist *hdrs = NULL, *nh;
-	char *url = NULL, *payload = NULL, *ct = NULL;
-	size_t ulen, plen = 0;
+	char *url = NULL, *payload = NULL, *ct = NULL, inm[sizeof(resp->etag) +
+	    sizeof("If-None-Match: ")];
+	size_t ulen, plen = 0, i;
 	CURLcode cc;
 	CURL *h = c->curl;
 	int r = TSS_E_INTERNAL;
@@ -347,6 +375,18 @@ client_request(struct client *c, const char *method, const char *path,
 	client_resp_clear(resp);
 	c->msg[0] = '\0';
 	c->errbuf[0] = '\0';
+	inm[0] = '\0';
+	if (etag != NULL && *etag != '\0') {
+		for (i = 0; etag[i] != '\0'; i++)
+			if ((unsigned char)etag[i] < 0x20 || etag[i] == 0x7f)
+				break;
+		if (etag[i] != '\0' || snprintf(inm, sizeof(inm),
+		    "If-None-Match: %s", etag) >= (int)sizeof(inm)) {
+			snprintf(c->msg, sizeof(c->msg), "bad ETag to send");
+			r = TSS_E_INVALID_ARGUMENT;
+			goto out;
+		}
+	}
 	ulen = strlen(c->server) + strlen(path) + 1;
 	if ((url = mem_malloc(ulen)) == NULL ||
 	    snprintf(url, ulen, "%s%s", c->server, path) != (int)(ulen - 1)) {
@@ -376,6 +416,8 @@ client_request(struct client *c, const char *method, const char *path,
 	ADD_HDR("Expect:");
 	if (c->auth_header != NULL)
 		ADD_HDR(c->auth_header);
+	if (inm[0] != '\0')
+		ADD_HDR(inm);
 #undef ADD_HDR
 
 	curl_easy_reset(h);

@@ -25,6 +25,8 @@ struct client_resp {
 	size_t cap;
 	char ctype[128];	/* Content-Type, "" when none */
 	long retry_after;	/* Retry-After seconds, -1 when absent */
+	char etag[136];		/* ETag as sent (quotes kept), "" when none
+				 * or too long */
 };
 
 /*
@@ -58,6 +60,13 @@ int client_pin_cert(struct client *c, const char *cert_file, char *errbuf,
  */
 int client_request(struct client *c, const char *method, const char *path,
     const json_t *body, struct client_resp *resp);
+/*
+ * client_request with "If-None-Match: etag" (a conditional GET; a 304 is
+ * an answer like any other).  etag NULL or "" sends none.  An etag with a
+ * CR, LF or other control byte is TSS_E_INVALID_ARGUMENT.
+ */
+int client_request_if(struct client *c, const char *method, const char *path,
+    const json_t *body, const char *etag, struct client_resp *resp);
 const char *client_errmsg(const struct client *c);
 
 /* Wipe and free the body; the struct is reset for reuse. */

@@ -37,6 +37,10 @@ static const struct command commands[] = {
 	{ "target", "rm", cmd_target_rm, "target rm NAME" },
 	{ "target", "sshd-config", cmd_target_sshd, "target sshd-config NAME" },
 	{ "target", "token", cmd_target_token, "target token NAME [--ttl D]" },
+	{ "target", "agent", cmd_target_agent,
+	    "target agent (--token-file F | --token-env VAR) [--dir DIR] "
+	    "[--interval SEC] [--port N] [--listen ADDR] [--gateway] "
+	    "[--once | --exec-sshd [-- SSHD_ARGS...]]" },
 	{ "role", "put", cmd_role_put, "role put NAME FILE.json" },
 	{ "role", "ls", cmd_role_ls, "role ls" },
 	{ "role", "rm", cmd_role_rm, "role rm NAME" },

@@ -93,12 +93,26 @@ read_secret(struct agent *a, const char *file, const char *env, char **outp)
 	return CLI_OK;
 }
 
+/*
+ * The certificate's life for renewal starts when we got it: certificates
+ * are valid from a few minutes before they are issued (clock skew), which
+ * for a short host_cert_ttl would make every round a renewal.
+ */
+static void
+set_validity(struct agent *a, uint64_t after, uint64_t before, int64_t got)
+{
+	a->after = got > 0 && (uint64_t)got > after ? (uint64_t)got : after;
+	a->before = before;
+}
+
 /* Load what an earlier run left: the credential and the certificate. */
 static void
 load_state(struct agent *a)
 {
 	char *p, *data = NULL;
 	size_t len;
+	uint64_t after, before;
+	struct stat st;
 
 	if ((p = path_of(a, AGENT_CREDENTIAL)) != NULL &&
 	    agent_files_read(p, AGENT_TOKEN_MAX, &data, &len) == 0) {
@@ -113,10 +127,12 @@ load_state(struct agent *a)
 	wipe_free(data);
 	data = NULL;
 	free(p);
+	/* The file's mtime is when it was received (it is only renamed in). */
 	if ((p = path_of(a, AGENT_HOSTCERT)) != NULL &&
 	    agent_files_read(p, 16384, &data, &len) == 0 &&
-	    agent_files_cert_validity(data, len, &a->after, &a->before) != 0)
-		a->after = a->before = 0;
+	    agent_files_cert_validity(data, len, &after, &before) == 0 &&
+	    stat(p, &st) == 0)
+		set_validity(a, after, before, (int64_t)st.st_mtime);
 	free(data);
 	free(p);
 }
@@ -199,7 +215,7 @@ take_cert(struct agent *a, const char *what, const struct client_resp *resp,
 {
 	json_t *j;
 	const char *cert, *cred = NULL, *target;
-	char *line = NULL;
+	char *line = NULL, until[32];
 	uint64_t after, before;
 	int r = -1;
 
@@ -231,11 +247,11 @@ take_cert(struct agent *a, const char *what, const struct client_resp *resp,
 		if ((a->cred = mem_strdup(cred)) == NULL)
 			goto out;
 	}
-	a->after = after;
-	a->before = before;
-	log_info("agent: host certificate for target %s valid until %llu "
-	    "(%s)", target != NULL ? target : "?",
-	    (unsigned long long)before, what);
+	set_validity(a, after, before, cli_now());
+	cli_fmt_time(before > INT64_MAX ? INT64_MAX : (int64_t)before, until,
+	    sizeof(until));
+	log_info("agent: host certificate for target %s valid until %s (%s)",
+	    target != NULL ? target : "?", until, what);
 	r = 0;
  out:
 	wipe_free(line);

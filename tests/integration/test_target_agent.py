@@ -13,7 +13,9 @@ measured and printed); with tesserad stopped the files stay as they were
 and the agent says so in one line; a login granted while the server was
 down appears when it is back; the refresher dies with sshd.  --once: the
 credential, not the spent token, serves the next run; a spent or unknown
-token is refused with the server's message."""
+token is refused with the server's message; --gateway writes the
+gateway's sshd_config naming the binary's own path.  A 60 s host
+certificate is renewed 40 s after it arrived, with the credential."""
 
 import os
 import pwd
@@ -291,6 +293,23 @@ class TargetAgent(unittest.TestCase):
         for name in ("ssh_host_ed25519_key-cert.pub", "credential",
                      "principals"):
             self.assertFalse(os.path.exists(os.path.join(other, name)), name)
+        # --gateway: the gateway's sshd_config, naming this very binary,
+        # which sshd -t accepts.
+        _, token_file = self.join_token()
+        gw = os.path.join(self.inst.dir, "kit3")
+        args = self.agent_args(token_file, "--once", "--gateway")
+        args[args.index(self.kit)] = gw
+        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(os.path.join(gw, "sshd_config")) as f:
+            conf = f.read()
+        exe = os.path.realpath(h.TESSERA)
+        self.assertIn("AuthorizedPrincipalsCommand %s gateway principals "
+                      "%%t %%k\n" % exe, conf)
+        self.assertIn("ForceCommand %s gateway shell\n" % exe, conf)
+        self.assertIn("AllowUsers tessera\n", conf)
+        self.assertNotIn("AuthorizedPrincipalsFile", conf)
+        h.run([h.SSHD, "-t", "-f", os.path.join(gw, "sshd_config")])
         # An unknown token: the same answer.
         bogus = os.path.join(self.inst.dir, "bogus")
         with open(bogus, "w") as f:

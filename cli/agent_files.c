@@ -345,7 +345,8 @@ agent_files_sshd_config(const struct agent_files_conf *cf, char **textp)
 		    cf->listen);
 	if (cf->gateway)
 		n = mem_asprintf(&t,
-		    "AuthorizedPrincipalsCommand %s gateway principals %%t %%k\n"
+		    "AuthorizedPrincipalsCommand %s gateway principals "
+		    "%%t %%k\n"
 		    "AuthorizedPrincipalsCommandUser nobody\n"
 		    "AllowUsers tessera\n"
 		    "ExposeAuthInfo yes\n"

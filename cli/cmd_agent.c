@@ -53,13 +53,27 @@ path_of(const struct agent *a, const char *name)
 	return p;
 }
 
+/* Whether s can be a token or credential: 1..max visible ASCII bytes, so
+ * it cannot add a header to a request. */
+static int
+secret_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f ||
+		    i >= AGENT_TOKEN_MAX)
+			return 0;
+	return i > 0;
+}
+
 /* A secret from a file or the environment, without trailing blanks. */
 static int
 read_secret(struct agent *a, const char *file, const char *env, char **outp)
 {
 	const char *v;
 	char *s = NULL;
-	size_t len = 0, i;
+	size_t len = 0;
 	int r;
 
 	*outp = NULL;
@@ -80,14 +94,12 @@ read_secret(struct agent *a, const char *file, const char *env, char **outp)
 	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' ||
 	    s[len - 1] == ' ' || s[len - 1] == '\t'))
 		s[--len] = '\0';
-	for (i = 0; i < len; i++)
-		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
-			break;
-	if (len == 0 || i < len) {
+	if (!secret_ok(s)) {
 		wipe_free(s);
 		return cli_fail(a->c, "the join token from %s %s is empty or "
-		    "holds blanks or control characters", file != NULL ?
-		    "file" : "variable", file != NULL ? file : env);
+		    "holds blanks, control or non-ASCII characters",
+		    file != NULL ? "file" : "variable",
+		    file != NULL ? file : env);
 	}
 	*outp = s;
 	return CLI_OK;
@@ -119,10 +131,12 @@ load_state(struct agent *a)
 		while (len > 0 && (data[len - 1] == '\n' ||
 		    data[len - 1] == '\r'))
 			data[--len] = '\0';
-		if (len > 0) {
+		if (secret_ok(data)) {
 			a->cred = data;
 			data = NULL;	/* transferred */
-		}
+		} else
+			log_warn("agent: %s/%s is not a credential; ignored",
+			    a->dir, AGENT_CREDENTIAL);
 	}
 	wipe_free(data);
 	data = NULL;
@@ -226,8 +240,8 @@ take_cert(struct agent *a, const char *what, const struct client_resp *resp,
 	if (join)
 		cred = json_string_value(json_object_get(j, "credential"));
 	if (cert == NULL || agent_files_cert_validity(cert, strlen(cert),
-	    &after, &before) != 0 || (join && (cred == NULL || *cred == '\0' ||
-	    strchr(cred, '\n') != NULL))) {
+	    &after, &before) != 0 || (join && (cred == NULL ||
+	    !secret_ok(cred)))) {
 		log_error("agent: %s: the answer has no usable certificate%s",
 		    what, join ? " or credential" : "");
 		goto out;

@@ -456,7 +456,7 @@ Test(cli_agent, bad_token_refused_before_any_request)
 	cr_assert_eq(tmpfile_write(tok, "tsj_a b\n", 0600), 0);
 	cr_assert_eq(clirun(&res, dir, NULL, NULL, 30, file), 0);
 	cr_assert_eq(res.status, 1);
-	cr_assert_not_null(strstr(res.err, "blanks or control"), "%s",
+	cr_assert_not_null(strstr(res.err, "holds blanks"), "%s",
 	    res.err);
 }
 

@@ -61,7 +61,8 @@ no_temp(const char *d)
 	if ((dp = opendir(d)) == NULL)
 		return;
 	while ((de = readdir(dp)) != NULL)
-		cr_assert(de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		cr_assert(de->d_name[0] != '.' ||
+		    strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0, "left behind: %s/%s", d,
 		    de->d_name);
 	closedir(dp);

@@ -30,6 +30,8 @@ struct cli {
 	const char *server;	/* --server, $TESSERA_SERVER, or NULL */
 	const char *ca_file;	/* --ca-file or NULL */
 	int json;		/* --json: print the server's JSON */
+	int info_stderr;	/* stdout is not ours (tessera ssh): status
+				 * text goes to stderr */
 	const char *usage;	/* usage line of the running command */
 	const char *prog;	/* "tessera" */
 	struct sessfile *sess;	/* loaded on demand by cli_call() */
@@ -73,10 +75,14 @@ int cli_usage(const struct cli *c);
 /* "tessera: message" to stderr; returns CLI_FAIL. */
 int cli_fail(const struct cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-/* Status text: stdout normally, stderr under --json (stdout is the JSON). */
+/* Status text: stdout normally, stderr under --json (stdout is the JSON)
+ * or info_stderr. */
 void cli_info(const struct cli *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Load the saved session once: c->sess, or c->sess_err saying why not
+ * (TSS_E_NOT_FOUND: there is none). */
+void cli_load_session(struct cli *c);
 /* Effective server: --server/$TESSERA_SERVER, else the session's, else the
  * default. */
 const char *cli_server(struct cli *c);
@@ -173,5 +179,8 @@ int cmd_gateway_principals(struct cli *c, int argc, char **argv);
 int cmd_gateway_shell(struct cli *c, int argc, char **argv);
 /* tessera target agent (cmd_agent.c). */
 int cmd_target_agent(struct cli *c, int argc, char **argv);
+/* tessera ssh, tessera ssh-config (cmd_ssh.c). */
+int cmd_ssh(struct cli *c, int argc, char **argv);
+int cmd_ssh_config(struct cli *c, int argc, char **argv);
 
 #endif

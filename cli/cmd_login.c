@@ -22,8 +22,6 @@
 #include "cmd_session_int.h"
 #include "prompt.h"
 
-#define PUBKEY_MAX	(16 * 1024)
-
 extern char **environ;
 
 /*
@@ -68,9 +66,8 @@ run(const char *const argv[], int quiet_in)
 	return r;
 }
 
-/* Whole small file into a new NUL-terminated string, trailing newlines cut. */
-static int
-read_small(const char *path, size_t max, char **out)
+int
+cmd_login_read_small(const char *path, size_t max, char **out)
 {
 	FILE *f;
 	char *buf = NULL;
@@ -146,29 +143,20 @@ ensure_identity(struct cli *c, const char *id, int interactive)
 	return CLI_OK;
 }
 
-/* Write the certificate of a POST /v1/certs answer and print how to use
- * it; load it into a running ssh-agent. */
-static int
-use_cert(struct cli *c, const struct client_resp *resp, const char *id)
+int
+cmd_login_save_cert(struct cli *c, const json_t *answer, const char *id)
 {
-	char path[4096], when[32], left[32], secs[32], *line = NULL;
-	const char *argv[] = { "ssh-add", "-t", secs, id, NULL };
-	const char *cert, *p, *at;
-	json_t *j = NULL, *pr, *e;
-	int64_t vb = 0, now = cli_now();
-	size_t i, n;
+	char path[4096], *line = NULL;
+	const char *cert;
+	size_t n;
 	int r = CLI_FAIL, k;
 
-	if (c->json)
-		cli_print_raw(resp);
-	if ((j = cli_json(c, resp)) == NULL)
-		goto out;
-	if ((cert = json_string_value(json_object_get(j, "certificate")))
+	if ((cert = json_string_value(json_object_get(answer, "certificate")))
 	    == NULL) {
 		r = cli_fail(c, "the server's answer holds no certificate");
 		goto out;
 	}
-	n = snprintf(path, sizeof(path), "%s-cert.pub", id);
+	n = (size_t)snprintf(path, sizeof(path), "%s-cert.pub", id);
 	if (n >= sizeof(path) || (line = mem_malloc(strlen(cert) + 2)) == NULL) {
 		r = cli_fail(c, "out of memory");
 		goto out;
@@ -179,6 +167,36 @@ use_cert(struct cli *c, const struct client_resp *resp, const char *id)
 		r = cli_fail(c, "cannot write %s: %s", path, tss_strerror(k));
 		goto out;
 	}
+	r = CLI_OK;
+ out:
+	free(line);
+	return r;
+}
+
+/* Write the certificate of a POST /v1/certs answer and print how to use
+ * it; load it into a running ssh-agent. */
+static int
+use_cert(struct cli *c, const struct client_resp *resp, const char *id)
+{
+	char path[4200], when[32], left[32], secs[32];
+	const char *argv[] = { "ssh-add", "-t", secs, id, NULL };
+	const char *p, *at;
+	json_t *j = NULL, *pr, *e;
+	int64_t vb = 0, now = cli_now();
+	char *dflt = cli_expand_home(CMD_DEFAULT_ID);
+	int other_id = dflt == NULL || strcmp(id, dflt) != 0;
+	size_t i;
+	int r = CLI_FAIL, k;
+
+	free(dflt);
+	if (c->json)
+		cli_print_raw(resp);
+	if ((j = cli_json(c, resp)) == NULL)
+		goto out;
+	if ((r = cmd_login_save_cert(c, j, id)) != CLI_OK)
+		goto out;
+	r = CLI_FAIL;
+	snprintf(path, sizeof(path), "%s-cert.pub", id);
 	(void)cli_json_time(json_object_get(j, "valid_before"), &vb);
 	cli_fmt_time(vb, when, sizeof(when));
 	cli_fmt_left(vb - now, left, sizeof(left));
@@ -187,7 +205,7 @@ use_cert(struct cli *c, const struct client_resp *resp, const char *id)
 	    (long long)json_integer_value(json_object_get(j, "serial")), when,
 	    left);
 	pr = json_object_get(j, "principals");
-	cli_info(c, "It opens, on each target's host:\n");
+	cli_info(c, "It opens:\n");
 	json_array_foreach(pr, i, e) {
 		if ((p = json_string_value(e)) == NULL)
 			continue;
@@ -197,10 +215,10 @@ use_cert(struct cli *c, const struct client_resp *resp, const char *id)
 			cli_info(c, "\n");
 			continue;
 		}
-		/* principal login@target: the broker does not know the
-		 * target's host name, so the line says where it goes. */
-		cli_info(c, "\n    ssh -i %s -o CertificateFile=%s %.*s@<host of "
-		    "%s>\n", id, path, (int)(at - p), p, at + 1);
+		/* principal login@target: tessera ssh finds the host. */
+		cli_info(c, "\n    %s ssh %s -l %.*s%s%s\n", c->prog, at + 1,
+		    (int)(at - p), p, other_id ? " -i " : "",
+		    other_id ? id : "");
 	}
 	if (json_array_size(pr) == 0)
 		cli_info(c, "  (no principals)\n");
@@ -215,13 +233,12 @@ use_cert(struct cli *c, const struct client_resp *resp, const char *id)
 	}
 	r = CLI_OK;
  out:
-	free(line);
 	json_decref(j);
 	return r;
 }
 
-static json_t *
-cert_request_body(const char *pubkey, const char *target, const char *login,
+json_t *
+cmd_login_cert_body(const char *pubkey, const char *target, const char *login,
     int64_t ttl)
 {
 	json_t *b;
@@ -254,7 +271,7 @@ device_login(struct cli *c, const char *id, const char *pubkey,
 	int r = CLI_FAIL;
 
 	resp.retry_after = -1;
-	if ((body = cert_request_body(pubkey, target, login, ttl)) == NULL) {
+	if ((body = cmd_login_cert_body(pubkey, target, login, ttl)) == NULL) {
 		r = cli_fail(c, "out of memory");
 		goto out;
 	}
@@ -334,74 +351,23 @@ local_user(void)
 }
 
 int
-cmd_login(struct cli *c, int argc, char **argv)
+cmd_login_session(struct cli *c, const char *user, int pw_stdin,
+    int code_stdin)
 {
-	static const long quiet403[] = { 403, 0 };
-	const char *user = NULL, *identity = NULL, *target = NULL;
-	const char *login = NULL, *ttl_s = NULL, *token;
-	int browser = 0, pw_stdin = 0, code_stdin = 0;
-	const struct cli_opt opts[] = {
-		{ "user", CLI_OPT_STR, &user },
-		{ "identity", CLI_OPT_STR, &identity },
-		{ "target", CLI_OPT_STR, &target },
-		{ "login", CLI_OPT_STR, &login },
-		{ "ttl", CLI_OPT_STR, &ttl_s },
-		{ "browser", CLI_OPT_FLAG, &browser },
-		{ "password-stdin", CLI_OPT_FLAG, &pw_stdin },
-		{ "code-stdin", CLI_OPT_FLAG, &code_stdin },
-		{ NULL, 0, NULL }
-	};
-	const char *pos[CLI_POS_MAX];
 	char pw[PROMPT_LINE_MAX], code[CODE_MAX], ubuf[256];
-	char when[32], left[32], msg[600], pubpath[4200];
-	char *id = NULL, *pubkey = NULL, *server = NULL;
+	char when[32], left[32];
+	char *server = NULL;
+	const char *token;
 	struct client_resp resp = { 0 };
 	struct sessfile *ns = NULL, *sess;
 	json_t *body = NULL, *j = NULL;
-	int64_t ttl = 0, exp = 0;
-	size_t np;
+	int64_t exp = 0;
 	int r = CLI_FAIL, k, interactive;
 
 	resp.retry_after = -1;
 	explicit_bzero(pw, sizeof(pw));
 	explicit_bzero(code, sizeof(code));
-	CLI_PARSE(c, argc, argv, opts, pos, 0, 0, &np);
-	if (ttl_s != NULL && ((k = duration_parse(ttl_s, &ttl)) != 0 ||
-	    ttl <= 0)) {
-		fprintf(stderr, "%s: bad --ttl %s (like 900s, 15m, 8h)\n",
-		    c->prog, ttl_s);
-		return cli_usage(c);
-	}
-	if (browser && (pw_stdin || code_stdin || user != NULL)) {
-		fprintf(stderr, "%s: --browser takes no password, code or "
-		    "user\n", c->prog);
-		return cli_usage(c);
-	}
 	interactive = !pw_stdin && !code_stdin && isatty(STDIN_FILENO);
-	if ((id = cli_expand_home(identity != NULL ? identity :
-	    "~/.ssh/id_ed25519")) == NULL) {
-		r = cli_fail(c, "out of memory");
-		goto out;
-	}
-
-	if (browser) {
-		if ((r = cli_connect(c)) != CLI_OK)
-			goto out;
-		if ((r = ensure_identity(c, id, interactive)) != CLI_OK) {
-			if (r == DECLINED)
-				r = cli_fail(c, "no key, no certificate");
-			goto out;
-		}
-		snprintf(pubpath, sizeof(pubpath), "%s.pub", id);
-		if ((k = read_small(pubpath, PUBKEY_MAX, &pubkey)) != 0) {
-			r = cli_fail(c, "cannot read %s: %s", pubpath,
-			    tss_strerror(k));
-			goto out;
-		}
-		r = device_login(c, id, pubkey, target, login, ttl);
-		goto out;
-	}
-
 	/* Who: --user, else the saved session's user, else asked. */
 	if (user == NULL && c->sess == NULL) {
 		(void)cli_server(c);	/* loads the session if any */
@@ -447,8 +413,6 @@ cmd_login(struct cli *c, int argc, char **argv)
 	}
 	if ((r = cli_call(c, 0, "POST", "/v1/login", body, &resp)) != CLI_OK)
 		goto out;
-	json_decref(body);
-	body = NULL;
 	if ((j = cli_json(c, &resp)) == NULL) {
 		r = CLI_FAIL;
 		goto out;
@@ -487,14 +451,90 @@ cmd_login(struct cli *c, int argc, char **argv)
 	}
 	c->sess = sess;
 	c->sess_err = 0;
-	json_decref(j);
-	j = NULL;
-	client_resp_clear(&resp);
 	cli_fmt_time(exp, when, sizeof(when));
 	cli_fmt_left(exp - cli_now(), left, sizeof(left));
 	cli_info(c, "Logged in as %s; the session lasts until %s (%s).\n",
 	    c->sess->username, when, left);
+	r = CLI_OK;
+ out:
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(code, sizeof(code));
+	sessfile_free(ns);
+	json_decref(body);
+	json_decref(j);
+	client_resp_clear(&resp);
+	free(server);
+	return r;
+}
 
+int
+cmd_login(struct cli *c, int argc, char **argv)
+{
+	static const long quiet403[] = { 403, 0 };
+	const char *user = NULL, *identity = NULL, *target = NULL;
+	const char *login = NULL, *ttl_s = NULL;
+	int browser = 0, pw_stdin = 0, code_stdin = 0;
+	const struct cli_opt opts[] = {
+		{ "user", CLI_OPT_STR, &user },
+		{ "identity", CLI_OPT_STR, &identity },
+		{ "target", CLI_OPT_STR, &target },
+		{ "login", CLI_OPT_STR, &login },
+		{ "ttl", CLI_OPT_STR, &ttl_s },
+		{ "browser", CLI_OPT_FLAG, &browser },
+		{ "password-stdin", CLI_OPT_FLAG, &pw_stdin },
+		{ "code-stdin", CLI_OPT_FLAG, &code_stdin },
+		{ NULL, 0, NULL }
+	};
+	const char *pos[CLI_POS_MAX];
+	char msg[600], pubpath[4200];
+	char *id = NULL, *pubkey = NULL;
+	struct client_resp resp = { 0 };
+	json_t *body = NULL;
+	int64_t ttl = 0;
+	size_t np;
+	int r = CLI_FAIL, k, interactive;
+
+	resp.retry_after = -1;
+	CLI_PARSE(c, argc, argv, opts, pos, 0, 0, &np);
+	if (ttl_s != NULL && ((k = duration_parse(ttl_s, &ttl)) != 0 ||
+	    ttl <= 0)) {
+		fprintf(stderr, "%s: bad --ttl %s (like 900s, 15m, 8h)\n",
+		    c->prog, ttl_s);
+		return cli_usage(c);
+	}
+	if (browser && (pw_stdin || code_stdin || user != NULL)) {
+		fprintf(stderr, "%s: --browser takes no password, code or "
+		    "user\n", c->prog);
+		return cli_usage(c);
+	}
+	interactive = !pw_stdin && !code_stdin && isatty(STDIN_FILENO);
+	if ((id = cli_expand_home(identity != NULL ? identity :
+	    CMD_DEFAULT_ID)) == NULL) {
+		r = cli_fail(c, "out of memory");
+		goto out;
+	}
+
+	if (browser) {
+		if ((r = cli_connect(c)) != CLI_OK)
+			goto out;
+		if ((r = ensure_identity(c, id, interactive)) != CLI_OK) {
+			if (r == DECLINED)
+				r = cli_fail(c, "no key, no certificate");
+			goto out;
+		}
+		snprintf(pubpath, sizeof(pubpath), "%s.pub", id);
+		if ((k = cmd_login_read_small(pubpath, CMD_PUBKEY_MAX,
+		    &pubkey)) != 0) {
+			r = cli_fail(c, "cannot read %s: %s", pubpath,
+			    tss_strerror(k));
+			goto out;
+		}
+		r = device_login(c, id, pubkey, target, login, ttl);
+		goto out;
+	}
+
+	if ((r = cmd_login_session(c, user, pw_stdin, code_stdin)) != CLI_OK)
+		goto out;
 	if ((r = ensure_identity(c, id, interactive)) != CLI_OK) {
 		if (r == DECLINED) {
 			cli_info(c, "No SSH key, so no certificate was "
@@ -504,11 +544,12 @@ cmd_login(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	snprintf(pubpath, sizeof(pubpath), "%s.pub", id);
-	if ((k = read_small(pubpath, PUBKEY_MAX, &pubkey)) != 0) {
+	if ((k = cmd_login_read_small(pubpath, CMD_PUBKEY_MAX, &pubkey))
+	    != 0) {
 		r = cli_fail(c, "cannot read %s: %s", pubpath, tss_strerror(k));
 		goto out;
 	}
-	if ((body = cert_request_body(pubkey, target, login, ttl)) == NULL) {
+	if ((body = cmd_login_cert_body(pubkey, target, login, ttl)) == NULL) {
 		r = cli_fail(c, "out of memory");
 		goto out;
 	}
@@ -528,14 +569,9 @@ cmd_login(struct cli *c, int argc, char **argv)
 		goto out;
 	r = use_cert(c, &resp, id);
  out:
-	explicit_bzero(pw, sizeof(pw));
-	explicit_bzero(code, sizeof(code));
-	sessfile_free(ns);
 	json_decref(body);
-	json_decref(j);
 	client_resp_clear(&resp);
 	free(pubkey);
-	free(server);
 	free(id);
 	return r;
 }

@@ -63,6 +63,9 @@ static const struct command commands[] = {
 	{ "gateway", "principals", cmd_gateway_principals,
 	    "gateway principals TYPE CERT" },
 	{ "gateway", "shell", cmd_gateway_shell, "gateway shell" },
+	{ "ssh", NULL, cmd_ssh,
+	    "ssh TARGET [-l LOGIN] [-i IDENTITY] [--dry-run] [-- COMMAND...]" },
+	{ "ssh-config", NULL, cmd_ssh_config, "ssh-config [--identity ID]" },
 	{ NULL, NULL, NULL, NULL }
 };
 

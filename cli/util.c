@@ -46,7 +46,7 @@ cli_info(const struct cli *c, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vfprintf(c->json ? stderr : stdout, fmt, ap);
+	vfprintf(c->json || c->info_stderr ? stderr : stdout, fmt, ap);
 	va_end(ap);
 }
 
@@ -140,9 +140,8 @@ cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts,
 	return 0;
 }
 
-/* Load the session once; remember why it is missing. */
-static void
-try_session(struct cli *c)
+void
+cli_load_session(struct cli *c)
 {
 	if (c->sess != NULL || c->sess_err != 1)
 		return;
@@ -169,7 +168,7 @@ cli_server(struct cli *c)
 {
 	if (c->server != NULL)
 		return c->server;
-	try_session(c);
+	cli_load_session(c);
 	if (c->sess != NULL && c->sess->server[0] != '\0')
 		return c->sess->server;
 	return CLI_DEFAULT_SERVER;
@@ -180,7 +179,7 @@ check_session(struct cli *c)
 {
 	char when[32];
 
-	try_session(c);
+	cli_load_session(c);
 	if (c->sess == NULL) {
 		switch (c->sess_err) {
 		case TSS_E_NOT_FOUND:

@@ -218,8 +218,10 @@ cmd_ssh_argv(const struct cmd_ssh_route *rt, const struct cmd_ssh_call *call)
 	}
 #undef ARG
 #undef ARGF
-	if (bad) {
-		cmd_ssh_argv_free(v);
+	if (bad) {	/* a failed word left a hole: free all n */
+		for (i = 0; i < n; i++)
+			free(v[i]);
+		free(v);
 		return NULL;
 	}
 	return v;

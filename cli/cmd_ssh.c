@@ -23,6 +23,7 @@
 #include "cmd_ssh_int.h"
 
 #define CERT_MARGIN	60	/* a certificate reused must last this long */
+#define KH_FILE_MAX	(64 * 1024)	/* our known_hosts: a few CA lines */
 
 /* Files of one run: the identity, its certificate, our known_hosts. */
 struct files {
@@ -94,7 +95,7 @@ host_ca_sync(struct cli *c, const char *kh)
 		goto out;
 	r = CLI_FAIL;
 	server = client_server(c->cl);
-	if ((k = cmd_login_read_small(kh, CLIENT_BODY_MAX, &old)) == 0)
+	if ((k = cmd_login_read_small(kh, KH_FILE_MAX, &old)) == 0)
 		cmd_ssh_kh_etag(old, server, etag, sizeof(etag));
 	else if (k != TSS_E_NOT_FOUND) {
 		r = cli_fail(c, "cannot read %s: %s", kh, tss_strerror(k));
@@ -118,8 +119,9 @@ host_ca_sync(struct cli *c, const char *kh)
 	}
 	if ((k = cmd_ssh_kh_make(server, resp.etag, resp.body != NULL ?
 	    resp.body : "", resp.len, &text)) != 0) {
-		r = cli_fail(c, "the server's host CA (GET /v1/ca/host) is not "
-		    "@cert-authority lines: %s", tss_strerror(k));
+		r = k == TSS_E_NOMEM ? cli_fail(c, "out of memory") :
+		    cli_fail(c, "the server's host CA (GET /v1/ca/host) is not "
+		    "@cert-authority lines");
 		goto out;
 	}
 	if ((k = sessfile_write_file(kh, text, strlen(text), 0644)) != 0) {

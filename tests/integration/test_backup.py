@@ -126,14 +126,23 @@ class Scheduled(unittest.TestCase):
             self.assertIn("every 1 s, keeping 2", f.read())
 
     def test_a_backup_restores_with_users_sessions_and_certificates(self):
-        def fresh():
-            new = [n for n in backups(self.bdir)
-                   if os.stat(os.path.join(self.bdir, n)).st_mtime >
-                   self.t0 + 1.5]
-            return new[-1] if new else None
-        name = harness.wait_for(fresh, "a backup after the set-up")
         copy_of = os.path.join(self.i.dir, "copy.mdb")
-        shutil.copy(os.path.join(self.bdir, name), copy_of)
+
+        def fresh():
+            """Copy the newest backup made after the set-up; pruning
+            (every second, keeping 2) may take one between the listing
+            and the copy, and then the next round is tried."""
+            try:
+                new = [n for n in backups(self.bdir)
+                       if os.stat(os.path.join(self.bdir, n)).st_mtime >
+                       self.t0 + 1.5]
+                if new:
+                    shutil.copy(os.path.join(self.bdir, new[-1]), copy_of)
+                    return True
+            except FileNotFoundError:
+                pass
+            return False
+        harness.wait_for(fresh, "a backup after the set-up")
         target = os.path.join(self.i.dir, "restored")
         p = self.i.tessera("restore", "--data", target, copy_of)
         self.assertIn("Restored", p.stdout)

@@ -333,16 +333,29 @@ agent_files_principals(const char *dir, const char *target,
 }
 
 int
-agent_files_sshd_config(const struct agent_files_conf *cf, char **textp)
+agent_files_sshd_config(const struct agent_files_conf *cf, int include,
+    char **textp)
 {
 	char *t = NULL, listen[300] = "";
-	const char *d = cf->dir;
+	const char *d = cf->dir, *by = cf->gateway ? " --gateway" : "";
 	int n;
 
 	*textp = NULL;
-	if (cf->listen != NULL)
-		snprintf(listen, sizeof(listen), "ListenAddress %s\n",
-		    cf->listen);
+	if (!include) {
+		if (cf->listen != NULL)
+			snprintf(listen, sizeof(listen), "ListenAddress %s\n",
+			    cf->listen);
+		n = mem_asprintf(textp,
+		    "# Written by `tessera target agent`%s: every start "
+		    "rewrites it.\n"
+		    "Port %u\n"
+		    "%s"
+		    "UsePAM no\n"
+		    "PidFile none\n"
+		    "Include %s/" AGENT_SSHD_INCLUDE "\n", by, cf->port, listen,
+		    d);
+		return n < 0 ? TSS_E_NOMEM : 0;
+	}
 	if (cf->gateway)
 		n = mem_asprintf(&t,
 		    "AuthorizedPrincipalsCommand %s gateway principals "
@@ -364,8 +377,9 @@ agent_files_sshd_config(const struct agent_files_conf *cf, char **textp)
 		return TSS_E_NOMEM;
 	n = mem_asprintf(textp,
 	    "# Written by `tessera target agent`%s: every start rewrites it.\n"
-	    "Port %u\n"
-	    "%s"
+	    "# An sshd_config of your own can take it with\n"
+	    "#   Include %s/" AGENT_SSHD_INCLUDE "\n"
+	    "# before its own settings (sshd keeps the first value it reads).\n"
 	    "HostKey %s/" AGENT_HOSTKEY "\n"
 	    "HostCertificate %s/" AGENT_HOSTCERT "\n"
 	    "TrustedUserCAKeys %s/" AGENT_USER_CA "\n"
@@ -374,10 +388,7 @@ agent_files_sshd_config(const struct agent_files_conf *cf, char **textp)
 	    "PasswordAuthentication no\n"
 	    "KbdInteractiveAuthentication no\n"
 	    "PubkeyAuthentication yes\n"
-	    "UsePAM no\n"
-	    "PidFile none\n"
-	    "%s", cf->gateway ? " --gateway" : "", cf->port, listen, d, d, d,
-	    d, t);
+	    "%s", by, d, d, d, d, d, t);
 	free(t);
 	return n < 0 ? TSS_E_NOMEM : 0;
 }

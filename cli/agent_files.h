@@ -26,6 +26,7 @@
 #define AGENT_CREDENTIAL	"credential"
 #define AGENT_PRINCIPALS	"principals"
 #define AGENT_SSHD_CONFIG	"sshd_config"
+#define AGENT_SSHD_INCLUDE	"tessera.conf"	/* what sshd_config includes */
 #define AGENT_MAX_LOGINS	256
 
 struct agent_files_conf {
@@ -77,9 +78,14 @@ int agent_files_hostkey(const char *dir, char **linep);
 int agent_files_principals(const char *dir, const char *target,
     const char *const *logins, size_t n, int *changedp);
 
-/* The sshd_config text for conf (a new string). */
+/*
+ * The sshd configuration for conf (a new string): with include, the
+ * AGENT_SSHD_INCLUDE snippet (keys, CAs, KRL, principals or the gateway's
+ * lines) that any sshd_config can Include; without, the AGENT_SSHD_CONFIG
+ * that `sshd -f` runs (port, listen address, then the Include).
+ */
 int agent_files_sshd_config(const struct agent_files_conf *conf,
-    char **textp);
+    int include, char **textp);
 
 /* 0 when data starts like an OpenSSH KRL (magic, format version 1). */
 int agent_files_krl_ok(const void *data, size_t len);

@@ -451,7 +451,8 @@ static int
 files_complete(const struct agent *a)
 {
 	static const char *const need[] = { AGENT_HOSTKEY, AGENT_HOSTCERT,
-	    AGENT_USER_CA, AGENT_KRL, AGENT_SSHD_CONFIG, AGENT_PRINCIPALS };
+	    AGENT_USER_CA, AGENT_KRL, AGENT_SSHD_CONFIG, AGENT_SSHD_INCLUDE,
+	    AGENT_PRINCIPALS };
 	size_t i;
 	char *p;
 	int ok = 1;
@@ -656,9 +657,14 @@ cmd_target_agent(struct cli *c, int argc, char **argv)
 		    i == TSS_E_IO ? strerror(errno) : tss_strerror(i));
 		goto out;
 	}
-	if (agent_files_sshd_config(&a.cf, &text) != 0 ||
-	    write_file(&a, AGENT_SSHD_CONFIG, text, strlen(text), 0644) != 0)
-		goto out;
+	for (i = 0; i < 2; i++) {
+		if (agent_files_sshd_config(&a.cf, i, &text) != 0 ||
+		    write_file(&a, i ? AGENT_SSHD_INCLUDE : AGENT_SSHD_CONFIG,
+		    text, strlen(text), 0644) != 0)
+			goto out;
+		free(text);
+		text = NULL;
+	}
 	load_state(&a);
 	if (sync_once(&a) != 0) {
 		if (once || !files_complete(&a)) {

@@ -302,6 +302,8 @@ class TargetAgent(unittest.TestCase):
         p = subprocess.run(args, capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(os.path.join(gw, "sshd_config")) as f:
+            self.assertIn("Include %s/tessera.conf\n" % gw, f.read())
+        with open(os.path.join(gw, "tessera.conf")) as f:
             conf = f.read()
         exe = os.path.realpath(h.TESSERA)
         self.assertIn("AuthorizedPrincipalsCommand %s gateway principals "

@@ -245,18 +245,31 @@ Test(cli_agent, principals_bad_names_change_nothing)
 static void
 sshd_accepts(const struct agent_files_conf *conf, const char *want)
 {
-	char *text = NULL, *line = NULL, cmd[4500], out[8192];
+	char *text = NULL, *inc = NULL, *line = NULL, cmd[4500], out[8192];
+	char include[4200];
 
 	cr_assert_eq(agent_files_hostkey(dir, &line), 0);
-	cr_assert_eq(agent_files_sshd_config(conf, &text), 0);
-	cr_assert_not_null(strstr(text, want), "%s", text);
+	cr_assert_eq(agent_files_sshd_config(conf, 0, &text), 0);
+	cr_assert_eq(agent_files_sshd_config(conf, 1, &inc), 0);
+	snprintf(include, sizeof(include), "Include %s/%s\n", dir,
+	    AGENT_SSHD_INCLUDE);
+	cr_assert_not_null(strstr(text, include), "%s", text);
+	cr_assert_not_null(strstr(inc, want), "%s", inc);
 	cr_assert_eq(agent_files_update(dir, AGENT_SSHD_CONFIG, text,
 	    strlen(text), 0644), 1);
+	cr_assert_eq(agent_files_update(dir, AGENT_SSHD_INCLUDE, inc,
+	    strlen(inc), 0644), 1);
 	snprintf(cmd, sizeof(cmd), "/usr/sbin/sshd -t -f %s/%s 2>&1", dir,
 	    AGENT_SSHD_CONFIG);
+	cr_assert_eq(run(cmd, out, sizeof(out)), 0, "sshd -t: %s\n%s\n%s",
+	    out, text, inc);
+	/* The snippet alone, as an sshd_config of the image would take it. */
+	snprintf(cmd, sizeof(cmd), "/usr/sbin/sshd -t -f %s/%s 2>&1", dir,
+	    AGENT_SSHD_INCLUDE);
 	cr_assert_eq(run(cmd, out, sizeof(out)), 0, "sshd -t: %s\n%s", out,
-	    text);
+	    inc);
 	free(text);
+	free(inc);
 	free(line);
 }
 
@@ -264,15 +277,17 @@ Test(cli_agent, sshd_config_direct)
 {
 	struct agent_files_conf cf = { .dir = dir, .port = 2222,
 	    .listen = "127.0.0.1" };
-	char want[8192];
+	char want[8192], *text = NULL;
 
-	snprintf(want, sizeof(want), "Port 2222\nListenAddress 127.0.0.1\n"
-	    "HostKey %s/ssh_host_ed25519_key\n"
+	cr_assert_eq(agent_files_sshd_config(&cf, 0, &text), 0);
+	cr_assert_not_null(strstr(text, "Port 2222\nListenAddress 127.0.0.1\n"
+	    "UsePAM no\nPidFile none\n"), "%s", text);
+	free(text);
+	snprintf(want, sizeof(want), "HostKey %s/ssh_host_ed25519_key\n"
 	    "HostCertificate %s/ssh_host_ed25519_key-cert.pub\n"
 	    "TrustedUserCAKeys %s/user_ca.pub\nRevokedKeys %s/krl\n"
 	    "AuthorizedKeysFile none\nPasswordAuthentication no\n"
 	    "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
-	    "UsePAM no\nPidFile none\n"
 	    "AuthorizedPrincipalsFile %s/principals/%%u\n"
 	    "PermitRootLogin prohibit-password\n", dir, dir, dir, dir, dir);
 	sshd_accepts(&cf, want);
@@ -291,8 +306,10 @@ Test(cli_agent, sshd_config_gateway)
 	    "ForceCommand /usr/bin/tessera gateway shell\n"
 	    "AcceptEnv TESSERA_TARGET TESSERA_LOGIN\n"
 	    "DisableForwarding yes\nPermitTTY yes\nPermitUserRC no\n");
-	cr_assert_eq(agent_files_sshd_config(&cf, &text), 0);
+	cr_assert_eq(agent_files_sshd_config(&cf, 1, &text), 0);
 	cr_assert_null(strstr(text, "AuthorizedPrincipalsFile"));
+	free(text);
+	cr_assert_eq(agent_files_sshd_config(&cf, 0, &text), 0);
 	cr_assert_null(strstr(text, "ListenAddress"));
 	free(text);
 }
@@ -476,5 +493,6 @@ Test(cli_agent, server_down_first_sync_fails_files_prepared)
 	    "%s", res.err);
 	cr_assert_not_null(strstr(res.err, "the first sync"), "%s", res.err);
 	cr_assert_null(strstr(res.err, "tsj_abc"), "the token is not logged");
-	cr_assert_eq(count_files(d), 3, "key, .pub, sshd_config only");
+	cr_assert_eq(count_files(d), 4,
+	    "key, .pub, sshd_config and its include only");
 }

@@ -178,7 +178,7 @@ conf_run(void *arg)
 {
 	struct conf *c = arg;
 
-	return agent_files_sshd_config(&c->cf, &c->text);
+	return agent_files_sshd_config(&c->cf, 1, &c->text);
 }
 
 static void

@@ -3,9 +3,12 @@ every call, a dockerd started when none runs (and stopped by whoever
 started it), and the images built from this tree."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
@@ -55,3 +58,79 @@ def build_image():
                    check=True, capture_output=True, timeout=900)
     docker("build", "-q", "-f", os.path.join(SRC, "deploy", "Dockerfile"),
            "-t", IMAGE, SRC, timeout=1200)
+
+
+class SwarmCase(unittest.TestCase):
+    """A test class on a single-node Swarm: dockerd and a Swarm when none
+    runs, the data label on the node, the image built; subclasses set
+    STACK and write up() and down(); at the end only a Swarm this class
+    made is left (the label goes either way), and dockerd stops if this
+    class started it."""
+
+    STACK = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dockerd = None
+        cls.made_swarm = False
+        cls.node_id = None
+        cls.dir = tempfile.mkdtemp(prefix="tessera-%s." % cls.STACK)
+        try:
+            cls.dockerd = start_dockerd(cls.dir)
+            if docker("info", "--format", "{{.Swarm.LocalNodeState}}"
+                      ).stdout.strip() != "active":
+                docker("swarm", "init", "--advertise-addr", "127.0.0.1")
+                cls.made_swarm = True
+            cls.node_id = docker("info", "--format",
+                                 "{{.Swarm.NodeID}}").stdout.strip()
+            docker("node", "update", "--label-add", "tessera.data=true",
+                   cls.node_id)
+            build_image()
+            cls.up()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.down()
+        if cls.made_swarm:
+            docker("swarm", "leave", "--force", check=False)
+        elif cls.node_id:
+            docker("node", "update", "--label-rm", "tessera.data",
+                   cls.node_id, check=False)
+        stop_dockerd(cls.dockerd)
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    @classmethod
+    def remove_stack(cls, secrets, volumes, extra=()):
+        """docker stack rm and, once its containers (and those named in
+        extra) are gone, its secrets, tls_crt config and volumes, each
+        named STACK_<name>; bounded, never raising."""
+        s = cls.STACK
+        docker("stack", "rm", s, check=False)
+
+        def gone():
+            return all(docker("ps", "-aq", "--filter", f, check=False)
+                       .stdout.strip() == "" for f in
+                       ["label=com.docker.stack.namespace=" + s] +
+                       ["name=" + x for x in extra])
+
+        def rm_volume(v):
+            p = docker("volume", "rm", v, check=False)
+            return p.returncode == 0 or "no such volume" in p.stderr.lower()
+        quietly(wait, gone, "the stack's containers to go", 120)
+        for name in secrets:
+            docker("secret", "rm", "%s_%s" % (s, name), check=False)
+        docker("config", "rm", s + "_tls_crt", check=False)
+        for v in volumes:
+            v = "%s_%s" % (s, v)
+            quietly(wait, lambda: rm_volume(v), "volume " + v, 60)
+
+
+def quietly(wait_fn, *args):
+    """A bounded wait in a clean-up: a time-out is not an error there."""
+    try:
+        wait_fn(*args)
+    except AssertionError:
+        pass

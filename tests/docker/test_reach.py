@@ -18,15 +18,12 @@ removed at the end.  Waits are bounded polls."""
 import os
 import shlex
 import secrets
-import shutil
 import ssl
 import subprocess
-import tempfile
 import time
 import unittest
 
-from dockerlib import IMAGE, SRC, build_image, docker, harness, \
-    start_dockerd, stop_dockerd, wait
+from dockerlib import IMAGE, SRC, SwarmCase, docker, harness, wait
 from test_first_start import LINK, make_secrets
 
 STACK = "tssr" + secrets.token_hex(3)
@@ -37,38 +34,19 @@ ENGINEER = "ann"
 REFRESH = 30        # the agents' default interval
 
 
-class Reach(unittest.TestCase):
+class Reach(SwarmCase):
 
-    @classmethod
-    def setUpClass(cls):
-        cls.dockerd = None
-        cls.made_swarm = False
-        cls.dir = tempfile.mkdtemp(prefix="tessera-reach.")
-        try:
-            cls.up()
-        except BaseException:
-            cls.down()
-            raise
+    STACK = STACK
 
     # -- the stack --
     @classmethod
     def up(cls):
-        cls.dockerd = start_dockerd(cls.dir)
-        if docker("info", "--format", "{{.Swarm.LocalNodeState}}"
-                  ).stdout.strip() != "active":
-            docker("swarm", "init", "--advertise-addr", "127.0.0.1")
-            cls.made_swarm = True
-        build_image()
         for img, d in ((TARGET_IMAGE, "target"), (GATEWAY_IMAGE, "gateway")):
             docker("build", "-q", "-f", os.path.join(SRC, "deploy", d,
                                                       "Dockerfile"),
                    "--build-arg", "TESSERA_IMAGE=" + IMAGE, "-t", img,
                    os.path.join(SRC, "deploy", d), timeout=1200)
         cls.node = docker("info", "--format", "{{.Name}}").stdout.strip()
-        cls.node_id = docker("info", "--format",
-                             "{{.Swarm.NodeID}}").stdout.strip()
-        docker("node", "update", "--label-add", "tessera.data=true",
-               cls.node_id)
         cls.make_keys()
         cls.port, cls.tport, cls.gport = (harness.free_port()
                                           for _ in range(3))
@@ -218,39 +196,8 @@ class Reach(unittest.TestCase):
 
     @classmethod
     def down(cls):
-        docker("stack", "rm", STACK, check=False)
-
-        def gone():
-            return docker("ps", "-aq", "--filter", "label=com.docker."
-                          "stack.namespace=" + STACK,
-                          check=False).stdout.strip() == ""
-        try:
-            wait(gone, "the stack's containers to go", 120)
-        except AssertionError:
-            pass
-        for name in KEYS + ("join_demo", "gateway_tokens"):
-            docker("secret", "rm", "%s_%s" % (STACK, name), check=False)
-        docker("config", "rm", STACK + "_tls_crt", check=False)
-        for vol in ("tessera-data", "demo-target-ssh", "gateway-ssh"):
-            try:
-                wait(lambda: docker("volume", "rm", "%s_%s" % (STACK, vol),
-                                    check=False).returncode == 0 or
-                     "no such volume" in docker(
-                         "volume", "rm", "%s_%s" % (STACK, vol),
-                         check=False).stderr.lower(), "the volume", 60)
-            except AssertionError:
-                pass
-        if cls.made_swarm:
-            docker("swarm", "leave", "--force", check=False)
-        elif hasattr(cls, "node_id"):
-            docker("node", "update", "--label-rm", "tessera.data",
-                   cls.node_id, check=False)
-        stop_dockerd(cls.dockerd)
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.down()
+        cls.remove_stack(KEYS + ("join_demo", "gateway_tokens"),
+                         ("tessera-data", "demo-target-ssh", "gateway-ssh"))
 
     # -- the engineer --
     def ssh(self, target, login, *command):

@@ -22,14 +22,11 @@ Waits are bounded polls."""
 import os
 import re
 import secrets
-import shutil
 import ssl
 import subprocess
-import tempfile
 import unittest
 
-from dockerlib import IMAGE, SRC, build_image, docker, harness, \
-    start_dockerd, stop_dockerd, wait
+from dockerlib import IMAGE, SRC, SwarmCase, docker, harness, wait
 from test_first_start import LINK, make_secrets  # noqa: E402
 
 STACK = "tsst" + secrets.token_hex(3)
@@ -50,28 +47,12 @@ while (defined $s->recv(my $m, 65536)) { $m =~ s/\n+$//; print "$m\n"; }
 """
 
 
-class Swarm(unittest.TestCase):
+class Swarm(SwarmCase):
 
-    @classmethod
-    def setUpClass(cls):
-        cls.dockerd = None
-        cls.made_swarm = False
-        cls.dir = tempfile.mkdtemp(prefix="tessera-swarm.")
-        try:
-            cls.up()
-        except BaseException:
-            cls.down()
-            raise
+    STACK = STACK
 
     @classmethod
     def up(cls):
-        cls.dockerd = start_dockerd(cls.dir)
-        state = docker("info", "--format",
-                       "{{.Swarm.LocalNodeState}}").stdout.strip()
-        if state != "active":
-            docker("swarm", "init", "--advertise-addr", "127.0.0.1")
-            cls.made_swarm = True
-        build_image()
         sec = os.path.join(cls.dir, "secrets")
         ca, mk, crt, key = make_secrets(sec)
         ak = os.path.join(sec, "audit_key")
@@ -107,9 +88,6 @@ class Swarm(unittest.TestCase):
             for name in SECRETS:
                 f.write("  tessera_%s:\n    external: true\n"
                         "    name: %s_%s\n" % (name, STACK, name))
-        node = docker("info", "--format",
-                      "{{.Swarm.NodeID}}").stdout.strip()
-        docker("node", "update", "--label-add", "tessera.data=true", node)
         env = dict(os.environ, TESSERA_IMAGE=IMAGE,
                    TESSERA_PUBLIC_URL="https://127.0.0.1:%d" % cls.port,
                    TESSERA_PORT=str(cls.port), TESSERA_PORT_MODE="host")
@@ -149,49 +127,9 @@ class Swarm(unittest.TestCase):
     @classmethod
     def down(cls):
         docker("service", "rm", STACK + "_bad", check=False)
-        docker("stack", "rm", STACK, check=False)
         docker("rm", "-f", STACK + "_syslog", check=False)
-
-        def gone():
-            return docker("ps", "-aq", "--filter", "label=com.docker."
-                          "stack.namespace=" + STACK,
-                          check=False).stdout.strip() == "" and \
-                docker("ps", "-aq", "--filter", "name=" + STACK + "_bad",
-                       check=False).stdout.strip() == ""
-        try:
-            wait(gone, "the stack's containers to go", 120)
-        except AssertionError:
-            pass
-        for name in SECRETS:
-            docker("secret", "rm", "%s_%s" % (STACK, name), check=False)
-        docker("config", "rm", STACK + "_tls_crt", check=False)
-        try:
-            wait(lambda: docker("volume", "rm", STACK + "_syslog",
-                                check=False).returncode == 0, "the syslog "
-                 "volume", 60)
-        except AssertionError:
-            pass
-        try:
-            wait(lambda: docker("volume", "rm", STACK + "_tessera-data",
-                                check=False).returncode == 0 or
-                 "no such volume" in docker(
-                     "volume", "rm", STACK + "_tessera-data",
-                     check=False).stderr.lower(), "the volume", 60)
-        except AssertionError:
-            pass
-        if cls.made_swarm:
-            docker("swarm", "leave", "--force", check=False)
-        else:
-            node = docker("info", "--format", "{{.Swarm.NodeID}}",
-                          check=False).stdout.strip()
-            docker("node", "update", "--label-rm", "tessera.data", node,
-                   check=False)
-        stop_dockerd(cls.dockerd)
-        shutil.rmtree(cls.dir, ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.down()
+        cls.remove_stack(SECRETS, ("tessera-data", "syslog"),
+                         extra=(STACK + "_bad",))
 
     @classmethod
     def task(cls):

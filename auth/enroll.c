@@ -290,7 +290,7 @@ enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 	struct user *u = NULL;
 	struct enroll_finish_result out;
 	uint8_t *secret = NULL;
-	size_t slen = 0, i;
+	size_t slen = 0;
 	uint64_t step = 0;
 	const char *reason = "";
 	json_t *f = NULL;
@@ -340,11 +340,8 @@ enroll_finish(struct auth_ctx *c, const char *token, const char *code,
 			r = vr;
 		goto out;
 	}
-	for (i = 0; i < USER_RECOVERY_CODES; i++)
-		if ((r = recovery_new(u->name, out.codes[i],
-		    u->recovery[i])) != 0)
-			goto out;
-	u->nrecovery = USER_RECOVERY_CODES;
+	if ((r = recovery_fill(u, out.codes)) != 0)
+		goto out;
 	u->state = USER_ACTIVE;
 	u->last_step = step;
 	u->failures = 0;

@@ -72,6 +72,30 @@ int auth__ghost_may_try(struct auth_ctx *c, const char *name, int64_t now,
 int auth__ghost_fail(struct auth_ctx *c, const char *name, int64_t now,
     const char **reason, int64_t *retry_after, uint32_t *failures);
 
+/*
+ * login.c, shared with account.c.  What the read phase learned about a
+ * user (exists == 0: no such user), without holding anything;
+ * auth__snapshot_clear wipes the hash.
+ */
+struct auth_snapshot {
+	int exists;
+	int locked;
+	int64_t throttle_until;
+	char *pw_hash;
+};
+int auth__snapshot_read(struct auth_ctx *c, const char *username,
+    struct auth_snapshot *s);
+void auth__snapshot_clear(struct auth_snapshot *s);
+/*
+ * The code part, inside the write transaction: a TOTP code of a step
+ * after u's last one (recorded in u), or, when allow_recovery, an unused
+ * recovery code (spent from u).  0 or TSS_E_INVALID_CREDENTIALS with
+ * *reason set; TSS_E_NOMEM is no verdict.
+ */
+int auth__check_code(struct auth_ctx *c, struct user *u, const char *code,
+    int allow_recovery, int64_t now, const char **reason,
+    int *used_recovery);
+
 /* Write a new enrollment record for username; see enroll.h. */
 int auth__enroll_issue(struct store_txn *t, const char *username,
     int64_t now, char *token, uint8_t key[32], int64_t *expires_at);

@@ -1,6 +1,7 @@
 /*
- * The login use case, logout, session resolution, password change.  See
- * login.h; the context is in context.c, the throttle in throttle.c.
+ * The login use case, logout and session resolution.  See login.h; the
+ * password change and recovery codes in account.c, the context in
+ * context.c, the throttle in throttle.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,24 +31,17 @@ auth_login_result_clear(struct auth_login_result *res)
 	res->reason = "";
 }
 
-/* What the read phase learned about the user. */
-struct snapshot {
-	int exists;
-	int locked;
-	int64_t throttle_until;
-	char *pw_hash;
-};
-
-static void
-snapshot_clear(struct snapshot *s)
+void
+auth__snapshot_clear(struct auth_snapshot *s)
 {
 	if (s->pw_hash != NULL)
 		OPENSSL_clear_free(s->pw_hash, strlen(s->pw_hash));
 	memset(s, 0, sizeof(*s));
 }
 
-static int
-read_snapshot(struct auth_ctx *c, const char *username, struct snapshot *s)
+int
+auth__snapshot_read(struct auth_ctx *c, const char *username,
+    struct auth_snapshot *s)
 {
 	struct store_txn *t = NULL;
 	struct user *u = NULL;
@@ -75,7 +69,7 @@ read_snapshot(struct auth_ctx *c, const char *username, struct snapshot *s)
 	user_free(u);
 	store_abort(t);
 	if (r != 0)
-		snapshot_clear(s);
+		auth__snapshot_clear(s);
 	return r;
 }
 
@@ -114,13 +108,10 @@ audit_only(struct auth_ctx *c, const char *username, int exists,
 	return r;
 }
 
-/*
- * The code part, inside the write transaction.  Returns 0 and updates u
- * (step or spent recovery code) when the code is good; sets *reason.
- */
-static int
-check_code(struct auth_ctx *c, struct user *u, const char *code,
-    int64_t now, const char **reason, int *used_recovery)
+int
+auth__check_code(struct auth_ctx *c, struct user *u, const char *code,
+    int allow_recovery, int64_t now, const char **reason,
+    int *used_recovery)
 {
 	uint8_t *secret = NULL, h[USER_HASH_LEN];
 	size_t slen = 0;
@@ -157,6 +148,8 @@ check_code(struct auth_ctx *c, struct user *u, const char *code,
 		*reason = "ok";
 		return 0;
 	}
+	if (!allow_recovery)
+		return TSS_E_INVALID_CREDENTIALS;
 	*reason = "bad_recovery_code";
 	if (recovery_hash(u->name, code, h) != 0)
 		return TSS_E_INVALID_CREDENTIALS;
@@ -176,7 +169,7 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
     size_t pwlen, const char *code, const char *remote_addr,
     const char *request_id, int64_t now, struct auth_login_result *res)
 {
-	struct snapshot snap;
+	struct auth_snapshot snap;
 	struct store_txn *t = NULL;
 	struct user *u = NULL;
 	struct audit_actor a;
@@ -201,7 +194,7 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 
 	/* 2. What we know of the user, without holding anything. */
 	if (username != NULL && user_name_valid(username) == 0 &&
-	    (r = read_snapshot(c, username, &snap)) != 0)
+	    (r = auth__snapshot_read(c, username, &snap)) != 0)
 		goto out;
 	if (snap.exists && (r = auth__may_try(snap.locked,
 	    snap.throttle_until, now, &reason, &res->retry_after)) != 0)
@@ -267,8 +260,8 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 	} else if (u->state != USER_ACTIVE) {
 		reason = "not_enrolled";
 		r = TSS_E_NOT_ENROLLED;
-	} else if ((r = check_code(c, u, code, now, &reason,
-	    &used_rec)) != 0) {
+	} else if ((r = auth__check_code(c, u, code, 1, now,
+	    &reason, &used_rec)) != 0) {
 		if (r != TSS_E_INVALID_CREDENTIALS)
 			goto out;
 		count = 1;
@@ -371,7 +364,7 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 	store_abort(t);
 	json_decref(f);
 	user_free(u);
-	snapshot_clear(&snap);
+	auth__snapshot_clear(&snap);
 	if (newhash != NULL)
 		OPENSSL_clear_free(newhash, strlen(newhash));
 	return r;
@@ -485,73 +478,5 @@ auth_session(struct auth_ctx *c, const char *token, int64_t now,
 	store_abort(t);
 	session_free(s);
 	user_free(u);
-	return r;
-}
-
-int
-auth_change_password(struct auth_ctx *c, const char *username,
-    const char *current, size_t curlen, const char *newpw, size_t newlen,
-    const char *remote_addr, int64_t now)
-{
-	struct snapshot snap;
-	struct store_txn *t = NULL;
-	struct user *u = NULL;
-	struct audit_actor a;
-	json_t *f = NULL;
-	char *hash = NULL;
-	size_t ended = 0;
-	int r;
-
-	memset(&snap, 0, sizeof(snap));
-	if ((r = password_check_rules(username, newpw, newlen)) != 0)
-		return r;
-	if (user_name_valid(username) != 0)
-		return TSS_E_INVALID_CREDENTIALS;
-	if ((r = read_snapshot(c, username, &snap)) != 0)
-		goto out;
-	if (snap.pw_hash == NULL) {
-		if ((r = password_verify_dummy(c->hasher, current,
-		    curlen)) == 0)
-			r = TSS_E_INVALID_CREDENTIALS;
-		goto out;
-	}
-	if ((r = password_verify(c->hasher, snap.pw_hash, current, curlen,
-	    NULL)) != 0 ||
-	    (r = password_hash(c->hasher, newpw, newlen, &hash)) != 0)
-		goto out;
-	if ((r = store_begin(c->store, 1, &t)) != 0 ||
-	    (r = user_get(t, username, &u)) != 0)
-		goto out;
-	if (u->pw_hash == NULL || strcmp(u->pw_hash, snap.pw_hash) != 0 ||
-	    u->state != USER_ACTIVE || u->disabled || u->locked) {
-		r = TSS_E_INVALID_CREDENTIALS;
-		goto out;
-	}
-	OPENSSL_clear_free(u->pw_hash, strlen(u->pw_hash));
-	u->pw_hash = hash;
-	hash = NULL;		/* transferred */
-	if ((r = user_put(t, u)) != 0 ||
-	    (r = session_end_all_for_user(t, username, &ended)) != 0)
-		goto out;
-	memset(&a, 0, sizeof(a));
-	a.name = username;
-	a.remote_addr = remote_addr;
-	if ((f = json_pack("{sI}", "sessions_ended", (json_int_t)ended)) ==
-	    NULL) {
-		r = TSS_E_NOMEM;
-		goto out;
-	}
-	if ((r = audit_record(t, &a, "password.change", username, "ok",
-	    f, now, NULL)) != 0)
-		goto out;
-	r = store_commit(t);
-	t = NULL;
- out:
-	store_abort(t);
-	json_decref(f);
-	user_free(u);
-	snapshot_clear(&snap);
-	if (hash != NULL)
-		OPENSSL_clear_free(hash, strlen(hash));
 	return r;
 }

@@ -137,12 +137,4 @@ int auth_logout(struct auth_ctx *c, const char *token,
 int auth_session(struct auth_ctx *c, const char *token, int64_t now,
     struct session **out, struct user **user);
 
-/*
- * Change the password: the current one must verify; the new one must pass
- * the rules.  Ends every session of the user.  Audit: password.change.
- */
-int auth_change_password(struct auth_ctx *c, const char *username,
-    const char *current, size_t curlen, const char *newpw, size_t newlen,
-    const char *remote_addr, int64_t now);
-
 #endif

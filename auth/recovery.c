@@ -92,3 +92,23 @@ recovery_find(const struct user *u, const uint8_t hash[USER_HASH_LEN])
 			found = (int)i;
 	return found;
 }
+
+int
+recovery_fill(struct user *u,
+    char codes[USER_RECOVERY_CODES][RECOVERY_CODE_TEXT + 1])
+{
+	uint8_t h[USER_RECOVERY_CODES][USER_HASH_LEN];
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < USER_RECOVERY_CODES && r == 0; i++)
+		r = recovery_new(u->name, codes[i], h[i]);
+	if (r == 0) {
+		memcpy(u->recovery, h, sizeof(h));
+		u->nrecovery = USER_RECOVERY_CODES;
+	} else
+		OPENSSL_cleanse(codes, USER_RECOVERY_CODES *
+		    (RECOVERY_CODE_TEXT + 1));
+	OPENSSL_cleanse(h, sizeof(h));
+	return r;
+}

@@ -18,6 +18,13 @@
 int recovery_new(const char *username, char text[RECOVERY_CODE_TEXT + 1],
     uint8_t hash[USER_HASH_LEN]);
 /*
+ * A fresh set of USER_RECOVERY_CODES codes for u: their texts in codes,
+ * their hashes replacing every code u had.  On error u's codes are as
+ * they were and codes is wiped.
+ */
+int recovery_fill(struct user *u,
+    char codes[USER_RECOVERY_CODES][RECOVERY_CODE_TEXT + 1]);
+/*
  * Storage hash of a code for username.  TSS_E_BAD_FORMAT when code is not
  * 16 base32 characters (dashes and spaces ignored, either case).
  */

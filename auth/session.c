@@ -289,27 +289,29 @@ session_alive(struct store_txn *t, const uint8_t *key, const char *username,
 	return r;
 }
 
-int
-session_end(struct store_txn *t, const char *token, const char *remote_addr,
-    int64_t now)
+/*
+ * Delete the session under key and audit session.end (actor the
+ * session's user).  owner NULL: anyone's; otherwise missing or not
+ * owner's is TSS_E_NOT_FOUND.
+ */
+static int
+end_key(struct store_txn *t, const uint8_t *key, const char *owner,
+    const char *remote_addr, int64_t now)
 {
 	struct session *s = NULL;
 	struct audit_actor a;
-	uint8_t key[TOKEN_HASH_LEN];
 	const void *v;
 	size_t vl;
 	int r;
 
-	if (token_hash(token, key) != 0)
-		return TSS_E_UNAUTHENTICATED;
-	if ((r = store_get(t, STORE_DB_SESSIONS, key, sizeof(key), &v,
-	    &vl)) != 0) {
-		if (r == TSS_E_NOT_FOUND)
-			r = TSS_E_UNAUTHENTICATED;
+	if ((r = store_get(t, STORE_DB_SESSIONS, key, TOKEN_HASH_LEN, &v,
+	    &vl)) != 0 || (r = session_decode(v, vl, &s)) != 0)
+		goto out;
+	if (owner != NULL && strcmp(s->username, owner) != 0) {
+		r = TSS_E_NOT_FOUND;
 		goto out;
 	}
-	if ((r = session_decode(v, vl, &s)) != 0 ||
-	    (r = store_del(t, STORE_DB_SESSIONS, key, sizeof(key))) != 0)
+	if ((r = store_del(t, STORE_DB_SESSIONS, key, TOKEN_HASH_LEN)) != 0)
 		goto out;
 	memset(&a, 0, sizeof(a));
 	a.name = s->username;
@@ -321,10 +323,97 @@ session_end(struct store_txn *t, const char *token, const char *remote_addr,
 	return r;
 }
 
-/* Delete sessions matching: a user (username != NULL) or expired ones. */
+int
+session_end(struct store_txn *t, const char *token, const char *remote_addr,
+    int64_t now)
+{
+	uint8_t key[TOKEN_HASH_LEN];
+	int r;
+
+	if (token_hash(token, key) != 0)
+		return TSS_E_UNAUTHENTICATED;
+	r = end_key(t, key, NULL, remote_addr, now);
+	return r == TSS_E_NOT_FOUND ? TSS_E_UNAUTHENTICATED : r;
+}
+
+int
+session_end_key(struct store_txn *t, const char *username,
+    const uint8_t *key, const char *remote_addr, int64_t now)
+{
+	if (username == NULL || key == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return end_key(t, key, username, remote_addr, now);
+}
+
+void
+session_list_free(struct session **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++)
+		session_free(v[i]);
+	free(v);
+}
+
+int
+session_list(struct store_txn *t, const char *username, int64_t now,
+    int64_t idle, int64_t max, struct session ***out, size_t *n)
+{
+	struct store_cursor *c = NULL;
+	struct session *s = NULL, **v = NULL, **nv;
+	const void *k, *val;
+	size_t kl, vl, cnt = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = store_cursor_open(t, STORE_DB_SESSIONS, &c)) != 0)
+		return r;
+	r = store_cursor_seek(c, NULL, 0, &k, &kl, &val, &vl);
+	for (; r == 0; r = store_cursor_next(c, &k, &kl, &val, &vl)) {
+		if ((r = session_decode(val, vl, &s)) == TSS_E_NOMEM)
+			goto out;
+		if (r != 0 || kl != TOKEN_HASH_LEN ||
+		    strcmp(s->username, username) != 0 ||
+		    now >= expiry(s->created, s->last_used, idle, max)) {
+			session_free(s);	/* unusable or not asked for */
+			s = NULL;
+			continue;
+		}
+		if (cnt >= SESSION_LIST_MAX) {
+			r = TSS_E_TOO_MANY;
+			goto out;
+		}
+		memcpy(s->key, k, TOKEN_HASH_LEN);
+		s->expires_at = expiry(s->created, s->last_used, idle, max);
+		if ((nv = mem_reallocarray(v, cnt + 1, sizeof(*v))) == NULL) {
+			r = TSS_E_NOMEM;
+			goto out;
+		}
+		v = nv;
+		v[cnt++] = s;
+		s = NULL;	/* transferred */
+	}
+	if (r != TSS_E_NOT_FOUND)
+		goto out;
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	r = 0;
+ out:
+	session_free(s);
+	session_list_free(v, cnt);
+	store_cursor_close(c);
+	return r;
+}
+
+/*
+ * Delete sessions matching: a user's (username != NULL) but the one
+ * under keep (may be NULL), or expired ones.
+ */
 static int
-sweep(struct store_txn *t, const char *username, int64_t now, int64_t idle,
-    int64_t max, size_t *n)
+sweep(struct store_txn *t, const char *username, const uint8_t *keep,
+    int64_t now, int64_t idle, int64_t max, size_t *n)
 {
 	struct store_cursor *c = NULL;
 	struct session *s = NULL;
@@ -345,7 +434,9 @@ sweep(struct store_txn *t, const char *username, int64_t now, int64_t idle,
 			/* An unreadable session cannot be used: drop it. */
 			kill = 1;
 		} else if (username != NULL)
-			kill = strcmp(s->username, username) == 0;
+			kill = strcmp(s->username, username) == 0 &&
+			    (keep == NULL || kl != TOKEN_HASH_LEN ||
+			    CRYPTO_memcmp(k, keep, TOKEN_HASH_LEN) != 0);
 		else
 			kill = now >= expiry(s->created, s->last_used, idle,
 			    max);
@@ -383,12 +474,40 @@ session_end_all_for_user(struct store_txn *t, const char *username,
 {
 	if (username == NULL)
 		return TSS_E_INVALID_ARGUMENT;
-	return sweep(t, username, 0, 0, 0, n);
+	return sweep(t, username, NULL, 0, 0, 0, n);
 }
 
 int
 session_prune(struct store_txn *t, int64_t now, int64_t idle, int64_t max,
     size_t *n)
 {
-	return sweep(t, NULL, now, idle, max, n);
+	return sweep(t, NULL, NULL, now, idle, max, n);
+}
+
+int
+session_end_others(struct store_txn *t, const char *username,
+    const uint8_t *keep, const char *remote_addr, int64_t now, size_t *n)
+{
+	struct audit_actor a;
+	json_t *f = NULL;
+	size_t cnt = 0;
+	int r;
+
+	if (n != NULL)
+		*n = 0;
+	if (username == NULL || keep == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if ((r = sweep(t, username, keep, 0, 0, 0, &cnt)) != 0)
+		return r;
+	if ((f = json_pack("{sI}", "ended", (json_int_t)cnt)) == NULL)
+		return TSS_E_NOMEM;
+	memset(&a, 0, sizeof(a));
+	a.name = username;
+	a.remote_addr = remote_addr;
+	r = audit_record(t, &a, "session.end_others", username, "ok", f, now,
+	    NULL);
+	json_decref(f);
+	if (r == 0 && n != NULL)
+		*n = cnt;
+	return r;
 }

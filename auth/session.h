@@ -31,6 +31,7 @@
 #define SESSION_REC_TYPE	'S'
 #define SESSION_REC_VERSION	1
 #define SESSION_TOUCH_EVERY	60	/* seconds between recorded uses */
+#define SESSION_LIST_MAX	1000	/* sessions session_list() returns */
 
 struct store_txn;
 
@@ -91,6 +92,30 @@ int session_csrf_check(const char *token, const char *csrf);
  */
 int session_end(struct store_txn *t, const char *token,
     const char *remote_addr, int64_t now);
+
+/*
+ * End username's session stored under key (struct session's key): 0, or
+ * TSS_E_NOT_FOUND when username has no session there (another user's is
+ * not found either).  Audit: session.end.
+ */
+int session_end_key(struct store_txn *t, const char *username,
+    const uint8_t *key, const char *remote_addr, int64_t now);
+
+/*
+ * End every session of username except the one under keep; *n (may be
+ * NULL) gets how many.  Audit: session.end_others {"ended"}.
+ */
+int session_end_others(struct store_txn *t, const char *username,
+    const uint8_t *keep, const char *remote_addr, int64_t now, size_t *n);
+
+/*
+ * Every unexpired session of username at now, in key order, each with
+ * key and expires_at filled in; free with session_list_free.
+ * TSS_E_TOO_MANY past SESSION_LIST_MAX.
+ */
+int session_list(struct store_txn *t, const char *username, int64_t now,
+    int64_t idle, int64_t max, struct session ***out, size_t *n);
+void session_list_free(struct session **v, size_t n);
 
 /* End every session of username; *n (may be NULL) gets how many. */
 int session_end_all_for_user(struct store_txn *t, const char *username,

@@ -619,30 +619,3 @@ Test(auth_login, raised_parameters_rehash_on_next_login)
 	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 90, &res), 0);
 	auth_login_result_clear(&res);
 }
-
-Test(auth_login, password_change_ends_sessions)
-{
-	struct auth_login_result res;
-	struct session *s = NULL;
-	uint8_t secret[20];
-	char code[7];
-	const char *np = "a brand new password";
-
-	ah_enroll("alice", secret, NULL, NULL);
-	ah_code(secret, AH_NOW + 60, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 60, &res), 0);
-	cr_assert_eq(auth_change_password(ah_ctx, "alice", "wrong password!",
-	    15, np, strlen(np), NULL, AH_NOW + 61), TSS_E_INVALID_CREDENTIALS);
-	cr_assert_eq(auth_change_password(ah_ctx, "alice", AH_PASSWORD, PWL,
-	    "short", 5, NULL, AH_NOW + 61), TSS_E_WEAK_PASSWORD);
-	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 61, &s, NULL), 0);
-	session_free(s);
-	cr_assert_eq(auth_change_password(ah_ctx, "alice", AH_PASSWORD, PWL,
-	    np, strlen(np), NULL, AH_NOW + 62), 0);
-	cr_assert_eq(auth_session(ah_ctx, res.token, AH_NOW + 63, &s, NULL),
-	    TSS_E_UNAUTHENTICATED);
-	cr_assert_str_eq(last_action(), "password.change");
-	ah_code(secret, AH_NOW + 90, code);
-	cr_assert_eq(login("alice", np, code, AH_NOW + 90, &res), 0);
-	auth_login_result_clear(&res);
-}

@@ -12,6 +12,7 @@
 #include "api.h"
 #include "device_api.h"
 #include "host_api.h"
+#include "self_api.h"
 #include "auth/enroll.h"
 #include "auth/login.h"
 #include "auth/session.h"
@@ -676,6 +677,11 @@ static const struct web_route routes[] = {
 	{ "POST",   "/v1/login",             h_login,          J },
 	{ "POST",   "/v1/logout",            h_logout,         W },
 	{ "GET",    "/v1/me",                h_me,             0 },
+	{ "POST",   "/v1/me/password",       self_api_password, J | W },
+	{ "POST",   "/v1/me/recovery-codes", self_api_recovery, J | W },
+	{ "GET",    "/v1/sessions",          self_api_sessions, 0 },
+	{ "POST",   "/v1/sessions/end-others", self_api_end_others, W },
+	{ "DELETE", "/v1/sessions/*",        self_api_session_end, W },
 	{ "POST",   "/v1/certs",             h_cert_issue,     J | W | C },
 	{ "GET",    "/v1/certs",             h_certs_list,     0 },
 	{ "POST",   "/v1/certs/*/revoke",    h_cert_revoke,    W },

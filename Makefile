@@ -19,10 +19,13 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# playwright-core for the browser test (tests/e2e), once; never a browser
-# download: the test drives Debian's chromium.
+# playwright-core and axe-core for the browser test (tests/e2e), again
+# whenever package-lock.json is newer than what npm ci installed; never a
+# browser download: the test drives Debian's chromium.
 e2e-deps:
-	@if [ ! -d tests/e2e/node_modules ] && command -v npm >/dev/null 2>&1; then \
+	@if { [ ! -f tests/e2e/node_modules/.package-lock.json ] || \
+	    [ tests/e2e/package-lock.json -nt tests/e2e/node_modules/.package-lock.json ]; } && \
+	    command -v npm >/dev/null 2>&1; then \
 		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/e2e --no-audit --no-fund; \
 	fi
 

@@ -6,7 +6,14 @@
 // enrolls in the browser (/enroll), signs in (/), starts a device login
 // from the CLI and approves its code on /device; the CLI receives a
 // certificate that ssh-keygen -L reads.  A second request is denied on
-// the page and its poll answers access_denied.  Each page is
+// the page and its poll answers access_denied.  Then alice's console:
+// a certificate for a real key picked as a file (ssh-keygen -L reads it,
+// the ssh command follows the target's route, the countdown moves, copy
+// and download give the same bytes), revoked on "My certificates" until
+// the KRL refuses it; another session ended, then all others; new
+// recovery codes; a new password, then a login with it and a new code.
+// axe-core runs on every console state (serious or critical violations
+// fail), and the views are checked to fit 375 px.  Each page is
 // screenshotted (copied to <build>/tests/e2e/screenshots for people to
 // look at), and any console error or CSP violation fails the test.
 //
@@ -17,6 +24,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -32,10 +40,12 @@ if (!fs.existsSync(CHROMIUM)) {
 }
 
 let chromium;
+let axeSource = null;
 try {
   ({ chromium } = await import('playwright-core'));
+  axeSource = createRequire(import.meta.url)('axe-core').source;
 } catch (e) {
-  console.error('e2e: playwright-core is not installed: run `npm ci --prefix tests/e2e` (make test does)');
+  console.error('e2e: playwright-core or axe-core is not installed: run `npm ci --prefix tests/e2e` (make test does)');
   process.exit(1);
 }
 
@@ -46,6 +56,7 @@ fs.mkdirSync(shots);
 const children = new Set();
 let browser = null;
 let checks = 0;
+let axeRuns = 0;
 
 function log(...a) { console.log('e2e:', ...a); }
 
@@ -92,6 +103,13 @@ class Account {
       }
     }
     throw new Error('no fresh TOTP step for ' + this.name);
+  }
+
+  // The next code, waiting (bounded) for a step not used yet.
+  async freshCode() {
+    return waitFor(() => {
+      try { return this.nextCode(); } catch (e) { return null; }
+    }, 'a fresh TOTP step for ' + this.name, 35000, 500);
   }
 }
 
@@ -246,6 +264,28 @@ async function main() {
     await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
   };
   const visible = (sel) => page.waitForSelector(sel, { state: 'visible', timeout: 15000 });
+  // axe-core, evaluated through the DevTools protocol (the page's CSP
+  // allows no injected script): serious or critical violations fail.
+  const axeCheck = async (name) => {
+    if (!await page.evaluate(() => typeof window.axe !== 'undefined'))
+      await page.evaluate(axeSource);
+    if (axeRuns === 0) {
+      // Once: the check can fail (an unlabelled input is critical).
+      const probe = await page.evaluate(async () => {
+        const i = document.createElement('input');
+        document.querySelector('main').appendChild(i);
+        const r = await window.axe.run(document, { runOnly: ['label'] });
+        i.remove();
+        return r.violations.map((v) => v.id + ':' + v.impact);
+      });
+      check(probe.includes('label:critical'), 'axe catches an unlabelled input: ' + probe);
+    }
+    const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+    const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    check(bad.length === 0, `axe on ${name}: ` + bad.map((v) => v.id + ' ' +
+      v.nodes.map((n) => n.target.join(' ')).join(', ')).join('; '));
+    axeRuns++;
+  };
 
   // /enroll without a token says so.
   await page.goto(base + '/enroll');
@@ -289,6 +329,7 @@ async function main() {
   // /: sign in, see groups and access.
   await page.goto(base + '/');
   await visible('#login');
+  await axeCheck('index-1-login');
   await shot('index-1-login');
   await page.fill('#login-username', 'alice');
   await page.fill('#login-password', alice.password);
@@ -309,6 +350,7 @@ async function main() {
   const cookies = await ctx.cookies();
   const c = cookies.find((x) => x.name === '__Host-tessera');
   check(c && c.httpOnly && c.secure && c.sameSite === 'Strict', 'session cookie flags');
+  await axeCheck('index-2-me');
   await shot('index-2-me');
 
   // ---- device flow: the CLI asks, the page approves ----
@@ -429,6 +471,184 @@ async function main() {
   for (const a of ['enroll.finish', 'login.ok', 'device.approve', 'device.deny', 'cert.issue'])
     check(acts.includes(a), 'audit has ' + a + ' by alice: ' + acts.join(','));
 
+  // ---- the engineer's console: certificate, revoke, sessions, account ----
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+  const webKey = path.join(home, '.ssh', 'web_key');
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'alice@web', '-f', webKey]);
+  // The target gains a host and port, so the page can show plain ssh.
+  await ok('PUT', '/v1/targets/lab/box', { labels: { env: 'lab' },
+    hosts: ['127.0.0.1'], port: 2222 }, at);
+  await page.goto(base + '/#/cert');
+  await visible('#cert-form');
+  await axeCheck('cert-1-form');
+  await shot('cert-1-form');
+  const targets = await page.$$eval('#cert-target option', (l) => l.map((o) => o.value));
+  check(JSON.stringify(targets) === '["lab/box"]', 'targets offered: ' + targets);
+  const logins = await page.$$eval('#cert-login option', (l) => l.map((o) => o.value));
+  check(JSON.stringify(logins) === '["app"]', 'logins offered: ' + logins);
+  const ttls = await page.$$eval('#cert-ttl option', (l) => l.map((o) => +o.value));
+  check(ttls.length > 0 && Math.max(...ttls) === 3600, 'TTLs capped by max_ttl: ' + ttls);
+  // A refusal shows the server's reason.
+  await page.fill('#cert-key', 'ssh-ed25519 AAAA broken');
+  await page.click('#cert-submit');
+  await visible('#cert-error');
+  const refusal = await page.textContent('#cert-error');
+  check(/^Refused: .*public_key|^Refused: .*key/i.test(refusal), 'refusal explained: ' + refusal);
+  await axeCheck('cert-2-refused');
+  await shot('cert-2-refused');
+  // The real key, picked as a file.
+  await page.setInputFiles('#cert-file', webKey + '.pub');
+  await page.waitForFunction(() => document.getElementById('cert-key').value.startsWith('ssh-ed25519 '));
+  await page.selectOption('#cert-ttl', '900');
+  await page.click('#cert-submit');
+  await visible('#cert-result');
+  check(await page.isHidden('#cert-error'), 'no error after success');
+  const certText = (await page.inputValue('#cert-text')).trim();
+  const webCert = webKey + '-cert.pub';
+  fs.writeFileSync(webCert, certText + '\n');
+  const shownWeb = run('ssh-keygen', ['-L', '-f', webCert]);
+  check(/Type: ssh-ed25519-cert-v01@openssh.com user certificate/.test(shownWeb),
+    'browser certificate read by ssh-keygen -L');
+  check(/Principals:\s*\n\s*app@lab\/box\s*\n/.test(shownWeb), 'browser certificate principal');
+  check(fs.readFileSync(webKey + '.pub', 'utf8').split(' ')[1] ===
+    run('ssh-keygen', ['-y', '-f', webKey]).split(' ')[1], 'key pair sanity');
+  const serial = +shownWeb.match(/Serial: (\d+)/)[1];
+  const valid = shownWeb.match(/Valid: from (\S+) to (\S+)/);
+  const life = (Date.parse(valid[2]) - Date.parse(valid[1])) / 1000;
+  check(life === 900 + 300, 'TTL 15 min (+5 min skew): ' + life);
+  check(await page.textContent('#cert-filename') === 'web_key-cert.pub', 'file name from the key file');
+  const cmd = await page.textContent('#cert-cmd');
+  check(cmd === 'ssh -i ~/.ssh/web_key -o CertificateFile=~/.ssh/web_key-cert.pub -p 2222 app@127.0.0.1',
+    'plain ssh command from the route: ' + cmd);
+  check(/tessera ssh lab\/box -l app/.test(await page.textContent('#cert-cmd-hint')), 'tessera ssh shown too');
+  const c1 = await page.textContent('#cert-countdown');
+  check(/^1[45] min \d+ s left$/.test(c1), 'countdown: ' + c1);
+  await waitFor(async () => (await page.textContent('#cert-countdown')) !== c1, 'the countdown to move', 5000);
+  const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#cert-download')]);
+  check(dl.suggestedFilename() === 'web_key-cert.pub', 'download name ' + dl.suggestedFilename());
+  check(fs.readFileSync(await dl.path(), 'utf8') === certText + '\n', 'downloaded certificate');
+  await page.click('#cert-copy');
+  await page.waitForFunction(() => document.getElementById('cert-copied').textContent !== '');
+  check(await page.evaluate(() => navigator.clipboard.readText()) === certText + '\n', 'copied certificate');
+  await axeCheck('cert-3-result');
+  await shot('cert-3-result');
+  await page.setViewportSize({ width: 375, height: 800 });
+  check(await page.evaluate(() => document.documentElement.scrollWidth) <= 375, 'cert result fits 375 px');
+  await shot('cert-4-result-375px');
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await shot('cert-5-result-1440px');
+  await page.setViewportSize({ width: 900, height: 800 });
+
+  // My certificates: revoke the browser's one; the KRL then refuses it.
+  await page.click('#nav-list a[data-view="certs"]');
+  await visible('#certs-table');
+  check(await page.evaluate(() => document.activeElement.tagName) === 'H1', 'focus on the view heading');
+  await axeCheck('certs-1-list');
+  await shot('certs-1-list');
+  await page.click(`button[aria-label="Revoke certificate ${serial}"]`);
+  await page.waitForFunction((s) => [...document.querySelectorAll('#certs-rows tr')]
+    .some((tr) => tr.cells[0].textContent === String(s) && tr.cells[3].textContent === 'revoked'), serial);
+  check(/revoked/.test(await page.textContent('#certs-note')), 'revocation said');
+  await axeCheck('certs-2-revoked');
+  await shot('certs-2-revoked');
+  const krl = await call('GET', '/v1/krl');
+  const krlFile = path.join(tmp, 'krl.bin');
+  await new Promise((resolve, reject) => {
+    https.get({ host: '127.0.0.1', port, path: '/v1/krl', ca: caPem }, (res) => {
+      const ch = [];
+      res.on('data', (d) => ch.push(d));
+      res.on('end', () => { fs.writeFileSync(krlFile, Buffer.concat(ch)); resolve(); });
+    }).on('error', reject);
+  });
+  check(krl.status === 200, 'KRL fetched');
+  let q = '';
+  try { q = run('ssh-keygen', ['-Q', '-f', krlFile, webCert]); } catch (e) { q = String(e.stdout); }
+  check(/REVOKED/.test(q), 'the KRL revokes the browser certificate: ' + q);
+
+  // My sessions: two more (recovery codes from enrollment), end one, then all others.
+  const other = await ok('POST', '/v1/login', { username: 'alice', password: alice.password, code: codes[0] });
+  const third = await ok('POST', '/v1/login', { username: 'alice', password: alice.password, code: codes[1] });
+  await page.click('#nav-list a[data-view="sessions"]');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions-rows tr').length === 3);
+  check((await page.textContent('#sessions-rows tr:first-child')).includes('(this browser)'), 'this browser first');
+  await axeCheck('sessions-1-list');
+  await shot('sessions-1-list');
+  await page.setViewportSize({ width: 375, height: 800 });
+  check(await page.evaluate(() => document.documentElement.scrollWidth) <= 375, 'sessions fit 375 px');
+  await shot('sessions-2-375px');
+  await axeCheck('sessions-2-375px');
+  await page.setViewportSize({ width: 900, height: 800 });
+  await page.click('#sessions-rows tr:nth-child(2) button');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions-rows tr').length === 2);
+  const alive = [(await call('GET', '/v1/me', undefined, other.token)).status,
+    (await call('GET', '/v1/me', undefined, third.token)).status].sort();
+  check(JSON.stringify(alive) === '[200,401]', 'exactly one other session ended: ' + alive);
+  await page.click('#sessions-end-others');
+  await page.waitForFunction(() => document.querySelectorAll('#sessions-rows tr').length === 1);
+  check(/Ended 1 other session/.test(await page.textContent('#sessions-note')), 'end others said');
+  check((await call('GET', '/v1/me', undefined, other.token)).status === 401 &&
+    (await call('GET', '/v1/me', undefined, third.token)).status === 401, 'other sessions ended');
+  check(await page.isDisabled('#sessions-end-others'), 'nothing more to end');
+  await axeCheck('sessions-3-alone');
+  await shot('sessions-3-alone');
+
+  // Account: new recovery codes (a wrong code first), then a new password.
+  await page.click('#nav-list a[data-view="account"]');
+  await visible('#rc-form');
+  await axeCheck('account-1');
+  await shot('account-1');
+  await page.fill('#rc-code', '000000');
+  await page.click('#rc-submit');
+  await visible('#rc-error');
+  check(/Wrong password or code/.test(await page.textContent('#rc-error')), 'wrong code explained');
+  await axeCheck('account-2-refused');
+  await page.fill('#rc-code', await alice.freshCode());
+  await page.click('#rc-submit');
+  await visible('#rc-result');
+  check(await page.isHidden('#rc-error'), 'error cleared');
+  const fresh = await page.$$eval('#rc-codes li', (l) => l.map((e) => e.textContent));
+  check(fresh.length === 10 && !fresh.includes(codes[2]), 'ten new recovery codes');
+  const [rdl] = await Promise.all([page.waitForEvent('download'), page.click('#rc-download')]);
+  check(rdl.suggestedFilename() === 'tessera-recovery-codes.txt', 'codes download name');
+  const rtext = fs.readFileSync(await rdl.path(), 'utf8');
+  check(fresh.every((c) => rtext.includes(c)), 'downloaded codes');
+  await axeCheck('account-3-codes');
+  await shot('account-3-codes');
+  let r2 = await call('POST', '/v1/login', { username: 'alice', password: alice.password, code: codes[2] });
+  check(r2.status === 401, 'an old recovery code is dead: ' + r2.status);
+  const newPassword = 'another long passphrase for alice';
+  await page.fill('#pw-current', alice.password);
+  await page.fill('#pw-new', newPassword);
+  await page.fill('#pw-new2', newPassword + 'x');
+  await page.fill('#pw-code', '123456');
+  await page.click('#pw-submit');
+  await visible('#pw-error');
+  check(/differ/.test(await page.textContent('#pw-error')), 'mismatch caught on the page');
+  await page.fill('#pw-new2', newPassword);
+  await page.fill('#pw-code', await alice.freshCode());
+  await page.click('#pw-submit');
+  await visible('#login');
+  check(/Password changed/.test(await page.textContent('#login-note')), 'password change said');
+  check(await page.isHidden('#rc-result') && await page.isHidden('#nav'), 'nothing left of the session');
+  await axeCheck('index-3-password-changed');
+  await shot('index-3-password-changed');
+  r2 = await call('POST', '/v1/login', { username: 'alice', password: alice.password, code: fresh[1] });
+  check(r2.status === 401, 'the old password is refused: ' + r2.status);
+  await page.fill('#login-username', 'alice');
+  await page.fill('#login-password', newPassword);
+  await page.fill('#login-code', fresh[0]);
+  await page.click('#login-submit');
+  await visible('#view-account');  // back where the user was
+  check(await page.textContent('#who-name') === 'alice', 'signed in with the new password and a new recovery code');
+  await axeCheck('index-4-account-again');
+  r2 = await call('POST', '/v1/login', { username: 'alice', password: newPassword, code: fresh[0] });
+  check(r2.status === 401, 'a recovery code works once: ' + r2.status);
+  const au2 = await ok('GET', '/v1/audit?limit=1000', undefined, at);
+  const acts2 = au2.events.filter((e) => e.actor === 'alice').map((e) => e.action + ':' + e.result);
+  for (const a of ['cert.revoke:ok', 'session.end:ok', 'session.end_others:ok',
+    'recovery.regenerate:denied', 'recovery.regenerate:ok', 'password.change:ok', 'recovery.use:ok'])
+    check(acts2.includes(a), 'audit has ' + a);
+
   check(problems.length === 0, 'no console errors or CSP violations: ' + problems.join('; '));
 
   // SIGTERM: a clean stop (under ASan, also no leak report).
@@ -471,6 +691,7 @@ let rc = 0;
 const t0 = Date.now();
 try {
   await main();
+  console.log(`e2e: ${axeRuns} axe-core runs without serious or critical violations`);
   console.log(`e2e: ${checks} checks in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   console.log('1 passed, 0 failed');
 } catch (e) {

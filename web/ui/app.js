@@ -140,9 +140,14 @@
                  allowed: allowed || function () { return true; } });
   }
 
+  // A cell; in a table of class "stack" it carries its column's heading
+  // (data-label), which the narrow layout shows before the value.
   function cell(tr, text, cls) {
     var td = node('td', text, cls);
     tr.appendChild(td);
+    var table = tr.closest ? tr.closest('table') : null;
+    var th = table && table.tHead ? table.tHead.rows[0].cells[td.cellIndex] : null;
+    if (th && th.textContent && !th.querySelector('.sr')) td.setAttribute('data-label', th.textContent);
     return td;
   }
 
@@ -180,9 +185,11 @@
       fail();
   }
 
-  // A 401 in the console: the session ended (expired, ended elsewhere).
+  // A 401 unauthenticated in the console: the session ended (expired,
+  // ended elsewhere).  invalid_credentials is a wrong password or code.
   function expired(r) {
-    if (r.status !== 401) return false;
+    if (r.status !== 401 || (r.body && r.body.error &&
+        r.body.error.code === 'invalid_credentials')) return false;
     signedOut('Your session ended. Sign in again.');
     return true;
   }
@@ -256,10 +263,9 @@
     clear(rows);
     var acc = me.access || [];
     acc.forEach(function (a) {
-      var tr = document.createElement('tr');
+      var tr = rows.appendChild(document.createElement('tr'));
       cell(tr, a.target, 'mono');
       cell(tr, (a.logins || []).join(', '), 'mono');
-      rows.appendChild(tr);
     });
     show('me-access', acc.length > 0);
     show('me-noaccess', acc.length === 0);
@@ -426,7 +432,7 @@
       var rows = $('certs-rows');
       clear(rows);
       list.forEach(function (c) {
-        var tr = document.createElement('tr');
+        var tr = rows.appendChild(document.createElement('tr'));
         cell(tr, c.serial, 'mono');
         cell(tr, (c.principals || []).join(', '), 'mono');
         cell(tr, when(c.valid_after) + ' – ' + when(c.valid_before));
@@ -439,7 +445,6 @@
           b.addEventListener('click', function () { revoke(c.serial, b); });
           td.appendChild(b);
         }
-        rows.appendChild(tr);
       });
       show('certs-table', list.length > 0);
       show('certs-empty', list.length === 0);
@@ -477,7 +482,7 @@
       var rows = $('sessions-rows');
       clear(rows);
       list.forEach(function (s) {
-        var tr = document.createElement('tr');
+        var tr = rows.appendChild(document.createElement('tr'));
         var where = cell(tr, s.remote_addr || 'unknown', 'mono');
         if (s.current) where.appendChild(node('span', ' (this browser)', 'tag-current'));
         cell(tr, when(s.created));
@@ -493,7 +498,6 @@
           else endSession(s.id, b);
         });
         td.appendChild(b);
-        rows.appendChild(tr);
       });
       $('sessions-end-others').disabled = list.length < 2;
     });
@@ -559,6 +563,7 @@
         .then(function (r) {
           busy('pw-submit', false);
           code.value = '';
+          if (expired(r)) return;
           if (r.status !== 204) {
             setError('pw-error', 'Not changed: ' + message(r, proofMessage(r)));
             return;

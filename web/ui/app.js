@@ -65,6 +65,20 @@
     return fallback || ('Request failed (' + r.status + ').');
   }
 
+  // A new password typed twice: the same, and long enough (the server
+  // checks again).  False with the reason shown in errId.
+  function passwordPair(p1, p2, errId) {
+    if (p1.value !== p2.value) {
+      setError(errId, 'The two passwords differ.');
+      return false;
+    }
+    if (p1.value.length < 12) {
+      setError(errId, 'At least 12 characters, please.');
+      return false;
+    }
+    return true;
+  }
+
   function busy(id, on) {
     var b = $(id);
     if (b) b.disabled = !!on;
@@ -549,14 +563,7 @@
       ev.preventDefault();
       setError('pw-error', '');
       var cur = $('pw-current'), p1 = $('pw-new'), p2 = $('pw-new2'), code = $('pw-code');
-      if (p1.value !== p2.value) {
-        setError('pw-error', 'The two new passwords differ.');
-        return;
-      }
-      if (p1.value.length < 12) {
-        setError('pw-error', 'The new password needs 12 characters or more.');
-        return;
-      }
+      if (!passwordPair(p1, p2, 'pw-error')) return;
       busy('pw-submit', true);
       api('POST', '/v1/me/password', { current_password: cur.value,
         code: code.value.replace(/\s+/g, ''), new_password: p1.value })
@@ -655,14 +662,7 @@
       ev.preventDefault();
       setError('enroll-pw-error', '');
       var p1 = $('enroll-pw1'), p2 = $('enroll-pw2');
-      if (p1.value !== p2.value) {
-        setError('enroll-pw-error', 'The two passwords differ.');
-        return;
-      }
-      if (p1.value.length < 12) {
-        setError('enroll-pw-error', 'At least 12 characters, please.');
-        return;
-      }
+      if (!passwordPair(p1, p2, 'enroll-pw-error')) return;
       busy('enroll-pw-submit', true);
       api('POST', '/v1/enroll/start', { token: token, password: p1.value })
         .then(function (r) {

@@ -288,3 +288,11 @@ ah_audit_actions(const char *action)
 	store_abort(t);
 	return cnt;
 }
+
+int
+ah_login(const char *user, const char *pw, const char *code, int64_t now,
+    struct auth_login_result *res)
+{
+	return auth_login(ah_ctx, user, pw, strlen(pw), code, "192.0.2.7",
+	    "req-1", now, res);
+}

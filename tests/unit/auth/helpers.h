@@ -37,6 +37,10 @@ void ah_enroll(const char *name, uint8_t secret[20], char b32[64],
 /* Create a pending user; token gets 65 bytes. */
 void ah_create(const char *name, char *token);
 
+/* auth_login from 192.0.2.7, request id req-1. */
+int ah_login(const char *user, const char *pw, const char *code, int64_t now,
+    struct auth_login_result *res);
+
 /* Code from `oathtool --totp -b b32 -N @t`, 6 digits, into out[7]. */
 void ah_oathtool(const char *b32, int64_t t, char out[7]);
 /* Code from the library. */

@@ -18,14 +18,6 @@ TestSuite(auth_account, .init = ah_setup, .fini = ah_teardown);
 #define PWL	strlen(AH_PASSWORD)
 #define NEWPW	"a brand new password"
 
-static int
-login(const char *user, const char *pw, const char *code, int64_t now,
-    struct auth_login_result *res)
-{
-	return auth_login(ah_ctx, user, pw, strlen(pw), code, "192.0.2.7",
-	    "req-1", now, res);
-}
-
 static struct auth_proof
 proof(int64_t now)
 {
@@ -68,7 +60,7 @@ signed_in(uint8_t secret[20], char codes[10][20], int64_t t, char *tok)
 
 	ah_enroll("alice", secret, NULL, codes);
 	ah_code(secret, t, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t, &res), 0);
 	memcpy(tok, res.token, 65);
 	auth_login_result_clear(&res);
 }
@@ -129,13 +121,13 @@ Test(auth_account, password_change_needs_password_and_fresh_code)
 	cr_assert_eq(auth_session(ah_ctx, tok, AH_NOW + 94, &s, NULL),
 	    TSS_E_UNAUTHENTICATED, "the change ends every session");
 	/* The step spent on the change is not a login. */
-	cr_assert_eq(login("alice", NEWPW, code, AH_NOW + 95, &res),
+	cr_assert_eq(ah_login("alice", NEWPW, code, AH_NOW + 95, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	ah_code(secret, AH_NOW + 120, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 120, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 120, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	ah_code(secret, AH_NOW + 150, code);
-	cr_assert_eq(login("alice", NEWPW, code, AH_NOW + 150, &res), 0);
+	cr_assert_eq(ah_login("alice", NEWPW, code, AH_NOW + 150, &res), 0);
 	auth_login_result_clear(&res);
 }
 
@@ -170,7 +162,8 @@ Test(auth_account, regenerate_replaces_every_code)
 
 	signed_in(secret, old, AH_NOW + 60, tok);
 	/* Spend one old code; 9 left. */
-	cr_assert_eq(login("alice", AH_PASSWORD, old[1], AH_NOW + 61, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, old[1], AH_NOW + 61, &res),
+	    0);
 	p = proof(AH_NOW + 62);
 	cr_assert_eq(auth_recovery_regenerate(ah_ctx, &p, "12345", fresh),
 	    TSS_E_INVALID_CREDENTIALS);
@@ -194,7 +187,7 @@ Test(auth_account, regenerate_replaces_every_code)
 	cr_assert_eq(auth_recovery_regenerate(ah_ctx, &p, code, fresh),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(last("reason"), "replay");
-	cr_assert_eq(login("alice", AH_PASSWORD, old[3], AH_NOW + 92, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, old[3], AH_NOW + 92, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	auth_login_result_clear(&res);
 }
@@ -209,14 +202,16 @@ Test(auth_account, sessions_listed_and_ended_by_owner_only)
 
 	signed_in(secret, NULL, AH_NOW + 60, tok);
 	ah_code(secret, AH_NOW + 90, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 90, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 90, &res),
+	    0);
 	memcpy(tok2, res.token, 65);
 	ah_code(secret, AH_NOW + 120, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 120, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 120, &res),
+	    0);
 	memcpy(tok3, res.token, 65);
 	ah_enroll("bob", bsecret, NULL, NULL);
 	ah_code(bsecret, AH_NOW + 60, code);
-	cr_assert_eq(login("bob", AH_PASSWORD, code, AH_NOW + 60, &res), 0);
+	cr_assert_eq(ah_login("bob", AH_PASSWORD, code, AH_NOW + 60, &res), 0);
 	memcpy(btok, res.token, 65);
 	auth_login_result_clear(&res);
 

@@ -18,14 +18,6 @@ TestSuite(auth_login, .init = ah_setup, .fini = ah_teardown);
 
 #define PWL	strlen(AH_PASSWORD)
 
-static int
-login(const char *user, const char *pw, const char *code, int64_t now,
-    struct auth_login_result *res)
-{
-	return auth_login(ah_ctx, user, pw, strlen(pw), code, "192.0.2.7",
-	    "req-1", now, res);
-}
-
 static struct password_stats
 stats(void)
 {
@@ -57,7 +49,7 @@ Test(auth_login, ok_with_oathtool_code_creates_session)
 
 	ah_enroll("alice", NULL, b32, NULL);
 	ah_oathtool(b32, t, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t, &res), 0);
 	cr_assert_str_eq(res.reason, "ok");
 	cr_assert_eq(strlen(res.token), 64);
 	cr_assert_eq(session_csrf(res.token, csrf), 0);
@@ -93,14 +85,14 @@ Test(auth_login, replayed_code_refused)
 
 	ah_enroll("alice", secret, NULL, NULL);
 	ah_code(secret, t, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t, &res), 0);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t + 5, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t + 5, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "replay");
 	cr_assert_str_eq(res.token, "");
 	/* A code of an earlier step, still inside the window, also fails. */
 	ah_code(secret, t - 30, earlier);
-	cr_assert_eq(login("alice", AH_PASSWORD, earlier, t, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, earlier, t, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "replay");
 	cr_assert_eq(res.failures, 2);
@@ -114,17 +106,17 @@ Test(auth_login, window_edges_through_login)
 
 	ah_enroll("alice", NULL, b32, NULL);
 	ah_oathtool(b32, t - 60, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "bad_code");
 	ah_oathtool(b32, t - 30, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t, &res), 0);
 	ah_oathtool(b32, t, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t, &res), 0);
 	ah_oathtool(b32, t + 30, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t, &res), 0);
 	ah_oathtool(b32, t + 60, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, t, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, t, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "bad_code");
 	auth_login_result_clear(&res);
@@ -138,7 +130,7 @@ Test(auth_login, unknown_user_takes_the_dummy_hash)
 
 	ah_enroll("alice", NULL, NULL, NULL);
 	a = stats();
-	cr_assert_eq(login("mallory", AH_PASSWORD, "123456", AH_NOW, &res),
+	cr_assert_eq(ah_login("mallory", AH_PASSWORD, "123456", AH_NOW, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "unknown_user");
 	b = stats();
@@ -151,14 +143,14 @@ Test(auth_login, unknown_user_takes_the_dummy_hash)
 	json_decref(ev);
 
 	/* A name that cannot exist costs the same. */
-	cr_assert_eq(login("a\nroot", AH_PASSWORD, "123456", AH_NOW, &res),
+	cr_assert_eq(ah_login("a\nroot", AH_PASSWORD, "123456", AH_NOW, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	a = stats();
 	cr_assert_eq(a.hashes, b.hashes + 1);
 	cr_assert_eq(a.dummy, b.dummy + 1);
 
 	/* A known user with a wrong password: one real hash, no dummy. */
-	cr_assert_eq(login("alice", "wrong password!", "123456", AH_NOW,
+	cr_assert_eq(ah_login("alice", "wrong password!", "123456", AH_NOW,
 	    &res), TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "bad_password");
 	b = stats();
@@ -176,12 +168,12 @@ Test(auth_login, throttle_after_5_failures_then_grows)
 
 	ah_enroll("alice", NULL, NULL, NULL);
 	for (i = 1; i <= 4; i++) {
-		cr_assert_eq(login("alice", "wrong password!", "123456", t,
+		cr_assert_eq(ah_login("alice", "wrong password!", "123456", t,
 		    &res), TSS_E_INVALID_CREDENTIALS);
 		cr_assert_eq(res.failures, (uint32_t)i);
 	}
 	/* Bad code with the right password counts as well. */
-	cr_assert_eq(login("alice", AH_PASSWORD, "000000", t, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, "000000", t, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_eq(res.failures, 5);
 	u = ah_user("alice");
@@ -190,7 +182,7 @@ Test(auth_login, throttle_after_5_failures_then_grows)
 
 	/* Throttled: no hash, not counted, Retry-After given. */
 	a = stats();
-	cr_assert_eq(login("alice", AH_PASSWORD, "123456", t, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, "123456", t, &res),
 	    TSS_E_TOO_MANY_ATTEMPTS);
 	cr_assert_eq(res.retry_after, 1);
 	cr_assert_str_eq(res.reason, "throttled");
@@ -203,19 +195,20 @@ Test(auth_login, throttle_after_5_failures_then_grows)
 
 	/* Each further failure doubles the wait. */
 	t += 1;
-	cr_assert_eq(login("alice", "wrong password!", "123456", t, &res),
+	cr_assert_eq(ah_login("alice", "wrong password!", "123456", t, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	u = ah_user("alice");
 	cr_assert_eq(u->failures, 6);
 	cr_assert_eq(u->throttle_until, t + 2);
 	user_free(u);
 	t += 2;
-	cr_assert_eq(login("alice", "wrong password!", "123456", t, &res),
+	cr_assert_eq(ah_login("alice", "wrong password!", "123456", t, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	u = ah_user("alice");
 	cr_assert_eq(u->throttle_until, t + 4);
 	user_free(u);
-	cr_assert_eq(login("alice", "wrong password!", "123456", t + 3, &res),
+	cr_assert_eq(ah_login("alice", "wrong password!", "123456", t + 3,
+	    &res),
 	    TSS_E_TOO_MANY_ATTEMPTS);
 	cr_assert_eq(res.retry_after, 1);
 }
@@ -241,9 +234,9 @@ Test(auth_login, unknown_name_throttles_exactly_as_an_account)
 	ah_enroll("alice", NULL, NULL, NULL);
 	for (i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		s0 = stats();
-		a = login("alice", "wrong password!", "123456", base + at[i],
+		a = ah_login("alice", "wrong password!", "123456", base + at[i],
 		    &ra);
-		m = login("mallory", "wrong password!", "123456",
+		m = ah_login("mallory", "wrong password!", "123456",
 		    base + at[i], &rm);
 		s1 = stats();
 		cr_assert_eq(a, m, "attempt %zu at +%lld: alice %s, mallory %s",
@@ -275,16 +268,16 @@ Test(auth_login, unknown_name_locks_at_100_like_an_account)
 
 	ah_enroll("alice", NULL, NULL, NULL);
 	for (i = 1; i <= 100; i++) {
-		a = login("alice", "wrong password!", "123456", now, &ra);
-		m = login("mallory", "wrong password!", "123456", now, &rm);
+		a = ah_login("alice", "wrong password!", "123456", now, &ra);
+		m = ah_login("mallory", "wrong password!", "123456", now, &rm);
 		cr_assert_eq(a, TSS_E_INVALID_CREDENTIALS, "attempt %d", i);
 		cr_assert_eq(m, a, "attempt %d: %s", i, tss_strerror(m));
 		now += 15 * 60 + 1;	/* past the longest wait */
 	}
 	for (i = 0; i < 3; i++) {
 		s0 = stats();
-		a = login("alice", "wrong password!", "123456", now, &ra);
-		m = login("mallory", "wrong password!", "123456", now, &rm);
+		a = ah_login("alice", "wrong password!", "123456", now, &ra);
+		m = ah_login("mallory", "wrong password!", "123456", now, &rm);
 		s1 = stats();
 		cr_assert_eq(a, TSS_E_LOCKED);
 		cr_assert_eq(m, TSS_E_LOCKED);
@@ -302,13 +295,13 @@ Test(auth_login, counters_survive_store_reopen)
 
 	ah_enroll("alice", NULL, NULL, NULL);
 	for (i = 0; i < 5; i++)
-		cr_assert_eq(login("alice", "wrong password!", "123456",
+		cr_assert_eq(ah_login("alice", "wrong password!", "123456",
 		    AH_NOW + 100, &res), TSS_E_INVALID_CREDENTIALS);
 	ah_reopen();
 	u = ah_user("alice");
 	cr_assert_eq(u->failures, 5);
 	user_free(u);
-	cr_assert_eq(login("alice", AH_PASSWORD, "123456", AH_NOW + 100,
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, "123456", AH_NOW + 100,
 	    &res), TSS_E_TOO_MANY_ATTEMPTS);
 }
 
@@ -322,10 +315,11 @@ Test(auth_login, success_resets_the_count)
 
 	ah_enroll("alice", secret, NULL, NULL);
 	for (i = 0; i < 4; i++)
-		cr_assert_eq(login("alice", "wrong password!", "123456",
+		cr_assert_eq(ah_login("alice", "wrong password!", "123456",
 		    AH_NOW + 100, &res), TSS_E_INVALID_CREDENTIALS);
 	ah_code(secret, AH_NOW + 100, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 100, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 100, &res),
+	    0);
 	u = ah_user("alice");
 	cr_assert_eq(u->failures, 0);
 	cr_assert_eq(u->throttle_until, 0);
@@ -364,7 +358,7 @@ Test(auth_login, locks_after_100_failures_until_admin_unlock)
 	ah_reopen();
 	ah_code(secret, now, code);
 	a = stats();
-	cr_assert_eq(login("alice", AH_PASSWORD, code, now, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, now, &res),
 	    TSS_E_LOCKED);
 	cr_assert_str_eq(res.reason, "locked");
 	b = stats();
@@ -373,7 +367,7 @@ Test(auth_login, locks_after_100_failures_until_admin_unlock)
 	cr_assert_eq(store_begin(ah_store, 1, &t), 0);
 	cr_assert_eq(user_unlock(t, "alice", NULL, now), 0);
 	cr_assert_eq(store_commit(t), 0);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, now, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, now, &res), 0);
 	auth_login_result_clear(&res);
 }
 
@@ -385,7 +379,8 @@ Test(auth_login, recovery_codes_single_use_and_audited)
 	json_t *ev;
 
 	ah_enroll("alice", NULL, NULL, codes);
-	cr_assert_eq(login("alice", AH_PASSWORD, codes[3], AH_NOW + 60, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, codes[3], AH_NOW + 60,
+	    &res),
 	    0);
 	cr_assert_eq(res.used_recovery, 1);
 	cr_assert_eq(res.recovery_left, 9);
@@ -394,7 +389,8 @@ Test(auth_login, recovery_codes_single_use_and_audited)
 	    "recovery.use");
 	cr_assert_eq(json_integer_value(json_object_get(ev, "remaining")), 9);
 	json_decref(ev);
-	cr_assert_eq(login("alice", AH_PASSWORD, codes[3], AH_NOW + 61, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, codes[3], AH_NOW + 61,
+	    &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "bad_recovery_code");
 
@@ -404,11 +400,12 @@ Test(auth_login, recovery_codes_single_use_and_audited)
 			upper[j++] = (char)(codes[5][i] >= 'a' &&
 			    codes[5][i] <= 'z' ? codes[5][i] - 32 : codes[5][i]);
 	upper[j] = '\0';
-	cr_assert_eq(login("alice", AH_PASSWORD, upper, AH_NOW + 62, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, upper, AH_NOW + 62, &res),
+	    0);
 	cr_assert_eq(res.recovery_left, 8);
 	cr_assert_eq(ah_audit_actions("recovery.use"), 2);
 	/* A recovery code never stands in for the password. */
-	cr_assert_eq(login("alice", "wrong password!", codes[0], AH_NOW + 63,
+	cr_assert_eq(ah_login("alice", "wrong password!", codes[0], AH_NOW + 63,
 	    &res), TSS_E_INVALID_CREDENTIALS);
 	auth_login_result_clear(&res);
 }
@@ -430,7 +427,7 @@ Test(auth_login, flipped_byte_of_stored_secret_refused)
 		cr_assert_eq(user_put(t, u), 0);
 		cr_assert_eq(store_commit(t), 0);
 		ah_code(secret, AH_NOW + 60 + 30 * (int64_t)k, code);
-		cr_assert_eq(login("alice", AH_PASSWORD, code,
+		cr_assert_eq(ah_login("alice", AH_PASSWORD, code,
 		    AH_NOW + 60 + 30 * (int64_t)k, &res),
 		    TSS_E_INVALID_CREDENTIALS, "byte %zu", k);
 		cr_assert_str_eq(res.reason, "secret_unreadable");
@@ -469,14 +466,14 @@ Test(auth_login, secret_swapped_between_users_refused)
 	user_free(b);
 	/* Neither the owner's nor the original user's code opens it. */
 	ah_code(sa, AH_NOW + 60, code);
-	cr_assert_eq(login("bob", AH_PASSWORD, code, AH_NOW + 60, &res),
+	cr_assert_eq(ah_login("bob", AH_PASSWORD, code, AH_NOW + 60, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "secret_unreadable");
 	ah_code(sb, AH_NOW + 60, code);
-	cr_assert_eq(login("bob", AH_PASSWORD, code, AH_NOW + 60, &res),
+	cr_assert_eq(ah_login("bob", AH_PASSWORD, code, AH_NOW + 60, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	ah_code(sa, AH_NOW + 60, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 60, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 60, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 }
 
@@ -487,15 +484,15 @@ Test(auth_login, pending_user_not_enrolled)
 	char token[65];
 
 	ah_create("alice", token);
-	cr_assert_eq(login("alice", AH_PASSWORD, "123456", AH_NOW, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, "123456", AH_NOW, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_eq(enroll_start(ah_ctx, token, AH_PASSWORD, PWL, NULL,
 	    AH_NOW, &sr), 0);
 	enroll_start_result_clear(&sr);
-	cr_assert_eq(login("alice", AH_PASSWORD, "123456", AH_NOW, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, "123456", AH_NOW, &res),
 	    TSS_E_NOT_ENROLLED);
 	cr_assert_str_eq(res.reason, "not_enrolled");
-	cr_assert_eq(login("alice", "wrong password!", "123456", AH_NOW,
+	cr_assert_eq(ah_login("alice", "wrong password!", "123456", AH_NOW,
 	    &res), TSS_E_INVALID_CREDENTIALS);
 }
 
@@ -511,7 +508,7 @@ Test(auth_login, disabled_user_gets_invalid_credentials)
 	cr_assert_eq(user_set_disabled(t, "alice", 1, NULL, AH_NOW), 0);
 	cr_assert_eq(store_commit(t), 0);
 	ah_code(secret, AH_NOW + 60, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 60, &res),
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 60, &res),
 	    TSS_E_INVALID_CREDENTIALS);
 	cr_assert_str_eq(res.reason, "disabled");
 }
@@ -609,13 +606,15 @@ Test(auth_login, raised_parameters_rehash_on_next_login)
 	c.password.t_cost = 2;
 	ah_reconfigure(&c);
 	ah_code(secret, AH_NOW + 60, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 60, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 60, &res),
+	    0);
 	u = ah_user("alice");
 	cr_assert_eq(password_parse_params(u->pw_hash, &p), 0);
 	cr_assert_eq(p.m_kib, 2048);
 	cr_assert_eq(p.t_cost, 2);
 	user_free(u);
 	ah_code(secret, AH_NOW + 90, code);
-	cr_assert_eq(login("alice", AH_PASSWORD, code, AH_NOW + 90, &res), 0);
+	cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 90, &res),
+	    0);
 	auth_login_result_clear(&res);
 }

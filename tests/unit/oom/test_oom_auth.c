@@ -2,8 +2,9 @@
  * oom, auth's use cases on the auth suite's world
  * (tests/unit/auth/helpers.h: a store in a temp dir, fast Argon2): a
  * login that succeeds, and the failed login that locks an account, with
- * its login.fail event, each walked through every allocation failure and
- * with each allocation refused alone (oom.h).
+ * its login.fail event; a password change, a recovery regeneration, the
+ * session list and ending the others (account.h); each walked through
+ * every allocation failure and with each allocation refused alone (oom.h).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
+#include "auth/account.h"
 #include "auth/login.h"
 #include "auth/user.h"
 #include "common/err.h"
@@ -147,4 +149,154 @@ Test(oom_auth, login_that_locks)
 	    login_check, &x);
 	oom_walk_nth("auth_login (the 100th failure locks)", login_run,
 	    login_check, login_show, &x);
+}
+
+/*
+ * alice's own account.  Each run that went through is undone by check:
+ * her record as before the walk (password hash, step, codes) and a second
+ * session back, so every run does the same work.
+ */
+struct acctx {
+	int what;			/* 0 change, 1 regenerate, 2 list, 3 end */
+	char code[7];
+	uint8_t *rec;			/* alice's record before the walk */
+	size_t reclen;
+	uint64_t events;
+	struct session **v;		/* list's output */
+	size_t n;
+	char tok[65], tok2[65];		/* her sessions */
+	uint8_t key[32];		/* tok's key */
+};
+
+static void
+acct_restore(struct acctx *x)
+{
+	struct auth_login_result res;
+	char code[7];
+	struct session **v = NULL;
+	size_t n = 0;
+
+	ah_user_raw_put("alice", x->rec, x->reclen);
+	cr_assert_eq(auth_sessions(ah_ctx, "alice", AH_NOW + 100, &v, &n), 0);
+	session_list_free(v, n);
+	/* Two sessions: log in again until there are (steps 101.., then
+	 * the record put back forgets the step). */
+	while (n < 2) {
+		ah_code(secret, AH_NOW + 30, code);
+		cr_assert_eq(ah_login("alice", AH_PASSWORD, code, AH_NOW + 30,
+		    &res), 0);
+		memcpy(n == 0 ? x->tok : x->tok2, res.token, 65);
+		auth_login_result_clear(&res);
+		ah_user_raw_put("alice", x->rec, x->reclen);
+		n++;
+	}
+	cr_assert_eq(token_hash(x->tok, x->key), 0);
+	x->events = ah_audit_count();
+}
+
+static int
+acct_run(void *arg)
+{
+	struct acctx *x = arg;
+	char codes[USER_RECOVERY_CODES][RECOVERY_CODE_TEXT + 1];
+	struct auth_proof p;
+	size_t n;
+	int r;
+
+	memset(&p, 0, sizeof(p));
+	p.username = "alice";
+	p.now = AH_NOW + 100;
+	switch (x->what) {
+	case 0:
+		return auth_change_password(ah_ctx, &p, AH_PASSWORD,
+		    strlen(AH_PASSWORD), x->code, "a new password for alice",
+		    24);
+	case 1:
+		r = auth_recovery_regenerate(ah_ctx, &p, x->code, codes);
+		if (r == 0)
+			cr_assert_eq(strlen(codes[9]), RECOVERY_CODE_TEXT);
+		else
+			cr_assert_eq(codes[0][0], '\0', "codes left behind");
+		return r;
+	case 2:
+		return auth_sessions(ah_ctx, "alice", AH_NOW + 100, &x->v,
+		    &x->n);
+	default:
+		return auth_sessions_end_others(ah_ctx, "alice", x->key, NULL,
+		    AH_NOW + 100, &n);
+	}
+}
+
+static void
+acct_check(void *arg, int r)
+{
+	struct acctx *x = arg;
+	uint8_t *rec;
+	size_t len;
+
+	if (x->what == 2) {
+		cr_assert_eq(x->n, r == 0 ? 2u : 0u);
+		cr_assert(r == 0 || x->v == NULL, "a list left behind");
+		session_list_free(x->v, x->n);
+		x->v = NULL;
+		x->n = 0;
+		return;
+	}
+	if (r != 0) {
+		ah_user_raw_get("alice", &rec, &len);
+		cr_assert(len == x->reclen && memcmp(rec, x->rec, len) == 0,
+		    "a refused change left alice changed");
+		free(rec);
+		cr_assert_eq(ah_audit_count(), x->events);
+		return;
+	}
+	cr_assert_eq(ah_audit_count(), x->events + 1);
+	acct_restore(x);
+}
+
+static char *
+acct_show(void *arg)
+{
+	static const char *const skip[] = { "seq", "time", "prev", "hash",
+	    NULL };
+	struct acctx *x = arg;
+
+	if (x->what == 2)
+		return oom_text(x->v[0]->username);
+	return oom_json(ah_audit_last(), skip);
+}
+
+static void
+acct_walk(int what, const char *name)
+{
+	struct acctx x;
+
+	memset(&x, 0, sizeof(x));
+	x.what = what;
+	ah_code(secret, AH_NOW + 100, x.code);
+	ah_user_raw_get("alice", &x.rec, &x.reclen);
+	acct_restore(&x);
+	oom_walk(name, acct_run, acct_check, &x);
+	oom_walk_nth(name, acct_run, acct_check, acct_show, &x);
+	free(x.rec);
+}
+
+Test(oom_auth, change_password)
+{
+	acct_walk(0, "auth_change_password");
+}
+
+Test(oom_auth, recovery_regenerate)
+{
+	acct_walk(1, "auth_recovery_regenerate");
+}
+
+Test(oom_auth, sessions)
+{
+	acct_walk(2, "auth_sessions");
+}
+
+Test(oom_auth, sessions_end_others)
+{
+	acct_walk(3, "auth_sessions_end_others");
 }

@@ -539,8 +539,21 @@ async function main() {
   await shot('cert-5-result-1440px');
   await page.setViewportSize({ width: 900, height: 800 });
 
-  // My certificates: revoke the browser's one; the KRL then refuses it.
-  await page.click('#nav-list a[data-view="certs"]');
+  // My certificates, reached by keyboard alone: Tab from the top of a
+  // fresh page (the skip link comes first) to the nav entry, then Enter.
+  await page.goto(base + '/');
+  await visible('#me');
+  await page.keyboard.press('Tab');
+  check(await page.evaluate(() => document.activeElement.className) === 'skip', 'the skip link first');
+  let tabs = 0;
+  while (await page.evaluate(() => document.activeElement.getAttribute('data-view')) !== 'certs') {
+    check(++tabs < 20, 'My certificates reachable by Tab');
+    await page.keyboard.press('Tab');
+  }
+  check(await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle) !== 'none',
+    'focus is visible on the nav entry');
+  await page.keyboard.press('Enter');
+  // Revoke the browser's certificate; the KRL then refuses it.
   await visible('#certs-table');
   check(await page.evaluate(() => document.activeElement.tagName) === 'H1', 'focus on the view heading');
   await axeCheck('certs-1-list');
@@ -643,6 +656,10 @@ async function main() {
   await axeCheck('index-4-account-again');
   r2 = await call('POST', '/v1/login', { username: 'alice', password: newPassword, code: fresh[0] });
   check(r2.status === 401, 'a recovery code works once: ' + r2.status);
+  await page.click('#logout');
+  await visible('#login');
+  check(/Signed out/.test(await page.textContent('#login-note')) && await page.isHidden('#nav'),
+    'signed out from the header');
   const au2 = await ok('GET', '/v1/audit?limit=1000', undefined, at);
   const acts2 = au2.events.filter((e) => e.actor === 'alice').map((e) => e.action + ':' + e.result);
   for (const a of ['cert.revoke:ok', 'session.end:ok', 'session.end_others:ok',

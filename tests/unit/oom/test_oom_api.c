@@ -7,7 +7,8 @@
  * /v1/login, whose answer sets the session cookie (or says how long a
  * locked account waits), and
  * POST /v1/logout, which ends the session and clears the cookie or
- * answers 500, each walked through every allocation failure and with each
+ * answers 500, and POST /v1/me/recovery-codes, whose answer carries all
+ * ten new codes or is a 500, each walked through every allocation failure and with each
  * allocation refused alone (oom.h).  A handler's 500 (or no response: the
  * server's 500) is its out of memory.  The audit sink's thread is stopped
  * first.
@@ -541,4 +542,92 @@ Test(oom_api, logout_ends_the_session)
 	oom_walk("POST /v1/logout", call_walk, logout_check, &x);
 	oom_walk_nth("POST /v1/logout", call_walk, logout_check, logout_show,
 	    &x);
+}
+
+/* ---- POST /v1/me/recovery-codes ---- */
+
+/*
+ * erin, signed in with a bearer token, asks for new codes with the code
+ * of now; a run that went through spent that step and is followed by her
+ * step put back.  Its answer carries all ten codes, or is a 500: never
+ * fewer.
+ */
+struct rcx {
+	struct loginx l;
+	char token[TOKEN_TEXT_LEN + 1];
+	uint64_t events;
+};
+
+static void
+rc_body(struct rcx *x)
+{
+	json_t *j;
+
+	login_body(&x->l);	/* her step back, the code of now */
+	j = json_pack("{s:O}", "code", json_object_get(x->l.c.req.json,
+	    "code"));
+	cr_assert_not_null(j);
+	json_decref(x->l.c.req.json);
+	x->l.c.req.json = j;
+	x->events = oom_count(fx.b->store, STORE_DB_AUDIT);
+}
+
+static void
+rc_check(void *arg, int r)
+{
+	struct rcx *x = arg;
+	json_t *codes, *e;
+	size_t i;
+
+	call_done(&x->l.c, r);
+	if (r == 0) {
+		codes = json_object_get(x->l.c.body, "recovery_codes");
+		cr_assert_eq(json_array_size(codes), USER_RECOVERY_CODES,
+		    "%zu recovery codes shown", json_array_size(codes));
+		json_array_foreach(codes, i, e)
+			cr_assert_eq(strlen(json_string_value(e)),
+			    RECOVERY_CODE_TEXT);
+		json_decref(x->l.c.body);
+	}
+	if (oom_count(fx.b->store, STORE_DB_AUDIT) != x->events)
+		rc_body(x);
+}
+
+/* The answer, its codes counted (they are new each time). */
+static char *
+rc_show(void *arg)
+{
+	struct rcx *x = arg;
+	json_t *b;
+
+	cr_assert_not_null(b = json_loadb(x->l.c.resp->body,
+	    x->l.c.resp->len, 0, NULL));
+	cr_assert_eq(json_object_set_new(b, "recovery_codes",
+	    json_integer((json_int_t)json_array_size(json_object_get(b,
+	    "recovery_codes")))), 0);
+	return oom_json(b, NULL);
+}
+
+Test(oom_api, recovery_codes_all_or_none)
+{
+	struct store_txn *t;
+	struct rcx x;
+	char csrf[TOKEN_TEXT_LEN + 1];
+	int64_t exp;
+
+	memset(&x, 0, sizeof(x));
+	call_init(&x.l.c, "POST", "/v1/me/recovery-codes");
+	x.l.c.net = 1;
+	erin_enrolled(&x.l);
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(session_create(t, "erin", "192.0.2.1",
+	    (int64_t)time(NULL), 1800, 43200, x.token, csrf, &exp), 0);
+	cr_assert_eq(store_commit(t), 0);
+	x.l.c.req.token = x.token;
+	x.l.c.req.auth = WEB_AUTH_BEARER;
+	rc_body(&x);
+	oom_walk("POST /v1/me/recovery-codes", call_walk, rc_check, &x);
+	oom_walk_nth("POST /v1/me/recovery-codes", call_walk, rc_check,
+	    rc_show, &x);
+	json_decref(x.l.c.req.json);
 }

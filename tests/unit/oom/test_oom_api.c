@@ -170,6 +170,34 @@ call_show(const struct call *c, const char *const *skip)
 	return oom_json(a, skip);
 }
 
+/* An answer's recovery codes: all ten, each a whole code; body freed. */
+static void
+codes_shown(json_t *body)
+{
+	json_t *codes = json_object_get(body, "recovery_codes"), *e;
+	size_t i;
+
+	cr_assert_eq(json_array_size(codes), USER_RECOVERY_CODES,
+	    "%zu recovery codes shown", json_array_size(codes));
+	json_array_foreach(codes, i, e)
+		cr_assert_eq(strlen(json_string_value(e)), RECOVERY_CODE_TEXT);
+	json_decref(body);
+}
+
+/* For show: the answer with its codes counted (they are new each time). */
+static char *
+codes_counted(const struct call *c)
+{
+	json_t *b;
+
+	cr_assert_not_null(b = json_loadb(c->resp->body, c->resp->len, 0,
+	    NULL));
+	cr_assert_eq(json_object_set_new(b, "recovery_codes",
+	    json_integer((json_int_t)json_array_size(json_object_get(b,
+	    "recovery_codes")))), 0);
+	return oom_json(b, NULL);
+}
+
 /* ---- POST /v1/enroll/finish ---- */
 
 struct enrollx {
@@ -215,37 +243,22 @@ static void
 enroll_check(void *arg, int r)
 {
 	struct enrollx *x = arg;
-	json_t *codes, *e;
-	size_t i;
 
 	call_done(&x->c, r);
-	if (r == 0) {
-		codes = json_object_get(x->c.body, "recovery_codes");
-		cr_assert_eq(json_array_size(codes), USER_RECOVERY_CODES,
-		    "%zu recovery codes shown", json_array_size(codes));
-		json_array_foreach(codes, i, e)
-			cr_assert_not_null(json_string_value(e));
-		json_decref(x->c.body);
-	}
+	if (r == 0)
+		codes_shown(x->c.body);
 	/* Finished (the answer lost or not): a new enrollment for the
 	 * next run. */
 	if (oom_count(fx.b->store, STORE_DB_AUDIT) != x->events)
 		enroll_again(x, 0);
 }
 
-/* The answer, its codes counted (they are new each time). */
 static char *
 enroll_show(void *arg)
 {
 	struct enrollx *x = arg;
-	json_t *b;
 
-	cr_assert_not_null(b = json_loadb(x->c.resp->body, x->c.resp->len, 0,
-	    NULL));
-	cr_assert_eq(json_object_set_new(b, "recovery_codes",
-	    json_integer((json_int_t)json_array_size(json_object_get(b,
-	    "recovery_codes")))), 0);
-	return oom_json(b, NULL);
+	return codes_counted(&x->c);
 }
 
 Test(oom_api, enroll_finish)
@@ -576,36 +589,20 @@ static void
 rc_check(void *arg, int r)
 {
 	struct rcx *x = arg;
-	json_t *codes, *e;
-	size_t i;
 
 	call_done(&x->l.c, r);
-	if (r == 0) {
-		codes = json_object_get(x->l.c.body, "recovery_codes");
-		cr_assert_eq(json_array_size(codes), USER_RECOVERY_CODES,
-		    "%zu recovery codes shown", json_array_size(codes));
-		json_array_foreach(codes, i, e)
-			cr_assert_eq(strlen(json_string_value(e)),
-			    RECOVERY_CODE_TEXT);
-		json_decref(x->l.c.body);
-	}
+	if (r == 0)
+		codes_shown(x->l.c.body);
 	if (oom_count(fx.b->store, STORE_DB_AUDIT) != x->events)
 		rc_body(x);
 }
 
-/* The answer, its codes counted (they are new each time). */
 static char *
 rc_show(void *arg)
 {
 	struct rcx *x = arg;
-	json_t *b;
 
-	cr_assert_not_null(b = json_loadb(x->l.c.resp->body,
-	    x->l.c.resp->len, 0, NULL));
-	cr_assert_eq(json_object_set_new(b, "recovery_codes",
-	    json_integer((json_int_t)json_array_size(json_object_get(b,
-	    "recovery_codes")))), 0);
-	return oom_json(b, NULL);
+	return codes_counted(&x->l.c);
 }
 
 Test(oom_api, recovery_codes_all_or_none)

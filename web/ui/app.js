@@ -813,6 +813,16 @@
     $('device-deny').addEventListener('click', function () { decide(false); });
   }
 
+  // What the admin views (admin*.js, loaded after this file with defer)
+  // build on: they register with view() before the console starts.
+  window.TesseraUI = Object.freeze({
+    $: $, show: show, setError: setError, clear: clear, node: node,
+    api: api, message: message, duration: duration, when: when,
+    view: view, cell: cell, note: note, offerDownload: offerDownload,
+    copyText: copyText, expired: expired,
+    me: function () { return me; }
+  });
+
   function start() {
     var page = document.body.getAttribute('data-page');
     if (page === 'index') pageIndex();

@@ -462,7 +462,10 @@ broker_me(struct broker *b, const struct caller *c, int64_t now, json_t **out)
 			goto out;
 		}
 	if (json_object_set_new(o, "groups", g) != 0 ||
-	    json_object_set_new(o, "username", json_string(c->username)) != 0)
+	    json_object_set_new(o, "username", json_string(c->username)) != 0 ||
+	    (g = rbac_perms_json(rbac_perms(snap, c->username,
+	    (const char *const *)c->groups, c->n_groups, now))) == NULL ||
+	    json_object_set_new(o, "permissions", g) != 0)
 		goto out;
 	/* max_ttl never above the server's cap. */
 	if (json_integer_value(json_object_get(o, "max_ttl")) >

@@ -73,17 +73,40 @@ rbac_target_to_json(const struct rbac_target *t)
 }
 
 json_t *
+rbac_perms_json(uint32_t perms)
+{
+	json_t *a;
+	uint32_t bit;
+	int bad = 0;
+
+	if ((a = json_array()) == NULL)
+		return NULL;
+	if ((perms & RBAC_PERM_STAR) != 0)
+		bad |= json_array_append_new(a, json_string("*"));
+	else
+		/* In bit order, the order of model.c's name table. */
+		for (bit = 1; (RBAC_PERM_ALL & bit) != 0; bit <<= 1)
+			if ((perms & bit) != 0)
+				bad |= json_array_append_new(a,
+				    json_string(rbac__perm_label(bit)));
+	if (bad) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
+}
+
+json_t *
 rbac_role_to_json(const struct rbac_role *r)
 {
 	json_t *o, *rules = NULL, *ru, *ext = NULL, *adm = NULL;
 	size_t i;
-	uint32_t bit;
 	int bad = 0;
 
 	if ((o = json_object()) == NULL)
 		return NULL;
 	if ((rules = json_array()) == NULL || (ext = json_array()) == NULL ||
-	    (adm = json_array()) == NULL)
+	    (adm = rbac_perms_json(r->admin)) == NULL)
 		goto fail;
 	for (i = 0; i < r->n_rules; i++) {
 		const struct rbac_rule *s = &r->rules[i];
@@ -104,14 +127,6 @@ rbac_role_to_json(const struct rbac_role *r)
 		if ((r->extensions & (1u << i)) != 0)
 			bad |= json_array_append_new(ext,
 			    json_string(rbac_ext_name(1u << i)));
-	if ((r->admin & RBAC_PERM_STAR) != 0)
-		bad |= json_array_append_new(adm, json_string("*"));
-	else
-		/* In bit order, the order of model.c's name table. */
-		for (bit = 1; (RBAC_PERM_ALL & bit) != 0; bit <<= 1)
-			if ((r->admin & bit) != 0)
-				bad |= json_array_append_new(adm,
-				    json_string(rbac__perm_label(bit)));
 	bad |= json_object_set_new(o, "name", json_string(r->name));
 	bad |= json_object_set_new(o, "rules", rules);
 	rules = NULL;

@@ -189,6 +189,8 @@ const char *rbac_ext_name(uint32_t bit);	/* NULL for unknown */
 /* JSON out, shaped as the request bodies plus bookkeeping fields. */
 json_t *rbac_target_to_json(const struct rbac_target *t);
 json_t *rbac_role_to_json(const struct rbac_role *r);
+/* Admin permissions as a role's "admin" list: ["*"] or names in order. */
+json_t *rbac_perms_json(uint32_t perms);
 json_t *rbac_binding_to_json(const struct rbac_binding *b);
 
 /* ---- Reads from the store (any transaction) ---- */

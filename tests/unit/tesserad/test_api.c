@@ -217,12 +217,18 @@ Test(api, me_describes_the_caller)
 	    &out), 200);
 	bh_expect_json(out, "{\"access\":[{\"logins\":[\"app\"],\"max_ttl\":"
 	    "3600,\"target\":\"lab/box\"}],\"groups\":[\"dev\"],\"max_ttl\":"
-	    "3600,\"roles\":[\"dev\"],\"username\":\"alice\"}");
+	    "3600,\"permissions\":[],\"roles\":[\"dev\"],\"username\":"
+	    "\"alice\"}");
 	json_decref(out);
 	cr_assert_eq(th_call("GET", "/v1/me", th_bob, NULL, NULL, NULL, &out),
 	    200);
 	bh_expect_json(out, "{\"access\":[],\"groups\":[],\"max_ttl\":null,"
-	    "\"roles\":[],\"username\":\"bob\"}");
+	    "\"permissions\":[],\"roles\":[],\"username\":\"bob\"}");
+	json_decref(out);
+	/* An admin's permissions, for the console to show what it may. */
+	cr_assert_eq(th_call("GET", "/v1/me", th_root, NULL, NULL, NULL, &out),
+	    200);
+	bh_expect_json(json_object_get(out, "permissions"), "[\"*\"]");
 	json_decref(out);
 	/* A cookie session gets its CSRF token back (after a reload). */
 	snprintf(cookie, sizeof(cookie), "Cookie: __Host-tessera=%s",

@@ -1,4 +1,4 @@
-/* Admin use cases: users, targets, roles, bindings, check, audit. */
+/* Admin use cases: users, targets, roles, bindings, check. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,9 +17,6 @@
 #include "common/mem.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
-
-#define AUDIT_LIST_DEFAULT	100
-#define AUDIT_LIST_MAX		1000
 
 static void
 actor_of(const struct caller *c, struct audit_actor *a)
@@ -626,64 +623,4 @@ broker_check(struct broker *b, const struct caller *c, const char *user,
 	user_free(u);
 	*out = json_pack("{s:b, s:s}", "allowed", allowed, "reason", reason);
 	return *out != NULL ? 0 : TSS_E_NOMEM;
-}
-
-static int
-parse_count(const char *s, uint64_t dflt, uint64_t max, uint64_t *out)
-{
-	unsigned long long v;
-	char *end;
-
-	if (s == NULL) {
-		*out = dflt;
-		return 0;
-	}
-	if (s[0] < '0' || s[0] > '9')
-		return TSS_E_VALIDATION;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (*end != '\0' || errno == ERANGE || v > max)
-		return TSS_E_VALIDATION;
-	*out = v;
-	return 0;
-}
-
-int
-broker_audit_list(struct broker *b, const struct caller *c, const char *after,
-    const char *limit, json_t **out, char *errmsg, size_t len)
-{
-	struct store_txn *t = NULL;
-	uint64_t from, lim, seq;
-	json_t *arr = NULL, *e;
-	int r;
-
-	*out = NULL;
-	if ((r = broker_need(c, RBAC_PERM_AUDIT_READ)) != 0)
-		return r;
-	if (parse_count(after, 0, UINT64_MAX - 1, &from) != 0 ||
-	    parse_count(limit, AUDIT_LIST_DEFAULT, AUDIT_LIST_MAX, &lim) != 0 ||
-	    lim == 0) {
-		snprintf(errmsg, len, "after: a sequence number; limit: 1 to %d",
-		    AUDIT_LIST_MAX);
-		return TSS_E_VALIDATION;
-	}
-	if ((arr = json_array()) == NULL)
-		return TSS_E_NOMEM;
-	if ((r = store_begin(b->store, 0, &t)) != 0)
-		goto out;
-	for (seq = from + 1; json_array_size(arr) < lim; seq++) {
-		if ((r = audit_get(t, seq, &e)) != 0)
-			break;
-		if (json_array_append_new(arr, e) != 0) {
-			r = TSS_E_NOMEM;
-			goto out;
-		}
-	}
-	if (r != 0 && r != TSS_E_NOT_FOUND)
-		goto out;
-	r = (*out = json_pack("{s:O}", "events", arr)) != NULL ? 0 : TSS_E_NOMEM;
- out:
-	store_abort(t);
-	json_decref(arr);
-	return r;
 }

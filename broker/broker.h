@@ -211,8 +211,25 @@ int broker_binding_delete(struct broker *b, const struct caller *c,
 int broker_check(struct broker *b, const struct caller *c, const char *user,
     const char *target, const char *login, int64_t now, json_t **out,
     char *errmsg, size_t len);
+/*
+ * The query of GET /v1/audit, as the request's strings (NULL for absent):
+ * after (oldest first) or before (order "newest": newest first, from the
+ * head when before is NULL), limit, and filters actor, action (exact, or
+ * a prefix when it ends in '.'), object, since and until (RFC 3339 UTC,
+ * "2026-12-07T03:40:00Z", inclusive).  One request examines at most
+ * BROKER_AUDIT_SCAN events; *out is {"events":[...],"next":seq|null},
+ * next the after/before that continues the walk.
+ */
+#define BROKER_AUDIT_SCAN	5000
+struct broker_audit_q {
+	const char *after, *before, *order, *limit;
+	const char *actor, *action, *object, *since, *until;
+};
 int broker_audit_list(struct broker *b, const struct caller *c,
-    const char *after, const char *limit, json_t **out, char *errmsg,
-    size_t len);
+    const struct broker_audit_q *q, json_t **out, char *errmsg, size_t len);
+/* Walk the chain: {"ok":bool,"count":n,"head":hex} or
+ * {"ok":false,"bad_seq":n}. */
+int broker_audit_verify(struct broker *b, const struct caller *c,
+    json_t **out);
 
 #endif

@@ -627,9 +627,34 @@ ADMIN_HANDLER(h_binding_create, 201, admin_api_binding_create(a->b, &c,
 ADMIN_HANDLER(h_check, 200, broker_check(a->b, &c, web_req_query(req, "user"),
     web_req_query(req, "target"), web_req_query(req, "login"), api_now(), &out,
     errmsg, sizeof(errmsg)))
-ADMIN_HANDLER(h_audit, 200, broker_audit_list(a->b, &c,
-    web_req_query(req, "after"), web_req_query(req, "limit"), &out, errmsg,
-    sizeof(errmsg)))
+ADMIN_HANDLER(h_audit_verify, 200, broker_audit_verify(a->b, &c, &out))
+
+static struct web_resp *
+h_audit(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct caller c;
+	struct web_resp *resp;
+	struct broker_audit_q q;
+	char errmsg[ERRMSG_MAX] = "";
+	json_t *out = NULL;
+	int r;
+
+	if ((resp = authed(req, a, &c)) != NULL)
+		return resp;
+	q.after = web_req_query(req, "after");
+	q.before = web_req_query(req, "before");
+	q.order = web_req_query(req, "order");
+	q.limit = web_req_query(req, "limit");
+	q.actor = web_req_query(req, "actor");
+	q.action = web_req_query(req, "action");
+	q.object = web_req_query(req, "object");
+	q.since = web_req_query(req, "since");
+	q.until = web_req_query(req, "until");
+	r = broker_audit_list(a->b, &c, &q, &out, errmsg, sizeof(errmsg));
+	caller_clear(&c);
+	return reply(r, 200, out, errmsg);
+}
 ADMIN_HANDLER(h_user_delete, 204, done(broker_user_delete(a->b, &c,
     web_req_param(req), api_now(), errmsg, sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_target_delete, 204, done(broker_target_delete(a->b, &c,
@@ -709,6 +734,7 @@ static const struct web_route routes[] = {
 	{ "DELETE", "/v1/bindings/*",        h_binding_delete, W },
 	{ "GET",    "/v1/check",             h_check,          0 },
 	{ "GET",    "/v1/audit",             h_audit,          0 },
+	{ "GET",    "/v1/audit/verify",      h_audit_verify,   0 },
 	{ "POST",   "/v1/admin/backup",      h_backup,         W },
 	{ "POST",   "/v1/device",            device_api_create,  J },
 	{ "GET",    "/v1/device/pending",    device_api_pending, 0 },

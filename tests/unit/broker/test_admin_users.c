@@ -428,6 +428,18 @@ expect_seqs(const json_t *out, uint64_t first, uint64_t n)
 		    first + i);
 }
 
+static int
+alist(const struct caller *c, const char *after, const char *limit,
+    json_t **out, char *err, size_t len)
+{
+	struct broker_audit_q q;
+
+	memset(&q, 0, sizeof(q));
+	q.after = after;
+	q.limit = limit;
+	return broker_audit_list(fx.b, c, &q, out, err, len);
+}
+
 Test(admin_users, audit_list_pages_by_seq_and_limit)
 {
 	static const struct caller auditor = { .username = "ann",
@@ -444,34 +456,148 @@ Test(admin_users, audit_list_pages_by_seq_and_limit)
 
 	cr_assert_geq(n, 6, "the fixture's world left %llu events",
 	    (unsigned long long)n);
-	cr_assert_eq(broker_audit_list(fx.b, &auditor, NULL, NULL, &out, err,
+	cr_assert_eq(alist(&auditor, NULL, NULL, &out, err,
 	    sizeof(err)), 0, "%s", err);
 	expect_seqs(out, 1, n);
 	json_decref(out);
-	cr_assert_eq(broker_audit_list(fx.b, &bh_root, "2", "3", &out, err,
+	cr_assert_eq(alist(&bh_root, "2", "3", &out, err,
 	    sizeof(err)), 0, "%s", err);
 	expect_seqs(out, 3, 3);
 	json_decref(out);
 	snprintf(after, sizeof(after), "%llu", (unsigned long long)(n - 1));
-	cr_assert_eq(broker_audit_list(fx.b, &bh_root, after, "1000", &out, err,
+	cr_assert_eq(alist(&bh_root, after, "1000", &out, err,
 	    sizeof(err)), 0, "%s", err);
 	expect_seqs(out, n, 1);
 	json_decref(out);
 	snprintf(after, sizeof(after), "%llu", (unsigned long long)n);
-	cr_assert_eq(broker_audit_list(fx.b, &bh_root, after, "1", &out, err,
+	cr_assert_eq(alist(&bh_root, after, "1", &out, err,
 	    sizeof(err)), 0, "%s", err);
 	expect_seqs(out, n + 1, 0);
 	json_decref(out);
-	cr_assert_eq(broker_audit_list(fx.b, &bh_root, "18446744073709551614",
+	cr_assert_eq(alist(&bh_root, "18446744073709551614",
 	    NULL, &out, err, sizeof(err)), 0, "%s", err);
 	expect_seqs(out, 0, 0);
 	json_decref(out);
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		BH_REFUSED(fx.b->store, err, out, TSS_E_VALIDATION, msg,
-		    broker_audit_list(fx.b, &bh_root, bad[i][0], bad[i][1], &out,
+		    alist(&bh_root, bad[i][0], bad[i][1], &out,
 		    err, sizeof(err)));
 	BH_REFUSED(fx.b->store, err, out, TSS_E_FORBIDDEN, "",
-	    broker_audit_list(fx.b, &reader, NULL, NULL, &out, err,
+	    alist(&reader, NULL, NULL, &out, err,
 	    sizeof(err)));
+}
+
+/* Seqs of out's events, newest first from hi down to lo, all of them. */
+static void
+expect_desc(const json_t *out, uint64_t hi, uint64_t lo)
+{
+	const json_t *ev = json_object_get(out, "events");
+	size_t i;
+
+	cr_assert_eq(json_array_size(ev), hi - lo + 1);
+	for (i = 0; i < json_array_size(ev); i++)
+		cr_expect_eq((uint64_t)bh_int(json_array_get(ev, i), "seq"),
+		    hi - i);
+}
+
+Test(admin_users, audit_newest_first_keyset_filters_and_verify)
+{
+	struct broker_audit_q q;
+	json_t *out = NULL, *all = NULL, *e;
+	char err[256] = "", before[32];
+	const char *actor, *action, *time;
+	uint64_t n = bh_audit_seq(fx.b->store), next;
+	size_t i;
+
+	memset(&q, 0, sizeof(q));
+	q.order = "newest";
+	q.limit = "2";
+	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	expect_desc(out, n, n - 1);
+	next = (uint64_t)bh_int(out, "next");
+	cr_assert_eq(next, n - 1);
+	json_decref(out);
+	snprintf(before, sizeof(before), "%llu", (unsigned long long)next);
+	q.before = before;
+	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	expect_desc(out, n - 2, n - 3);
+	json_decref(out);
+	q.before = "2";
+	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	expect_desc(out, 1, 1);
+	cr_expect(json_is_null(json_object_get(out, "next")));
+	json_decref(out);
+
+	/* Filters, against the whole trail read oldest first. */
+	cr_assert_eq(alist(&bh_root, NULL, "1000", &all, err, sizeof(err)), 0);
+	e = json_array_get(json_object_get(all, "events"), 0);
+	actor = json_string_value(json_object_get(e, "actor"));
+	action = json_string_value(json_object_get(e, "action"));
+	time = json_string_value(json_object_get(e, "time"));
+	memset(&q, 0, sizeof(q));
+	q.order = "newest";
+	q.actor = actor;
+	q.action = action;
+	q.until = time;
+	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_geq(json_array_size(json_object_get(out, "events")), 1);
+	json_array_foreach(json_object_get(out, "events"), i, e) {
+		cr_expect_str_eq(json_string_value(json_object_get(e, "actor")),
+		    actor);
+		cr_expect_str_eq(json_string_value(json_object_get(e, "action")),
+		    action);
+		cr_expect_leq(strcmp(json_string_value(json_object_get(e,
+		    "time")), time), 0);
+	}
+	json_decref(out);
+	q.actor = "nobody-at-all";
+	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(json_array_size(json_object_get(out, "events")), 0);
+	json_decref(out);
+	memset(&q, 0, sizeof(q));
+	q.since = "2999-01-01T00:00:00Z";
+	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(json_array_size(json_object_get(out, "events")), 0);
+	json_decref(out);
+	json_decref(all);
+
+	memset(&q, 0, sizeof(q));
+	q.since = "2026-13-01T00:00:00Z";
+	BH_REFUSED(fx.b->store, err, out, TSS_E_VALIDATION,
+	    "since: a UTC time as 2026-12-07T03:40:00Z",
+	    broker_audit_list(fx.b, &bh_root, &q, &out, err, sizeof(err)));
+	q.since = NULL;
+	q.before = "3";
+	BH_REFUSED(fx.b->store, err, out, TSS_E_VALIDATION,
+	    "before: only with order=newest and without after",
+	    broker_audit_list(fx.b, &bh_root, &q, &out, err, sizeof(err)));
+	q.order = "newest";
+	q.before = "x";
+	BH_REFUSED(fx.b->store, err, out, TSS_E_VALIDATION,
+	    "before: a sequence number",
+	    broker_audit_list(fx.b, &bh_root, &q, &out, err, sizeof(err)));
+	q.before = NULL;
+	q.order = "sideways";
+	BH_REFUSED(fx.b->store, err, out, TSS_E_VALIDATION,
+	    "order: newest or oldest",
+	    broker_audit_list(fx.b, &bh_root, &q, &out, err, sizeof(err)));
+	q.order = NULL;
+	q.actor = "";
+	BH_REFUSED(fx.b->store, err, out, TSS_E_VALIDATION,
+	    "actor: 1 to 256 characters",
+	    broker_audit_list(fx.b, &bh_root, &q, &out, err, sizeof(err)));
+
+	cr_assert_eq(broker_audit_verify(fx.b, &bh_root, &out), 0);
+	cr_expect(json_is_true(json_object_get(out, "ok")));
+	cr_expect_eq((uint64_t)bh_int(out, "count"), n);
+	json_decref(out);
+	BH_REFUSED(fx.b->store, err, out, TSS_E_FORBIDDEN, NULL,
+	    broker_audit_verify(fx.b, &reader, &out));
 }

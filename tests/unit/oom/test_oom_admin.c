@@ -60,14 +60,16 @@ static int
 read_run(void *arg)
 {
 	struct readx *x = arg;
+	struct broker_audit_q q;
 	char err[256];
 	int r;
 
 	x->out = x->one = (json_t *)1;
 	if (x->audit) {
 		x->one = NULL;
-		if ((r = broker_audit_list(fx.b, &root, NULL, NULL, &x->out,
-		    err, sizeof(err))) != 0)
+		memset(&q, 0, sizeof(q));
+		if ((r = broker_audit_list(fx.b, &root, &q, &x->out, err,
+		    sizeof(err))) != 0)
 			cr_assert_null(x->out);
 		return r;
 	}

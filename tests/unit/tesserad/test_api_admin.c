@@ -28,6 +28,8 @@ Test(api_admin, listings_need_their_permission)
 		{ "/v1/roles", "roles" },
 		{ "/v1/bindings", "bindings" },
 		{ "/v1/audit?after=1&limit=2", "events" },
+		{ "/v1/audit?order=newest&before=3&actor=root", "events" },
+		{ "/v1/audit/verify", "ok" },
 		{ "/v1/check?user=alice&target=lab/box&login=app", "allowed" },
 		{ "/v1/users/alice", "username" },
 		{ "/v1/roles/dev", "rules" },
@@ -53,6 +55,16 @@ Test(api_admin, listings_need_their_permission)
 	cr_expect_eq(bh_int(json_array_get(json_object_get(out, "events"), 0),
 	    "seq"), 2);
 	json_decref(out);
+	cr_assert_eq(th_call("GET", "/v1/audit?order=newest&before=3&limit=1",
+	    th_root, NULL, NULL, NULL, &out), 200);
+	cr_expect_eq(bh_int(json_array_get(json_object_get(out, "events"), 0),
+	    "seq"), 2);
+	cr_expect_eq(bh_int(out, "next"), 2);
+	json_decref(out);
+	cr_assert_eq(th_call("GET", "/v1/audit/verify", th_root, NULL, NULL,
+	    NULL, &out), 200);
+	cr_expect(json_is_true(json_object_get(out, "ok")));
+	json_decref(out);
 	cr_assert_eq(th_call("GET", "/v1/check?user=alice&target=lab/box&"
 	    "login=app", th_root, NULL, NULL, NULL, &out), 200);
 	cr_expect(json_is_true(json_object_get(out, "allowed")));
@@ -67,6 +79,12 @@ Test(api_admin, listing_refusals_have_their_status)
 	th_expect_error(th_call("GET", "/v1/audit?limit=0", th_root, NULL, NULL,
 	    NULL, NULL), 400, "bad_request",
 	    "after: a sequence number; limit: 1 to 1000");
+	th_expect_error(th_call("GET", "/v1/audit?order=newest&before=-1",
+	    th_root, NULL, NULL, NULL, NULL), 400, "bad_request",
+	    "before: a sequence number");
+	th_expect_error(th_call("GET", "/v1/audit?until=yesterday", th_root,
+	    NULL, NULL, NULL, NULL), 400, "bad_request",
+	    "until: a UTC time as 2026-12-07T03:40:00Z");
 	th_expect_error(th_call("GET", "/v1/check?user=alice", th_root, NULL,
 	    NULL, NULL, NULL), 400, "bad_request",
 	    "user, target and login are required");

@@ -744,6 +744,8 @@ static const struct web_route routes[] = {
 	{ "GET",    "/enroll",               ui_handle,        UI_PAGE },
 	{ "GET",    "/device",               ui_handle,        UI_PAGE },
 	{ "GET",    "/static/app.js",        ui_handle,        UI_ASSET },
+	{ "GET",    "/static/admin_roles.js", ui_handle,       UI_ASSET },
+	{ "GET",    "/static/admin_audit.js", ui_handle,       UI_ASSET },
 	{ "GET",    "/static/style.css",     ui_handle,        UI_ASSET },
 };
 #undef J

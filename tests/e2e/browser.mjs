@@ -19,200 +19,16 @@
 //
 // Exit 77 (skipped) only when chromium is missing; processes are stopped
 // by pid and the temp dir removed on every path.
-
 import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
-import { createRequire } from 'node:module';
-import os from 'node:os';
 import path from 'node:path';
-
-const CHROMIUM = process.env.TESSERA_CHROMIUM || '/usr/bin/chromium';
-const BUILD = path.resolve(process.env.TESSERA_BUILD_DIR || 'build');
-const TESSERA = path.join(BUILD, 'tessera');
-const TESSERAD = path.join(BUILD, 'tesserad');
-const DEADLINE_MS = 240 * 1000;
-
-if (!fs.existsSync(CHROMIUM)) {
-  console.log(`e2e: ${CHROMIUM} not found: skipped`);
-  process.exit(77);
-}
-
-let chromium;
-let axeSource = null;
-try {
-  ({ chromium } = await import('playwright-core'));
-  axeSource = createRequire(import.meta.url)('axe-core').source;
-} catch (e) {
-  console.error('e2e: playwright-core or axe-core is not installed: run `npm ci --prefix tests/e2e` (make test does)');
-  process.exit(1);
-}
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tessera-e2e.'));
-const data = path.join(tmp, 'data');
-const shots = path.join(tmp, 'screenshots');
-fs.mkdirSync(shots);
-const children = new Set();
-let browser = null;
-let checks = 0;
-let axeRuns = 0;
-
-function log(...a) { console.log('e2e:', ...a); }
-
-function check(cond, what) {
-  if (!cond) throw new Error('check failed: ' + what);
-  checks++;
-}
-
-function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
-
-// Poll fn() until it returns something truthy, at most ms.
-async function waitFor(fn, what, ms = 20000, step = 50) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
-    await sleep(step);
-  }
-}
-
-function run(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', ...opts });
-}
-
-// ---- TOTP: each step is accepted once per user, and only ascending ----
-
-class Account {
-  constructor(name, password) {
-    this.name = name;
-    this.password = password;
-    this.secret = null;
-    this.lastStep = 0;
-  }
-
-  nextCode() {
-    const now = Math.floor(Date.now() / 1000);
-    for (const step of [Math.floor(now / 30) - 1, Math.floor(now / 30),
-      Math.floor(now / 30) + 1]) {
-      if (step > this.lastStep) {
-        this.lastStep = step;
-        return run('oathtool', ['--totp', '-b', this.secret, '-N',
-          '@' + (step * 30 + 1)]).trim();
-      }
-    }
-    throw new Error('no fresh TOTP step for ' + this.name);
-  }
-
-  // The next code, waiting (bounded) for a step not used yet.
-  async freshCode() {
-    return waitFor(() => {
-      try { return this.nextCode(); } catch (e) { return null; }
-    }, 'a fresh TOTP step for ' + this.name, 35000, 500);
-  }
-}
-
-// ---- tesserad ----
-
-let port = 0;
-let caPem = null;
-
-function call(method, p, body, token) {
-  return new Promise((resolve, reject) => {
-    const headers = {};
-    let data = null;
-    if (body !== undefined) {
-      data = Buffer.from(JSON.stringify(body));
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = data.length;
-    }
-    if (token) headers.Authorization = 'Bearer ' + token;
-    const req = https.request({ host: '127.0.0.1', port, method, path: p,
-      headers, ca: caPem, timeout: 30000 }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        let json = null;
-        if ((res.headers['content-type'] || '').startsWith('application/json'))
-          json = JSON.parse(raw);
-        resolve({ status: res.statusCode, headers: res.headers, json, raw });
-      });
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('request timed out')));
-    if (data) req.write(data);
-    req.end();
-  });
-}
-
-async function ok(method, p, body, token, want = 200) {
-  const r = await call(method, p, body, token);
-  if (r.status !== want)
-    throw new Error(`${method} ${p}: ${r.status} ${r.raw} (want ${want})`);
-  return r.json;
-}
-
-function startChild(cmd, args, opts) {
-  const c = spawn(cmd, args, opts);
-  children.add(c);
-  c.on('exit', () => children.delete(c));
-  return c;
-}
-
-async function startServer() {
-  const out = run(TESSERA, ['init', '--data', data, '--dev', '--admin', 'admin']);
-  const m = out.match(/^https:\/\/\S+\/enroll#token=([0-9a-f]{64})$/m);
-  check(m, 'tessera init prints the admin enrollment link');
-  // Listen on an ephemeral port and let public_url follow it, so the
-  // browser's Origin is the one the server expects.
-  const conf = path.join(data, 'tesserad.conf');
-  fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8')
-    .split('\n').filter((l) => !/^\s*public_url\s*=/.test(l)).join('\n'));
-  caPem = fs.readFileSync(path.join(data, 'tls.crt'));
-  const env = { ...process.env, TESSERA_LISTEN: '127.0.0.1:0',
-    TESSERA_AUDIT_LOG: path.join(tmp, 'audit.log'),
-    TESSERA_ARGON2_MEMORY_KIB: '1024', TESSERA_ARGON2_TIME: '1' };
-  const logfd = fs.openSync(path.join(tmp, 'tesserad.log'), 'a');
-  const d = startChild(TESSERAD, ['--config', conf], { env,
-    stdio: ['ignore', logfd, logfd] });
-  fs.closeSync(logfd);
-  const portfile = path.join(data, 'tesserad.port');
-  port = await waitFor(() => {
-    if (d.exitCode !== null)
-      throw new Error('tesserad exited ' + d.exitCode + ': ' + tail());
-    try { return parseInt(fs.readFileSync(portfile, 'utf8'), 10) || 0; } catch (e) { return 0; }
-  }, 'tesserad.port');
-  await waitFor(async () => {
-    try { return (await call('GET', '/healthz')).status === 200; } catch (e) { return false; }
-  }, '/healthz');
-  log('tesserad on port', port);
-  return { server: d, adminToken: m[1] };
-}
-
-function tail() {
-  try {
-    return fs.readFileSync(path.join(tmp, 'tesserad.log'), 'utf8').slice(-2000);
-  } catch (e) { return ''; }
-}
-
-// Enroll through the API (the admin; alice uses the browser).
-async function enrollApi(token, acct) {
-  const s = await ok('POST', '/v1/enroll/start', { token, password: acct.password });
-  acct.secret = s.totp_secret;
-  await ok('POST', '/v1/enroll/finish', { token, code: acct.nextCode() });
-  const l = await ok('POST', '/v1/login', { username: acct.name,
-    password: acct.password, code: acct.nextCode() });
-  return l.token;
-}
-
-// SPKI pin of the dev TLS certificate, so Chromium trusts exactly it.
-function spkiPin(pem) {
-  const der = new crypto.X509Certificate(pem).publicKey
-    .export({ type: 'spki', format: 'der' });
-  return crypto.createHash('sha256').update(der).digest('base64');
-}
+import {
+  TESSERA, tmp, data, shots, log, check, sleep, waitFor, run, Account,
+  port, caPem, ok, call, startChild, startServer, tail, enrollApi,
+  launchBrowser, axeChecker, runMain, watchPage, shooter, startWithAdmin,
+} from './harness.mjs';
 
 function keyFingerprint(pub) {
   // "256 SHA256:xxx comment (ED25519)"
@@ -220,13 +36,9 @@ function keyFingerprint(pub) {
 }
 
 async function main() {
-  const { server, adminToken } = await startServer();
-  const base = `https://127.0.0.1:${port}`;
+  const { server, base, admin, at } = await startWithAdmin();
 
   // ---- admin: policy and a user, through the API ----
-  const admin = new Account('admin', 'correct horse battery staple');
-  const at = await enrollApi(adminToken, admin);
-  await ok('PUT', '/v1/targets/lab/box', { labels: { env: 'lab' } }, at);
   await ok('PUT', '/v1/roles/dev', { rules: [{ targets: ['lab/*'],
     logins: ['app'] }], max_ttl: 3600 }, at);
   const nu = await ok('POST', '/v1/users', { username: 'alice',
@@ -236,56 +48,12 @@ async function main() {
   const aliceLink = base + '/enroll#token=' + nu.enroll_token;
 
   // ---- the browser ----
-  const profile = path.join(tmp, 'chromium-profile');
-  fs.mkdirSync(profile);
-  // A fresh profile (--user-data-dir, which playwright takes as the
-  // persistent context's directory); the dev certificate trusted by its
-  // SPKI pin rather than by ignoring certificate errors.
-  browser = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 900, height: 800 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-      '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync',
-      '--ignore-certificate-errors-spki-list=' + spkiPin(caPem)],
-  });
-  const ctx = browser;
+  const ctx = await launchBrowser();
   const page = ctx.pages()[0] || await ctx.newPage();
-  const problems = [];
-  // Error statuses the pages expect (401 before sign-in, a wrong code)
-  // show up as "Failed to load resource"; anything else is a problem.
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text()))
-      problems.push('console: ' + m.text());
-  });
-  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  const shot = async (name) => {
-    await page.screenshot({ path: path.join(shots, name + '.png'), fullPage: true });
-  };
+  const problems = watchPage(page);
+  const shot = shooter(page);
   const visible = (sel) => page.waitForSelector(sel, { state: 'visible', timeout: 15000 });
-  // axe-core, evaluated through the DevTools protocol (the page's CSP
-  // allows no injected script): serious or critical violations fail.
-  const axeCheck = async (name) => {
-    if (!await page.evaluate(() => typeof window.axe !== 'undefined'))
-      await page.evaluate(axeSource);
-    if (axeRuns === 0) {
-      // Once: the check can fail (an unlabelled input is critical).
-      const probe = await page.evaluate(async () => {
-        const i = document.createElement('input');
-        document.querySelector('main').appendChild(i);
-        const r = await window.axe.run(document, { runOnly: ['label'] });
-        i.remove();
-        return r.violations.map((v) => v.id + ':' + v.impact);
-      });
-      check(probe.includes('label:critical'), 'axe catches an unlabelled input: ' + probe);
-    }
-    const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-    const bad = res.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    check(bad.length === 0, `axe on ${name}: ` + bad.map((v) => v.id + ' ' +
-      v.nodes.map((n) => n.target.join(' ')).join(', ')).join('; '));
-    axeRuns++;
-  };
+  const axeCheck = axeChecker(page);
 
   // /enroll without a token says so.
   await page.goto(base + '/enroll');
@@ -676,47 +444,4 @@ async function main() {
     (server.signalCode || '') + ': ' + tail());
 }
 
-async function cleanup() {
-  if (browser) {
-    try { await browser.close(); } catch (e) { /* already gone */ }
-  }
-  for (const c of children) {
-    try { c.kill('SIGTERM'); } catch (e) { /* gone */ }
-  }
-  await waitFor(() => children.size === 0, 'children to exit', 10000)
-    .catch(() => { for (const c of children) c.kill('SIGKILL'); });
-  try {
-    const keep = path.join(BUILD, 'tests', 'e2e', 'screenshots');
-    fs.rmSync(keep, { recursive: true, force: true });
-    fs.mkdirSync(keep, { recursive: true });
-    for (const f of fs.readdirSync(shots))
-      fs.copyFileSync(path.join(shots, f), path.join(keep, f));
-  } catch (e) { /* screenshots are a courtesy */ }
-  if (process.env.TESSERA_E2E_KEEP)
-    console.log('e2e: kept', tmp);
-  else
-    fs.rmSync(tmp, { recursive: true, force: true });
-}
-
-const timer = setTimeout(async () => {
-  console.error('e2e: overall deadline passed');
-  await cleanup();
-  process.exit(1);
-}, DEADLINE_MS);
-
-let rc = 0;
-const t0 = Date.now();
-try {
-  await main();
-  console.log(`e2e: ${axeRuns} axe-core runs without serious or critical violations`);
-  console.log(`e2e: ${checks} checks in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  console.log('1 passed, 0 failed');
-} catch (e) {
-  console.error('e2e: FAILED:', e && e.stack ? e.stack : e);
-  console.error('e2e: tesserad log tail:\n' + tail());
-  console.log('0 passed, 1 failed');
-  rc = 1;
-}
-clearTimeout(timer);
-await cleanup();
-process.exit(rc);
+await runMain(main);

@@ -357,27 +357,45 @@ audit__record_text(const void *v, size_t vl, char **text)
 }
 
 int
-audit_get(struct store_txn *t, uint64_t seq, json_t **out)
+audit_get_text(struct store_txn *t, uint64_t seq, char **text)
 {
 	const void *v;
-	char *text = NULL;
 	uint8_t key[8];
 	size_t vl;
 	int r;
 
-	*out = NULL;
+	*text = NULL;
 	buf_poke_u64(key, seq);
-	if ((r = store_get(t, STORE_DB_AUDIT, key, sizeof(key), &v, &vl)) != 0 ||
-	    (r = audit__record_text(v, vl, &text)) != 0)
+	if ((r = store_get(t, STORE_DB_AUDIT, key, sizeof(key), &v, &vl)) != 0)
 		return r;
+	return audit__record_text(v, vl, text);
+}
+
+int
+audit_parse(const char *text, json_t **out)
+{
 	/* NULL: bad text, or jansson's allocator refused (errno ENOMEM;
 	 * its error code does not say so reliably). */
 	errno = 0;
 	*out = mem_json_loadb(text, strlen(text), JSON_REJECT_DUPLICATES,
 	    NULL);
-	r = errno == ENOMEM ? TSS_E_NOMEM : TSS_E_BAD_FORMAT;
+	if (*out != NULL)
+		return 0;
+	return errno == ENOMEM ? TSS_E_NOMEM : TSS_E_BAD_FORMAT;
+}
+
+int
+audit_get(struct store_txn *t, uint64_t seq, json_t **out)
+{
+	char *text = NULL;
+	int r;
+
+	*out = NULL;
+	if ((r = audit_get_text(t, seq, &text)) != 0)
+		return r;
+	r = audit_parse(text, out);
 	free(text);
-	return *out != NULL ? 0 : r;
+	return r;
 }
 
 /* Check one stored event against the running chain; advance it.

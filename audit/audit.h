@@ -87,6 +87,11 @@ int audit_time_text(int64_t t, char out[32]);
 
 /* Event seq as a new JSON object (caller json_decref()s). */
 int audit_get(struct store_txn *t, uint64_t seq, json_t **out);
+/* The same in two steps: event seq's stored text (its canonical JSON,
+ * jansson's compact sorted form; caller free()s), for a cheap look before
+ * audit_parse makes the object. */
+int audit_get_text(struct store_txn *t, uint64_t seq, char **text);
+int audit_parse(const char *text, json_t **out);
 
 /*
  * Walk the chain from seq 1.  *count gets the number of events, head (65

@@ -94,6 +94,38 @@ match(const json_t *e, const struct broker_audit_q *q)
 	return 1;
 }
 
+/*
+ * Whether text (an event's canonical JSON) can hold "key":"value": a
+ * plain value (printable ASCII, no quote or backslash) is written as is,
+ * so its absence rules the event out without parsing it.  prefix: value
+ * may go on.  Anything else: maybe.
+ */
+static int
+has_member(const char *text, const char *key, const char *value, int prefix)
+{
+	char pat[300];
+	const char *p;
+	int n;
+
+	for (p = value; *p != '\0'; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '"' || *p == '\\')
+			return 1;
+	n = snprintf(pat, sizeof(pat), "\"%s\":\"%s%s", key, value,
+	    prefix ? "" : "\"");
+	return n < 0 || (size_t)n >= sizeof(pat) || strstr(text, pat) != NULL;
+}
+
+static int
+maybe(const char *text, const struct broker_audit_q *q)
+{
+	size_t n = q->action != NULL ? strlen(q->action) : 0;
+
+	return (q->actor == NULL || has_member(text, "actor", q->actor, 0)) &&
+	    (q->object == NULL || has_member(text, "object", q->object, 0)) &&
+	    (q->action == NULL || has_member(text, "action", q->action,
+	    n > 0 && q->action[n - 1] == '.'));
+}
+
 /* -1: before the range in the walk's direction (skip), 1: past it (stop),
  * 0: inside. */
 static int
@@ -220,6 +252,7 @@ walk(struct store_txn *t, const struct broker_audit_q *q, int newest,
     uint64_t start, uint64_t lim, json_t *arr, uint64_t *next)
 {
 	uint64_t seq = start, seen = 0;
+	char *text;
 	json_t *e;
 	int r, where;
 
@@ -229,8 +262,17 @@ walk(struct store_txn *t, const struct broker_audit_q *q, int newest,
 			*next = newest ? seq + 1 : seq - 1;
 			return 0;
 		}
-		if ((r = audit_get(t, seq, &e)) == TSS_E_NOT_FOUND)
+		if ((r = audit_get_text(t, seq, &text)) == TSS_E_NOT_FOUND)
 			return 0;
+		if (r != 0)
+			return r;
+		if (!maybe(text, q)) {
+			free(text);
+			seq = newest ? seq - 1 : seq + 1;
+			continue;
+		}
+		r = audit_parse(text, &e);
+		free(text);
 		if (r != 0)
 			return r;
 		where = in_range(e, q, newest);

@@ -555,6 +555,25 @@ Test(admin_users, audit_newest_first_keyset_filters_and_verify)
 		    "time")), time), 0);
 	}
 	json_decref(out);
+	/* An action prefix, through the text look and the parsed check. */
+	snprintf(before, sizeof(before), "%.*s", (int)(strchr(action, '.') -
+	    action + 1), action);
+	q.actor = NULL;
+	q.until = NULL;
+	q.action = before;
+	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_geq(json_array_size(json_object_get(out, "events")), 1);
+	json_array_foreach(json_object_get(out, "events"), i, e)
+		cr_expect_eq(strncmp(json_string_value(json_object_get(e,
+		    "action")), before, strlen(before)), 0);
+	json_decref(out);
+	q.action = NULL;
+	q.actor = "ro\"ot\xc3\xa9";	/* not plain: parsed, never matched */
+	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(json_array_size(json_object_get(out, "events")), 0);
+	json_decref(out);
 	q.actor = "nobody-at-all";
 	cr_assert_eq(broker_audit_list(fx.b, &bh_root, &q, &out, err,
 	    sizeof(err)), 0, "%s", err);

@@ -3,7 +3,8 @@
 //
 // Story: the admin signs in, creates a role with the structured editor
 // (an invalid login first: the server's error appears next to that
-// field), saves it and reads its raw JSON.  The audit page lists the
+// field), saves it and reads its raw JSON; a bound role is deleted
+// after a second confirmation.  The audit page lists the
 // events newest first; filters narrow them; Older and Newer page back
 // and forth by keyset; follow mode shows an event made meanwhile without
 // a reload; an event's detail; the chain verifies.  rita, an admin with
@@ -167,6 +168,22 @@ async function main() {
   await page.fill('#audit-until', '2000-01-02T00:00');
   await page.click('#audit-apply');
   await waitFor(async () => page.isVisible('#audit-empty'), 'nothing in 2000');
+
+  // Delete a bound role: refused (409) first, then with its bindings
+  // once confirmed.
+  await ok('PUT', '/v1/roles/gone', { rules: [{ targets: ['lab/*'], logins: ['x'] }] }, at);
+  await ok('POST', '/v1/bindings', { role: 'gone', subject: 'user:rita' }, at, 201);
+  const dialogs = [];
+  const onDialog = (d) => { dialogs.push(d.message()); d.accept(); };
+  page.on('dialog', onDialog);
+  await page.goto(base + '/#/roles');
+  await page.click('#roles-rows button[aria-label="Delete role gone"]');
+  await waitFor(async () => /Role gone deleted/.test(await page.textContent('#roles-note')), 'role gone deleted');
+  page.off('dialog', onDialog);
+  check(dialogs.length === 2 && /bound/.test(dialogs[1]), 'asked again for a bound role: ' + dialogs);
+  check((await call('GET', '/v1/roles/gone', undefined, at)).status === 404, 'role gone is gone');
+  check(!(await ok('GET', '/v1/bindings', undefined, at)).bindings.some((b) => b.role === 'gone'),
+    'its binding went with it');
   await page.click('#logout');
   await visible('#login');
 

@@ -206,19 +206,28 @@
         var del = td.appendChild(node('button', 'Delete', 'danger'));
         del.type = 'button';
         del.setAttribute('aria-label', 'Delete role ' + role.name);
-        del.addEventListener('click', function () { remove(role.name); });
+        del.addEventListener('click', function () { remove(role.name, false); });
       });
     });
   }
 
-  function remove(name) {
-    if (!window.confirm('Delete role ' + name + '? Its bindings stop granting access.')) return;
-    U.api('DELETE', '/v1/roles/' + encodeURIComponent(name) + '?force=true').then(function (r) {
+  // Delete; a role still bound asks again before its bindings go too.
+  function remove(name, force) {
+    if (!force && !window.confirm('Delete role ' + name + '?')) return;
+    U.api('DELETE', '/v1/roles/' + encodeURIComponent(name) +
+          (force ? '?force=true' : '')).then(function (r) {
       if (U.expired(r)) return;
+      if (r.status === 409 && !force) {
+        if (window.confirm('Role ' + name + ' is bound to users or groups. ' +
+                           'Delete it and its bindings?')) remove(name, true);
+        else U.note('roles-note', 'Role ' + name + ' kept.');
+        return;
+      }
       if (r.status !== 204) {
         U.setError('roles-error', 'Role ' + name + ' was not deleted: ' + U.message(r));
         return;
       }
+      U.setError('roles-error', '');
       U.note('roles-note', 'Role ' + name + ' deleted.');
       load();
     });
@@ -228,13 +237,17 @@
     ev.preventDefault();
     clearFieldErrors();
     var name = $('role-name').value.trim();
+    if (!name) {
+      fieldError('name: required');
+      return;
+    }
     var body = formJson();
     $('role-save').disabled = true;
-    U.api('PUT', '/v1/roles/' + encodeURIComponent(name || '-'), body).then(function (r) {
+    U.api('PUT', '/v1/roles/' + encodeURIComponent(name), body).then(function (r) {
       $('role-save').disabled = false;
       if (U.expired(r)) return;
       if (r.status === 400 && r.body && r.body.error) {
-        fieldError(name ? r.body.error.message : 'name: required');
+        fieldError(r.body.error.message);
         return;
       }
       if (r.status !== 200) {

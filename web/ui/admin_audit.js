@@ -102,8 +102,11 @@
       });
       var rows = $('audit-rows');
       while (rows.rows.length > PAGE) rows.removeChild(rows.lastChild);
-      if ((r.body.events || []).length)
+      if ((r.body.events || []).length) {
         U.note('audit-follow-note', 'New events up to ' + top + '.');
+        U.note('audit-page', 'Page 1, events ' + top + ' to ' +
+          rows.rows[rows.rows.length - 1].cells[0].textContent);
+      }
     });
   }
 

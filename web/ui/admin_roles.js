@@ -126,17 +126,20 @@
   // The server's "rules[0].logins[1]: reason": the closest field named.
   function fieldError(msg) {
     var m = /^([A-Za-z_][\w.[\]-]*): (.*)$/.exec(msg || '');
-    var path = m ? m[1] : null;
+    var path = m ? m[1] : null, which = '';
+    if (path && /^rules\[\d+\]$/.test(path)) path += '.targets';  // the rule as a whole
     while (path) {
       var e = $('role-form').querySelector('[data-field="' + path + '"]');
       if (e) {
         var err = $(e.id + '-error') || $('role-ext-error');
-        err.textContent = m[2];
+        err.textContent = which + m[2];
         err.hidden = false;
         e.setAttribute('aria-invalid', 'true');
         e.focus();
         return;
       }
+      var item = /\[(\d+)\]$/.exec(path);
+      if (item && !which) which = 'Entry ' + (Number(item[1]) + 1) + ': ';
       var cut = path.replace(/(\[\d+\]|\.[^.[\]]+)$/, '');
       path = cut === path ? null : cut;
     }

@@ -51,7 +51,8 @@ TestSuite(oom_admin, .init = setup, .fini = teardown, .timeout = 240);
 /* ---- reads ---- */
 
 struct readx {
-	int audit;		/* 0 the users and alice, 1 the audit list */
+	int audit;		/* 0 the users and alice, 1 the audit list,
+				 * 2 newest first filtered, 3 verify */
 	json_t *out, *one;
 	uint64_t events;
 };
@@ -68,8 +69,15 @@ read_run(void *arg)
 	if (x->audit) {
 		x->one = NULL;
 		memset(&q, 0, sizeof(q));
-		if ((r = broker_audit_list(fx.b, &root, &q, &x->out, err,
-		    sizeof(err))) != 0)
+		if (x->audit == 2) {
+			q.order = "newest";
+			q.action = "test.";
+			q.limit = "1000";
+		}
+		r = x->audit == 3 ? broker_audit_verify(fx.b, &root, &x->out) :
+		    broker_audit_list(fx.b, &root, &q, &x->out, err,
+		    sizeof(err));
+		if (r != 0)
 			cr_assert_null(x->out);
 		return r;
 	}
@@ -90,9 +98,14 @@ read_check(void *arg, int r)
 	json_t *u;
 	size_t i;
 
-	if (r == 0 && x->audit) {
+	if (r == 0 && x->audit == 3) {
+		cr_assert(json_is_true(json_object_get(x->out, "ok")));
+		cr_assert_eq((uint64_t)json_integer_value(json_object_get(
+		    x->out, "count")), x->events, "an event not counted");
+	} else if (r == 0 && x->audit) {
 		cr_assert_eq(json_array_size(json_object_get(x->out,
-		    "events")), x->events, "an event left out");
+		    "events")), x->audit == 2 ? 20 : x->events,
+		    "an event left out");
 	} else if (r == 0) {
 		cr_assert_eq(json_array_size(json_object_get(x->out, "users")),
 		    3);
@@ -140,6 +153,11 @@ Test(oom_admin, users_and_audit_list)
 	oom_walk("broker_audit_list", read_run, read_check, &x);
 	oom_walk_nth("broker_audit_list", read_run, read_check, read_show,
 	    &x);
+	x.audit = 2;
+	oom_walk("broker_audit_list newest first, filtered", read_run,
+	    read_check, &x);
+	x.audit = 3;
+	oom_walk("broker_audit_verify", read_run, read_check, &x);
 }
 
 /* ---- a reset ---- */

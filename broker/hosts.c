@@ -25,6 +25,7 @@
 #include "common/mem.h"
 #include "hosts.h"
 #include "rbac/rbac.h"
+#include "routes.h"
 #include "sshca/cert.h"
 #include "sshca/sshkey.h"
 #include "store/record.h"
@@ -257,7 +258,29 @@ sweep(struct store_txn *t, const char *target, int64_t now)
 int
 hosts_target_gone(struct store_txn *t, const char *target)
 {
-	return sweep(t, target, 0);
+	int r;
+
+	if ((r = sweep(t, target, 0)) != 0)
+		return r;
+	return routes_target_gone(t, target);
+}
+
+int
+hosts_cred_target(struct store_txn *t, const char *credential, int64_t now,
+    char **target)
+{
+	uint8_t h[SHA256_LEN];
+	struct cred c;
+	int r;
+
+	*target = NULL;
+	if ((r = secret_hash(HOSTS_CRED_PREFIX, credential, h)) != 0 ||
+	    (r = cred_get(t, h, now, &c)) != 0)
+		return r;
+	*target = c.target;
+	c.target = NULL;
+	cred_clear(&c);
+	return 0;
 }
 
 /* ---- tokens ---- */
@@ -725,6 +748,7 @@ hosts_route(struct broker *b, const struct caller *c, const char *target,
 	const struct rbac_access_entry *e = NULL;
 	struct store_txn *t = NULL;
 	struct rbac_target *tg = NULL;
+	char *gw = NULL;
 	size_t i;
 	int r;
 
@@ -745,13 +769,20 @@ hosts_route(struct broker *b, const struct caller *c, const char *target,
 	if ((r = store_begin(b->store, 0, &t)) != 0 ||
 	    (r = rbac_target_get(t, target, &tg)) != 0)
 		goto out;
+	/* An explicit gateway wins; a target without one or hosts goes
+	 * through the gateway that reports it. */
+	if (tg->gateway == NULL && tg->n_hosts == 0 && (r = routes_gateway(t,
+	    target, now, &gw, errmsg, len)) != 0)
+		goto out;
 	r = TSS_E_NOMEM;
 	if ((*out = target_json(tg, e->logins, e->n_logins)) == NULL ||
 	    json_object_set_new(*out, "gateway", tg->gateway != NULL ?
-	    json_string(tg->gateway) : json_null()) != 0)
+	    json_string(tg->gateway) : gw != NULL ? json_string(gw) :
+	    json_null()) != 0)
 		goto out;
 	r = 0;
  out:
+	free(gw);
 	if (r != 0) {
 		json_decref(*out);
 		*out = NULL;

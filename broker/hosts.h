@@ -69,12 +69,20 @@ int hosts_self(struct broker *b, const char *credential, int64_t now,
 /*
  * GET /v1/targets/<name>/route for a signed-in caller who may reach the
  * target (TSS_E_FORBIDDEN otherwise): {target, hosts, port, gateway,
- * logins} with the logins the caller may use there.
+ * logins} with the logins the caller may use there.  gateway: the
+ * target's own, else for a target without hosts the one a gateway
+ * reported (routes_gateway; TSS_E_CONFLICT when two do), else null.
  */
 int hosts_route(struct broker *b, const struct caller *c, const char *target,
     int64_t now, json_t **out, char *errmsg, size_t len);
 
-/* In the transaction that deletes target: its tokens and credentials go. */
+/* The target of a live host credential (TSS_E_INVALID_CREDENTIALS for
+ * any other), in t; *target is the caller's to free. */
+int hosts_cred_target(struct store_txn *t, const char *credential,
+    int64_t now, char **target);
+
+/* In the transaction that deletes target: its tokens, credentials and
+ * routes (routes.h) go. */
 int hosts_target_gone(struct store_txn *t, const char *target);
 
 #endif

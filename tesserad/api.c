@@ -725,6 +725,7 @@ static const struct web_route routes[] = {
 	{ "POST",   "/v1/hosts/join",        host_api_join,    J },
 	{ "POST",   "/v1/hosts/renew",       host_api_renew,   J },
 	{ "GET",    "/v1/hosts/self",        host_api_self,    K },
+	{ "POST",   "/v1/hosts/routes",      host_api_routes,  J },
 	{ "GET",    "/v1/roles",             h_roles_list,     0 },
 	{ "GET",    "/v1/roles/*",           h_role_get,       0 },
 	{ "PUT",    "/v1/roles/*",           h_role_put,       J | W },

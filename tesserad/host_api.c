@@ -1,9 +1,10 @@
 /*
  * host_api: the HTTP face of broker/hosts.h.  POST /v1/targets/<name>/token
  * and GET /v1/targets/<name>/route for signed-in users; POST /v1/hosts/join
- * (the join token in the body), POST /v1/hosts/renew and GET /v1/hosts/self
- * (the host credential as "Authorization: Bearer") for targets, without a
- * session.  A join or renewal that fails for a reason the client caused
+ * (the join token in the body), POST /v1/hosts/renew, GET /v1/hosts/self
+ * and POST /v1/hosts/routes (the host credential as "Authorization:
+ * Bearer") for targets, without a session.  A join, renewal or report that
+ * fails for a reason the client caused
  * takes a token from its address's bucket (broker->host_rl); an address
  * with none left gets 429 before any work.
  */
@@ -17,6 +18,7 @@
 #include "auth/ratelimit.h"
 #include "broker/broker.h"
 #include "broker/hosts.h"
+#include "broker/routes.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "common/mem.h"
@@ -213,5 +215,45 @@ host_api_route(const struct web_req *req, void *arg)
 	caller_clear(&c);
 	if (r != 0)
 		return web_error_msg(r, errmsg);
+	return web_json(200, out);
+}
+
+struct web_resp *
+host_api_routes(const struct web_req *req, void *arg)
+{
+	static const char *const fields[] = { "targets", NULL };
+	struct api *a = arg;
+	struct web_resp *resp;
+	json_t *out = NULL;
+	char errmsg[ERRMSG_MAX] = "", **names = NULL;
+	size_t n = 0, i, j;
+	int r;
+
+	if ((resp = api_only_fields(req, fields)) != NULL)
+		return resp;
+	if ((resp = host_api_rate(a->b->host_rl, req, "failed host joins "
+	    "and renewals", 1)) != NULL)
+		return resp;
+	if ((r = policy_json_strv("targets", json_object_get(web_req_json(req),
+	    "targets"), ROUTES_MAX, rbac_valid_target_name, "a target name",
+	    &names, &n, errmsg, sizeof(errmsg))) != 0)
+		return web_error_msg(r, errmsg);
+	for (i = 0; i < n && r == 0; i++)
+		for (j = 0; j < i && r == 0; j++)
+			if (strcmp(names[i], names[j]) == 0) {
+				snprintf(errmsg, sizeof(errmsg), "targets[%zu]: "
+				    "%s is named twice", i, names[i]);
+				r = TSS_E_VALIDATION;
+			}
+	if (r == 0)
+		r = routes_report(a->b, bearer(req), (const char *const *)names,
+		    n, web_req_remote(req), web_req_id(req), api_now(), &out,
+		    errmsg, sizeof(errmsg));
+	rbac_strv_free(names, n);
+	if (r == TSS_E_VALIDATION)
+		return web_error_msg(r, errmsg);
+	if (r != 0)
+		return host_failed(req, a, "route report", r, errmsg);
+	broker_audit_flush(a->b);
 	return web_json(200, out);
 }

@@ -22,5 +22,6 @@ struct web_resp *host_api_renew(const struct web_req *req, void *arg);
 struct web_resp *host_api_self(const struct web_req *req, void *arg);
 struct web_resp *host_api_token(const struct web_req *req, void *arg);
 struct web_resp *host_api_route(const struct web_req *req, void *arg);
+struct web_resp *host_api_routes(const struct web_req *req, void *arg);
 
 #endif

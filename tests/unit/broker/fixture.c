@@ -34,6 +34,24 @@ cfg_set(struct config *c, const char *k, const char *v)
 }
 
 void
+fixture_host_key(const struct fixture *f, const char *name, char *line,
+    size_t len)
+{
+	char p[512], pub[520], cmd[1024];
+	FILE *fp;
+
+	fixture_path(f, p, sizeof(p), name);
+	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ed25519 -N '' -f '%s'",
+	    p);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(pub, sizeof(pub), "%s.pub", p);
+	cr_assert_not_null(fp = fopen(pub, "r"));
+	cr_assert_not_null(fgets(line, (int)len, fp));
+	fclose(fp);
+	line[strcspn(line, "\n")] = '\0';
+}
+
+void
 fixture_user(struct store_txn *t, const char *name, const char *group,
     int64_t now)
 {

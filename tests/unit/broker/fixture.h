@@ -31,6 +31,10 @@ void fixture_close(struct fixture *f);
 /* dir/name into out, asserting it fits. */
 void fixture_path(const struct fixture *f, char *out, size_t len,
     const char *name);
+/* A new Ed25519 key dir/name from ssh-keygen: its public line into line,
+ * without the newline. */
+void fixture_host_key(const struct fixture *f, const char *name, char *line,
+    size_t len);
 /* An enrolled user (the enrollment itself is auth's business). */
 void fixture_user(struct store_txn *t, const char *name, const char *group,
     int64_t now);

@@ -134,18 +134,7 @@ token(char *out, size_t len, int64_t ttl)
 static void
 host_key(const char *name, char *line, size_t len)
 {
-	char p[512], pub[520], cmd[1024];
-	FILE *f;
-
-	fixture_path(&fx, p, sizeof(p), name);
-	snprintf(cmd, sizeof(cmd), "ssh-keygen -q -t ed25519 -N '' -f '%s'",
-	    p);
-	cr_assert_eq(system(cmd), 0);
-	snprintf(pub, sizeof(pub), "%s.pub", p);
-	cr_assert_not_null(f = fopen(pub, "r"));
-	cr_assert_not_null(fgets(line, (int)len, f));
-	fclose(f);
-	line[strcspn(line, "\n")] = '\0';
+	fixture_host_key(&fx, name, line, len);
 }
 
 static int

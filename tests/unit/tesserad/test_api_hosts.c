@@ -180,3 +180,49 @@ Test(api_hosts, failed_joins_are_rate_limited_per_address)
 	free(tok);
 	free(body);
 }
+
+Test(api_hosts, a_gateway_reports_routes_with_its_credential)
+{
+	char *tok, *body, auth[128];
+	const char *bearer[2] = { auth, NULL };
+	json_t *out;
+
+	put_box();	/* lab/box is the gateway: hosts box.lab, port 2222 */
+	cr_assert_eq(th_call("PUT", "/v1/targets/lab/app", th_root, NULL,
+	    "{\"labels\":{\"env\":\"lab\"}}", NULL, NULL), 200);
+	tok = new_token();
+	body = join_body(tok);
+	cr_assert_eq(th_call("POST", "/v1/hosts/join", NULL, NULL, body, NULL,
+	    &out), 201);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+	    bh_str(out, "credential"));
+	json_decref(out);
+	free(body);
+	free(tok);
+	th_expect_error(th_call("POST", "/v1/hosts/routes", NULL, bearer,
+	    "{\"targets\":[\"lab/app\",\"Bad Name\"]}", NULL, NULL), 400,
+	    "bad_request", "targets[1]: a target name");
+	th_expect_error(th_call("POST", "/v1/hosts/routes", NULL, bearer,
+	    "{\"targets\":[\"lab/app\",\"lab/app\"]}", NULL, NULL), 400,
+	    "bad_request", "targets[1]: lab/app is named twice");
+	th_expect_error(th_call("POST", "/v1/hosts/routes", NULL, bearer,
+	    "{\"target\":[]}", NULL, NULL), 400, "bad_request", NULL);
+	th_expect_error(th_call("POST", "/v1/hosts/routes", th_root, NULL,
+	    "{\"targets\":[\"lab/app\"]}", NULL, NULL), 401,
+	    "invalid_credentials",
+	    "join token or host credential unknown, used or expired");
+	cr_assert_eq(th_call("GET", "/v1/targets/lab/app/route", th_alice,
+	    NULL, NULL, NULL, &out), 200);
+	cr_expect(json_is_null(json_object_get(out, "gateway")));
+	json_decref(out);
+	cr_assert_eq(th_call("POST", "/v1/hosts/routes", NULL, bearer,
+	    "{\"targets\":[\"lab/app\"]}", NULL, &out), 200);
+	bh_expect_json(out, "{\"gateway\":\"lab/box\",\"targets\":"
+	    "[\"lab/app\"],\"unknown\":[]}");
+	json_decref(out);
+	cr_assert_eq(th_call("GET", "/v1/targets/lab/app/route", th_alice,
+	    NULL, NULL, NULL, &out), 200);
+	bh_expect_json(out, "{\"gateway\":\"box.lab:2222\",\"hosts\":[],"
+	    "\"logins\":[\"app\"],\"port\":22,\"target\":\"lab/app\"}");
+	json_decref(out);
+}

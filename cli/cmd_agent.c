@@ -6,7 +6,11 @@
  * two thirds of its life with the renewal credential.  When the server
  * cannot be reached or fails, the last good files stay and one line is
  * logged; the next interval tries again.  With --exec-sshd the process
- * becomes sshd after the first sync and a child keeps refreshing.
+ * becomes sshd after the first sync and a child keeps refreshing.  With
+ * --gateway each round also reports the targets running on this node (the
+ * values of label tessera.target on its running containers, from the
+ * Docker socket) to POST /v1/hosts/routes, at least every
+ * AGENT_ROUTES_EVERY rounds when nothing changed.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -24,12 +28,15 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "agent_files.h"
+#include "agent_routes.h"
 #include "cli.h"
+#include "docker.h"
 
 #define AGENT_TOKEN_MAX		4096
 #define AGENT_INTERVAL_MAX	86400
 #define AGENT_SSHD_ARGS_MAX	CLI_POS_MAX
 #define DOWN			(-2)	/* server unreachable or failing */
+#define AGENT_ROUTES_EVERY	2	/* rounds; below ROUTES_TTL / 30 s */
 
 struct agent {
 	struct cli *c;
@@ -41,6 +48,9 @@ struct agent {
 	char *hostpub;		/* the host key's public line */
 	uint64_t after, before;	/* the host certificate's validity; 0: none */
 	char etag_ca[136], etag_krl[136], etag_self[136];
+	char sock[PATH_MAX];	/* gateway: the Docker socket */
+	char *routes;		/* gateway: the last report's body */
+	unsigned int rounds;	/* since it was sent */
 };
 
 static char *
@@ -420,6 +430,48 @@ self(struct agent *a)
 }
 
 /*
+ * Gateway: report the targets on this node.  A Docker error is logged and
+ * reports nothing (the rest of the round goes on); a refusal is -1.
+ */
+static int
+routes(struct agent *a)
+{
+	struct client_resp resp = { 0 };
+	char *body = NULL;
+	json_t *j = NULL;
+	int r;
+
+	if ((r = agent_routes_json(a->sock, &j)) != 0)
+		return r == TSS_E_NOMEM ? -1 : 0;
+	r = -1;
+	if ((body = mem_json_dumps(j, JSON_COMPACT)) == NULL) {
+		log_error("agent: out of memory");
+		goto out;
+	}
+	if (a->routes != NULL && strcmp(a->routes, body) == 0 &&
+	    ++a->rounds < AGENT_ROUTES_EVERY) {
+		r = 0;
+		goto out;
+	}
+	if ((r = request(a, "POST", "/v1/hosts/routes", 1, j, NULL, &resp))
+	    != 0)
+		goto out;
+	if (resp.status != 200)
+		r = refused("route report", &resp);
+	else {
+		free(a->routes);
+		a->routes = body;
+		body = NULL;
+		a->rounds = 0;
+	}
+ out:
+	client_resp_clear(&resp);
+	json_decref(j);
+	free(body);
+	return r;
+}
+
+/*
  * One round: certificate, CA, KRL, principals.  0 when all succeeded.
  * A refused part does not hold up the others (a KRL update must not wait
  * for a renewal); a server that is down ends the round at once.
@@ -442,6 +494,9 @@ sync_once(struct agent *a)
 	    sizeof(a->etag_krl))) != 0)
 		r = k;
 	if (k != DOWN && a->cred != NULL && (k = self(a)) != 0)
+		r = k;
+	if (k != DOWN && a->cred != NULL && a->cf.gateway &&
+	    (k = routes(a)) != 0)
 		r = k;
 	return k == DOWN ? DOWN : r;
 }
@@ -646,6 +701,11 @@ cmd_target_agent(struct cli *c, int argc, char **argv)
 	a.cf.port = (unsigned int)port;
 	a.cf.listen = listen;
 	log_setup(LOGL_INFO, 0);
+	if (gateway && docker_socket_path(getenv("DOCKER_HOST"), a.sock,
+	    sizeof(a.sock)) != 0) {
+		cli_fail(c, "DOCKER_HOST must be unix:///PATH");
+		return CLI_FAIL;
+	}
 	if ((r = setup_dir(&a, dir != NULL ? dir : "/etc/ssh/tessera"))
 	    != CLI_OK ||
 	    (r = read_secret(&a, token_file, token_env, &a.token)) != CLI_OK ||
@@ -687,5 +747,6 @@ cmd_target_agent(struct cli *c, int argc, char **argv)
 	wipe_free(a.token);
 	wipe_free(a.cred);
 	free(a.hostpub);
+	free(a.routes);
 	return r;
 }

@@ -415,8 +415,9 @@ cmd_ssh(struct cli *c, int argc, char **argv)
 		goto out;
 	if (cmd_ssh_dest(&rt, &(long){ 0 }) == NULL) {
 		r = cli_fail(c, "target %s has no host and no gateway to reach "
-		    "it by: an admin sets them with `tessera target add`",
-		    target);
+		    "it by, and no gateway reports a running container "
+		    "labelled tessera.target=%s: an admin sets them with "
+		    "`tessera target add`", target, target);
 		goto out;
 	}
 	if ((r = cert_ensure(c, &f, target, login)) != CLI_OK ||

@@ -326,9 +326,13 @@ urlencode(const char *s, char **outp)
 	return 0;
 }
 
-int
-docker_find(const char *sock, const char *key, const char *value,
-    char ***idsp, size_t *np, char err[DOCKER_ERR_MAX])
+/*
+ * The running containers with label key (=value unless value is NULL):
+ * each one's Id, or with values its value of the label, into *outp.
+ */
+static int
+containers(const char *sock, const char *key, const char *value, int values,
+    char ***outp, size_t *np, char err[DOCKER_ERR_MAX])
 {
 	json_t *filters = NULL, *c;
 	struct answer a = { 0, NULL };
@@ -338,9 +342,10 @@ docker_find(const char *sock, const char *key, const char *value,
 	size_t i, n = 0;
 	int r = TSS_E_INTERNAL;
 
-	*idsp = NULL;
+	*outp = NULL;
 	*np = 0;
-	if (mem_asprintf(&label, "%s=%s", key, value) < 0) {
+	if ((value != NULL ? mem_asprintf(&label, "%s=%s", key, value) :
+	    mem_asprintf(&label, "%s", key)) < 0) {
 		label = NULL;
 		r = TSS_E_NOMEM;
 		goto out;
@@ -368,10 +373,11 @@ docker_find(const char *sock, const char *key, const char *value,
 		goto out;
 	}
 	json_array_foreach(a.json, i, c) {
-		id = json_string_value(json_object_get(c, "Id"));
-		if (id == NULL || !valid_id(id)) {
+		id = json_string_value(values ? json_object_get(json_object_get(
+		    c, "Labels"), key) : json_object_get(c, "Id"));
+		if (id == NULL || (!values && !valid_id(id))) {
 			snprintf(err, DOCKER_ERR_MAX, "Docker container "
-			    "without a valid Id");
+			    "without a valid %s", values ? key : "Id");
 			r = TSS_E_BAD_FORMAT;
 			goto out;
 		}
@@ -381,7 +387,7 @@ docker_find(const char *sock, const char *key, const char *value,
 		}
 		n++;
 	}
-	*idsp = ids;
+	*outp = ids;
 	*np = n;
 	ids = NULL;	/* transferred */
 	r = 0;
@@ -396,6 +402,20 @@ docker_find(const char *sock, const char *key, const char *value,
 	free(fenc);
 	free(path);
 	return r;
+}
+
+int
+docker_find(const char *sock, const char *key, const char *value,
+    char ***idsp, size_t *np, char err[DOCKER_ERR_MAX])
+{
+	return containers(sock, key, value, 0, idsp, np, err);
+}
+
+int
+docker_label_values(const char *sock, const char *key, char ***valuesp,
+    size_t *np, char err[DOCKER_ERR_MAX])
+{
+	return containers(sock, key, NULL, 1, valuesp, np, err);
 }
 
 static json_t *

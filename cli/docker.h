@@ -39,6 +39,10 @@ int docker_socket_path(const char *docker_host, char *path, size_t len);
  * of *np strings (free each, then the array). */
 int docker_find(const char *sock, const char *key, const char *value,
     char ***idsp, size_t *np, char err[DOCKER_ERR_MAX]);
+/* The values of label key on the running containers that carry it, one
+ * per container (a value twice when two containers carry it). */
+int docker_label_values(const char *sock, const char *key, char ***valuesp,
+    size_t *np, char err[DOCKER_ERR_MAX]);
 /* Create an exec in container id; its ID into exec_id. */
 int docker_exec_create(const char *sock, const char *id,
     const struct docker_exec *x, char exec_id[DOCKER_ID_MAX + 1],

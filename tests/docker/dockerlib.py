@@ -50,12 +50,24 @@ def stop_dockerd(d):
         d.wait(timeout=60)
 
 
-def build_image():
-    """debian:12-slim (made locally when it cannot be pulled), then the
-    image of deploy/Dockerfile as IMAGE; Docker's cache makes a second
-    call cheap."""
+def base_image():
+    """debian:12-slim, made locally when it cannot be pulled."""
     subprocess.run([os.path.join(SRC, "scripts", "debian-base-image.sh")],
                    check=True, capture_output=True, timeout=900)
+
+
+def remove_containers(prefix):
+    """docker rm -f every container whose name holds prefix."""
+    ids = docker("ps", "-aq", "--filter", "name=" + prefix,
+                 check=False).stdout.split()
+    if ids:
+        docker(*(["rm", "-f"] + ids), check=False)
+
+
+def build_image():
+    """base_image(), then the image of deploy/Dockerfile as IMAGE;
+    Docker's cache makes a second call cheap."""
+    base_image()
     docker("build", "-q", "-f", os.path.join(SRC, "deploy", "Dockerfile"),
            "-t", IMAGE, SRC, timeout=1200)
 

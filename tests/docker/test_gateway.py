@@ -29,7 +29,8 @@ import termios
 import fcntl
 import unittest
 
-from dockerlib import SRC, docker, harness, start_dockerd, stop_dockerd
+from dockerlib import (base_image, docker, harness, remove_containers,
+                       start_dockerd, stop_dockerd)
 
 PREFIX = "tssgw" + secrets.token_hex(3)
 IMAGE = "debian:12-slim"
@@ -54,9 +55,7 @@ class Gateway(unittest.TestCase):
     @classmethod
     def up(cls):
         cls.dockerd = start_dockerd(cls.dir)
-        subprocess.run([os.path.join(SRC, "scripts",
-                                     "debian-base-image.sh")],
-                       check=True, capture_output=True, timeout=900)
+        base_image()
         cls.ca, _ = harness.ssh_keypair(cls.dir, "ca")
         cls.key, _ = harness.ssh_keypair(cls.dir, "user")
         cls.certs = {}
@@ -93,10 +92,7 @@ class Gateway(unittest.TestCase):
         if getattr(cls, "sshd", None) is not None:
             cls.sshd.terminate()
             cls.sshd.wait(timeout=10)
-        ids = docker("ps", "-aq", "--filter", "name=" + PREFIX,
-                     check=False).stdout.split()
-        if ids:
-            docker(*(["rm", "-f"] + ids), check=False)
+        remove_containers(PREFIX)
         stop_dockerd(cls.dockerd)
         shutil.rmtree(cls.dir, ignore_errors=True)
 

@@ -1,9 +1,10 @@
 /*
  * oom, host certificates on a real broker (tests/unit/broker/fixture.h):
- * a join token, a join, a renewal, GET /v1/hosts/self and a route, each
- * walked through every allocation failure (oom.h).  A failed token or
- * join stores nothing: the META records and the audit trail are as they
- * were, so the token of a failed join still joins.
+ * a join token, a join, a renewal, GET /v1/hosts/self, a route, a
+ * gateway's route report and the route it makes, each walked through
+ * every allocation failure (oom.h).  A failed token, join or report
+ * stores nothing: the META records and the audit trail are as they were,
+ * so the token of a failed join still joins.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "auth/token.h"
 #include "broker/broker.h"
 #include "broker/hosts.h"
+#include "broker/routes.h"
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
@@ -27,25 +29,32 @@ static struct fixture fx;
 static const struct caller root = { .username = "root",
     .perms = RBAC_PERM_STAR | RBAC_PERM_ALL };
 
+/* Target name with the fields of the JSON text, put as root. */
 static void
-setup(void)
+put_target(const char *name, const char *text)
 {
 	struct rbac_target *tg;
 	json_t *j, *out = NULL;
 	char err[256] = "";
 
-	oom_setup();
-	fixture_open(&fx, NULL, 8 * 3600);
-	fixture_stop_sink(&fx);
-	j = json_pack("{s:{s:s}, s:[s, s]}", "labels", "env", "lab", "hosts",
-	    "box.lab", "10.0.0.5");
-	cr_assert_eq(policy_json_target("lab/box", j, &tg, err, sizeof(err)),
-	    0, "%s", err);
+	cr_assert_not_null(j = json_loads(text, 0, NULL));
+	cr_assert_eq(policy_json_target(name, j, &tg, err, sizeof(err)), 0,
+	    "%s", err);
 	json_decref(j);
 	cr_assert_eq(broker_target_put(fx.b, &root, tg, fx.now, &out, err,
 	    sizeof(err)), 0, "%s", err);
 	json_decref(out);
 	rbac_target_free(tg);
+}
+
+static void
+setup(void)
+{
+	oom_setup();
+	fixture_open(&fx, NULL, 8 * 3600);
+	fixture_stop_sink(&fx);
+	put_target("lab/box", "{\"labels\":{\"env\":\"lab\"},"
+	    "\"hosts\":[\"box.lab\",\"10.0.0.5\"]}");
 }
 
 static void
@@ -58,7 +67,8 @@ teardown(void)
 TestSuite(oom_hosts, .init = setup, .fini = teardown, .timeout = 240);
 
 struct hostx {
-	int mode;	/* 0 token, 1 join, 2 renew, 3 self, 4 route */
+	int mode;	/* 0 token, 1 join, 2 renew, 3 self, 4 route,
+			 * 5 report, 6 the reported route */
 	char tok[80], cred[80];
 	struct caller alice;
 	uint64_t meta, events;		/* before the run */
@@ -84,6 +94,8 @@ new_token(struct hostx *x)
 	    json_object_get(o, "token")));
 	json_decref(o);
 }
+
+static const char *const app[] = { "lab/app" };
 
 static int
 hx_run(void *arg)
@@ -112,9 +124,13 @@ hx_run(void *arg)
 	case 3:
 		r = hosts_self(fx.b, x->cred, fx.now, &x->out);
 		break;
+	case 5:
+		r = routes_report(fx.b, x->cred, app, 1, "192.0.2.7",
+		    "req-oom", fx.now, &x->out, x->err, sizeof(x->err));
+		break;
 	default:
-		r = hosts_route(fx.b, &x->alice, "lab/box", fx.now, &x->out,
-		    x->err, sizeof(x->err));
+		r = hosts_route(fx.b, &x->alice, x->mode == 6 ? app[0] :
+		    "lab/box", fx.now, &x->out, x->err, sizeof(x->err));
 		break;
 	}
 	if (r != 0)
@@ -137,6 +153,12 @@ hx_check(void *arg, int r)
 	}
 	if (x->mode <= 2)
 		cr_assert_neq(x->meta, 0, "counts taken before the walk");
+	if (x->mode == 5)	/* the first report adds and audits, once */
+		cr_assert_eq(json_array_size(json_object_get(x->out,
+		    "targets")), 1);
+	if (x->mode == 6)
+		cr_assert_str_eq(json_string_value(json_object_get(x->out,
+		    "gateway")), "box.lab:22");
 	if (x->mode == 0) {
 		cr_assert_eq(strlen(json_string_value(json_object_get(x->out,
 		    "token"))), 68);
@@ -196,5 +218,14 @@ Test(oom_hosts, token_join_renew_self_route)
 	cr_assert_eq(broker_caller(fx.b, session, fx.now, &x.alice), 0);
 	oom_walk("hosts_route", hx_run, hx_check, &x);
 	oom_walk_nth("hosts_route", hx_run, hx_check, hx_show, &x);
+	/* lab/box as the gateway of lab/app, a target without hosts. */
+	put_target("lab/app", "{\"labels\":{\"env\":\"lab\"}}");
+	counts(&x.meta, &x.events);
+	x.mode = 5;
+	oom_walk("routes_report", hx_run, hx_check, &x);
+	oom_walk_nth("routes_report", hx_run, hx_check, hx_show, &x);
+	x.mode = 6;
+	oom_walk("hosts_route (reported)", hx_run, hx_check, &x);
+	oom_walk_nth("hosts_route (reported)", hx_run, hx_check, hx_show, &x);
 	caller_clear(&x.alice);
 }

@@ -2,7 +2,9 @@
 Tessera stack from deploy/stack.yaml, a target with the kit
 (deploy/target/, its demo service) and an app container without sshd
 behind the gateway (deploy/gateway/, mode: global), each joined with a
-single-use token, so both present host certificates.  As an engineer,
+single-use token, so both present host certificates.  The app's target
+has neither hosts nor a gateway: its route is the gateway that reports
+its labelled container.  As an engineer,
 `tessera ssh` reaches both with StrictHostKeyChecking yes and only the
 @cert-authority line, and runs `id -un` as the granted login; a login not
 granted is refused; a target whose container lacks the label is refused
@@ -147,7 +149,7 @@ class Reach(SwarmCase):
         for name, body in (
                 ("demo/ssh", {"hosts": ["127.0.0.1"], "port": cls.tport}),
                 (gw, {"hosts": ["127.0.0.1"], "port": cls.gport}),
-                ("demo/app", {"gateway": "127.0.0.1:%d" % cls.gport}),
+                ("demo/app", {}),   # routed by the gateway's report
                 ("demo/nolabel", {"gateway": "127.0.0.1:%d" % cls.gport})):
             body["labels"] = {}
             i.ok("PUT", "/v1/targets/" + name, body, token=admin)

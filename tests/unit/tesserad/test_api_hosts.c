@@ -1,8 +1,8 @@
 /*
  * tesserad/host_api over HTTPS (th.h: a real broker behind the real web
  * server, libcurl with real TLS): target fields, join tokens, joins,
- * renewals, GET /v1/hosts/self with its ETag, routes, and the rate limit
- * on failed joins.
+ * renewals, GET /v1/hosts/self with its ETag, routes, a gateway's route
+ * reports, and the rate limit on failed joins and reports.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -225,4 +225,21 @@ Test(api_hosts, a_gateway_reports_routes_with_its_credential)
 	bh_expect_json(out, "{\"gateway\":\"box.lab:2222\",\"hosts\":[],"
 	    "\"logins\":[\"app\"],\"port\":22,\"target\":\"lab/app\"}");
 	json_decref(out);
+}
+
+Test(api_hosts, failed_route_reports_count_with_joins_and_renewals)
+{
+	const char *bearer[2] = { "Authorization: Bearer tsh_0000", NULL };
+	int i;
+
+	for (i = 0; i < 20; i++)
+		th_expect_error(th_call("POST", "/v1/hosts/routes", NULL,
+		    bearer, "{\"targets\":[]}", NULL, NULL), 401,
+		    "invalid_credentials", NULL);
+	th_expect_error(th_call("POST", "/v1/hosts/routes", NULL, bearer,
+	    "{\"targets\":[]}", NULL, NULL), 429, "too_many_attempts", NULL);
+	/* One bucket: a join from the address waits too. */
+	th_expect_error(th_call("POST", "/v1/hosts/join", NULL, NULL,
+	    "{\"token\":\"tsj_0000\",\"public_key\":\"x\"}", NULL, NULL), 429,
+	    "too_many_attempts", NULL);
 }

@@ -362,7 +362,9 @@ class Renewal(unittest.TestCase):
                     return f.read()
             except OSError:
                 return None
-        first = h.wait_for(lambda: read(cert), "the host certificate")
+        # The join writes the certificate, then the credential.
+        first = h.wait_for(lambda: read(os.path.join(kit, "credential")) and
+                           read(cert), "the host certificate")
         t0 = time.monotonic()
         cred = read(os.path.join(kit, "credential"))
         renewed = h.wait_for(lambda: read(cert) != first and read(cert),

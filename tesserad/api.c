@@ -747,6 +747,7 @@ static const struct web_route routes[] = {
 	{ "GET",    "/static/app.js",        ui_handle,        UI_ASSET },
 	{ "GET",    "/static/admin_roles.js", ui_handle,       UI_ASSET },
 	{ "GET",    "/static/admin_audit.js", ui_handle,       UI_ASSET },
+	{ "GET",    "/static/admin.js",      ui_handle,        UI_ASSET },
 	{ "GET",    "/static/style.css",     ui_handle,        UI_ASSET },
 };
 #undef J

@@ -39,7 +39,7 @@ export const data = path.join(tmp, 'data');
 export const shots = path.join(tmp, 'screenshots');
 fs.mkdirSync(shots);
 export const children = new Set();
-export let browser = null;
+const browsers = [];   // every launchBrowser(), closed by cleanup()
 export let checks = 0;
 export let axeRuns = 0;
 
@@ -202,11 +202,12 @@ export function spkiPin(pem) {
 // A headless Chromium with a fresh profile (--user-data-dir, which
 // playwright takes as the persistent context's directory); the dev
 // certificate trusted by its SPKI pin rather than by ignoring
-// certificate errors.
-export async function launchBrowser() {
-  const profile = path.join(tmp, 'chromium-profile');
+// certificate errors.  Each call is another browser with its own profile
+// (name), so a second user can be signed in at the same time.
+export async function launchBrowser(name = 'chromium-profile') {
+  const profile = path.join(tmp, name);
   fs.mkdirSync(profile);
-  browser = await chromium.launchPersistentContext(profile, {
+  const b = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 900, height: 800 },
@@ -215,7 +216,8 @@ export async function launchBrowser() {
       '--disable-component-update', '--disable-sync',
       '--ignore-certificate-errors-spki-list=' + spkiPin(caPem)],
   });
-  return browser;
+  browsers.push(b);
+  return b;
 }
 
 // tesserad started, its admin enrolled through the API (at: a bearer
@@ -276,8 +278,8 @@ export function axeChecker(page) {
 let keep = 'screenshots';
 
 export async function cleanup() {
-  if (browser) {
-    try { await browser.close(); } catch (e) { /* already gone */ }
+  for (const b of browsers) {
+    try { await b.close(); } catch (e) { /* already gone */ }
   }
   for (const c of children) {
     try { c.kill('SIGTERM'); } catch (e) { /* gone */ }

@@ -1,0 +1,272 @@
+// Browser test of the admin console's users, targets, bindings, check and
+// certificates views (web/ui/admin.js), end to end: a real tesserad, Debian's
+// headless Chromium driven by playwright-core, real oathtool codes.
+//
+// The admin's day: sign in; add a user and read the enrollment link from
+// the page; the user enrolls with it in a second browser context; the
+// admin adds a target (its sshd snippet shown), grants a 1-hour binding
+// with the picker (an expired binding is shown as such), and Check says
+// allowed with the reason; the engineer's dashboard shows the access and
+// the engineer gets a certificate, which the admin revokes in
+// Certificates; the admin resets the user after a confirmation that says
+// what it does, and the engineer's session is gone.  An admin with
+// users:read but not users:write sees no user editor, and a forged
+// request from that admin's page is refused.  axe-core runs on each state
+// (serious or critical violations fail) and each view must fit 375 px.
+
+import fs from 'node:fs';
+import path from 'node:path';
+
+import {
+  log, check, waitFor, run, tmp, Account, ok, enrollApi, launchBrowser,
+  axeChecker, runMain, watchPage, shooter, startWithAdmin,
+} from './harness.mjs';
+
+async function main() {
+  // Set up through the API: the admin, a role (roles are not this test's
+  // views) and a helpdesk admin who may read users but not change them.
+  const { server, base, admin, at } = await startWithAdmin();
+  await ok('PUT', '/v1/roles/web', { rules: [{ targets: ['lab/web'],
+    logins: ['app'] }], max_ttl: 3600 }, at);
+  await ok('PUT', '/v1/roles/helpdesk', { rules: [],
+    admin: ['users:read', 'bindings:read'] }, at);
+  const hu = await ok('POST', '/v1/users', { username: 'helen', groups: [] }, at, 201);
+  await ok('POST', '/v1/bindings', { role: 'helpdesk', subject: 'user:helen' }, at, 201);
+  const helen = new Account('helen', 'helen has a long passphrase');
+  await enrollApi(hu.enroll_token, helen);
+  // A binding that expires in 2 s: the list shows it as expired.
+  await ok('POST', '/v1/bindings', { role: 'web', subject: 'group:temps',
+    expires_at: Math.floor(Date.now() / 1000) + 2 }, at, 201);
+
+  // The admin's browser, and a second one (its own cookies) for bob and
+  // then helen.
+  const problems = [];
+  async function newPage(ctx) {
+    const p = ctx.pages()[0] || await ctx.newPage();
+    problems.push(watchPage(p));
+    p.axe = axeChecker(p);
+    p.shot = shooter(p);
+    return p;
+  }
+  const page = await newPage(await launchBrowser());
+  const visible = (p, sel) => p.waitForSelector(sel, { state: 'visible', timeout: 15000 });
+  // Each state: axe at 900 px, then 375 px without sideways scrolling.
+  async function states(p, name) {
+    await p.axe(name);
+    await p.shot(name);
+    await p.setViewportSize({ width: 375, height: 800 });
+    check(await p.evaluate(() => document.documentElement.scrollWidth) <= 375,
+      name + ' fits 375 px');
+    await p.shot(name + '-375px');
+    await p.setViewportSize({ width: 900, height: 800 });
+  }
+  async function signIn(p, acct) {
+    await p.goto(base + '/');
+    await visible(p, '#login');
+    await p.fill('#login-username', acct.name);
+    await p.fill('#login-password', acct.password);
+    await p.fill('#login-code', await acct.freshCode());
+    await p.click('#login-submit');
+    await visible(p, '#me');
+  }
+  async function go(p, view, section) {
+    await p.click(`#nav-list a[data-view="${view}"]`);
+    await visible(p, '#' + section);
+  }
+  const rowsOf = (p, id) => p.$$eval(`#${id} tr`, (l) => l.map((e) => e.textContent));
+
+  // ---- the admin adds a user ----
+  await signIn(page, admin);
+  const nav = await page.$$eval('#nav-list a', (l) => l.map((a) => a.getAttribute('data-view')));
+  for (const v of ['users', 'targets', 'bindings', 'check', 'all-certs'])
+    check(nav.includes(v), 'the full admin sees ' + v + ': ' + nav);
+  await go(page, 'users', 'view-users');
+  await waitFor(async () => (await rowsOf(page, 'users-rows')).length >= 2, 'the user list');
+  let rows = await rowsOf(page, 'users-rows');
+  check(rows.some((r) => r.includes('helen') && r.includes('enrolled')), 'helen enrolled: ' + rows);
+  await states(page, 'users-1-list');
+  await page.fill('#user-add-name', 'bob');
+  await page.fill('#user-add-groups', 'ops');
+  await page.click('#user-add-submit');
+  await visible(page, '#user-link');
+  const link = await page.inputValue('#user-link-url');
+  check(/\/enroll#token=[0-9a-f]{64}$/.test(link), 'enrollment link on the page: ' + link);
+  await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
+    r.includes('bob') && r.includes('pending')), 'bob listed as pending');
+  await page.fill('#users-search', 'bo');
+  rows = await rowsOf(page, 'users-rows');
+  check(rows.length === 1 && rows[0].includes('bob'), 'search finds bob alone: ' + rows);
+  await states(page, 'users-2-link');
+
+  // ---- bob enrolls in a second browser context ----
+  const bob = new Account('bob', 'bob picks a long passphrase');
+  const eng = await newPage(await launchBrowser('chromium-profile-2'));
+  await eng.goto(link.replace(/^https:\/\/[^/]*/, base));
+  await visible(eng, '#enroll-password');
+  await eng.fill('#enroll-pw1', bob.password);
+  await eng.fill('#enroll-pw2', bob.password);
+  await eng.click('#enroll-pw-submit');
+  await visible(eng, '#enroll-totp');
+  bob.secret = (await eng.textContent('#enroll-secret')).replace(/\s+/g, '');
+  await eng.fill('#enroll-code', bob.nextCode());
+  await eng.click('#enroll-code-submit');
+  await visible(eng, '#enroll-done');
+  await signIn(eng, bob);
+  check(await eng.isVisible('#me-noaccess'), 'bob has no access yet');
+  const engNav = await eng.$$eval('#nav-list a', (l) => l.map((a) => a.getAttribute('data-view')));
+  check(!engNav.includes('users') && !engNav.includes('all-certs'), 'no admin views for bob: ' + engNav);
+  await page.fill('#users-search', '');
+  await page.click('#nav-list a[data-view="overview"]');
+  await go(page, 'users', 'view-users');
+  await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
+    r.includes('bob') && r.includes('enrolled')), 'bob listed as enrolled');
+
+  // ---- a target ----
+  await go(page, 'targets', 'view-targets');
+  await page.fill('#target-name', 'lab/web');
+  await page.fill('#target-labels', 'env lab');
+  await page.click('#target-save');
+  await visible(page, '#target-form-error');
+  check(/key=value/.test(await page.textContent('#target-form-error')), 'bad labels explained');
+  await page.fill('#target-labels', 'env=lab, tier=web');
+  await page.fill('#target-hosts', 'web.lab.example');
+  await page.click('#target-save');
+  await waitFor(async () => (await rowsOf(page, 'targets-rows')).some((r) =>
+    r.includes('lab/web') && r.includes('env=lab') && r.includes('web.lab.example')),
+  'lab/web listed with labels and hosts');
+  await page.click('button[aria-label="sshd lab/web"]');
+  await visible(page, '#target-sshd');
+  check(/TrustedUserCAKeys/.test(await page.textContent('#target-sshd-text')), 'sshd snippet shown');
+  await states(page, 'targets-1-sshd');
+
+  // ---- a 1-hour binding with the picker ----
+  await go(page, 'bindings', 'view-bindings');
+  await waitFor(async () => (await rowsOf(page, 'bindings-rows')).some((r) =>
+    r.includes('group:temps')), 'bindings listed');
+  await page.fill('#grant-role', 'web');
+  await page.fill('#grant-subject', 'user:bob');
+  await page.check('#grant-exp-for');
+  await page.fill('#grant-hours', '1');
+  const t0 = Math.floor(Date.now() / 1000);
+  await page.click('#grant-submit');
+  await waitFor(async () => (await rowsOf(page, 'bindings-rows')).some((r) =>
+    r.includes('user:bob')), 'bob\'s binding listed');
+  const bl = await ok('GET', '/v1/bindings', undefined, at);
+  const bb = bl.bindings.find((b) => b.subject === 'user:bob');
+  check(bb && bb.expires_at >= t0 + 3600 - 5 && bb.expires_at <= t0 + 3600 + 60,
+    'the binding lasts one hour: ' + JSON.stringify(bb));
+  await waitFor(async () => {
+    await page.click('#nav-list a[data-view="overview"]');
+    await go(page, 'bindings', 'view-bindings');
+    return (await rowsOf(page, 'bindings-rows')).some((r) =>
+      r.includes('group:temps') && r.includes('expired'));
+  }, 'the short binding shown as expired', 10000, 500);
+  await page.fill('#bindings-filter', 'user:bob');
+  rows = await rowsOf(page, 'bindings-rows');
+  check(rows.length === 1 && !rows[0].includes('expired'), 'filter by subject: ' + rows);
+  await states(page, 'bindings-1-granted');
+
+  // ---- check ----
+  await go(page, 'check', 'view-check');
+  await page.fill('#check-user', 'bob');
+  await page.fill('#check-target', 'lab/web');
+  await page.fill('#check-login', 'app');
+  await page.click('#check-submit');
+  await visible(page, '#check-result');
+  check(await page.textContent('#check-verdict') === 'Allowed', 'check says allowed');
+  const reason = await page.textContent('#check-reason');
+  check(/web/.test(reason), 'the reason names the role: ' + reason);
+  await states(page, 'check-1-allowed');
+  await page.fill('#check-login', 'root');
+  await page.click('#check-submit');
+  await waitFor(async () => await page.textContent('#check-verdict') === 'Not allowed',
+    'check says not allowed for root');
+
+  // ---- the engineer sees the access and gets a certificate ----
+  await eng.reload();
+  await visible(eng, '#me-access');
+  rows = await rowsOf(eng, 'me-access-rows');
+  check(rows.length === 1 && rows[0].includes('lab/web') && rows[0].includes('app'),
+    'bob\'s dashboard shows the access: ' + rows);
+  const key = path.join(tmp, 'bob_ed25519');
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  await eng.click('#nav-list a[data-view="cert"]');
+  await visible(eng, '#cert-form');
+  await eng.fill('#cert-key', fs.readFileSync(key + '.pub', 'utf8').trim());
+  await eng.click('#cert-submit');
+  await visible(eng, '#cert-result');
+
+  // ---- the admin revokes it in Certificates ----
+  await go(page, 'all-certs', 'view-allcerts');
+  await waitFor(async () => (await rowsOf(page, 'allcerts-rows')).some((r) =>
+    r.includes('bob') && r.includes('valid')), 'bob\'s certificate listed');
+  await page.selectOption('#allcerts-user', 'bob');
+  await page.selectOption('#allcerts-state', 'valid');
+  rows = await rowsOf(page, 'allcerts-rows');
+  check(rows.length === 1 && rows[0].includes('app@lab/web'), 'filters leave bob\'s one certificate: ' + rows);
+  await states(page, 'certs-1-valid');
+  await page.click('#allcerts-rows button');
+  await waitFor(async () => /revoked/.test(await page.textContent('#allcerts-note')), 'revoked note');
+  await waitFor(async () => await page.isVisible('#allcerts-empty'), 'no valid certificate left');
+  const bc = await ok('GET', '/v1/certs?user=bob', undefined, at);
+  check(bc.certificates.length === 1 && bc.certificates[0].state === 'revoked',
+    'the server has it revoked');
+  await page.selectOption('#allcerts-state', 'revoked');
+  check((await rowsOf(page, 'allcerts-rows')).length === 1, 'shown as revoked');
+  await states(page, 'certs-2-revoked');
+
+  // ---- reset bob, after a confirmation that says what it does ----
+  await go(page, 'users', 'view-users');
+  await page.click('button[aria-label="Edit bob"]');
+  await visible(page, '#user-edit');
+  await page.click('#user-reset');
+  await visible(page, '#user-confirm');
+  const warn = await page.textContent('#user-confirm-text');
+  check(/session/.test(warn) && /revoked/.test(warn), 'the confirmation says what a reset does: ' + warn);
+  await states(page, 'users-3-confirm-reset');
+  await page.click('#user-confirm-yes');
+  await waitFor(async () => /bob was reset/.test(await page.textContent('#users-note')), 'reset said');
+  check(/\/enroll#token=[0-9a-f]{64}$/.test(await page.inputValue('#user-link-url')) &&
+    await page.inputValue('#user-link-url') !== link, 'a new enrollment link for bob');
+  await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
+    r.includes('bob') && r.includes('pending')), 'bob pending again');
+  await eng.reload();
+  await visible(eng, '#login');
+  check(await eng.isHidden('#nav'), 'bob\'s session ended with the reset');
+
+  // ---- a helpdesk admin: no editor, and a forged change is refused ----
+  const hp = eng;     // bob's session there ended with the reset
+  await signIn(hp, helen);
+  const hnav = await hp.$$eval('#nav-list a', (l) => l.map((a) => a.getAttribute('data-view')));
+  check(hnav.includes('users') && !hnav.includes('targets'), 'helen sees users only: ' + hnav);
+  await go(hp, 'users', 'view-users');
+  await waitFor(async () => (await rowsOf(hp, 'users-rows')).length >= 3, 'helen\'s user list');
+  check(await hp.isHidden('#user-add-box') && await hp.isHidden('#user-edit') &&
+    (await hp.$$('#users-rows button')).length === 0, 'no user editor without users:write');
+  await states(hp, 'users-4-readonly');
+  const forged = await hp.evaluate(async () => {
+    const me = await (await fetch('/v1/me', { credentials: 'same-origin' })).json();
+    const r = await fetch('/v1/users/bob', { method: 'PATCH', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+      body: JSON.stringify({ disabled: true }) });
+    return { status: r.status, body: await r.json() };
+  });
+  check(forged.status === 403 && forged.body.error.code === 'forbidden',
+    'the forged request is refused: ' + JSON.stringify(forged));
+  const bu = await ok('GET', '/v1/users/bob', undefined, at);
+  check(!bu.disabled, 'bob was not disabled by the forged request');
+
+  const au = await ok('GET', '/v1/audit?limit=1000', undefined, at);
+  const acts = au.events.filter((e) => e.actor === 'admin').map((e) => e.action);
+  for (const a of ['user.create', 'target.put', 'binding.create', 'cert.revoke', 'user.reset'])
+    check(acts.includes(a), 'audit has ' + a + ': ' + acts);
+  check(problems.flat().length === 0, 'no console errors or CSP violations: ' + problems.flat().join('; '));
+
+  log('the admin\'s day passed');
+  server.kill('SIGTERM');
+  await waitFor(() => server.exitCode !== null || server.signalCode !== null,
+    'tesserad to stop', 15000);
+  check(server.exitCode === 0, 'tesserad exit ' + server.exitCode);
+}
+
+await runMain(main, 'screenshots-admin');

@@ -298,6 +298,18 @@ broker_user_delete(struct broker *b, const struct caller *c, const char *name,
 	return guard_run(b, c, NULL, delete_fn, &op, now, errmsg, len);
 }
 
+/* A users:write change judged by the admin rule (guard_run). */
+static int
+user_guarded(struct user_op *op, const char *handed, commit_fn fn)
+{
+	int r;
+
+	if ((r = broker_need(op->c, RBAC_PERM_USERS_WRITE)) != 0)
+		return r;
+	return guard_run(op->b, op->c, handed, fn, op, op->now, op->errmsg,
+	    op->len);
+}
+
 static int
 reset_fn(struct store_txn *t, void *a)
 {
@@ -325,10 +337,7 @@ broker_user_reset(struct broker *b, const struct caller *c, const char *name,
 	int r;
 
 	*out = NULL;
-	if ((r = broker_need(c, RBAC_PERM_USERS_WRITE)) != 0)
-		return r;
-	if ((r = guard_run(b, c, name, reset_fn, &op, now, errmsg,
-	    len)) == 0) {
+	if ((r = user_guarded(&op, name, reset_fn)) == 0) {
 		*out = enrollment_json(b, name, op.token, op.expires_at);
 		if (*out == NULL || json_object_set_new(*out,
 		    "revoked_certificates",
@@ -339,6 +348,30 @@ broker_user_reset(struct broker *b, const struct caller *c, const char *name,
 		}
 	}
 	explicit_bzero(op.token, sizeof(op.token));
+	return r;
+}
+
+static int
+unlock_fn(struct store_txn *t, void *a)
+{
+	struct user_op *op = a;
+	struct audit_actor ua;
+
+	actor_of(op->c, &ua);
+	return user_unlock(t, op->name, &ua, op->now);
+}
+
+int
+broker_user_unlock(struct broker *b, const struct caller *c, const char *name,
+    int64_t now, json_t **out, char *errmsg, size_t len)
+{
+	struct user_op op = { .b = b, .c = c, .name = name, .now = now,
+	    .errmsg = errmsg, .len = len };
+	int r;
+
+	*out = NULL;
+	if ((r = user_guarded(&op, NULL, unlock_fn)) == 0)
+		r = broker_user_get(b, c, name, out);
 	return r;
 }
 

@@ -175,6 +175,10 @@ int broker_user_delete(struct broker *b, const struct caller *c,
     const char *name, int64_t now, char *errmsg, size_t len);
 int broker_user_reset(struct broker *b, const struct caller *c,
     const char *name, int64_t now, json_t **out, char *errmsg, size_t len);
+/* Clear a user's failure count, throttle and lock (users:write); the
+ * user as GET /v1/users/<name>.  Audit: user.unlock. */
+int broker_user_unlock(struct broker *b, const struct caller *c,
+    const char *name, int64_t now, json_t **out, char *errmsg, size_t len);
 
 /*
  * Policy.  Reads need targets:read, roles:read or bindings:read (implied

@@ -611,6 +611,8 @@ ADMIN_HANDLER(h_user_patch, 200, admin_api_user_patch(a->b, &c,
     sizeof(errmsg)))
 ADMIN_HANDLER(h_user_reset, 200, broker_user_reset(a->b, &c,
     web_req_param(req), api_now(), &out, errmsg, sizeof(errmsg)))
+ADMIN_HANDLER(h_user_unlock, 200, broker_user_unlock(a->b, &c,
+    web_req_param(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_targets_list, 200, broker_targets_list(a->b, &c, &out))
 ADMIN_HANDLER(h_target_put, 200, admin_api_target_put(a->b, &c,
     web_req_param(req), web_req_json(req), api_now(), &out, errmsg,
@@ -716,6 +718,7 @@ static const struct web_route routes[] = {
 	{ "PATCH",  "/v1/users/*",           h_user_patch,     J | W },
 	{ "DELETE", "/v1/users/*",           h_user_delete,    W },
 	{ "POST",   "/v1/users/*/reset",     h_user_reset,     W },
+	{ "POST",   "/v1/users/*/unlock",    h_user_unlock,    W },
 	{ "GET",    "/v1/targets",           h_targets_list,   0 },
 	{ "PUT",    "/v1/targets/*",         h_target_put,     J | W },
 	{ "DELETE", "/v1/targets/*",         h_target_delete,  W },

@@ -106,6 +106,7 @@
     $('user-edit-name').textContent = u.username;
     $('user-edit-groups').value = u.groups.join(', ');
     $('user-toggle').textContent = u.disabled ? 'Enable' : 'Disable';
+    show('user-unlock', !!u.locked);
   }
 
   function edit(u) {
@@ -173,6 +174,12 @@
       userCall('PATCH', '/v1/users/' + n, { disabled: off }, function () {
         T.note('users-note', off ? n + ' is disabled: their sessions ended and ' +
           'their certificates are revoked.' : n + ' is enabled.');
+      });
+    });
+    $('user-unlock').addEventListener('click', function () {
+      var n = editing.username;
+      userCall('POST', '/v1/users/' + n + '/unlock', undefined, function () {
+        T.note('users-note', n + ' is unlocked: they may sign in again.');
       });
     });
     $('user-reset').addEventListener('click', function () {

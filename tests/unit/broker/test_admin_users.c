@@ -365,6 +365,45 @@ Test(admin_users, reset_refusals_change_nothing)
 	    sizeof(err)));
 }
 
+/* ---- unlock ---- */
+
+Test(admin_users, unlock_clears_the_lock_and_is_audited)
+{
+	struct store_txn *t;
+	struct user *u = NULL;
+	json_t *out = NULL;
+	char err[256] = "";
+	uint64_t seq;
+
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(user_get(t, "alice", &u), 0);
+	u->locked = 1;
+	u->failures = 9;
+	u->throttle_until = fx.now + 600;
+	cr_assert_eq(user_put(t, u), 0);
+	cr_assert_eq(store_commit(t), 0);
+	user_free(u);
+
+	BH_REFUSED(fx.b->store, err, out, TSS_E_FORBIDDEN, "",
+	    broker_user_unlock(fx.b, &reader, "alice", fx.now, &out, err,
+	    sizeof(err)));
+	BH_REFUSED(fx.b->store, err, out, TSS_E_NOT_FOUND, "",
+	    broker_user_unlock(fx.b, &bh_root, "zed", fx.now, &out, err,
+	    sizeof(err)));
+	seq = bh_audit_seq(fx.b->store);
+	cr_assert_eq(broker_user_unlock(fx.b, &bh_root, "alice", fx.now, &out,
+	    err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(bh_str(out, "username"), "alice");
+	cr_expect(json_is_false(json_object_get(out, "locked")));
+	json_decref(out);
+	cr_assert_not_null(u = stored_user("alice"));
+	cr_expect_eq(u->locked, 0);
+	cr_expect_eq(u->failures, 0);
+	cr_expect_eq(u->throttle_until, 0);
+	user_free(u);
+	bh_expect_root_event(fx.b->store, seq, "user.unlock", "alice");
+}
+
 /* ---- check ---- */
 
 Test(admin_users, check_answers_with_the_reason_and_writes_nothing)

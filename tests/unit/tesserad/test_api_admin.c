@@ -120,6 +120,14 @@ Test(api_admin, user_writes_answer_201_200_204)
 	    "{\"disabled\":true}", NULL, &out), 200);
 	cr_expect(json_is_true(json_object_get(out, "disabled")));
 	json_decref(out);
+	cr_assert_eq(th_call("POST", "/v1/users/carol/unlock", th_root, NULL,
+	    NULL, NULL, &out), 200);
+	cr_expect(json_is_false(json_object_get(out, "locked")));
+	json_decref(out);
+	th_expect_error(th_call("POST", "/v1/users/carol/unlock", th_bob, NULL,
+	    NULL, NULL, NULL), 403, "forbidden", "forbidden");
+	th_expect_error(th_call("POST", "/v1/users/zed/unlock", th_root, NULL,
+	    NULL, NULL, NULL), 404, "not_found", "not found");
 	cr_assert_eq(th_call("POST", "/v1/users/carol/reset", th_root, NULL,
 	    NULL, NULL, &out), 200);
 	cr_expect_eq(bh_int(out, "revoked_certificates"), 0);

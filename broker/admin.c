@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth/token.h"
+#include "auth/totp.h"
 #include "auth/user.h"
 #include "broker.h"
 #include "audit/audit.h"
@@ -114,13 +115,22 @@ static json_t *
 enrollment_json(struct broker *b, const char *name, const char *token,
     int64_t expires_at)
 {
-	char url[512];
+	char url[512], *svg = NULL;
+	json_t *o = NULL;
 
 	snprintf(url, sizeof(url), "%s/enroll#token=%s",
 	    b->cfg.public_url != NULL ? b->cfg.public_url : "", token);
-	return json_pack("{s:s, s:s, s:s, s:I}", "username", name,
-	    "enroll_url", url, "enroll_token", token,
-	    "expires_at", (json_int_t)expires_at);
+	/* The link as a QR code to hand over; it holds the token. */
+	if (totp_qr_svg(url, &svg) == 0)
+		o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "username", name,
+		    "enroll_url", url, "enroll_token", token,
+		    "expires_at", (json_int_t)expires_at, "enroll_qr_svg", svg);
+	if (svg != NULL) {
+		explicit_bzero(svg, strlen(svg));
+		free(svg);
+	}
+	explicit_bzero(url, sizeof(url));
+	return o;
 }
 
 struct user_op {

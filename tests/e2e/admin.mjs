@@ -91,6 +91,12 @@ async function main() {
   await visible(page, '#user-link');
   const link = await page.inputValue('#user-link-url');
   check(/\/enroll#token=[0-9a-f]{64}$/.test(link), 'enrollment link on the page: ' + link);
+  await page.waitForFunction(() => {
+    const i = document.getElementById('user-link-qr');
+    return !i.hidden && i.complete && i.naturalWidth > 0;
+  }, null, { timeout: 10000 });
+  check((await page.getAttribute('#user-link-qr', 'src')).startsWith('data:image/svg+xml;base64,'),
+    'the link\'s QR code shown as a data: image');
   await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
     r.includes('bob') && r.includes('pending')), 'bob listed as pending');
   await page.fill('#users-search', 'bo');

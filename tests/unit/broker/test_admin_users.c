@@ -122,8 +122,9 @@ Test(admin_users, create_hands_out_an_enrollment_link)
 	snprintf(want, sizeof(want), "https://tessera.example/enroll#token=%s",
 	    tok);
 	cr_expect_str_eq(bh_str(out, "enroll_url"), want);
+	cr_expect_eq(strncmp(bh_str(out, "enroll_qr_svg"), "<svg ", 5), 0);
 	cr_expect_gt(bh_int(out, "expires_at"), fx.now);
-	cr_expect_eq(json_object_size(out), 4);
+	cr_expect_eq(json_object_size(out), 5);
 	json_decref(out);
 
 	cr_assert_not_null(u = stored_user("carol"));
@@ -327,6 +328,7 @@ Test(admin_users, reset_hands_out_a_new_link_and_counts_revocations)
 	snprintf(want, sizeof(want), "https://tessera.example/enroll#token=%s",
 	    bh_str(out, "enroll_token"));
 	cr_expect_str_eq(bh_str(out, "enroll_url"), want);
+	cr_expect_eq(strncmp(bh_str(out, "enroll_qr_svg"), "<svg ", 5), 0);
 	cr_expect_eq(bh_int(out, "revoked_certificates"), 1);
 	json_decref(out);
 	cr_assert_not_null(u = stored_user("alice"));

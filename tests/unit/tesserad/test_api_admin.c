@@ -105,6 +105,7 @@ Test(api_admin, user_writes_answer_201_200_204)
 	    "{\"username\":\"carol\",\"groups\":[\"ops\"]}", NULL, &out), 201);
 	cr_expect_str_eq(bh_str(out, "username"), "carol");
 	cr_expect_not_null(bh_str(out, "enroll_url"));
+	cr_expect_not_null(strstr(bh_str(out, "enroll_qr_svg"), "</svg>"));
 	json_decref(out);
 	th_expect_error(th_call("POST", "/v1/users", th_root, NULL,
 	    "{\"username\":\"carol\"}", NULL, NULL), 409, "conflict",

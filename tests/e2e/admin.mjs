@@ -9,7 +9,8 @@
 // allowed with the reason; the engineer's dashboard shows the access and
 // the engineer gets a certificate, which the admin revokes in
 // Certificates; the admin resets the user after a confirmation that says
-// what it does, and the engineer's session is gone.  An admin with
+// what it does, and the engineer's session is gone; groups are edited,
+// the user disabled and enabled, a binding and a user deleted.  An admin with
 // users:read but not users:write sees no user editor, and a forged
 // request from that admin's page is refused.  axe-core runs on each state
 // (serious or critical violations fail) and each view must fit 375 px.
@@ -239,6 +240,34 @@ async function main() {
   await eng.reload();
   await visible(eng, '#login');
   check(await eng.isHidden('#nav'), 'bob\'s session ended with the reset');
+  await page.fill('#user-edit-groups', 'ops, web');
+  await page.click('#user-groups-save');
+  await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
+    r.includes('bob') && r.includes('ops, web')), 'bob\'s groups saved');
+  await page.click('#user-toggle');
+  await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
+    r.includes('bob') && r.includes('disabled')), 'bob disabled');
+  check(await page.textContent('#user-toggle') === 'Enable', 'the editor offers to enable');
+  await page.click('#user-toggle');
+  await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
+    r.includes('bob') && r.includes('pending')), 'bob enabled again');
+  await page.click('#nav-list a[data-view="overview"]');
+  check(await page.inputValue('#user-link-url') === '', 'the link is forgotten once the view is left');
+  await go(page, 'bindings', 'view-bindings');
+  await page.fill('#bindings-filter', 'group:temps');
+  await page.click('button[aria-label="Delete web for group:temps"]');
+  await waitFor(async () => (await rowsOf(page, 'bindings-rows')).length === 0, 'binding deleted');
+  await go(page, 'users', 'view-users');
+  await page.fill('#user-add-name', 'temp');
+  await page.click('#user-add-submit');
+  await visible(page, '#user-link');
+  await waitFor(async () => await page.$('button[aria-label="Edit temp"]'), 'temp listed');
+  await page.click('button[aria-label="Edit temp"]');
+  await page.click('#user-delete');
+  await visible(page, '#user-confirm');
+  await page.click('#user-confirm-yes');
+  await waitFor(async () => /temp was deleted/.test(await page.textContent('#users-note')) &&
+    !(await rowsOf(page, 'users-rows')).some((r) => r.includes('temp')), 'temp deleted');
 
   // ---- a helpdesk admin: no editor, and a forged change is refused ----
   const hp = eng;     // bob's session there ended with the reset

@@ -145,7 +145,18 @@
     $('user-confirm-text').focus();
   }
 
+  // The link holds a one-time token: it is gone once the users view is
+  // left or the admin signs out, like every code that is shown once.
+  function forgetLink() {
+    $('user-link-url').value = '';
+    $('user-link-qr').removeAttribute('src');
+    show('user-link', false);
+  }
+
   function userEvents() {
+    new MutationObserver(function () {
+      if ($('view-users').hidden) forgetLink();
+    }).observe($('view-users'), { attributes: true, attributeFilter: ['hidden'] });
     $('users-search').addEventListener('input', renderUsers);
     $('user-add-form').addEventListener('submit', function (ev) {
       ev.preventDefault();

@@ -573,14 +573,18 @@ parse_serial(const char *s, uint64_t *out)
 
 int
 broker_certs_list(struct broker *b, const struct caller *c, const char *user,
-    int64_t now, json_t **out, char *errmsg, size_t len)
+    int all, int64_t now, json_t **out, char *errmsg, size_t len)
 {
 	struct store_txn *t = NULL;
 	json_t *list = NULL;
 	int r;
 
 	*out = NULL;
-	if (user != NULL && strcmp(user, c->username) != 0 &&
+	if (all && user != NULL) {
+		snprintf(errmsg, len, "user and all: give one or the other");
+		return TSS_E_VALIDATION;
+	}
+	if ((all || (user != NULL && strcmp(user, c->username) != 0)) &&
 	    broker_need(c, RBAC_PERM_USERS_READ) != 0 &&
 	    broker_need(c, RBAC_PERM_CERTS_REVOKE) != 0) {
 		snprintf(errmsg, len, "listing another user's certificates "
@@ -589,7 +593,8 @@ broker_certs_list(struct broker *b, const struct caller *c, const char *user,
 	}
 	if ((r = store_begin(b->store, 0, &t)) != 0)
 		return r;
-	r = certs_list(t, user != NULL ? user : c->username, 0, now, &list);
+	r = certs_list(t, all ? NULL : user != NULL ? user : c->username, 0,
+	    now, &list);
 	store_abort(t);
 	if (r == 0 && (*out = json_pack("{s:o}", "certificates", list)) == NULL)
 		r = TSS_E_NOMEM;

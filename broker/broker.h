@@ -152,9 +152,11 @@ int broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len);
 /* GET /healthz: 0 when the store answers. */
 int broker_health(struct broker *b);
 
-/* Certificates. */
+/* Certificates: the newest 1000 of the caller, of user, or with all of
+ * every user (another user's, or all, need users:read or certs:revoke). */
 int broker_certs_list(struct broker *b, const struct caller *c,
-    const char *user, int64_t now, json_t **out, char *errmsg, size_t len);
+    const char *user, int all, int64_t now, json_t **out, char *errmsg,
+    size_t len);
 int broker_cert_revoke(struct broker *b, const struct caller *c,
     const char *serial, int64_t now, json_t **out, char *errmsg, size_t len);
 

@@ -581,10 +581,11 @@ fname(const struct web_req *req, void *arg)				\
 	return reply(r, status, out, errmsg);				\
 }
 
+/* ?name=true or ?name=1. */
 static int
-want_force(const struct web_req *req)
+query_true(const struct web_req *req, const char *name)
 {
-	const char *f = web_req_query(req, "force");
+	const char *f = web_req_query(req, name);
 
 	return f != NULL && (strcmp(f, "true") == 0 || strcmp(f, "1") == 0);
 }
@@ -598,7 +599,8 @@ done(int r, json_t **out)
 }
 
 ADMIN_HANDLER(h_certs_list, 200, broker_certs_list(a->b, &c,
-    web_req_query(req, "user"), api_now(), &out, errmsg, sizeof(errmsg)))
+    web_req_query(req, "user"), query_true(req, "all"), api_now(), &out,
+    errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_cert_revoke, 200, broker_cert_revoke(a->b, &c,
     web_req_param(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_users_list, 200, broker_users_list(a->b, &c, &out))
@@ -660,9 +662,11 @@ h_audit(const struct web_req *req, void *arg)
 ADMIN_HANDLER(h_user_delete, 204, done(broker_user_delete(a->b, &c,
     web_req_param(req), api_now(), errmsg, sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_target_delete, 204, done(broker_target_delete(a->b, &c,
-    web_req_param(req), want_force(req), api_now(), errmsg, sizeof(errmsg)), &out))
+    web_req_param(req), query_true(req, "force"), api_now(), errmsg,
+    sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_role_delete, 204, done(broker_role_delete(a->b, &c,
-    web_req_param(req), want_force(req), api_now(), errmsg, sizeof(errmsg)), &out))
+    web_req_param(req), query_true(req, "force"), api_now(), errmsg,
+    sizeof(errmsg)), &out))
 ADMIN_HANDLER(h_backup, 201, broker_backup_now(a->b, &c, api_now(), &out,
     errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_binding_delete, 204, done(broker_binding_delete(a->b, &c,

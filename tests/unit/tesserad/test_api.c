@@ -270,6 +270,23 @@ Test(api, certs_list_is_the_callers_own_unless_users_read)
 	th_expect_error(th_call("GET", "/v1/certs?user=alice", th_bob, NULL,
 	    NULL, NULL, NULL), 403, "forbidden",
 	    "listing another user's certificates needs users:read");
+	/* root has none of its own; all=true lists alice's too. */
+	cr_assert_eq(th_call("GET", "/v1/certs", th_root, NULL, NULL, NULL,
+	    &out), 200);
+	bh_expect_json(out, "{\"certificates\":[]}");
+	json_decref(out);
+	cr_assert_eq(th_call("GET", "/v1/certs?all=true", th_root, NULL,
+	    NULL, NULL, &out), 200);
+	list = json_object_get(out, "certificates");
+	cr_assert_eq(json_array_size(list), 1);
+	cr_expect_str_eq(bh_str(json_array_get(list, 0), "username"), "alice");
+	json_decref(out);
+	th_expect_error(th_call("GET", "/v1/certs?all=true", th_bob, NULL,
+	    NULL, NULL, NULL), 403, "forbidden",
+	    "listing another user's certificates needs users:read");
+	th_expect_error(th_call("GET", "/v1/certs?all=true&user=alice", th_root,
+	    NULL, NULL, NULL, NULL), 400, "bad_request",
+	    "user and all: give one or the other");
 	th_expect_error(th_call("GET", "/v1/certs", NULL, NULL, NULL, NULL,
 	    NULL), 401, "unauthenticated", NULL);
 }

@@ -146,8 +146,9 @@ async function main() {
   check(/TrustedUserCAKeys/.test(await page.textContent('#target-sshd-text')), 'sshd snippet shown');
   await states(page, 'targets-1-sshd');
 
-  // ---- a 1-hour binding with the picker ----
-  await go(page, 'bindings', 'view-bindings');
+  // ---- a 1-hour binding with the picker (the view opened by its URL) ----
+  await page.goto(base + '/#/bindings');
+  await visible(page, '#view-bindings');
   await waitFor(async () => (await rowsOf(page, 'bindings-rows')).some((r) =>
     r.includes('group:temps')), 'bindings listed');
   await page.fill('#grant-role', 'web');

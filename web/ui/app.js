@@ -830,7 +830,10 @@
     else if (page === 'device') pageDevice();
   }
 
-  if (document.readyState === 'loading')
+  // Deferred, this runs while readyState is already "interactive" but
+  // before the later deferred scripts (admin*.js) have registered their
+  // views: start at DOMContentLoaded, which fires after all of them.
+  if (document.readyState !== 'complete')
     document.addEventListener('DOMContentLoaded', start);
   else
     start();

@@ -227,3 +227,22 @@ fixture_close(struct fixture *f)
 	f->b = NULL;
 	tmpdir_remove(f->dir);
 }
+
+void
+fixture_target(struct fixture *f, const char *name, const char *text)
+{
+	static const struct caller root = { .username = "root",
+	    .perms = RBAC_PERM_STAR | RBAC_PERM_ALL };
+	struct rbac_target *tg;
+	json_t *j, *out = NULL;
+	char err[256] = "";
+
+	cr_assert_not_null(j = json_loads(text, 0, NULL));
+	cr_assert_eq(policy_json_target(name, j, &tg, err, sizeof(err)), 0,
+	    "%s", err);
+	json_decref(j);
+	cr_assert_eq(broker_target_put(f->b, &root, tg, f->now, &out, err,
+	    sizeof(err)), 0, "%s", err);
+	json_decref(out);
+	rbac_target_free(tg);
+}

@@ -35,6 +35,9 @@ void fixture_path(const struct fixture *f, char *out, size_t len,
  * without the newline. */
 void fixture_host_key(const struct fixture *f, const char *name, char *line,
     size_t len);
+/* Target name with the fields of the JSON text, put by root through the
+ * broker (as PUT /v1/targets/<name> does). */
+void fixture_target(struct fixture *f, const char *name, const char *text);
 /* An enrolled user (the enrollment itself is auth's business). */
 void fixture_user(struct store_txn *t, const char *name, const char *group,
     int64_t now);

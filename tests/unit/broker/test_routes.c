@@ -40,24 +40,6 @@ teardown(void)
 
 TestSuite(routes, .init = setup, .fini = teardown, .timeout = 120);
 
-/* Target name from the JSON fields text. */
-static void
-put(const char *name, const char *text)
-{
-	struct rbac_target *tg;
-	json_t *j, *out = NULL;
-	char err[256] = "";
-
-	cr_assert_not_null(j = json_loads(text, 0, NULL));
-	cr_assert_eq(policy_json_target(name, j, &tg, err, sizeof(err)), 0,
-	    "%s", err);
-	json_decref(j);
-	cr_assert_eq(broker_target_put(fx.b, &bh_root, tg, fx.now, &out, err,
-	    sizeof(err)), 0, "%s", err);
-	json_decref(out);
-	rbac_target_free(tg);
-}
-
 /* Gateway target name with host, port 2200, joined: its credential. */
 static void
 gateway(const char *name, const char *host, char cred[80])
@@ -69,7 +51,7 @@ gateway(const char *name, const char *host, char cred[80])
 
 	snprintf(text, sizeof(text), "{\"labels\":{\"env\":\"gw\"},"
 	    "\"hosts\":[\"%s\"],\"port\":2200}", host);
-	put(name, text);
+	fixture_target(&fx, name, text);
 	cr_assert_eq(hosts_token_create(fx.b, &bh_root, name, 600, fx.now, &o,
 	    err, sizeof(err)), 0, "%s", err);
 	rq.secret = bh_str(o, "token");
@@ -167,11 +149,12 @@ Test(routes, explicit_gateway_or_hosts_win)
 
 	gateway("gateway/node1", "node1.lab", c1);
 	cr_assert_eq(report(c1, box, 1, fx.now, NULL), 0);
-	put("lab/box", "{\"labels\":{\"env\":\"lab\"},"
+	fixture_target(&fx, "lab/box", "{\"labels\":{\"env\":\"lab\"},"
 	    "\"gateway\":\"gw.example:2222\"}");
 	cr_expect_eq(route(fx.now, gw, sizeof(gw), err, sizeof(err)), 0);
 	cr_expect_str_eq(gw, "gw.example:2222");
-	put("lab/box", "{\"labels\":{\"env\":\"lab\"},\"hosts\":[\"box.lab\"]}");
+	fixture_target(&fx, "lab/box",
+	    "{\"labels\":{\"env\":\"lab\"},\"hosts\":[\"box.lab\"]}");
 	cr_expect_eq(route(fx.now, gw, sizeof(gw), err, sizeof(err)), 0);
 	cr_expect_str_eq(gw, "", "a target with sshd is reached directly");
 }
@@ -203,7 +186,7 @@ Test(routes, two_gateways_conflict_and_deletion_ends_routes)
 	cr_assert_eq(report(c1, box, 1, fx.now + 7, NULL), 0);
 	cr_assert_eq(broker_target_delete(fx.b, &bh_root, "lab/box", 1,
 	    fx.now, err, sizeof(err)), 0, "%s", err);
-	put("lab/box", "{\"labels\":{\"env\":\"lab\"}}");
+	fixture_target(&fx, "lab/box", "{\"labels\":{\"env\":\"lab\"}}");
 	cr_expect_eq(route(fx.now + 8, gw, sizeof(gw), err, sizeof(err)), 0);
 	cr_expect_str_eq(gw, "");
 }

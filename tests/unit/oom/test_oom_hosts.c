@@ -29,31 +29,13 @@ static struct fixture fx;
 static const struct caller root = { .username = "root",
     .perms = RBAC_PERM_STAR | RBAC_PERM_ALL };
 
-/* Target name with the fields of the JSON text, put as root. */
-static void
-put_target(const char *name, const char *text)
-{
-	struct rbac_target *tg;
-	json_t *j, *out = NULL;
-	char err[256] = "";
-
-	cr_assert_not_null(j = json_loads(text, 0, NULL));
-	cr_assert_eq(policy_json_target(name, j, &tg, err, sizeof(err)), 0,
-	    "%s", err);
-	json_decref(j);
-	cr_assert_eq(broker_target_put(fx.b, &root, tg, fx.now, &out, err,
-	    sizeof(err)), 0, "%s", err);
-	json_decref(out);
-	rbac_target_free(tg);
-}
-
 static void
 setup(void)
 {
 	oom_setup();
 	fixture_open(&fx, NULL, 8 * 3600);
 	fixture_stop_sink(&fx);
-	put_target("lab/box", "{\"labels\":{\"env\":\"lab\"},"
+	fixture_target(&fx, "lab/box", "{\"labels\":{\"env\":\"lab\"},"
 	    "\"hosts\":[\"box.lab\",\"10.0.0.5\"]}");
 }
 
@@ -219,7 +201,7 @@ Test(oom_hosts, token_join_renew_self_route)
 	oom_walk("hosts_route", hx_run, hx_check, &x);
 	oom_walk_nth("hosts_route", hx_run, hx_check, hx_show, &x);
 	/* lab/box as the gateway of lab/app, a target without hosts. */
-	put_target("lab/app", "{\"labels\":{\"env\":\"lab\"}}");
+	fixture_target(&fx, "lab/app", "{\"labels\":{\"env\":\"lab\"}}");
 	counts(&x.meta, &x.events);
 	x.mode = 5;
 	oom_walk("routes_report", hx_run, hx_check, &x);

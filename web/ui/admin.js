@@ -80,6 +80,7 @@
       cell(tr, u.username, 'mono');
       cell(tr, u.groups.join(', ') || '—', 'mono');
       cell(tr, userState(u), 'state-' + userState(u));
+      cell(tr, u.last_login ? T.when(Date.parse(u.last_login) / 1000) : 'never');
       cell(tr, T.when(u.created));
       if (may('users:write'))
         button(tr, 'Edit', u.username, function () { edit(u); });

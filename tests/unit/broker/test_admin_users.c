@@ -75,8 +75,9 @@ Test(admin_users, list_and_get_need_users_read_except_for_oneself)
 	cr_assert_eq(broker_users_list(fx.b, &bh_root, &out), 0);
 	cr_assert_eq(json_array_size(json_object_get(out, "users")), 3);
 	snprintf(want, sizeof(want), "{\"created\":%lld,\"disabled\":false,"
-	    "\"groups\":[\"dev\"],\"locked\":false,\"recovery_codes_left\":0,"
-	    "\"state\":\"active\",\"username\":\"alice\"}", (long long)fx.now);
+	    "\"groups\":[\"dev\"],\"last_login\":null,\"locked\":false,"
+	    "\"recovery_codes_left\":0,\"state\":\"active\","
+	    "\"username\":\"alice\"}", (long long)fx.now);
 	bh_expect_json(json_array_get(json_object_get(out, "users"), 0), want);
 	cr_expect_str_eq(bh_str(json_array_get(json_object_get(out, "users"),
 	    1), "username"), "bob");
@@ -382,6 +383,7 @@ Test(admin_users, unlock_clears_the_lock_and_is_audited)
 	u->locked = 1;
 	u->failures = 9;
 	u->throttle_until = fx.now + 600;
+	u->last_login = 1700000000;	/* shown as RFC 3339 */
 	cr_assert_eq(user_put(t, u), 0);
 	cr_assert_eq(store_commit(t), 0);
 	user_free(u);
@@ -397,6 +399,7 @@ Test(admin_users, unlock_clears_the_lock_and_is_audited)
 	    err, sizeof(err)), 0, "%s", err);
 	cr_expect_str_eq(bh_str(out, "username"), "alice");
 	cr_expect(json_is_false(json_object_get(out, "locked")));
+	cr_expect_str_eq(bh_str(out, "last_login"), "2023-11-14T22:13:20Z");
 	json_decref(out);
 	cr_assert_not_null(u = stored_user("alice"));
 	cr_expect_eq(u->locked, 0);

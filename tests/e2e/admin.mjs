@@ -7,20 +7,24 @@
 // admin adds a target (its sshd snippet shown), grants a 1-hour binding
 // with the picker (an expired binding is shown as such), and Check says
 // allowed with the reason; the engineer's dashboard shows the access and
-// the engineer gets a certificate, which the admin revokes in
-// Certificates; the admin resets the user after a confirmation that says
+// the engineer gets a certificate for a real key, which a real sshd
+// (configured from GET /v1/ca, the target's snippet and GET /v1/krl)
+// accepts; the admin revokes it in Certificates, and with the KRL served
+// next the same ssh is refused; the users list shows each last login;
+// the admin resets the user after a confirmation that says
 // what it does, and the engineer's session is gone; groups are edited,
 // the user disabled and enabled, a binding and a user deleted.  An admin with
 // users:read but not users:write sees no user editor, and a forged
 // request from that admin's page is refused.  axe-core runs on each state
 // (serious or critical violations fail) and each view must fit 375 px.
+// The pages' JavaScript and CSS, as served, stay under 150 KB in total.
 
 import fs from 'node:fs';
 import path from 'node:path';
 
 import {
   log, check, waitFor, run, tmp, Account, ok, enrollApi, launchBrowser,
-  axeChecker, runMain, watchPage, shooter, startWithAdmin,
+  axeChecker, runMain, watchPage, shooter, startWithAdmin, Sshd, LOGIN, call,
 } from './harness.mjs';
 
 async function main() {
@@ -28,7 +32,7 @@ async function main() {
   // views) and a helpdesk admin who may read users but not change them.
   const { server, base, admin, at } = await startWithAdmin();
   await ok('PUT', '/v1/roles/web', { rules: [{ targets: ['lab/web'],
-    logins: ['app'] }], max_ttl: 3600 }, at);
+    logins: [LOGIN] }], max_ttl: 3600 }, at);
   await ok('PUT', '/v1/roles/helpdesk', { rules: [],
     admin: ['users:read', 'bindings:read'] }, at);
   const hu = await ok('POST', '/v1/users', { username: 'helen', groups: [] }, at, 201);
@@ -38,6 +42,22 @@ async function main() {
   // A binding that expires in 2 s: the list shows it as expired.
   await ok('POST', '/v1/bindings', { role: 'web', subject: 'group:temps',
     expires_at: Math.floor(Date.now() / 1000) + 2 }, at, 201);
+
+  // Every script and style sheet the pages load, as served: under 150 KB
+  // uncompressed in total (issue 18).
+  const assets = new Set();
+  for (const pg of ['/', '/enroll', '/device'])
+    for (const m of (await call('GET', pg)).raw.matchAll(/(?:src|href)="(\/static\/[^"]+)"/g))
+      assets.add(m[1]);
+  let total = 0;
+  for (const a of assets) {
+    const r = await call('GET', a);
+    check(r.status === 200, a + ' served');
+    total += r.bytes.length;
+  }
+  check(assets.size >= 5 && total > 0 && total < 150 * 1024,
+    `JavaScript and CSS: ${total} bytes in ${[...assets].join(' ')}`);
+  log(`JavaScript and CSS served: ${total} bytes in ${assets.size} files`);
 
   // The admin's browser, and a second one (its own cookies) for bob and
   // then helen.
@@ -103,6 +123,7 @@ async function main() {
   await page.fill('#users-search', 'bo');
   rows = await rowsOf(page, 'users-rows');
   check(rows.length === 1 && rows[0].includes('bob'), 'search finds bob alone: ' + rows);
+  check(rows[0].includes('never'), 'bob has never logged in: ' + rows);
   await states(page, 'users-2-link');
 
   // ---- bob enrolls in a second browser context ----
@@ -118,7 +139,14 @@ async function main() {
   await eng.fill('#enroll-code', bob.nextCode());
   await eng.click('#enroll-code-submit');
   await visible(eng, '#enroll-done');
+  check((await ok('GET', '/v1/users/bob', undefined, at)).last_login === null,
+    'no last login before bob signs in');
+  const signedIn = Date.now();
   await signIn(eng, bob);
+  const bobNow = await ok('GET', '/v1/users/bob', undefined, at);
+  check(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(bobNow.last_login) &&
+    Math.abs(Date.parse(bobNow.last_login) - signedIn) < 60000,
+  'bob\'s sign-in is his last login: ' + bobNow.last_login);
   check(await eng.isVisible('#me-noaccess'), 'bob has no access yet');
   const engNav = await eng.$$eval('#nav-list a', (l) => l.map((a) => a.getAttribute('data-view')));
   check(!engNav.includes('users') && !engNav.includes('all-certs'), 'no admin views for bob: ' + engNav);
@@ -126,7 +154,8 @@ async function main() {
   await page.click('#nav-list a[data-view="overview"]');
   await go(page, 'users', 'view-users');
   await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
-    r.includes('bob') && r.includes('enrolled')), 'bob listed as enrolled');
+    r.includes('bob') && r.includes('enrolled') && !r.includes('never')),
+  'bob listed as enrolled, with a last login');
 
   // ---- a target ----
   await go(page, 'targets', 'view-targets');
@@ -178,23 +207,23 @@ async function main() {
   await go(page, 'check', 'view-check');
   await page.fill('#check-user', 'bob');
   await page.fill('#check-target', 'lab/web');
-  await page.fill('#check-login', 'app');
+  await page.fill('#check-login', LOGIN);
   await page.click('#check-submit');
   await visible(page, '#check-result');
   check(await page.textContent('#check-verdict') === 'Allowed', 'check says allowed');
   const reason = await page.textContent('#check-reason');
   check(/web/.test(reason), 'the reason names the role: ' + reason);
   await states(page, 'check-1-allowed');
-  await page.fill('#check-login', 'root');
+  await page.fill('#check-login', 'daemon');
   await page.click('#check-submit');
   await waitFor(async () => await page.textContent('#check-verdict') === 'Not allowed',
-    'check says not allowed for root');
+    'check says not allowed for daemon');
 
   // ---- the engineer sees the access and gets a certificate ----
   await eng.reload();
   await visible(eng, '#me-access');
   rows = await rowsOf(eng, 'me-access-rows');
-  check(rows.length === 1 && rows[0].includes('lab/web') && rows[0].includes('app'),
+  check(rows.length === 1 && rows[0].includes('lab/web') && rows[0].includes(LOGIN),
     'bob\'s dashboard shows the access: ' + rows);
   const key = path.join(tmp, 'bob_ed25519');
   run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
@@ -203,6 +232,14 @@ async function main() {
   await eng.fill('#cert-key', fs.readFileSync(key + '.pub', 'utf8').trim());
   await eng.click('#cert-submit');
   await visible(eng, '#cert-result');
+  fs.writeFileSync(key + '-cert.pub', (await eng.inputValue('#cert-text')).trim() + '\n');
+  check(new RegExp(`Principals:\\s*\\n\\s*${LOGIN}@lab/web\\s*\\n`).test(
+    run('ssh-keygen', ['-L', '-f', key + '-cert.pub'])), 'ssh-keygen -L reads the browser\'s certificate');
+
+  // ---- a real sshd lets that key in ----
+  const sshd = await Sshd.start('lab/web', at);
+  let ssh = sshd.ssh(key);
+  check(ssh.code === 0, 'sshd accepts the browser\'s certificate: ' + ssh.stderr + sshd.tail());
 
   // ---- the admin revokes it in Certificates ----
   await go(page, 'all-certs', 'view-allcerts');
@@ -211,7 +248,7 @@ async function main() {
   await page.selectOption('#allcerts-user', 'bob');
   await page.selectOption('#allcerts-state', 'valid');
   rows = await rowsOf(page, 'allcerts-rows');
-  check(rows.length === 1 && rows[0].includes('app@lab/web'), 'filters leave bob\'s one certificate: ' + rows);
+  check(rows.length === 1 && rows[0].includes(LOGIN + '@lab/web'), 'filters leave bob\'s one certificate: ' + rows);
   await states(page, 'certs-1-valid');
   await page.click('#allcerts-rows button');
   await waitFor(async () => /revoked/.test(await page.textContent('#allcerts-note')), 'revoked note');
@@ -222,6 +259,15 @@ async function main() {
   await page.selectOption('#allcerts-state', 'revoked');
   check((await rowsOf(page, 'allcerts-rows')).length === 1, 'shown as revoked');
   await states(page, 'certs-2-revoked');
+
+  // ---- the KRL served now makes sshd refuse the same key ----
+  await waitFor(async () => {
+    await sshd.refreshKrl();
+    ssh = sshd.ssh(key);
+    return ssh.code === 255 && /Permission denied/.test(ssh.stderr);
+  }, 'sshd to refuse the revoked certificate', 20000, 250);
+  check(/revoked/i.test(sshd.tail()), 'sshd says the key is revoked: ' + sshd.tail());
+  await sshd.stop();
 
   // ---- reset bob, after a confirmation that says what it does ----
   await go(page, 'users', 'view-users');

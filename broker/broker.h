@@ -152,11 +152,22 @@ int broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len);
 /* GET /healthz: 0 when the store answers. */
 int broker_health(struct broker *b);
 
-/* Certificates: the newest 1000 of the caller, of user, or with all of
- * every user (another user's, or all, need users:read or certs:revoke). */
+/*
+ * GET /v1/certs, the query as the request's strings (NULL for absent):
+ * the caller's certificates, or with all every user's, filtered by user,
+ * target and state (valid, expired, revoked), newest first, before a
+ * serial, at most limit (1 to CERTS_LIST_MAX, 1000 by default).  Another
+ * user's, or all, need users:read or certs:revoke.  *out is
+ * {"certificates":[...],"next":serial|null}; a bad parameter is
+ * TSS_E_VALIDATION with errmsg naming it.
+ */
+struct broker_certs_q {
+	const char *user, *target, *state, *before, *limit;
+	int all;
+};
 int broker_certs_list(struct broker *b, const struct caller *c,
-    const char *user, int all, int64_t now, json_t **out, char *errmsg,
-    size_t len);
+    const struct broker_certs_q *q, int64_t now, json_t **out,
+    char *errmsg, size_t len);
 int broker_cert_revoke(struct broker *b, const struct caller *c,
     const char *serial, int64_t now, json_t **out, char *errmsg, size_t len);
 

@@ -599,8 +599,12 @@ done(int r, json_t **out)
 }
 
 ADMIN_HANDLER(h_certs_list, 200, broker_certs_list(a->b, &c,
-    web_req_query(req, "user"), query_true(req, "all"), api_now(), &out,
-    errmsg, sizeof(errmsg)))
+    &(const struct broker_certs_q){ .user = web_req_query(req, "user"),
+    .target = web_req_query(req, "target"),
+    .state = web_req_query(req, "state"),
+    .before = web_req_query(req, "before"),
+    .limit = web_req_query(req, "limit"), .all = query_true(req, "all") },
+    api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_cert_revoke, 200, broker_cert_revoke(a->b, &c,
     web_req_param(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_users_list, 200, broker_users_list(a->b, &c, &out))

@@ -241,24 +241,56 @@ async function main() {
   let ssh = sshd.ssh(key);
   check(ssh.code === 0, 'sshd accepts the browser\'s certificate: ' + ssh.stderr + sshd.tail());
 
-  // ---- the admin revokes it in Certificates ----
+  // ---- bob takes 50 more from his page (another key): the list pages ----
+  const serial = Number(run('ssh-keygen', ['-L', '-f', key + '-cert.pub'])
+    .match(/Serial: (\d+)/)[1]);
+  const other = path.join(tmp, 'bob2_ed25519');
+  run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+  const issued = await eng.evaluate(async (a) => {
+    const me = await (await fetch('/v1/me', { credentials: 'same-origin' })).json();
+    let n = 0;
+    for (let i = 0; i < 50; i++) {
+      const r = await fetch('/v1/certs', { method: 'POST', credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+        body: JSON.stringify({ public_key: a.pub, target: 'lab/web', login: a.login }) });
+      if (r.status === 201) n++;
+    }
+    return n;
+  }, { pub: fs.readFileSync(other + '.pub', 'utf8').trim(), login: LOGIN });
+  check(issued === 50, '50 more certificates for bob: ' + issued);
+
+  // ---- the admin finds the browser's one on the older page and revokes it ----
+  const certRows = async (n, what) => waitFor(async () => {
+    const r = await rowsOf(page, 'allcerts-rows');
+    return r.length === n && what(r) ? r : null;
+  }, 'certificate rows: ' + n);
   await go(page, 'all-certs', 'view-allcerts');
-  await waitFor(async () => (await rowsOf(page, 'allcerts-rows')).some((r) =>
-    r.includes('bob') && r.includes('valid')), 'bob\'s certificate listed');
-  await page.selectOption('#allcerts-user', 'bob');
+  await certRows(50, (r) => r.every((x) => x.includes('bob') && x.includes('valid')));
+  check(await page.isEnabled('#allcerts-older'), 'older pages offered');
+  await page.fill('#allcerts-user', 'bob');
   await page.selectOption('#allcerts-state', 'valid');
-  rows = await rowsOf(page, 'allcerts-rows');
-  check(rows.length === 1 && rows[0].includes(LOGIN + '@lab/web'), 'filters leave bob\'s one certificate: ' + rows);
-  await states(page, 'certs-1-valid');
-  await page.click('#allcerts-rows button');
+  await certRows(50, (r) => r.every((x) => x.includes('bob') && x.includes(LOGIN + '@lab/web')));
+  await page.click('#allcerts-older');
+  rows = await certRows(1, (r) => r[0].includes(String(serial)));
+  check(/Page 2/.test(await page.textContent('#allcerts-page')) &&
+    await page.isEnabled('#allcerts-newer') && !await page.isEnabled('#allcerts-older'),
+  'the oldest page, second of two: ' + rows);
+  await states(page, 'certs-1-older-page');
+  await page.click(`button[aria-label="Revoke certificate ${serial}"]`);
   await waitFor(async () => /revoked/.test(await page.textContent('#allcerts-note')), 'revoked note');
-  await waitFor(async () => await page.isVisible('#allcerts-empty'), 'no valid certificate left');
-  const bc = await ok('GET', '/v1/certs?user=bob', undefined, at);
-  check(bc.certificates.length === 1 && bc.certificates[0].state === 'revoked',
-    'the server has it revoked');
+  await waitFor(async () => await page.isVisible('#allcerts-empty'), 'no valid certificate left on that page');
+  const bc = await ok('GET', '/v1/certs?user=bob&state=revoked', undefined, at);
+  check(bc.certificates.length === 1 && bc.certificates[0].serial === serial && bc.next === null,
+    'the server has it revoked: ' + JSON.stringify(bc));
+  await page.fill('#allcerts-target', 'lab/web');
   await page.selectOption('#allcerts-state', 'revoked');
-  check((await rowsOf(page, 'allcerts-rows')).length === 1, 'shown as revoked');
+  await certRows(1, (r) => r[0].includes(String(serial)) && r[0].includes('revoked'));
   await states(page, 'certs-2-revoked');
+  await page.fill('#allcerts-target', 'lab//web');
+  await page.click('#allcerts-apply');
+  await waitFor(async () => /target: not a target name/.test(
+    await page.textContent('#allcerts-error')), 'a bad target explained');
+  await page.fill('#allcerts-target', '');
 
   // ---- the KRL served now makes sshd refuse the same key ----
   await waitFor(async () => {

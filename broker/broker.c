@@ -315,7 +315,11 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 		b->sink_running = 1;
 	}
 	what = "memory";
+	pthread_mutex_init(&b->verify_mu, NULL);
+	b->verify_init = 1;
 	if ((r = ratelimit_new(0, 20, 3, &b->host_rl)) != 0 ||
+	    (r = ratelimit_new(0, BROKER_VERIFY_BURST, BROKER_VERIFY_INTERVAL,
+	    &b->verify_rl)) != 0 ||
 	    (r = commit_queue_new(b->store, flush_after_commit, b,
 	    &b->commits)) != 0 ||
 	    (r = serials_new(b->store, &b->serials)) != 0)
@@ -356,6 +360,9 @@ broker_close(struct broker *b)
 	cakey_free(b->ca);
 	cakey_free(b->host_ca);
 	ratelimit_free(b->host_rl);
+	ratelimit_free(b->verify_rl);
+	if (b->verify_init)
+		pthread_mutex_destroy(&b->verify_mu);
 	store_close(b->store);
 	config_free(&b->cfg);
 	free(b);

@@ -39,6 +39,12 @@ struct broker {
 	/* Failed host joins and renewals per address (ratelimit.h): 20,
 	 * then one every 3 s, like logins. */
 	struct ratelimit *host_rl;
+	/* GET /v1/audit/verify walks the whole chain: one at a time (held
+	 * while it runs) and, per user, BROKER_VERIFY_BURST then one every
+	 * BROKER_VERIFY_INTERVAL seconds. */
+	pthread_mutex_t verify_mu;
+	int verify_init;
+	struct ratelimit *verify_rl;
 	struct auth_ctx *auth;
 	struct rbac *rbac;
 	struct commit_queue *commits;
@@ -244,9 +250,17 @@ struct broker_audit_q {
 };
 int broker_audit_list(struct broker *b, const struct caller *c,
     const struct broker_audit_q *q, json_t **out, char *errmsg, size_t len);
-/* Walk the chain: {"ok":bool,"count":n,"head":hex} or
- * {"ok":false,"bad_seq":n}. */
+/*
+ * Walk the chain: {"ok":bool,"count":n,"head":hex} or
+ * {"ok":false,"bad_seq":n}.  TSS_E_TOO_MANY_ATTEMPTS, with errmsg and
+ * *retry_after seconds, while another verification runs or when c's
+ * user has used up their verifications (see struct broker).
+ */
+#define BROKER_VERIFY_BURST	6
+#define BROKER_VERIFY_INTERVAL	10
+#define BROKER_VERIFY_BUSY_RETRY	5
 int broker_audit_verify(struct broker *b, const struct caller *c,
-    json_t **out);
+    int64_t now, json_t **out, int64_t *retry_after, char *errmsg,
+    size_t len);
 
 #endif

@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "auth/token.h"
@@ -552,6 +553,7 @@ Test(admin_users, audit_newest_first_keyset_filters_and_verify)
 	char err[256] = "", before[32];
 	const char *actor, *action, *time;
 	uint64_t n = bh_audit_seq(fx.b->store), next;
+	int64_t ra;
 	size_t i;
 
 	memset(&q, 0, sizeof(q));
@@ -657,10 +659,55 @@ Test(admin_users, audit_newest_first_keyset_filters_and_verify)
 	    "actor: 1 to 256 characters",
 	    broker_audit_list(fx.b, &bh_root, &q, &out, err, sizeof(err)));
 
-	cr_assert_eq(broker_audit_verify(fx.b, &bh_root, &out), 0);
+	cr_assert_eq(broker_audit_verify(fx.b, &bh_root, fx.now, &out, &ra,
+	    err, sizeof(err)), 0);
 	cr_expect(json_is_true(json_object_get(out, "ok")));
 	cr_expect_eq((uint64_t)bh_int(out, "count"), n);
 	json_decref(out);
 	BH_REFUSED(fx.b->store, err, out, TSS_E_FORBIDDEN, NULL,
-	    broker_audit_verify(fx.b, &reader, &out));
+	    broker_audit_verify(fx.b, &reader, fx.now, &out, &ra, err,
+	    sizeof(err)));
+}
+
+Test(admin_users, audit_verify_one_at_a_time_and_six_a_minute_per_user)
+{
+	static const struct caller auditor = { .username = "aud",
+	    .perms = RBAC_PERM_AUDIT_READ };
+	json_t *out = NULL;
+	char err[256] = "";
+	int64_t ra;
+	int i;
+
+	for (i = 0; i < BROKER_VERIFY_BURST; i++) {
+		cr_assert_eq(broker_audit_verify(fx.b, &bh_root, fx.now, &out,
+		    &ra, err, sizeof(err)), 0, "verification %d: %s", i, err);
+		json_decref(out);
+	}
+	BH_REFUSED(fx.b->store, err, out, TSS_E_TOO_MANY_ATTEMPTS,
+	    "at most 6 verifications of the audit chain a minute",
+	    broker_audit_verify(fx.b, &bh_root, fx.now, &out, &ra, err,
+	    sizeof(err)));
+	cr_expect_eq(ra, BROKER_VERIFY_INTERVAL);
+	/* Per user: another still may; root again after the interval. */
+	cr_assert_eq(broker_audit_verify(fx.b, &auditor, fx.now, &out, &ra,
+	    err, sizeof(err)), 0, "%s", err);
+	json_decref(out);
+	cr_assert_eq(broker_audit_verify(fx.b, &bh_root, fx.now +
+	    BROKER_VERIFY_INTERVAL, &out, &ra, err, sizeof(err)), 0, "%s", err);
+	json_decref(out);
+
+	/* While one runs (it holds verify_mu), a second is refused without
+	 * spending its token: the auditor's five left all work after. */
+	cr_assert_eq(pthread_mutex_lock(&fx.b->verify_mu), 0);
+	BH_REFUSED(fx.b->store, err, out, TSS_E_TOO_MANY_ATTEMPTS,
+	    "a verification of the audit chain is running; try again when "
+	    "it is done", broker_audit_verify(fx.b, &auditor, fx.now, &out,
+	    &ra, err, sizeof(err)));
+	cr_expect_eq(ra, BROKER_VERIFY_BUSY_RETRY);
+	cr_assert_eq(pthread_mutex_unlock(&fx.b->verify_mu), 0);
+	for (i = 1; i < BROKER_VERIFY_BURST; i++) {
+		cr_assert_eq(broker_audit_verify(fx.b, &auditor, fx.now, &out,
+		    &ra, err, sizeof(err)), 0, "verification %d: %s", i, err);
+		json_decref(out);
+	}
 }

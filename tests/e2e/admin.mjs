@@ -4,13 +4,16 @@
 //
 // The admin's day: sign in; add a user and read the enrollment link from
 // the page; the user enrolls with it in a second browser context; the
-// admin adds a target (its sshd snippet shown), grants a 1-hour binding
-// with the picker (an expired binding is shown as such), and Check says
-// allowed with the reason; the engineer's dashboard shows the access and
-// the engineer gets a certificate for a real key, which a real sshd
-// (configured from GET /v1/ca, the target's snippet and GET /v1/krl)
-// accepts; the admin revokes it in Certificates, and with the KRL served
-// next the same ssh is refused; the users list shows each last login;
+// admin adds a target (its sshd snippet shown) and deletes another after
+// a confirmation (a target a role matches is refused with the server's
+// reason), grants a 1-hour binding and one "until" a picked date and time
+// (an expired binding is shown as such), and Check says allowed with the
+// reason; the engineer's dashboard shows the access and the engineer gets
+// a certificate for a real key, which a real sshd (configured from GET
+// /v1/ca, the target's snippet and GET /v1/krl) accepts; the admin finds
+// it on the Certificates view's older page (server-side filters) and
+// revokes it, and with the KRL served next the same ssh is refused; the
+// users list shows each last login;
 // the admin resets the user after a confirmation that says
 // what it does, and the engineer's session is gone; groups are edited,
 // the user disabled and enabled, a binding and a user deleted.  An admin with
@@ -175,6 +178,42 @@ async function main() {
   check(/TrustedUserCAKeys/.test(await page.textContent('#target-sshd-text')), 'sshd snippet shown');
   await states(page, 'targets-1-sshd');
 
+  // ---- deleting targets: a used one is refused with the reason ----
+  // Each confirm() is answered by the next of answers (true: OK).
+  const dialogs = [], answers = [];
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    return answers.shift() ? d.accept() : d.dismiss();
+  });
+  const answer = (...yes) => answers.push(...yes);
+  await page.fill('#target-name', 'lab/old');
+  await page.click('#target-save');
+  await waitFor(async () => (await rowsOf(page, 'targets-rows')).some((r) =>
+    r.includes('lab/old')), 'lab/old listed');
+  answer(false);
+  await page.click('button[aria-label="Delete lab/old"]');
+  await waitFor(() => dialogs.length === 1, 'the confirmation');
+  check(/Delete target lab\/old\?/.test(dialogs[0]), 'delete asks first: ' + dialogs[0]);
+  check((await rowsOf(page, 'targets-rows')).some((r) => r.includes('lab/old')),
+    'declined: lab/old kept');
+  answer(true, false);
+  await page.click('button[aria-label="Delete lab/web"]');
+  await waitFor(async () => /lab\/web was not deleted: target lab\/web is matched by role web rule 0/
+    .test(await page.textContent('#targets-error')), 'the refusal explained with the server\'s reason');
+  await waitFor(() => dialogs.length === 3, 'the second confirmation');
+  check(/matched by role web rule 0.*\. Delete lab\/web anyway\?$/.test(dialogs[2]),
+    'the second confirmation quotes the reason: ' + dialogs[2]);
+  check((await rowsOf(page, 'targets-rows')).some((r) => r.includes('lab/web')),
+    'lab/web kept');
+  await states(page, 'targets-2-delete-refused');
+  answer(true);
+  await page.click('button[aria-label="Delete lab/old"]');
+  await waitFor(async () => /lab\/old was deleted/.test(await page.textContent('#targets-note')) &&
+    !(await rowsOf(page, 'targets-rows')).some((r) => r.includes('lab/old')), 'lab/old deleted');
+  check(await page.isHidden('#targets-error'), 'the earlier refusal cleared');
+  const tl = (await ok('GET', '/v1/targets', undefined, at)).targets.map((t) => t.name);
+  check(!tl.includes('lab/old') && tl.includes('lab/web'), 'the server has lab/web, not lab/old: ' + tl);
+
   // ---- a 1-hour binding with the picker (the view opened by its URL) ----
   await page.goto(base + '/#/bindings');
   await visible(page, '#view-bindings');
@@ -202,6 +241,32 @@ async function main() {
   rows = await rowsOf(page, 'bindings-rows');
   check(rows.length === 1 && !rows[0].includes('expired'), 'filter by subject: ' + rows);
   await states(page, 'bindings-1-granted');
+
+  // ---- "until date": a past one is refused, a future one kept exactly ----
+  await page.fill('#grant-subject', 'group:contractors');
+  await page.check('#grant-exp-until');
+  await page.fill('#grant-until', '2001-02-03T04:05');
+  await page.click('#grant-submit');
+  await waitFor(async () => /a date in the future/.test(await page.textContent('#grant-error')),
+    'a past date refused');
+  const until = new Date(Date.now() + 3 * 86400 * 1000);
+  const local = (d) => d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-' +
+    String(d.getDate()).padStart(2, '0') + 'T10:30';
+  await page.fill('#grant-until', local(until));
+  await page.click('#grant-submit');
+  const want = await page.evaluate((v) => {
+    const t = new Date(v).getTime() / 1000;
+    return { t, text: new Date(t * 1000).toLocaleString() };
+  }, local(until));
+  await page.fill('#bindings-filter', 'group:contractors');
+  await waitFor(async () => (await rowsOf(page, 'bindings-rows')).some((r) =>
+    r.includes(want.text) && !r.includes('expired')), 'the binding listed until ' + want.text);
+  const bu2 = (await ok('GET', '/v1/bindings', undefined, at)).bindings
+    .find((b) => b.subject === 'group:contractors');
+  check(bu2 && bu2.expires_at === want.t, 'the binding ends at the picked time: ' +
+    JSON.stringify(bu2) + ' want ' + want.t);
+  await states(page, 'bindings-2-until');
+  await page.check('#grant-exp-for');
 
   // ---- check ----
   await go(page, 'check', 'view-check');

@@ -259,7 +259,7 @@
         var td = button(tr, 'sshd', t.name, function () { sshd(t.name); }).parentNode;
         if (!w) return;
         [['Edit', function () { editTarget(t); }, 'secondary'],
-          ['Delete', function () { deleteTarget(t.name); }, 'danger']].forEach(function (a) {
+          ['Delete', function () { deleteTarget(t.name, false); }, 'danger']].forEach(function (a) {
           var b = node('button', a[0], 'small ' + a[2]);
           b.type = 'button';
           b.setAttribute('aria-label', a[0] + ' ' + t.name);
@@ -299,9 +299,24 @@
     $('target-name').focus();
   }
 
-  function deleteTarget(name) {
-    act('targets', 'DELETE', '/v1/targets/' + name, 204, name + ' was deleted.',
-      loadTargets);
+  // Delete after a confirmation.  A target a role still matches is
+  // refused (409) with the server's reason, shown; deleting it anyway
+  // takes a second confirmation that quotes that reason.
+  function deleteTarget(name, force) {
+    if (!force && !window.confirm('Delete target ' + name + '?')) return;
+    setError('targets-error', '');
+    T.note('targets-note', '');
+    api('DELETE', '/v1/targets/' + name + (force ? '?force=true' : '')).then(function (r) {
+      if (r.status === 409 && !force) {
+        setError('targets-error', name + ' was not deleted: ' + T.message(r));
+        if (window.confirm(T.message(r) + '. Delete ' + name + ' anyway?'))
+          deleteTarget(name, true);
+        return;
+      }
+      if (failed(r, 'targets-error', 204)) return;
+      T.note('targets-note', name + ' was deleted.');
+      loadTargets();
+    });
   }
 
   function targetEvents() {

@@ -16,7 +16,10 @@
 // users list shows each last login;
 // the admin resets the user after a confirmation that says
 // what it does, and the engineer's session is gone; groups are edited,
-// the user disabled and enabled, a binding and a user deleted.  An admin with
+// the user disabled and enabled, a binding and a user deleted.  A user
+// with the lock 100 wrong logins leave (written into the stopped server's
+// store: the throttle before it takes hours) is listed as locked; the
+// admin unlocks them, and the Audit view shows user.unlock.  An admin with
 // users:read but not users:write sees no user editor, and a forged
 // request from that admin's page is refused.  axe-core runs on each state
 // (serious or critical violations fail) and each view must fit 375 px.
@@ -28,12 +31,15 @@ import path from 'node:path';
 import {
   log, check, waitFor, run, tmp, Account, ok, enrollApi, launchBrowser,
   axeChecker, runMain, watchPage, shooter, startWithAdmin, Sshd, LOGIN, call,
+  restartServer, lockUserOffline,
 } from './harness.mjs';
 
 async function main() {
   // Set up through the API: the admin, a role (roles are not this test's
   // views) and a helpdesk admin who may read users but not change them.
-  const { server, base, admin, at } = await startWithAdmin();
+  const started = await startWithAdmin();
+  const { base, admin, at } = started;
+  let { server } = started;
   await ok('PUT', '/v1/roles/web', { rules: [{ targets: ['lab/web'],
     logins: [LOGIN] }], max_ttl: 3600 }, at);
   await ok('PUT', '/v1/roles/helpdesk', { rules: [],
@@ -412,6 +418,32 @@ async function main() {
   await page.click('#user-confirm-yes');
   await waitFor(async () => /temp was deleted/.test(await page.textContent('#users-note')) &&
     !(await rowsOf(page, 'users-rows')).some((r) => r.includes('temp')), 'temp deleted');
+
+  // ---- unlock: helen locked as 100 wrong logins leave an account ----
+  server = await restartServer(server, () => lockUserOffline('helen'));
+  const locked = await call('POST', '/v1/login', { username: 'helen',
+    password: helen.password, code: '000000' });
+  check(locked.status === 429, 'the server refuses locked helen: ' + locked.status);
+  await page.reload();
+  await visible(page, '#view-users');
+  await waitFor(async () => (await rowsOf(page, 'users-rows')).some((r) =>
+    r.includes('helen') && r.includes('locked')), 'helen listed as locked');
+  await page.click('button[aria-label="Edit helen"]');
+  await visible(page, '#user-unlock');
+  await states(page, 'users-5-locked');
+  await page.click('#user-unlock');
+  await waitFor(async () => /helen is unlocked/.test(await page.textContent('#users-note')) &&
+    (await rowsOf(page, 'users-rows')).some((r) => r.includes('helen') && r.includes('enrolled')),
+  'helen unlocked and listed as enrolled');
+  check(await page.isHidden('#user-unlock'), 'no unlock offered once unlocked');
+  await go(page, 'audit', 'view-audit');
+  await page.fill('#audit-action', 'user.unlock');
+  await page.click('#audit-apply');
+  await waitFor(async () => {
+    const r = await rowsOf(page, 'audit-rows');
+    return r.length === 1 && r[0].includes('admin') && r[0].includes('helen');
+  }, 'the audit view shows the user.unlock');
+  await states(page, 'audit-1-unlock');
 
   // ---- a helpdesk admin: no editor, and a forged change is refused ----
   const hp = eng;     // bob's session there ended with the reset

@@ -148,24 +148,19 @@ export function startChild(cmd, args, opts) {
   return c;
 }
 
-export async function startServer() {
-  const out = run(TESSERA, ['init', '--data', data, '--dev', '--admin', 'admin']);
-  const m = out.match(/^https:\/\/\S+\/enroll#token=([0-9a-f]{64})$/m);
-  check(m, 'tessera init prints the admin enrollment link');
-  // Listen on an ephemeral port and let public_url follow it, so the
-  // browser's Origin is the one the server expects.
-  const conf = path.join(data, 'tesserad.conf');
-  fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8')
-    .split('\n').filter((l) => !/^\s*public_url\s*=/.test(l)).join('\n'));
-  caPem = fs.readFileSync(path.join(data, 'tls.crt'));
-  const env = { ...process.env, TESSERA_LISTEN: '127.0.0.1:0',
+let conf = null;
+
+// tesserad on listen over data, up when /healthz answers; sets port.
+async function launch(listen) {
+  const env = { ...process.env, TESSERA_LISTEN: listen,
     TESSERA_AUDIT_LOG: path.join(tmp, 'audit.log'),
     TESSERA_ARGON2_MEMORY_KIB: '1024', TESSERA_ARGON2_TIME: '1' };
+  const portfile = path.join(data, 'tesserad.port');
+  fs.rmSync(portfile, { force: true });
   const logfd = fs.openSync(path.join(tmp, 'tesserad.log'), 'a');
   const d = startChild(TESSERAD, ['--config', conf], { env,
     stdio: ['ignore', logfd, logfd] });
   fs.closeSync(logfd);
-  const portfile = path.join(data, 'tesserad.port');
   port = await waitFor(() => {
     if (d.exitCode !== null)
       throw new Error('tesserad exited ' + d.exitCode + ': ' + tail());
@@ -175,7 +170,60 @@ export async function startServer() {
     try { return (await call('GET', '/healthz')).status === 200; } catch (e) { return false; }
   }, '/healthz');
   log('tesserad on port', port);
-  return { server: d, adminToken: m[1] };
+  return d;
+}
+
+export async function startServer() {
+  const out = run(TESSERA, ['init', '--data', data, '--dev', '--admin', 'admin']);
+  const m = out.match(/^https:\/\/\S+\/enroll#token=([0-9a-f]{64})$/m);
+  check(m, 'tessera init prints the admin enrollment link');
+  // Listen on an ephemeral port and let public_url follow it, so the
+  // browser's Origin is the one the server expects.
+  conf = path.join(data, 'tesserad.conf');
+  fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8')
+    .split('\n').filter((l) => !/^\s*public_url\s*=/.test(l)).join('\n'));
+  caPem = fs.readFileSync(path.join(data, 'tls.crt'));
+  return { server: await launch('127.0.0.1:0'), adminToken: m[1] };
+}
+
+// Stop server (SIGTERM, exit 0), run between() on the stopped store, and
+// start tesserad again on the same port (same origin: the browsers'
+// sessions, kept in the store, go on).  Returns the new process.
+export async function restartServer(server, between) {
+  server.kill('SIGTERM');
+  await waitFor(() => server.exitCode !== null || server.signalCode !== null,
+    'tesserad to stop', 15000);
+  check(server.exitCode === 0, 'tesserad exit ' + server.exitCode);
+  between();
+  return launch('127.0.0.1:' + port);
+}
+
+// The lock that lock_after (100) consecutive wrong logins leave on name's
+// user record (locked, 100 failures), written into the stopped server's
+// store with lmdb-utils: the throttle before the lock (up to 15 minutes
+// a try) is more than a test can wait out.
+export function lockUserOffline(name) {
+  const dump = run('mdb_dump', ['-s', 'users', data]).split('\n');
+  const key = ' ' + Buffer.from(name).toString('hex');
+  const i = dump.indexOf(key);
+  check(i > 0 && dump[i + 1].startsWith(' '), 'the users DB holds ' + name);
+  const v = Buffer.from(dump[i + 1].trim(), 'hex');
+  check(v[0] === 0x54 && v[1] === 0x55, 'a user record');
+  let off = 3;
+  off += 4 + v.readUInt32BE(off);                 // name
+  const ngroups = v.readUInt32BE(off);
+  off += 4;
+  for (let g = 0; g < ngroups; g++) off += 4 + v.readUInt32BE(off);
+  off += 2;                                       // disabled, state
+  v[off++] = 1;                                   // locked
+  off += 4 + v.readUInt32BE(off);                 // password hash
+  off += 4 + v.readUInt32BE(off);                 // sealed TOTP secret
+  off += 8;                                       // last TOTP step
+  v.writeUInt32BE(100, off);                      // failures
+  dump[i + 1] = ' ' + v.toString('hex');
+  const f = path.join(tmp, 'users.dump');
+  fs.writeFileSync(f, dump.join('\n'));
+  run('mdb_load', ['-s', 'users', '-f', f, data]);
 }
 
 export function tail() {

@@ -230,7 +230,7 @@ list_append(struct store_txn *t, uint64_t serial, int64_t now, json_t *arr)
 	return 0;
 }
 
-/* 1 when serial's record passes f's target and state filters. */
+/* *ok: 1 when serial's record passes f's target and state filters. */
 static int
 list_match(struct store_txn *t, uint64_t serial,
     const struct certs_filter *f, int64_t now, int *ok)

@@ -259,8 +259,10 @@ list_match(struct store_txn *t, uint64_t serial,
 /*
  * Newest first with a cursor that only walks forward: serials carry the
  * clock in their high bits, so the walk takes windows [lo, hi) downward
- * from before, each twice as wide as the last (the first about an hour of
- * issuance), and keeps the newest matches of each.
+ * from before (the first about an hour of issuance) and keeps the newest
+ * matches of each.  A window twice as wide follows one that held few
+ * records, half as wide one that held many; after CERTS_LIST_SCAN
+ * records the walk stops between windows with next = its lowest lo.
  */
 #define LIST_WINDOW	((uint64_t)1 << 32)
 
@@ -271,7 +273,7 @@ certs_list(struct store_txn *t, const struct certs_filter *f, int64_t now,
 	struct store_cursor *c = NULL;
 	enum store_db db = STORE_DB_CERTS;
 	const void *k, *v;
-	size_t kl, vl, pl = 0, want, need, n, got = 0, i;
+	size_t kl, vl, pl = 0, want, need, n, got = 0, i, seen = 0, held;
 	uint8_t key[USER_MAX + 8];
 	uint64_t *ring = NULL, *page, hi, lo, s, width = LIST_WINDOW;
 	json_t *arr = NULL;
@@ -298,14 +300,19 @@ certs_list(struct store_txn *t, const struct certs_filter *f, int64_t now,
 		goto out;
 	hi = f->before != 0 && f->before <= hi ? f->before : hi + 1;
 	while ((need = want - got) > 0 && hi > 1) {
+		if (seen >= CERTS_LIST_SCAN) {
+			*next = hi;	/* everything from hi up was read */
+			break;
+		}
 		lo = hi - 1 > width ? hi - width : 1;
 		buf_poke_u64(key + pl, lo);
-		n = 0;
+		n = held = 0;
 		for (r = store_cursor_seek(c, key, pl + 8, &k, &kl, &v, &vl);
 		    r == 0; r = store_cursor_next(c, &k, &kl, &v, &vl)) {
 			if (kl != pl + 8 || memcmp(k, key, pl) != 0 ||
 			    (s = buf_peek_u64((const uint8_t *)k + pl)) >= hi)
 				break;
+			held++;
 			if ((r = list_match(t, s, f, now, &ok)) != 0)
 				goto out;
 			if (ok)
@@ -315,8 +322,12 @@ certs_list(struct store_txn *t, const struct certs_filter *f, int64_t now,
 			goto out;
 		for (i = 0; i < n && i < need; i++)
 			page[got++] = ring[(n - 1 - i) % need];
+		seen += held;
 		hi = lo;
-		width = width > UINT64_MAX / 2 ? UINT64_MAX : width * 2;
+		if (held > CERTS_LIST_SCAN / 4)
+			width = width / 2 > 0 ? width / 2 : 1;
+		else
+			width = width > UINT64_MAX / 2 ? UINT64_MAX : width * 2;
 	}
 	for (i = 0; i < got && i < want - 1; i++)
 		if ((r = list_append(t, page[i], now, arr)) != 0)

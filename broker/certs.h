@@ -21,6 +21,7 @@ struct store_txn;
 
 #define CERTS_MAX_PRINCIPALS	256
 #define CERTS_LIST_MAX		1000	/* most records one listing returns */
+#define CERTS_LIST_SCAN		5000	/* records one listing reads, about */
 
 struct cert_record {
 	uint64_t serial;
@@ -50,8 +51,10 @@ struct certs_filter {
 };
 /*
  * JSON array of the certificates f keeps, newest first, at most f->limit.
- * *next: when f keeps more, older ones, the page's last serial (pass it
- * as before to go on); else 0.
+ * *next: where to go on (as before), 0 at the end: the page's last serial
+ * when f keeps older ones; or, when the walk read CERTS_LIST_SCAN records
+ * (rounded up to a whole window) before the page was full, the serial
+ * below which nothing is read yet.
  */
 int certs_list(struct store_txn *t, const struct certs_filter *f,
     int64_t now, json_t **out, uint64_t *next);

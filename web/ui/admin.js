@@ -505,7 +505,9 @@
       show('allcerts-empty', certs.length === 0);
       $('allcerts-older').disabled = certNext === null || certNext === undefined;
       $('allcerts-newer').disabled = certPages.length <= 1;
-      T.note('allcerts-page', 'Page ' + certPages.length);
+      T.note('allcerts-page', 'Page ' + certPages.length +
+        (certs.length < CERT_PAGE && certNext ? ' (searched part of the ' +
+         'certificates; Older searches on)' : ''));
     });
   }
 

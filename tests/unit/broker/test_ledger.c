@@ -329,6 +329,43 @@ Test(certs, list_filters_and_keyset_pages_across_windows)
 	store_abort(t);
 }
 
+Test(certs, a_rare_filter_reads_a_bounded_share_and_says_where_to_go_on)
+{
+	struct store_txn *t;
+	struct cert_record c;
+	uint64_t next, before = 0, found = 0, i, n = CERTS_LIST_SCAN + 1000;
+	size_t pages = 0;
+	json_t *l;
+
+	/* One certificate every 86 s; only the oldest is revoked. */
+	cr_assert_eq(store_begin(st, 1, &t), 0);
+	for (i = 0; i < n; i++) {
+		c = sample(SPREAD(0) + ((i * 86) << 20) + i, "bob", 5000);
+		cr_assert_eq(certs_put(t, &c), 0);
+	}
+	cr_assert_eq(certs_revoke(t, SPREAD(0), 950), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(store_begin(st, 0, &t), 0);
+	do {
+		l = list(t, &(struct certs_filter){ .state = "revoked",
+		    .before = before }, &next);
+		if (json_array_size(l) > 0) {
+			cr_assert_eq(json_array_size(l), 1);
+			found = serial_at(l, 0);
+		} else
+			cr_assert_neq(next, 0, "an empty page ends the walk "
+			    "only when nothing is left");
+		cr_assert(next == 0 || before == 0 || next < before);
+		json_decref(l);
+		before = next;
+		cr_assert_lt(++pages, 50);
+	} while (next != 0);
+	cr_expect_eq(found, SPREAD(0));
+	cr_expect_geq(pages, 2, "all %llu records read in one request",
+	    (unsigned long long)n);
+	store_abort(t);
+}
+
 Test(certs, revoke_once_and_krl_set_skips_expired)
 {
 	struct store_txn *t;

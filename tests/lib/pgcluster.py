@@ -12,9 +12,10 @@ failure.
     c.kill(); s.promote()
 
 As a wrapper (meson tests): pgcluster.py run -- CMD ARGS... starts one
-cluster, exports TESSERA_TEST_PG (a URI of database postgres on it) and
-TESSERA_TEST_PG_BIN (the PostgreSQL programs), runs CMD and returns its
-status.  pgcluster.py selftest checks a standby and its promotion.
+cluster, exports TESSERA_TEST_PG (a URI of database postgres on it),
+runs CMD and returns its status (TESSERA_TEST_PG_BIN: the PostgreSQL programs); a test may stop
+and start that cluster with pgcluster.py ctl stop|start.  pgcluster.py
+selftest checks a standby and its promotion.
 """
 import atexit
 import glob
@@ -240,9 +241,24 @@ def _run(argv):
         env = dict(os.environ)
         env["TESSERA_TEST_PG"] = c.uri()
         env["TESSERA_TEST_PG_BIN"] = c.bin
+        env["TESSERA_TEST_PG_BASE"] = c.base
+        env["TESSERA_TEST_PGCLUSTER"] = os.path.abspath(__file__)
         return subprocess.call(argv, env=env)
     finally:
         c.cleanup()
+
+
+def _ctl(what):
+    """Stop or start the cluster of the enclosing run (a test's child)."""
+    c = Cluster(_base=os.environ["TESSERA_TEST_PG_BASE"])
+    if what == "stop":
+        c.running = True
+        c.stop()
+    elif what == "start":
+        c.start()
+    else:
+        raise SystemExit("pgcluster.py ctl stop|start")
+    return 0
 
 
 def _selftest():
@@ -273,6 +289,8 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _signalled)
     if len(sys.argv) >= 3 and sys.argv[1] == "run" and sys.argv[2] == "--":
         sys.exit(_run(sys.argv[3:]))
+    if len(sys.argv) == 3 and sys.argv[1] == "ctl":
+        sys.exit(_ctl(sys.argv[2]))
     if sys.argv[1:] == ["selftest"]:
         sys.exit(_selftest())
     sys.stderr.write("usage: pgcluster.py run -- CMD... | selftest\n")

@@ -10,6 +10,11 @@ failure.
     c.createdb("t1"); uri = c.uri("t1")   # postgresql:///t1?host=...
     s = c.add_standby(sync=True)          # streaming, pg_basebackup -R
     c.kill(); s.promote()
+    uri_multi("t1", [c, s])               # both hosts, read-write one wins
+
+A standby that lost commits (asynchronous and behind): add_standby(
+sync=False), s.stop(), commit on the primary, c.kill(), s.start(),
+s.promote().
 
 As a wrapper (meson tests): pgcluster.py run -- CMD ARGS... starts one
 cluster, exports TESSERA_TEST_PG (a URI of database postgres on it),
@@ -234,6 +239,14 @@ class Cluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def uri_multi(db, clusters):
+    """One URI naming every cluster's socket (libpq tries them in order;
+    the store adds target_session_attrs=read-write)."""
+    return "postgresql:///%s?host=%s&port=%s&user=postgres" % (
+        db, ",".join(c.sock for c in clusters),
+        ",".join(str(c.port) for c in clusters))
+
+
 def _run(argv):
     c = Cluster()
     try:
@@ -268,17 +281,46 @@ def _selftest():
         c.psql("CREATE TABLE x (v int); INSERT INTO x VALUES (1)", "t")
         sb = c.add_standby(sync=True)
         c.psql("INSERT INTO x VALUES (2)", "t")
-        # Synchronous: committed on the primary means on the standby.
-        assert sb.psql("SELECT count(*) FROM x", "t") == "2"
+        # Synchronous: committed on the primary means flushed on the
+        # standby (applied a moment later).
+        _wait(lambda: sb.psql("SELECT count(*) FROM x", "t") == "2")
         assert sb.psql("SELECT pg_is_in_recovery()") == "t"
         c.kill()
         sb.promote()
         sb.psql("INSERT INTO x VALUES (3)", "t")
         assert sb.psql("SELECT sum(v) FROM x", "t") == "6"
-        print("pgcluster selftest: ok")
-        return 0
     finally:
         c.cleanup()
+    # Asynchronous and behind: the promoted standby lacks a commit.
+    c = Cluster().start()
+    try:
+        c.createdb("t")
+        c.psql("CREATE TABLE x (v int); INSERT INTO x VALUES (1)", "t")
+        sb = c.add_standby(sync=False)
+        _wait(lambda: sb.psql("SELECT count(*) FROM x", "t") == "1")
+        sb.stop()
+        c.psql("INSERT INTO x VALUES (2)", "t")
+        c.kill()
+        sb.start()
+        sb.promote()
+        assert sb.psql("SELECT sum(v) FROM x", "t") == "1"
+    finally:
+        c.cleanup()
+    print("pgcluster selftest: ok")
+    return 0
+
+
+def _wait(cond):
+    end = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            if cond():
+                return
+        except subprocess.CalledProcessError:
+            pass
+        if time.monotonic() > end:
+            raise RuntimeError("condition not met in time")
+        time.sleep(0.05)
 
 
 def _signalled(signum, frame):

@@ -339,6 +339,8 @@ create_fn(struct store_txn *t, void *arg)
 {
 	struct create_arg *a = arg;
 	uint8_t key[TOKEN_HASH_LEN], ik[IDX_LEN];
+	const void *v;
+	size_t vl;
 	int r, tries;
 
 	if ((r = prune(t, a->now)) != 0)
@@ -350,11 +352,19 @@ create_fn(struct store_txn *t, void *arg)
 		if ((r = user_code_new(a->user_code)) != 0)
 			return r;
 		idx_key(a->user_code, ik);
+		/* Looked up first: a backend may report a NOOVERWRITE
+		 * conflict only at commit (store.h). */
+		if ((r = store_get(t, STORE_DB_DEVICE, ik, sizeof(ik), &v,
+		    &vl)) == 0)
+			continue;
+		if (r != TSS_E_NOT_FOUND)
+			return r;
 		r = store_put(t, STORE_DB_DEVICE, ik, sizeof(ik), key,
 		    sizeof(key), STORE_NOOVERWRITE);
-		if (r != TSS_E_CONFLICT)
-			break;
+		break;
 	}
+	if (tries == CODE_TRIES)
+		r = TSS_E_CONFLICT;
 	if (r != 0)
 		return r;
 	return device__rec_put(t, key, &a->rec, STORE_NOOVERWRITE);

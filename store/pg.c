@@ -67,6 +67,7 @@ static const struct {
 	{ "SELECT k, v FROM ", " WHERE k > $1 ORDER BY k LIMIT 128" },
 	{ "SELECT k, v FROM ", " ORDER BY k DESC LIMIT 1" },
 	{ "SELECT count(*) FROM ", "" },
+	{ "INSERT INTO ", " (k, v) VALUES ($1, $2)" },
 };
 
 /* SQLSTATEs (or their class, two characters) meaning "not now". */
@@ -91,6 +92,11 @@ store__pg_err(PGconn *c, const PGresult *res, const char *what)
 		log_warn("store: PostgreSQL %s: connection lost: %s", what,
 		    msg);
 		return TSS_E_UNAVAILABLE;
+	}
+	if (strcmp(st, "23505") == 0) {
+		log_warn("store: PostgreSQL %s: a key put as new exists",
+		    what);
+		return TSS_E_CONFLICT;
 	}
 	if (strcmp(st, "53100") == 0) {
 		log_error("store: PostgreSQL %s: disk full: %s", what, msg);

@@ -90,8 +90,8 @@ struct pg_cursor {
 #define PG_ST_SIZE	"sz"
 #define PG_ST_COUNT_N	"wn"
 /* Per database: get, put, del, seek (k >= $1), after (k > $1), last,
- * count. */
-#define PG_DB_STMTS	"gpdsalk"
+ * count, insert (a key that must be new). */
+#define PG_DB_STMTS	"gpdsalki"
 
 extern const struct store_ops store__pg_ops;
 

@@ -502,26 +502,31 @@ store__pg_put(struct store_txn *tx, enum store_db db, const void *key,
 	struct pg_txn *t = (struct pg_txn *)(void *)tx;
 	const char *vals[2] = { key, val != NULL ? val : "" };
 	int lens[2] = { (int)klen, (int)vlen };
-	const void *v;
-	size_t vl;
-	char name[8];
+	const struct pg_ent *e;
+	char name[8], kind = 'p';
 	int r;
 
 	if (t->err != 0)
 		return t->err;
 	if (vlen > INT32_MAX)
 		return TSS_E_INVALID_ARGUMENT;
+	/*
+	 * A key that must be new and of which the transaction knows nothing
+	 * goes out as a plain INSERT, without a round trip to look first:
+	 * if it exists after all, the unique key fails the statement, and
+	 * with it this transaction, with TSS_E_CONFLICT (store.h).
+	 */
 	if (flags & STORE_NOOVERWRITE) {
-		r = store__pg_get(tx, db, key, klen, &v, &vl);
-		if (r == 0)
+		e = cache_get(t, db, key, klen);
+		if (e != NULL && e->state == PG_ENT_PRESENT)
 			return TSS_E_CONFLICT;
-		if (r != TSS_E_NOT_FOUND)
-			return r;
+		if (e == NULL || e->state != PG_ENT_ABSENT)
+			kind = 'i';
 	}
 	if ((r = store__pg_cache_set(t, db, key, klen, val, vlen,
 	    PG_ENT_PRESENT)) != 0)
 		return r;
-	return store__pg_send(t, pg_stmt(name, 'p', db), 2, vals, lens);
+	return store__pg_send(t, pg_stmt(name, kind, db), 2, vals, lens);
 }
 
 int

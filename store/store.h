@@ -219,7 +219,13 @@ int store_write(struct store *s, int (*fn)(struct store_txn *, void *),
  */
 int store_get(struct store_txn *t, enum store_db db, const void *key,
     size_t klen, const void **val, size_t *vlen);	/* TSS_E_NOT_FOUND */
-#define STORE_NOOVERWRITE	0x1	/* TSS_E_CONFLICT if key exists */
+/*
+ * TSS_E_CONFLICT if key exists.  On PostgreSQL, when the transaction has
+ * not read the key, the put goes out unchecked (no round trip) and an
+ * existing key fails the transaction whole: TSS_E_CONFLICT from a later
+ * call in it or from store_commit.
+ */
+#define STORE_NOOVERWRITE	0x1
 /*
  * The key usually sorts after every key in db (serials, sequence numbers):
  * fill the last page instead of splitting it in half.  A key that does not

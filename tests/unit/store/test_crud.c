@@ -86,7 +86,23 @@ Test(store_crud, nooverwrite_is_conflict_and_keeps_value)
 	size_t vl;
 
 	th_put1(s, STORE_DB_USERS, "bob", "first");
+	if (th_pg()) {
+		/* Unchecked until the statement runs: the transaction
+		 * fails whole, at the latest at commit (store.h). */
+		cr_assert_eq(store_begin(s, 1, &t), 0);
+		cr_assert_eq(store_put(t, STORE_DB_USERS, "carol", 5, "c", 1,
+		    0), 0);
+		cr_assert_eq(store_put(t, STORE_DB_USERS, "bob", 3, "second",
+		    6, STORE_NOOVERWRITE), 0);
+		cr_assert_eq(store_commit(t), TSS_E_CONFLICT);
+		cr_assert_eq(store_begin(s, 0, &t), 0);
+		cr_assert_eq(store_get(t, STORE_DB_USERS, "carol", 5, &v, &vl),
+		    TSS_E_NOT_FOUND);
+		store_abort(t);
+	}
+	/* A key the transaction has read conflicts at once. */
 	cr_assert_eq(store_begin(s, 1, &t), 0);
+	cr_assert_eq(store_get(t, STORE_DB_USERS, "bob", 3, &v, &vl), 0);
 	cr_assert_eq(store_put(t, STORE_DB_USERS, "bob", 3, "second", 6,
 	    STORE_NOOVERWRITE), TSS_E_CONFLICT);
 	/* The transaction is still usable after a conflict. */

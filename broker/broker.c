@@ -321,6 +321,7 @@ caller_clear(struct caller *c)
 	for (i = 0; i < c->n_groups; i++)
 		free(c->groups[i]);
 	free(c->groups);
+	rbac_snap_release(c->snap);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -357,6 +358,8 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 		goto out;
 	c->perms = rbac_perms(snap, c->username,
 	    (const char *const *)c->groups, c->n_groups, now);
+	c->snap = snap;
+	snap = NULL;
 	r = 0;
  out:
 	rbac_snap_release(snap);

@@ -143,6 +143,7 @@ struct caller {
 	char **groups;
 	size_t n_groups;
 	uint32_t perms;			/* RBAC_PERM_* from the caller's roles */
+	struct rbac_snap *snap;		/* the policy perms came from */
 	uint8_t session[32];		/* the session's key (auth/session.h) */
 	int has_session;
 	const char *remote_addr;

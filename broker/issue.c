@@ -299,6 +299,7 @@ issue_prepare(struct issuer *is, const struct issue_req *rq, int64_t now,
     struct issue_job **job, json_t **out, char *errmsg, size_t errlen)
 {
 	struct rbac_snap *snap = NULL;
+	const struct rbac_snap *dec;
 	struct rbac_access *acc = NULL;
 	struct rbac_grant g;
 	struct sshkey *key = NULL;
@@ -339,11 +340,15 @@ issue_prepare(struct issuer *is, const struct issue_req *rq, int64_t now,
 	}
 	/* Decide: one (target, login) is a single decision, without the
 	 * allocations of a full access listing. */
-	if ((r = rbac_acquire(is->rbac, &snap)) != 0)
+	if (rq->snap != NULL)
+		dec = rq->snap;
+	else if ((r = rbac_acquire(is->rbac, &snap)) != 0)
 		goto out;
+	else
+		dec = snap;
 	if (rq->target != NULL && rq->login != NULL)
-		r = grant_one(snap, rq, now, &g);
-	else if ((r = rbac_access(snap, rq->username, rq->groups,
+		r = grant_one(dec, rq, now, &g);
+	else if ((r = rbac_access(dec, rq->username, rq->groups,
 	    rq->n_groups, now, &acc)) == 0)
 		r = rbac_grant(acc, rq->target, rq->login, &g);
 	if (r != 0) {
@@ -421,7 +426,7 @@ issue_prepare(struct issuer *is, const struct issue_req *rq, int64_t now,
 	    (rec.fingerprint = mem_strdup(fp)) == NULL ||
 	    (rec.target = mem_strdup(rq->target != NULL ? rq->target : "")) ==
 	    NULL || (r = job_new(&rec, rq, job)) != 0 ||
-	    (r = job_depends(*job, is, rq, rbac_snap_generation(snap), &g,
+	    (r = job_depends(*job, is, rq, rbac_snap_generation(dec), &g,
 	    ttl)) != 0) {
 		issue_job_free(*job);
 		*job = NULL;

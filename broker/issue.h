@@ -36,6 +36,8 @@ struct issuer {
 	int64_t session_idle, session_max;	/* for the session re-check */
 };
 
+struct rbac_snap;
+
 struct issue_req {
 	const char *username;
 	const char *const *groups;
@@ -50,6 +52,9 @@ struct issue_req {
 	const uint8_t *session;
 	const char *remote_addr;	/* audit */
 	const char *request_id;		/* audit */
+	/* The policy to decide on (borrowed; the commit decides again if
+	 * the policy changed since), or NULL for the current one. */
+	const struct rbac_snap *snap;
 };
 
 /*

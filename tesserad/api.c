@@ -537,6 +537,7 @@ h_cert_issue(const struct web_req *req, void *arg)
 	rq.session = c.has_session ? c.session : NULL;
 	rq.remote_addr = web_req_remote(req);
 	rq.request_id = web_req_id(req);
+	rq.snap = c.snap;
 	t0 = api_mono();
 	r = issue_prepare(&a->b->issuer, &rq, api_now(), &job, &out, errmsg,
 	    sizeof(errmsg));

@@ -18,9 +18,13 @@ and non-2xx for each, the CPU tesserad and PostgreSQL used per
 certificate, and the issue's targets: PostgreSQL >= 0.5 x LMDB's
 certificates/s, p99 <= 2 x LMDB's, zero non-2xx, two instances together
 >= one.  Exits 0 whatever the figures are; non-zero only when the run
-itself broke.  HABENCH_KEEP=1 keeps the temporary directory;
+itself broke.  HABENCH_ROUNDS=N (default 1) measures the three N times,
+alternately, and reports each one's median run (the figures of a shared
+virtual machine drift by tens of percent within minutes);
+HABENCH_SECONDS=S; HABENCH_KEEP=1 keeps the temporary directory;
 HABENCH_PERF=PREFIX records the whole machine (perf record -a -g) for
-the first 5 s of each run into PREFIX.<run> (lmdb, pg, pg2)."""
+the first 5 s of each run into PREFIX.<run> (lmdb0, pg0, pgtwo0, lmdb1,
+...)."""
 
 import importlib.util
 import json
@@ -49,6 +53,13 @@ def load_http():
 hb = load_http()
 CLIENTS = 64
 SECONDS = int(os.environ.get("HABENCH_SECONDS", "10"))
+ROUNDS = int(os.environ.get("HABENCH_ROUNDS", "1"))
+
+
+def median(reports):
+    """The report of the median certificates/s (the lower middle one)."""
+    return sorted(reports, key=lambda r: r["ok_rate"])[
+        (len(reports) - 1) // 2]
 
 
 def children(pid):
@@ -222,12 +233,17 @@ def main():
             "loadgen": hb.find_exe(build, "bench/http/loadgen")}
     tmp = tempfile.mkdtemp(prefix="habench.")
     cluster = None
+    runs = {"lmdb": [], "pg": [], "pg2": []}
     try:
-        lmdb = measure(exes, "lmdb", tmp)
         cluster = pgcluster.Cluster()
         cluster.start()
-        pg1 = measure(exes, "pg", tmp, cluster, 1)
-        pg2 = measure(exes, "pg2", tmp, cluster, 2)
+        # Round after round, so that a host whose speed drifts slows
+        # every configuration alike; each figure is the median run's.
+        for k in range(ROUNDS):
+            runs["lmdb"].append(measure(exes, "lmdb%d" % k, tmp))
+            runs["pg"].append(measure(exes, "pg%d" % k, tmp, cluster, 1))
+            runs["pg2"].append(measure(exes, "pgtwo%d" % k, tmp, cluster,
+                                       2))
         fsync = cluster.psql("SHOW fsync")
     finally:
         if cluster is not None:
@@ -237,12 +253,18 @@ def main():
         else:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    lmdb, pg1, pg2 = (median(runs[k]) for k in ("lmdb", "pg", "pg2"))
     load = os.getloadavg()
     print("== issuance on LMDB and PostgreSQL ==")
     print("machine: %d cores, load average %.2f %.2f %.2f; %d clients, "
-          "%d s each; PostgreSQL fsync = %s"
+          "%d s each, %d round(s), medians; PostgreSQL fsync = %s"
           % (os.cpu_count() or 1, load[0], load[1], load[2], CLIENTS,
-             SECONDS, fsync or "?"))
+             SECONDS, ROUNDS, fsync or "?"))
+    if ROUNDS > 1:
+        for k, name in (("lmdb", "LMDB"), ("pg", "PostgreSQL"),
+                        ("pg2", "two instances")):
+            print("  %s certs/s by round: %s" % (name, ", ".join(
+                "%.0f" % r["ok_rate"] for r in runs[k])))
     line("LMDB, one instance", lmdb)
     line("PostgreSQL, one instance", pg1)
     line("PostgreSQL, two instances", pg2)
@@ -257,25 +279,27 @@ def main():
     rate = pg1["ok_rate"] / lmdb["ok_rate"] if lmdb["ok_rate"] else 0.0
     tail = pg1["p99_ms"] / lmdb["p99_ms"] if lmdb["p99_ms"] else 0.0
     two = pg2["ok_rate"] / pg1["ok_rate"] if pg1["ok_rate"] else 0.0
-    errs = sum(r["non2xx"] + r["transport_errors"] for r in (lmdb, pg1, pg2))
+    every = [r for rs in runs.values() for r in rs]
+    errs = sum(r["non2xx"] + r["transport_errors"] for r in every)
     targets = [
         ("PostgreSQL certs/s >= 0.5 x LMDB's", rate >= 0.5, "%.2f x" % rate),
         ("PostgreSQL p99 <= 2 x LMDB's", 0 < tail <= 2.0, "%.2f x" % tail),
-        ("zero non-2xx (all three runs)", errs == 0,
+        ("zero non-2xx (every run)", errs == 0,
          "%d non-2xx or transport errors" % errs),
         ("two instances together >= one", two >= 1.0, "%.2f x" % two),
         ("instances alive, then exit 0 on SIGTERM",
-         all(r["alive"] and r["clean_exit"] for r in (lmdb, pg1, pg2)),
-         ", ".join("%s %s" % (n, "yes" if r["alive"] and r["clean_exit"]
-                              else "NO")
-                   for n, r in (("lmdb", lmdb), ("pg", pg1), ("pg2", pg2)))),
+         all(r["alive"] and r["clean_exit"] for r in every),
+         "%d of %d runs" % (sum(1 for r in every
+                                if r["alive"] and r["clean_exit"]),
+                            len(every))),
     ]
     print("targets:")
     for name, ok, what in targets:
         print("  %-42s %s  (%s)" % (name, "PASS" if ok else "FAIL", what))
-    for r in (lmdb, pg1, pg2):
-        del r["each"]
-    print("json:", json.dumps({"lmdb": lmdb, "pg": pg1, "pg2": pg2}))
+    for rs in runs.values():
+        for r in rs:
+            del r["each"]
+    print("json:", json.dumps(runs))
     return 0
 
 

@@ -363,7 +363,11 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 		}
 	}
 	what = "memory";
+	pthread_mutex_init(&b->verify_mu, NULL);
+	b->verify_init = 1;
 	if ((r = ratelimit_new(0, 20, 3, &b->host_rl)) != 0 ||
+	    (r = ratelimit_new(0, BROKER_VERIFY_BURST, BROKER_VERIFY_INTERVAL,
+	    &b->verify_rl)) != 0 ||
 	    (r = commit_queue_new(b->store, flush_after_commit, b,
 	    &b->commits)) != 0 ||
 	    (r = serials_new(b->store, &b->serials)) != 0)
@@ -404,6 +408,9 @@ broker_close(struct broker *b)
 	cakey_free(b->ca);
 	cakey_free(b->host_ca);
 	ratelimit_free(b->host_rl);
+	ratelimit_free(b->verify_rl);
+	if (b->verify_init)
+		pthread_mutex_destroy(&b->verify_mu);
 	store_close(b->store);
 	config_free(&b->cfg);
 	free(b);
@@ -620,20 +627,52 @@ parse_serial(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* q's filters into f, or TSS_E_VALIDATION naming the bad one. */
+static int
+certs_query(const struct caller *c, const struct broker_certs_q *q,
+    struct certs_filter *f, char *errmsg, size_t len)
+{
+	uint64_t lim = CERTS_LIST_MAX;
+
+	memset(f, 0, sizeof(*f));
+	f->username = q->user != NULL ? q->user : q->all ? NULL : c->username;
+	f->target = q->target;
+	f->state = q->state;
+	if (q->user != NULL && user_name_valid(q->user) != 0)
+		snprintf(errmsg, len, "user: not a user name");
+	else if (q->target != NULL && rbac_valid_target_name(q->target) != 0)
+		snprintf(errmsg, len, "target: not a target name");
+	else if (q->state != NULL && strcmp(q->state, "valid") != 0 &&
+	    strcmp(q->state, "expired") != 0 &&
+	    strcmp(q->state, "revoked") != 0)
+		snprintf(errmsg, len, "state: valid, expired or revoked");
+	else if (q->before != NULL && parse_serial(q->before, &f->before) != 0)
+		snprintf(errmsg, len, "before: a serial number");
+	else if (q->limit != NULL && (parse_serial(q->limit, &lim) != 0 ||
+	    lim > CERTS_LIST_MAX))
+		snprintf(errmsg, len, "limit: 1 to %d", CERTS_LIST_MAX);
+	else {
+		f->limit = (size_t)lim;
+		return 0;
+	}
+	return TSS_E_VALIDATION;
+}
+
 int
-broker_certs_list(struct broker *b, const struct caller *c, const char *user,
-    int all, int64_t now, json_t **out, char *errmsg, size_t len)
+broker_certs_list(struct broker *b, const struct caller *c,
+    const struct broker_certs_q *q, int64_t now, json_t **out,
+    char *errmsg, size_t len)
 {
 	struct store_txn *t = NULL;
+	struct certs_filter f;
 	json_t *list = NULL;
+	uint64_t next = 0;
 	int r;
 
 	*out = NULL;
-	if (all && user != NULL) {
-		snprintf(errmsg, len, "user and all: give one or the other");
-		return TSS_E_VALIDATION;
-	}
-	if ((all || (user != NULL && strcmp(user, c->username) != 0)) &&
+	if ((r = certs_query(c, q, &f, errmsg, len)) != 0)
+		return r;
+	if ((f.username == NULL || strcmp(f.username, c->username) != 0) &&
 	    broker_need(c, RBAC_PERM_USERS_READ) != 0 &&
 	    broker_need(c, RBAC_PERM_CERTS_REVOKE) != 0) {
 		snprintf(errmsg, len, "listing another user's certificates "
@@ -642,12 +681,14 @@ broker_certs_list(struct broker *b, const struct caller *c, const char *user,
 	}
 	if ((r = store_begin(b->store, 0, &t)) != 0)
 		return r;
-	r = certs_list(t, all ? NULL : user != NULL ? user : c->username, 0,
-	    now, &list);
+	r = certs_list(t, &f, now, &list, &next);
 	store_abort(t);
-	if (r == 0 && (*out = json_pack("{s:o}", "certificates", list)) == NULL)
-		r = TSS_E_NOMEM;
-	return r;
+	if (r != 0)
+		return r;
+	*out = next != 0 ? json_pack("{s:o, s:I}", "certificates", list, "next",
+	    (json_int_t)next) : json_pack("{s:o, s:n}", "certificates", list,
+	    "next");
+	return *out != NULL ? 0 : TSS_E_NOMEM;
 }
 
 struct revoke_arg {

@@ -27,7 +27,6 @@ import sys
 import threading
 import time
 import unittest
-import urllib.parse
 
 import harness
 
@@ -38,29 +37,6 @@ import pgcluster  # noqa: E402  (tests/lib)
 CLIENTS = 4             # two per instance, each its own user
 CAP = 900               # certificates per user: GET /v1/certs lists 1000
 BOUND = 30.0            # seconds to notice the failure, and to resume
-
-
-def endpoint(uri):
-    """(host, port, user) of a libpq URI, host and port from the
-    authority or the query."""
-    u = urllib.parse.urlsplit(uri)
-    q = dict(urllib.parse.parse_qsl(u.query))
-    return (q.get("host") or urllib.parse.unquote(u.hostname or ""),
-            q.get("port") or str(u.port or 5432),
-            q.get("user") or urllib.parse.unquote(u.username or ""))
-
-
-def multi_host(db, *uris):
-    """One URI naming every cluster's socket and port, in order, for the
-    read-write one among them."""
-    ends = [endpoint(u) for u in uris]
-    q = {"host": ",".join(e[0] for e in ends),
-         "port": ",".join(e[1] for e in ends),
-         "target_session_attrs": "read-write"}
-    if ends[0][2]:
-        q["user"] = ends[0][2]
-    return "postgresql:///%s?%s" % (db, urllib.parse.urlencode(
-        q, safe="/,"))
 
 
 class Load:
@@ -141,8 +117,9 @@ class Pair:
         try:
             self.standby = self.primary.add_standby(sync=synchronous)
             self.primary.createdb("tessera")
-            self.uri = multi_host("tessera", self.primary.uri("tessera"),
-                                  self.standby.uri("tessera"))
+            self.uri = pgcluster.uri_multi(
+                "tessera", [self.primary, self.standby]) + \
+                "&target_session_attrs=read-write"
             a = harness.Instance(store=self.uri)
             self.insts = [a, a.peer()]
             for i in self.insts:

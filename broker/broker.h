@@ -132,6 +132,10 @@ void broker_audit_flush(struct broker *b);
 /* A last flush, then the sink's thread ends (broker_close does it; tests
  * that must see the stream whole call it first). */
 void broker_audit_stop(struct broker *b);
+/* broker/audit_thread.c: start the sink's threads (broker_open);
+ * broker_audit_wake(b) is broker_audit_flush as a commit hook. */
+int broker_audit_start(struct broker *b);
+void broker_audit_wake(void *b);
 
 /* An authenticated caller, as the HTTP layer resolved it. */
 struct caller {

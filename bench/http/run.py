@@ -256,6 +256,89 @@ def config_value(conf, env, key, default):
     return val
 
 
+def init_data(tessera, data, store=None):
+    """tessera init --dev in data (with the store on store, a
+    postgresql:// URI, when given): the admin's enrollment token."""
+    args = [tessera, "init", "--data", data, "--dev", "--admin", "admin"]
+    if store is not None:
+        args += ["--store", store]
+    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=120)
+    if p.returncode != 0:
+        raise Broke("tessera init: %s" % p.stderr.strip())
+    link = [l for l in p.stdout.splitlines() if "/enroll#token=" in l]
+    if not link:
+        raise Broke("tessera init printed no enrollment link")
+    return link[-1].strip().split("#token=", 1)[1]
+
+
+def daemon_env(audit_log):
+    """tesserad's environment: any port, warnings only, the audit file,
+    and HTTPBENCH_TESSERAD_ENV on top."""
+    env = dict(os.environ)
+    env["TESSERA_LISTEN"] = "127.0.0.1:0"
+    env["TESSERA_AUDIT_LOG"] = audit_log
+    env["TESSERA_LOG_LEVEL"] = "warn"
+    for kv in os.environ.get("HTTPBENCH_TESSERAD_ENV", "").split():
+        k, _, v = kv.partition("=")
+        env[k] = v
+    return env
+
+
+def start_daemon(tesserad, conf, env, data, log_path, wrap=(), timeout=60):
+    """Start tesserad (under wrap) on conf, its port file in data, its
+    output in log_path: (process, port)."""
+    portfile = os.path.join(data, "tesserad.port")
+    with open(log_path, "w") as log:
+        daemon = subprocess.Popen(list(wrap) + [tesserad, "--config", conf],
+                                  env=env, stdout=log, stderr=log)
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(portfile):
+        if daemon.poll() is not None:
+            raise Broke("tesserad exited %d; log in %s" %
+                        (daemon.returncode, log_path))
+        if time.monotonic() > deadline:
+            stop_daemon(daemon)
+            raise Broke("tesserad wrote no port file in time; log in %s"
+                        % log_path)
+        time.sleep(0.05)
+    with open(portfile) as f:
+        return daemon, int(f.read().strip())
+
+
+def stop_daemon(daemon):
+    """SIGTERM, then SIGKILL after 30 s: the exit status of the first, or
+    None (not running, or killed)."""
+    if daemon is None or daemon.poll() is not None:
+        return None
+    daemon.send_signal(signal.SIGTERM)
+    try:
+        return daemon.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        daemon.kill()
+        daemon.wait()
+        return None
+
+
+def bench_user(api, admin_enroll):
+    """The admin enrolled, target bench/api, role bench-app (login app on
+    it), user bench bound to it and enrolled: bench's session token."""
+    admin_secret = enroll(api, admin_enroll)
+    admin = login(api, "admin", admin_secret)
+    api.call("PUT", "/v1/targets/bench/api", {"labels": {"env": "bench"}},
+             token=admin)
+    api.call("PUT", "/v1/roles/bench-app",
+             {"rules": [{"targets": ["bench/api"], "logins": ["app"]}],
+              "max_ttl": 3600}, token=admin)
+    u = api.call("POST", "/v1/users", {"username": "bench", "groups": []},
+                 token=admin)
+    api.call("POST", "/v1/bindings",
+             {"role": "bench-app", "subject": "user:bench",
+              "expires_at": None}, token=admin)
+    bench_secret = enroll(api, u["enroll_token"])
+    return login(api, "bench", bench_secret)
+
+
 def main():
     build = os.environ.get("TESSERA_BUILD_DIR")
     if not build:
@@ -273,68 +356,29 @@ def main():
     daemon = None
     try:
         # ---- instance ----
-        p = subprocess.run([tessera, "init", "--data", data, "--dev",
-                            "--admin", "admin"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=120)
-        if p.returncode != 0:
-            raise Broke("tessera init: %s" % p.stderr.strip())
-        link = [l for l in p.stdout.splitlines() if "/enroll#token=" in l]
-        if not link:
-            raise Broke("tessera init printed no enrollment link")
-        admin_enroll = link[-1].strip().split("#token=", 1)[1]
+        admin_enroll = init_data(tessera, data)
         conf = os.path.join(data, "tesserad.conf")
         cafile = os.path.join(data, "tls.crt")
-
-        env = dict(os.environ)
-        env["TESSERA_LISTEN"] = "127.0.0.1:0"
-        env["TESSERA_AUDIT_LOG"] = os.path.join(tmp, "audit.jsonl")
-        env["TESSERA_LOG_LEVEL"] = "warn"
-        for kv in os.environ.get("HTTPBENCH_TESSERAD_ENV", "").split():
-            k, _, v = kv.partition("=")
-            env[k] = v
+        env = daemon_env(os.path.join(tmp, "audit.jsonl"))
         a2_mem_kib = int(config_value(conf, env, "argon2_memory_kib",
                                       "65536"))
         a2_conc = int(config_value(conf, env, "argon2_max_concurrent",
                                    "0")) or ncpu
-        log = open(os.path.join(tmp, "tesserad.log"), "w")
         grind = os.environ.get("HTTPBENCH_CALLGRIND")
-        cmd = [tesserad, "--config", conf]
+        wrap = []
         if grind:
-            cmd = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
-                   "--callgrind-out-file=" + grind] + cmd
-        daemon = subprocess.Popen(cmd, env=env,
-                                  stdout=log, stderr=log)
-        portfile = os.path.join(data, "tesserad.port")
-        deadline = time.monotonic() + (600 if grind else 60)
-        while not os.path.exists(portfile):
-            if daemon.poll() is not None:
-                raise Broke("tesserad exited %d; log in %s" %
-                            (daemon.returncode, log.name))
-            if time.monotonic() > deadline:
-                raise Broke("tesserad wrote no port file in time")
-            time.sleep(0.05)
-        with open(portfile) as f:
-            port = int(f.read().strip())
+            wrap = ["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                    "--callgrind-out-file=" + grind]
+        daemon, port = start_daemon(tesserad, conf, env, data,
+                                    os.path.join(tmp, "tesserad.log"), wrap,
+                                    600 if grind else 60)
         base = "https://127.0.0.1:%d" % port
         sampler = RssSampler(daemon.pid)
         sampler.start()
         api = Api(base, cafile)
 
         t_setup = time.monotonic()
-        admin_secret = enroll(api, admin_enroll)
-        admin = login(api, "admin", admin_secret)
-        api.call("PUT", "/v1/targets/bench/api", {"labels": {"env": "bench"}},
-                 token=admin)
-        api.call("PUT", "/v1/roles/bench-app",
-                 {"rules": [{"targets": ["bench/api"], "logins": ["app"]}],
-                  "max_ttl": 3600}, token=admin)
-        u = api.call("POST", "/v1/users", {"username": "bench", "groups": []},
-                     token=admin)
-        api.call("POST", "/v1/bindings",
-                 {"role": "bench-app", "subject": "user:bench",
-                  "expires_at": None}, token=admin)
-        bench_secret = enroll(api, u["enroll_token"])
-        token = login(api, "bench", bench_secret)
+        token = bench_user(api, admin_enroll)
         setup_s = time.monotonic() - t_setup
 
         # ---- 0. the host, then 1. raw signatures ----
@@ -418,14 +462,7 @@ def main():
         db_bytes = os.path.getsize(os.path.join(data, "data.mdb")) \
             if os.path.exists(os.path.join(data, "data.mdb")) else 0
     finally:
-        stop_status = None
-        if daemon is not None and daemon.poll() is None:
-            daemon.send_signal(signal.SIGTERM)
-            try:
-                stop_status = daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                daemon.kill()
-                daemon.wait()
+        stop_status = stop_daemon(daemon)
         if os.environ.get("HTTPBENCH_KEEP") == "1":
             print("data kept in", tmp)
         else:

@@ -186,10 +186,7 @@ class Cluster:
             except OSError:
                 pass
         end = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < end and any(
-                os.path.exists("/proc/%d/stat" % p) and
-                open("/proc/%d/stat" % p).read().split(") ")[1][0] != "Z"
-                for p in procs):
+        while time.monotonic() < end and any(_alive(p) for p in procs):
             time.sleep(0.02)
 
     def add_standby(self, sync=True, name=None):
@@ -237,6 +234,16 @@ class Cluster:
             sb.cleanup()
         self.stop("immediate")
         shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _alive(pid):
+    """pid is there and not a zombie (a process may go between two
+    looks)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def uri_multi(db, clusters):

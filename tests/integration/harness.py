@@ -76,22 +76,45 @@ class Account:
 
 
 class Instance:
-    def __init__(self, fast=True):
+    """A tesserad with its own data directory.  store: a postgresql://
+    URI (an empty database) for the PostgreSQL backend; None is LMDB in
+    the data directory, or, when TESSERA_TEST_PG names a server (the
+    integration-pg-* runs, tests/lib/pgcluster.py), a fresh database on
+    it."""
+
+    def __init__(self, fast=True, store=None, peer_of=None):
         self.dir = tempfile.mkdtemp(prefix="tessera-it.")
         self.data = os.path.join(self.dir, "data")
-        out = run([TESSERA, "init", "--data", self.data, "--dev",
-                   "--admin", "admin"])
-        m = re.search(r"^https://\S+/enroll#token=([0-9a-f]{64})$", out, re.M)
-        assert m, "no enrollment link in: " + out
-        self.admin_token = m.group(1)
-        self.conf = os.path.join(self.data, "tesserad.conf")
+        if peer_of is not None:
+            # Another instance on the same store, keys and config; only
+            # the data directory (cursor, port file) is its own.
+            os.mkdir(self.data, 0o700)
+            self.store = peer_of.store
+            self.admin_token = peer_of.admin_token
+            self.conf = peer_of.conf
+            self.cafile = peer_of.cafile
+        else:
+            if store is None and os.environ.get("TESSERA_TEST_PG"):
+                store = pg_fresh_database()
+            self.store = store
+            args = [TESSERA, "init", "--data", self.data, "--dev",
+                    "--admin", "admin"]
+            if store is not None:
+                args += ["--store", store]
+            out = run(args)
+            m = re.search(r"^https://\S+/enroll#token=([0-9a-f]{64})$",
+                          out, re.M)
+            assert m, "no enrollment link in: " + out
+            self.admin_token = m.group(1)
+            self.conf = os.path.join(self.data, "tesserad.conf")
+            self.cafile = os.path.join(self.data, "tls.crt")
         self.env = dict(os.environ, TESSERA_LISTEN="127.0.0.1:0",
+                        TESSERA_DATA_DIR=self.data,
                         TESSERA_AUDIT_LOG=os.path.join(self.dir, "audit.log"))
         if fast:
             self.env.update(TESSERA_ARGON2_MEMORY_KIB="1024",
                             TESSERA_ARGON2_TIME="1")
-        self.ctx = ssl.create_default_context(
-            cafile=os.path.join(self.data, "tls.crt"))
+        self.ctx = ssl.create_default_context(cafile=self.cafile)
         self.proc = None
         self.port = None
         self.log = None
@@ -120,6 +143,11 @@ class Instance:
                 return None
         self.port = wait_for(port, "tesserad.port")
         wait_for(lambda: self.healthy(), "/healthz")
+
+    def peer(self, fast=True):
+        """A second instance sharing this one's store (PostgreSQL)."""
+        assert self.store is not None, "peers need a shared store"
+        return Instance(fast=fast, peer_of=self)
 
     def healthy(self):
         try:
@@ -285,6 +313,18 @@ class Instance:
         if check:
             assert p.returncode == 0, p.stderr
         return p
+
+
+def pg_fresh_database():
+    """A new empty database on the server TESSERA_TEST_PG names (a
+    postgresql:// URI of its maintenance database): its URI."""
+    base = os.environ["TESSERA_TEST_PG"]
+    name = "t%d_%s" % (os.getpid(), os.urandom(4).hex())
+    run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", base, "-c",
+         "CREATE DATABASE " + name])
+    head, _, query = base.partition("?")
+    head = head[:head.rindex("/") + 1] + name
+    return head + ("?" + query if query else "")
 
 
 def ssh_keypair(dirpath, name="id_ed25519", kind="ed25519", bits=None):

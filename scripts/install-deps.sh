@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential meson ninja-build pkg-config
-liboath-dev libssl-dev libmicrohttpd-dev liblmdb-dev libcriterion-dev
+liboath-dev libssl-dev libmicrohttpd-dev liblmdb-dev libcriterion-dev libpq-dev postgresql
 libjansson-dev libargon2-dev libqrencode-dev libcurl4-openssl-dev libgnutls28-dev
 openssh-server openssh-client oathtool lmdb-utils curl valgrind openssl
 chromium nodejs npm docker.io docker-compose mmdebstrap"

@@ -150,6 +150,8 @@ store_in_use(const char *dir)
 	char path[PATH_MAX];
 	int fd, r;
 
+	if (store_location_is_pg(dir))
+		return 0;		/* PostgreSQL: instances share it */
 	if ((r = lock_path(dir, path, sizeof(path))) != 0)
 		return r;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)

@@ -232,6 +232,7 @@ setup_schema(struct store *s, int validate, enum store_mode mode,
 			goto out;
 		}
 		memset(&mt, 0, sizeof(mt));
+		mt.ops = &store__lmdb_ops;
 		mt.s = s;
 		mt.txn = txn;
 		mt.write = 1;
@@ -343,6 +344,7 @@ store__open_env(const char *dir, const struct store_opts *opts, int validate,
 
 	if ((s = mem_calloc(1, sizeof(*s))) == NULL)
 		return TSS_E_NOMEM;
+	s->ops = &store__lmdb_ops;
 	s->map_max = max;
 	s->dir_fd = -1;
 	s->read_only = validate || (opts != NULL && opts->read_only);
@@ -391,13 +393,14 @@ store__open_env(const char *dir, const struct store_opts *opts, int validate,
 }
 
 int
-store_open(const char *dir, const struct store_opts *opts, struct store **out)
+store__lmdb_open(const char *dir, const struct store_opts *opts,
+    struct store **out)
 {
 	return store__open_env(dir, opts, 0, out);
 }
 
 void
-store_close(struct store *s)
+store__lmdb_close(struct store *s)
 {
 	if (s == NULL)
 		return;
@@ -411,7 +414,7 @@ store_close(struct store *s)
 }
 
 int
-store_usage(struct store *s, uint64_t *used, uint64_t *map_size)
+store__lmdb_usage(struct store *s, uint64_t *used, uint64_t *map_size)
 {
 	MDB_envinfo ei;
 	MDB_stat st;
@@ -502,7 +505,7 @@ data_map(struct store *s, void **addr, size_t *len)
 }
 
 int
-store_trim_map(struct store *s)
+store__lmdb_trim_map(struct store *s)
 {
 	MDB_envinfo ei;
 	MDB_stat st;
@@ -537,7 +540,7 @@ store_trim_map(struct store *s)
 }
 
 int
-store_last_txnid(struct store *s, uint64_t *id)
+store__lmdb_last_txnid(struct store *s, uint64_t *id)
 {
 	MDB_envinfo ei;
 	int rc, r;
@@ -555,3 +558,41 @@ store_last_txnid(struct store *s, uint64_t *id)
 	*id = ei.me_last_txnid;
 	return 0;
 }
+
+static int
+lmdb_health(struct store *s)
+{
+	(void)s;
+	return 0;
+}
+
+static int
+lmdb_wait_change(struct store *s, int timeout_ms)
+{
+	(void)s;
+	(void)timeout_ms;
+	return TSS_E_UNSUPPORTED;
+}
+
+const struct store_ops store__lmdb_ops = {
+	.close = store__lmdb_close,
+	.begin = store__lmdb_begin,
+	.commit = store__lmdb_commit,
+	.abort = store__lmdb_abort,
+	.get = store__lmdb_get,
+	.put = store__lmdb_put,
+	.del = store__lmdb_del,
+	.cursor_open = store__lmdb_cursor_open,
+	.cursor_get = store__lmdb_cursor_get,
+	.cursor_del = store__lmdb_cursor_del,
+	.cursor_close = store__lmdb_cursor_close,
+	.count = store__lmdb_count,
+	.usage = store__lmdb_usage,
+	.trim_map = store__lmdb_trim_map,
+	.last_txnid = store__lmdb_last_txnid,
+	.backup_fd = store__lmdb_backup_fd,
+	.health = lmdb_health,
+	.wait_change = lmdb_wait_change,
+	.txn_write = store__lmdb_txn_write,
+	.txn_full = store__lmdb_txn_full,
+};

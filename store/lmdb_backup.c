@@ -45,7 +45,7 @@ sync_parent(const char *path)
 }
 
 int
-store_backup_fd(struct store *s, int fd)
+store__lmdb_backup_fd(struct store *s, int fd)
 {
 	int rc, r;
 
@@ -143,7 +143,7 @@ copy_fd(int in, int out, const char *path)
 }
 
 int
-store_restore(const char *file, const char *dir)
+store__lmdb_restore(const char *file, const char *dir)
 {
 	char data[PATH_MAX], lockf[PATH_MAX];
 	struct store *s = NULL;

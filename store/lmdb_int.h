@@ -10,15 +10,18 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <lmdb.h>
 
 #include "common/err.h"
 #include "common/log.h"
+#include "backend.h"
 #include "internal.h"
 #include "store.h"
 
 struct store {
+	const struct store_ops *ops;	/* first: backend.h */
 	MDB_env *env;
 	MDB_dbi dbi[STORE_DB__COUNT];
 	pthread_rwlock_t lock;		/* shared: a live txn; exclusive: remap */
@@ -31,6 +34,7 @@ struct store {
 };
 
 struct store_txn {
+	const struct store_ops *ops;
 	struct store *s;
 	MDB_txn *txn;
 	struct store_cursor *cursors;	/* open cursors, closed at txn end */
@@ -39,10 +43,39 @@ struct store_txn {
 };
 
 struct store_cursor {
+	const struct store_ops *ops;
 	MDB_cursor *mc;			/* NULL once its txn has ended */
 	struct store_txn *t;
 	struct store_cursor *next;
 };
+
+extern const struct store_ops store__lmdb_ops;
+
+/* The backend's calls (backend.h's struct store_ops says what they get). */
+void store__lmdb_close(struct store *s);
+int store__lmdb_usage(struct store *s, uint64_t *used, uint64_t *map_size);
+int store__lmdb_trim_map(struct store *s);
+int store__lmdb_last_txnid(struct store *s, uint64_t *id);
+int store__lmdb_begin(struct store *s, int write, struct store_txn **out);
+int store__lmdb_commit(struct store_txn *t);
+void store__lmdb_abort(struct store_txn *t);
+int store__lmdb_get(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const void **val, size_t *vlen);
+int store__lmdb_put(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const void *val, size_t vlen, unsigned flags);
+int store__lmdb_del(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen);
+int store__lmdb_cursor_open(struct store_txn *t, enum store_db db,
+    struct store_cursor **out);
+int store__lmdb_cursor_get(struct store_cursor *c, enum store_cursor_op op,
+    const void *key, size_t klen, const void **k, size_t *kl,
+    const void **v, size_t *vl);
+int store__lmdb_cursor_del(struct store_cursor *c);
+void store__lmdb_cursor_close(struct store_cursor *c);
+int store__lmdb_count(struct store_txn *t, enum store_db db, uint64_t *n);
+int store__lmdb_backup_fd(struct store *s, int fd);
+int store__lmdb_txn_write(const struct store_txn *t);
+int store__lmdb_txn_full(const struct store_txn *t);
 
 /* lmdb.c */
 /* Translate rc as err_map says, logging it; anything else is dflt. */

@@ -92,7 +92,7 @@ valid_txn_db(const struct store_txn *t, enum store_db db)
 }
 
 int
-store_begin(struct store *s, int write, struct store_txn **out)
+store__lmdb_begin(struct store *s, int write, struct store_txn **out)
 {
 	struct store_txn *t = NULL;
 	int rc = 0, r = TSS_E_INTERNAL, tries, locked = 0;
@@ -107,6 +107,7 @@ store_begin(struct store *s, int write, struct store_txn **out)
 	}
 	if ((t = mem_calloc(1, sizeof(*t))) == NULL)
 		return TSS_E_NOMEM;
+	t->ops = &store__lmdb_ops;
 	t->s = s;
 	t->write = write != 0;
 	/* Best effort: if growth fails, this txn may fill up again.  At
@@ -163,7 +164,7 @@ txn_release(struct store_txn *t)
 }
 
 int
-store_commit(struct store_txn *t)
+store__lmdb_commit(struct store_txn *t)
 {
 	int rc, r = TSS_E_INTERNAL;
 
@@ -182,7 +183,7 @@ store_commit(struct store_txn *t)
 }
 
 void
-store_abort(struct store_txn *t)
+store__lmdb_abort(struct store_txn *t)
 {
 	if (t == NULL)
 		return;
@@ -193,7 +194,7 @@ store_abort(struct store_txn *t)
 }
 
 int
-store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
+store__lmdb_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
     const void **val, size_t *vlen)
 {
 	MDB_val k, v;
@@ -215,7 +216,7 @@ store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 }
 
 int
-store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
+store__lmdb_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
     const void *val, size_t vlen, unsigned flags)
 {
 	MDB_val k, v;
@@ -242,7 +243,7 @@ store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 }
 
 int
-store_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
+store__lmdb_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
 {
 	MDB_val k;
 	int rc;
@@ -256,7 +257,7 @@ store_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
 }
 
 int
-store_cursor_open(struct store_txn *t, enum store_db db,
+store__lmdb_cursor_open(struct store_txn *t, enum store_db db,
     struct store_cursor **out)
 {
 	struct store_cursor *c;
@@ -268,6 +269,7 @@ store_cursor_open(struct store_txn *t, enum store_db db,
 		return TSS_E_INVALID_ARGUMENT;
 	if ((c = mem_calloc(1, sizeof(*c))) == NULL)
 		return TSS_E_NOMEM;
+	c->ops = &store__lmdb_ops;
 	if ((rc = mdb_cursor_open(t->txn, t->s->dbi[db], &c->mc)) != 0) {
 		free(c);
 		return tr(rc, "cursor_open");
@@ -317,41 +319,25 @@ cursor_get(struct store_cursor *c, MDB_val *k, MDB_cursor_op op,
 }
 
 int
-store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
-    const void **k, size_t *kl, const void **v, size_t *vl)
+store__lmdb_cursor_get(struct store_cursor *c, enum store_cursor_op op,
+    const void *key, size_t klen, const void **k, size_t *kl,
+    const void **v, size_t *vl)
 {
+	static const MDB_cursor_op mop[] = {
+		[STORE_CUR_FIRST] = MDB_FIRST,
+		[STORE_CUR_SEEK] = MDB_SET_RANGE,
+		[STORE_CUR_NEXT] = MDB_NEXT,
+		[STORE_CUR_LAST] = MDB_LAST,
+	};
 	MDB_val mk = { 0, NULL };
 
-	if (klen == 0)
-		return cursor_get(c, &mk, MDB_FIRST, k, kl, v, vl);
-	if (!store__valid_key(key, klen)) {
-		cursor_clear(k, kl, v, vl);
-		return TSS_E_INVALID_ARGUMENT;
-	}
-	mk = mval(key, klen);
-	return cursor_get(c, &mk, MDB_SET_RANGE, k, kl, v, vl);
+	if (op == STORE_CUR_SEEK)
+		mk = mval(key, klen);
+	return cursor_get(c, &mk, mop[op], k, kl, v, vl);
 }
 
 int
-store_cursor_next(struct store_cursor *c,
-    const void **k, size_t *kl, const void **v, size_t *vl)
-{
-	MDB_val mk = { 0, NULL };
-
-	return cursor_get(c, &mk, MDB_NEXT, k, kl, v, vl);
-}
-
-int
-store_cursor_last(struct store_cursor *c,
-    const void **k, size_t *kl, const void **v, size_t *vl)
-{
-	MDB_val mk = { 0, NULL };
-
-	return cursor_get(c, &mk, MDB_LAST, k, kl, v, vl);
-}
-
-int
-store_cursor_del(struct store_cursor *c)
+store__lmdb_cursor_del(struct store_cursor *c)
 {
 	int rc;
 
@@ -363,7 +349,7 @@ store_cursor_del(struct store_cursor *c)
 }
 
 void
-store_cursor_close(struct store_cursor *c)
+store__lmdb_cursor_close(struct store_cursor *c)
 {
 	struct store_cursor **pp;
 
@@ -383,7 +369,7 @@ store_cursor_close(struct store_cursor *c)
 }
 
 int
-store_count(struct store_txn *t, enum store_db db, uint64_t *n)
+store__lmdb_count(struct store_txn *t, enum store_db db, uint64_t *n)
 {
 	MDB_stat st;
 	int rc;
@@ -399,13 +385,13 @@ store_count(struct store_txn *t, enum store_db db, uint64_t *n)
 }
 
 int
-store__txn_write(const struct store_txn *t)
+store__lmdb_txn_write(const struct store_txn *t)
 {
 	return t->write;
 }
 
 int
-store__txn_full(const struct store_txn *t)
+store__lmdb_txn_full(const struct store_txn *t)
 {
 	return t->full;
 }

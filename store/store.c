@@ -14,6 +14,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "backend.h"
 #include "internal.h"
 #include "record.h"
 #include "store.h"
@@ -33,6 +34,13 @@ static const char *const counter_keys[STORE_CTR__COUNT] = {
 	[STORE_CTR_POLICY_GEN] = "ctr.policy_gen",
 	[STORE_CTR_BINDING_ID] = "ctr.binding_id",
 };
+
+int
+store_location_is_pg(const char *loc)
+{
+	return loc != NULL && (strncmp(loc, "postgresql://", 13) == 0 ||
+	    strncmp(loc, "postgres://", 11) == 0);
+}
 
 const char *
 store_db_name(enum store_db db)
@@ -287,5 +295,284 @@ store_identity_adopt(struct store *s, struct store_identity *idn)
  out:
 	store_abort(t);
 	buf_free(b);
+	return r;
+}
+
+/*
+ * The public calls: check the arguments once, clear the outputs, and
+ * hand over to the handle's backend (backend.h).
+ */
+
+int
+store_open(const char *loc, const struct store_opts *opts, struct store **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (loc == NULL || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if (store_location_is_pg(loc))
+		return store__pg_open(loc, opts, out);
+	return store__lmdb_open(loc, opts, out);
+}
+
+void
+store_close(struct store *s)
+{
+	if (s != NULL)
+		STORE_OPS(s)->close(s);
+}
+
+int
+store_begin(struct store *s, int write, struct store_txn **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(s)->begin(s, write != 0, out);
+}
+
+int
+store_commit(struct store_txn *t)
+{
+	if (t == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(t)->commit(t);
+}
+
+void
+store_abort(struct store_txn *t)
+{
+	if (t != NULL)
+		STORE_OPS(t)->abort(t);
+}
+
+static int
+valid_db(const struct store_txn *t, enum store_db db)
+{
+	return t != NULL && (unsigned)db < STORE_DB__COUNT;
+}
+
+int
+store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
+    const void **val, size_t *vlen)
+{
+	if (val != NULL)
+		*val = NULL;
+	if (vlen != NULL)
+		*vlen = 0;
+	if (!valid_db(t, db) || !store__valid_key(key, klen) ||
+	    val == NULL || vlen == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(t)->get(t, db, key, klen, val, vlen);
+}
+
+int
+store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
+    const void *val, size_t vlen, unsigned flags)
+{
+	if (!valid_db(t, db) || !store__txn_write(t) ||
+	    !store__valid_key(key, klen) || (val == NULL && vlen != 0) ||
+	    vlen > UINT32_MAX ||
+	    (flags & ~(unsigned)(STORE_NOOVERWRITE | STORE_APPEND)) != 0)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(t)->put(t, db, key, klen, val, vlen, flags);
+}
+
+int
+store_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
+{
+	if (!valid_db(t, db) || !store__txn_write(t) ||
+	    !store__valid_key(key, klen))
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(t)->del(t, db, key, klen);
+}
+
+int
+store_cursor_open(struct store_txn *t, enum store_db db,
+    struct store_cursor **out)
+{
+	if (out != NULL)
+		*out = NULL;
+	if (!valid_db(t, db) || out == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(t)->cursor_open(t, db, out);
+}
+
+/* One cursor step: outputs cleared first, set only on success. */
+static int
+cursor_step(struct store_cursor *c, enum store_cursor_op op, const void *key,
+    size_t klen, const void **k, size_t *kl, const void **v, size_t *vl)
+{
+	const void *dk = NULL, *dv = NULL;
+	size_t dkl = 0, dvl = 0;
+
+	if (k != NULL)
+		*k = NULL;
+	if (kl != NULL)
+		*kl = 0;
+	if (v != NULL)
+		*v = NULL;
+	if (vl != NULL)
+		*vl = 0;
+	if (c == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(c)->cursor_get(c, op, key, klen,
+	    k != NULL ? k : &dk, kl != NULL ? kl : &dkl,
+	    v != NULL ? v : &dv, vl != NULL ? vl : &dvl);
+}
+
+int
+store_cursor_seek(struct store_cursor *c, const void *key, size_t klen,
+    const void **k, size_t *kl, const void **v, size_t *vl)
+{
+	if (klen == 0)
+		return cursor_step(c, STORE_CUR_FIRST, NULL, 0, k, kl, v, vl);
+	if (!store__valid_key(key, klen))
+		return cursor_step(NULL, STORE_CUR_SEEK, NULL, 0, k, kl, v, vl);
+	return cursor_step(c, STORE_CUR_SEEK, key, klen, k, kl, v, vl);
+}
+
+int
+store_cursor_next(struct store_cursor *c,
+    const void **k, size_t *kl, const void **v, size_t *vl)
+{
+	return cursor_step(c, STORE_CUR_NEXT, NULL, 0, k, kl, v, vl);
+}
+
+int
+store_cursor_last(struct store_cursor *c,
+    const void **k, size_t *kl, const void **v, size_t *vl)
+{
+	return cursor_step(c, STORE_CUR_LAST, NULL, 0, k, kl, v, vl);
+}
+
+int
+store_cursor_del(struct store_cursor *c)
+{
+	if (c == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(c)->cursor_del(c);
+}
+
+void
+store_cursor_close(struct store_cursor *c)
+{
+	if (c != NULL)
+		STORE_OPS(c)->cursor_close(c);
+}
+
+int
+store_count(struct store_txn *t, enum store_db db, uint64_t *n)
+{
+	if (n != NULL)
+		*n = 0;
+	if (!valid_db(t, db) || n == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(t)->count(t, db, n);
+}
+
+int
+store_usage(struct store *s, uint64_t *used, uint64_t *map_size)
+{
+	if (used != NULL)
+		*used = 0;
+	if (map_size != NULL)
+		*map_size = 0;
+	if (s == NULL || used == NULL || map_size == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(s)->usage(s, used, map_size);
+}
+
+int
+store_trim_map(struct store *s)
+{
+	if (s == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(s)->trim_map(s);
+}
+
+int
+store_last_txnid(struct store *s, uint64_t *id)
+{
+	if (id != NULL)
+		*id = 0;
+	if (s == NULL || id == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(s)->last_txnid(s, id);
+}
+
+int
+store_backup_fd(struct store *s, int fd)
+{
+	if (s == NULL || fd < 0)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(s)->backup_fd(s, fd);
+}
+
+int
+store_restore(const char *file, const char *loc)
+{
+	if (file == NULL || loc == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	if (store_location_is_pg(loc))
+		return store__pg_restore(file, loc);
+	return store__lmdb_restore(file, loc);
+}
+
+int
+store_health(struct store *s)
+{
+	if (s == NULL)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(s)->health(s);
+}
+
+int
+store_wait_change(struct store *s, int timeout_ms)
+{
+	if (s == NULL || timeout_ms < 0)
+		return TSS_E_INVALID_ARGUMENT;
+	return STORE_OPS(s)->wait_change(s, timeout_ms);
+}
+
+int
+store__txn_write(const struct store_txn *t)
+{
+	return STORE_OPS(t)->txn_write(t);
+}
+
+int
+store__txn_full(const struct store_txn *t)
+{
+	return STORE_OPS(t)->txn_full(t);
+}
+
+/* Every entry of db from src into dst. */
+static int
+copy_db(struct store_txn *src, struct store_txn *dst, enum store_db db)
+{
+	struct store_cursor *c = NULL;
+	const void *k, *v;
+	size_t kl, vl;
+	int r;
+
+	if ((r = store_cursor_open(src, db, &c)) != 0)
+		return r;
+	for (r = store_cursor_seek(c, NULL, 0, &k, &kl, &v, &vl); r == 0;
+	    r = store_cursor_next(c, &k, &kl, &v, &vl))
+		if ((r = store_put(dst, db, k, kl, v, vl, 0)) != 0)
+			break;
+	store_cursor_close(c);
+	return r == TSS_E_NOT_FOUND ? 0 : r;
+}
+
+int
+store__copy_all(struct store_txn *src, struct store_txn *dst)
+{
+	int i, r = 0;
+
+	for (i = 0; i < STORE_DB__COUNT && r == 0; i++)
+		r = copy_db(src, dst, (enum store_db)i);
 	return r;
 }

@@ -1,7 +1,9 @@
 /*
- * store: Tessera's one LMDB environment.  The only module that includes
- * lmdb.h.  Callers see databases by enum, byte keys and values, and
- * transactions; never MDB_val.
+ * store: Tessera's data, in an LMDB environment (a directory, the
+ * default) or a PostgreSQL database (a postgresql:// or postgres://
+ * location).  The only module that includes lmdb.h or libpq-fe.h.
+ * Callers see databases by enum, byte keys and values, and transactions;
+ * never MDB_val or PGresult.
  *
  * Threading: a struct store is shared by all threads.  A transaction belongs
  * to the thread that began it.  Any number of read transactions run beside
@@ -12,6 +14,16 @@
  * Processes: several processes (tesserad, the offline CLI) may open the
  * same directory; LMDB's lock file coordinates them, but only within one
  * PID namespace (see STORE_LOCK_FILE).
+ *
+ * PostgreSQL: one table per database (k bytea primary key, v bytea: the
+ * same key order as LMDB's), and a one-row table "writer" whose row every
+ * write transaction updates first: write transactions are serialised
+ * across every instance on the database.  Read transactions are
+ * REPEATABLE READ READ ONLY snapshots, taken at their first read (LMDB:
+ * at begin).  A lost connection, a read-only server, a lock wait past
+ * timeout_ms or a COMMIT whose outcome never arrived is
+ * TSS_E_UNAVAILABLE (the connection is dropped; the next begin
+ * reconnects); a full disk is TSS_E_STORE_FULL.
  *
  * Keys are 1 to STORE_KEY_MAX bytes (TSS_E_INVALID_ARGUMENT otherwise).
  *
@@ -112,7 +124,17 @@ struct store_opts {
 	/* Non-NULL: hold dir/STORE_LOCK_FILE while open, recording this
 	 * name ("tesserad"); TSS_E_IN_USE from another PID namespace. */
 	const char *lock_owner;
+	/* PostgreSQL only.  The password (NULL: none, or the URI's); never
+	 * logged. */
+	const char *pg_password;
+	/* Lock wait bound (lock_timeout; idle_in_transaction_session_timeout
+	 * is twice it); 0 = 5000. */
+	int timeout_ms;
+	unsigned pool_max;	/* connections at most; 0 = 32 */
 };
+
+/* 1 when loc names a PostgreSQL database (postgresql:// or postgres://). */
+int store_location_is_pg(const char *loc);
 
 /*
  * LMDB's lock file tells processes apart by PID (reader slots, a byte
@@ -124,7 +146,8 @@ struct store_opts {
  * from another namespace gets TSS_E_IN_USE.  One namespace shares freely.
  */
 #define STORE_LOCK_FILE		"tesserad.lock"
-/* TSS_E_IN_USE when any process holds dir's lock file, else 0. */
+/* TSS_E_IN_USE when any process holds dir's lock file, else 0 (always
+ * 0 for a PostgreSQL location). */
 int store_in_use(const char *dir);
 
 struct store;
@@ -132,7 +155,14 @@ struct store_txn;
 struct store_cursor;
 
 /*
- * Open the environment in directory dir as opts->mode says (opts NULL:
+ * PostgreSQL: loc is a libpq URI (target_session_attrs=read-write is
+ * added unless it says otherwise).  The modes mean the same: a database
+ * without the tables and schema marker is TSS_E_STORE_EMPTY for
+ * STORE_OPEN_EXISTING, one with a marker TSS_E_CONFLICT for
+ * STORE_OPEN_CREATE; an unreachable server is TSS_E_UNAVAILABLE.
+ * map_size, map_max and lock_owner do not apply.
+ *
+ * LMDB: open the environment in directory dir as opts->mode says (opts NULL:
  * STORE_OPEN_ANY).  Creates all databases and the META schema record in
  * a new environment; runs migrations for an older schema; refuses a newer
  * one (TSS_E_SCHEMA_TOO_NEW) and a directory holding something that is not
@@ -185,7 +215,7 @@ int store_write(struct store *s, int (*fn)(struct store_txn *, void *),
 /*
  * Returned pointers point into the map: valid until the transaction ends
  * (for write transactions, until the next write in it).  Do not write
- * through them.
+ * through them.  (PostgreSQL: copies the transaction keeps until it ends.)
  */
 int store_get(struct store_txn *t, enum store_db db, const void *key,
     size_t klen, const void **val, size_t *vlen);	/* TSS_E_NOT_FOUND */
@@ -214,7 +244,10 @@ int store_counter_raise(struct store_txn *t, enum store_counter c,
 /*
  * Cursors iterate in key order.  seek positions at the first key >= key
  * (klen 0: the first key); next advances; both return TSS_E_NOT_FOUND at
- * the end.  last positions at the last key.  Pointers as for store_get.
+ * the end.  last positions at the last key.  Pointers as for store_get,
+ * but on PostgreSQL only until the cursor has moved on twice (rows come in
+ * batches; the current and the previous one are kept): copy what must
+ * live longer.
  */
 int store_cursor_open(struct store_txn *t, enum store_db db,
     struct store_cursor **out);
@@ -231,7 +264,8 @@ void store_cursor_close(struct store_cursor *c);
 
 /* Entries in a database. */
 int store_count(struct store_txn *t, enum store_db db, uint64_t *n);
-/* Bytes of the map in use and the current map size. */
+/* Bytes of the map in use and the current map size (PostgreSQL: the
+ * database's size, and 0). */
 int store_usage(struct store *s, uint64_t *used, uint64_t *map_size);
 /*
  * Drop this process's page-table entries for the map (madvise
@@ -239,10 +273,29 @@ int store_usage(struct store *s, uint64_t *used, uint64_t *map_size);
  * page cache and read back unchanged on the next touch; only the
  * process's resident set shrinks.  A long-running server calls it
  * periodically so that RSS does not grow with the data file.
+ * PostgreSQL: nothing to do (0).
  */
 int store_trim_map(struct store *s);
-/* Change counter of the environment's last committed write transaction. */
+/* Change counter of the environment's last committed write transaction
+ * (PostgreSQL: the writer row's count of write transactions). */
 int store_last_txnid(struct store *s, uint64_t *id);
+
+/*
+ * 0 when a write would work now.  PostgreSQL: TSS_E_UNAVAILABLE when the
+ * database cannot be reached or is read-only (a standby), or when this
+ * instance refuses writes because the database's write counter went back
+ * (a failover lost commits: every later write transaction fails, until
+ * restart).  LMDB: 0.
+ */
+int store_health(struct store *s);
+/*
+ * Wait up to timeout_ms for a write transaction committed by any process
+ * on the database (PostgreSQL: LISTEN on its own connection, reconnected
+ * when lost; any commit since the last call counts).  0: a commit;
+ * TSS_E_BUSY: none in time; TSS_E_UNAVAILABLE: cannot listen now (poll
+ * instead).  One thread only.  LMDB: TSS_E_UNSUPPORTED at once.
+ */
+int store_wait_change(struct store *s, int timeout_ms);
 
 /* The recorded identity: TSS_E_NOT_FOUND in a store made before
  * identities were recorded, TSS_E_CORRUPT for a malformed record. */
@@ -258,7 +311,9 @@ int store_identity_adopt(struct store *s, struct store_identity *idn);
 /*
  * Online, consistent, compacted copy to file (mode 0600; must not exist:
  * TSS_E_CONFLICT).  Runs beside readers and writers; a failed backup
- * removes the partial file.
+ * removes the partial file.  The format is an LMDB environment file on
+ * both backends: PostgreSQL's tables are copied in one snapshot into a
+ * temporary environment under TMPDIR first.
  */
 int store_backup(struct store *s, const char *file);
 /*
@@ -268,7 +323,10 @@ int store_backup(struct store *s, const char *file);
  */
 int store_backup_fd(struct store *s, int fd);
 /*
- * Restore a backup file into dir, which must be missing (created 0700) or
+ * Restore a backup file into loc.  PostgreSQL: the database must hold no
+ * Tessera data (tables missing or empty but for the schema marker; else
+ * TSS_E_NOT_EMPTY); the file is checked as below, then copied in one
+ * write transaction.  LMDB: into directory dir, which must be missing (created 0700) or
  * empty (else TSS_E_NOT_EMPTY).  Checks the file's meta pages and size
  * first (TSS_E_CORRUPT, TSS_E_STORE_TRUNCATED: a backup cut short), then
  * that it is a Tessera environment (TSS_E_NOT_A_STORE) of a schema this

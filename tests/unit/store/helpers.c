@@ -1,7 +1,10 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -11,11 +14,64 @@
 #include "tmpdir.h"
 
 char th_dir[PATH_MAX];
+char th_loc[PATH_MAX];
+
+int
+th_pg(void)
+{
+	const char *u = getenv("TESSERA_TEST_PG");
+
+	return u != NULL && *u != '\0';
+}
+
+void
+th_pg_newdb(char *uri, size_t len)
+{
+	static unsigned seq;
+	const char *base = getenv("TESSERA_TEST_PG"), *q;
+	char name[64], bin[PATH_MAX], maint[PATH_MAX + 32];
+	int n, st;
+	pid_t pid;
+
+	cr_assert(th_pg());
+	/* The server's URI is postgresql:///postgres?host=...: swap the
+	 * database name. */
+	q = strchr(base, '?');
+	cr_assert_not_null(q, "TESSERA_TEST_PG %s has no '?'", base);
+	n = snprintf(name, sizeof(name), "t%ld_%u_%ld", (long)getpid(),
+	    seq++, (long)time(NULL) % 100000);
+	cr_assert(n > 0 && (size_t)n < sizeof(name));
+	n = snprintf(uri, len, "postgresql:///%s%s", name, q);
+	cr_assert(n > 0 && (size_t)n < len);
+	n = snprintf(bin, sizeof(bin), "%s/createdb",
+	    getenv("TESSERA_TEST_PG_BIN") != NULL ?
+	    getenv("TESSERA_TEST_PG_BIN") : "/usr/lib/postgresql/15/bin");
+	cr_assert(n > 0 && (size_t)n < sizeof(bin));
+	n = snprintf(maint, sizeof(maint), "--maintenance-db=%s", base);
+	cr_assert(n > 0 && (size_t)n < sizeof(maint));
+	pid = fork();
+	cr_assert(pid != -1);
+	if (pid == 0) {
+		execl(bin, "createdb", maint, name, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "createdb %s failed",
+	    name);
+}
 
 void
 th_setup(void)
 {
+	int n;
+
 	cr_assert_eq(tmpdir_make(th_dir, sizeof(th_dir)), 0);
+	if (th_pg()) {
+		th_pg_newdb(th_loc, sizeof(th_loc));
+		return;
+	}
+	n = snprintf(th_loc, sizeof(th_loc), "%s", th_dir);
+	cr_assert(n > 0 && (size_t)n < sizeof(th_loc));
 }
 
 void
@@ -37,7 +93,7 @@ struct store *
 th_open(const char *dir)
 {
 	struct store *s = NULL;
-	int r = store_open(dir != NULL ? dir : th_dir, NULL, &s);
+	int r = store_open(dir != NULL ? dir : th_loc, NULL, &s);
 
 	cr_assert_eq(r, 0, "store_open: %s", tss_strerror(r));
 	cr_assert_not_null(s);

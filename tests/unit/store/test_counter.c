@@ -147,7 +147,7 @@ child_alloc(int wfd)
 	uint8_t b[8];
 	int i;
 
-	if (store_open(th_dir, NULL, &s) != 0)
+	if (store_open(th_loc, NULL, &s) != 0)
 		_exit(2);
 	for (i = 0; i < PER_CHILD; i++) {
 		if (store_begin(s, 1, &t) != 0 ||

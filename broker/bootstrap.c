@@ -109,6 +109,80 @@ unlink_store(const char *dir)
 }
 
 int
+broker_secret_read(const char *key, const char *path, char *buf, size_t cap,
+    size_t *len, char *err, size_t errlen)
+{
+	ssize_t n;
+	int fd, r;
+
+	*len = 0;
+	if ((r = broker_keyfile_check(key, path, err, errlen)) != 0)
+		return r;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		snprintf(err, errlen, "%s = %s: %s", key, path,
+		    strerror(errno));
+		return TSS_E_IO;
+	}
+	while (*len < cap && (n = read(fd, buf + *len, cap - *len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errlen, "%s = %s: %s", key, path,
+			    strerror(errno));
+			r = TSS_E_IO;
+			break;
+		}
+		*len += (size_t)n;
+	}
+	close(fd);
+	if (r == 0 && *len == cap) {
+		snprintf(err, errlen, "%s = %s: longer than %zu bytes", key,
+		    path, cap - 1);
+		r = TSS_E_TOO_LONG;
+	}
+	while (r == 0 && *len > 0 && (buf[*len - 1] == '\n' ||
+	    buf[*len - 1] == '\r'))
+		(*len)--;
+	if (r == 0 && *len == 0) {
+		snprintf(err, errlen, "%s = %s: empty", key, path);
+		r = TSS_E_CONFIG;
+	}
+	if (r != 0) {
+		explicit_bzero(buf, cap);
+		*len = 0;
+	}
+	return r;
+}
+
+const char *
+broker_store_name(const struct config *c)
+{
+	return store_location_is_pg(c->store) ? "the PostgreSQL store" :
+	    c->data_dir;
+}
+
+int
+broker_store_opts(const struct config *c, struct store_opts *so, char *pw,
+    size_t cap, char *err, size_t errlen)
+{
+	size_t len = 0;
+	int r;
+
+	memset(so, 0, sizeof(*so));
+	so->map_size = (size_t)c->map_size_mib << 20;
+	so->map_max = (size_t)c->map_max_mib << 20;
+	so->timeout_ms = (int)c->store_timeout * 1000;
+	if (c->store_password_file == NULL || !store_location_is_pg(c->store))
+		return 0;
+	if ((r = broker_secret_read("store_password_file",
+	    c->store_password_file, pw, cap, &len, err, errlen)) != 0)
+		return r;
+	pw[len] = '\0';
+	so->pg_password = pw;
+	return 0;
+}
+
+int
 broker_first_admin(struct store *s, const char *admin, int64_t now,
     char *token, int64_t *expires_at)
 {
@@ -134,40 +208,50 @@ broker_bootstrap(const struct config *cfg, const char *admin, int64_t now,
 	struct store *s = NULL;
 	struct cakey *ca = NULL, *host_ca = NULL;
 	uint8_t mkey[SECRETBOX_KEY_LEN];
-	char cur[4096];
-	int r;
+	char cur[4096], pw[BROKER_SECRET_MAX];
+	const char *loc;
+	int pg, r;
 
 	if (mkdir(cfg->data_dir, 0700) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "data_dir = %s: %s", cfg->data_dir,
 		    strerror(errno));
 		return TSS_E_IO;
 	}
-	memset(&so, 0, sizeof(so));
-	so.mode = STORE_OPEN_EXISTING;
-	if ((r = store_open(cfg->data_dir, &so, &s)) == 0) {
-		store_close(s);
-		return TSS_E_CONFLICT;		/* made before: nothing to do */
-	}
-	if (r != TSS_E_NO_STORE) {
-		snprintf(err, errlen, "%s: %s", cfg->data_dir, tss_strerror(r));
+	if ((r = broker_store_opts(cfg, &so, pw, sizeof(pw), err,
+	    errlen)) != 0)
 		return r;
+	pg = store_location_is_pg(cfg->store);
+	loc = config_store_location(cfg);
+	so.mode = STORE_OPEN_EXISTING;
+	if ((r = store_open(loc, &so, &s)) == 0) {
+		store_close(s);
+		s = NULL;
+		r = TSS_E_CONFLICT;		/* made before: nothing to do */
+		goto out;
+	}
+	/* A database without our tables is PostgreSQL's empty store. */
+	if (r != TSS_E_NO_STORE && !(pg && r == TSS_E_STORE_EMPTY)) {
+		snprintf(err, errlen, "%s: %s", broker_store_name(cfg),
+		    tss_strerror(r));
+		goto out;
 	}
 	/* Files but no store: not a fresh volume, so not ours to fill. */
-	if (!dir_fresh(cfg->data_dir)) {
+	if (!pg && !dir_fresh(cfg->data_dir)) {
 		snprintf(err, errlen, "data_dir = %s holds files but no store "
 		    "(data.mdb): refusing to make one beside them; a first "
 		    "start needs an empty volume", cfg->data_dir);
-		return TSS_E_NOT_EMPTY;
+		r = TSS_E_NOT_EMPTY;
+		goto out;
 	}
 	if ((r = broker_keyfile_check("ca_key", cfg->ca_key, err,
 	    errlen)) != 0 ||
 	    (r = broker_keyfile_check("master_key", cfg->master_key, err,
 	    errlen)) != 0)
-		return r;
+		goto out;
 	if ((r = cakey_load(cfg->ca_key, &ca)) != 0) {
 		snprintf(err, errlen, "ca_key = %s: %s", cfg->ca_key,
 		    tss_strerror(r));
-		return r;
+		goto out;
 	}
 	/* A host CA that tesserad would refuse stops the first start
 	 * before it makes anything. */
@@ -181,9 +265,11 @@ broker_bootstrap(const struct config *cfg, const char *admin, int64_t now,
 		    SECRETBOX_KEY_LEN);
 		goto out;
 	}
-	if ((r = broker_store_create(cfg->data_dir, ca, mkey, &s)) != 0) {
-		snprintf(err, errlen, "cannot create the store in %s: %s",
-		    cfg->data_dir, tss_strerror(r));
+	/* Instances starting together on one database: one makes it. */
+	if ((r = broker_store_create(loc, &so, ca, mkey, &s)) != 0) {
+		if (!(pg && r == TSS_E_CONFLICT))
+			snprintf(err, errlen, "cannot create the store in "
+			    "%s: %s", broker_store_name(cfg), tss_strerror(r));
 		goto out;
 	}
 	/* The sink delivers this store's events from the first, these
@@ -200,9 +286,11 @@ broker_bootstrap(const struct config *cfg, const char *admin, int64_t now,
 		 * admin. */
 		store_close(s);
 		s = NULL;
-		unlink_store(cfg->data_dir);
+		if (!pg)
+			unlink_store(cfg->data_dir);
 	}
  out:
+	explicit_bzero(pw, sizeof(pw));
 	store_close(s);
 	cakey_free(ca);
 	cakey_free(host_ca);

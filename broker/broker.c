@@ -1,6 +1,7 @@
 /* tesserad use cases: each opens a transaction, decides, audits, commits. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,32 @@ sink_main(void *arg)
 	return NULL;
 }
 
+/*
+ * On a store other instances write (PostgreSQL), their commits arrive as
+ * notifications; each wakes the sink, so every instance streams the whole
+ * chain within moments.  tesserad's tick wakes it every second as well,
+ * which is all there is while notifications cannot be had.
+ */
+#define WATCH_WAIT_MS	1000
+
+static void *
+watch_main(void *arg)
+{
+	struct broker *b = arg;
+	int r;
+
+	while (!atomic_load(&b->watch_stop)) {
+		r = store_wait_change(b->store, WATCH_WAIT_MS);
+		if (r == 0)
+			broker_audit_flush(b);
+		else if (r == TSS_E_UNSUPPORTED)
+			break;
+		else if (r != TSS_E_BUSY)
+			(void)poll(NULL, 0, WATCH_WAIT_MS);
+	}
+	return NULL;
+}
+
 static void
 flush_after_commit(void *arg)
 {
@@ -93,6 +120,11 @@ broker_audit_flush(struct broker *b)
 void
 broker_audit_stop(struct broker *b)
 {
+	if (b->watch_running) {
+		atomic_store(&b->watch_stop, 1);
+		pthread_join(b->watch_thread, NULL);
+		b->watch_running = 0;
+	}
 	if (!b->sink_running)
 		return;
 	pthread_mutex_lock(&b->sink_mu);
@@ -123,8 +155,8 @@ key_identity(const struct cakey *ca, const uint8_t *master_key,
 }
 
 int
-broker_store_create(const char *dir, const struct cakey *ca,
-    const uint8_t *master_key, struct store **out)
+broker_store_create(const char *loc, const struct store_opts *base,
+    const struct cakey *ca, const uint8_t *master_key, struct store **out)
 {
 	struct store_identity idn;
 	struct store_opts so;
@@ -133,10 +165,13 @@ broker_store_create(const char *dir, const struct cakey *ca,
 	*out = NULL;
 	if ((r = key_identity(ca, master_key, &idn)) != 0)
 		return r;
-	memset(&so, 0, sizeof(so));
+	if (base != NULL)
+		so = *base;
+	else
+		memset(&so, 0, sizeof(so));
 	so.mode = STORE_OPEN_CREATE;
 	so.identity = &idn;
-	r = store_open(dir, &so, out);
+	r = store_open(loc, &so, out);
 	OPENSSL_cleanse(&idn, sizeof(idn));
 	return r;
 }
@@ -181,13 +216,13 @@ check_identity(struct broker *b, const uint8_t *master_key, const char **what)
 	memset(&have, 0, sizeof(have));
 	if ((r = key_identity(b->ca, master_key, &want)) != 0)
 		return r;
-	*what = b->cfg.data_dir;
+	*what = broker_store_name(&b->cfg);
 	if ((r = store_identity_get(b->store, &have)) == TSS_E_NOT_FOUND) {
 		if ((r = store_identity_adopt(b->store, &want)) == 0)
 			log_warn("%s: a store from before stores recorded "
 			    "their keys: the fingerprints of %s and %s are "
 			    "recorded now, and every start is checked against "
-			    "them", b->cfg.data_dir, b->cfg.ca_key,
+			    "them", broker_store_name(&b->cfg), b->cfg.ca_key,
 			    b->cfg.master_key);
 		goto out;
 	}
@@ -215,7 +250,7 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	struct store_opts so;
 	struct auth_config ac;
 	uint8_t key[SECRETBOX_KEY_LEN];
-	char path[4096];
+	char path[4096], pw[BROKER_SECRET_MAX];
 	const char *what = "memory";
 	int r = TSS_E_NOMEM;
 
@@ -227,13 +262,17 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	}
 	b->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));	/* transferred */
-	memset(&so, 0, sizeof(so));
-	so.map_size = (size_t)b->cfg.map_size_mib << 20;
-	so.map_max = (size_t)b->cfg.map_max_mib << 20;
+	if ((r = broker_store_opts(&b->cfg, &so, pw, sizeof(pw), err,
+	    errlen)) != 0) {
+		broker_close(b);
+		return r;
+	}
 	so.mode = STORE_OPEN_EXISTING;		/* only tessera init creates */
 	so.lock_owner = "tesserad";
-	what = b->cfg.data_dir;
-	if ((r = store_open(b->cfg.data_dir, &so, &b->store)) != 0)
+	what = broker_store_name(&b->cfg);
+	r = store_open(config_store_location(&b->cfg), &so, &b->store);
+	explicit_bzero(pw, sizeof(pw));
+	if (r != 0)
 		goto fail;
 	if ((r = broker_keyfile_check("ca_key", b->cfg.ca_key, err,
 	    errlen)) != 0 ||
@@ -313,6 +352,15 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 		}
 		pthread_setname_np(b->sink_thread, "tss-audit");
 		b->sink_running = 1;
+		if (store_location_is_pg(b->cfg.store)) {
+			if (pthread_create(&b->watch_thread, NULL, watch_main,
+			    b) != 0) {
+				r = TSS_E_NOMEM;
+				goto fail;
+			}
+			pthread_setname_np(b->watch_thread, "tss-watch");
+			b->watch_running = 1;
+		}
 	}
 	what = "memory";
 	if ((r = ratelimit_new(0, 20, 3, &b->host_rl)) != 0 ||
@@ -368,7 +416,8 @@ broker_health(struct broker *b)
 	uint64_t v;
 	int r;
 
-	if ((r = store_begin(b->store, 0, &t)) != 0)
+	if ((r = store_health(b->store)) != 0 ||
+	    (r = store_begin(b->store, 0, &t)) != 0)
 		return r;
 	r = store_counter_get(t, STORE_CTR_AUDIT_SEQ, &v);
 	store_abort(t);

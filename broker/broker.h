@@ -13,6 +13,7 @@
 #define TSS_BROKER_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -28,6 +29,7 @@ struct rbac_target;
 struct rbac;
 struct store;
 struct store_identity;
+struct store_opts;
 struct audit_sink;
 struct backup;
 
@@ -52,6 +54,10 @@ struct broker {
 	pthread_mutex_t sink_mu;
 	pthread_cond_t sink_cv;
 	int sink_init, sink_running, sink_pending, sink_stop;
+	/* Shared stores: wakes the sink when another instance commits. */
+	pthread_t watch_thread;
+	int watch_running;
+	atomic_int watch_stop;
 };
 
 /*
@@ -68,8 +74,8 @@ int broker_open(struct config *cfg, struct broker **out, char *err,
  * the fingerprints of ca and the master key (SECRETBOX_KEY_LEN bytes):
  * tessera init's, and tests' that need a broker.
  */
-int broker_store_create(const char *dir, const struct cakey *ca,
-    const uint8_t *master_key, struct store **out);
+int broker_store_create(const char *loc, const struct store_opts *base,
+    const struct cakey *ca, const uint8_t *master_key, struct store **out);
 /*
  * First start (broker/bootstrap.c).  broker_keyfile_check: the key file
  * at path (config key key) exists, is a regular file owned by this uid
@@ -82,6 +88,20 @@ int broker_store_create(const char *dir, const struct cakey *ca,
  */
 int broker_keyfile_check(const char *key, const char *path, char *err,
     size_t errlen);
+/*
+ * The store's options from c; a password from store_password_file goes
+ * into pw (cap bytes: BROKER_SECRET_MAX), which the caller zeroes after
+ * store_open.  broker_store_name: how messages name the store (data_dir,
+ * never a URI that may hold a password).
+ */
+#define BROKER_SECRET_MAX	4096
+int broker_store_opts(const struct config *c, struct store_opts *so,
+    char *pw, size_t cap, char *err, size_t errlen);
+const char *broker_store_name(const struct config *c);
+/* A secret held in a file checked as above: at most cap - 1 bytes, a
+ * trailing newline dropped, not empty; buf is zeroed on failure. */
+int broker_secret_read(const char *key, const char *path, char *buf,
+    size_t cap, size_t *len, char *err, size_t errlen);
 int broker_first_admin(struct store *s, const char *admin, int64_t now,
     char *token, int64_t *expires_at);
 int broker_bootstrap(const struct config *cfg, const char *admin,

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/mem.h"
 #include "config.h"
+#include "store/store.h"
 
 enum kind { K_STR, K_DUR, K_UINT, K_LISTEN, K_LEVEL };
 
@@ -24,6 +25,9 @@ static const struct key {
 	{ "listen",		K_LISTEN, S(listen), "127.0.0.1:8443", 0, 0 },
 	{ "public_url",		K_STR, S(public_url), NULL, 0, 0 },
 	{ "data_dir",		K_STR, S(data_dir), "/var/lib/tessera", 0, 0 },
+	{ "store",		K_STR, S(store), "lmdb", 0, 0 },
+	{ "store_password_file", K_STR, S(store_password_file), NULL, 0, 0 },
+	{ "store_timeout",	K_DUR, S(store_timeout), "5s", 1, 300 },
 	{ "bootstrap_admin",	K_STR, S(bootstrap_admin), NULL, 0, 0 },
 	{ "tls_cert",		K_STR, S(tls_cert), NULL, 0, 0 },
 	{ "tls_key",		K_STR, S(tls_key), NULL, 0, 0 },
@@ -344,6 +348,11 @@ check(struct config *c, const char *path, char *err, size_t errlen)
 			    "*.internal,10.0.0.*)", src);
 			return TSS_E_CONFIG;
 		}
+	if (strcmp(c->store, "lmdb") != 0 && !store_location_is_pg(c->store)) {
+		snprintf(err, errlen, "%s: store: \"lmdb\" or a "
+		    "postgresql:// connection URI", src);
+		return TSS_E_CONFIG;
+	}
 	if (c->map_size_mib > c->map_max_mib) {
 		snprintf(err, errlen, "%s: map_size_mib: larger than "
 		    "map_max_mib", src);
@@ -397,6 +406,12 @@ config_changed(const struct config *a, const struct config *b, size_t *i)
 			return keys[(*i)++].name;
 	}
 	return NULL;
+}
+
+const char *
+config_store_location(const struct config *c)
+{
+	return strcmp(c->store, "lmdb") == 0 ? c->data_dir : c->store;
 }
 
 void

@@ -16,7 +16,11 @@
 struct config {
 	char *listen;		/* "127.0.0.1:8443", "[::1]:8443" */
 	char *public_url;	/* NULL: https://<listen> */
-	char *data_dir;
+	char *data_dir;		/* LMDB's, and each instance's own files */
+	/* "lmdb" (in data_dir) or a postgresql:// URI; its password may be
+	 * in store_password_file instead (a Docker secret). */
+	char *store, *store_password_file;
+	int64_t store_timeout;	/* seconds a writer waits for the lock */
 	char *bootstrap_admin;	/* first start: make the store; NULL: no */
 	char *tls_cert, *tls_key, *ca_key, *master_key;
 	char *host_ca_key;	/* signs host certificates; NULL: none */
@@ -55,6 +59,8 @@ int config_defaults(struct config *c);
  * freed.  path NULL reads no file.
  */
 int config_load(const char *path, struct config *c, char *err, size_t errlen);
+/* What store_open() takes: data_dir for "lmdb", else the URI. */
+const char *config_store_location(const struct config *c);
 /* Set one key from text, as a file line would. */
 int config_set(struct config *c, const char *key, const char *value,
     char *err, size_t errlen);

@@ -50,14 +50,15 @@ static const struct command commands[] = {
 	{ "check", NULL, cmd_check, "check USER TARGET LOGIN" },
 	{ "cert", "ls", cmd_cert_ls, "cert ls [--user U]" },
 	{ "cert", "revoke", cmd_cert_revoke, "cert revoke SERIAL" },
-	{ "audit", "verify", cmd_audit_verify, "audit verify --data DIR "
+	{ "audit", "verify", cmd_audit_verify, "audit verify --data DIR|URI "
 	    "[--checkpoints FILE [--audit-pubkey FILE]]" },
 	{ "audit", NULL, cmd_audit, "audit [--follow]" },
-	{ "init", NULL, cmd_init, "init --data DIR [--dev] [--admin NAME]" },
+	{ "init", NULL, cmd_init, "init --data DIR [--store URI] [--dev] "
+	    "[--admin NAME]" },
 	{ "enroll-link", NULL, cmd_enroll_link,
 	    "enroll-link [--config FILE] USER" },
-	{ "backup", NULL, cmd_backup, "backup --data DIR FILE | backup --online" },
-	{ "restore", NULL, cmd_restore, "restore --data DIR FILE" },
+	{ "backup", NULL, cmd_backup, "backup --data DIR|URI FILE | backup --online" },
+	{ "restore", NULL, cmd_restore, "restore --data DIR|URI FILE" },
 	{ "healthcheck", NULL, cmd_healthcheck,
 	    "healthcheck [--config FILE | --url URL]" },
 	{ "gateway", "principals", cmd_gateway_principals,

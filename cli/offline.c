@@ -4,6 +4,10 @@
  * rbac/ and broker/ directly; every change they make is audited with the
  * actor "local" in the same transaction.
  *
+ * --data names the store: a data directory or, for the PostgreSQL
+ * backend, its postgresql:// URI (the password from PGPASSWORD or a
+ * PGPASSFILE, never the command line).
+ *
  * A data directory holds the LMDB environment (data.mdb), tesserad.conf,
  * ca.key, master.key and, with --dev, tls.crt and tls.key.  A backup is the
  * environment only: the key files are backed up separately (they are what
@@ -96,6 +100,8 @@ offline_need_store(struct cli *c, const char *dir)
 	char p[PATH_MAX];
 	struct stat st;
 
+	if (store_location_is_pg(dir))
+		return CLI_OK;		/* store_open says what is wrong */
 	if (offline_join(p, sizeof(p), dir, "data.mdb") != 0)
 		return cli_fail(c, "path too long: %s", dir);
 	if (stat(p, &st) != 0)

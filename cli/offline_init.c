@@ -135,6 +135,7 @@ make_dev_tls(const char *crt, const char *key)
 /* The keys' paths and the public URL the config names. */
 struct init_conf {
 	const char *ca, *hca, *mk, *url;
+	const char *store;	/* a postgresql:// URI; NULL: LMDB in dir */
 };
 
 static int
@@ -153,6 +154,7 @@ write_conf(const char *path, const char *dir, int dev,
 	    "listen = 127.0.0.1:8443\n"
 	    "public_url = %s\n"
 	    "data_dir = %s\n"
+	    "%s%s%s"
 	    "%s"
 	    "tls_cert = %s/tls.crt\n"
 	    "tls_key = %s/tls.key\n"
@@ -163,7 +165,9 @@ write_conf(const char *path, const char *dir, int dev,
 	    "# Signs audit checkpoints; audit.key.pub verifies them "
 	    "(tessera audit verify).\n"
 	    "audit_key = %s/audit.key\n",
-	    ic->url, dir, dev ? "# Self-signed development certificate: "
+	    ic->url, dir, ic->store != NULL ? "store = " : "",
+	    ic->store != NULL ? ic->store : "", ic->store != NULL ? "\n" : "",
+	    dev ? "# Self-signed development certificate: "
 	    "clients take tls.crt as --ca-file.\n" : "# Put the service's "
 	    "PEM certificate and key here before starting tesserad.\n",
 	    dir, dir, ic->ca, ic->hca, ic->mk, dir) > 0;
@@ -239,12 +243,13 @@ key_in(struct cli *c, const char *key, const char *path, char *out)
 int
 cmd_init(struct cli *c, int argc, char **argv)
 {
-	const char *data = NULL, *admin = "admin", *ca_in = NULL;
+	const char *data = NULL, *admin = "admin", *ca_in = NULL, *pg = NULL;
 	const char *hca_in = NULL;
 	const char *mk_in = NULL, *url = "https://127.0.0.1:8443";
 	int dev = 0;
 	const struct cli_opt opts[] = {
 		{ "data", CLI_OPT_STR, &data },
+		{ "store", CLI_OPT_STR, &pg },
 		{ "dev", CLI_OPT_FLAG, &dev },
 		{ "admin", CLI_OPT_STR, &admin },
 		{ "ca-key", CLI_OPT_STR, &ca_in },
@@ -275,6 +280,11 @@ cmd_init(struct cli *c, int argc, char **argv)
 	CLI_PARSE(c, argc, argv, opts, pos, 0, 0, &np);
 	if (data == NULL || *data == '\0') {
 		fprintf(stderr, "%s: --data DIR is required\n", c->prog);
+		return cli_usage(c);
+	}
+	if (pg != NULL && !store_location_is_pg(pg)) {
+		fprintf(stderr, "%s: --store takes a postgresql:// URI\n",
+		    c->prog);
 		return cli_usage(c);
 	}
 	if (user_name_valid(admin) != 0) {
@@ -363,8 +373,10 @@ cmd_init(struct cli *c, int argc, char **argv)
 	}
 	/* The store records the keys' fingerprints as it is created. */
 	if ((k = secretbox_key_load(mk, mkey)) != 0 ||
-	    (k = broker_store_create(dir, ca, mkey, &s)) != 0) {
-		r = cli_fail(c, "cannot create the store in %s: %s", dir,
+	    (k = broker_store_create(pg != NULL ? pg : dir, NULL, ca, mkey,
+	    &s)) != 0) {
+		r = cli_fail(c, "cannot create the store in %s: %s",
+		    pg != NULL ? "the PostgreSQL database" : dir,
 		    tss_strerror(k));
 		goto out;
 	}
@@ -382,6 +394,7 @@ cmd_init(struct cli *c, int argc, char **argv)
 	ic.hca = hcap;
 	ic.mk = mk;
 	ic.url = url;
+	ic.store = pg;
 	if ((k = write_conf(conf, dir, dev, &ic)) != 0) {
 		r = cli_fail(c, "cannot write %s: %s", conf, tss_strerror(k));
 		goto out;

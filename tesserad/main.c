@@ -184,43 +184,19 @@ static int
 metrics_token_load(const char *path, struct api *a, char *err, size_t errlen)
 {
 	char buf[TOKEN_FILE_MAX + 1];
-	ssize_t n;
-	size_t len = 0;
-	int fd, r = TSS_E_CONFIG;
+	size_t len;
+	int r;
 
-	/* A secret like the key files: a regular file, ours alone. */
-	if (broker_keyfile_check("metrics_token_file", path, err,
-	    errlen) != 0)
+	if (broker_secret_read("metrics_token_file", path, buf, sizeof(buf),
+	    &len, err, errlen) != 0)
 		return TSS_E_CONFIG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		snprintf(err, errlen, "metrics_token_file %s: cannot read: %s",
-		    path, strerror(errno));
-		return TSS_E_CONFIG;
-	}
-	while (len < sizeof(buf) && (n = read(fd, buf + len,
-	    sizeof(buf) - len)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			snprintf(err, errlen, "metrics_token_file %s: cannot "
-			    "read: %s", path, strerror(errno));
-			goto out;
-		}
-		len += (size_t)n;
-	}
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (len == 0)
-		snprintf(err, errlen, "metrics_token_file %s: empty", path);
-	else if (api_metrics_token(a, buf, len) != 0)
+	if ((r = api_metrics_token(a, buf, len)) != 0) {
 		snprintf(err, errlen, "metrics_token_file %s: not a token: "
 		    "use 1 to %d characters of A-Z a-z 0-9 - . _ ~ + / = "
 		    "(e.g. openssl rand -hex 32)", path, WEB_TOKEN_MAX);
-	else
-		r = 0;
- out:
+		r = TSS_E_CONFIG;
+	}
 	explicit_bzero(buf, sizeof(buf));
-	close(fd);
 	return r;
 }
 

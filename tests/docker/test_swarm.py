@@ -156,16 +156,21 @@ class Swarm(SwarmCase):
                       check=False).stdout + docker(
             "service", "logs", "--raw", service, check=False).stderr
 
-    def test_0_stack_config_accepts_the_file_as_shipped(self):
+    def test_0_stack_config_accepts_the_files_as_shipped(self):
         env = dict(os.environ, TESSERA_IMAGE=IMAGE,
-                   TESSERA_PUBLIC_URL="https://tessera.internal:8443")
-        p = subprocess.run(["docker", "stack", "config", "-c",
-                            os.path.join(SRC, "deploy", "stack.yaml")],
-                           env=env, capture_output=True, text=True,
-                           timeout=60)
-        self.assertEqual(p.returncode, 0, p.stderr)
-        self.assertIn("tesserad:", p.stdout)
-        self.assertIn("uid: \"10001\"", p.stdout)
+                   TESSERA_PUBLIC_URL="https://tessera.internal:8443",
+                   TESSERA_STORE="postgresql://tessera@db1,db2/tessera")
+        for f, want in (("stack.yaml", "replicas: 1"),
+                        ("stack-ha.yaml", "replicas: 2")):
+            p = subprocess.run(["docker", "stack", "config", "-c",
+                                os.path.join(SRC, "deploy", f)],
+                               env=env, capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(p.returncode, 0, f + ": " + p.stderr)
+            self.assertIn("tesserad:", p.stdout)
+            self.assertIn("uid: \"10001\"", p.stdout)
+            self.assertIn(want, p.stdout)
+        self.assertIn("TESSERA_STORE: postgresql://", p.stdout)
 
     def test_1_first_admin_issues(self):
         i = self.i

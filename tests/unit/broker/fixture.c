@@ -127,7 +127,7 @@ make_keys_and_store(struct fixture *f)
 	fixture_path(f, p, sizeof(p), "master.key");
 	cr_assert_eq(secretbox_key_create(p), 0);
 	cr_assert_eq(secretbox_key_load(p, mk), 0);
-	cr_assert_eq(broker_store_create(f->dir, ca, mk, &s), 0);
+	cr_assert_eq(broker_store_create(f->dir, NULL, ca, mk, &s), 0);
 	explicit_bzero(mk, sizeof(mk));
 	store_close(s);
 	cakey_free(ca);

@@ -1,8 +1,8 @@
 /*
  * Shared between store/ source files only; not part of the public API.
- * The interface between what any backend would share (store.c: database
- * names, counters, the identity record, store_write's retry) and the LMDB
- * backend (lmdb*.c; its own internals are in lmdb_int.h).
+ * What store.c offers every backend (keys, the identity record) and asks
+ * of the transactions (through backend.h's ops); the backends' own
+ * internals are lmdb_int.h and pg_int.h.
  */
 #ifndef TSS_STORE_INTERNAL_H
 #define TSS_STORE_INTERNAL_H

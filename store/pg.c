@@ -1,6 +1,7 @@
 /*
- * store, PostgreSQL backend: connection parameters, the pool, statements,
- * the schema, health and LISTEN.  Transactions and the write cache are
+ * store, PostgreSQL backend: connections, the pool, prepared statements,
+ * the write count, SQLSTATE translation.  Opening (parameters, schema),
+ * health and LISTEN are pg_open.c, transactions and the write cache
  * pg_txn.c, cursors pg_cursor.c, backup and restore pg_backup.c.
  *
  * What the code cannot say by itself:

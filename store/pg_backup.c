@@ -60,9 +60,16 @@ tmp_remove(const char *dir, const char *sub)
 	rmdir(dir);
 }
 
+/* The backup's transaction: the copy, with the database's schema
+ * marker or none, not the one the fresh environment was made with. */
 static int
 copy_from(struct store_txn *dst, void *src)
 {
+	int r = store_del(dst, STORE_DB_META, STORE_META_SCHEMA,
+	    sizeof(STORE_META_SCHEMA) - 1);
+
+	if (r != 0 && r != TSS_E_NOT_FOUND)
+		return r;
 	return store__copy_all(src, dst);
 }
 

@@ -23,6 +23,10 @@ store__pg_cursor_open(struct store_txn *tx, enum store_db db,
 		return t->err;
 	if ((c = mem_calloc(1, sizeof(*c))) == NULL)
 		return TSS_E_NOMEM;
+	if (store__pg_keep_reserve(t, 0) != 0) {
+		free(c);
+		return TSS_E_NOMEM;
+	}
 	c->ops = &store__pg_ops;
 	c->t = t;
 	c->db = db;
@@ -141,7 +145,9 @@ store__pg_cursor_close(struct store_cursor *cx)
 
 	if (c->t != NULL) {
 		unlink_cursor(c);
-		/* As on LMDB, what it gave stays valid until the txn ends. */
+		/* As on LMDB, what it gave stays valid until the txn ends
+		 * (in the slots reserved at open: no allocation fails). */
+		store__pg_keep_reserve(c->t, 1);
 		if (c->cur != NULL)
 			(void)store__pg_keep(c->t, c->cur);
 		if (c->prev != NULL)

@@ -63,6 +63,7 @@ struct pg_txn {
 	uint64_t n;			/* this write txn's writer count */
 	PGresult **keep;		/* results living until the txn ends */
 	size_t nkeep, capkeep;
+	size_t reserved;		/* slots held for open cursors */
 	struct pg_ent *tab;		/* write cache, open addressing */
 	size_t tcap, tused, cached;
 	struct pg_chunk *arena;		/* the cache's copies */
@@ -132,6 +133,9 @@ int store__pg_send(struct pg_txn *t, const char *stmt, int n,
 int store__pg_collect(struct pg_txn *t, PGresult **last);
 /* Keep res until t ends (cleared on failure). */
 int store__pg_keep(struct pg_txn *t, PGresult *res);
+/* Hold (release 0) or give back two slots of t's kept results, so that
+ * closing a cursor can keep its batches without allocating. */
+int store__pg_keep_reserve(struct pg_txn *t, int release);
 /* The write cache: forget or record db/key (v NULL: absent). */
 int store__pg_cache_set(struct pg_txn *t, enum store_db db, const void *k,
     size_t kl, const void *v, size_t vl, int state);

@@ -106,9 +106,35 @@ create_tables(PGconn *c)
 		    "KEY CHECK (id = 1), n bigint NOT NULL)", 0, NULL, NULL,
 		    0, NULL);
 	if (r == 0)
-		r = xq(c, "INSERT INTO writer VALUES (1, 0) ON CONFLICT "
-		    "DO NOTHING", 0, NULL, NULL, 0, NULL);
+		r = xq(c, "INSERT INTO writer SELECT 1, 0 WHERE NOT EXISTS "
+		    "(SELECT 1 FROM writer)", 0, NULL, NULL, 0, NULL);
 	return r;
+}
+
+/* Tables a newer program added since the database was made. */
+static int
+add_missing(PGconn *c)
+{
+	char *sql = NULL, *more;
+	int i, all = 0, r;
+
+	if ((sql = mem_strdup("SELECT to_regclass('writer') IS NOT NULL")) ==
+	    NULL)
+		return TSS_E_NOMEM;
+	for (i = 0; i < STORE_DB__COUNT; i++) {
+		if (mem_asprintf(&more, "%s AND to_regclass('\"%s\"') IS NOT "
+		    "NULL", sql, store_db_name((enum store_db)i)) == -1) {
+			free(sql);
+			return TSS_E_NOMEM;
+		}
+		free(sql);
+		sql = more;
+	}
+	r = xq_true(c, sql, &all);
+	free(sql);
+	if (r != 0 || all)
+		return r;
+	return create_tables(c);
 }
 
 static int
@@ -205,7 +231,7 @@ setup_schema(struct pg_store *s, PGconn *c, enum store_mode mode,
 		log_debug("store: no migration from schema %u", ver);
 		r = TSS_E_UNSUPPORTED;
 	} else if (marker)
-		r = s->read_only ? 0 : create_tables(c);
+		r = s->read_only ? 0 : add_missing(c);
 	else if (mode == STORE_OPEN_EXISTING || s->read_only) {
 		log_debug("store: a database without a Tessera schema");
 		r = TSS_E_STORE_EMPTY;

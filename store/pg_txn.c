@@ -154,20 +154,46 @@ store__pg_cache_set(struct pg_txn *t, enum store_db db, const void *k,
 	return 0;
 }
 
+/* Room for n more kept results beyond the reserved ones. */
+static int
+keep_room(struct pg_txn *t, size_t n)
+{
+	PGresult **k;
+	size_t cap = t->capkeep;
+
+	while (cap < t->nkeep + t->reserved + n)
+		cap = cap == 0 ? 16 : cap * 2;
+	if (cap == t->capkeep)
+		return 0;
+	if ((k = mem_reallocarray(t->keep, cap, sizeof(*k))) == NULL)
+		return TSS_E_NOMEM;
+	t->keep = k;
+	t->capkeep = cap;
+	return 0;
+}
+
+int
+store__pg_keep_reserve(struct pg_txn *t, int release)
+{
+	int r;
+
+	if (release) {
+		t->reserved -= 2;
+		return 0;
+	}
+	if ((r = keep_room(t, 2)) == 0)
+		t->reserved += 2;
+	return r;
+}
+
 int
 store__pg_keep(struct pg_txn *t, PGresult *res)
 {
-	PGresult **k;
-	size_t cap;
+	int r;
 
-	if (t->nkeep == t->capkeep) {
-		cap = t->capkeep == 0 ? 16 : t->capkeep * 2;
-		if ((k = mem_reallocarray(t->keep, cap, sizeof(*k))) == NULL) {
-			PQclear(res);
-			return TSS_E_NOMEM;
-		}
-		t->keep = k;
-		t->capkeep = cap;
+	if ((r = keep_room(t, 1)) != 0) {
+		PQclear(res);
+		return r;
 	}
 	t->keep[t->nkeep++] = res;
 	return 0;

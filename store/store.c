@@ -1,10 +1,13 @@
 /*
- * store: what does not depend on the backend: database names, counters,
- * the identity record and store_write's retry, all through the calls of
- * store.h.  The LMDB backend is lmdb.c (environment, schema, map),
- * lmdb_txn.c (transactions, records, cursors), lmdb_check.c (the data
- * file check) and lmdb_backup.c (backup and restore); internal.h is the
- * interface between the two sides.  See store.h.
+ * store: what does not depend on the backend: the public calls (each
+ * checks its arguments once, then dispatches through the handle's ops
+ * table, backend.h), database names, counters, the identity record,
+ * store_write's retry and the copy behind backup and restore.  The LMDB
+ * backend is lmdb.c (environment, schema, map), lmdb_txn.c (transactions,
+ * records, cursors), lmdb_check.c (the data file check) and
+ * lmdb_backup.c (backup and restore); the PostgreSQL backend is pg*.c
+ * (pg.c says how).  internal.h and backend.h are the interface between
+ * the sides.  See store.h.
  */
 #include <errno.h>
 #include <stdint.h>

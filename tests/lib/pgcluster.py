@@ -10,11 +10,17 @@ failure.
     c.createdb("t1"); uri = c.uri("t1")   # postgresql:///t1?host=...
     s = c.add_standby(sync=True)          # streaming, pg_basebackup -R
     c.kill(); s.promote()
+    uri_multi("t1", [c, s])               # both hosts, read-write one wins
+
+A standby that lost commits (asynchronous and behind): add_standby(
+sync=False), s.stop(), commit on the primary, c.kill(), s.start(),
+s.promote().
 
 As a wrapper (meson tests): pgcluster.py run -- CMD ARGS... starts one
-cluster, exports TESSERA_TEST_PG (a URI of database postgres on it) and
-TESSERA_TEST_PG_BIN (the PostgreSQL programs), runs CMD and returns its
-status.  pgcluster.py selftest checks a standby and its promotion.
+cluster, exports TESSERA_TEST_PG (a URI of database postgres on it),
+runs CMD and returns its status (TESSERA_TEST_PG_BIN: the PostgreSQL programs); a test may stop
+and start that cluster with pgcluster.py ctl stop|start.  pgcluster.py
+selftest checks a standby and its promotion.
 """
 import atexit
 import glob
@@ -233,6 +239,14 @@ class Cluster:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
+def uri_multi(db, clusters):
+    """One URI naming every cluster's socket (libpq tries them in order;
+    the store adds target_session_attrs=read-write)."""
+    return "postgresql:///%s?host=%s&port=%s&user=postgres" % (
+        db, ",".join(c.sock for c in clusters),
+        ",".join(str(c.port) for c in clusters))
+
+
 def _run(argv):
     c = Cluster()
     try:
@@ -240,9 +254,24 @@ def _run(argv):
         env = dict(os.environ)
         env["TESSERA_TEST_PG"] = c.uri()
         env["TESSERA_TEST_PG_BIN"] = c.bin
+        env["TESSERA_TEST_PG_BASE"] = c.base
+        env["TESSERA_TEST_PGCLUSTER"] = os.path.abspath(__file__)
         return subprocess.call(argv, env=env)
     finally:
         c.cleanup()
+
+
+def _ctl(what):
+    """Stop or start the cluster of the enclosing run (a test's child)."""
+    c = Cluster(_base=os.environ["TESSERA_TEST_PG_BASE"])
+    if what == "stop":
+        c.running = True
+        c.stop()
+    elif what == "start":
+        c.start()
+    else:
+        raise SystemExit("pgcluster.py ctl stop|start")
+    return 0
 
 
 def _selftest():
@@ -252,17 +281,46 @@ def _selftest():
         c.psql("CREATE TABLE x (v int); INSERT INTO x VALUES (1)", "t")
         sb = c.add_standby(sync=True)
         c.psql("INSERT INTO x VALUES (2)", "t")
-        # Synchronous: committed on the primary means on the standby.
-        assert sb.psql("SELECT count(*) FROM x", "t") == "2"
+        # Synchronous: committed on the primary means flushed on the
+        # standby (applied a moment later).
+        _wait(lambda: sb.psql("SELECT count(*) FROM x", "t") == "2")
         assert sb.psql("SELECT pg_is_in_recovery()") == "t"
         c.kill()
         sb.promote()
         sb.psql("INSERT INTO x VALUES (3)", "t")
         assert sb.psql("SELECT sum(v) FROM x", "t") == "6"
-        print("pgcluster selftest: ok")
-        return 0
     finally:
         c.cleanup()
+    # Asynchronous and behind: the promoted standby lacks a commit.
+    c = Cluster().start()
+    try:
+        c.createdb("t")
+        c.psql("CREATE TABLE x (v int); INSERT INTO x VALUES (1)", "t")
+        sb = c.add_standby(sync=False)
+        _wait(lambda: sb.psql("SELECT count(*) FROM x", "t") == "1")
+        sb.stop()
+        c.psql("INSERT INTO x VALUES (2)", "t")
+        c.kill()
+        sb.start()
+        sb.promote()
+        assert sb.psql("SELECT sum(v) FROM x", "t") == "1"
+    finally:
+        c.cleanup()
+    print("pgcluster selftest: ok")
+    return 0
+
+
+def _wait(cond):
+    end = time.monotonic() + READY_TIMEOUT
+    while True:
+        try:
+            if cond():
+                return
+        except subprocess.CalledProcessError:
+            pass
+        if time.monotonic() > end:
+            raise RuntimeError("condition not met in time")
+        time.sleep(0.05)
 
 
 def _signalled(signum, frame):
@@ -273,6 +331,8 @@ if __name__ == "__main__":
     signal.signal(signal.SIGTERM, _signalled)
     if len(sys.argv) >= 3 and sys.argv[1] == "run" and sys.argv[2] == "--":
         sys.exit(_run(sys.argv[3:]))
+    if len(sys.argv) == 3 and sys.argv[1] == "ctl":
+        sys.exit(_ctl(sys.argv[2]))
     if sys.argv[1:] == ["selftest"]:
         sys.exit(_selftest())
     sys.stderr.write("usage: pgcluster.py run -- CMD... | selftest\n")

@@ -3,8 +3,9 @@ multi-instance tests: a temporary cluster (tests/lib/pgcluster.py), an
 instance and its peer (same store, keys and config, their own data
 directories and audit.log files), an admin, the policy of
 Instance.issuer() (prod/api, role ops, a bound user) and a key to certify;
-plus clients issuing in a loop (Load) and threads that race behind a
-barrier, round after round (Racers)."""
+plus clients issuing in a loop (Load), threads that race behind a
+barrier, round after round (Racers), and a test case with a Pair and
+racers sending at both instances at once (RaceCase)."""
 
 import http.client
 import os
@@ -138,8 +139,8 @@ class Racers:
         self.race = threading.Barrier(n, timeout=timeout)
         self.end = threading.Barrier(n + 1, timeout=timeout)
         self.results = [None] * n
-        self.threads = [threading.Thread(target=self.worker, args=(k,))
-                        for k in range(n)]
+        self.threads = [threading.Thread(target=self.worker, args=(k,),
+                                         daemon=True) for k in range(n)]
         for t in self.threads:
             t.start()
 

@@ -78,6 +78,5 @@ class Lockout(hapair.RaceCase):
                                        token=admin)
 
 
-
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -296,9 +296,10 @@ auth_login(struct auth_ctx *c, const char *username, const char *password,
 		goto out;
 	}
 
-	/* Success. */
+	/* Success, recorded with the session it opens. */
 	u->failures = 0;
 	u->throttle_until = 0;
+	u->last_login = now;
 	if (newhash != NULL) {
 		OPENSSL_clear_free(u->pw_hash, strlen(u->pw_hash));
 		u->pw_hash = newhash;

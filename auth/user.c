@@ -182,7 +182,8 @@ user_encode(const struct user *u, struct buf **out)
 			goto out;
 	if ((r = buf_put_string(b, u->enroll_key,
 	    u->has_enroll ? USER_HASH_LEN : 0)) != 0 ||
-	    (r = buf_put_u64(b, (uint64_t)u->created)) != 0)
+	    (r = buf_put_u64(b, (uint64_t)u->created)) != 0 ||
+	    (r = buf_put_u64(b, (uint64_t)u->last_login)) != 0)
 		goto out;
 	*out = b;
 	b = NULL;
@@ -301,6 +302,9 @@ user_decode(const void *p, size_t len, struct user **out)
 	if ((r = buf_get_u64(v, &x)) != 0)
 		goto out;
 	u->created = (int64_t)x;
+	if (ver >= 2 && (r = buf_get_u64(v, &x)) != 0)
+		goto out;
+	u->last_login = ver >= 2 ? (int64_t)x : 0;
 	if (buf_len(v) != 0) {
 		r = TSS_E_TRAILING_DATA;
 		goto out;

@@ -7,6 +7,7 @@
  * (secretbox, username as associated data), the last accepted TOTP step,
  * consecutive failures, throttle-until, SHA-256 hashes of the unused
  * recovery codes, the storage hash of the open enrollment token, created.
+ * Version 2 adds last_login; a version 1 record reads as never logged in.
  *
  * Every function works inside the caller's transaction (write transactions
  * for changes) and appends its audit event there, so the event exists
@@ -29,7 +30,7 @@
 #define USER_RECOVERY_CODES	10
 #define USER_HASH_LEN		32
 #define USER_REC_TYPE		'U'
-#define USER_REC_VERSION	1
+#define USER_REC_VERSION	2
 
 struct store_txn;
 struct buf;
@@ -57,6 +58,7 @@ struct user {
 	uint8_t enroll_key[USER_HASH_LEN];	/* open enrollment token */
 	int has_enroll;
 	int64_t created;
+	int64_t last_login;		/* last successful login; 0 = never */
 };
 
 /* 0 for a valid user or group name, TSS_E_VALIDATION otherwise. */

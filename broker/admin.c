@@ -40,6 +40,7 @@ static json_t *
 user_json(const struct user *u)
 {
 	json_t *g = json_array();
+	char last[32];
 	size_t i;
 
 	if (g == NULL)
@@ -49,11 +50,15 @@ user_json(const struct user *u)
 			json_decref(g);
 			return NULL;
 		}
-	return json_pack("{s:s, s:o, s:b, s:s, s:b, s:I, s:i}",
+	/* last_login: RFC 3339, null for never (and for a clock we cannot show). */
+	if (u->last_login <= 0 || audit_time_text(u->last_login, last) != 0)
+		last[0] = '\0';
+	return json_pack("{s:s, s:o, s:b, s:s, s:b, s:I, s:i, s:s?}",
 	    "username", u->name, "groups", g, "disabled", u->disabled,
 	    "state", u->state == USER_ACTIVE ? "active" : "pending",
 	    "locked", u->locked, "created", (json_int_t)u->created,
-	    "recovery_codes_left", (int)u->nrecovery);
+	    "recovery_codes_left", (int)u->nrecovery,
+	    "last_login", last[0] != '\0' ? last : NULL);
 }
 
 int

@@ -4,12 +4,14 @@
  * filters evaluated here, and the chain's verification.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "broker.h"
 #include "audit/audit.h"
+#include "auth/ratelimit.h"
 #include "common/err.h"
 #include "rbac/rbac.h"
 #include "store/store.h"
@@ -341,7 +343,8 @@ broker_audit_list(struct broker *b, const struct caller *c,
 }
 
 int
-broker_audit_verify(struct broker *b, const struct caller *c, json_t **out)
+broker_audit_verify(struct broker *b, const struct caller *c, int64_t now,
+    json_t **out, int64_t *retry_after, char *errmsg, size_t len)
 {
 	struct store_txn *t = NULL;
 	uint64_t count = 0, bad = 0;
@@ -349,12 +352,27 @@ broker_audit_verify(struct broker *b, const struct caller *c, json_t **out)
 	int r;
 
 	*out = NULL;
+	*retry_after = 0;
 	if ((r = broker_need(c, RBAC_PERM_AUDIT_READ)) != 0)
 		return r;
-	if ((r = store_begin(b->store, 0, &t)) != 0)
-		return r;
-	r = audit_verify(t, &count, head, &bad);
-	store_abort(t);
+	/* Busy first, so waiting for a running one spends no token. */
+	if (pthread_mutex_trylock(&b->verify_mu) != 0) {
+		snprintf(errmsg, len, "a verification of the audit chain is "
+		    "running; try again when it is done");
+		*retry_after = BROKER_VERIFY_BUSY_RETRY;
+		return TSS_E_TOO_MANY_ATTEMPTS;
+	}
+	if (ratelimit_take(b->verify_rl, c->username, now, retry_after) != 0) {
+		pthread_mutex_unlock(&b->verify_mu);
+		snprintf(errmsg, len, "at most %d verifications of the audit "
+		    "chain a minute", 60 / BROKER_VERIFY_INTERVAL);
+		return TSS_E_TOO_MANY_ATTEMPTS;
+	}
+	if ((r = store_begin(b->store, 0, &t)) == 0) {
+		r = audit_verify(t, &count, head, &bad);
+		store_abort(t);
+	}
+	pthread_mutex_unlock(&b->verify_mu);
 	if (r == 0)
 		*out = json_pack("{s:b, s:I, s:s}", "ok", 1, "count",
 		    (json_int_t)count, "head", head);

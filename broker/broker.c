@@ -1,7 +1,6 @@
 /* tesserad use cases: each opens a transaction, decides, audits, commits. */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,108 +32,6 @@
 
 _Static_assert(STORE_FPR_LEN == SHA256_LEN &&
     STORE_FPR_LEN == SECRETBOX_CHECK_LEN, "identity fingerprint sizes");
-
-/*
- * The sink (file, stderr or syslog) is written by its own thread: a slow
- * SIEM pipe must not hold up the committer, and with it every issuance.
- * Besides commits, the time of the next audit checkpoint wakes it.
- */
-static void *
-sink_main(void *arg)
-{
-	struct broker *b = arg;
-	struct timespec ts;
-	int64_t due;
-	int timed, stop;
-
-	pthread_mutex_lock(&b->sink_mu);
-	for (;;) {
-		timed = 0;
-		while (!b->sink_pending && !b->sink_stop && !timed) {
-			if ((due = audit_sink_due(b->sink)) == INT64_MAX) {
-				pthread_cond_wait(&b->sink_cv, &b->sink_mu);
-				continue;
-			}
-			ts.tv_sec = (time_t)due;
-			ts.tv_nsec = 0;
-			timed = pthread_cond_timedwait(&b->sink_cv,
-			    &b->sink_mu, &ts) == ETIMEDOUT;
-		}
-		if (!b->sink_pending && !timed)
-			break;
-		stop = b->sink_stop;
-		b->sink_pending = 0;
-		pthread_mutex_unlock(&b->sink_mu);
-		/* The last flush also signs what is still unsigned. */
-		audit_sink_flush_at(b->sink, b->store, (int64_t)time(NULL),
-		    stop ? AUDIT_SINK_FINAL : 0);
-		pthread_mutex_lock(&b->sink_mu);
-	}
-	pthread_mutex_unlock(&b->sink_mu);
-	return NULL;
-}
-
-/*
- * On a store other instances write (PostgreSQL), their commits arrive as
- * notifications; each wakes the sink, so every instance streams the whole
- * chain within moments.  tesserad's tick wakes it every second as well,
- * which is all there is while notifications cannot be had.
- */
-#define WATCH_WAIT_MS	1000
-
-static void *
-watch_main(void *arg)
-{
-	struct broker *b = arg;
-	int r;
-
-	while (!atomic_load(&b->watch_stop)) {
-		r = store_wait_change(b->store, WATCH_WAIT_MS);
-		if (r == 0)
-			broker_audit_flush(b);
-		else if (r == TSS_E_UNSUPPORTED)
-			break;
-		else if (r != TSS_E_BUSY)
-			(void)poll(NULL, 0, WATCH_WAIT_MS);
-	}
-	return NULL;
-}
-
-static void
-flush_after_commit(void *arg)
-{
-	broker_audit_flush(arg);
-}
-
-void
-broker_audit_flush(struct broker *b)
-{
-	if (!b->sink_running)
-		return;
-	pthread_mutex_lock(&b->sink_mu);
-	b->sink_pending = 1;
-	pthread_cond_signal(&b->sink_cv);
-	pthread_mutex_unlock(&b->sink_mu);
-}
-
-void
-broker_audit_stop(struct broker *b)
-{
-	if (b->watch_running) {
-		atomic_store(&b->watch_stop, 1);
-		pthread_join(b->watch_thread, NULL);
-		b->watch_running = 0;
-	}
-	if (!b->sink_running)
-		return;
-	pthread_mutex_lock(&b->sink_mu);
-	b->sink_pending = 1;
-	b->sink_stop = 1;
-	pthread_cond_signal(&b->sink_cv);
-	pthread_mutex_unlock(&b->sink_mu);
-	pthread_join(b->sink_thread, NULL);
-	b->sink_running = 0;
-}
 
 /* The fingerprints tessera init records (the id is the store's). */
 static int
@@ -342,29 +239,15 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 		log_info("audit_key is not set: the audit stream carries no "
 		    "signed checkpoints, so a rewritten chain would still "
 		    "verify (tesserad(8))");
-	pthread_mutex_init(&b->sink_mu, NULL);
-	pthread_cond_init(&b->sink_cv, NULL);
-	b->sink_init = 1;
-	if (b->sink != NULL) {
-		if (pthread_create(&b->sink_thread, NULL, sink_main, b) != 0) {
-			r = TSS_E_NOMEM;
-			goto fail;
-		}
-		pthread_setname_np(b->sink_thread, "tss-audit");
-		b->sink_running = 1;
-		if (store_location_is_pg(b->cfg.store)) {
-			if (pthread_create(&b->watch_thread, NULL, watch_main,
-			    b) != 0) {
-				r = TSS_E_NOMEM;
-				goto fail;
-			}
-			pthread_setname_np(b->watch_thread, "tss-watch");
-			b->watch_running = 1;
-		}
-	}
+	if ((r = broker_audit_start(b)) != 0)
+		goto fail;
 	what = "memory";
+	pthread_mutex_init(&b->verify_mu, NULL);
+	b->verify_init = 1;
 	if ((r = ratelimit_new(0, 20, 3, &b->host_rl)) != 0 ||
-	    (r = commit_queue_new(b->store, flush_after_commit, b,
+	    (r = ratelimit_new(0, BROKER_VERIFY_BURST, BROKER_VERIFY_INTERVAL,
+	    &b->verify_rl)) != 0 ||
+	    (r = commit_queue_new(b->store, broker_audit_wake, b,
 	    &b->commits)) != 0 ||
 	    (r = serials_new(b->store, &b->serials)) != 0)
 		goto fail;
@@ -404,6 +287,9 @@ broker_close(struct broker *b)
 	cakey_free(b->ca);
 	cakey_free(b->host_ca);
 	ratelimit_free(b->host_rl);
+	ratelimit_free(b->verify_rl);
+	if (b->verify_init)
+		pthread_mutex_destroy(&b->verify_mu);
 	store_close(b->store);
 	config_free(&b->cfg);
 	free(b);
@@ -620,20 +506,52 @@ parse_serial(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* q's filters into f, or TSS_E_VALIDATION naming the bad one. */
+static int
+certs_query(const struct caller *c, const struct broker_certs_q *q,
+    struct certs_filter *f, char *errmsg, size_t len)
+{
+	uint64_t lim = CERTS_LIST_MAX;
+
+	memset(f, 0, sizeof(*f));
+	f->username = q->user != NULL ? q->user : q->all ? NULL : c->username;
+	f->target = q->target;
+	f->state = q->state;
+	if (q->user != NULL && user_name_valid(q->user) != 0)
+		snprintf(errmsg, len, "user: not a user name");
+	else if (q->target != NULL && rbac_valid_target_name(q->target) != 0)
+		snprintf(errmsg, len, "target: not a target name");
+	else if (q->state != NULL && strcmp(q->state, "valid") != 0 &&
+	    strcmp(q->state, "expired") != 0 &&
+	    strcmp(q->state, "revoked") != 0)
+		snprintf(errmsg, len, "state: valid, expired or revoked");
+	else if (q->before != NULL && parse_serial(q->before, &f->before) != 0)
+		snprintf(errmsg, len, "before: a serial number");
+	else if (q->limit != NULL && (parse_serial(q->limit, &lim) != 0 ||
+	    lim > CERTS_LIST_MAX))
+		snprintf(errmsg, len, "limit: 1 to %d", CERTS_LIST_MAX);
+	else {
+		f->limit = (size_t)lim;
+		return 0;
+	}
+	return TSS_E_VALIDATION;
+}
+
 int
-broker_certs_list(struct broker *b, const struct caller *c, const char *user,
-    int all, int64_t now, json_t **out, char *errmsg, size_t len)
+broker_certs_list(struct broker *b, const struct caller *c,
+    const struct broker_certs_q *q, int64_t now, json_t **out,
+    char *errmsg, size_t len)
 {
 	struct store_txn *t = NULL;
+	struct certs_filter f;
 	json_t *list = NULL;
+	uint64_t next = 0;
 	int r;
 
 	*out = NULL;
-	if (all && user != NULL) {
-		snprintf(errmsg, len, "user and all: give one or the other");
-		return TSS_E_VALIDATION;
-	}
-	if ((all || (user != NULL && strcmp(user, c->username) != 0)) &&
+	if ((r = certs_query(c, q, &f, errmsg, len)) != 0)
+		return r;
+	if ((f.username == NULL || strcmp(f.username, c->username) != 0) &&
 	    broker_need(c, RBAC_PERM_USERS_READ) != 0 &&
 	    broker_need(c, RBAC_PERM_CERTS_REVOKE) != 0) {
 		snprintf(errmsg, len, "listing another user's certificates "
@@ -642,12 +560,14 @@ broker_certs_list(struct broker *b, const struct caller *c, const char *user,
 	}
 	if ((r = store_begin(b->store, 0, &t)) != 0)
 		return r;
-	r = certs_list(t, all ? NULL : user != NULL ? user : c->username, 0,
-	    now, &list);
+	r = certs_list(t, &f, now, &list, &next);
 	store_abort(t);
-	if (r == 0 && (*out = json_pack("{s:o}", "certificates", list)) == NULL)
-		r = TSS_E_NOMEM;
-	return r;
+	if (r != 0)
+		return r;
+	*out = next != 0 ? json_pack("{s:o, s:I}", "certificates", list, "next",
+	    (json_int_t)next) : json_pack("{s:o, s:n}", "certificates", list,
+	    "next");
+	return *out != NULL ? 0 : TSS_E_NOMEM;
 }
 
 struct revoke_arg {

@@ -41,6 +41,12 @@ struct broker {
 	/* Failed host joins and renewals per address (ratelimit.h): 20,
 	 * then one every 3 s, like logins. */
 	struct ratelimit *host_rl;
+	/* GET /v1/audit/verify walks the whole chain: one at a time (held
+	 * while it runs) and, per user, BROKER_VERIFY_BURST then one every
+	 * BROKER_VERIFY_INTERVAL seconds. */
+	pthread_mutex_t verify_mu;
+	int verify_init;
+	struct ratelimit *verify_rl;
 	struct auth_ctx *auth;
 	struct rbac *rbac;
 	struct commit_queue *commits;
@@ -126,6 +132,10 @@ void broker_audit_flush(struct broker *b);
 /* A last flush, then the sink's thread ends (broker_close does it; tests
  * that must see the stream whole call it first). */
 void broker_audit_stop(struct broker *b);
+/* broker/audit_thread.c: start the sink's threads (broker_open);
+ * broker_audit_wake(b) is broker_audit_flush as a commit hook. */
+int broker_audit_start(struct broker *b);
+void broker_audit_wake(void *b);
 
 /* An authenticated caller, as the HTTP layer resolved it. */
 struct caller {
@@ -172,11 +182,22 @@ int broker_krl(struct broker *b, int64_t now, uint8_t **out, size_t *len);
 /* GET /healthz: 0 when the store answers. */
 int broker_health(struct broker *b);
 
-/* Certificates: the newest 1000 of the caller, of user, or with all of
- * every user (another user's, or all, need users:read or certs:revoke). */
+/*
+ * GET /v1/certs, the query as the request's strings (NULL for absent):
+ * the caller's certificates, or with all every user's, filtered by user,
+ * target and state (valid, expired, revoked), newest first, before a
+ * serial, at most limit (1 to CERTS_LIST_MAX, 1000 by default).  Another
+ * user's, or all, need users:read or certs:revoke.  *out is
+ * {"certificates":[...],"next":serial|null}; a bad parameter is
+ * TSS_E_VALIDATION with errmsg naming it.
+ */
+struct broker_certs_q {
+	const char *user, *target, *state, *before, *limit;
+	int all;
+};
 int broker_certs_list(struct broker *b, const struct caller *c,
-    const char *user, int all, int64_t now, json_t **out, char *errmsg,
-    size_t len);
+    const struct broker_certs_q *q, int64_t now, json_t **out,
+    char *errmsg, size_t len);
 int broker_cert_revoke(struct broker *b, const struct caller *c,
     const char *serial, int64_t now, json_t **out, char *errmsg, size_t len);
 
@@ -253,9 +274,17 @@ struct broker_audit_q {
 };
 int broker_audit_list(struct broker *b, const struct caller *c,
     const struct broker_audit_q *q, json_t **out, char *errmsg, size_t len);
-/* Walk the chain: {"ok":bool,"count":n,"head":hex} or
- * {"ok":false,"bad_seq":n}. */
+/*
+ * Walk the chain: {"ok":bool,"count":n,"head":hex} or
+ * {"ok":false,"bad_seq":n}.  TSS_E_TOO_MANY_ATTEMPTS, with errmsg and
+ * *retry_after seconds, while another verification runs or when c's
+ * user has used up their verifications (see struct broker).
+ */
+#define BROKER_VERIFY_BURST	6
+#define BROKER_VERIFY_INTERVAL	10
+#define BROKER_VERIFY_BUSY_RETRY	5
 int broker_audit_verify(struct broker *b, const struct caller *c,
-    json_t **out);
+    int64_t now, json_t **out, int64_t *retry_after, char *errmsg,
+    size_t len);
 
 #endif

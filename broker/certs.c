@@ -170,6 +170,13 @@ certs_get(struct store_txn *t, uint64_t serial, struct cert_record *c)
 	return decode(v, vl, c);
 }
 
+static const char *
+state_of(const struct cert_record *c, int64_t now)
+{
+	return c->revoked_at != 0 ? "revoked" :
+	    now >= c->valid_before ? "expired" : "valid";
+}
+
 json_t *
 certs_to_json(const struct cert_record *c, int64_t now)
 {
@@ -187,8 +194,7 @@ certs_to_json(const struct cert_record *c, int64_t now)
 			return NULL;
 		}
 	}
-	state = c->revoked_at != 0 ? "revoked" :
-	    now >= c->valid_before ? "expired" : "valid";
+	state = state_of(c, now);
 	snprintf(kid, sizeof(kid), "%s:%llu", c->username,
 	    (unsigned long long)c->serial);
 	o = json_pack("{s:I, s:s, s:s, s:s, s:o, s:I, s:I, s:I, s:s, s:s}",
@@ -224,48 +230,110 @@ list_append(struct store_txn *t, uint64_t serial, int64_t now, json_t *arr)
 	return 0;
 }
 
+/* *ok: 1 when serial's record passes f's target and state filters. */
+static int
+list_match(struct store_txn *t, uint64_t serial,
+    const struct certs_filter *f, int64_t now, int *ok)
+{
+	struct cert_record c;
+	const char *at;
+	size_t i;
+	int r;
+
+	*ok = f->target == NULL && f->state == NULL;
+	if (*ok)
+		return 0;
+	if ((r = certs_get(t, serial, &c)) != 0)
+		return r;
+	*ok = f->state == NULL || strcmp(f->state, state_of(&c, now)) == 0;
+	for (i = 0; *ok && f->target != NULL && i < c.n_principals; i++)
+		if ((at = strchr(c.principals[i], '@')) != NULL &&
+		    strcmp(at + 1, f->target) == 0)
+			break;
+	if (f->target != NULL && i == c.n_principals)
+		*ok = 0;
+	cert_record_free(&c);
+	return 0;
+}
+
+/*
+ * Newest first with a cursor that only walks forward: serials carry the
+ * clock in their high bits, so the walk takes windows [lo, hi) downward
+ * from before (the first about an hour of issuance) and keeps the newest
+ * matches of each.  A window twice as wide follows one that held few
+ * records, half as wide one that held many; after CERTS_LIST_SCAN
+ * records the walk stops between windows with next = its lowest lo.
+ */
+#define LIST_WINDOW	((uint64_t)1 << 32)
+
 int
-certs_list(struct store_txn *t, const char *username, size_t limit,
-    int64_t now, json_t **out)
+certs_list(struct store_txn *t, const struct certs_filter *f, int64_t now,
+    json_t **out, uint64_t *next)
 {
 	struct store_cursor *c = NULL;
 	enum store_db db = STORE_DB_CERTS;
 	const void *k, *v;
-	size_t kl, vl, pl = 0, n = 0, i;
-	uint8_t prefix[USER_MAX + 8];
-	uint64_t *ring = NULL;
+	size_t kl, vl, pl = 0, want, need, n, got = 0, i, seen = 0, held;
+	uint8_t key[USER_MAX + 8];
+	uint64_t *ring = NULL, *page, hi, lo, s, width = LIST_WINDOW;
 	json_t *arr = NULL;
-	int r;
+	int r, ok;
 
 	*out = NULL;
-	if (limit == 0 || limit > CERTS_LIST_MAX)
-		limit = CERTS_LIST_MAX;
-	if (username != NULL) {
+	*next = 0;
+	/* One match more than the page: it says whether there is a next. */
+	want = (f->limit == 0 || f->limit > CERTS_LIST_MAX ? CERTS_LIST_MAX :
+	    f->limit) + 1;
+	if (f->username != NULL) {
 		db = STORE_DB_CERTS_BY_USER;
-		if ((r = user_key(username, 0, prefix, &pl)) != 0)
+		if ((r = user_key(f->username, 0, key, &pl)) != 0)
 			return r;
 		pl -= 8;
 	}
 	r = TSS_E_NOMEM;
-	if ((ring = mem_calloc(limit, sizeof(*ring))) == NULL ||
+	if ((ring = mem_calloc(2 * want, sizeof(*ring))) == NULL ||
 	    (arr = json_array()) == NULL)
 		goto out;
-	/* Walk the key range in ascending serial order, keeping the last
-	 * limit serials, then emit them newest first. */
-	if ((r = store_cursor_open(t, db, &c)) != 0)
+	page = ring + want;
+	if ((r = certs_max_serial(t, &hi)) != 0 ||
+	    (r = store_cursor_open(t, db, &c)) != 0)
 		goto out;
-	for (r = store_cursor_seek(c, prefix, pl, &k, &kl, &v, &vl); r == 0;
-	    r = store_cursor_next(c, &k, &kl, &v, &vl)) {
-		if (kl != pl + 8 || memcmp(k, prefix, pl) != 0)
+	hi = f->before != 0 && f->before <= hi ? f->before : hi + 1;
+	while ((need = want - got) > 0 && hi > 1) {
+		if (seen >= CERTS_LIST_SCAN) {
+			*next = hi;	/* everything from hi up was read */
 			break;
-		ring[n++ % limit] = buf_peek_u64((const uint8_t *)k + pl);
-	}
-	if (r != 0 && r != TSS_E_NOT_FOUND)
-		goto out;
-	for (i = 0; i < n && i < limit; i++)
-		if ((r = list_append(t, ring[(n - 1 - i) % limit], now,
-		    arr)) != 0)
+		}
+		lo = hi - 1 > width ? hi - width : 1;
+		buf_poke_u64(key + pl, lo);
+		n = held = 0;
+		for (r = store_cursor_seek(c, key, pl + 8, &k, &kl, &v, &vl);
+		    r == 0; r = store_cursor_next(c, &k, &kl, &v, &vl)) {
+			if (kl != pl + 8 || memcmp(k, key, pl) != 0 ||
+			    (s = buf_peek_u64((const uint8_t *)k + pl)) >= hi)
+				break;
+			held++;
+			if ((r = list_match(t, s, f, now, &ok)) != 0)
+				goto out;
+			if (ok)
+				ring[n++ % need] = s;
+		}
+		if (r != 0 && r != TSS_E_NOT_FOUND)
 			goto out;
+		for (i = 0; i < n && i < need; i++)
+			page[got++] = ring[(n - 1 - i) % need];
+		seen += held;
+		hi = lo;
+		if (held > CERTS_LIST_SCAN / 4)
+			width = width / 2 > 0 ? width / 2 : 1;
+		else
+			width = width > UINT64_MAX / 2 ? UINT64_MAX : width * 2;
+	}
+	for (i = 0; i < got && i < want - 1; i++)
+		if ((r = list_append(t, page[i], now, arr)) != 0)
+			goto out;
+	if (got == want)
+		*next = page[want - 2];
 	*out = arr;
 	arr = NULL;
 	r = 0;

@@ -21,6 +21,7 @@ struct store_txn;
 
 #define CERTS_MAX_PRINCIPALS	256
 #define CERTS_LIST_MAX		1000	/* most records one listing returns */
+#define CERTS_LIST_SCAN		5000	/* records one listing reads, about */
 
 struct cert_record {
 	uint64_t serial;
@@ -40,10 +41,23 @@ void cert_record_free(struct cert_record *c);	/* fields only */
  * serial). */
 int certs_put(struct store_txn *t, const struct cert_record *c);
 int certs_get(struct store_txn *t, uint64_t serial, struct cert_record *c);
-/* JSON array of the user's certificates, newest first; username NULL: all
- * users.  At most limit entries (0 or above CERTS_LIST_MAX: the max). */
-int certs_list(struct store_txn *t, const char *username, size_t limit,
-    int64_t now, json_t **out);
+/* What a listing keeps; NULL or 0 for no filter. */
+struct certs_filter {
+	const char *username;	/* that user's only (by the user index) */
+	const char *target;	/* a principal "login@target" names it */
+	const char *state;	/* "valid", "expired" or "revoked" at now */
+	uint64_t before;	/* serials below this one */
+	size_t limit;		/* 0 or above CERTS_LIST_MAX: the max */
+};
+/*
+ * JSON array of the certificates f keeps, newest first, at most f->limit.
+ * *next: where to go on (as before), 0 at the end: the page's last serial
+ * when f keeps older ones; or, when the walk read CERTS_LIST_SCAN records
+ * (rounded up to a whole window) before the page was full, the serial
+ * below which nothing is read yet.
+ */
+int certs_list(struct store_txn *t, const struct certs_filter *f,
+    int64_t now, json_t **out, uint64_t *next);
 /* One record as API JSON; NULL when out of memory. */
 json_t *certs_to_json(const struct cert_record *c, int64_t now);
 /* Mark revoked at now; TSS_E_NOT_FOUND, TSS_E_CONFLICT if already. */

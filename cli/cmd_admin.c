@@ -129,7 +129,7 @@ enroll_answer(struct cli *c, const char *method, char *path, json_t *body)
 /* ---------------------------------------------------------------- users */
 
 static const char *const user_cols[] = { "username", "groups", "state",
-    "disabled", "locked", "created", "created_at", NULL };
+    "disabled", "locked", "last_login", "created", "created_at", NULL };
 
 int
 cmd_user_add(struct cli *c, int argc, char **argv)

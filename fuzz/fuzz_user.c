@@ -46,7 +46,7 @@ user_equal(const struct user *a, const struct user *b)
 	    a->last_step != b->last_step || a->failures != b->failures ||
 	    a->throttle_until != b->throttle_until ||
 	    a->nrecovery != b->nrecovery || a->has_enroll != b->has_enroll ||
-	    a->created != b->created)
+	    a->created != b->created || a->last_login != b->last_login)
 		return 0;
 	for (i = 0; i < a->ngroups; i++)
 		if (!fuzz_streq(a->groups[i], b->groups[i]))
@@ -162,6 +162,7 @@ seed_make(int k, struct seed *s)
 		for (i = 0; i < 3; i++)
 			memset(s->u.recovery[i], 0x30 + (int)i, USER_HASH_LEN);
 		s->u.created = 1700000000;
+		s->u.last_login = 1700000600;
 		break;
 	case 2:		/* disabled, locked, pending with a token */
 		memset(s->name, 'z', USER_NAME_MAX);
@@ -175,6 +176,7 @@ seed_make(int k, struct seed *s)
 		memset(s->u.enroll_key, 0xa5, USER_HASH_LEN);
 		s->u.has_enroll = 1;
 		s->u.created = INT64_MIN;
+		s->u.last_login = INT64_MIN;
 		break;
 	default:	/* largest hash, box and recovery list */
 		memcpy(s->name, "bob.smith-2", 12);
@@ -189,6 +191,7 @@ seed_make(int k, struct seed *s)
 		for (i = 0; i < USER_RECOVERY_CODES; i++)
 			memset(s->u.recovery[i], (int)i, USER_HASH_LEN);
 		s->u.created = INT64_MAX;
+		s->u.last_login = INT64_MAX;
 		break;
 	}
 }

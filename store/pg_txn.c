@@ -434,7 +434,8 @@ store__pg_commit(struct store_txn *tx)
 	if ((r = t->err) == 0 && t->writer_pending)
 		r = store__pg_collect(t, NULL);
 	if (r == 0 && (r = send_raw(t, PG_ST_NOTIFY, 0, NULL, NULL)) == 0 &&
-	    (r = finish(t, PG_ST_COMMIT)) == TSS_E_UNAVAILABLE)
+	    (r = finish(t, PG_ST_COMMIT)) != 0 &&
+	    PQstatus(t->pc->c) == CONNECTION_BAD)
 		log_error("store: PostgreSQL COMMIT's outcome is unknown "
 		    "(connection lost)");
 	if (r == 0)

@@ -599,8 +599,12 @@ done(int r, json_t **out)
 }
 
 ADMIN_HANDLER(h_certs_list, 200, broker_certs_list(a->b, &c,
-    web_req_query(req, "user"), query_true(req, "all"), api_now(), &out,
-    errmsg, sizeof(errmsg)))
+    &(const struct broker_certs_q){ .user = web_req_query(req, "user"),
+    .target = web_req_query(req, "target"),
+    .state = web_req_query(req, "state"),
+    .before = web_req_query(req, "before"),
+    .limit = web_req_query(req, "limit"), .all = query_true(req, "all") },
+    api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_cert_revoke, 200, broker_cert_revoke(a->b, &c,
     web_req_param(req), api_now(), &out, errmsg, sizeof(errmsg)))
 ADMIN_HANDLER(h_users_list, 200, broker_users_list(a->b, &c, &out))
@@ -631,7 +635,28 @@ ADMIN_HANDLER(h_binding_create, 201, admin_api_binding_create(a->b, &c,
 ADMIN_HANDLER(h_check, 200, broker_check(a->b, &c, web_req_query(req, "user"),
     web_req_query(req, "target"), web_req_query(req, "login"), api_now(), &out,
     errmsg, sizeof(errmsg)))
-ADMIN_HANDLER(h_audit_verify, 200, broker_audit_verify(a->b, &c, &out))
+/* Refused while another runs, or too often: 429 with Retry-After. */
+static struct web_resp *
+h_audit_verify(const struct web_req *req, void *arg)
+{
+	struct api *a = arg;
+	struct caller c;
+	struct web_resp *resp;
+	char errmsg[ERRMSG_MAX] = "";
+	json_t *out = NULL;
+	int64_t retry = 0;
+	int r;
+
+	if ((resp = authed(req, a, &c)) != NULL)
+		return resp;
+	r = broker_audit_verify(a->b, &c, api_now(), &out, &retry, errmsg,
+	    sizeof(errmsg));
+	caller_clear(&c);
+	if (r == TSS_E_TOO_MANY_ATTEMPTS)
+		return with_retry_after(web_error(429, "too_many_attempts",
+		    errmsg), (unsigned long)(retry > 0 ? retry : 1));
+	return reply(r, 200, out, errmsg);
+}
 
 static struct web_resp *
 h_audit(const struct web_req *req, void *arg)

@@ -100,6 +100,7 @@ Test(bench, audit_query_over_a_million_events, .timeout = 1200)
 	const char *e = getenv("AUDIT_BENCH_EVENTS");
 	uint64_t n = e != NULL ? strtoull(e, NULL, 10) : 1000000, a;
 	char before[32], after[32], since[32];
+	int64_t retry;
 	json_t *out;
 
 	fixture_open(&fx, NULL, 3600);
@@ -156,7 +157,8 @@ Test(bench, audit_query_over_a_million_events, .timeout = 1200)
 	timed("action + until (from the middle)", &q, 100);
 
 	a = ns();
-	cr_assert_eq(broker_audit_verify(fx.b, &root, &out), 0);
+	cr_assert_eq(broker_audit_verify(fx.b, &root, fx.now, &out, &retry,
+	    before, 32), 0);
 	cr_assert(json_is_true(json_object_get(out, "ok")));
 	printf("\nGET /v1/audit/verify over %llu events: %.2f s\n",
 	    (unsigned long long)json_integer_value(json_object_get(out,

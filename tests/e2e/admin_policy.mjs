@@ -165,6 +165,13 @@ async function main() {
   check(/Chain ok: \d+ events/.test(await page.textContent('#audit-verify-result')), 'chain ok');
   await state('audit-6-verified');
   await narrow('audit-6');
+  // The admin's other five of the minute (the token is the same user's),
+  // then the page says why the next is refused and when to come back.
+  for (let i = 0; i < 5; i++) await ok('GET', '/v1/audit/verify', undefined, at);
+  await page.click('#audit-verify');
+  await waitFor(async () => /Not verified now: at most 6 verifications of the audit chain a minute\. Try again in \d+ s\./
+    .test(await page.textContent('#audit-verify-result')), 'the refused verification explained');
+  await state('audit-7-verify-refused');
   await page.fill('#audit-since', '2000-01-01T00:00');
   await page.fill('#audit-until', '2000-01-02T00:00');
   await page.click('#audit-apply');

@@ -9,6 +9,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -118,11 +119,12 @@ export function call(method, p, body, token) {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
+        const bytes = Buffer.concat(chunks);
+        const raw = bytes.toString('utf8');
         let json = null;
         if ((res.headers['content-type'] || '').startsWith('application/json'))
           json = JSON.parse(raw);
-        resolve({ status: res.statusCode, headers: res.headers, json, raw });
+        resolve({ status: res.statusCode, headers: res.headers, json, raw, bytes });
       });
     });
     req.on('error', reject);
@@ -146,24 +148,19 @@ export function startChild(cmd, args, opts) {
   return c;
 }
 
-export async function startServer() {
-  const out = run(TESSERA, ['init', '--data', data, '--dev', '--admin', 'admin']);
-  const m = out.match(/^https:\/\/\S+\/enroll#token=([0-9a-f]{64})$/m);
-  check(m, 'tessera init prints the admin enrollment link');
-  // Listen on an ephemeral port and let public_url follow it, so the
-  // browser's Origin is the one the server expects.
-  const conf = path.join(data, 'tesserad.conf');
-  fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8')
-    .split('\n').filter((l) => !/^\s*public_url\s*=/.test(l)).join('\n'));
-  caPem = fs.readFileSync(path.join(data, 'tls.crt'));
-  const env = { ...process.env, TESSERA_LISTEN: '127.0.0.1:0',
+let conf = null;
+
+// tesserad on listen over data, up when /healthz answers; sets port.
+async function launch(listen) {
+  const env = { ...process.env, TESSERA_LISTEN: listen,
     TESSERA_AUDIT_LOG: path.join(tmp, 'audit.log'),
     TESSERA_ARGON2_MEMORY_KIB: '1024', TESSERA_ARGON2_TIME: '1' };
+  const portfile = path.join(data, 'tesserad.port');
+  fs.rmSync(portfile, { force: true });
   const logfd = fs.openSync(path.join(tmp, 'tesserad.log'), 'a');
   const d = startChild(TESSERAD, ['--config', conf], { env,
     stdio: ['ignore', logfd, logfd] });
   fs.closeSync(logfd);
-  const portfile = path.join(data, 'tesserad.port');
   port = await waitFor(() => {
     if (d.exitCode !== null)
       throw new Error('tesserad exited ' + d.exitCode + ': ' + tail());
@@ -173,7 +170,60 @@ export async function startServer() {
     try { return (await call('GET', '/healthz')).status === 200; } catch (e) { return false; }
   }, '/healthz');
   log('tesserad on port', port);
-  return { server: d, adminToken: m[1] };
+  return d;
+}
+
+export async function startServer() {
+  const out = run(TESSERA, ['init', '--data', data, '--dev', '--admin', 'admin']);
+  const m = out.match(/^https:\/\/\S+\/enroll#token=([0-9a-f]{64})$/m);
+  check(m, 'tessera init prints the admin enrollment link');
+  // Listen on an ephemeral port and let public_url follow it, so the
+  // browser's Origin is the one the server expects.
+  conf = path.join(data, 'tesserad.conf');
+  fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8')
+    .split('\n').filter((l) => !/^\s*public_url\s*=/.test(l)).join('\n'));
+  caPem = fs.readFileSync(path.join(data, 'tls.crt'));
+  return { server: await launch('127.0.0.1:0'), adminToken: m[1] };
+}
+
+// Stop server (SIGTERM, exit 0), run between() on the stopped store, and
+// start tesserad again on the same port (same origin: the browsers'
+// sessions, kept in the store, go on).  Returns the new process.
+export async function restartServer(server, between) {
+  server.kill('SIGTERM');
+  await waitFor(() => server.exitCode !== null || server.signalCode !== null,
+    'tesserad to stop', 15000);
+  check(server.exitCode === 0, 'tesserad exit ' + server.exitCode);
+  between();
+  return launch('127.0.0.1:' + port);
+}
+
+// The lock that lock_after (100) consecutive wrong logins leave on name's
+// user record (locked, 100 failures), written into the stopped server's
+// store with lmdb-utils: the throttle before the lock (up to 15 minutes
+// a try) is more than a test can wait out.
+export function lockUserOffline(name) {
+  const dump = run('mdb_dump', ['-s', 'users', data]).split('\n');
+  const key = ' ' + Buffer.from(name).toString('hex');
+  const i = dump.indexOf(key);
+  check(i > 0 && dump[i + 1].startsWith(' '), 'the users DB holds ' + name);
+  const v = Buffer.from(dump[i + 1].trim(), 'hex');
+  check(v[0] === 0x54 && v[1] === 0x55, 'a user record');
+  let off = 3;
+  off += 4 + v.readUInt32BE(off);                 // name
+  const ngroups = v.readUInt32BE(off);
+  off += 4;
+  for (let g = 0; g < ngroups; g++) off += 4 + v.readUInt32BE(off);
+  off += 2;                                       // disabled, state
+  v[off++] = 1;                                   // locked
+  off += 4 + v.readUInt32BE(off);                 // password hash
+  off += 4 + v.readUInt32BE(off);                 // sealed TOTP secret
+  off += 8;                                       // last TOTP step
+  v.writeUInt32BE(100, off);                      // failures
+  dump[i + 1] = ' ' + v.toString('hex');
+  const f = path.join(tmp, 'users.dump');
+  fs.writeFileSync(f, dump.join('\n'));
+  run('mdb_load', ['-s', 'users', '-f', f, data]);
 }
 
 export function tail() {
@@ -190,6 +240,97 @@ export async function enrollApi(token, acct) {
   const l = await ok('POST', '/v1/login', { username: acct.name,
     password: acct.password, code: acct.nextCode() });
   return l.token;
+}
+
+// ---- a real sshd on 127.0.0.1, configured from the broker's answers ----
+
+export const LOGIN = os.userInfo().username;   // an account sshd can log into
+
+// A port free right now (sshd takes it a moment later).
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const p = srv.address().port;
+      srv.close(() => resolve(p));
+    });
+  });
+}
+
+// sshd -D trusting the CA of GET /v1/ca, with target's principals from
+// GET /v1/targets/<target>/sshd and RevokedKeys from GET /v1/krl, as
+// tests/integration/harness.py configures it.  Stop it with stop().
+export class Sshd {
+  static async start(target, at) {
+    const s = new Sshd();
+    s.dir = path.join(tmp, 'sshd');
+    fs.mkdirSync(path.join(s.dir, 'principals'), { recursive: true });
+    fs.mkdirSync('/run/sshd', { recursive: true });
+    fs.writeFileSync(path.join(s.dir, 'ca.pub'), (await call('GET', '/v1/ca')).raw);
+    s.krl = path.join(s.dir, 'revoked.krl');
+    await s.refreshKrl();
+    const snippet = (await call('GET', `/v1/targets/${target}/sshd`, undefined, at)).raw;
+    const m = snippet.match(new RegExp(`^# /etc/ssh/tessera_principals/${LOGIN}:\\n(\\S+)$`, 'm'));
+    check(m, `the sshd snippet of ${target} lists ${LOGIN}'s principal: ` + snippet);
+    fs.writeFileSync(path.join(s.dir, 'principals', LOGIN), m[1] + '\n');
+    const hostKey = path.join(s.dir, 'host_ed25519');
+    run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+    s.port = await freePort();
+    const conf = path.join(s.dir, 'sshd_config');
+    fs.writeFileSync(conf, [`ListenAddress 127.0.0.1:${s.port}`,
+      'HostKey ' + hostKey, 'UsePAM no', 'StrictModes no', 'PidFile none',
+      'AuthorizedKeysFile none', 'PermitRootLogin prohibit-password',
+      'LogLevel VERBOSE', 'TrustedUserCAKeys ' + path.join(s.dir, 'ca.pub'),
+      `AuthorizedPrincipalsFile ${s.dir}/principals/%u`,
+      'RevokedKeys ' + s.krl, ''].join('\n'));
+    const logfd = fs.openSync(path.join(s.dir, 'sshd.log'), 'a');
+    s.proc = startChild('/usr/sbin/sshd', ['-D', '-e', '-f', conf],
+      { stdio: ['ignore', logfd, logfd] });
+    fs.closeSync(logfd);
+    await waitFor(() => new Promise((resolve, reject) => {
+      if (s.proc.exitCode !== null) reject(new Error('sshd exited: ' + s.tail()));
+      const c = net.connect(s.port, '127.0.0.1', () => { c.destroy(); resolve(true); });
+      c.on('error', () => resolve(false));
+    }), 'sshd on port ' + s.port);
+    return s;
+  }
+
+  // The KRL served now, replacing sshd's file atomically (sshd rereads it
+  // for each connection and refuses every key while it is unreadable).
+  async refreshKrl() {
+    const r = await call('GET', '/v1/krl');
+    check(r.status === 200 && r.bytes.length > 0, 'GET /v1/krl answers a KRL');
+    fs.writeFileSync(this.krl + '.tmp', r.bytes);
+    fs.renameSync(this.krl + '.tmp', this.krl);
+  }
+
+  // ssh -i key with key-cert.pub as LOGIN: {code, stderr}.
+  ssh(key) {
+    try {
+      execFileSync('ssh', ['-F', '/dev/null', '-o', 'IdentitiesOnly=yes',
+        '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null',
+        '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-i', key,
+        '-o', 'CertificateFile=' + key + '-cert.pub', '-p', String(this.port),
+        LOGIN + '@127.0.0.1', 'true'], { encoding: 'utf8', timeout: 60000,
+        stdio: ['ignore', 'pipe', 'pipe'] });
+      return { code: 0, stderr: '' };
+    } catch (e) {
+      return { code: e.status, stderr: String(e.stderr) };
+    }
+  }
+
+  tail() {
+    try {
+      return fs.readFileSync(path.join(this.dir, 'sshd.log'), 'utf8').slice(-2000);
+    } catch (e) { return ''; }
+  }
+
+  async stop() {
+    this.proc.kill('SIGTERM');
+    await waitFor(() => this.proc.exitCode !== null || this.proc.signalCode !== null,
+      'sshd to stop', 10000);
+  }
 }
 
 // SPKI pin of the dev TLS certificate, so Chromium trusts exactly it.

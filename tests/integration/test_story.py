@@ -1,9 +1,11 @@
 """The story a user lives: enroll, admin grants access, the engineer logs in,
 gets a certificate, and a real sshd lets them in until it is revoked."""
 
+import calendar
 import os
 import pwd
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -43,10 +45,16 @@ class Story(unittest.TestCase):
                     token=admin, want=201)
         self.assertIn("id", b)
 
-        # The engineer enrolls and logs in.
+        # The engineer enrolls and logs in: that login is her last.
         alice = inst.enroll(r["enroll_token"], "alice",
                             "a long passphrase for alice")
+        self.assertIsNone(inst.ok("GET", "/v1/users/alice",
+                                  token=admin)["last_login"])
+        before = int(time.time())
         tok = inst.login(alice)
+        last = inst.ok("GET", "/v1/users/alice", token=admin)["last_login"]
+        when = calendar.timegm(time.strptime(last, "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertTrue(before - 1 <= when <= time.time() + 1, last)
         me = inst.ok("GET", "/v1/me", token=tok)
         self.assertEqual(me["username"], "alice")
         self.assertEqual(me["groups"], ["eng"])
@@ -104,6 +112,17 @@ class Story(unittest.TestCase):
             self.assertTrue(sshd.refused(key, LOGIN))
             st = inst.ok("GET", "/v1/certs", token=tok)["certificates"]
             self.assertEqual(st[0]["state"], "revoked")
+            # The admin's view of it, filtered by the server.
+            q = "/v1/certs?all=true&user=alice&target=prod/api&state="
+            got = inst.ok("GET", q + "revoked", token=admin)
+            self.assertEqual([x["serial"] for x in got["certificates"]],
+                             [c["serial"]])
+            self.assertIsNone(got["next"])
+            self.assertEqual(inst.ok("GET", q + "valid", token=admin),
+                             {"certificates": [], "next": None})
+            st, _, err = inst.call("GET", q + "live", token=admin)
+            self.assertEqual((st, err["error"]["message"]),
+                             (400, "state: valid, expired or revoked"))
         finally:
             sshd.stop()
 

@@ -80,6 +80,7 @@
       cell(tr, u.username, 'mono');
       cell(tr, u.groups.join(', ') || '—', 'mono');
       cell(tr, userState(u), 'state-' + userState(u));
+      cell(tr, u.last_login ? T.when(Date.parse(u.last_login) / 1000) : 'never');
       cell(tr, T.when(u.created));
       if (may('users:write'))
         button(tr, 'Edit', u.username, function () { edit(u); });
@@ -258,7 +259,7 @@
         var td = button(tr, 'sshd', t.name, function () { sshd(t.name); }).parentNode;
         if (!w) return;
         [['Edit', function () { editTarget(t); }, 'secondary'],
-          ['Delete', function () { deleteTarget(t.name); }, 'danger']].forEach(function (a) {
+          ['Delete', function () { deleteTarget(t.name, false); }, 'danger']].forEach(function (a) {
           var b = node('button', a[0], 'small ' + a[2]);
           b.type = 'button';
           b.setAttribute('aria-label', a[0] + ' ' + t.name);
@@ -298,9 +299,24 @@
     $('target-name').focus();
   }
 
-  function deleteTarget(name) {
-    act('targets', 'DELETE', '/v1/targets/' + name, 204, name + ' was deleted.',
-      loadTargets);
+  // Delete after a confirmation.  A target a role still matches is
+  // refused (409) with the server's reason, shown; deleting it anyway
+  // takes a second confirmation that quotes that reason.
+  function deleteTarget(name, force) {
+    if (!force && !window.confirm('Delete target ' + name + '?')) return;
+    setError('targets-error', '');
+    T.note('targets-note', '');
+    api('DELETE', '/v1/targets/' + name + (force ? '?force=true' : '')).then(function (r) {
+      if (r.status === 409 && !force) {
+        setError('targets-error', name + ' was not deleted: ' + T.message(r));
+        if (window.confirm(T.message(r) + '. Delete ' + name + ' anyway?'))
+          deleteTarget(name, true);
+        return;
+      }
+      if (failed(r, 'targets-error', 204)) return;
+      T.note('targets-note', name + ' was deleted.');
+      loadTargets();
+    });
   }
 
   function targetEvents() {
@@ -446,56 +462,87 @@
 
   // ---- every user's certificates ----
 
-  var certs = [];
+  // Filtered by the server (GET /v1/certs?all=true&user=&target=&state=),
+  // newest first, paged by keyset: before=<the next of the page shown>.
+  var CERT_PAGE = 50;
+  var certPages = [null];   // before= of each page shown (null: the newest)
+  var certNext = null;
 
-  function renderCerts() {
-    var u = $('allcerts-user').value, t = $('allcerts-target').value.trim(),
-      s = $('allcerts-state').value;
-    var rows = tbody('allcerts-rows');
-    var shown = certs.filter(function (c) {
-      return (!u || c.username === u) && (!s || c.state === s) &&
-        (!t || (c.target || '').indexOf(t) >= 0 ||
-         c.principals.some(function (p) { return p.indexOf(t) >= 0; }));
+  function certQuery(before) {
+    var q = new URLSearchParams({ all: 'true', limit: String(CERT_PAGE) });
+    [['user', $('allcerts-user').value.trim()],
+      ['target', $('allcerts-target').value.trim()],
+      ['state', $('allcerts-state').value]].forEach(function (kv) {
+      if (kv[1]) q.set(kv[0], kv[1]);
     });
-    shown.forEach(function (c) {
-      var tr = rows.appendChild(document.createElement('tr'));
-      cell(tr, c.serial, 'mono');
-      cell(tr, c.username, 'mono');
-      cell(tr, c.principals.join(', '), 'mono');
-      cell(tr, T.when(c.valid_before));
-      cell(tr, c.state, 'state-' + c.state);
-      if (c.state === 'valid' && may('certs:revoke'))
-        button(tr, 'Revoke', 'certificate ' + c.serial, function () {
-          act('allcerts', 'POST', '/v1/certs/' + c.serial + '/revoke', 200,
-            'Certificate ' + c.serial + ' of ' + c.username + ' revoked.', loadCerts);
-        }, 'danger');
-      else
-        cell(tr, '');
-    });
-    show('allcerts-empty', shown.length === 0);
+    if (before !== null) q.set('before', String(before));
+    return '/v1/certs?' + q.toString();
   }
 
-  // GET /v1/certs?all=true: everyone's newest 1000, filtered here.
-  function loadCerts() {
-    api('GET', '/v1/certs?all=true').then(function (r) {
+  function certPage(before) {
+    return api('GET', certQuery(before)).then(function (r) {
       if (failed(r, 'allcerts-error', 200)) return;
       setError('allcerts-error', '');
-      certs = r.body.certificates || [];
-      var names = certs.map(function (c) { return c.username; })
-        .filter(function (n, i, a) { return a.indexOf(n) === i; }).sort();
-      var sel = $('allcerts-user'), keep = sel.value;
-      T.clear(sel);
-      sel.appendChild(node('option', 'Any')).value = '';
-      names.forEach(function (n) { sel.appendChild(node('option', n)).value = n; });
-      if (names.indexOf(keep) >= 0) sel.value = keep;
-      renderCerts();
+      var certs = r.body.certificates || [];
+      var rows = tbody('allcerts-rows');
+      certs.forEach(function (c) {
+        var tr = rows.appendChild(document.createElement('tr'));
+        cell(tr, c.serial, 'mono');
+        cell(tr, c.username, 'mono');
+        cell(tr, c.principals.join(', '), 'mono');
+        cell(tr, T.when(c.valid_before));
+        cell(tr, c.state, 'state-' + c.state);
+        if (c.state === 'valid' && may('certs:revoke'))
+          button(tr, 'Revoke', 'certificate ' + c.serial, function () {
+            act('allcerts', 'POST', '/v1/certs/' + c.serial + '/revoke', 200,
+              'Certificate ' + c.serial + ' of ' + c.username + ' revoked.',
+              function () { certPage(before); });
+          }, 'danger');
+        else
+          cell(tr, '');
+      });
+      certNext = r.body.next;
+      show('allcerts-empty', certs.length === 0);
+      $('allcerts-older').disabled = certNext === null || certNext === undefined;
+      $('allcerts-newer').disabled = certPages.length <= 1;
+      T.note('allcerts-page', 'Page ' + certPages.length +
+        (certs.length < CERT_PAGE && certNext ? ' (searched part of the ' +
+         'certificates; Older searches on)' : ''));
     });
   }
 
-  ['allcerts-user', 'allcerts-state'].forEach(function (id) {
-    $(id).addEventListener('change', renderCerts);
+  function firstCerts() {
+    certPages = [null];
+    return certPage(null);
+  }
+
+  function showCerts() {
+    if (may('users:read'))
+      api('GET', '/v1/users').then(function (r) {
+        if (r.status !== 200) return;
+        var dl = tbody('allcerts-users');
+        (r.body.users || []).forEach(function (u) {
+          dl.appendChild(document.createElement('option')).value = u.username;
+        });
+      });
+    firstCerts();
+  }
+
+  $('allcerts-filter').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    firstCerts();
   });
-  $('allcerts-target').addEventListener('input', renderCerts);
+  $('allcerts-state').addEventListener('change', firstCerts);
+  $('allcerts-older').addEventListener('click', function () {
+    if (certNext === null || certNext === undefined) return;
+    certPages.push(certNext);
+    certPage(certNext);
+  });
+  $('allcerts-newer').addEventListener('click', function () {
+    if (certPages.length <= 1) return;
+    certPages.pop();
+    certPage(certPages[certPages.length - 1]);
+  });
 
   userEvents();
   targetEvents();
@@ -505,7 +552,7 @@
   T.view('targets', 'Targets', 'view-targets', showTargets, allow('targets:read'));
   T.view('bindings', 'Bindings', 'view-bindings', showBindings, allow('bindings:read'));
   T.view('check', 'Check', 'view-check', function () {}, allow('bindings:read'));
-  T.view('all-certs', 'Certificates', 'view-allcerts', loadCerts, function () {
+  T.view('all-certs', 'Certificates', 'view-allcerts', showCerts, function () {
     return may('users:read') || may('certs:revoke');
   });
 })();

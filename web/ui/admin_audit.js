@@ -127,7 +127,12 @@
       if (U.expired(r)) return;
       var out = $('audit-verify-result');
       out.className = 'note';
-      if (r.status !== 200 || !r.body) {
+      if (r.status === 429 && r.body && r.body.error) {
+        // One at a time per server, a few a minute per user.
+        out.textContent = 'Not verified now: ' + r.body.error.message +
+          '. Try again in ' + (r.headers.get('Retry-After') || 'a few') + ' s.';
+        out.className = 'error';
+      } else if (r.status !== 200 || !r.body) {
         out.textContent = 'Verification failed: ' + U.message(r);
         out.className = 'error';
       } else if (r.body.ok) {

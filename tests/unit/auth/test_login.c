@@ -43,6 +43,7 @@ Test(auth_login, ok_with_oathtool_code_creates_session)
 {
 	struct auth_login_result res;
 	struct session *s = NULL;
+	struct user *u;
 	char b32[64], code[7], csrf[65], *dump;
 	const int64_t t = AH_NOW + 300;
 	json_t *ev;
@@ -59,6 +60,10 @@ Test(auth_login, ok_with_oathtool_code_creates_session)
 	cr_assert_str_eq(s->username, "alice");
 	cr_assert_str_eq(s->remote_addr, "192.0.2.7");
 	session_free(s);
+	u = ah_user("alice");
+	cr_assert_eq(u->last_login, t, "last_login %lld, want %lld",
+	    (long long)u->last_login, (long long)t);
+	user_free(u);
 
 	ev = ah_audit_last();
 	cr_assert_str_eq(json_string_value(json_object_get(ev, "action")),
@@ -374,6 +379,7 @@ Test(auth_login, locks_after_100_failures_until_admin_unlock)
 Test(auth_login, recovery_codes_single_use_and_audited)
 {
 	struct auth_login_result res;
+	struct user *u;
 	char codes[10][20], upper[20];
 	size_t i, j = 0;
 	json_t *ev;
@@ -404,6 +410,10 @@ Test(auth_login, recovery_codes_single_use_and_audited)
 	    0);
 	cr_assert_eq(res.recovery_left, 8);
 	cr_assert_eq(ah_audit_actions("recovery.use"), 2);
+	/* A recovery code login is a login: last_login moves. */
+	u = ah_user("alice");
+	cr_assert_eq(u->last_login, AH_NOW + 62);
+	user_free(u);
 	/* A recovery code never stands in for the password. */
 	cr_assert_eq(ah_login("alice", "wrong password!", codes[0], AH_NOW + 63,
 	    &res), TSS_E_INVALID_CREDENTIALS);

@@ -137,6 +137,51 @@ Test(auth_user, codec_roundtrip_and_mutants_refused)
 	user_free(u);
 }
 
+Test(auth_user, version_1_record_reads_as_never_logged_in)
+{
+	struct user *u = NULL, *d = NULL;
+	struct buf *b = NULL;
+	uint8_t *p;
+	size_t len;
+
+	ah_enroll("alice", NULL, NULL, NULL);
+	u = ah_user("alice");
+	u->last_login = AH_NOW + 77;
+	cr_assert_eq(user_encode(u, &b), 0);
+	cr_assert_eq(((const uint8_t *)buf_ptr(b))[2], 2);
+	cr_assert_eq(user_decode(buf_ptr(b), buf_len(b), &d), 0);
+	cr_assert_eq(d->last_login, AH_NOW + 77);
+	cr_assert_eq(d->created, u->created);
+	user_free(d);
+	d = NULL;
+	/* Version 1 is version 2 without the last 8 bytes (last_login). */
+	len = buf_len(b) - 8;
+	cr_assert_not_null(p = malloc(len));
+	memcpy(p, buf_ptr(b), len);
+	p[2] = 1;
+	cr_assert_eq(user_decode(p, len, &d), 0);
+	cr_assert_str_eq(d->name, "alice");
+	cr_assert_eq(d->created, u->created);
+	cr_assert_eq(d->nrecovery, 10);
+	cr_assert_eq(d->last_login, 0);
+	user_free(d);
+	d = NULL;
+	/* Version 2 without last_login is cut short. */
+	p[2] = 2;
+	cr_assert_eq(user_decode(p, len, &d), TSS_E_TRUNCATED);
+	cr_assert_null(d);
+	free(p);
+	/* Version 1 with last_login is trailing data. */
+	cr_assert_not_null(p = malloc(buf_len(b)));
+	memcpy(p, buf_ptr(b), buf_len(b));
+	p[2] = 1;
+	cr_assert_eq(user_decode(p, buf_len(b), &d), TSS_E_TRAILING_DATA);
+	cr_assert_null(d);
+	free(p);
+	buf_free(b);
+	user_free(u);
+}
+
 Test(auth_user, set_groups)
 {
 	const char *g[] = { "oncall" };

@@ -14,6 +14,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "auth/token.h"
@@ -75,8 +76,9 @@ Test(admin_users, list_and_get_need_users_read_except_for_oneself)
 	cr_assert_eq(broker_users_list(fx.b, &bh_root, &out), 0);
 	cr_assert_eq(json_array_size(json_object_get(out, "users")), 3);
 	snprintf(want, sizeof(want), "{\"created\":%lld,\"disabled\":false,"
-	    "\"groups\":[\"dev\"],\"locked\":false,\"recovery_codes_left\":0,"
-	    "\"state\":\"active\",\"username\":\"alice\"}", (long long)fx.now);
+	    "\"groups\":[\"dev\"],\"last_login\":null,\"locked\":false,"
+	    "\"recovery_codes_left\":0,\"state\":\"active\","
+	    "\"username\":\"alice\"}", (long long)fx.now);
 	bh_expect_json(json_array_get(json_object_get(out, "users"), 0), want);
 	cr_expect_str_eq(bh_str(json_array_get(json_object_get(out, "users"),
 	    1), "username"), "bob");
@@ -382,6 +384,7 @@ Test(admin_users, unlock_clears_the_lock_and_is_audited)
 	u->locked = 1;
 	u->failures = 9;
 	u->throttle_until = fx.now + 600;
+	u->last_login = 1700000000;	/* shown as RFC 3339 */
 	cr_assert_eq(user_put(t, u), 0);
 	cr_assert_eq(store_commit(t), 0);
 	user_free(u);
@@ -397,6 +400,7 @@ Test(admin_users, unlock_clears_the_lock_and_is_audited)
 	    err, sizeof(err)), 0, "%s", err);
 	cr_expect_str_eq(bh_str(out, "username"), "alice");
 	cr_expect(json_is_false(json_object_get(out, "locked")));
+	cr_expect_str_eq(bh_str(out, "last_login"), "2023-11-14T22:13:20Z");
 	json_decref(out);
 	cr_assert_not_null(u = stored_user("alice"));
 	cr_expect_eq(u->locked, 0);
@@ -549,6 +553,7 @@ Test(admin_users, audit_newest_first_keyset_filters_and_verify)
 	char err[256] = "", before[32];
 	const char *actor, *action, *time;
 	uint64_t n = bh_audit_seq(fx.b->store), next;
+	int64_t ra;
 	size_t i;
 
 	memset(&q, 0, sizeof(q));
@@ -654,10 +659,55 @@ Test(admin_users, audit_newest_first_keyset_filters_and_verify)
 	    "actor: 1 to 256 characters",
 	    broker_audit_list(fx.b, &bh_root, &q, &out, err, sizeof(err)));
 
-	cr_assert_eq(broker_audit_verify(fx.b, &bh_root, &out), 0);
+	cr_assert_eq(broker_audit_verify(fx.b, &bh_root, fx.now, &out, &ra,
+	    err, sizeof(err)), 0);
 	cr_expect(json_is_true(json_object_get(out, "ok")));
 	cr_expect_eq((uint64_t)bh_int(out, "count"), n);
 	json_decref(out);
 	BH_REFUSED(fx.b->store, err, out, TSS_E_FORBIDDEN, NULL,
-	    broker_audit_verify(fx.b, &reader, &out));
+	    broker_audit_verify(fx.b, &reader, fx.now, &out, &ra, err,
+	    sizeof(err)));
+}
+
+Test(admin_users, audit_verify_one_at_a_time_and_six_a_minute_per_user)
+{
+	static const struct caller auditor = { .username = "aud",
+	    .perms = RBAC_PERM_AUDIT_READ };
+	json_t *out = NULL;
+	char err[256] = "";
+	int64_t ra;
+	int i;
+
+	for (i = 0; i < BROKER_VERIFY_BURST; i++) {
+		cr_assert_eq(broker_audit_verify(fx.b, &bh_root, fx.now, &out,
+		    &ra, err, sizeof(err)), 0, "verification %d: %s", i, err);
+		json_decref(out);
+	}
+	BH_REFUSED(fx.b->store, err, out, TSS_E_TOO_MANY_ATTEMPTS,
+	    "at most 6 verifications of the audit chain a minute",
+	    broker_audit_verify(fx.b, &bh_root, fx.now, &out, &ra, err,
+	    sizeof(err)));
+	cr_expect_eq(ra, BROKER_VERIFY_INTERVAL);
+	/* Per user: another still may; root again after the interval. */
+	cr_assert_eq(broker_audit_verify(fx.b, &auditor, fx.now, &out, &ra,
+	    err, sizeof(err)), 0, "%s", err);
+	json_decref(out);
+	cr_assert_eq(broker_audit_verify(fx.b, &bh_root, fx.now +
+	    BROKER_VERIFY_INTERVAL, &out, &ra, err, sizeof(err)), 0, "%s", err);
+	json_decref(out);
+
+	/* While one runs (it holds verify_mu), a second is refused without
+	 * spending its token: the auditor's five left all work after. */
+	cr_assert_eq(pthread_mutex_lock(&fx.b->verify_mu), 0);
+	BH_REFUSED(fx.b->store, err, out, TSS_E_TOO_MANY_ATTEMPTS,
+	    "a verification of the audit chain is running; try again when "
+	    "it is done", broker_audit_verify(fx.b, &auditor, fx.now, &out,
+	    &ra, err, sizeof(err)));
+	cr_expect_eq(ra, BROKER_VERIFY_BUSY_RETRY);
+	cr_assert_eq(pthread_mutex_unlock(&fx.b->verify_mu), 0);
+	for (i = 1; i < BROKER_VERIFY_BURST; i++) {
+		cr_assert_eq(broker_audit_verify(fx.b, &auditor, fx.now, &out,
+		    &ra, err, sizeof(err)), 0, "verification %d: %s", i, err);
+		json_decref(out);
+	}
 }

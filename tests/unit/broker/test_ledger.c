@@ -213,9 +213,26 @@ Test(certs, put_get_round_trip_and_serial_reuse_refused)
 	store_abort(t);
 }
 
+static json_t *
+list(struct store_txn *t, const struct certs_filter *f, uint64_t *next)
+{
+	json_t *l = NULL;
+
+	cr_assert_eq(certs_list(t, f, 1000, &l, next), 0);
+	return l;
+}
+
+static uint64_t
+serial_at(json_t *l, size_t i)
+{
+	return (uint64_t)json_integer_value(json_object_get(json_array_get(l,
+	    i), "serial"));
+}
+
 Test(certs, list_newest_first_per_user_and_all)
 {
 	struct store_txn *t;
+	uint64_t next;
 	json_t *l;
 
 	put(1, "alice", 5000);
@@ -223,23 +240,129 @@ Test(certs, list_newest_first_per_user_and_all)
 	put(3, "alice", 5000);
 	put(4, "alicia", 5000);
 	cr_assert_eq(store_begin(st, 0, &t), 0);
-	cr_assert_eq(certs_list(t, "alice", 0, 1000, &l), 0);
+	l = list(t, &(struct certs_filter){ .username = "alice" }, &next);
 	cr_assert_eq(json_array_size(l), 2);
-	cr_expect_eq(json_integer_value(json_object_get(json_array_get(l, 0),
-	    "serial")), 3);
+	cr_expect_eq(serial_at(l, 0), 3);
 	cr_expect_str_eq(json_string_value(json_object_get(json_array_get(l, 0),
 	    "key_id")), "alice:3");
+	cr_expect_eq(next, 0);
 	json_decref(l);
-	cr_assert_eq(certs_list(t, NULL, 3, 1000, &l), 0);
+	l = list(t, &(struct certs_filter){ .limit = 3 }, &next);
 	cr_assert_eq(json_array_size(l), 3);
-	cr_expect_eq(json_integer_value(json_object_get(json_array_get(l, 0),
-	    "serial")), 4);
-	cr_expect_eq(json_integer_value(json_object_get(json_array_get(l, 2),
-	    "serial")), 2);
+	cr_expect_eq(serial_at(l, 0), 4);
+	cr_expect_eq(serial_at(l, 2), 2);
+	cr_expect_eq(next, 2);
 	json_decref(l);
-	cr_assert_eq(certs_list(t, "nobody", 0, 1000, &l), 0);
+	l = list(t, &(struct certs_filter){ .username = "nobody" }, &next);
 	cr_expect_eq(json_array_size(l), 0);
 	json_decref(l);
+	store_abort(t);
+}
+
+/* Serials an hour and a half apart, as the clock makes them: each in a
+ * window of its own, so paging walks many windows. */
+#define SPREAD(i)	((((uint64_t)1796000000 + (uint64_t)(i) * 5400) << 20) + \
+	(uint64_t)(i))
+
+Test(certs, list_filters_and_keyset_pages_across_windows)
+{
+	struct store_txn *t;
+	uint64_t next, before = 0, seen[12];
+	size_t n = 0, i;
+	json_t *l;
+
+	/* Odd ones alice's; 0-3 expired at 1000; 4 and 7 revoked. */
+	for (i = 0; i < 12; i++)
+		put(SPREAD(i), i % 2 ? "alice" : "bob", i < 4 ? 900 : 5000);
+	cr_assert_eq(store_begin(st, 1, &t), 0);
+	cr_assert_eq(certs_revoke(t, SPREAD(4), 950), 0);
+	cr_assert_eq(certs_revoke(t, SPREAD(7), 950), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(store_begin(st, 0, &t), 0);
+
+	/* Pages of 5 by before=next: every serial once, newest first. */
+	do {
+		l = list(t, &(struct certs_filter){ .limit = 5,
+		    .before = before }, &next);
+		for (i = 0; i < json_array_size(l); i++) {
+			cr_assert_lt(n, 12);
+			seen[n++] = serial_at(l, i);
+		}
+		cr_assert(next == 0 || next == seen[n - 1]);
+		json_decref(l);
+		before = next;
+	} while (next != 0);
+	cr_assert_eq(n, 12);
+	for (i = 0; i < 12; i++)
+		cr_expect_eq(seen[i], SPREAD(11 - i), "page order at %zu", i);
+
+	l = list(t, &(struct certs_filter){ .username = "alice",
+	    .before = SPREAD(9) }, &next);
+	cr_assert_eq(json_array_size(l), 4);	/* 7, 5, 3, 1 */
+	cr_expect_eq(serial_at(l, 0), SPREAD(7));
+	cr_expect_eq(serial_at(l, 3), SPREAD(1));
+	json_decref(l);
+	l = list(t, &(struct certs_filter){ .state = "revoked" }, &next);
+	cr_assert_eq(json_array_size(l), 2);
+	cr_expect_eq(serial_at(l, 0), SPREAD(7));
+	cr_expect_eq(serial_at(l, 1), SPREAD(4));
+	json_decref(l);
+	l = list(t, &(struct certs_filter){ .state = "expired",
+	    .username = "bob" }, &next);
+	cr_assert_eq(json_array_size(l), 2);	/* 2, 0 */
+	cr_expect_eq(serial_at(l, 0), SPREAD(2));
+	json_decref(l);
+	l = list(t, &(struct certs_filter){ .state = "valid", .limit = 2 },
+	    &next);
+	cr_assert_eq(json_array_size(l), 2);	/* 11, 10; then 9 ... */
+	cr_expect_eq(serial_at(l, 1), SPREAD(10));
+	cr_expect_eq(next, SPREAD(10));
+	json_decref(l);
+	/* A principal's target, whole: prod/db is one, prod is none. */
+	l = list(t, &(struct certs_filter){ .target = "prod/db" }, &next);
+	cr_expect_eq(json_array_size(l), 12);
+	json_decref(l);
+	l = list(t, &(struct certs_filter){ .target = "prod" }, &next);
+	cr_expect_eq(json_array_size(l), 0);
+	cr_expect_eq(next, 0);
+	json_decref(l);
+	store_abort(t);
+}
+
+Test(certs, a_rare_filter_reads_a_bounded_share_and_says_where_to_go_on)
+{
+	struct store_txn *t;
+	struct cert_record c;
+	uint64_t next, before = 0, found = 0, i, n = CERTS_LIST_SCAN + 1000;
+	size_t pages = 0;
+	json_t *l;
+
+	/* One certificate every 86 s; only the oldest is revoked. */
+	cr_assert_eq(store_begin(st, 1, &t), 0);
+	for (i = 0; i < n; i++) {
+		c = sample(SPREAD(0) + ((i * 86) << 20) + i, "bob", 5000);
+		cr_assert_eq(certs_put(t, &c), 0);
+	}
+	cr_assert_eq(certs_revoke(t, SPREAD(0), 950), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(store_begin(st, 0, &t), 0);
+	do {
+		l = list(t, &(struct certs_filter){ .state = "revoked",
+		    .before = before }, &next);
+		if (json_array_size(l) > 0) {
+			cr_assert_eq(json_array_size(l), 1);
+			found = serial_at(l, 0);
+		} else
+			cr_assert_neq(next, 0, "an empty page ends the walk "
+			    "only when nothing is left");
+		cr_assert(next == 0 || before == 0 || next < before);
+		json_decref(l);
+		before = next;
+		cr_assert_lt(++pages, 50);
+	} while (next != 0);
+	cr_expect_eq(found, SPREAD(0));
+	cr_expect_geq(pages, 2, "all %llu records read in one request",
+	    (unsigned long long)n);
 	store_abort(t);
 }
 

@@ -184,6 +184,7 @@ static int
 read_run(void *arg)
 {
 	struct ledgerx *x = arg;
+	uint64_t nx;
 	struct store_txn *t;
 	int r;
 
@@ -196,7 +197,9 @@ read_run(void *arg)
 		break;
 	case 1:
 		x->list = (json_t *)1;
-		if ((r = certs_list(t, "alice", 0, NOW, &x->list)) != 0)
+		if ((r = certs_list(t, &(struct certs_filter){ .username =
+		    "alice", .state = "revoked", .target = "lab/db" }, NOW,
+		    &x->list, &nx)) != 0)
 			cr_assert_null(x->list);
 		break;
 	default:

@@ -235,14 +235,15 @@ user_text(json_t *a, const struct user *u)
 	box = oom_hex(u->totp_box, u->totp_box_len);
 	rec = oom_hex(u->recovery, sizeof(u->recovery));
 	cr_assert_eq(json_array_append_new(a, json_pack("{s:s, s:o, s:b, "
-	    "s:i, s:b, s:s?, s:s, s:I, s:I, s:I, s:s, s:I, s:b, s:I}",
+	    "s:i, s:b, s:s?, s:s, s:I, s:I, s:I, s:s, s:I, s:b, s:I, s:I}",
 	    "name", u->name, "groups", g, "disabled", u->disabled, "state",
 	    (int)u->state, "locked", u->locked, "pw_hash", u->pw_hash,
 	    "totp_box", box, "last_step", (json_int_t)u->last_step,
 	    "failures", (json_int_t)u->failures, "throttle_until",
 	    (json_int_t)u->throttle_until, "recovery", rec, "nrecovery",
 	    (json_int_t)u->nrecovery, "has_enroll", u->has_enroll, "created",
-	    (json_int_t)u->created)), 0);
+	    (json_int_t)u->created, "last_login",
+	    (json_int_t)u->last_login)), 0);
 	free(box);
 	free(rec);
 }

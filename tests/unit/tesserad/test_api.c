@@ -265,7 +265,7 @@ Test(api, certs_list_is_the_callers_own_unless_users_read)
 	json_decref(out);
 	cr_assert_eq(th_call("GET", "/v1/certs", th_bob, NULL, NULL, NULL,
 	    &out), 200);
-	bh_expect_json(out, "{\"certificates\":[]}");
+	bh_expect_json(out, "{\"certificates\":[],\"next\":null}");
 	json_decref(out);
 	th_expect_error(th_call("GET", "/v1/certs?user=alice", th_bob, NULL,
 	    NULL, NULL, NULL), 403, "forbidden",
@@ -273,7 +273,7 @@ Test(api, certs_list_is_the_callers_own_unless_users_read)
 	/* root has none of its own; all=true lists alice's too. */
 	cr_assert_eq(th_call("GET", "/v1/certs", th_root, NULL, NULL, NULL,
 	    &out), 200);
-	bh_expect_json(out, "{\"certificates\":[]}");
+	bh_expect_json(out, "{\"certificates\":[],\"next\":null}");
 	json_decref(out);
 	cr_assert_eq(th_call("GET", "/v1/certs?all=true", th_root, NULL,
 	    NULL, NULL, &out), 200);
@@ -284,9 +284,37 @@ Test(api, certs_list_is_the_callers_own_unless_users_read)
 	th_expect_error(th_call("GET", "/v1/certs?all=true", th_bob, NULL,
 	    NULL, NULL, NULL), 403, "forbidden",
 	    "listing another user's certificates needs users:read");
-	th_expect_error(th_call("GET", "/v1/certs?all=true&user=alice", th_root,
-	    NULL, NULL, NULL, NULL), 400, "bad_request",
-	    "user and all: give one or the other");
+	/* With all, user is one more filter. */
+	cr_assert_eq(th_call("GET", "/v1/certs?all=true&user=alice&state=valid"
+	    "&target=lab/box&limit=1", th_root, NULL, NULL, NULL, &out), 200);
+	cr_assert_eq(json_array_size(json_object_get(out, "certificates")), 1);
+	cr_expect(json_is_null(json_object_get(out, "next")));
+	json_decref(out);
+	cr_assert_eq(th_call("GET", "/v1/certs?all=true&state=revoked", th_root,
+	    NULL, NULL, NULL, &out), 200);
+	bh_expect_json(out, "{\"certificates\":[],\"next\":null}");
+	json_decref(out);
+	/* A bad parameter is named. */
+	{
+		static const char *const bad[][2] = {
+			{ "user=Alice", "user: not a user name" },
+			{ "target=lab//box", "target: not a target name" },
+			{ "state=live", "state: valid, expired or revoked" },
+			{ "before=0", "before: a serial number" },
+			{ "before=x1", "before: a serial number" },
+			{ "limit=0", "limit: 1 to 1000" },
+			{ "limit=1001", "limit: 1 to 1000" },
+		};
+		char q[64];
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(q, sizeof(q), "/v1/certs?all=true&%s",
+			    bad[i][0]);
+			th_expect_error(th_call("GET", q, th_root, NULL, NULL,
+			    NULL, NULL), 400, "bad_request", bad[i][1]);
+		}
+	}
 	th_expect_error(th_call("GET", "/v1/certs", NULL, NULL, NULL, NULL,
 	    NULL), 401, "unauthenticated", NULL);
 }

@@ -65,6 +65,33 @@ Test(api_admin, listings_need_their_permission)
 	    NULL, &out), 200);
 	cr_expect(json_is_true(json_object_get(out, "ok")));
 	json_decref(out);
+}
+
+Test(api_admin, audit_verify_is_rate_limited_with_retry_after)
+{
+	const struct res *res = NULL;
+	char ra[16];
+	long st = 0, secs;
+	int i;
+
+	/* Root's verifications of the minute, then 429 with Retry-After. */
+	for (i = 0; i <= BROKER_VERIFY_BURST; i++)
+		if ((st = th_call("GET", "/v1/audit/verify", th_root, NULL,
+		    NULL, &res, NULL)) != 200)
+			break;
+	cr_expect_eq(i, BROKER_VERIFY_BURST);
+	th_expect_error(st, 429, "too_many_attempts",
+	    "at most 6 verifications of the audit chain a minute");
+	cr_assert_not_null(h_header(res, "Retry-After", ra, sizeof(ra)));
+	secs = strtol(ra, NULL, 10);
+	cr_expect(secs >= 1 && secs <= BROKER_VERIFY_INTERVAL, "Retry-After: %s",
+	    ra);
+}
+
+Test(api_admin, check_and_oneself)
+{
+	json_t *out = NULL;
+
 	cr_assert_eq(th_call("GET", "/v1/check?user=alice&target=lab/box&"
 	    "login=app", th_root, NULL, NULL, NULL, &out), 200);
 	cr_expect(json_is_true(json_object_get(out, "allowed")));

@@ -61,7 +61,11 @@ lead(struct commit_queue *q, struct job *batch)
 	struct job *j;
 	int r;
 
-	if ((r = run_batch(q, batch, NULL)) != 0 && batch->next != NULL) {
+	/* The store unavailable (PostgreSQL unreachable, its write lock not
+	 * had in store_timeout) is no job's fault: one at a time, each job
+	 * would wait as long again. */
+	if ((r = run_batch(q, batch, NULL)) != 0 && r != TSS_E_UNAVAILABLE &&
+	    batch->next != NULL) {
 		/* Something failed: give every job its own transaction. */
 		for (j = batch; j != NULL; j = j->next)
 			j->r = run_batch(q, j, j->next);

@@ -256,10 +256,31 @@ read_pending(struct pg_txn *t, PGresult **last, const char *what)
 	return 0;
 }
 
+/* The sync's result, after every statement's. */
+static int
+read_sync(struct pg_txn *t)
+{
+	PGresult *res = PQgetResult(t->pc->c);
+	int r;
+
+	r = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC ? 0 :
+	    store__pg_err(t->pc->c, NULL, "sync");
+	PQclear(res);
+	return r != 0 ? fail(t, r) : 0;
+}
+
+/*
+ * A sync, not a flush request: between round trips the server then sees
+ * the session idle in transaction, so idle_in_transaction_session_timeout
+ * ends the transaction of an instance frozen (SIGSTOP, a paused VM) while
+ * it holds the writer row.  Inside an unsynced pipeline the session stays
+ * "active" and no timeout applies: every other instance would wait.
+ */
 int
 store__pg_collect(struct pg_txn *t, PGresult **last)
 {
 	PGconn *c = t->pc->c;
+	int r;
 
 	if (last != NULL)
 		*last = NULL;
@@ -267,9 +288,11 @@ store__pg_collect(struct pg_txn *t, PGresult **last)
 		return t->err;
 	if (t->pending == 0)
 		return 0;
-	if (PQsendFlushRequest(c) != 1 || PQflush(c) != 0)
-		return fail(t, store__pg_err(c, NULL, "flush"));
-	return read_pending(t, last, "statement");
+	if (PQpipelineSync(c) != 1)
+		return fail(t, store__pg_err(c, NULL, "sync"));
+	if ((r = read_pending(t, last, "statement")) != 0)
+		return r;
+	return read_sync(t);
 }
 
 static int
@@ -369,7 +392,6 @@ static int
 finish(struct pg_txn *t, const char *stmt)
 {
 	PGconn *c = t->pc->c;
-	PGresult *res;
 	int r;
 
 	if ((r = send_raw(t, stmt, 0, NULL, NULL)) != 0)
@@ -378,11 +400,7 @@ finish(struct pg_txn *t, const char *stmt)
 		return fail(t, store__pg_err(c, NULL, stmt));
 	if ((r = read_pending(t, NULL, stmt)) != 0)
 		return r;
-	res = PQgetResult(c);
-	r = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC ? 0 :
-	    store__pg_err(c, NULL, "sync");
-	PQclear(res);
-	return r != 0 ? fail(t, r) : 0;
+	return read_sync(t);
 }
 
 /* A read txn ends: ROLLBACK sent, its result read at the next acquire. */

@@ -481,8 +481,9 @@ def verify_chain(events):
         prev = h
 
 
-def all_events(inst, token):
-    events, after = [], 0
+def all_events(inst, token, after=0):
+    """Every audit event after seq after (GET /v1/audit, page by page)."""
+    events = []
     while True:
         r = inst.ok("GET", "/v1/audit?after=%d&limit=1000" % after,
                     token=token)

@@ -198,7 +198,8 @@ class Restart(unittest.TestCase):
     def test_5_offline_verify(self):
         self.assertEqual(len(self.received), len(set(self.received)))
         self.assertEqual(self.i.stop(), 0, self.i.tail())
-        v = self.i.tessera("audit", "verify", "--data", self.i.data,
+        v = self.i.tessera("audit", "verify", "--data",
+                           self.i.store or self.i.data,
                            check=False)
         self.assertEqual(v.returncode, 0, v.stdout + v.stderr)
         self.i.start()       # tearDownClass stops it; leave it usable

@@ -151,7 +151,8 @@ class Story(unittest.TestCase):
 
         # Offline verification of the stopped instance's chain.
         self.assertEqual(inst.stop(), 0)
-        out = inst.tessera("audit", "verify", "--data", inst.data).stdout
+        out = inst.tessera("audit", "verify", "--data",
+                           inst.store or inst.data).stdout
         m = h.re.search(r"intact: (\d+) events", out)
         self.assertTrue(m, out)
         # The logout came after the listing: one event more.

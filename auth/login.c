@@ -424,6 +424,14 @@ int
 auth_session(struct auth_ctx *c, const char *token, int64_t now,
     struct session **out, struct user **user)
 {
+	return auth_session_also(c, token, now, out, user, NULL, NULL);
+}
+
+int
+auth_session_also(struct auth_ctx *c, const char *token, int64_t now,
+    struct session **out, struct user **user,
+    int (*also)(struct store_txn *, void *), void *arg)
+{
 	struct store_txn *t = NULL;
 	struct session *s = NULL;
 	struct user *u = NULL;
@@ -437,7 +445,8 @@ auth_session(struct auth_ctx *c, const char *token, int64_t now,
 	r = session_peek(t, token, now, c->cfg.session_idle,
 	    c->cfg.session_max, &s, &touch);
 	if (r == 0 && !touch) {
-		if ((r = session_user(t, s->username, &u)) != 0)
+		if ((r = session_user(t, s->username, &u)) != 0 ||
+		    (also != NULL && (r = also(t, arg)) != 0))
 			goto out;
 		goto done;
 	}
@@ -460,7 +469,8 @@ auth_session(struct auth_ctx *c, const char *token, int64_t now,
 		t = NULL;
 		goto out;
 	}
-	if (r != 0 || (r = session_user(t, s->username, &u)) != 0)
+	if (r != 0 || (r = session_user(t, s->username, &u)) != 0 ||
+	    (also != NULL && (r = also(t, arg)) != 0))
 		goto out;
 	if ((r = store_commit(t)) != 0) {
 		t = NULL;

@@ -136,5 +136,10 @@ int auth_logout(struct auth_ctx *c, const char *token,
  */
 int auth_session(struct auth_ctx *c, const char *token, int64_t now,
     struct session **out, struct user **user);
+/* The same, running also(t, arg) in that transaction once the session
+ * and user are good (a caller's other reads, without a second one). */
+int auth_session_also(struct auth_ctx *c, const char *token, int64_t now,
+    struct session **out, struct user **user,
+    int (*also)(struct store_txn *, void *), void *arg);
 
 #endif

@@ -325,10 +325,26 @@ caller_clear(struct caller *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* The published policy of the session's transaction (auth_session_also):
+ * one read transaction for session, user and policy generation. */
+struct policy_arg {
+	struct rbac *rbac;
+	struct rbac_snap *snap;
+};
+
+static int
+policy_of(struct store_txn *t, void *arg)
+{
+	struct policy_arg *pa = arg;
+
+	return rbac_current(pa->rbac, t, &pa->snap);
+}
+
 int
 broker_caller(struct broker *b, const char *token, int64_t now,
     struct caller *c)
 {
+	struct policy_arg pa = { b->rbac, NULL };
 	struct session *s = NULL;
 	struct rbac_snap *snap = NULL;
 	struct user *u = NULL;
@@ -338,8 +354,12 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 	memset(c, 0, sizeof(*c));
 	if (token == NULL)
 		return TSS_E_UNAUTHENTICATED;
-	if ((r = auth_session(b->auth, token, now, &s, &u)) != 0)
+	r = auth_session_also(b->auth, token, now, &s, &u, policy_of, &pa);
+	snap = pa.snap;
+	if (r != 0) {
+		rbac_snap_release(snap);
 		return r;
+	}
 	/* Issuance re-checks in its commit that this session still lives. */
 	_Static_assert(sizeof(c->session) == sizeof(s->key), "session key");
 	memcpy(c->session, s->key, sizeof(c->session));
@@ -354,7 +374,8 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 			goto out;
 		c->n_groups++;
 	}
-	if ((r = rbac_acquire(b->rbac, &snap)) != 0)
+	/* Not published for the generation read: build it, once. */
+	if (snap == NULL && (r = rbac_acquire(b->rbac, &snap)) != 0)
 		goto out;
 	c->perms = rbac_perms(snap, c->username,
 	    (const char *const *)c->groups, c->n_groups, now);

@@ -289,9 +289,12 @@ void rbac_close(struct rbac *r);	/* snapshots still held stay valid */
  * must deny.  rbac_acquire_txn reads the generation in the caller's
  * transaction t; when t sees a different generation than the published
  * snapshot, the snapshot is built from t and kept private to this caller
- * (t may hold uncommitted changes).
+ * (t may hold uncommitted changes).  rbac_current is rbac_acquire_txn
+ * without the build: *out is NULL (and 0 returned) when the published
+ * snapshot is not of t's generation.
  */
 int rbac_acquire(struct rbac *r, struct rbac_snap **out);
+int rbac_current(struct rbac *r, struct store_txn *t, struct rbac_snap **out);
 int rbac_acquire_txn(struct rbac *r, struct store_txn *t,
     struct rbac_snap **out);
 void rbac_snap_release(struct rbac_snap *s);	/* NULL is harmless */

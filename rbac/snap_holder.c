@@ -124,9 +124,8 @@ rbac_acquire(struct rbac *r, struct rbac_snap **out)
 }
 
 int
-rbac_acquire_txn(struct rbac *r, struct store_txn *t, struct rbac_snap **out)
+rbac_current(struct rbac *r, struct store_txn *t, struct rbac_snap **out)
 {
-	struct rbac_snap *s;
 	uint64_t gen;
 	int rv;
 
@@ -135,11 +134,18 @@ rbac_acquire_txn(struct rbac *r, struct store_txn *t, struct rbac_snap **out)
 		return TSS_E_INVALID_ARGUMENT;
 	if ((rv = store_counter_get(t, STORE_CTR_POLICY_GEN, &gen)) != 0)
 		return rv;
-	if ((s = current_if(r, gen)) == NULL &&
-	    (rv = rbac_snap_load(t, r->cert_max_ttl, &s)) != 0)
-		return rv;
-	*out = s;
+	*out = current_if(r, gen);
 	return 0;
+}
+
+int
+rbac_acquire_txn(struct rbac *r, struct store_txn *t, struct rbac_snap **out)
+{
+	int rv;
+
+	if ((rv = rbac_current(r, t, out)) != 0 || *out != NULL)
+		return rv;
+	return rbac_snap_load(t, r->cert_max_ttl, out);
 }
 
 int

@@ -77,6 +77,27 @@ lead(struct commit_queue *q, struct job *batch)
 		q->after(q->after_arg);
 }
 
+/*
+ * The batch ending at last failed because the store was unavailable,
+ * after waiting up to store_timeout for the write lock.  The jobs queued
+ * meanwhile have waited through that: they fail with it (after last)
+ * rather than wait as long again, so no request waits much longer than
+ * store_timeout however long the lock stays out of reach.
+ */
+static void
+fail_waiting(struct commit_queue *q, struct job *last)
+{
+	struct job *j;
+
+	pthread_mutex_lock(&q->mu);
+	last->next = q->head;
+	q->head = NULL;
+	q->tail = &q->head;
+	pthread_mutex_unlock(&q->mu);
+	for (j = last->next; j != NULL; j = j->next)
+		j->r = TSS_E_UNAVAILABLE;
+}
+
 static void *
 committer(void *arg)
 {
@@ -101,6 +122,8 @@ committer(void *arg)
 		pthread_mutex_unlock(&q->mu);
 
 		lead(q, batch);
+		if (batch->r == TSS_E_UNAVAILABLE)
+			fail_waiting(q, last);
 		for (j = batch; j != NULL; j = next) {
 			next = j->next;
 			j->done(j->arg, j->r);

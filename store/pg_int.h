@@ -60,6 +60,7 @@ struct pg_txn {
 	int err;			/* sticky: the txn has failed */
 	unsigned pending;		/* statements whose results are unread */
 	int writer_pending;		/* the writer row's is the nth of them */
+	int syncs;			/* begin's sync, its result unread */
 	uint64_t n;			/* this write txn's writer count */
 	PGresult **keep;		/* results living until the txn ends */
 	size_t nkeep, capkeep;

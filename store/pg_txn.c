@@ -235,6 +235,11 @@ read_pending(struct pg_txn *t, PGresult **last, const char *what)
 		if ((res = PQgetResult(c)) == NULL)
 			return fail(t, store__pg_err(c, NULL, what));
 		st = PQresultStatus(res);
+		if (st == PGRES_PIPELINE_SYNC && t->syncs > 0) {
+			t->syncs--;		/* begin's, among results */
+			PQclear(res);
+			continue;
+		}
 		r = 0;
 		if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK)
 			r = store__pg_err(c, res, what);
@@ -256,16 +261,20 @@ read_pending(struct pg_txn *t, PGresult **last, const char *what)
 	return 0;
 }
 
-/* The sync's result, after every statement's. */
+/* The sync's result, after every statement's (and begin's sync, when
+ * the statements' results ended before it). */
 static int
 read_sync(struct pg_txn *t)
 {
-	PGresult *res = PQgetResult(t->pc->c);
-	int r;
+	PGresult *res;
+	int r = 0;
 
-	r = res != NULL && PQresultStatus(res) == PGRES_PIPELINE_SYNC ? 0 :
-	    store__pg_err(t->pc->c, NULL, "sync");
-	PQclear(res);
+	for (t->syncs++; r == 0 && t->syncs > 0; t->syncs--) {
+		res = PQgetResult(t->pc->c);
+		if (res == NULL || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+			r = store__pg_err(t->pc->c, NULL, "sync");
+		PQclear(res);
+	}
 	return r != 0 ? fail(t, r) : 0;
 }
 
@@ -353,10 +362,15 @@ store__pg_begin(struct store *st, int write, struct store_txn **out)
 		return r;
 	}
 	if (write) {
-		/* Sent now: the lock wait starts while the caller works. */
+		/*
+		 * Sent now: the lock wait starts while the caller works.
+		 * With a sync (see store__pg_collect): holding the writer
+		 * row, the session is idle in transaction, not "active",
+		 * while the caller works.
+		 */
 		if ((r = send_raw(t, PG_ST_BEGIN_W, 0, NULL, NULL)) != 0 ||
 		    (r = send_raw(t, PG_ST_WRITER, 0, NULL, NULL)) != 0 ||
-		    PQflush(t->pc->c) != 0) {
+		    PQpipelineSync(t->pc->c) != 1) {
 			r = store__pg_err(t->pc->c, NULL, "begin");
 			store__pg_release(s, t->pc, 1);
 			free(t);
@@ -364,6 +378,7 @@ store__pg_begin(struct store *st, int write, struct store_txn **out)
 		}
 		t->begun = 1;
 		t->writer_pending = 2;		/* BEGIN's result first */
+		t->syncs = 1;
 	}
 	*out = (struct store_txn *)(void *)t;
 	return 0;

@@ -33,6 +33,12 @@
 #include "cli.h"
 #include "offline_int.h"
 
+const char *
+offline_name(const char *loc)
+{
+	return store_location_is_pg(loc) ? "the PostgreSQL database" : loc;
+}
+
 /* 0 missing, 1 empty directory, 2 anything else; negative on error. */
 int
 offline_dir_state(const char *dir)
@@ -81,8 +87,8 @@ int
 offline_open_failed(struct cli *c, const char *dir, int k, const char *cmd)
 {
 	if (k != TSS_E_IN_USE)
-		cli_fail(c, "cannot open the store in %s: %s", dir,
-		    tss_strerror(k));
+		cli_fail(c, "cannot open the store in %s: %s",
+		    offline_name(dir), tss_strerror(k));
 	else
 		cli_fail(c, "data_dir %s is in use by a running tesserad (in "
 		    "another container?) or a tessera command in another PID "
@@ -184,7 +190,8 @@ cmd_backup(struct cli *c, int argc, char **argv)
 	if ((r = offline_open_store(c, data, "backup", &s)) != CLI_OK)
 		return r;
 	if ((k = store_backup(s, pos[0])) != 0) {
-		r = cli_fail(c, "cannot back up %s to %s: %s", data, pos[0],
+		r = cli_fail(c, "cannot back up %s to %s: %s",
+		    offline_name(data), pos[0],
 		    k == TSS_E_CONFLICT ? "the file exists" : tss_strerror(k));
 		goto out;
 	}
@@ -196,7 +203,7 @@ cmd_backup(struct cli *c, int argc, char **argv)
 	if (stat(pos[0], &st) == 0)
 		cli_info(c, "Backup of %s written to %s (%lld bytes).\n"
 		    "It holds the store only: keep ca.key, master.key and "
-		    "tesserad.conf safe separately.\n", data, pos[0],
+		    "tesserad.conf safe separately.\n", offline_name(data), pos[0],
 		    (long long)st.st_size);
 	r = CLI_OK;
  out:
@@ -235,7 +242,8 @@ cmd_restore(struct cli *c, int argc, char **argv)
 		return cli_fail(c, "%s is not empty: restore needs an empty or "
 		    "missing directory", data);
 	if ((k = store_restore(pos[0], data)) != 0) {
-		cli_fail(c, "cannot restore %s into %s: %s", pos[0], data,
+		cli_fail(c, "cannot restore %s into %s: %s", pos[0],
+		    offline_name(data),
 		    tss_strerror(k));
 		return offline_store_status(k);
 	}
@@ -275,7 +283,7 @@ cmd_restore(struct cli *c, int argc, char **argv)
 	}
 	cli_info(c, "Restored %s into %s; certificate serials continue above "
 	    "%llu.\nPut tesserad.conf, ca.key, master.key and the TLS files "
-	    "back before starting tesserad.\n", pos[0], data,
+	    "back before starting tesserad.\n", pos[0], offline_name(data),
 	    (unsigned long long)(max > cur ? max : cur));
 	r = CLI_OK;
  out:

@@ -12,6 +12,9 @@ struct store;
 
 /* 0 missing, 1 empty directory, 2 anything else; negative on error. */
 int offline_dir_state(const char *dir);
+/* How messages name a store: dir, or never a URI (it may hold a
+ * password). */
+const char *offline_name(const char *loc);
 /* "dir/name" into buf; TSS_E_TOO_LONG when it does not fit. */
 int offline_join(char *buf, size_t len, const char *dir, const char *name);
 /* Exit status for a store error r (CLI_FAIL or tesserad's, tessera(1)). */

@@ -109,8 +109,9 @@ class Instance:
             self.conf = os.path.join(self.data, "tesserad.conf")
             self.cafile = os.path.join(self.data, "tls.crt")
         self.env = dict(os.environ, TESSERA_LISTEN="127.0.0.1:0",
-                        TESSERA_DATA_DIR=self.data,
                         TESSERA_AUDIT_LOG=os.path.join(self.dir, "audit.log"))
+        if peer_of is not None:
+            self.env["TESSERA_DATA_DIR"] = self.data
         if fast:
             self.env.update(TESSERA_ARGON2_MEMORY_KIB="1024",
                             TESSERA_ARGON2_TIME="1")

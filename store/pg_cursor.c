@@ -48,7 +48,8 @@ fetch(struct pg_cursor *c, char letter, const void *key, size_t klen)
 	char name[8];
 	int r;
 
-	if ((r = store__pg_send(c->t, pg_stmt(name, letter, c->db),
+	if ((r = store__pg_send_puts(c->t)) != 0 ||
+	    (r = store__pg_send(c->t, pg_stmt(name, letter, c->db),
 	    letter == 'l' ? 0 : 1, vals, lens)) != 0 ||
 	    (r = store__pg_collect(c->t, &res)) != 0)
 		return r;

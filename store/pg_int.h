@@ -47,6 +47,7 @@ struct pg_ent {
 	size_t kl, vl;
 	uint32_t hash;
 	uint8_t db, state;
+	uint8_t dirty;			/* put, not sent yet */
 };
 
 struct pg_chunk;
@@ -67,6 +68,7 @@ struct pg_txn {
 	size_t reserved;		/* slots held for open cursors */
 	struct pg_ent *tab;		/* write cache, open addressing */
 	size_t tcap, tused, cached;
+	size_t ndirty;			/* entries put and not sent */
 	struct pg_chunk *arena;		/* the cache's copies */
 	struct pg_cursor *cursors;
 };
@@ -140,6 +142,9 @@ int store__pg_keep_reserve(struct pg_txn *t, int release);
 /* The write cache: forget or record db/key (v NULL: absent). */
 int store__pg_cache_set(struct pg_txn *t, enum store_db db, const void *k,
     size_t kl, const void *v, size_t vl, int state);
+/* Send the puts the cache holds back (before a statement that reads
+ * more than one key: a cursor, a count; and at commit). */
+int store__pg_send_puts(struct pg_txn *t);
 
 /* pg_cursor.c */
 int store__pg_cursor_open(struct store_txn *t, enum store_db db,

@@ -129,6 +129,10 @@ store__pg_cache_set(struct pg_txn *t, enum store_db db, const void *k,
 	if (t->tused * 10 >= t->tcap * 7 && cache_grow(t) != 0)
 		return t->err = TSS_E_NOMEM;
 	e = ent_find(t->tab, t->tcap, db, k, kl, h);
+	if (e->dirty) {
+		e->dirty = 0;
+		t->ndirty--;
+	}
 	if (e->state == PG_ENT_FREE) {
 		if ((e->k = arena_copy(t, k, kl)) == NULL)
 			return t->err = TSS_E_NOMEM;
@@ -446,7 +450,7 @@ store__pg_commit(struct store_txn *tx)
 		return r;
 	}
 	/* The count is checked before COMMIT is sent. */
-	if ((r = t->err) == 0 && t->writer_pending)
+	if ((r = store__pg_send_puts(t)) == 0 && t->writer_pending)
 		r = store__pg_collect(t, NULL);
 	if (r == 0 && (r = send_raw(t, PG_ST_NOTIFY, 0, NULL, NULL)) == 0 &&
 	    (r = finish(t, PG_ST_COMMIT)) != 0 &&
@@ -536,6 +540,7 @@ store__pg_put(struct store_txn *tx, enum store_db db, const void *key,
 	const char *vals[2] = { key, val != NULL ? val : "" };
 	int lens[2] = { (int)klen, (int)vlen };
 	const struct pg_ent *e;
+	struct pg_ent *d;
 	char name[8], kind = 'p';
 	int r;
 
@@ -559,7 +564,44 @@ store__pg_put(struct store_txn *tx, enum store_db db, const void *key,
 	if ((r = store__pg_cache_set(t, db, key, klen, val, vlen,
 	    PG_ENT_PRESENT)) != 0)
 		return r;
+	/*
+	 * A put the cache holds is sent at commit (or before a cursor or a
+	 * count), once however often the key was put: a batch puts the
+	 * audit head and counters once a job, and sends them once.
+	 */
+	if (kind == 'p' && (d = ent_find(t->tab, t->tcap, db, key, klen,
+	    ent_hash(db, key, klen)))->state == PG_ENT_PRESENT) {
+		d->dirty = 1;
+		t->ndirty++;
+		return 0;
+	}
 	return store__pg_send(t, pg_stmt(name, kind, db), 2, vals, lens);
+}
+
+int
+store__pg_send_puts(struct pg_txn *t)
+{
+	const char *vals[2];
+	int lens[2], r;
+	struct pg_ent *e;
+	char name[8];
+	size_t i;
+
+	for (i = 0; i < t->tcap && t->ndirty > 0; i++) {
+		e = &t->tab[i];
+		if (!e->dirty)
+			continue;
+		e->dirty = 0;
+		t->ndirty--;
+		vals[0] = (const char *)e->k;
+		lens[0] = (int)e->kl;
+		vals[1] = e->v != NULL ? (const char *)e->v : "";
+		lens[1] = (int)e->vl;
+		if ((r = store__pg_send(t, pg_stmt(name, 'p',
+		    (enum store_db)e->db), 2, vals, lens)) != 0)
+			return r;
+	}
+	return t->err;
 }
 
 int
@@ -589,7 +631,8 @@ store__pg_count(struct store_txn *tx, enum store_db db, uint64_t *n)
 	char name[8];
 	int r;
 
-	if ((r = store__pg_send(t, pg_stmt(name, 'k', db), 0, NULL,
+	if ((r = store__pg_send_puts(t)) != 0 ||
+	    (r = store__pg_send(t, pg_stmt(name, 'k', db), 0, NULL,
 	    NULL)) != 0 || (r = store__pg_collect(t, &res)) != 0)
 		return r;
 	if (PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 8)

@@ -13,9 +13,11 @@
 #include "auth/ratelimit.h"
 #include "auth/secretbox.h"
 #include "auth/session.h"
+#include "auth/token.h"
 #include "auth/user.h"
 #include "backup.h"
 #include "broker.h"
+#include "callers.h"
 #include "audit/audit.h"
 #include "sshca/cakey.h"
 #include "sshca/krl.h"
@@ -244,7 +246,8 @@ broker_open(struct config *cfg, struct broker **out, char *err, size_t errlen)
 	what = "memory";
 	pthread_mutex_init(&b->verify_mu, NULL);
 	b->verify_init = 1;
-	if ((r = ratelimit_new(0, 20, 3, &b->host_rl)) != 0 ||
+	if ((r = callers_new(&b->callers)) != 0 ||
+	    (r = ratelimit_new(0, 20, 3, &b->host_rl)) != 0 ||
 	    (r = ratelimit_new(0, BROKER_VERIFY_BURST, BROKER_VERIFY_INTERVAL,
 	    &b->verify_rl)) != 0 ||
 	    (r = commit_queue_new(b->store, broker_audit_wake, b,
@@ -282,6 +285,7 @@ broker_close(struct broker *b)
 	}
 	audit_sink_close(b->sink);
 	cakey_free(b->audit_key);
+	callers_free(b->callers);
 	rbac_close(b->rbac);
 	auth_ctx_free(b->auth);
 	cakey_free(b->ca);
@@ -340,9 +344,10 @@ policy_of(struct store_txn *t, void *arg)
 	return rbac_current(pa->rbac, t, &pa->snap);
 }
 
-int
-broker_caller(struct broker *b, const char *token, int64_t now,
-    struct caller *c)
+/* broker_caller; *until: how long callers_put may remember c. */
+static int
+caller_load(struct broker *b, const char *token, int64_t now,
+    struct caller *c, int64_t *until)
 {
 	struct policy_arg pa = { b->rbac, NULL };
 	struct session *s = NULL;
@@ -364,6 +369,9 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 	_Static_assert(sizeof(c->session) == sizeof(s->key), "session key");
 	memcpy(c->session, s->key, sizeof(c->session));
 	c->has_session = 1;
+	*until = s->last_used + SESSION_TOUCH_EVERY;
+	if (s->expires_at < *until)
+		*until = s->expires_at;
 	r = TSS_E_NOMEM;
 	if ((c->username = mem_strdup(u->name)) == NULL ||
 	    (u->ngroups > 0 &&
@@ -389,6 +397,44 @@ broker_caller(struct broker *b, const char *token, int64_t now,
 	if (r != 0)
 		caller_clear(c);
 	return r;
+}
+
+int
+broker_caller(struct broker *b, const char *token, int64_t now,
+    struct caller *c)
+{
+	int64_t until;
+
+	return caller_load(b, token, now, c, &until);
+}
+
+int
+broker_caller_cached(struct broker *b, const char *token, int64_t now,
+    struct caller *c)
+{
+	uint8_t key[TOKEN_HASH_LEN];
+	int64_t until;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	if (token != NULL && token_hash(token, key) == 0 &&
+	    callers_get(b->callers, key, now, c) == 0) {
+		if ((c->snap = rbac_published(b->rbac)) != NULL) {
+			c->perms = rbac_perms(c->snap, c->username,
+			    (const char *const *)c->groups, c->n_groups, now);
+			return 0;
+		}
+		caller_clear(c);
+	}
+	if ((r = caller_load(b, token, now, c, &until)) == 0)
+		callers_put(b->callers, c, until);
+	return r;
+}
+
+void
+broker_caller_forget(struct broker *b, const uint8_t *session)
+{
+	callers_forget(b->callers, session);
 }
 
 int

@@ -49,6 +49,7 @@ struct broker {
 	struct ratelimit *verify_rl;
 	struct auth_ctx *auth;
 	struct rbac *rbac;
+	struct callers *callers;	/* callers.h */
 	struct commit_queue *commits;
 	struct serials *serials;
 	struct audit_sink *sink;
@@ -146,6 +147,7 @@ struct caller {
 	struct rbac_snap *snap;		/* the policy perms came from */
 	uint8_t session[32];		/* the session's key (auth/session.h) */
 	int has_session;
+	int cached;			/* from broker_caller_cached's memory */
 	const char *remote_addr;
 	const char *request_id;
 };
@@ -157,6 +159,16 @@ int broker_need(const struct caller *c, uint32_t perm);
 /* Resolve a session token: TSS_E_UNAUTHENTICATED when it is no good. */
 int broker_caller(struct broker *b, const char *token, int64_t now,
     struct caller *c);
+/*
+ * The same from memory when the token resolved recently (callers.h), with
+ * the published policy (rbac_published): no read of the store, so c may be
+ * stale (c->cached says so).  Only for a use case whose commit re-checks
+ * the session, the user and the policy: issuance.  A caller so refused
+ * must be forgotten, and a cached caller denied decided again uncached.
+ */
+int broker_caller_cached(struct broker *b, const char *token, int64_t now,
+    struct caller *c);
+void broker_caller_forget(struct broker *b, const uint8_t *session);
 void caller_clear(struct caller *c);
 
 /* GET /v1/me body (without csrf_token). */

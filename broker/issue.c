@@ -57,13 +57,15 @@ cert_grant(const struct issue_job *j, struct rbac_decision *g)
 }
 
 /*
- * The policy changed since the decision: decide every principal again on
- * the policy in t (generation gen).  The published snapshot serves when t
- * holds no uncommitted policy change, so the jobs of a batch after a
- * policy change share one rebuild instead of each building its own.
+ * The policy or the user's groups changed since the decision: decide
+ * every principal again on the policy in t (generation gen) for the
+ * groups the user has now.  The published snapshot serves when t holds no
+ * uncommitted policy change, so the jobs of a batch after a policy change
+ * share one rebuild instead of each building its own.
  */
 static int
-redecide(struct store_txn *t, const struct issue_job *j, uint64_t gen)
+redecide(struct store_txn *t, const struct issue_job *j, uint64_t gen,
+    const struct user *u)
 {
 	struct rbac_snap *snap = NULL;
 	struct rbac_decision d, g;
@@ -92,7 +94,7 @@ redecide(struct store_txn *t, const struct issue_job *j, uint64_t gen)
 		login[at - p] = '\0';
 		memcpy(target, at + 1, strlen(at + 1) + 1);
 		if (rbac_decide(snap, j->rec.username,
-		    (const char *const *)j->groups, j->n_groups, target, login,
+		    (const char *const *)u->groups, u->ngroups, target, login,
 		    j->rec.issued_at, &d) != 0 || rbac_decision_wider(&d, &g))
 			goto out;
 	}
@@ -102,39 +104,50 @@ redecide(struct store_txn *t, const struct issue_job *j, uint64_t gen)
 	return r;
 }
 
+/* Did the user's groups change since the decision? */
+static int
+groups_changed(const struct issue_job *j, const struct user *u)
+{
+	size_t i;
+
+	if (u->ngroups != j->n_groups)
+		return 1;
+	for (i = 0; i < j->n_groups; i++)
+		if (strcmp(u->groups[i], j->groups[i]) != 0)
+			return 1;
+	return 0;
+}
+
 /*
  * Inside the commit's write transaction: is what the decision relied on
  * still true?  Cheap when nothing changed: the user record, the session
- * and one counter.
+ * and one counter.  A user who may no longer act, or a session that
+ * ended, is TSS_E_UNAUTHENTICATED for a request that came with a session
+ * (as authenticating it now would answer; the decision may have come from
+ * the caller cache), TSS_E_FORBIDDEN otherwise; a grant the policy and
+ * groups of now no longer give is TSS_E_FORBIDDEN.
  */
 static int
 revalidate(struct store_txn *t, const struct issue_job *j)
 {
 	struct user *u = NULL;
 	uint64_t gen;
-	size_t i;
-	int r;
+	int r, gone = j->has_session ? TSS_E_UNAUTHENTICATED : TSS_E_FORBIDDEN;
 
 	if ((r = user_get(t, j->rec.username, &u)) != 0) {
-		r = r == TSS_E_NOT_FOUND ? TSS_E_FORBIDDEN : r;
+		r = r == TSS_E_NOT_FOUND ? gone : r;
 		goto out;
 	}
-	r = TSS_E_FORBIDDEN;
-	if (u->disabled || u->state != USER_ACTIVE ||
-	    u->ngroups != j->n_groups)
+	r = gone;
+	if (u->disabled || u->state != USER_ACTIVE)
 		goto out;
-	for (i = 0; i < j->n_groups; i++)
-		if (strcmp(u->groups[i], j->groups[i]) != 0)
-			goto out;
 	if (j->has_session && (r = session_alive(t, j->session,
 	    j->rec.username, j->rec.issued_at, j->is->session_idle,
-	    j->is->session_max)) != 0) {
-		r = r == TSS_E_UNAUTHENTICATED ? TSS_E_FORBIDDEN : r;
+	    j->is->session_max)) != 0)
 		goto out;
-	}
 	if ((r = store_counter_get(t, STORE_CTR_POLICY_GEN, &gen)) != 0)
 		goto out;
-	r = gen == j->gen ? 0 : redecide(t, j, gen);
+	r = gen == j->gen && !groups_changed(j, u) ? 0 : redecide(t, j, gen, u);
  out:
 	user_free(u);
 	return r;

@@ -297,6 +297,12 @@ int rbac_acquire(struct rbac *r, struct rbac_snap **out);
 int rbac_current(struct rbac *r, struct store_txn *t, struct rbac_snap **out);
 int rbac_acquire_txn(struct rbac *r, struct store_txn *t,
     struct rbac_snap **out);
+/*
+ * The published snapshot as it is, without reading the store: it may be
+ * older than the policy committed since (NULL when none was built).  Only
+ * for a decision whose commit re-checks the generation (issuance).
+ */
+struct rbac_snap *rbac_published(struct rbac *r);
 void rbac_snap_release(struct rbac_snap *s);	/* NULL is harmless */
 
 /* Build a snapshot from a transaction, or from model arrays (tests,

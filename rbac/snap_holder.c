@@ -75,6 +75,18 @@ current_if(struct rbac *r, uint64_t gen)
 	return s;
 }
 
+struct rbac_snap *
+rbac_published(struct rbac *r)
+{
+	struct rbac_snap *s = NULL;
+
+	pthread_rwlock_rdlock(&r->lock);
+	if (r->cur != NULL)
+		s = snap_ref(r->cur);
+	pthread_rwlock_unlock(&r->lock);
+	return s;
+}
+
 int
 rbac_acquire(struct rbac *r, struct rbac_snap **out)
 {

@@ -115,9 +115,11 @@ csrf_verify(const char *hdr, size_t len, void *arg)
 /*
  * Authenticate the request into c.  NULL on success, else the response to
  * send.  Cookie-authenticated writes must pass the CSRF and Origin checks.
+ * cached: the caller may come from memory (broker_caller_cached).
  */
 static struct web_resp *
-authed(const struct web_req *req, struct api *a, struct caller *c)
+authed_as(const struct web_req *req, struct api *a, struct caller *c,
+    int cached)
 {
 	enum web_auth kind;
 	const char *token = web_req_token(req, &kind);
@@ -127,7 +129,8 @@ authed(const struct web_req *req, struct api *a, struct caller *c)
 	if (token == NULL)
 		return web_error(401, "unauthenticated",
 		    "log in first: no session token");
-	if ((r = broker_caller(a->b, token, api_now(), c)) != 0)
+	if ((r = (cached ? broker_caller_cached : broker_caller)(a->b, token,
+	    api_now(), c)) != 0)
 		return r == TSS_E_UNAUTHENTICATED ? web_error(401,
 		    "unauthenticated", "session ended or unknown") : web_error_msg(r, NULL);
 	c->remote_addr = web_req_remote(req);
@@ -140,6 +143,12 @@ authed(const struct web_req *req, struct api *a, struct caller *c)
 		    "cross-site request or missing X-CSRF-Token");
 	}
 	return NULL;
+}
+
+static struct web_resp *
+authed(const struct web_req *req, struct api *a, struct caller *c)
+{
+	return authed_as(req, a, c, 0);
 }
 
 struct web_resp *
@@ -476,6 +485,8 @@ struct issue_later {
 	struct web_later *later;
 	struct web_resp *resp;		/* the 201, sent once committed */
 	double t0;
+	uint8_t session[32];		/* forgotten by the cache if refused */
+	int has_session;
 };
 
 static void
@@ -488,11 +499,51 @@ issue_done(void *arg, int r)
 		web_metric_observe(il->a->issue_seconds, api_mono() - il->t0);
 		web_metric_inc(il->a->certs_issued, 0);
 	} else {
+		if (il->has_session)
+			broker_caller_forget(il->a->b, il->session);
 		web_resp_free(resp);
 		resp = web_error_msg(r, NULL);
 	}
 	web_finish(il->later, resp);
+	explicit_bzero(il->session, sizeof(il->session));
 	free(il);
+}
+
+/*
+ * Authenticate (from the caller cache when it can: the commit re-checks
+ * all it relied on) and prepare.  A cached caller denied is forgotten and
+ * decided again on what the store says now, so a stale memory never
+ * refuses what the policy allows.
+ */
+static struct web_resp *
+issue_decide(const struct web_req *req, struct api *a, struct issue_req *rq,
+    struct issue_job **job, json_t **out, struct issue_later *il)
+{
+	struct web_resp *resp;
+	struct caller c;
+	char errmsg[ERRMSG_MAX] = "";
+	int r, cached = 1;
+
+	for (;;) {
+		if ((resp = authed_as(req, a, &c, cached)) != NULL)
+			return resp;
+		rq->username = c.username;
+		rq->groups = (const char *const *)c.groups;
+		rq->n_groups = c.n_groups;
+		rq->session = c.has_session ? c.session : NULL;
+		rq->snap = c.snap;
+		r = issue_prepare(&a->b->issuer, rq, api_now(), job, out,
+		    errmsg, sizeof(errmsg));
+		memcpy(il->session, c.session, sizeof(il->session));
+		il->has_session = c.has_session;
+		cached = c.cached;
+		caller_clear(&c);
+		if (r != TSS_E_FORBIDDEN || !cached)
+			break;
+		broker_caller_forget(a->b, il->session);
+		cached = 0;
+	}
+	return r != 0 ? web_error_msg(r, errmsg) : NULL;
 }
 
 static struct web_resp *
@@ -502,13 +553,10 @@ h_cert_issue(const struct web_req *req, void *arg)
 	struct issue_req rq;
 	struct issue_job *job = NULL;
 	struct issue_later *il;
-	struct caller c;
 	static const char *const fields[] = { "public_key", "target", "login",
 	    "ttl", NULL };
 	struct web_resp *resp;
 	json_t *body = web_req_json(req), *out = NULL;
-	char errmsg[ERRMSG_MAX] = "";
-	double t0;
 	int r;
 
 	if ((resp = api_only_fields(req, fields)) != NULL)
@@ -529,29 +577,18 @@ h_cert_issue(const struct web_req *req, void *arg)
 	if (ttl_of(json_object_get(body, "ttl"), &rq.ttl) != 0)
 		return web_error(400, "bad_request",
 		    "ttl: a positive integer number of seconds");
-	if ((resp = authed(req, a, &c)) != NULL)
-		return resp;
-	rq.username = c.username;
-	rq.groups = (const char *const *)c.groups;
-	rq.n_groups = c.n_groups;
-	rq.session = c.has_session ? c.session : NULL;
 	rq.remote_addr = web_req_remote(req);
 	rq.request_id = web_req_id(req);
-	rq.snap = c.snap;
-	t0 = api_mono();
-	r = issue_prepare(&a->b->issuer, &rq, api_now(), &job, &out, errmsg,
-	    sizeof(errmsg));
-	caller_clear(&c);
-	if (r != 0)
-		return web_error_msg(r, errmsg);
-	if ((il = mem_calloc(1, sizeof(*il))) == NULL ||
+	if ((il = mem_calloc(1, sizeof(*il))) == NULL)
+		return NULL;
+	il->a = a;
+	il->t0 = api_mono();
+	if ((resp = issue_decide(req, a, &rq, &job, &out, il)) != NULL ||
 	    (il->resp = web_json(201, out)) == NULL) {
 		free(il);
 		issue_job_free(job);
-		return NULL;
+		return resp;
 	}
-	il->a = a;
-	il->t0 = t0;
 	il->later = web_defer(req);
 	if ((r = issue_submit(&a->b->issuer, job, issue_done, il)) != 0) {
 		web_resp_free(il->resp);

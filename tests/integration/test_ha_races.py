@@ -4,7 +4,9 @@
 
 - an enrollment token, a TOTP code and a recovery code sent to both
   instances at once: accepted once (one 200, one 401);
-- a logout at one instance: the session is refused at the other at once;
+- a logout at one instance: the session is refused at the other at once,
+  also by issuance, which remembered the session (the caller cache) and
+  finds it ended in its commit;
   a certificate revoked at one: the other's KRL revokes it; a binding
   deleted or a user disabled at one: the next issuance at the other is
   refused.
@@ -73,8 +75,15 @@ class Races(hapair.RaceCase):
                 2, "/v1/login",
                 dict(cred, code=acct.recovery.pop())),
                 "invalid_credentials")["token"]
-            # A logout at y: the session is refused at x at once.
+            # A logout at y: the session is refused at x at once, by
+            # issuance too, though x remembers the session from the
+            # certificate it just gave.
+            x.ok("POST", "/v1/certs", hapair.cert_body(p.pub), token=t2,
+                 want=201)
             y.ok("POST", "/v1/logout", token=t2, want=204)
+            st, _, body = x.call("POST", "/v1/certs",
+                                 hapair.cert_body(p.pub), token=t2)
+            self.assertEqual(st, 401, (r, body))
             st, _, body = x.call("GET", "/v1/me", token=t2)
             self.assertEqual(st, 401, body)
             # A certificate from y revoked at x: y's KRL revokes it.

@@ -126,6 +126,28 @@ class Story(unittest.TestCase):
         finally:
             sshd.stop()
 
+        # Access through a group, given and taken while issuance
+        # remembers her session (the caller cache): each decision follows
+        # the change at once, the stale memory neither refusing nor
+        # granting.
+        inst.ok("PUT", "/v1/targets/lab/db", {"labels": {}}, token=admin)
+        inst.ok("PUT", "/v1/roles/dba", {
+            "rules": [{"targets": ["lab/*"], "logins": [LOGIN]}],
+            "max_ttl": 3600}, token=admin)
+        inst.ok("POST", "/v1/bindings", {"role": "dba",
+                                         "subject": "group:dba"},
+                token=admin, want=201)
+        db = {"public_key": pub, "target": "lab/db"}
+        st, _, body = inst.call("POST", "/v1/certs", db, token=tok)
+        self.assertEqual(st, 403, body)
+        inst.ok("PATCH", "/v1/users/alice", {"groups": ["eng", "dba"]},
+                token=admin)
+        inst.ok("POST", "/v1/certs", db, token=tok, want=201)
+        inst.ok("PATCH", "/v1/users/alice", {"groups": ["eng"]},
+                token=admin)
+        st, _, body = inst.call("POST", "/v1/certs", db, token=tok)
+        self.assertEqual(st, 403, body)
+
         # The audit trail holds the story, chained, and no secret.
         events = h.all_events(inst, admin)
         actions = [e["action"] for e in events]
@@ -140,14 +162,20 @@ class Story(unittest.TestCase):
 
         metrics = inst.ok("GET", "/metrics",
                           token=self.metrics_token).decode()
-        self.assertIn("tessera_certificates_issued_total 1", metrics)
+        self.assertIn("tessera_certificates_issued_total 2", metrics)
         self.assertIn('tessera_logins_total{outcome="ok"} 2', metrics)
 
-        # Logout ends the session on the server.
+        # Logout ends the session on the server, for issuance too, which
+        # remembers the session from the certificate just before.
+        inst.ok("POST", "/v1/certs", {"public_key": pub}, token=tok,
+                want=201)
         inst.ok("POST", "/v1/logout", token=tok, want=204)
         st, _, body = inst.call("GET", "/v1/me", token=tok)
         self.assertEqual(st, 401)
         self.assertEqual(body["error"]["code"], "unauthenticated")
+        st, _, body = inst.call("POST", "/v1/certs", {"public_key": pub},
+                                token=tok)
+        self.assertEqual(st, 401, body)
 
         # Offline verification of the stopped instance's chain.
         self.assertEqual(inst.stop(), 0)
@@ -155,8 +183,8 @@ class Story(unittest.TestCase):
                            inst.store or inst.data).stdout
         m = h.re.search(r"intact: (\d+) events", out)
         self.assertTrue(m, out)
-        # The logout came after the listing: one event more.
-        self.assertEqual(int(m.group(1)), len(events) + 1, out)
+        # A certificate and the logout came after the listing.
+        self.assertEqual(int(m.group(1)), len(events) + 2, out)
 
 
 if __name__ == "__main__":

@@ -52,10 +52,13 @@ void ih_put_dev(int64_t max_ttl, uint32_t ext, const char *force_command,
 /* issue_prepare must fail with code and exactly msg, answer nothing and
  * write nothing. */
 void ih_refused(const struct issue_req *rq, int code, const char *msg);
-/* The job's commit must be refused with TSS_E_FORBIDDEN, writing no
- * record and no event (out is freed). */
-void ih_commit_refused(struct issue_job *job, json_t *out, const char *why);
+/* The job's commit must be refused with want (TSS_E_FORBIDDEN, or
+ * TSS_E_UNAUTHENTICATED for a session that ended), writing no record and
+ * no event (out is freed). */
+void ih_commit_refused(struct issue_job *job, json_t *out, const char *why,
+    int want);
 /* rq prepared (granted), then its commit refused as above. */
-void ih_refused_at_commit(const struct issue_req *rq, const char *why);
+void ih_refused_at_commit(const struct issue_req *rq, const char *why,
+    int want);
 
 #endif

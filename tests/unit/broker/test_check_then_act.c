@@ -187,13 +187,15 @@ reset_alice(void)
 	json_decref(en);
 }
 
-/* The job decided before the change must be refused by its commit and
- * leave nothing in the ledger. */
+/* The job decided before the change must be refused by its commit (as
+ * want: TSS_E_UNAUTHENTICATED when the session or its user may no longer
+ * act, TSS_E_FORBIDDEN when the access is gone) and leave nothing in the
+ * ledger. */
 static void
 expect_refused(struct issue_job *job, json_t *out, struct caller *c,
-    const char *change)
+    const char *change, int want)
 {
-	cr_expect_eq(commit_job(job), TSS_E_FORBIDDEN, "a certificate decided "
+	cr_expect_eq(commit_job(job), want, "a certificate decided "
 	    "before %s was committed after it", change);
 	cr_expect(!ledger_has(serial_of(out), NULL));
 	json_decref(out);
@@ -229,7 +231,8 @@ Test(check_then_act, issuance_decided_before_a_reset_is_refused_at_commit)
 
 	job = prepare_alice(&c, token, &out);
 	reset_alice();
-	expect_refused(job, out, &c, "the reset");
+	expect_refused(job, out, &c, "the reset",
+	    TSS_E_UNAUTHENTICATED);
 }
 
 /* The other half of the race: committed first, revoked by the reset, and
@@ -266,7 +269,8 @@ Test(check_then_act, issuance_decided_before_a_disable_is_refused_at_commit)
 
 	job = prepare_alice(&c, token, &out);
 	patch_alice(0, 1);
-	expect_refused(job, out, &c, "the disable");
+	expect_refused(job, out, &c, "the disable",
+	    TSS_E_UNAUTHENTICATED);
 }
 
 /* The session the request came with ended (logout) before the commit. */
@@ -282,7 +286,8 @@ Test(check_then_act, issuance_after_its_session_ended_is_refused_at_commit)
 	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
 	cr_assert_eq(session_end(t, token, "127.0.0.1", fx.now), 0);
 	cr_assert_eq(store_commit(t), 0);
-	expect_refused(job, out, &c, "the logout");
+	expect_refused(job, out, &c, "the logout",
+	    TSS_E_UNAUTHENTICATED);
 }
 
 /* alice left the group that granted the access before the commit. */
@@ -295,7 +300,8 @@ Test(check_then_act, issuance_after_a_group_change_is_refused_at_commit)
 
 	job = prepare_alice(&c, token, &out);
 	patch_alice(1, -1);
-	expect_refused(job, out, &c, "the group change");
+	expect_refused(job, out, &c, "the group change",
+	    TSS_E_FORBIDDEN);
 }
 
 /*
@@ -332,7 +338,8 @@ Test(check_then_act, issuance_after_a_policy_change_is_decided_again)
 	cr_assert_eq(rbac_binding_delete(t, &root_actor, fx.dev_binding, fx.now, err,
 	    sizeof(err)), 0, "%s", err);
 	cr_assert_eq(store_commit(t), 0);
-	expect_refused(job, out, &c, "the binding's removal");
+	expect_refused(job, out, &c, "the binding's removal",
+	    TSS_E_FORBIDDEN);
 }
 
 /* A binding that expires in 60 s yielded an 8-hour certificate. */
@@ -518,8 +525,102 @@ Test(check_then_act, issuance_after_a_reset_in_one_batch_is_refused)
 	struct caller c;
 	json_t *out = NULL;
 
-	cr_expect_eq(one_batch(0, &c, &out), TSS_E_FORBIDDEN);
+	cr_expect_eq(one_batch(0, &c, &out), TSS_E_UNAUTHENTICATED);
 	cr_expect(!ledger_has(serial_of(out), NULL));
 	json_decref(out);
 	caller_clear(&c);
+}
+
+/* alice left her group but a binding of her own grants the same access:
+ * the commit decides again on the groups she has now and lets it through. */
+Test(check_then_act, a_group_change_that_keeps_the_access_is_decided_again)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	struct issue_job *job;
+	struct store_txn *t;
+	struct caller c;
+	json_t *out = NULL;
+	uint64_t id;
+
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(rbac_binding_create(t, &root_actor, "dev", "user:alice",
+	    0, fx.now, &id, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(store_commit(t), 0);
+	job = prepare_alice(&c, token, &out);
+	patch_alice(1, -1);
+	cr_expect_eq(commit_job(job), 0);
+	cr_expect(ledger_has(serial_of(out), NULL));
+	json_decref(out);
+	caller_clear(&c);
+}
+
+/*
+ * The caller cache (broker/callers.h) is a hint: a caller remembered
+ * before a logout still decides, but the commit refuses it as the store
+ * says, and once forgotten the token is refused before any decision.
+ */
+Test(check_then_act, a_remembered_caller_is_rechecked_by_the_commit)
+{
+	char token[TOKEN_TEXT_LEN + 1], err[256];
+	uint8_t key[TOKEN_HASH_LEN];
+	struct issue_job *job = NULL;
+	struct store_txn *t;
+	struct issue_req rq;
+	struct caller c;
+	json_t *out = NULL;
+
+	login("alice", token, &c);
+	caller_clear(&c);
+	cr_assert_eq(broker_caller_cached(fx.b, token, fx.now, &c), 0);
+	cr_expect_eq(c.cached, 0, "the first resolution reads the store");
+	caller_clear(&c);
+	cr_assert_eq(store_begin(fx.b->store, 1, &t), 0);
+	cr_assert_eq(session_end(t, token, "127.0.0.1", fx.now), 0);
+	cr_assert_eq(store_commit(t), 0);
+
+	cr_assert_eq(broker_caller_cached(fx.b, token, fx.now, &c), 0);
+	cr_expect_eq(c.cached, 1);
+	cr_expect_str_eq(c.username, "alice");
+	cr_expect_eq(broker_caller(fx.b, token, fx.now, &(struct caller){0}),
+	    TSS_E_UNAUTHENTICATED, "the uncached path sees the logout");
+	req_of(&c, &rq);
+	rq.snap = c.snap;
+	memcpy(key, c.session, sizeof(key));
+	cr_assert_eq(issue_prepare(&fx.b->issuer, &rq, fx.now, &job, &out,
+	    err, sizeof(err)), 0, "%s", err);
+	expect_refused(job, out, &c, "the logout (remembered caller)",
+	    TSS_E_UNAUTHENTICATED);
+	broker_caller_forget(fx.b, key);
+	cr_expect_eq(broker_caller_cached(fx.b, token, fx.now, &c),
+	    TSS_E_UNAUTHENTICATED);
+}
+
+/* A remembered caller serves until the session's use must be recorded
+ * again, never past it: then the store is read and the use recorded. */
+Test(check_then_act, a_remembered_caller_ends_when_the_use_is_due)
+{
+	char token[TOKEN_TEXT_LEN + 1];
+	struct session *s = NULL;
+	struct store_txn *t;
+	struct caller c;
+	int64_t later = fx.now + SESSION_TOUCH_EVERY;
+	int touch = -1;
+
+	login("alice", token, &c);
+	caller_clear(&c);
+	cr_assert_eq(broker_caller_cached(fx.b, token, fx.now, &c), 0);
+	caller_clear(&c);
+	cr_assert_eq(broker_caller_cached(fx.b, token, later - 1, &c), 0);
+	cr_expect_eq(c.cached, 1);
+	caller_clear(&c);
+	cr_assert_eq(broker_caller_cached(fx.b, token, later, &c), 0);
+	cr_expect_eq(c.cached, 0, "served past the recorded use");
+	caller_clear(&c);
+	cr_assert_eq(store_begin(fx.b->store, 0, &t), 0);
+	cr_assert_eq(session_peek(t, token, later, 1800, 43200, &s, &touch),
+	    0);
+	store_abort(t);
+	cr_expect_eq(s->last_used, later, "the use was not recorded");
+	cr_expect_eq(touch, 0);
+	session_free(s);
 }

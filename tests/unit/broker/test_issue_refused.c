@@ -253,7 +253,7 @@ Test(issue_refused, disabled_pending_or_deleted_user_is_refused_at_commit)
 		issue_job_free(ih_prepared(&rq, &out));
 		json_decref(out);
 		change_user(users[how], (enum change)how);
-		ih_refused_at_commit(&rq, users[how]);
+		ih_refused_at_commit(&rq, users[how], TSS_E_FORBIDDEN);
 	}
 	ih_req(&rq, "dana", ih_dev, 1, "lab/box", "app", 0);
 	out = (json_t *)1;
@@ -264,16 +264,21 @@ Test(issue_refused, disabled_pending_or_deleted_user_is_refused_at_commit)
 	    "issued");
 }
 
-/* The groups the decision used must still be the user's. */
-Test(issue_refused, groups_the_request_claims_must_be_the_users)
+/*
+ * Groups the decision used that are not the user's: the commit decides
+ * again on the user's own groups and judges the certificate by its grant.
+ * bob, in no group, gets nothing through dev; alice, in dev, claiming
+ * ops too, gets what dev alone grants her.
+ */
+Test(issue_refused, groups_the_request_claims_are_decided_again)
 {
 	static const char *const claimed[] = { "dev", "ops" };
 	struct issue_req rq;
 
-	ih_req(&rq, "alice", claimed, 2, "lab/box", "app", 0);
-	ih_refused_at_commit(&rq, "extra group");
 	ih_req(&rq, "bob", ih_dev, 1, "lab/box", "app", 0);
-	ih_refused_at_commit(&rq, "borrowed group");
+	ih_refused_at_commit(&rq, "borrowed group", TSS_E_FORBIDDEN);
+	ih_req(&rq, "alice", claimed, 2, "lab/box", "app", 0);
+	json_decref(ih_issued(&rq));
 }
 
 /* ---- refused by the commit: the session ---- */
@@ -297,10 +302,11 @@ Test(issue_refused, expired_or_foreign_session_is_refused_at_commit)
 	cr_assert_eq(issue_prepare(&fx.b->issuer, &rq, fx.now +
 	    fx.b->cfg.session_idle + 1, &job, &out, err, sizeof(err)), 0,
 	    "%s", err);
-	ih_commit_refused(job, out, "idle session");
+	ih_commit_refused(job, out, "idle session", TSS_E_UNAUTHENTICATED);
 	/* Another user's session is no credential for alice. */
 	rq.session = b.session;
-	ih_refused_at_commit(&rq, "bob's session");
+	ih_refused_at_commit(&rq, "bob's session",
+	    TSS_E_UNAUTHENTICATED);
 	caller_clear(&a);
 	caller_clear(&b);
 }
@@ -353,7 +359,7 @@ Test(issue_refused, policy_narrowed_after_the_decision_refuses_the_commit)
 			    NULL);
 		else
 			short_binding_only();
-		ih_commit_refused(job, out, what[i]);
+		ih_commit_refused(job, out, what[i], TSS_E_FORBIDDEN);
 		ih_put_dev(IH_ROLE_TTL, RBAC_EXT_DEFAULT, NULL, NULL);
 	}
 }

@@ -505,10 +505,18 @@ certs_max_serial(struct store_txn *t, uint64_t *max)
 	return r == TSS_E_NOT_FOUND ? 0 : r;
 }
 
+/*
+ * Two blocks: the one serials come from, and a spare reserved before the
+ * first runs out, by the request that passes its half, outside the mutex;
+ * so no request waits for a reservation's commit but the one that makes
+ * it (and every request only when the spare is not there in time).
+ */
 struct serials {
 	pthread_mutex_t mu;
 	struct store *s;
 	uint64_t next, end;	/* reserved [next, end) */
+	uint64_t spare, spare_end;	/* the next block; empty when equal */
+	int refilling;
 };
 
 int
@@ -560,15 +568,16 @@ certs_serial_claim(struct store_txn *t, int64_t now, uint64_t *serial)
 	return r;
 }
 
-/* Durably reserve a block above both the counter and the clock. */
+/* Durably reserve a block above both the counter and the clock:
+ * [*next, *end). */
 static int
-reserve(struct serials *sa, int64_t now)
+reserve(struct store *st, int64_t now, uint64_t *next, uint64_t *end)
 {
 	struct store_txn *t = NULL;
 	uint64_t base;
 	int r;
 
-	if ((r = store_begin(sa->s, 1, &t)) != 0)
+	if ((r = store_begin(st, 1, &t)) != 0)
 		return r;
 	if ((r = counter_claim(t, now, SERIAL_BLOCK, &base)) != 0) {
 		store_abort(t);
@@ -576,22 +585,43 @@ reserve(struct serials *sa, int64_t now)
 	}
 	if ((r = store_commit(t)) != 0)
 		return r;
-	sa->next = base + 1;
-	sa->end = base + SERIAL_BLOCK + 1;
+	*next = base + 1;
+	*end = base + SERIAL_BLOCK + 1;
 	return 0;
 }
 
 int
 serials_take(struct serials *sa, int64_t now, uint64_t *serial)
 {
-	int r = 0;
+	uint64_t next, end;
+	int r = 0, refill;
 
 	*serial = 0;
 	pthread_mutex_lock(&sa->mu);
-	if (sa->next == sa->end)
-		r = reserve(sa, now);
+	if (sa->next == sa->end) {
+		if (sa->spare != sa->spare_end) {
+			sa->next = sa->spare;
+			sa->end = sa->spare_end;
+			sa->spare = sa->spare_end = 0;
+		} else
+			r = reserve(sa->s, now, &sa->next, &sa->end);
+	}
 	if (r == 0)
 		*serial = sa->next++;
+	refill = r == 0 && !sa->refilling && sa->spare == sa->spare_end &&
+	    sa->end - sa->next < SERIAL_BLOCK / 2;
+	sa->refilling |= refill;
 	pthread_mutex_unlock(&sa->mu);
-	return r;
+	if (!refill)
+		return r;
+	/* A failed refill is tried again by the next request. */
+	r = reserve(sa->s, now, &next, &end);
+	pthread_mutex_lock(&sa->mu);
+	if (r == 0) {
+		sa->spare = next;
+		sa->spare_end = end;
+	}
+	sa->refilling = 0;
+	pthread_mutex_unlock(&sa->mu);
+	return 0;
 }

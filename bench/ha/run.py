@@ -10,14 +10,23 @@ clients (bench/http/loadgen issue) for HABENCH_SECONDS (default 10) on:
   3. two tesserad instances on one fresh database of that cluster, same
      keys and configuration, each with its own data directory: two load
      generators of 32 clients, one per instance, at the same time (rates
-     summed, p99 the worse of the two).
+     summed, p99 the worse of the two);
+  4. and 5. one, then two instances as in 2. and 3., each tesserad held
+     to HABENCH_CAP CPUs (default 0.5) by a cgroup of its own, as an
+     instance on a node of its own is held to that node's cores; the
+     cluster and the load generators are not held.  Runs 2 and 3 share
+     this machine's cores between the instances, the cluster and the load
+     generators, so there a second instance has no cores to bring; 4 and
+     5 measure what a second instance brings when it has its own.  When
+     no cgroup can be made (cgroup v1 cpu or v2 cpu.max), 4 and 5 are
+     skipped and said so.
 
 Each store is new, with the same admin, target, role and user as
 bench/http (whose set-up this reuses).  Prints certificates/s, p50, p99
 and non-2xx for each, the CPU tesserad and PostgreSQL used per
 certificate, and the issue's targets: PostgreSQL >= 0.5 x LMDB's
 certificates/s, p99 <= 2 x LMDB's, zero non-2xx, two instances together
->= one.  Exits 0 whatever the figures are; non-zero only when the run
+>= one (judged on 4. and 5.; the ratio of 3. to 2. is printed too).  Exits 0 whatever the figures are; non-zero only when the run
 itself broke.  HABENCH_ROUNDS=N (default 1) measures the three N times,
 alternately, and reports each one's median run (the figures of a shared
 virtual machine drift by tens of percent within minutes);
@@ -54,6 +63,69 @@ hb = load_http()
 CLIENTS = 64
 SECONDS = int(os.environ.get("HABENCH_SECONDS", "10"))
 ROUNDS = int(os.environ.get("HABENCH_ROUNDS", "1"))
+CAP = float(os.environ.get("HABENCH_CAP", "0.5"))
+
+
+class CpuCap:
+    """A cgroup of its own holding a process to `cpus` CPUs: cgroup v1's
+    cpu controller (cfs quota) or v2's cpu.max.  ok is False when neither
+    could be made (not root, no cpu controller)."""
+
+    PERIOD = 100000
+
+    def __init__(self, name, cpus):
+        self.dir, self.ok = None, False
+        quota = int(cpus * self.PERIOD)
+        for root, v2 in (("/sys/fs/cgroup/cpu", False),
+                         ("/sys/fs/cgroup", True)):
+            d = os.path.join(root, name)
+            try:
+                if v2:
+                    with open(os.path.join(root, "cgroup.subtree_control"),
+                              "w") as f:
+                        f.write("+cpu")
+                os.mkdir(d)
+            except OSError:
+                continue
+            try:
+                if v2:
+                    self.write(d, "cpu.max", "%d %d" % (quota, self.PERIOD))
+                else:
+                    self.write(d, "cpu.cfs_period_us", str(self.PERIOD))
+                    self.write(d, "cpu.cfs_quota_us", str(quota))
+            except OSError:
+                os.rmdir(d)
+                continue
+            self.dir, self.ok = d, True
+            return
+
+    @staticmethod
+    def write(d, name, value):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(value)
+
+    def add(self, pid):
+        self.write(self.dir, "cgroup.procs", str(pid))
+
+    def remove(self):
+        """Once its processes have exited."""
+        if self.dir:
+            end = time.monotonic() + 10
+            while True:
+                try:
+                    os.rmdir(self.dir)
+                    break
+                except OSError:
+                    if time.monotonic() > end:
+                        raise
+                    time.sleep(0.05)
+            self.dir = None
+
+
+def cap_works():
+    c = CpuCap("tessera-habench-probe-%d" % os.getpid(), CAP)
+    c.remove()
+    return c.ok
 
 
 def median(reports):
@@ -176,18 +248,25 @@ XACTS = ("SELECT xact_commit, xact_rollback FROM pg_stat_database "
          "WHERE datname = '%s'")
 
 
-def measure(exes, name, tmp, cluster=None, instances=1):
+def measure(exes, name, tmp, cluster=None, instances=1, cap=False):
     """A fresh store (LMDB, or a database `name` on cluster), `instances`
     tesserads on it, CLIENTS clients split evenly between them: the
-    combined report."""
+    combined report.  cap: each tesserad held to CAP CPUs (CpuCap)."""
     store = pm = None
     if cluster is not None:
         store, pm = cluster.createdb(name), cluster.pid()
     r = Run(name, tmp, exes, store)
+    caps = []
     try:
         r.start()
         for i in range(1, instances):
             r.start(os.path.join(r.dir, "data%d" % i))
+        for i, p in enumerate(r.procs if cap else []):
+            caps.append(CpuCap("tessera-habench-%d-%s-%d"
+                               % (os.getpid(), name, i), CAP))
+            if not caps[-1].ok:
+                raise hb.Broke("no cgroup for the CPU cap")
+            caps[-1].add(p.pid)
         token = hb.bench_user(hb.Api(r.url(0), r.cafile), r.admin_enroll)
         gens = [(r.url(i), CLIENTS // instances, r.procs[i].pid, r.cafile)
                 for i in range(instances)]
@@ -198,6 +277,8 @@ def measure(exes, name, tmp, cluster=None, instances=1):
         rep["alive"] = all(p.poll() is None for p in r.procs)
     finally:
         clean = r.stop()
+        for c in caps:
+            c.remove()
     rep["clean_exit"] = clean
     # Transactions per certificate, counted once the instances' backends
     # have exited (each reports its counts then at the latest).
@@ -233,7 +314,8 @@ def main():
             "loadgen": hb.find_exe(build, "bench/http/loadgen")}
     tmp = tempfile.mkdtemp(prefix="habench.")
     cluster = None
-    runs = {"lmdb": [], "pg": [], "pg2": []}
+    runs = {"lmdb": [], "pg": [], "pg2": [], "cap1": [], "cap2": []}
+    capped = cap_works()
     try:
         cluster = pgcluster.Cluster()
         cluster.start()
@@ -244,6 +326,11 @@ def main():
             runs["pg"].append(measure(exes, "pg%d" % k, tmp, cluster, 1))
             runs["pg2"].append(measure(exes, "pgtwo%d" % k, tmp, cluster,
                                        2))
+            if capped:
+                runs["cap1"].append(measure(exes, "capone%d" % k, tmp,
+                                            cluster, 1, cap=True))
+                runs["cap2"].append(measure(exes, "captwo%d" % k, tmp,
+                                            cluster, 2, cap=True))
         fsync = cluster.psql("SHOW fsync")
     finally:
         if cluster is not None:
@@ -262,12 +349,24 @@ def main():
              SECONDS, ROUNDS, fsync or "?"))
     if ROUNDS > 1:
         for k, name in (("lmdb", "LMDB"), ("pg", "PostgreSQL"),
-                        ("pg2", "two instances")):
+                        ("pg2", "two instances"),
+                        ("cap1", "one at %.1f CPU" % CAP),
+                        ("cap2", "two at %.1f CPU each" % CAP)):
+            if not runs[k]:
+                continue
             print("  %s certs/s by round: %s" % (name, ", ".join(
                 "%.0f" % r["ok_rate"] for r in runs[k])))
     line("LMDB, one instance", lmdb)
     line("PostgreSQL, one instance", pg1)
     line("PostgreSQL, two instances", pg2)
+    cap1 = cap2 = None
+    if capped:
+        cap1, cap2 = median(runs["cap1"]), median(runs["cap2"])
+        line("one instance, %.1f CPU" % CAP, cap1)
+        line("two, %.1f CPU each" % CAP, cap2)
+    else:
+        print("no cgroup could hold an instance to %.1f CPU (cgroup v1 cpu "
+              "or v2 cpu.max, as root): runs 4 and 5 skipped" % CAP)
     print("PostgreSQL transactions per certificate (pg_stat_database): "
           "one instance %.3f committed, %.2f rolled back (read-only); two "
           "instances %.3f and %.2f" % (
@@ -278,7 +377,9 @@ def main():
               % (i + 1, e["ok_rate"], e["p99_ms"], json.dumps(e["status"])))
     rate = pg1["ok_rate"] / lmdb["ok_rate"] if lmdb["ok_rate"] else 0.0
     tail = pg1["p99_ms"] / lmdb["p99_ms"] if lmdb["p99_ms"] else 0.0
-    two = pg2["ok_rate"] / pg1["ok_rate"] if pg1["ok_rate"] else 0.0
+    shared = pg2["ok_rate"] / pg1["ok_rate"] if pg1["ok_rate"] else 0.0
+    two = cap2["ok_rate"] / cap1["ok_rate"] if capped and \
+        cap1["ok_rate"] else 0.0
     every = [r for rs in runs.values() for r in rs]
     errs = sum(r["non2xx"] + r["transport_errors"] for r in every)
     targets = [
@@ -286,16 +387,20 @@ def main():
         ("PostgreSQL p99 <= 2 x LMDB's", 0 < tail <= 2.0, "%.2f x" % tail),
         ("zero non-2xx (every run)", errs == 0,
          "%d non-2xx or transport errors" % errs),
-        ("two instances together >= one", two >= 1.0, "%.2f x" % two),
+        ("two instances together >= one, each on %.1f CPU" % CAP,
+         two >= 1.0, "%.2f x" % two if capped else "not measured"),
         ("instances alive, then exit 0 on SIGTERM",
          all(r["alive"] and r["clean_exit"] for r in every),
          "%d of %d runs" % (sum(1 for r in every
                                 if r["alive"] and r["clean_exit"]),
                             len(every))),
     ]
+    print("two instances sharing this machine's cores with the cluster and "
+          "the load generators: %.2f x one (no cores to bring: not the "
+          "target's measure)" % shared)
     print("targets:")
     for name, ok, what in targets:
-        print("  %-42s %s  (%s)" % (name, "PASS" if ok else "FAIL", what))
+        print("  %-50s %s  (%s)" % (name, "PASS" if ok else "FAIL", what))
     for rs in runs.values():
         for r in rs:
             del r["each"]

@@ -421,6 +421,28 @@ Test(serials, unique_increasing_and_above_the_clock)
 	serials_free(sa);
 }
 
+/* Across blocks (1024 a block, the next reserved ahead), serials only
+ * increase, and a new instance's start above all of them. */
+Test(serials, increase_across_blocks)
+{
+	struct serials *sa;
+	uint64_t prev = 0, s = 0;
+	int i;
+
+	cr_assert_eq(serials_new(st, &sa), 0);
+	for (i = 0; i < 3000; i++) {
+		cr_assert_eq(serials_take(sa, 1000, &s), 0);
+		cr_assert_gt(s, prev, "serial %d: %llu after %llu", i,
+		    (unsigned long long)s, (unsigned long long)prev);
+		prev = s;
+	}
+	serials_free(sa);
+	cr_assert_eq(serials_new(st, &sa), 0);
+	cr_assert_eq(serials_take(sa, 1000, &s), 0);
+	cr_expect_gt(s, prev);
+	serials_free(sa);
+}
+
 Test(serials, restored_older_store_still_moves_forward)
 {
 	struct store *old;

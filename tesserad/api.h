@@ -68,6 +68,12 @@ struct caller;
  */
 struct web_resp *api_authed(const struct web_req *req, struct api *a,
     struct caller *c);
+/* The same; cached: the caller may come from memory (broker_caller_cached),
+ * for issuance, whose commit re-checks it. */
+struct web_resp *api_authed_as(const struct web_req *req, struct api *a,
+    struct caller *c, int cached);
+/* A string field of the JSON body, NULL when absent or not a string. */
+const char *api_str(const struct web_req *req, const char *key);
 /* 400 naming the first body field outside allowed (NULL-terminated), or
  * NULL when every field is allowed. */
 struct web_resp *api_only_fields(const struct web_req *req,

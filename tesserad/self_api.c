@@ -143,20 +143,14 @@ proof_of(struct auth_proof *p, const struct caller *c)
 	p->now = api_now();
 }
 
-static const char *
-jstr(const struct web_req *req, const char *key)
-{
-	return json_string_value(json_object_get(web_req_json(req), key));
-}
-
 struct web_resp *
 self_api_password(const struct web_req *req, void *arg)
 {
 	static const char *const fields[] = { "current_password", "code",
 	    "new_password", NULL };
 	struct api *a = arg;
-	const char *cur = jstr(req, "current_password"),
-	    *code = jstr(req, "code"), *np = jstr(req, "new_password");
+	const char *cur = api_str(req, "current_password"),
+	    *code = api_str(req, "code"), *np = api_str(req, "new_password");
 	struct auth_proof p;
 	struct caller c;
 	struct web_resp *resp;
@@ -190,7 +184,7 @@ self_api_recovery(const struct web_req *req, void *arg)
 {
 	static const char *const fields[] = { "code", NULL };
 	struct api *a = arg;
-	const char *code = jstr(req, "code");
+	const char *code = api_str(req, "code");
 	char codes[USER_RECOVERY_CODES][RECOVERY_CODE_TEXT + 1];
 	struct auth_proof p;
 	struct caller c;

@@ -510,12 +510,16 @@ certs_max_serial(struct store_txn *t, uint64_t *max)
  * first runs out, by the request that passes its half, outside the mutex;
  * so no request waits for a reservation's commit but the one that makes
  * it (and every request only when the spare is not there in time).
+ * A block serves only in the second it was reserved in: the first serial
+ * of a second is then above (now << 20), so serials taken in a later
+ * second, on any instance, are above every one taken before it.
  */
 struct serials {
 	pthread_mutex_t mu;
 	struct store *s;
 	uint64_t next, end;	/* reserved [next, end) */
 	uint64_t spare, spare_end;	/* the next block; empty when equal */
+	int64_t sec, spare_sec;	/* the second each was reserved in */
 	int refilling;
 };
 
@@ -598,13 +602,18 @@ serials_take(struct serials *sa, int64_t now, uint64_t *serial)
 
 	*serial = 0;
 	pthread_mutex_lock(&sa->mu);
+	if (sa->sec != now)
+		sa->next = sa->end;
+	if (sa->spare_sec != now)
+		sa->spare = sa->spare_end;
 	if (sa->next == sa->end) {
 		if (sa->spare != sa->spare_end) {
 			sa->next = sa->spare;
 			sa->end = sa->spare_end;
+			sa->sec = sa->spare_sec;
 			sa->spare = sa->spare_end = 0;
-		} else
-			r = reserve(sa->s, now, &sa->next, &sa->end);
+		} else if ((r = reserve(sa->s, now, &sa->next, &sa->end)) == 0)
+			sa->sec = now;
 	}
 	if (r == 0)
 		*serial = sa->next++;
@@ -620,6 +629,7 @@ serials_take(struct serials *sa, int64_t now, uint64_t *serial)
 	if (r == 0) {
 		sa->spare = next;
 		sa->spare_end = end;
+		sa->spare_sec = now;
 	}
 	sa->refilling = 0;
 	pthread_mutex_unlock(&sa->mu);

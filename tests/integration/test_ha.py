@@ -5,7 +5,8 @@ cluster started by the test (tests/lib/pgcluster.py):
   with 201, and every certificate any client received (from either) is
   listed by GET /v1/certs?all=true and has its cert.issue event;
 - 64 clients split across both issue for 10 s: every serial answered is
-  unique, the audit chain is 1..N without a gap and verifies (over HTTP
+  unique and in serial order the issuing seconds never go back, the
+  audit chain is 1..N without a gap and verifies (over HTTP
   at either instance and with `tessera audit verify --data URI`), and once
   both sinks have caught up both instances' audit.log files hold the same
   event lines (each signs its own checkpoints, which verify);
@@ -72,8 +73,8 @@ class HA(unittest.TestCase):
         tok, pub = self.user("kate")
         # At most ~800 certificates, and first: GET /v1/certs?all=true
         # lists the 1000 highest serials, and each instance takes its
-        # serials from a block of its own, so a later certificate may
-        # have a lower serial than an earlier one from the other.
+        # serials from a block of its own, so within a second a later
+        # certificate may have a lower serial than one from the other.
         load = hapair.Load(p.both(), KILL_CLIENTS, tok, pub, limit=800)
         try:
             harness.wait_for(lambda: load.count(1) >= 100,
@@ -116,6 +117,14 @@ class HA(unittest.TestCase):
         print("%d certificates in %d s: %d from a, %d from b" % (
             len(got), LOAD_SECONDS, load.count(0), load.count(1)))
         self.assertEqual(len(got), len(set(got)), "a serial given twice")
+        # Serials follow the clock across instances: in serial order the
+        # certificates' seconds (valid_after, the issuing second less five
+        # minutes) never go back.
+        secs = [b["valid_after"] for b in sorted(
+            (e[4] for e in load.answers() if e[1] == 201),
+            key=lambda b: b["serial"])]
+        self.assertEqual(secs, sorted(secs),
+                         "a later second's serial below an earlier one's")
 
         # One chain, 1..N (verify_chain checks seq), the same at b.
         events = harness.all_events(p.a, p.admin)

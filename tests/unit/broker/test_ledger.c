@@ -443,6 +443,41 @@ Test(serials, increase_across_blocks)
 	serials_free(sa);
 }
 
+/*
+ * Two instances (two allocators on one store): within a second their
+ * serials interleave, but every serial taken in a later second, on
+ * either, is above every one taken before it, even when the earlier
+ * second's blocks are far from used up.
+ */
+Test(serials, a_later_second_is_above_every_instance)
+{
+	struct serials *a, *b;
+	uint64_t sa0, sb0, sa1, sb1, s;
+	int i;
+
+	cr_assert_eq(serials_new(st, &a), 0);
+	cr_assert_eq(serials_new(st, &b), 0);
+	cr_assert_eq(serials_take(a, 1000, &sa0), 0);
+	cr_assert_eq(serials_take(b, 1000, &sb0), 0);
+	cr_expect_neq(sa0, sb0);
+	for (i = 0; i < 10; i++) {
+		cr_assert_eq(serials_take(a, 1000, &s), 0);
+		cr_assert_lt(s, 1001ULL << 20);
+	}
+	cr_assert_eq(serials_take(b, 1001, &sb1), 0);
+	cr_assert_eq(serials_take(a, 1001, &sa1), 0);
+	cr_expect_geq(sa1, 1001ULL << 20, "a's block of second 1000 served "
+	    "in 1001");
+	cr_expect_geq(sb1, 1001ULL << 20);
+	cr_expect_gt(sa1, s);
+	cr_expect_neq(sa1, sb1);
+	/* A clock that went back still gets serials above all. */
+	cr_assert_eq(serials_take(a, 999, &s), 0);
+	cr_expect_gt(s, sa1 > sb1 ? sa1 : sb1);
+	serials_free(a);
+	serials_free(b);
+}
+
 Test(serials, restored_older_store_still_moves_forward)
 {
 	struct store *old;

@@ -269,17 +269,24 @@ issue_walk(int mode, int narrow, const char *what)
 	struct caller c;
 	char err[256];
 	json_t *out;
+	uint64_t spare;
 
 	memset(&x, 0, sizeof(x));
 	alice(&c);
 	request(&c, &x.rq, narrow);
-	/* Reserve the serial block outside the walk (durable by design). */
+	/* Reserve the serial block outside the walk (durable by design; a
+	 * block serves the second it was reserved in). */
 	cr_assert_eq(issue_cert(&fx.b->issuer, &x.rq, fx.now, &out, err,
 	    sizeof(err)), 0, "%s", err);
 	json_decref(out);
 	x.mode = mode;
-	if (mode == 2)
+	if (mode == 2) {
 		device_request(&x);
+		/* Polls come 10 s on: that second's serial block, reserved
+		 * as its first issuance would, whatever fails after. */
+		cr_assert_eq(serials_take(fx.b->serials, fx.now + 10,
+		    &spare), 0);
+	}
 	ledger(&x.before);
 	oom_walk(what, issue_run, issue_check, &x);
 	oom_walk_nth(what, issue_run, issue_check, issue_show, &x);

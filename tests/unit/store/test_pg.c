@@ -163,6 +163,51 @@ Test(store_pg, cursor_walks_many_batches_and_sees_own_puts)
 	store_close(s);
 }
 
+/*
+ * A write transaction far larger than libpq's output buffer and than
+ * one collected stretch of statements: 600 KB of puts and one 100 KB
+ * value all arrive, each value intact.
+ */
+Test(store_pg, large_transactions_arrive_whole)
+{
+	static uint8_t big[100 << 10], val[2048];
+	struct store *s = th_open(NULL);
+	struct store_txn *t = NULL;
+	const void *v;
+	size_t vl;
+	uint8_t key[8];
+	uint64_t i;
+
+	memset(big, 'b', sizeof(big));
+	cr_assert_eq(store_begin(s, 1, &t), 0);
+	for (i = 1; i <= 300; i++) {
+		th_be64(key, i);
+		memset(val, (int)(i & 0xff), sizeof(val));
+		cr_assert_eq(store_put(t, STORE_DB_AUDIT, key, 8, val,
+		    sizeof(val), 0), 0);
+	}
+	th_be64(key, 1000);
+	cr_assert_eq(store_put(t, STORE_DB_AUDIT, key, 8, big, sizeof(big),
+	    0), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(th_count(s, STORE_DB_AUDIT), 301);
+	cr_assert_eq(store_begin(s, 0, &t), 0);
+	for (i = 1; i <= 300; i++) {
+		th_be64(key, i);
+		memset(val, (int)(i & 0xff), sizeof(val));
+		cr_assert_eq(store_get(t, STORE_DB_AUDIT, key, 8, &v, &vl), 0);
+		cr_assert_eq(vl, sizeof(val));
+		cr_assert_eq(memcmp(v, val, vl), 0, "value %llu",
+		    (unsigned long long)i);
+	}
+	th_be64(key, 1000);
+	cr_assert_eq(store_get(t, STORE_DB_AUDIT, key, 8, &v, &vl), 0);
+	cr_assert_eq(vl, sizeof(big));
+	cr_assert_eq(memcmp(v, big, vl), 0);
+	store_abort(t);
+	store_close(s);
+}
+
 /* Child: hold a write transaction (the writer row locked), say so, and
  * wait to be stopped and killed. */
 static void

@@ -353,7 +353,6 @@ caller_load(struct broker *b, const char *token, int64_t now,
 	struct session *s = NULL;
 	struct rbac_snap *snap = NULL;
 	struct user *u = NULL;
-	size_t i;
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -374,14 +373,10 @@ caller_load(struct broker *b, const char *token, int64_t now,
 		*until = s->expires_at;
 	r = TSS_E_NOMEM;
 	if ((c->username = mem_strdup(u->name)) == NULL ||
-	    (u->ngroups > 0 &&
-	    (c->groups = mem_calloc(u->ngroups, sizeof(char *))) == NULL))
+	    ((c->groups = mem_strvdup((const char *const *)u->groups,
+	    u->ngroups)) == NULL && u->ngroups > 0))
 		goto out;
-	for (i = 0; i < u->ngroups; i++) {
-		if ((c->groups[i] = mem_strdup(u->groups[i])) == NULL)
-			goto out;
-		c->n_groups++;
-	}
+	c->n_groups = u->ngroups;
 	/* Not published for the generation read: build it, once. */
 	if (snap == NULL && (r = rbac_acquire(b->rbac, &snap)) != 0)
 		goto out;

@@ -71,27 +71,6 @@ callers_free(struct callers *cs)
 	free(cs);
 }
 
-/* Copies of n strings; NULL when out of memory (v == NULL, n == 0: none). */
-static char **
-strv_dup(char *const *v, size_t n)
-{
-	char **d;
-	size_t i;
-
-	if (n == 0)
-		return NULL;
-	if ((d = mem_calloc(n, sizeof(*d))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if ((d[i] = mem_strdup(v[i])) == NULL) {
-			while (i > 0)
-				free(d[--i]);
-			free(d);
-			return NULL;
-		}
-	return d;
-}
-
 int
 callers_get(struct callers *cs, const uint8_t *key, int64_t now,
     struct caller *c)
@@ -105,7 +84,8 @@ callers_get(struct callers *cs, const uint8_t *key, int64_t now,
 	    CRYPTO_memcmp(s->key, key, sizeof(s->key)) != 0)
 		goto out;
 	if ((c->username = mem_strdup(s->username)) == NULL ||
-	    ((c->groups = strv_dup(s->groups, s->n_groups)) == NULL &&
+	    ((c->groups = mem_strvdup((const char *const *)s->groups,
+	    s->n_groups)) == NULL &&
 	    s->n_groups > 0)) {
 		free(c->username);
 		c->username = NULL;
@@ -130,7 +110,8 @@ callers_put(struct callers *cs, const struct caller *c, int64_t until)
 		return;
 	memset(&n, 0, sizeof(n));
 	if ((n.username = mem_strdup(c->username)) == NULL ||
-	    ((n.groups = strv_dup(c->groups, c->n_groups)) == NULL &&
+	    ((n.groups = mem_strvdup((const char *const *)c->groups,
+	    c->n_groups)) == NULL &&
 	    c->n_groups > 0)) {
 		slot_clear(&n);
 		return;

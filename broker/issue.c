@@ -189,7 +189,6 @@ job_depends(struct issue_job *j, struct issuer *is,
     const struct issue_req *rq, uint64_t gen, const struct rbac_grant *g,
     int64_t ttl)
 {
-	size_t i;
 
 	j->is = is;
 	j->gen = gen;
@@ -203,14 +202,10 @@ job_depends(struct issue_job *j, struct issuer *is,
 	}
 	if ((g->force_command != NULL &&
 	    (j->force_command = mem_strdup(g->force_command)) == NULL) ||
-	    (rq->n_groups > 0 &&
-	    (j->groups = mem_calloc(rq->n_groups, sizeof(char *))) == NULL))
+	    ((j->groups = mem_strvdup(rq->groups, rq->n_groups)) == NULL &&
+	    rq->n_groups > 0))
 		return TSS_E_NOMEM;
-	for (i = 0; i < rq->n_groups; i++) {
-		if ((j->groups[i] = mem_strdup(rq->groups[i])) == NULL)
-			return TSS_E_NOMEM;
-		j->n_groups++;
-	}
+	j->n_groups = rq->n_groups;
 	return 0;
 }
 

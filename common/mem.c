@@ -93,6 +93,24 @@ mem_strdup(const char *s)
 	return granted() ? strdup(s) : NULL;
 }
 
+char **
+mem_strvdup(const char *const *v, size_t n)
+{
+	char **d;
+	size_t i;
+
+	if (n == 0 || (d = mem_calloc(n, sizeof(*d))) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if ((d[i] = mem_strdup(v[i])) == NULL) {
+			while (i > 0)
+				free(d[--i]);
+			free(d);
+			return NULL;
+		}
+	return d;
+}
+
 char *
 mem_strndup(const char *s, size_t n)
 {

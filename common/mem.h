@@ -47,6 +47,9 @@ void *mem_realloc(void *p, size_t n);
 void *mem_reallocarray(void *p, size_t n, size_t size);
 char *mem_strdup(const char *s);
 char *mem_strndup(const char *s, size_t n);
+/* Copies of v's n strings in a new array (free each, then the array);
+ * NULL when n is 0 or out of memory. */
+char **mem_strvdup(const char *const *v, size_t n);
 int mem_asprintf(char **out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

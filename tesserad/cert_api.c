@@ -44,6 +44,14 @@ struct issue_later {
 	int has_session;
 };
 
+/* The session key goes with it (issue_job_free zeroes its copy too). */
+static void
+later_free(struct issue_later *il)
+{
+	explicit_bzero(il, sizeof(*il));
+	free(il);
+}
+
 static void
 issue_done(void *arg, int r)
 {
@@ -60,8 +68,7 @@ issue_done(void *arg, int r)
 		resp = web_error_msg(r, NULL);
 	}
 	web_finish(il->later, resp);
-	explicit_bzero(il->session, sizeof(il->session));
-	free(il);
+	later_free(il);
 }
 
 /*
@@ -140,7 +147,7 @@ cert_api_issue(const struct web_req *req, void *arg)
 	il->t0 = api_mono();
 	if ((resp = issue_decide(req, a, &rq, &job, &out, il)) != NULL ||
 	    (il->resp = web_json(201, out)) == NULL) {
-		free(il);
+		later_free(il);
 		issue_job_free(job);
 		return resp;
 	}
@@ -148,7 +155,7 @@ cert_api_issue(const struct web_req *req, void *arg)
 	if ((r = issue_submit(&a->b->issuer, job, issue_done, il)) != 0) {
 		web_resp_free(il->resp);
 		web_finish(il->later, web_error_msg(r, NULL));
-		free(il);
+		later_free(il);
 	}
 	return NULL;
 }
